@@ -1,0 +1,18 @@
+//! The pure core shared by the chat widget and its reference server.
+//!
+//! * [`model`]: the one internal model every dialect maps to ([`Reply`], [`ApiError`], ...).
+//! * [`dialect`]: one module per vendor wire format; only these modules know a wire shape.
+//! * [`markdown`]: bot replies as Markdown, rendered to HTML that is safe to insert in a page.
+//!
+//! Architecture invariant: this crate never touches `web_sys`, `leptos` or any I/O. It is
+//! tested natively with `cargo test -p chat-widget-protocol`.
+#![deny(missing_docs)]
+
+pub mod dialect;
+pub mod markdown;
+pub mod model;
+
+pub use model::{
+    ActionKind, ApiError, ErrorCode, OutgoingMessage, RateLimit, Reply, ResponseMeta,
+    SuggestedAction,
+};
