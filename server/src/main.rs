@@ -1,1 +1,115 @@
-fn main(){}
+//! The `chat-widget-server` binary: reads the command line, then either serves (printing the
+//! demo bot, its key and the demo page's address) until Ctrl-C/SIGTERM, or runs the `bot`
+//! admin command and exits. All the behaviour lives in the library.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use chat_widget_server::cli::{self, BotCommand, BotTarget, Command, ServeOptions};
+use chat_widget_server::store::{Bot, DEMO_BOT_ID};
+use chat_widget_server::{app, AppState, Store};
+
+fn main() -> ExitCode {
+    let result = match cli::parse(std::env::args().skip(1)) {
+        Ok(Command::Help) => {
+            print!("{}", cli::USAGE);
+            Ok(())
+        }
+        Ok(Command::Serve(options)) => serve(options),
+        Ok(Command::Bot(command)) => admin(command),
+        Err(err) => Err(err.to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("chat-widget-server: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(options: ServeOptions) -> Result<(), String> {
+    let store = Store::open(&options.data_dir).map_err(|err| err.to_string())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| format!("cannot start the async runtime: {err}"))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&options.addr)
+            .await
+            .map_err(|err| format!("cannot listen on {}: {err}", options.addr))?;
+        let addr = listener.local_addr().map_err(|err| err.to_string())?;
+        let key = store
+            .first_key(DEMO_BOT_ID)
+            .map_err(|err| err.to_string())?
+            .map(|key| key.key)
+            .unwrap_or_default();
+        println!("chat-widget-server listening on http://{addr}");
+        println!("demo bot: {DEMO_BOT_ID}");
+        println!("publishable key: {key}");
+        println!("demo page: http://{addr}/");
+        // Tests and scripts read these lines through a pipe; do not leave them in a buffer.
+        let _ = std::io::stdout().flush();
+        let state = AppState::new(store, options.dist_dir, addr.to_string());
+        axum::serve(listener, app(state))
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .map_err(|err| format!("server error: {err}"))
+    })
+}
+
+/// Resolves on Ctrl-C or (on Unix) SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    eprintln!("chat-widget-server: shutting down");
+}
+
+fn admin(command: BotCommand) -> Result<(), String> {
+    let store = Store::open(&command.data_dir).map_err(|err| err.to_string())?;
+    let id = match &command.target {
+        BotTarget::Existing(id) => id.clone(),
+        BotTarget::Create { id, name } => {
+            let (bot, key) = store.create_bot(id, name).map_err(|err| err.to_string())?;
+            println!("bot: {}", bot.id);
+            println!("publishable key: {}", key.key);
+            bot.id
+        }
+    };
+    let bot = store.update_bot(&id, &command.update).map_err(|err| err.to_string())?;
+    let key = store.first_key(&id).map_err(|err| err.to_string())?;
+    println!("{}", describe(&bot, key.as_ref()));
+    let _ = std::io::stdout().flush();
+    Ok(())
+}
+
+/// One line describing a bot's settings after the admin command.
+fn describe(bot: &Bot, key: Option<&chat_widget_server::store::ApiKey>) -> String {
+    let credits = bot.credits.map_or_else(|| "unlimited".to_owned(), |c| c.to_string());
+    let (origins, active) = key.map_or(("-".to_owned(), false), |k| (k.allowed_origins.to_string(), k.active));
+    format!(
+        "bot {}: credits {credits}, rate limit {}/min, origins {origins}, stream default {}, key {}",
+        bot.id,
+        bot.rate_limit_per_minute,
+        bot.stream_default,
+        if active { "active" } else { "inactive" }
+    )
+}

@@ -1,0 +1,262 @@
+//! The command line, parsed by hand: serving (the default) and the `bot` admin command.
+//! Pure: this module reads arguments and nothing else; `main.rs` acts on the result.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::store::{AllowedOrigins, BotUpdate};
+
+/// `--help` text.
+pub const USAGE: &str = "\
+chat-widget-server: the chat widget's reference server
+
+USAGE:
+  chat-widget-server [--addr 127.0.0.1:8787] [--data-dir ./data] [--dist-dir ./dist]
+      Serves the API, the demo page at / and the built widget at /widget/ (from --dist-dir).
+      The database is DATA_DIR/chat.sqlite3; the demo bot and its key are created on first start.
+
+  chat-widget-server bot [--data-dir ./data] --bot ID [SETTINGS]
+      Changes a bot's settings; a running server sees them on its next request.
+  chat-widget-server bot [--data-dir ./data] --create ID [--name NAME] [SETTINGS]
+      Creates a bot with its own publishable key (printed).
+
+SETTINGS:
+  --credits N|unlimited       replies left (0 answers 402 INSUFFICIENT_CREDITS)
+  --rate-limit N              requests per minute
+  --origins \"https://a.test,https://b.test\"|*   page origins the bot's keys work from
+  --stream-default true|false streamed replies when a request does not say
+  --key-active true|false     deactivated keys answer 401 INVALID_API_KEY
+";
+
+/// The default listen address.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:8787";
+/// The default data directory.
+pub const DEFAULT_DATA_DIR: &str = "./data";
+/// The default directory of the built widget.
+pub const DEFAULT_DIST_DIR: &str = "./dist";
+
+/// What to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Run the server.
+    Serve(ServeOptions),
+    /// Change or create a bot, then exit.
+    Bot(BotCommand),
+    /// Print [`USAGE`].
+    Help,
+}
+
+/// Options of the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServeOptions {
+    /// `--addr`: where to listen (port 0 picks a free port; the printed line says which).
+    pub addr: String,
+    /// `--data-dir`: where `chat.sqlite3` lives.
+    pub data_dir: PathBuf,
+    /// `--dist-dir`: the built widget, served under `/widget/`.
+    pub dist_dir: PathBuf,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self {
+            addr: DEFAULT_ADDR.to_owned(),
+            data_dir: DEFAULT_DATA_DIR.into(),
+            dist_dir: DEFAULT_DIST_DIR.into(),
+        }
+    }
+}
+
+/// The `bot` admin command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BotCommand {
+    /// `--data-dir`.
+    pub data_dir: PathBuf,
+    /// Which bot.
+    pub target: BotTarget,
+    /// The settings to change.
+    pub update: BotUpdate,
+}
+
+/// The bot the `bot` command works on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BotTarget {
+    /// `--bot ID`: an existing bot.
+    Existing(String),
+    /// `--create ID [--name NAME]`: a new bot (named after its id if no name is given).
+    Create {
+        /// The new bot's id.
+        id: String,
+        /// Its display name.
+        name: String,
+    },
+}
+
+/// A command line that makes no sense, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CliError(pub String);
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (see --help)", self.0)
+    }
+}
+
+impl std::error::Error for CliError {}
+
+/// Parses the arguments after the program name. `--flag value` and `--flag=value` both work.
+pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, CliError> {
+    let args: Vec<String> = args.into_iter().collect();
+    if args.iter().any(|arg| arg == "--help" || arg == "-h") || args.first().is_some_and(|a| a == "help") {
+        return Ok(Command::Help);
+    }
+    match args.split_first() {
+        Some((first, rest)) if first == "bot" => parse_bot(rest),
+        _ => parse_serve(&args),
+    }
+}
+
+fn parse_serve(args: &[String]) -> Result<Command, CliError> {
+    let mut options = ServeOptions::default();
+    for (flag, value) in flags(args)? {
+        match flag.as_str() {
+            "--addr" => options.addr = value,
+            "--data-dir" => options.data_dir = value.into(),
+            "--dist-dir" => options.dist_dir = value.into(),
+            _ => return Err(CliError(format!("unknown option {flag}"))),
+        }
+    }
+    Ok(Command::Serve(options))
+}
+
+fn parse_bot(args: &[String]) -> Result<Command, CliError> {
+    let mut data_dir = PathBuf::from(DEFAULT_DATA_DIR);
+    let (mut existing, mut create, mut name) = (None, None, None);
+    let mut update = BotUpdate::default();
+    for (flag, value) in flags(args)? {
+        match flag.as_str() {
+            "--data-dir" => data_dir = value.into(),
+            "--bot" => existing = Some(value),
+            "--create" => create = Some(value),
+            "--name" => name = Some(value),
+            "--credits" => {
+                update.credits = Some(if value.eq_ignore_ascii_case("unlimited") {
+                    None
+                } else {
+                    Some(number(&flag, &value)?)
+                })
+            }
+            "--rate-limit" => update.rate_limit_per_minute = Some(number(&flag, &value)?),
+            "--origins" => update.allowed_origins = Some(AllowedOrigins::parse(&value)),
+            "--stream-default" => update.stream_default = Some(boolean(&flag, &value)?),
+            "--key-active" => update.keys_active = Some(boolean(&flag, &value)?),
+            _ => return Err(CliError(format!("unknown option {flag} for the bot command"))),
+        }
+    }
+    let target = match (existing, create) {
+        (Some(id), None) if name.is_none() => BotTarget::Existing(id),
+        (Some(_), None) => return Err(CliError("--name only goes with --create".to_owned())),
+        (None, Some(id)) => BotTarget::Create { name: name.unwrap_or_else(|| id.clone()), id },
+        (Some(_), Some(_)) => return Err(CliError("give either --bot or --create, not both".to_owned())),
+        (None, None) => return Err(CliError("the bot command needs --bot ID or --create ID".to_owned())),
+    };
+    Ok(Command::Bot(BotCommand { data_dir, target, update }))
+}
+
+/// Pairs each `--flag` with its value.
+fn flags(args: &[String]) -> Result<Vec<(String, String)>, CliError> {
+    let mut out = Vec::new();
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        if !arg.starts_with("--") {
+            return Err(CliError(format!("unexpected argument {arg:?}")));
+        }
+        match arg.split_once('=') {
+            Some((flag, value)) => out.push((flag.to_owned(), value.to_owned())),
+            None => {
+                let value = iter.next().ok_or_else(|| CliError(format!("{arg} needs a value")))?;
+                out.push((arg.clone(), value.clone()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn number<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, CliError> {
+    value.trim().parse().map_err(|_| CliError(format!("{flag} needs a whole number, not {value:?}")))
+}
+
+fn boolean(flag: &str, value: &str) -> Result<bool, CliError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" | "1" => Ok(true),
+        "false" | "no" | "off" | "0" => Ok(false),
+        _ => Err(CliError(format!("{flag} needs true or false, not {value:?}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_line(line: &str) -> Result<Command, CliError> {
+        parse(line.split_whitespace().map(str::to_owned))
+    }
+
+    #[test]
+    fn serving_has_defaults_and_takes_each_flag() {
+        assert_eq!(parse_line(""), Ok(Command::Serve(ServeOptions::default())));
+        let expected = ServeOptions { addr: "0.0.0.0:9000".into(), data_dir: "/tmp/d".into(), dist_dir: "dist2".into() };
+        assert_eq!(
+            parse_line("--addr 0.0.0.0:9000 --data-dir /tmp/d --dist-dir=dist2"),
+            Ok(Command::Serve(expected))
+        );
+        assert!(parse_line("--addr").is_err());
+        assert!(parse_line("--port 1").is_err());
+        assert!(parse_line("serve").is_err());
+        assert_eq!(parse_line("--help"), Ok(Command::Help));
+    }
+
+    #[test]
+    fn the_bot_command_changes_settings() {
+        let command = parse(
+            ["bot", "--data-dir", "d", "--bot", "demo", "--credits", "0", "--rate-limit", "5",
+             "--origins", "https://a.test,https://b.test", "--stream-default", "true", "--key-active", "false"]
+                .map(str::to_owned),
+        );
+        let update = BotUpdate {
+            credits: Some(Some(0)),
+            rate_limit_per_minute: Some(5),
+            allowed_origins: Some(AllowedOrigins::List(vec!["https://a.test".into(), "https://b.test".into()])),
+            stream_default: Some(true),
+            keys_active: Some(false),
+        };
+        assert_eq!(
+            command,
+            Ok(Command::Bot(BotCommand { data_dir: "d".into(), target: BotTarget::Existing("demo".into()), update }))
+        );
+        let Ok(Command::Bot(unlimited)) = parse_line("bot --bot demo --credits unlimited --origins *") else {
+            panic!("expected a bot command");
+        };
+        assert_eq!(unlimited.update.credits, Some(None));
+        assert_eq!(unlimited.update.allowed_origins, Some(AllowedOrigins::Any));
+        assert_eq!(unlimited.data_dir, PathBuf::from("./data"));
+    }
+
+    #[test]
+    fn the_bot_command_creates_bots() {
+        let Ok(Command::Bot(command)) = parse_line("bot --data-dir d --create shop2 --name Shopper") else {
+            panic!("expected a bot command");
+        };
+        assert_eq!(command.target, BotTarget::Create { id: "shop2".into(), name: "Shopper".into() });
+        for bad in [
+            "bot",
+            "bot --bot a --create b",
+            "bot --bot a --name X",
+            "bot --bot a --credits lots",
+            "bot --bot a --rate-limit -1",
+            "bot --bot a --stream-default maybe",
+        ] {
+            assert!(parse_line(bad).is_err(), "{bad}");
+        }
+    }
+}

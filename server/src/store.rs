@@ -1,0 +1,588 @@
+//! SQLite storage: bots, publishable API keys, conversations and messages. The schema lives
+//! here and only here. Every read comes straight from the database, so a change made by the
+//! `bot` admin command (another process) takes effect on the running server's next request.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+
+use crate::ids::{self, RandomError};
+
+/// The database file inside the data directory.
+pub const DATABASE_FILE: &str = "chat.sqlite3";
+
+/// The demo bot created on first start.
+pub const DEMO_BOT_ID: &str = "demo";
+const DEMO_BOT_NAME: &str = "Acme Assistant";
+const DEMO_BOT_GREETING: &str =
+    "Hi! I'm the Acme assistant. Ask me about orders, shipping, returns or this widget.";
+/// The primary colour of new bots (and of the demo bot).
+pub const DEFAULT_PRIMARY_COLOR: &str = "#0a7cff";
+/// The requests per minute of new bots (and of the demo bot).
+pub const DEFAULT_RATE_LIMIT: u32 = 30;
+
+/// Schema version 1. `created_at` columns are unix milliseconds.
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS bots (
+    id                    TEXT PRIMARY KEY,
+    name                  TEXT NOT NULL,
+    greeting              TEXT NOT NULL DEFAULT '',
+    primary_color         TEXT NOT NULL DEFAULT '#0a7cff',
+    position              TEXT NOT NULL DEFAULT 'bottom-right',
+    stream_default        INTEGER NOT NULL DEFAULT 0,
+    credits               INTEGER,            -- NULL: unlimited
+    rate_limit_per_minute INTEGER NOT NULL DEFAULT 30,
+    created_at            INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS api_keys (
+    key             TEXT PRIMARY KEY,
+    bot_id          TEXT NOT NULL REFERENCES bots(id),
+    allowed_origins TEXT NOT NULL DEFAULT '*', -- '*' or comma-separated origins
+    active          INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX IF NOT EXISTS api_keys_by_bot ON api_keys(bot_id);
+CREATE TABLE IF NOT EXISTS conversations (
+    id         TEXT PRIMARY KEY,
+    bot_id     TEXT NOT NULL REFERENCES bots(id),
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS messages (
+    id              TEXT PRIMARY KEY,
+    conversation_id TEXT NOT NULL REFERENCES conversations(id),
+    role            TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+    content         TEXT NOT NULL,
+    created_at      INTEGER NOT NULL,
+    complete        INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages(conversation_id);
+PRAGMA user_version = 1;
+";
+
+/// Why a storage operation failed.
+#[derive(Debug)]
+pub enum StoreError {
+    /// The data directory could not be created.
+    Io(PathBuf, std::io::Error),
+    /// SQLite said no.
+    Sqlite(rusqlite::Error),
+    /// No random bytes for a new id or key.
+    Random(RandomError),
+    /// No bot with this id.
+    UnknownBot(String),
+    /// A bot with this id exists already.
+    BotExists(String),
+    /// A bot id that could not be part of a URL path.
+    InvalidBotId(String),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Io(path, err) => write!(f, "cannot use the data directory {}: {err}", path.display()),
+            Self::Sqlite(err) => write!(f, "database error: {err}"),
+            Self::Random(err) => err.fmt(f),
+            Self::UnknownBot(id) => write!(f, "no bot with id {id:?}"),
+            Self::BotExists(id) => write!(f, "a bot with id {id:?} exists already"),
+            Self::InvalidBotId(id) => {
+                write!(f, "invalid bot id {id:?}: use 1 to 64 letters, digits, '-' or '_'")
+            }
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(err: rusqlite::Error) -> Self {
+        Self::Sqlite(err)
+    }
+}
+
+impl From<RandomError> for StoreError {
+    fn from(err: RandomError) -> Self {
+        Self::Random(err)
+    }
+}
+
+/// A chatbot and its settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bot {
+    /// The id in `/api/v1/chatbots/{id}/chat`.
+    pub id: String,
+    /// The name the bot introduces itself with.
+    pub name: String,
+    /// The launcher's greeting.
+    pub greeting: String,
+    /// The widget's primary colour, as CSS.
+    pub primary_color: String,
+    /// Where the launcher sits (`bottom-right`, `bottom-left`).
+    pub position: String,
+    /// Whether a request without `stream` gets a streamed reply.
+    pub stream_default: bool,
+    /// Replies left; `None` is unlimited.
+    pub credits: Option<u64>,
+    /// Requests allowed per 60-second window.
+    pub rate_limit_per_minute: u32,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
+impl Bot {
+    fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: row.get("id")?,
+            name: row.get("name")?,
+            greeting: row.get("greeting")?,
+            primary_color: row.get("primary_color")?,
+            position: row.get("position")?,
+            stream_default: row.get::<_, i64>("stream_default")? != 0,
+            credits: row.get::<_, Option<i64>>("credits")?.map(|c| u64::try_from(c).unwrap_or(0)),
+            rate_limit_per_minute: u32::try_from(row.get::<_, i64>("rate_limit_per_minute")?.max(0))
+                .unwrap_or(u32::MAX),
+            created_at: row.get("created_at")?,
+        })
+    }
+}
+
+/// Which page origins may use a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AllowedOrigins {
+    /// Any origin (stored as `*`).
+    Any,
+    /// Only these origins, e.g. `https://shop.example` (stored comma-separated).
+    List(Vec<String>),
+}
+
+impl AllowedOrigins {
+    /// Reads `*` or a comma-separated list. An empty list allows no origin.
+    pub fn parse(text: &str) -> Self {
+        if text.trim() == "*" {
+            return Self::Any;
+        }
+        Self::List(
+            text.split(',').map(normalise_origin).filter(|origin| !origin.is_empty()).collect(),
+        )
+    }
+
+    /// Whether a request from this `Origin` header value may use the key.
+    pub fn allows(&self, origin: &str) -> bool {
+        match self {
+            Self::Any => true,
+            Self::List(list) => {
+                let origin = normalise_origin(origin);
+                list.iter().any(|allowed| *allowed == origin)
+            }
+        }
+    }
+}
+
+impl fmt::Display for AllowedOrigins {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Any => f.write_str("*"),
+            Self::List(list) => f.write_str(&list.join(",")),
+        }
+    }
+}
+
+/// Origins compare without case and without a trailing slash.
+fn normalise_origin(origin: &str) -> String {
+    origin.trim().trim_end_matches('/').to_ascii_lowercase()
+}
+
+/// A publishable API key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    /// `pk_live_...`
+    pub key: String,
+    /// The only bot it works for.
+    pub bot_id: String,
+    /// The page origins it works from.
+    pub allowed_origins: AllowedOrigins,
+    /// An inactive key is refused like an unknown one.
+    pub active: bool,
+}
+
+impl ApiKey {
+    fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            key: row.get("key")?,
+            bot_id: row.get("bot_id")?,
+            allowed_origins: AllowedOrigins::parse(&row.get::<_, String>("allowed_origins")?),
+            active: row.get::<_, i64>("active")? != 0,
+        })
+    }
+}
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The visitor.
+    User,
+    /// The bot.
+    Assistant,
+}
+
+impl Role {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Assistant => "assistant",
+        }
+    }
+}
+
+/// A message as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMessage {
+    /// `msg_...`
+    pub id: String,
+    /// `conv_...`
+    pub conversation_id: String,
+    /// Who wrote it.
+    pub role: Role,
+    /// The text (Markdown for the bot).
+    pub content: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    /// False while a streamed reply is still being written.
+    pub complete: bool,
+}
+
+/// Settings the `bot` admin command changes; `None` leaves a setting as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BotUpdate {
+    /// `Some(None)` makes credits unlimited.
+    pub credits: Option<Option<u64>>,
+    /// Requests per minute.
+    pub rate_limit_per_minute: Option<u32>,
+    /// Origins allowed for all of the bot's keys.
+    pub allowed_origins: Option<AllowedOrigins>,
+    /// Streamed replies by default.
+    pub stream_default: Option<bool>,
+    /// Activates or deactivates all of the bot's keys.
+    pub keys_active: Option<bool>,
+}
+
+/// One visitor message and the bot's reply, stored together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedExchange {
+    /// The conversation they were stored in (new if the request's was absent or unknown).
+    pub conversation_id: String,
+    /// Whether that conversation was started by this exchange.
+    pub new_conversation: bool,
+    /// The visitor message's id.
+    pub user_message_id: String,
+    /// The reply's id.
+    pub reply_message_id: String,
+}
+
+/// What happened to an exchange.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExchangeOutcome {
+    /// Stored, and one credit spent if the bot's credits are limited.
+    Recorded(RecordedExchange),
+    /// The bot has no credits left; nothing was stored.
+    NoCredits,
+}
+
+/// The database, shared by all requests.
+#[derive(Clone)]
+pub struct Store {
+    conn: Arc<Mutex<Connection>>,
+    path: PathBuf,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the data directory and its database, makes sure the schema
+    /// and the demo bot with a publishable key exist, and switches to WAL mode so the admin
+    /// command can write while the server reads.
+    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|err| StoreError::Io(data_dir.to_owned(), err))?;
+        let path = data_dir.join(DATABASE_FILE);
+        let conn = Connection::open(&path)?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get::<_, String>(0))?;
+        conn.execute_batch("PRAGMA foreign_keys = ON;")?;
+        conn.execute_batch(SCHEMA)?;
+        let store = Self { conn: Arc::new(Mutex::new(conn)), path };
+        store.ensure_demo_bot()?;
+        Ok(store)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The connection. A panic elsewhere while holding it rolled back any open transaction
+    /// (the `Transaction` was dropped), so a poisoned lock is safe to keep using.
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn ensure_demo_bot(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT OR IGNORE INTO bots (id, name, greeting, primary_color, credits,
+                 rate_limit_per_minute, created_at)
+             VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6)",
+            params![
+                DEMO_BOT_ID,
+                DEMO_BOT_NAME,
+                DEMO_BOT_GREETING,
+                DEFAULT_PRIMARY_COLOR,
+                DEFAULT_RATE_LIMIT,
+                now_ms()
+            ],
+        )?;
+        if first_key(&tx, DEMO_BOT_ID)?.is_none() {
+            insert_key(&tx, DEMO_BOT_ID)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The bot with this id.
+    pub fn bot(&self, id: &str) -> Result<Option<Bot>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row("SELECT * FROM bots WHERE id = ?1", [id], Bot::from_row)
+            .optional()?)
+    }
+
+    /// The key with this text (active or not).
+    pub fn key(&self, key: &str) -> Result<Option<ApiKey>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row("SELECT * FROM api_keys WHERE key = ?1", [key], ApiKey::from_row)
+            .optional()?)
+    }
+
+    /// The bot's first key (the one printed at start and put in the demo page).
+    pub fn first_key(&self, bot_id: &str) -> Result<Option<ApiKey>, StoreError> {
+        first_key(&self.conn(), bot_id)
+    }
+
+    /// Creates a bot with default settings and a publishable key for it.
+    pub fn create_bot(&self, id: &str, name: &str) -> Result<(Bot, ApiKey), StoreError> {
+        let valid = (1..=64).contains(&id.len())
+            && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !valid {
+            return Err(StoreError::InvalidBotId(id.to_owned()));
+        }
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let inserted = tx.execute(
+            "INSERT OR IGNORE INTO bots (id, name, greeting, primary_color, credits,
+                 rate_limit_per_minute, created_at)
+             VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6)",
+            params![
+                id,
+                name,
+                format!("Hi! I'm {name}. How can I help?"),
+                DEFAULT_PRIMARY_COLOR,
+                DEFAULT_RATE_LIMIT,
+                now_ms()
+            ],
+        )?;
+        if inserted == 0 {
+            return Err(StoreError::BotExists(id.to_owned()));
+        }
+        let key = insert_key(&tx, id)?;
+        let bot = tx.query_row("SELECT * FROM bots WHERE id = ?1", [id], Bot::from_row)?;
+        tx.commit()?;
+        Ok((bot, key))
+    }
+
+    /// Changes a bot's settings (and those of all its keys); returns the bot as it is now.
+    pub fn update_bot(&self, id: &str, update: &BotUpdate) -> Result<Bot, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let exists = tx.query_row("SELECT 1 FROM bots WHERE id = ?1", [id], |_| Ok(())).optional()?;
+        if exists.is_none() {
+            return Err(StoreError::UnknownBot(id.to_owned()));
+        }
+        if let Some(credits) = update.credits {
+            let credits = credits.map(|c| i64::try_from(c).unwrap_or(i64::MAX));
+            tx.execute("UPDATE bots SET credits = ?2 WHERE id = ?1", params![id, credits])?;
+        }
+        if let Some(limit) = update.rate_limit_per_minute {
+            tx.execute("UPDATE bots SET rate_limit_per_minute = ?2 WHERE id = ?1", params![id, limit])?;
+        }
+        if let Some(stream) = update.stream_default {
+            tx.execute("UPDATE bots SET stream_default = ?2 WHERE id = ?1", params![id, stream])?;
+        }
+        if let Some(origins) = &update.allowed_origins {
+            tx.execute(
+                "UPDATE api_keys SET allowed_origins = ?2 WHERE bot_id = ?1",
+                params![id, origins.to_string()],
+            )?;
+        }
+        if let Some(active) = update.keys_active {
+            tx.execute("UPDATE api_keys SET active = ?2 WHERE bot_id = ?1", params![id, active])?;
+        }
+        let bot = tx.query_row("SELECT * FROM bots WHERE id = ?1", [id], Bot::from_row)?;
+        tx.commit()?;
+        Ok(bot)
+    }
+
+    /// Stores a visitor message and the bot's reply in one transaction, spending a credit if
+    /// the bot's credits are limited. `conversation_id` continues a conversation if it is one
+    /// of this bot's; otherwise (absent, unknown, another bot's) a new one is started, so a
+    /// stale id kept in a visitor's browser never breaks the chat.
+    pub fn record_exchange(
+        &self,
+        bot_id: &str,
+        conversation_id: Option<&str>,
+        user_text: &str,
+        reply_text: &str,
+    ) -> Result<ExchangeOutcome, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let spent = tx.execute(
+            "UPDATE bots SET credits = CASE WHEN credits IS NULL THEN NULL ELSE credits - 1 END
+             WHERE id = ?1 AND (credits IS NULL OR credits > 0)",
+            [bot_id],
+        )?;
+        if spent == 0 {
+            return Ok(ExchangeOutcome::NoCredits);
+        }
+        let now = now_ms();
+        let existing = match conversation_id {
+            Some(id) => tx
+                .query_row(
+                    "SELECT id FROM conversations WHERE id = ?1 AND bot_id = ?2",
+                    [id, bot_id],
+                    |row| row.get::<_, String>(0),
+                )
+                .optional()?,
+            None => None,
+        };
+        let new_conversation = existing.is_none();
+        let conversation_id = match existing {
+            Some(id) => id,
+            None => {
+                let id = ids::conversation_id()?;
+                tx.execute(
+                    "INSERT INTO conversations (id, bot_id, created_at) VALUES (?1, ?2, ?3)",
+                    params![id, bot_id, now],
+                )?;
+                id
+            }
+        };
+        let user_message_id = insert_message(&tx, &conversation_id, Role::User, user_text, now)?;
+        let reply_message_id = insert_message(&tx, &conversation_id, Role::Assistant, reply_text, now)?;
+        tx.commit()?;
+        Ok(ExchangeOutcome::Recorded(RecordedExchange {
+            conversation_id,
+            new_conversation,
+            user_message_id,
+            reply_message_id,
+        }))
+    }
+
+    /// The bot a conversation belongs to, if the conversation exists.
+    pub fn conversation_bot(&self, conversation_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row("SELECT bot_id FROM conversations WHERE id = ?1", [conversation_id], |row| {
+                row.get(0)
+            })
+            .optional()?)
+    }
+
+    /// A conversation's messages, oldest first.
+    pub fn messages(&self, conversation_id: &str) -> Result<Vec<StoredMessage>, StoreError> {
+        let conn = self.conn();
+        let mut statement = conn.prepare(
+            "SELECT id, conversation_id, role, content, created_at, complete FROM messages
+             WHERE conversation_id = ?1 ORDER BY created_at, rowid",
+        )?;
+        let rows = statement.query_map([conversation_id], |row| {
+            Ok(StoredMessage {
+                id: row.get(0)?,
+                conversation_id: row.get(1)?,
+                role: if row.get::<_, String>(2)? == "user" { Role::User } else { Role::Assistant },
+                content: row.get(3)?,
+                created_at: row.get(4)?,
+                complete: row.get::<_, i64>(5)? != 0,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+}
+
+fn first_key(conn: &Connection, bot_id: &str) -> Result<Option<ApiKey>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT * FROM api_keys WHERE bot_id = ?1 ORDER BY rowid LIMIT 1",
+            [bot_id],
+            ApiKey::from_row,
+        )
+        .optional()?)
+}
+
+fn insert_key(tx: &Transaction<'_>, bot_id: &str) -> Result<ApiKey, StoreError> {
+    let key = ApiKey {
+        key: ids::publishable_key()?,
+        bot_id: bot_id.to_owned(),
+        allowed_origins: AllowedOrigins::Any,
+        active: true,
+    };
+    tx.execute(
+        "INSERT INTO api_keys (key, bot_id, allowed_origins, active) VALUES (?1, ?2, ?3, 1)",
+        params![key.key, key.bot_id, key.allowed_origins.to_string()],
+    )?;
+    Ok(key)
+}
+
+fn insert_message(
+    tx: &Transaction<'_>,
+    conversation_id: &str,
+    role: Role,
+    content: &str,
+    now: i64,
+) -> Result<String, StoreError> {
+    let id = ids::message_id()?;
+    tx.execute(
+        "INSERT INTO messages (id, conversation_id, role, content, created_at, complete)
+         VALUES (?1, ?2, ?3, ?4, ?5, 1)",
+        params![id, conversation_id, role.as_str(), content, now],
+    )?;
+    Ok(id)
+}
+
+/// Unix milliseconds (0 if the clock is before 1970).
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_compare_without_case_or_trailing_slash() {
+        let list = AllowedOrigins::parse(" https://A.test/ , https://b.test,");
+        assert_eq!(list, AllowedOrigins::List(vec!["https://a.test".into(), "https://b.test".into()]));
+        assert!(list.allows("https://a.test") && list.allows("HTTPS://B.TEST"));
+        assert!(!list.allows("https://c.test") && !list.allows("null") && !list.allows(""));
+        assert!(AllowedOrigins::parse("*").allows("https://anything.test"));
+        assert!(!AllowedOrigins::parse("").allows("https://a.test"));
+        assert_eq!(list.to_string(), "https://a.test,https://b.test");
+    }
+}
