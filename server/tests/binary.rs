@@ -1,0 +1,274 @@
+//! The real binary, as a person or a script at a terminal uses it: start it on a free port,
+//! read the printed lines, chat over a socket, change the bot with the `bot` admin command
+//! while it runs, stop it with SIGTERM, and start it again on the same data directory.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_chat-widget-server");
+
+/// A data directory under the system temp dir, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(label: &str) -> Self {
+        let path = std::env::temp_dir().join(format!(
+            "chat-widget-server-bin-{label}-{}-{}",
+            std::process::id(),
+            chat_widget_server::system_now_unix()
+        ));
+        let _ = std::fs::remove_dir_all(&path);
+        Self(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A running server and what it printed.
+struct Running {
+    child: Child,
+    _stdout: BufReader<ChildStdout>,
+    addr: String,
+    key: String,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(data_dir: &Path) -> Running {
+    let mut child = Command::new(BINARY)
+        .args(["--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .args(["--dist-dir"])
+        .arg(data_dir.join("no-dist"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the server");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut lines = Vec::new();
+    for _ in 0..4 {
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("read a line");
+        lines.push(line.trim_end().to_owned());
+    }
+    let addr = lines[0]
+        .strip_prefix("chat-widget-server listening on http://")
+        .unwrap_or_else(|| panic!("first line: {:?}", lines[0]))
+        .to_owned();
+    assert_eq!(lines[1], "demo bot: demo");
+    let key = lines[2]
+        .strip_prefix("publishable key: ")
+        .unwrap_or_else(|| panic!("{:?}", lines[2]))
+        .to_owned();
+    assert!(key.starts_with("pk_live_") && key.len() == 32, "{key}");
+    assert_eq!(lines[3], format!("demo page: http://{addr}/"));
+    Running {
+        child,
+        _stdout: stdout,
+        addr,
+        key,
+    }
+}
+
+/// One HTTP/1.1 exchange over a fresh connection: returns (status, body).
+fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("receive");
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn say(server: &Running, message: &str) -> (u16, String) {
+    let auth = format!("Bearer {}", server.key);
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("Authorization", auth.as_str()),
+    ];
+    http(
+        &server.addr,
+        "POST",
+        "/api/v1/chatbots/demo/chat",
+        &headers,
+        &format!("{{\"message\":\"{message}\"}}"),
+    )
+}
+
+fn admin(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(BINARY)
+        .arg("bot")
+        .args(args)
+        .output()
+        .expect("run the bot command");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[cfg(unix)]
+fn terminate(server: &mut Running) -> bool {
+    let pid = server.child.id().to_string();
+    let sent = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .is_ok_and(|s| s.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = server.child.try_wait() {
+            return sent && status.success();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+#[test]
+fn an_operator_runs_the_server_and_changes_the_bot_while_it_runs() {
+    let dir = TempDir::new("operator");
+    let data = dir.0.to_string_lossy().into_owned();
+    let mut server = start(&dir.0);
+    let first_key = server.key.clone();
+
+    assert_eq!(
+        http(&server.addr, "GET", "/healthz", &[], ""),
+        (200, "ok".to_owned())
+    );
+    let (status, page) = http(&server.addr, "GET", "/", &[], "");
+    assert_eq!(status, 200);
+    assert!(page.contains(&format!("data-api-key=\"{}\"", server.key)));
+    assert!(page.contains(&format!("data-api-url=\"http://{}\"", server.addr)));
+    assert_eq!(
+        http(&server.addr, "GET", "/widget/chat-widget.js", &[], "").0,
+        404
+    );
+
+    let (status, body) = say(&server, "where is my order");
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.starts_with("{\"success\":true,\"data\":{\"response\":"),
+        "{body}"
+    );
+
+    // No credits left: the running server answers 402 on the next request.
+    let (ok, out, err) = admin(&["--data-dir", &data, "--bot", "demo", "--credits", "0"]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        out.trim(),
+        "bot demo: credits 0, rate limit 30/min, origins *, stream default false, key active"
+    );
+    let (status, body) = say(&server, "hi");
+    assert_eq!(status, 402, "{body}");
+    assert!(body.contains("\"code\":\"INSUFFICIENT_CREDITS\""));
+
+    let (ok, out, err) = admin(&[
+        "--data-dir",
+        &data,
+        "--bot",
+        "demo",
+        "--credits",
+        "unlimited",
+        "--rate-limit",
+        "1",
+        "--origins",
+        "https://a.test,https://b.test",
+        "--stream-default",
+        "true",
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("credits unlimited, rate limit 1/min, origins https://a.test,https://b.test"),
+        "{out}"
+    );
+    // Two requests were already counted in this minute, so a limit of 1 refuses the next.
+    let (status, body) = say(&server, "hi");
+    assert_eq!(status, 429, "{body}");
+    assert!(body.contains("\"retryAfter\":"), "{body}");
+
+    // A second bot with its own key.
+    let (ok, out, err) = admin(&[
+        "--data-dir",
+        &data,
+        "--create",
+        "shop2",
+        "--name",
+        "Shop Two",
+    ]);
+    assert!(ok, "{err}");
+    let key = out
+        .lines()
+        .find_map(|line| line.strip_prefix("publishable key: "))
+        .expect("key line");
+    assert!(
+        out.starts_with("bot: shop2\n") && key.starts_with("pk_live_"),
+        "{out}"
+    );
+    let (ok, _, err) = admin(&["--data-dir", &data, "--create", "shop2"]);
+    assert!(!ok && err.contains("exists already"), "{err}");
+    let (ok, _, err) = admin(&["--data-dir", &data, "--bot", "nope", "--credits", "1"]);
+    assert!(!ok && err.contains("no bot"), "{err}");
+
+    #[cfg(unix)]
+    assert!(
+        terminate(&mut server),
+        "SIGTERM shuts the server down cleanly"
+    );
+    drop(server);
+
+    // Started again on the same directory: the same key, the settings kept.
+    let server = start(&dir.0);
+    assert_eq!(server.key, first_key);
+    let (status, _) = say(&server, "hi");
+    assert_eq!(status, 200, "a new process starts a new rate-limit window");
+    assert_eq!(say(&server, "hi").0, 429, "the limit of 1/min was kept");
+}
+
+#[test]
+fn help_and_bad_arguments() {
+    let output = Command::new(BINARY).arg("--help").output().expect("run");
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).contains("--data-dir"));
+    let output = Command::new(BINARY)
+        .arg("--port")
+        .arg("1")
+        .output()
+        .expect("run");
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unknown option --port"));
+}
