@@ -12,7 +12,7 @@ use chat_widget_protocol::dialect::chatbots::{ChatData, ChatRequest, ChatSuccess
 
 use crate::error::{AppError, MAX_MESSAGE_CHARS};
 use crate::rate_limit::{Decision, RateLimitStatus};
-use crate::store::{ApiKey, Bot, DEFAULT_RATE_LIMIT, ExchangeOutcome};
+use crate::store::{ApiKey, Bot, ExchangeOutcome, DEFAULT_RATE_LIMIT};
 use crate::AppState;
 
 /// The handler. Extraction cannot fail here: path and body rejections are turned into
@@ -38,9 +38,16 @@ fn handle(
     let now = state.now_unix();
     let bot = match state.store.bot(bot_id) {
         Ok(bot) => bot,
-        Err(err) => return (state.limiter.peek(bot_id, DEFAULT_RATE_LIMIT, now), Err(err.into())),
+        Err(err) => {
+            return (
+                state.limiter.peek(bot_id, DEFAULT_RATE_LIMIT, now),
+                Err(err.into()),
+            )
+        }
     };
-    let limit = bot.as_ref().map_or(DEFAULT_RATE_LIMIT, |bot| bot.rate_limit_per_minute);
+    let limit = bot
+        .as_ref()
+        .map_or(DEFAULT_RATE_LIMIT, |bot| bot.rate_limit_per_minute);
     // Refused before counting: report the window without using it up.
     let refuse = |err: AppError| (state.limiter.peek(bot_id, limit, now), Err(err));
 
@@ -54,22 +61,31 @@ fn handle(
     if let Some(origin) = headers.get(header::ORIGIN) {
         let origin = String::from_utf8_lossy(origin.as_bytes());
         if !key.allowed_origins.allows(&origin) {
-            return refuse(AppError::OriginNotAllowed { origin: origin.into_owned() });
+            return refuse(AppError::OriginNotAllowed {
+                origin: origin.into_owned(),
+            });
         }
     }
     let rate_limit = match state.limiter.check(&bot.id, limit, now) {
         Decision::Allowed(status) => status,
-        Decision::Limited { status, retry_after_s } => {
-            return (status, Err(AppError::RateLimited { retry_after_s }))
-        }
+        Decision::Limited {
+            status,
+            retry_after_s,
+        } => return (status, Err(AppError::RateLimited { retry_after_s })),
     };
-    let result = body.map_err(AppError::from).and_then(validate).and_then(|request| reply(state, &bot, request));
+    let result = body
+        .map_err(AppError::from)
+        .and_then(validate)
+        .and_then(|request| reply(state, &bot, request));
     (rate_limit, result)
 }
 
 /// The `Authorization: Bearer <key>` key, if it exists and is active.
 fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<ApiKey, AppError> {
-    let value = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let (scheme, key) = value.trim().split_once(' ').unwrap_or(("", ""));
     let key = key.trim();
     if !scheme.eq_ignore_ascii_case("bearer") || key.is_empty() {
@@ -84,7 +100,9 @@ fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<ApiKey, AppErro
 /// A chat request the bot can answer: a message with something in it, not too long.
 fn validate(Json(mut request): Json<ChatRequest>) -> Result<ChatRequest, AppError> {
     if request.message.trim().is_empty() {
-        return Err(AppError::InvalidRequest("The \"message\" field must not be empty".to_owned()));
+        return Err(AppError::InvalidRequest(
+            "The \"message\" field must not be empty".to_owned(),
+        ));
     }
     let chars = request.message.chars().count();
     if chars > MAX_MESSAGE_CHARS {
@@ -92,7 +110,11 @@ fn validate(Json(mut request): Json<ChatRequest>) -> Result<ChatRequest, AppErro
             "The \"message\" field is too long: {chars} characters, at most {MAX_MESSAGE_CHARS} are allowed"
         )));
     }
-    if request.conversation_id.as_deref().is_some_and(|id| id.trim().is_empty()) {
+    if request
+        .conversation_id
+        .as_deref()
+        .is_some_and(|id| id.trim().is_empty())
+    {
         request.conversation_id = None;
     }
     Ok(request)
@@ -136,12 +158,14 @@ fn reply(state: &AppState, bot: &Bot, request: ChatRequest) -> Result<Response, 
         message_id: Some(recorded.reply_message_id),
         suggested_actions: answer.suggested_actions,
     };
-    Ok(match ReplyFormat::choose(request.stream, bot.stream_default) {
-        // Streaming (SSE) comes in a later issue, as a responder next to `json_reply`. Until
-        // then a streamed reply is sent as JSON, which clients must accept: they choose their
-        // parser by the response's Content-Type, never by what they asked for.
-        ReplyFormat::Json | ReplyFormat::EventStream => json_reply(data),
-    })
+    Ok(
+        match ReplyFormat::choose(request.stream, bot.stream_default) {
+            // Streaming (SSE) comes in a later issue, as a responder next to `json_reply`. Until
+            // then a streamed reply is sent as JSON, which clients must accept: they choose their
+            // parser by the response's Content-Type, never by what they asked for.
+            ReplyFormat::Json | ReplyFormat::EventStream => json_reply(data),
+        },
+    )
 }
 
 /// `200 {"success":true,"data":{...}}`, encoded with the protocol crate's types.
@@ -155,7 +179,10 @@ mod tests {
 
     #[test]
     fn the_request_chooses_the_format_and_the_bot_default_fills_in() {
-        assert_eq!(ReplyFormat::choose(Some(true), false), ReplyFormat::EventStream);
+        assert_eq!(
+            ReplyFormat::choose(Some(true), false),
+            ReplyFormat::EventStream
+        );
         assert_eq!(ReplyFormat::choose(Some(false), true), ReplyFormat::Json);
         assert_eq!(ReplyFormat::choose(None, true), ReplyFormat::EventStream);
         assert_eq!(ReplyFormat::choose(None, false), ReplyFormat::Json);
@@ -163,10 +190,18 @@ mod tests {
 
     #[test]
     fn messages_must_have_content_and_fit() {
-        let request = |message: &str| Json(ChatRequest { message: message.into(), ..Default::default() });
+        let request = |message: &str| {
+            Json(ChatRequest {
+                message: message.into(),
+                ..Default::default()
+            })
+        };
         assert!(validate(request("hi")).is_ok());
         for bad in ["", "   \n\t "] {
-            assert!(matches!(validate(request(bad)), Err(AppError::InvalidRequest(_))), "{bad:?}");
+            assert!(
+                matches!(validate(request(bad)), Err(AppError::InvalidRequest(_))),
+                "{bad:?}"
+            );
         }
         assert!(validate(request(&"é".repeat(MAX_MESSAGE_CHARS))).is_ok());
         assert!(validate(request(&"a".repeat(MAX_MESSAGE_CHARS + 1))).is_err());

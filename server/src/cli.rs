@@ -107,7 +107,9 @@ impl std::error::Error for CliError {}
 /// Parses the arguments after the program name. `--flag value` and `--flag=value` both work.
 pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, CliError> {
     let args: Vec<String> = args.into_iter().collect();
-    if args.iter().any(|arg| arg == "--help" || arg == "-h") || args.first().is_some_and(|a| a == "help") {
+    if args.iter().any(|arg| arg == "--help" || arg == "-h")
+        || args.first().is_some_and(|a| a == "help")
+    {
         return Ok(Command::Help);
     }
     match args.split_first() {
@@ -150,17 +152,36 @@ fn parse_bot(args: &[String]) -> Result<Command, CliError> {
             "--origins" => update.allowed_origins = Some(AllowedOrigins::parse(&value)),
             "--stream-default" => update.stream_default = Some(boolean(&flag, &value)?),
             "--key-active" => update.keys_active = Some(boolean(&flag, &value)?),
-            _ => return Err(CliError(format!("unknown option {flag} for the bot command"))),
+            _ => {
+                return Err(CliError(format!(
+                    "unknown option {flag} for the bot command"
+                )))
+            }
         }
     }
     let target = match (existing, create) {
         (Some(id), None) if name.is_none() => BotTarget::Existing(id),
         (Some(_), None) => return Err(CliError("--name only goes with --create".to_owned())),
-        (None, Some(id)) => BotTarget::Create { name: name.unwrap_or_else(|| id.clone()), id },
-        (Some(_), Some(_)) => return Err(CliError("give either --bot or --create, not both".to_owned())),
-        (None, None) => return Err(CliError("the bot command needs --bot ID or --create ID".to_owned())),
+        (None, Some(id)) => BotTarget::Create {
+            name: name.unwrap_or_else(|| id.clone()),
+            id,
+        },
+        (Some(_), Some(_)) => {
+            return Err(CliError(
+                "give either --bot or --create, not both".to_owned(),
+            ))
+        }
+        (None, None) => {
+            return Err(CliError(
+                "the bot command needs --bot ID or --create ID".to_owned(),
+            ))
+        }
     };
-    Ok(Command::Bot(BotCommand { data_dir, target, update }))
+    Ok(Command::Bot(BotCommand {
+        data_dir,
+        target,
+        update,
+    }))
 }
 
 /// Pairs each `--flag` with its value.
@@ -174,7 +195,9 @@ fn flags(args: &[String]) -> Result<Vec<(String, String)>, CliError> {
         match arg.split_once('=') {
             Some((flag, value)) => out.push((flag.to_owned(), value.to_owned())),
             None => {
-                let value = iter.next().ok_or_else(|| CliError(format!("{arg} needs a value")))?;
+                let value = iter
+                    .next()
+                    .ok_or_else(|| CliError(format!("{arg} needs a value")))?;
                 out.push((arg.clone(), value.clone()));
             }
         }
@@ -183,14 +206,19 @@ fn flags(args: &[String]) -> Result<Vec<(String, String)>, CliError> {
 }
 
 fn number<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, CliError> {
-    value.trim().parse().map_err(|_| CliError(format!("{flag} needs a whole number, not {value:?}")))
+    value
+        .trim()
+        .parse()
+        .map_err(|_| CliError(format!("{flag} needs a whole number, not {value:?}")))
 }
 
 fn boolean(flag: &str, value: &str) -> Result<bool, CliError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "true" | "yes" | "on" | "1" => Ok(true),
         "false" | "no" | "off" | "0" => Ok(false),
-        _ => Err(CliError(format!("{flag} needs true or false, not {value:?}"))),
+        _ => Err(CliError(format!(
+            "{flag} needs true or false, not {value:?}"
+        ))),
     }
 }
 
@@ -205,7 +233,11 @@ mod tests {
     #[test]
     fn serving_has_defaults_and_takes_each_flag() {
         assert_eq!(parse_line(""), Ok(Command::Serve(ServeOptions::default())));
-        let expected = ServeOptions { addr: "0.0.0.0:9000".into(), data_dir: "/tmp/d".into(), dist_dir: "dist2".into() };
+        let expected = ServeOptions {
+            addr: "0.0.0.0:9000".into(),
+            data_dir: "/tmp/d".into(),
+            dist_dir: "dist2".into(),
+        };
         assert_eq!(
             parse_line("--addr 0.0.0.0:9000 --data-dir /tmp/d --dist-dir=dist2"),
             Ok(Command::Serve(expected))
@@ -219,22 +251,46 @@ mod tests {
     #[test]
     fn the_bot_command_changes_settings() {
         let command = parse(
-            ["bot", "--data-dir", "d", "--bot", "demo", "--credits", "0", "--rate-limit", "5",
-             "--origins", "https://a.test,https://b.test", "--stream-default", "true", "--key-active", "false"]
-                .map(str::to_owned),
+            [
+                "bot",
+                "--data-dir",
+                "d",
+                "--bot",
+                "demo",
+                "--credits",
+                "0",
+                "--rate-limit",
+                "5",
+                "--origins",
+                "https://a.test,https://b.test",
+                "--stream-default",
+                "true",
+                "--key-active",
+                "false",
+            ]
+            .map(str::to_owned),
         );
         let update = BotUpdate {
             credits: Some(Some(0)),
             rate_limit_per_minute: Some(5),
-            allowed_origins: Some(AllowedOrigins::List(vec!["https://a.test".into(), "https://b.test".into()])),
+            allowed_origins: Some(AllowedOrigins::List(vec![
+                "https://a.test".into(),
+                "https://b.test".into(),
+            ])),
             stream_default: Some(true),
             keys_active: Some(false),
         };
         assert_eq!(
             command,
-            Ok(Command::Bot(BotCommand { data_dir: "d".into(), target: BotTarget::Existing("demo".into()), update }))
+            Ok(Command::Bot(BotCommand {
+                data_dir: "d".into(),
+                target: BotTarget::Existing("demo".into()),
+                update
+            }))
         );
-        let Ok(Command::Bot(unlimited)) = parse_line("bot --bot demo --credits unlimited --origins *") else {
+        let Ok(Command::Bot(unlimited)) =
+            parse_line("bot --bot demo --credits unlimited --origins *")
+        else {
             panic!("expected a bot command");
         };
         assert_eq!(unlimited.update.credits, Some(None));
@@ -244,10 +300,18 @@ mod tests {
 
     #[test]
     fn the_bot_command_creates_bots() {
-        let Ok(Command::Bot(command)) = parse_line("bot --data-dir d --create shop2 --name Shopper") else {
+        let Ok(Command::Bot(command)) =
+            parse_line("bot --data-dir d --create shop2 --name Shopper")
+        else {
             panic!("expected a bot command");
         };
-        assert_eq!(command.target, BotTarget::Create { id: "shop2".into(), name: "Shopper".into() });
+        assert_eq!(
+            command.target,
+            BotTarget::Create {
+                id: "shop2".into(),
+                name: "Shopper".into()
+            }
+        );
         for bad in [
             "bot",
             "bot --bot a --create b",

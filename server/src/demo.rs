@@ -16,12 +16,18 @@ pub const INDEX_TEMPLATE: &str = include_str!("../demo/index.html");
 pub const STYLESHEET: &str = include_str!("../demo/demo.css");
 
 /// `GET /`: the demo page, wired to the demo bot, its first key and this server's address.
-pub async fn index(State(state): State<AppState>, headers: HeaderMap) -> Result<Html<String>, AppError> {
-    let bot = state
+pub async fn index(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Html<String>, AppError> {
+    let bot = state.store.bot(DEMO_BOT_ID)?.ok_or_else(|| {
+        AppError::Internal("the demo bot is missing from the database".to_owned())
+    })?;
+    let key = state
         .store
-        .bot(DEMO_BOT_ID)?
-        .ok_or_else(|| AppError::Internal("the demo bot is missing from the database".to_owned()))?;
-    let key = state.store.first_key(DEMO_BOT_ID)?.map(|key| key.key).unwrap_or_default();
+        .first_key(DEMO_BOT_ID)?
+        .map(|key| key.key)
+        .unwrap_or_default();
     let host = headers
         .get(header::HOST)
         .and_then(|host| host.to_str().ok())
@@ -43,7 +49,10 @@ pub async fn index(State(state): State<AppState>, headers: HeaderMap) -> Result<
 
 /// `GET /demo.css`.
 pub async fn stylesheet() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], STYLESHEET)
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        STYLESHEET,
+    )
 }
 
 /// Replaces each `{{NAME}}` with its value, HTML-escaped, in one pass (so a value that contains
@@ -54,9 +63,12 @@ pub fn render(template: &str, values: &[(&str, &str)]) -> String {
     while let Some(start) = rest.find("{{") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
-        let value = after
-            .find("}}")
-            .and_then(|end| values.iter().find(|(name, _)| *name == &after[..end]).map(|(_, v)| (end, v)));
+        let value = after.find("}}").and_then(|end| {
+            values
+                .iter()
+                .find(|(name, _)| *name == &after[..end])
+                .map(|(_, v)| (end, v))
+        });
         match value {
             Some((end, value)) => {
                 out.push_str(&escape_html(value));
@@ -94,21 +106,37 @@ mod tests {
 
     #[test]
     fn values_are_escaped_and_never_expanded_twice() {
-        let out = render("<p title=\"{{A}}\">{{B}} {{C}} {{", &[("A", "\"><script>"), ("B", "{{A}}")]);
+        let out = render(
+            "<p title=\"{{A}}\">{{B}} {{C}} {{",
+            &[("A", "\"><script>"), ("B", "{{A}}")],
+        );
         assert_eq!(out, "<p title=\"&quot;&gt;&lt;script&gt;\">{{A}} {{C}} {{");
     }
 
     #[test]
     fn the_template_has_every_placeholder_and_no_inline_code() {
-        for name in ["BOT_ID", "API_URL", "API_KEY", "GREETING", "PRIMARY_COLOR", "BOT_NAME"] {
-            assert!(INDEX_TEMPLATE.contains(&format!("{{{{{name}}}}}")), "{name}");
+        for name in [
+            "BOT_ID",
+            "API_URL",
+            "API_KEY",
+            "GREETING",
+            "PRIMARY_COLOR",
+            "BOT_NAME",
+        ] {
+            assert!(
+                INDEX_TEMPLATE.contains(&format!("{{{{{name}}}}}")),
+                "{name}"
+            );
         }
         assert_eq!(INDEX_TEMPLATE.matches("<script").count(), 1);
         assert!(!INDEX_TEMPLATE.contains("<style") && !INDEX_TEMPLATE.contains("style="));
         // No inline event handler attributes (` onclick=` and the like).
         let lower = INDEX_TEMPLATE.to_lowercase();
         let handlers = lower.match_indices(" on").filter(|(at, _)| {
-            let name: String = lower[at + 3..].chars().take_while(char::is_ascii_alphabetic).collect();
+            let name: String = lower[at + 3..]
+                .chars()
+                .take_while(char::is_ascii_alphabetic)
+                .collect();
             !name.is_empty() && lower[at + 3 + name.len()..].starts_with('=')
         });
         assert_eq!(handlers.count(), 0);

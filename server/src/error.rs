@@ -106,7 +106,9 @@ impl IntoResponse for AppError {
         }
         let mut response = (self.status(), Json(self.body())).into_response();
         if let Self::RateLimited { retry_after_s } = self {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
         }
         response
     }
@@ -126,14 +128,20 @@ impl From<JsonRejection> for AppError {
                 "Expected a JSON body with the header Content-Type: application/json".to_owned()
             }
             JsonRejection::JsonSyntaxError(_) => {
-                format!("The request body is not valid JSON ({})", rejection.body_text())
+                format!(
+                    "The request body is not valid JSON ({})",
+                    rejection.body_text()
+                )
             }
             JsonRejection::JsonDataError(_) => format!(
                 "The request body must be an object like {{\"message\": \"Hello\"}} ({})",
                 rejection.body_text()
             ),
             JsonRejection::BytesRejection(_) => {
-                format!("The request body could not be read ({})", rejection.body_text())
+                format!(
+                    "The request body could not be read ({})",
+                    rejection.body_text()
+                )
             }
             _ => rejection.body_text(),
         };
@@ -150,9 +158,19 @@ mod tests {
         let cases = [
             (AppError::InvalidApiKey, 401, "INVALID_API_KEY"),
             (AppError::BotNotFound, 404, "CHATBOT_NOT_FOUND"),
-            (AppError::OriginNotAllowed { origin: "https://x.test".into() }, 403, "ORIGIN_NOT_ALLOWED"),
+            (
+                AppError::OriginNotAllowed {
+                    origin: "https://x.test".into(),
+                },
+                403,
+                "ORIGIN_NOT_ALLOWED",
+            ),
             (AppError::InsufficientCredits, 402, "INSUFFICIENT_CREDITS"),
-            (AppError::RateLimited { retry_after_s: 3 }, 429, "RATE_LIMIT_EXCEEDED"),
+            (
+                AppError::RateLimited { retry_after_s: 3 },
+                429,
+                "RATE_LIMIT_EXCEEDED",
+            ),
             (AppError::InvalidRequest("x".into()), 400, "INVALID_REQUEST"),
             (AppError::Internal("disk full".into()), 500, "SERVER_ERROR"),
         ];
@@ -161,6 +179,8 @@ mod tests {
             assert_eq!(error.body().code, code);
             assert!(!error.body().success);
         }
-        assert!(!AppError::Internal("disk full".into()).message().contains("disk"));
+        assert!(!AppError::Internal("disk full".into())
+            .message()
+            .contains("disk"));
     }
 }

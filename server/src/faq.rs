@@ -36,23 +36,26 @@ const STOPWORDS: &[&str] = &[
     "has", "have", "hello", "hey", "hi", "how", "i", "if", "im", "in", "into", "is", "it", "its",
     "just", "know", "like", "me", "much", "my", "need", "no", "not", "of", "on", "or", "our",
     "please", "so", "some", "tell", "than", "that", "the", "their", "them", "then", "there",
-    "these", "they", "this", "to", "up", "us", "use", "want", "was", "we", "were", "what",
-    "whats", "when", "where", "wheres", "which", "who", "why", "will", "with", "would", "you",
-    "youre", "your", "dont", "cant", "ive", "id", "hows",
+    "these", "they", "this", "to", "up", "us", "use", "want", "was", "we", "were", "what", "whats",
+    "when", "where", "wheres", "which", "who", "why", "will", "with", "would", "you", "youre",
+    "your", "dont", "cant", "ive", "id", "hows",
 ];
 
 /// Words that make up a greeting ("hi there", "good morning").
+#[rustfmt::skip]
 const GREETING_WORDS: &[&str] = &[
-    "hi", "hello", "hey", "hiya", "howdy", "yo", "greetings", "hallo", "hola", "bonjour", "good",
-    "morning", "afternoon", "evening", "there", "everyone", "all", "how", "are", "you", "doing",
-    "today",
+    "hi", "hello", "hey", "hiya", "howdy", "yo", "greetings", "hallo", "hola", "bonjour",
+    "good", "morning", "afternoon", "evening", "there", "everyone", "all", "how", "are", "you",
+    "doing", "today", "can", "could", "help", "me", "i", "what", "do", "may",
 ];
 /// The words of [`GREETING_WORDS`] that are a greeting on their own.
+#[rustfmt::skip]
 const GREETING_CORE: &[&str] = &[
-    "hi", "hello", "hey", "hiya", "howdy", "yo", "greetings", "hallo", "hola", "bonjour", "morning",
-    "afternoon", "evening",
+    "hi", "hello", "hey", "hiya", "howdy", "yo", "greetings", "hallo", "hola", "bonjour",
+    "morning", "afternoon", "evening",
 ];
 /// Words that make up a thank-you or goodbye ("thanks a lot", "ok bye").
+#[rustfmt::skip]
 const THANKS_WORDS: &[&str] = &[
     "thanks", "thank", "thx", "ty", "cheers", "you", "so", "much", "a", "lot", "very", "ok",
     "okay", "great", "cool", "perfect", "awesome", "nice", "bye", "goodbye", "that", "helps",
@@ -127,7 +130,9 @@ impl Faq {
     /// The entry with this title (case and surrounding spaces ignored).
     pub fn entry(&self, title: &str) -> Option<&FaqEntry> {
         let wanted = normalise_title(title);
-        self.entries.iter().find(|entry| normalise_title(&entry.title) == wanted)
+        self.entries
+            .iter()
+            .find(|entry| normalise_title(&entry.title) == wanted)
     }
 
     /// Answers a visitor's message. `bot_name` is how the bot introduces itself.
@@ -166,7 +171,11 @@ impl Faq {
     fn entry_answer(&self, entry: &FaqEntry) -> Answer {
         Answer {
             text: entry.answer.clone(),
-            suggested_actions: entry.follow_ups.iter().map(|title| quick_reply(title)).collect(),
+            suggested_actions: entry
+                .follow_ups
+                .iter()
+                .map(|title| quick_reply(title))
+                .collect(),
             kind: AnswerKind::Entry(entry.title.clone()),
         }
     }
@@ -194,11 +203,19 @@ impl Faq {
 
 /// A quick reply that sends its own text.
 fn quick_reply(text: &str) -> SuggestedAction {
-    SuggestedAction { kind: ActionKind::QuickReply, text: text.to_owned(), payload: Some(text.to_owned()) }
+    SuggestedAction {
+        kind: ActionKind::QuickReply,
+        text: text.to_owned(),
+        payload: Some(text.to_owned()),
+    }
 }
 
 fn normalise_title(title: &str) -> String {
-    title.trim().trim_end_matches(['?', '!', '.']).trim().to_lowercase()
+    title
+        .trim()
+        .trim_end_matches(['?', '!', '.'])
+        .trim()
+        .to_lowercase()
 }
 
 /// Whether `words` is non-empty, uses only `allowed` words, and has at least one `core` word.
@@ -226,7 +243,9 @@ fn parse_entries(markdown: &str) -> Vec<FaqEntry> {
                 continue;
             }
         }
-        let Some((entry, body)) = current.as_mut() else { continue };
+        let Some((entry, body)) = current.as_mut() else {
+            continue;
+        };
         if line.trim_start().starts_with("```") {
             in_fence = !in_fence;
             body.push(line);
@@ -243,7 +262,10 @@ fn parse_entries(markdown: &str) -> Vec<FaqEntry> {
 }
 
 fn split_list(list: &str, separator: char) -> impl Iterator<Item = String> + '_ {
-    list.split(separator).map(str::trim).filter(|item| !item.is_empty()).map(str::to_owned)
+    list.split(separator)
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_owned)
 }
 
 fn finish_entry((mut entry, body): (FaqEntry, Vec<&str>)) -> FaqEntry {
@@ -276,7 +298,9 @@ fn words(text: &str) -> impl Iterator<Item = String> + '_ {
 /// The words that say something about a topic, lightly stemmed ("returns" and "returned" are
 /// "return").
 pub fn tokens(text: &str) -> impl Iterator<Item = String> + '_ {
-    words(text).filter(|w| !STOPWORDS.contains(&w.as_str())).map(|w| stem(&w))
+    words(text)
+        .filter(|w| !STOPWORDS.contains(&w.as_str()))
+        .map(|w| stem(&w))
 }
 
 /// A deliberately tiny English stemmer: plural `s`/`ies`, `ing`, `ed`, a final `e`.
@@ -343,20 +367,30 @@ impl Bm25Index {
                 freqs
             })
             .collect();
-        Self { term_freqs, lengths, average_length, doc_freq }
+        Self {
+            term_freqs,
+            lengths,
+            average_length,
+            doc_freq,
+        }
     }
 
     fn score(&self, doc: usize, query: &HashSet<&String>) -> f64 {
         let n = self.term_freqs.len() as f64;
         let length = self.lengths.get(doc).copied().unwrap_or(0) as f64;
-        let Some(freqs) = self.term_freqs.get(doc) else { return 0.0 };
+        let Some(freqs) = self.term_freqs.get(doc) else {
+            return 0.0;
+        };
         query
             .iter()
             .filter_map(|term| {
                 let tf = *freqs.get(*term)? as f64;
                 let df = self.doc_freq.get(*term).copied().unwrap_or(0) as f64;
                 let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
-                Some(idf * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * length / self.average_length)))
+                Some(
+                    idf * tf * (K1 + 1.0)
+                        / (tf + K1 * (1.0 - B + B * length / self.average_length)),
+                )
             })
             .sum()
     }
@@ -386,10 +420,18 @@ mod tests {
     #[test]
     fn the_builtin_faq_has_a_dozen_entries_with_answers() {
         let faq = Faq::builtin();
-        assert!((10..=14).contains(&faq.entries().len()), "{} entries", faq.entries().len());
+        assert!(
+            (10..=14).contains(&faq.entries().len()),
+            "{} entries",
+            faq.entries().len()
+        );
         for e in faq.entries() {
             assert!(!e.answer.is_empty(), "{} has no answer", e.title);
-            assert!(!e.answer.contains("Keywords:") && !e.answer.contains("Follow-ups:"), "{}", e.title);
+            assert!(
+                !e.answer.contains("Keywords:") && !e.answer.contains("Follow-ups:"),
+                "{}",
+                e.title
+            );
         }
     }
 
@@ -413,7 +455,11 @@ mod tests {
             assert_eq!(faq.answer(&e.title, "Bot").kind, entry(&e.title));
             // Typed a little differently, the search still finds it.
             let typed = e.title.to_uppercase().replace('?', "");
-            assert_eq!(faq.answer(&format!("{typed} please"), "Bot").kind, entry(&e.title), "{typed}");
+            assert_eq!(
+                faq.answer(&format!("{typed} please"), "Bot").kind,
+                entry(&e.title),
+                "{typed}"
+            );
         }
     }
 
@@ -424,15 +470,33 @@ mod tests {
             ("Where's my parcel??", "Where is my order?"),
             ("can I return shoes", "How do I return an item?"),
             ("I want a refund", "How do I return an item?"),
-            ("how long does delivery take to Canada", "How long does shipping take?"),
-            ("do you ship internationally", "How long does shipping take?"),
-            ("can I pay with PayPal", "Which payment methods do you accept?"),
-            ("I need to speak to a real person", "How do I talk to a human?"),
+            (
+                "how long does delivery take to Canada",
+                "How long does shipping take?",
+            ),
+            (
+                "do you ship internationally",
+                "How long does shipping take?",
+            ),
+            (
+                "can I pay with PayPal",
+                "Which payment methods do you accept?",
+            ),
+            (
+                "I need to speak to a real person",
+                "How do I talk to a human?",
+            ),
             ("are you open on sunday", "When are you open?"),
             ("what are your opening hours", "When are you open?"),
             ("what is this widget", "What is this chat widget?"),
-            ("how do I embed it on my website", "How do I embed the widget on my site?"),
-            ("is it accessible with a screen reader", "Is the widget accessible?"),
+            (
+                "how do I embed it on my website",
+                "How do I embed the widget on my site?",
+            ),
+            (
+                "is it accessible with a screen reader",
+                "Is the widget accessible?",
+            ),
             ("markdown demo", "Show me what Markdown looks like"),
             ("do you store my personal data", "Is my data private?"),
             ("do you sell gift cards", "Do you have gift cards?"),
@@ -444,7 +508,14 @@ mod tests {
 
     #[test]
     fn greetings_and_thanks_get_a_friendly_word() {
-        for hello in ["hi", "Hello!", "hey there", "good morning", "hello, how are you?"] {
+        for hello in [
+            "hi",
+            "Hello!",
+            "hey there",
+            "good morning",
+            "hello, how are you?",
+            "Hello, how can you help me?",
+        ] {
             assert_eq!(ask(hello), AnswerKind::Greeting, "{hello}");
         }
         let greeting = Faq::builtin().answer("hi", "Acme Assistant");
@@ -454,32 +525,59 @@ mod tests {
             assert_eq!(ask(thanks), AnswerKind::Thanks, "{thanks}");
         }
         // A greeting followed by a question answers the question.
-        assert_eq!(ask("hello, where is my order?"), entry("Where is my order?"));
+        assert_eq!(
+            ask("hello, where is my order?"),
+            entry("Where is my order?")
+        );
+        assert_eq!(ask("help"), entry("How do I talk to a human?"));
     }
 
     #[test]
     fn gibberish_gets_the_fallback_with_topics() {
-        for nonsense in ["asdfgh", "", "   ", "?!", "the of and", "quantum chromodynamics"] {
+        for nonsense in [
+            "asdfgh",
+            "",
+            "   ",
+            "?!",
+            "the of and",
+            "quantum chromodynamics",
+        ] {
             assert_eq!(ask(nonsense), AnswerKind::Fallback, "{nonsense:?}");
         }
         let fallback = Faq::builtin().answer("asdfgh", "Bot");
-        let topics: Vec<&str> = fallback.suggested_actions.iter().map(|a| a.text.as_str()).collect();
+        let topics: Vec<&str> = fallback
+            .suggested_actions
+            .iter()
+            .map(|a| a.text.as_str())
+            .collect();
         assert_eq!(topics, FALLBACK_TOPICS);
-        assert!(fallback.suggested_actions.iter().all(|a| a.kind == ActionKind::QuickReply
-            && a.payload.as_deref() == Some(a.text.as_str())));
+        assert!(fallback
+            .suggested_actions
+            .iter()
+            .all(|a| a.kind == ActionKind::QuickReply
+                && a.payload.as_deref() == Some(a.text.as_str())));
     }
 
     #[test]
     fn follow_ups_become_quick_replies() {
         let answer = Faq::builtin().answer("where is my order", "Bot");
-        let texts: Vec<&str> = answer.suggested_actions.iter().map(|a| a.text.as_str()).collect();
-        assert_eq!(texts, ["How long does shipping take?", "How do I talk to a human?"]);
+        let texts: Vec<&str> = answer
+            .suggested_actions
+            .iter()
+            .map(|a| a.text.as_str())
+            .collect();
+        assert_eq!(
+            texts,
+            ["How long does shipping take?", "How do I talk to a human?"]
+        );
     }
 
     #[test]
     fn the_embed_answer_keeps_its_code_block() {
         let faq = Faq::builtin();
-        let embed = faq.entry("How do I embed the widget on my site?").map(|e| e.answer.clone());
+        let embed = faq
+            .entry("How do I embed the widget on my site?")
+            .map(|e| e.answer.clone());
         let embed = embed.unwrap_or_default();
         assert!(embed.contains("```html\n<script src="), "{embed}");
         assert!(embed.contains("data-api-key=\"pk_live_...\""));
@@ -490,14 +588,22 @@ mod tests {
         let faq = Faq::parse(
             "# Title\nintro\n## Q one\nKeywords: a b, c\n\nBody\n```\nKeywords: inside\nFollow-ups: not\n```\nFollow-ups: Q two | \n## Q two\nTwo",
         );
-        let [one, two] = faq.entries() else { panic!("two entries expected") };
+        let [one, two] = faq.entries() else {
+            panic!("two entries expected")
+        };
         assert_eq!(one.title, "Q one");
         assert_eq!(one.keywords, ["a b", "c"]);
-        assert_eq!(one.answer, "Body\n```\nKeywords: inside\nFollow-ups: not\n```");
+        assert_eq!(
+            one.answer,
+            "Body\n```\nKeywords: inside\nFollow-ups: not\n```"
+        );
         assert_eq!(one.follow_ups, ["Q two"]);
         assert_eq!((two.title.as_str(), two.answer.as_str()), ("Q two", "Two"));
         assert!(Faq::parse("").entries().is_empty());
-        assert_eq!(Faq::parse("").answer("hi there", "B").kind, AnswerKind::Greeting);
+        assert_eq!(
+            Faq::parse("").answer("hi there", "B").kind,
+            AnswerKind::Greeting
+        );
     }
 
     #[test]

@@ -45,8 +45,13 @@ mod tests {
     #[test]
     fn ids_have_their_prefix_and_length_and_differ() -> Result<(), RandomError> {
         let key = publishable_key()?;
-        assert!(key.starts_with("pk_live_") && key.len() == "pk_live_".len() + 24, "{key}");
-        assert!(key["pk_live_".len()..].chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert!(
+            key.starts_with("pk_live_") && key.len() == "pk_live_".len() + 24,
+            "{key}"
+        );
+        assert!(key["pk_live_".len()..]
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
         assert_ne!(conversation_id()?, conversation_id()?);
         assert!(message_id()?.starts_with("msg_"));
         Ok(())

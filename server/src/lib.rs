@@ -80,7 +80,11 @@ impl AppState {
     }
 
     /// Opens the data directory (see [`Store::open`]) and builds a state over it.
-    pub fn open(data_dir: &Path, dist_dir: impl Into<PathBuf>, listen_addr: impl Into<String>) -> Result<Self, StoreError> {
+    pub fn open(
+        data_dir: &Path,
+        dist_dir: impl Into<PathBuf>,
+        listen_addr: impl Into<String>,
+    ) -> Result<Self, StoreError> {
         Ok(Self::new(Store::open(data_dir)?, dist_dir, listen_addr))
     }
 
@@ -98,7 +102,10 @@ impl AppState {
 
 /// Unix seconds by the system clock (0 before 1970).
 pub fn system_now_unix() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// The whole HTTP application.

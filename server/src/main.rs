@@ -94,7 +94,9 @@ fn admin(command: BotCommand) -> Result<(), String> {
             bot.id
         }
     };
-    let bot = store.update_bot(&id, &command.update).map_err(|err| err.to_string())?;
+    let bot = store
+        .update_bot(&id, &command.update)
+        .map_err(|err| err.to_string())?;
     let key = store.first_key(&id).map_err(|err| err.to_string())?;
     println!("{}", describe(&bot, key.as_ref()));
     let _ = std::io::stdout().flush();
@@ -103,8 +105,12 @@ fn admin(command: BotCommand) -> Result<(), String> {
 
 /// One line describing a bot's settings after the admin command.
 fn describe(bot: &Bot, key: Option<&chat_widget_server::store::ApiKey>) -> String {
-    let credits = bot.credits.map_or_else(|| "unlimited".to_owned(), |c| c.to_string());
-    let (origins, active) = key.map_or(("-".to_owned(), false), |k| (k.allowed_origins.to_string(), k.active));
+    let credits = bot
+        .credits
+        .map_or_else(|| "unlimited".to_owned(), |c| c.to_string());
+    let (origins, active) = key.map_or(("-".to_owned(), false), |k| {
+        (k.allowed_origins.to_string(), k.active)
+    });
     format!(
         "bot {}: credits {credits}, rate limit {}/min, origins {origins}, stream default {}, key {}",
         bot.id,

@@ -76,13 +76,22 @@ impl RateLimiter {
     /// Counts a request for `bot_id` at unix second `now`, if the limit allows it.
     pub fn check(&self, bot_id: &str, limit: u32, now: u64) -> Decision {
         let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
-        let window = windows.entry(bot_id.to_owned()).or_insert(Window { start: now, count: 0 });
+        let window = windows.entry(bot_id.to_owned()).or_insert(Window {
+            start: now,
+            count: 0,
+        });
         if now >= window.start + WINDOW_SECS {
-            *window = Window { start: now, count: 0 };
+            *window = Window {
+                start: now,
+                count: 0,
+            };
         }
         if window.count >= limit {
             let status = window.status(limit);
-            return Decision::Limited { status, retry_after_s: status.reset_unix.saturating_sub(now).max(1) };
+            return Decision::Limited {
+                status,
+                retry_after_s: status.reset_unix.saturating_sub(now).max(1),
+            };
         }
         window.count += 1;
         Decision::Allowed(window.status(limit))
@@ -93,7 +102,11 @@ impl RateLimiter {
         let windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
         match windows.get(bot_id) {
             Some(window) if now < window.start + WINDOW_SECS => window.status(limit),
-            _ => Window { start: now, count: 0 }.status(limit),
+            _ => Window {
+                start: now,
+                count: 0,
+            }
+            .status(limit),
         }
     }
 }
@@ -107,27 +120,70 @@ mod tests {
         let limiter = RateLimiter::default();
         let t0 = 1_000_000;
         for used in 1..=3 {
-            let expected = RateLimitStatus { limit: 3, remaining: 3 - used, reset_unix: t0 + 60 };
-            assert_eq!(limiter.check("bot", 3, t0 + u64::from(used) - 1), Decision::Allowed(expected));
+            let expected = RateLimitStatus {
+                limit: 3,
+                remaining: 3 - used,
+                reset_unix: t0 + 60,
+            };
+            assert_eq!(
+                limiter.check("bot", 3, t0 + u64::from(used) - 1),
+                Decision::Allowed(expected)
+            );
         }
         let refused = limiter.check("bot", 3, t0 + 20);
-        let status = RateLimitStatus { limit: 3, remaining: 0, reset_unix: t0 + 60 };
-        assert_eq!(refused, Decision::Limited { status, retry_after_s: 40 });
+        let status = RateLimitStatus {
+            limit: 3,
+            remaining: 0,
+            reset_unix: t0 + 60,
+        };
+        assert_eq!(
+            refused,
+            Decision::Limited {
+                status,
+                retry_after_s: 40
+            }
+        );
         // Other bots have their own window.
-        assert!(matches!(limiter.check("other", 3, t0 + 20), Decision::Allowed(_)));
+        assert!(matches!(
+            limiter.check("other", 3, t0 + 20),
+            Decision::Allowed(_)
+        ));
         // A new window starts once the old one is over.
         let after = limiter.check("bot", 3, t0 + 60);
-        assert_eq!(after, Decision::Allowed(RateLimitStatus { limit: 3, remaining: 2, reset_unix: t0 + 120 }));
+        assert_eq!(
+            after,
+            Decision::Allowed(RateLimitStatus {
+                limit: 3,
+                remaining: 2,
+                reset_unix: t0 + 120
+            })
+        );
     }
 
     #[test]
     fn peeking_counts_nothing_and_a_changed_limit_applies_at_once() {
         let limiter = RateLimiter::default();
-        assert_eq!(limiter.peek("bot", 5, 100), RateLimitStatus { limit: 5, remaining: 5, reset_unix: 160 });
+        assert_eq!(
+            limiter.peek("bot", 5, 100),
+            RateLimitStatus {
+                limit: 5,
+                remaining: 5,
+                reset_unix: 160
+            }
+        );
         assert!(matches!(limiter.check("bot", 5, 100), Decision::Allowed(_)));
         assert_eq!(limiter.peek("bot", 5, 110).remaining, 4);
         assert_eq!(limiter.peek("bot", 1, 110).remaining, 0);
-        assert!(matches!(limiter.check("bot", 1, 110), Decision::Limited { .. }));
-        assert!(matches!(limiter.check("bot", 0, 500), Decision::Limited { retry_after_s: 60, .. }));
+        assert!(matches!(
+            limiter.check("bot", 1, 110),
+            Decision::Limited { .. }
+        ));
+        assert!(matches!(
+            limiter.check("bot", 0, 500),
+            Decision::Limited {
+                retry_after_s: 60,
+                ..
+            }
+        ));
     }
 }

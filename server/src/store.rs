@@ -81,13 +81,18 @@ pub enum StoreError {
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Io(path, err) => write!(f, "cannot use the data directory {}: {err}", path.display()),
+            Self::Io(path, err) => {
+                write!(f, "cannot use the data directory {}: {err}", path.display())
+            }
             Self::Sqlite(err) => write!(f, "database error: {err}"),
             Self::Random(err) => err.fmt(f),
             Self::UnknownBot(id) => write!(f, "no bot with id {id:?}"),
             Self::BotExists(id) => write!(f, "a bot with id {id:?} exists already"),
             Self::InvalidBotId(id) => {
-                write!(f, "invalid bot id {id:?}: use 1 to 64 letters, digits, '-' or '_'")
+                write!(
+                    f,
+                    "invalid bot id {id:?}: use 1 to 64 letters, digits, '-' or '_'"
+                )
             }
         }
     }
@@ -139,9 +144,13 @@ impl Bot {
             primary_color: row.get("primary_color")?,
             position: row.get("position")?,
             stream_default: row.get::<_, i64>("stream_default")? != 0,
-            credits: row.get::<_, Option<i64>>("credits")?.map(|c| u64::try_from(c).unwrap_or(0)),
-            rate_limit_per_minute: u32::try_from(row.get::<_, i64>("rate_limit_per_minute")?.max(0))
-                .unwrap_or(u32::MAX),
+            credits: row
+                .get::<_, Option<i64>>("credits")?
+                .map(|c| u64::try_from(c).unwrap_or(0)),
+            rate_limit_per_minute: u32::try_from(
+                row.get::<_, i64>("rate_limit_per_minute")?.max(0),
+            )
+            .unwrap_or(u32::MAX),
             created_at: row.get("created_at")?,
         })
     }
@@ -163,7 +172,10 @@ impl AllowedOrigins {
             return Self::Any;
         }
         Self::List(
-            text.split(',').map(normalise_origin).filter(|origin| !origin.is_empty()).collect(),
+            text.split(',')
+                .map(normalise_origin)
+                .filter(|origin| !origin.is_empty())
+                .collect(),
         )
     }
 
@@ -173,7 +185,7 @@ impl AllowedOrigins {
             Self::Any => true,
             Self::List(list) => {
                 let origin = normalise_origin(origin);
-                list.iter().any(|allowed| *allowed == origin)
+                list.contains(&origin)
             }
         }
     }
@@ -298,7 +310,9 @@ pub struct Store {
 
 impl fmt::Debug for Store {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Store").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -307,14 +321,20 @@ impl Store {
     /// and the demo bot with a publishable key exist, and switches to WAL mode so the admin
     /// command can write while the server reads.
     pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|err| StoreError::Io(data_dir.to_owned(), err))?;
+        std::fs::create_dir_all(data_dir)
+            .map_err(|err| StoreError::Io(data_dir.to_owned(), err))?;
         let path = data_dir.join(DATABASE_FILE);
         let conn = Connection::open(&path)?;
         conn.busy_timeout(Duration::from_secs(5))?;
-        conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get::<_, String>(0))?;
+        conn.query_row("PRAGMA journal_mode = WAL", [], |row| {
+            row.get::<_, String>(0)
+        })?;
         conn.execute_batch("PRAGMA foreign_keys = ON;")?;
         conn.execute_batch(SCHEMA)?;
-        let store = Self { conn: Arc::new(Mutex::new(conn)), path };
+        let store = Self {
+            conn: Arc::new(Mutex::new(conn)),
+            path,
+        };
         store.ensure_demo_bot()?;
         Ok(store)
     }
@@ -365,7 +385,11 @@ impl Store {
     pub fn key(&self, key: &str) -> Result<Option<ApiKey>, StoreError> {
         Ok(self
             .conn()
-            .query_row("SELECT * FROM api_keys WHERE key = ?1", [key], ApiKey::from_row)
+            .query_row(
+                "SELECT * FROM api_keys WHERE key = ?1",
+                [key],
+                ApiKey::from_row,
+            )
             .optional()?)
     }
 
@@ -377,7 +401,9 @@ impl Store {
     /// Creates a bot with default settings and a publishable key for it.
     pub fn create_bot(&self, id: &str, name: &str) -> Result<(Bot, ApiKey), StoreError> {
         let valid = (1..=64).contains(&id.len())
-            && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if !valid {
             return Err(StoreError::InvalidBotId(id.to_owned()));
         }
@@ -409,19 +435,30 @@ impl Store {
     pub fn update_bot(&self, id: &str, update: &BotUpdate) -> Result<Bot, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let exists = tx.query_row("SELECT 1 FROM bots WHERE id = ?1", [id], |_| Ok(())).optional()?;
+        let exists = tx
+            .query_row("SELECT 1 FROM bots WHERE id = ?1", [id], |_| Ok(()))
+            .optional()?;
         if exists.is_none() {
             return Err(StoreError::UnknownBot(id.to_owned()));
         }
         if let Some(credits) = update.credits {
             let credits = credits.map(|c| i64::try_from(c).unwrap_or(i64::MAX));
-            tx.execute("UPDATE bots SET credits = ?2 WHERE id = ?1", params![id, credits])?;
+            tx.execute(
+                "UPDATE bots SET credits = ?2 WHERE id = ?1",
+                params![id, credits],
+            )?;
         }
         if let Some(limit) = update.rate_limit_per_minute {
-            tx.execute("UPDATE bots SET rate_limit_per_minute = ?2 WHERE id = ?1", params![id, limit])?;
+            tx.execute(
+                "UPDATE bots SET rate_limit_per_minute = ?2 WHERE id = ?1",
+                params![id, limit],
+            )?;
         }
         if let Some(stream) = update.stream_default {
-            tx.execute("UPDATE bots SET stream_default = ?2 WHERE id = ?1", params![id, stream])?;
+            tx.execute(
+                "UPDATE bots SET stream_default = ?2 WHERE id = ?1",
+                params![id, stream],
+            )?;
         }
         if let Some(origins) = &update.allowed_origins {
             tx.execute(
@@ -430,7 +467,10 @@ impl Store {
             )?;
         }
         if let Some(active) = update.keys_active {
-            tx.execute("UPDATE api_keys SET active = ?2 WHERE bot_id = ?1", params![id, active])?;
+            tx.execute(
+                "UPDATE api_keys SET active = ?2 WHERE bot_id = ?1",
+                params![id, active],
+            )?;
         }
         let bot = tx.query_row("SELECT * FROM bots WHERE id = ?1", [id], Bot::from_row)?;
         tx.commit()?;
@@ -482,7 +522,8 @@ impl Store {
             }
         };
         let user_message_id = insert_message(&tx, &conversation_id, Role::User, user_text, now)?;
-        let reply_message_id = insert_message(&tx, &conversation_id, Role::Assistant, reply_text, now)?;
+        let reply_message_id =
+            insert_message(&tx, &conversation_id, Role::Assistant, reply_text, now)?;
         tx.commit()?;
         Ok(ExchangeOutcome::Recorded(RecordedExchange {
             conversation_id,
@@ -496,9 +537,11 @@ impl Store {
     pub fn conversation_bot(&self, conversation_id: &str) -> Result<Option<String>, StoreError> {
         Ok(self
             .conn()
-            .query_row("SELECT bot_id FROM conversations WHERE id = ?1", [conversation_id], |row| {
-                row.get(0)
-            })
+            .query_row(
+                "SELECT bot_id FROM conversations WHERE id = ?1",
+                [conversation_id],
+                |row| row.get(0),
+            )
             .optional()?)
     }
 
@@ -513,7 +556,11 @@ impl Store {
             Ok(StoredMessage {
                 id: row.get(0)?,
                 conversation_id: row.get(1)?,
-                role: if row.get::<_, String>(2)? == "user" { Role::User } else { Role::Assistant },
+                role: if row.get::<_, String>(2)? == "user" {
+                    Role::User
+                } else {
+                    Role::Assistant
+                },
                 content: row.get(3)?,
                 created_at: row.get(4)?,
                 complete: row.get::<_, i64>(5)? != 0,
@@ -578,7 +625,10 @@ mod tests {
     #[test]
     fn origins_compare_without_case_or_trailing_slash() {
         let list = AllowedOrigins::parse(" https://A.test/ , https://b.test,");
-        assert_eq!(list, AllowedOrigins::List(vec!["https://a.test".into(), "https://b.test".into()]));
+        assert_eq!(
+            list,
+            AllowedOrigins::List(vec!["https://a.test".into(), "https://b.test".into()])
+        );
         assert!(list.allows("https://a.test") && list.allows("HTTPS://B.TEST"));
         assert!(!list.allows("https://c.test") && !list.allows("null") && !list.allows(""));
         assert!(AllowedOrigins::parse("*").allows("https://anything.test"));

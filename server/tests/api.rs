@@ -67,19 +67,46 @@ impl TestServer {
     fn start_in(dir: TempDir) -> Self {
         let clock = Arc::new(AtomicU64::new(T0));
         let tick = clock.clone();
-        let state = AppState::open(&dir.path().join("data"), dir.path().join("dist"), "127.0.0.1:8787")
-            .expect("open data dir")
-            .with_clock(move || tick.load(Ordering::SeqCst));
-        let key = state.store.first_key(DEMO_BOT_ID).expect("read key").expect("demo key").key;
-        Self { state, key, clock, _dir: dir }
+        let state = AppState::open(
+            &dir.path().join("data"),
+            dir.path().join("dist"),
+            "127.0.0.1:8787",
+        )
+        .expect("open data dir")
+        .with_clock(move || tick.load(Ordering::SeqCst));
+        let key = state
+            .store
+            .first_key(DEMO_BOT_ID)
+            .expect("read key")
+            .expect("demo key")
+            .key;
+        Self {
+            state,
+            key,
+            clock,
+            _dir: dir,
+        }
     }
 
     async fn send(&self, request: Request<Body>) -> Reply {
-        let response = app(self.state.clone()).oneshot(request).await.expect("infallible");
+        let response = app(self.state.clone())
+            .oneshot(request)
+            .await
+            .expect("infallible");
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response.into_body().collect().await.expect("body").to_bytes().to_vec();
-        Reply { status, headers, body }
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes()
+            .to_vec();
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
     /// Sends `{"message": ...}` (plus `extra` fields) to the demo bot with the demo key.
@@ -88,12 +115,19 @@ impl TestServer {
         if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
             body.extend(extra.clone());
         }
-        self.send(chat(DEMO_BOT_ID, Some(&self.key)).body(Body::from(body.to_string())).expect("request"))
-            .await
+        self.send(
+            chat(DEMO_BOT_ID, Some(&self.key))
+                .body(Body::from(body.to_string()))
+                .expect("request"),
+        )
+        .await
     }
 
     fn update_demo(&self, update: BotUpdate) {
-        self.state.store.update_bot(DEMO_BOT_ID, &update).expect("update bot");
+        self.state
+            .store
+            .update_bot(DEMO_BOT_ID, &update)
+            .expect("update bot");
     }
 
     fn advance(&self, seconds: u64) {
@@ -114,7 +148,11 @@ fn chat(bot: &str, key: Option<&str>) -> axum::http::request::Builder {
 }
 
 fn get(uri: &str) -> Request<Body> {
-    Request::builder().uri(uri).header(header::HOST, "shop.test:8787").body(Body::empty()).expect("request")
+    Request::builder()
+        .uri(uri)
+        .header(header::HOST, "shop.test:8787")
+        .body(Body::empty())
+        .expect("request")
 }
 
 struct Reply {
@@ -125,8 +163,9 @@ struct Reply {
 
 impl Reply {
     fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|err| panic!("not JSON ({err}): {}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body).unwrap_or_else(|err| {
+            panic!("not JSON ({err}): {}", String::from_utf8_lossy(&self.body))
+        })
     }
 
     fn text(&self) -> String {
@@ -138,25 +177,38 @@ impl Reply {
     }
 
     fn number(&self, name: &str) -> u64 {
-        self.header(name).and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("no numeric {name} header"))
+        self.header(name)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no numeric {name} header"))
     }
 
     /// What the widget's decoder makes of this response.
     fn decoded(&self) -> Result<chat_widget_protocol::Reply, chat_widget_protocol::ApiError> {
-        let meta = ResponseMeta::from_headers(self.status.as_u16(), T0, |name| self.header(name).map(str::to_owned));
+        let meta = ResponseMeta::from_headers(self.status.as_u16(), T0, |name| {
+            self.header(name).map(str::to_owned)
+        });
         decode_response(&meta, &self.body)
     }
 
     /// Asserts the `X-RateLimit-*` headers are there and returns (limit, remaining, reset).
     fn rate_limit(&self) -> (u64, u64, u64) {
-        (self.number("x-ratelimit-limit"), self.number("x-ratelimit-remaining"), self.number("x-ratelimit-reset"))
+        (
+            self.number("x-ratelimit-limit"),
+            self.number("x-ratelimit-remaining"),
+            self.number("x-ratelimit-reset"),
+        )
     }
 
     /// Asserts an error in exactly the seed's shape: `{"success":false,"error","code"}`.
     fn assert_error(&self, status: u16, code: &str, text: &str) {
         assert_eq!(self.status.as_u16(), status, "{}", self.text());
-        assert_eq!(self.json(), json!({ "success": false, "error": text, "code": code }));
-        assert!(self.header("content-type").is_some_and(|ct| ct.starts_with("application/json")));
+        assert_eq!(
+            self.json(),
+            json!({ "success": false, "error": text, "code": code })
+        );
+        assert!(self
+            .header("content-type")
+            .is_some_and(|ct| ct.starts_with("application/json")));
         self.rate_limit();
     }
 
@@ -164,10 +216,17 @@ impl Reply {
     fn assert_invalid_request(&self, hint: &str) {
         assert_eq!(self.status, StatusCode::BAD_REQUEST, "{}", self.text());
         let body = self.json();
-        assert_eq!((body["success"].clone(), body["code"].clone()), (json!(false), json!("INVALID_REQUEST")));
+        assert_eq!(
+            (body["success"].clone(), body["code"].clone()),
+            (json!(false), json!("INVALID_REQUEST"))
+        );
         let text = body["error"].as_str().unwrap_or_default();
         assert!(text.contains(hint), "{text:?} should mention {hint:?}");
-        assert_eq!(body.as_object().map(|o| o.len()), Some(3), "only success, error, code: {body}");
+        assert_eq!(
+            body.as_object().map(|o| o.len()),
+            Some(3),
+            "only success, error, code: {body}"
+        );
         self.rate_limit();
     }
 }
@@ -181,13 +240,20 @@ async fn a_visitor_asks_two_questions_in_one_conversation() {
 
     let first = server.say("Hello, how can you help me?", json!({})).await;
     assert_eq!(first.status, StatusCode::OK, "{}", first.text());
-    assert!(first.header("content-type").is_some_and(|ct| ct.starts_with("application/json")));
+    assert!(first
+        .header("content-type")
+        .is_some_and(|ct| ct.starts_with("application/json")));
     let body = first.json();
     assert_eq!(body["success"], json!(true));
     let data = body["data"].as_object().expect("data object");
-    let conversation = data["conversationId"].as_str().expect("conversationId").to_owned();
+    let conversation = data["conversationId"]
+        .as_str()
+        .expect("conversationId")
+        .to_owned();
     assert!(conversation.starts_with("conv_"), "{conversation}");
-    assert!(data["messageId"].as_str().is_some_and(|id| id.starts_with("msg_")));
+    assert!(data["messageId"]
+        .as_str()
+        .is_some_and(|id| id.starts_with("msg_")));
     assert!(!data["response"].as_str().unwrap_or_default().is_empty());
 
     // The widget's own decoder reads what the server wrote.
@@ -195,14 +261,29 @@ async fn a_visitor_asks_two_questions_in_one_conversation() {
     assert_eq!(reply.conversation_id, conversation);
     assert_eq!(reply.text, data["response"].as_str().unwrap_or_default());
 
-    let second = server.say("Can I return shoes?", json!({ "conversationId": conversation })).await;
+    let second = server
+        .say(
+            "Can I return shoes?",
+            json!({ "conversationId": conversation }),
+        )
+        .await;
     let reply = second.decoded().expect("second reply");
-    assert_eq!(reply.conversation_id, conversation, "the conversation continues");
+    assert_eq!(
+        reply.conversation_id, conversation,
+        "the conversation continues"
+    );
     assert!(reply.text.contains("30 days"), "{}", reply.text);
     assert_eq!(second.rate_limit(), (30, 28, T0 + 60));
 
-    let messages = server.state.store.messages(&conversation).expect("messages");
-    let stored: Vec<(Role, &str)> = messages.iter().map(|m| (m.role, m.content.as_str())).collect();
+    let messages = server
+        .state
+        .store
+        .messages(&conversation)
+        .expect("messages");
+    let stored: Vec<(Role, &str)> = messages
+        .iter()
+        .map(|m| (m.role, m.content.as_str()))
+        .collect();
     assert_eq!(stored.len(), 4);
     assert_eq!(stored[0], (Role::User, "Hello, how can you help me?"));
     assert_eq!(stored[1].0, Role::Assistant);
@@ -216,15 +297,26 @@ async fn a_visitor_asks_two_questions_in_one_conversation() {
 async fn the_success_body_has_exactly_the_documented_fields() {
     let server = TestServer::start();
     // A fallback answer has quick replies; a thank-you has none.
-    let plain = server.say("thanks!", json!({ "stream": false, "metadata": { "source": "test" } })).await;
+    let plain = server
+        .say(
+            "thanks!",
+            json!({ "stream": false, "metadata": { "source": "test" } }),
+        )
+        .await;
     let body = plain.json();
     let keys = |v: &Value| {
-        let mut keys: Vec<String> = v.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default();
+        let mut keys: Vec<String> = v
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default();
         keys.sort();
         keys
     };
     assert_eq!(keys(&body), ["data", "success"]);
-    assert_eq!(keys(&body["data"]), ["conversationId", "messageId", "response"]);
+    assert_eq!(
+        keys(&body["data"]),
+        ["conversationId", "messageId", "response"]
+    );
 }
 
 #[tokio::test]
@@ -239,13 +331,24 @@ async fn faq_follow_ups_arrive_as_quick_replies() {
         ])
     );
     let reply = answer.decoded().expect("decodes");
-    assert!(reply.suggested_actions.iter().all(|a| a.kind == ActionKind::QuickReply));
+    assert!(reply
+        .suggested_actions
+        .iter()
+        .all(|a| a.kind == ActionKind::QuickReply));
 
     // Clicking one sends its payload and gets that entry's answer.
-    let clicked = server.say("How long does shipping take?", json!({})).await.decoded().expect("decodes");
+    let clicked = server
+        .say("How long does shipping take?", json!({}))
+        .await
+        .decoded()
+        .expect("decodes");
     assert!(clicked.text.contains("Express"), "{}", clicked.text);
 
-    let lost = server.say("asdfgh", json!({})).await.decoded().expect("decodes");
+    let lost = server
+        .say("asdfgh", json!({}))
+        .await
+        .decoded()
+        .expect("decodes");
     assert!(lost.text.contains("don't know"), "{}", lost.text);
     assert_eq!(lost.suggested_actions.len(), 4);
 }
@@ -253,21 +356,41 @@ async fn faq_follow_ups_arrive_as_quick_replies() {
 #[tokio::test]
 async fn a_stale_or_foreign_conversation_id_starts_a_new_conversation() {
     let server = TestServer::start();
-    let stale = server.say("hi", json!({ "conversationId": "conv_from_a_wiped_database" })).await;
+    let stale = server
+        .say(
+            "hi",
+            json!({ "conversationId": "conv_from_a_wiped_database" }),
+        )
+        .await;
     assert_eq!(stale.status, StatusCode::OK);
     let fresh = stale.decoded().expect("decodes").conversation_id;
     assert_ne!(fresh, "conv_from_a_wiped_database");
-    assert_eq!(server.state.store.conversation_bot(&fresh).expect("read"), Some(DEMO_BOT_ID.to_owned()));
+    assert_eq!(
+        server.state.store.conversation_bot(&fresh).expect("read"),
+        Some(DEMO_BOT_ID.to_owned())
+    );
 
     // Another bot's conversation is not continued by the demo bot.
-    let (_, other_key) = server.state.store.create_bot("other", "Other").expect("create");
+    let (_, other_key) = server
+        .state
+        .store
+        .create_bot("other", "Other")
+        .expect("create");
     let other = server
-        .send(chat("other", Some(&other_key.key)).body(Body::from(r#"{"message":"hi"}"#)).expect("request"))
+        .send(
+            chat("other", Some(&other_key.key))
+                .body(Body::from(r#"{"message":"hi"}"#))
+                .expect("request"),
+        )
         .await
         .decoded()
         .expect("decodes")
         .conversation_id;
-    let reply = server.say("hi", json!({ "conversationId": other })).await.decoded().expect("decodes");
+    let reply = server
+        .say("hi", json!({ "conversationId": other }))
+        .await
+        .decoded()
+        .expect("decodes");
     assert_ne!(reply.conversation_id, other);
     assert_eq!(server.state.store.messages(&other).expect("read").len(), 2);
 }
@@ -275,11 +398,16 @@ async fn a_stale_or_foreign_conversation_id_starts_a_new_conversation() {
 #[tokio::test]
 async fn asking_for_a_stream_still_gets_json_for_now() {
     let server = TestServer::start();
-    server.update_demo(BotUpdate { stream_default: Some(true), ..Default::default() });
+    server.update_demo(BotUpdate {
+        stream_default: Some(true),
+        ..Default::default()
+    });
     for extra in [json!({ "stream": true }), json!({})] {
         let reply = server.say("hi", extra).await;
         assert_eq!(reply.status, StatusCode::OK);
-        assert!(reply.header("content-type").is_some_and(|ct| ct.starts_with("application/json")));
+        assert!(reply
+            .header("content-type")
+            .is_some_and(|ct| ct.starts_with("application/json")));
         reply.decoded().expect("decodes");
     }
 }
@@ -293,10 +421,18 @@ async fn a_request_without_a_valid_key_is_401() {
     let text = "Invalid or inactive API key";
     let body = || Body::from(r#"{"message":"hi"}"#);
 
-    let missing = server.send(chat(DEMO_BOT_ID, None).body(body()).expect("request")).await;
+    let missing = server
+        .send(chat(DEMO_BOT_ID, None).body(body()).expect("request"))
+        .await;
     missing.assert_error(401, "INVALID_API_KEY", text);
 
-    let wrong = server.send(chat(DEMO_BOT_ID, Some("pk_live_000000000000000000000000")).body(body()).expect("r")).await;
+    let wrong = server
+        .send(
+            chat(DEMO_BOT_ID, Some("pk_live_000000000000000000000000"))
+                .body(body())
+                .expect("r"),
+        )
+        .await;
     wrong.assert_error(401, "INVALID_API_KEY", text);
 
     let basic = Request::builder()
@@ -306,15 +442,27 @@ async fn a_request_without_a_valid_key_is_401() {
         .header(header::AUTHORIZATION, format!("Basic {}", server.key))
         .body(body())
         .expect("request");
-    server.send(basic).await.assert_error(401, "INVALID_API_KEY", text);
+    server
+        .send(basic)
+        .await
+        .assert_error(401, "INVALID_API_KEY", text);
 
-    server.update_demo(BotUpdate { keys_active: Some(false), ..Default::default() });
+    server.update_demo(BotUpdate {
+        keys_active: Some(false),
+        ..Default::default()
+    });
     let inactive = server.say("hi", json!({})).await;
     inactive.assert_error(401, "INVALID_API_KEY", text);
     // The widget's decoder names it too.
-    assert_eq!(inactive.decoded().map_err(|e| e.code), Err(chat_widget_protocol::ErrorCode::InvalidApiKey));
+    assert_eq!(
+        inactive.decoded().map_err(|e| e.code),
+        Err(chat_widget_protocol::ErrorCode::InvalidApiKey)
+    );
 
-    server.update_demo(BotUpdate { keys_active: Some(true), ..Default::default() });
+    server.update_demo(BotUpdate {
+        keys_active: Some(true),
+        ..Default::default()
+    });
     assert_eq!(server.say("hi", json!({})).await.status, StatusCode::OK);
 }
 
@@ -324,13 +472,35 @@ async fn an_unknown_bot_or_another_bots_key_is_404() {
     let text = "Chatbot not found or access denied";
     let body = || Body::from(r#"{"message":"hi"}"#);
 
-    let unknown = server.send(chat("no-such-bot", Some(&server.key)).body(body()).expect("request")).await;
+    let unknown = server
+        .send(
+            chat("no-such-bot", Some(&server.key))
+                .body(body())
+                .expect("request"),
+        )
+        .await;
     unknown.assert_error(404, "CHATBOT_NOT_FOUND", text);
 
-    let (_, other_key) = server.state.store.create_bot("other", "Other Bot").expect("create");
-    let crossed = server.send(chat(DEMO_BOT_ID, Some(&other_key.key)).body(body()).expect("request")).await;
+    let (_, other_key) = server
+        .state
+        .store
+        .create_bot("other", "Other Bot")
+        .expect("create");
+    let crossed = server
+        .send(
+            chat(DEMO_BOT_ID, Some(&other_key.key))
+                .body(body())
+                .expect("request"),
+        )
+        .await;
     crossed.assert_error(404, "CHATBOT_NOT_FOUND", text);
-    let crossed_back = server.send(chat("other", Some(&server.key)).body(body()).expect("request")).await;
+    let crossed_back = server
+        .send(
+            chat("other", Some(&server.key))
+                .body(body())
+                .expect("request"),
+        )
+        .await;
     crossed_back.assert_error(404, "CHATBOT_NOT_FOUND", text);
 
     // A bot id that is not even UTF-8 names no bot.
@@ -341,7 +511,10 @@ async fn an_unknown_bot_or_another_bots_key_is_404() {
         .header(header::AUTHORIZATION, format!("Bearer {}", server.key))
         .body(body())
         .expect("request");
-    server.send(garbled).await.assert_error(404, "CHATBOT_NOT_FOUND", text);
+    server
+        .send(garbled)
+        .await
+        .assert_error(404, "CHATBOT_NOT_FOUND", text);
 }
 
 #[tokio::test]
@@ -359,24 +532,49 @@ async fn a_key_only_works_from_the_origins_it_allows() {
     };
 
     let evil = server.send(from("https://evil.test")).await;
-    evil.assert_error(403, "ORIGIN_NOT_ALLOWED", "Origin https://evil.test is not allowed to use this API key");
-    assert_eq!(evil.decoded().map_err(|e| e.code), Err(chat_widget_protocol::ErrorCode::OriginNotAllowed));
+    evil.assert_error(
+        403,
+        "ORIGIN_NOT_ALLOWED",
+        "Origin https://evil.test is not allowed to use this API key",
+    );
+    assert_eq!(
+        evil.decoded().map_err(|e| e.code),
+        Err(chat_widget_protocol::ErrorCode::OriginNotAllowed)
+    );
     // CORS still lets the page read the refusal.
-    assert_eq!(evil.header("access-control-allow-origin"), Some("https://evil.test"));
+    assert_eq!(
+        evil.header("access-control-allow-origin"),
+        Some("https://evil.test")
+    );
 
-    assert_eq!(server.send(from("https://a.test")).await.status, StatusCode::OK);
-    assert_eq!(server.send(from("https://b.test")).await.status, StatusCode::OK);
+    assert_eq!(
+        server.send(from("https://a.test")).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        server.send(from("https://b.test")).await.status,
+        StatusCode::OK
+    );
     // No Origin header (curl, a server-side proxy): allowed.
     assert_eq!(server.say("hi", json!({})).await.status, StatusCode::OK);
 
-    server.update_demo(BotUpdate { allowed_origins: Some(AllowedOrigins::Any), ..Default::default() });
-    assert_eq!(server.send(from("https://evil.test")).await.status, StatusCode::OK);
+    server.update_demo(BotUpdate {
+        allowed_origins: Some(AllowedOrigins::Any),
+        ..Default::default()
+    });
+    assert_eq!(
+        server.send(from("https://evil.test")).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
 async fn a_bot_without_credits_answers_402_and_each_reply_spends_one() {
     let server = TestServer::start();
-    server.update_demo(BotUpdate { credits: Some(Some(2)), ..Default::default() });
+    server.update_demo(BotUpdate {
+        credits: Some(Some(2)),
+        ..Default::default()
+    });
     assert_eq!(server.say("hi", json!({})).await.status, StatusCode::OK);
     assert_eq!(server.say("hi", json!({})).await.status, StatusCode::OK);
 
@@ -386,19 +584,35 @@ async fn a_bot_without_credits_answers_402_and_each_reply_spends_one() {
         "INSUFFICIENT_CREDITS",
         "Insufficient credits to generate AI response. Please upgrade your plan.",
     );
-    let bot = server.state.store.bot(DEMO_BOT_ID).expect("read").expect("demo bot");
+    let bot = server
+        .state
+        .store
+        .bot(DEMO_BOT_ID)
+        .expect("read")
+        .expect("demo bot");
     assert_eq!(bot.credits, Some(0));
 
-    server.update_demo(BotUpdate { credits: Some(None), ..Default::default() });
+    server.update_demo(BotUpdate {
+        credits: Some(None),
+        ..Default::default()
+    });
     assert_eq!(server.say("hi", json!({})).await.status, StatusCode::OK);
-    let bot = server.state.store.bot(DEMO_BOT_ID).expect("read").expect("demo bot");
+    let bot = server
+        .state
+        .store
+        .bot(DEMO_BOT_ID)
+        .expect("read")
+        .expect("demo bot");
     assert_eq!(bot.credits, None, "unlimited stays unlimited");
 }
 
 #[tokio::test]
 async fn too_many_requests_in_a_minute_is_429_until_the_window_ends() {
     let server = TestServer::start();
-    server.update_demo(BotUpdate { rate_limit_per_minute: Some(2), ..Default::default() });
+    server.update_demo(BotUpdate {
+        rate_limit_per_minute: Some(2),
+        ..Default::default()
+    });
 
     let first = server.say("hi", json!({})).await;
     assert_eq!(first.rate_limit(), (2, 1, T0 + 60));
@@ -421,10 +635,19 @@ async fn too_many_requests_in_a_minute_is_429_until_the_window_ends() {
     assert_eq!(limited.header("retry-after"), Some("40"));
     assert_eq!(limited.rate_limit(), (2, 0, T0 + 60));
     let error = limited.decoded().expect_err("an error");
-    assert_eq!((error.code, error.retry_after_s), (chat_widget_protocol::ErrorCode::RateLimitExceeded, Some(40)));
+    assert_eq!(
+        (error.code, error.retry_after_s),
+        (chat_widget_protocol::ErrorCode::RateLimitExceeded, Some(40))
+    );
 
     // Refused requests (here a bad key) do not use up the window but still see it.
-    let refused = server.send(chat(DEMO_BOT_ID, None).body(Body::from("{}")).expect("request")).await;
+    let refused = server
+        .send(
+            chat(DEMO_BOT_ID, None)
+                .body(Body::from("{}"))
+                .expect("request"),
+        )
+        .await;
     assert_eq!(refused.rate_limit(), (2, 0, T0 + 60));
 
     server.advance(40);
@@ -433,8 +656,14 @@ async fn too_many_requests_in_a_minute_is_429_until_the_window_ends() {
     assert_eq!(later.rate_limit(), (2, 1, T0 + 120));
 
     // Raising the limit takes effect at once.
-    server.update_demo(BotUpdate { rate_limit_per_minute: Some(10), ..Default::default() });
-    assert_eq!(server.say("hi", json!({})).await.rate_limit(), (10, 8, T0 + 120));
+    server.update_demo(BotUpdate {
+        rate_limit_per_minute: Some(10),
+        ..Default::default()
+    });
+    assert_eq!(
+        server.say("hi", json!({})).await.rate_limit(),
+        (10, 8, T0 + 120)
+    );
 }
 
 #[tokio::test]
@@ -451,35 +680,88 @@ async fn a_malformed_request_is_400_with_a_helpful_text() {
     };
     let json_body = |body: &str| send("application/json", Body::from(body.to_owned()));
 
-    server.send(json_body(r#"{"message": "hi""#)).await.assert_invalid_request("not valid JSON");
-    server.send(json_body("")).await.assert_invalid_request("not valid JSON");
-    server.send(json_body("{}")).await.assert_invalid_request("message");
-    server.send(json_body("[]")).await.assert_invalid_request("{\"message\": \"Hello\"}");
-    server.send(json_body("null")).await.assert_invalid_request("message");
-    server.send(json_body(r#"{"message": 5}"#)).await.assert_invalid_request("message");
-    server.send(json_body(r#"{"message": "hi", "conversationId": 7}"#)).await.assert_invalid_request("conversationId");
-    server.send(json_body(r#"{"message": ""}"#)).await.assert_invalid_request("must not be empty");
-    server.send(json_body(r#"{"message": " \n\t "}"#)).await.assert_invalid_request("must not be empty");
+    server
+        .send(json_body(r#"{"message": "hi""#))
+        .await
+        .assert_invalid_request("not valid JSON");
+    server
+        .send(json_body(""))
+        .await
+        .assert_invalid_request("not valid JSON");
+    server
+        .send(json_body("{}"))
+        .await
+        .assert_invalid_request("message");
+    server
+        .send(json_body("[]"))
+        .await
+        .assert_invalid_request("{\"message\": \"Hello\"}");
+    server
+        .send(json_body("null"))
+        .await
+        .assert_invalid_request("message");
+    server
+        .send(json_body(r#"{"message": 5}"#))
+        .await
+        .assert_invalid_request("message");
+    server
+        .send(json_body(r#"{"message": "hi", "conversationId": 7}"#))
+        .await
+        .assert_invalid_request("conversationId");
+    server
+        .send(json_body(r#"{"message": ""}"#))
+        .await
+        .assert_invalid_request("must not be empty");
+    server
+        .send(json_body(r#"{"message": " \n\t "}"#))
+        .await
+        .assert_invalid_request("must not be empty");
     let long = json!({ "message": "a".repeat(4001) }).to_string();
-    server.send(json_body(&long)).await.assert_invalid_request("too long");
+    server
+        .send(json_body(&long))
+        .await
+        .assert_invalid_request("too long");
     let longest = json!({ "message": "a".repeat(4000) }).to_string();
-    assert_eq!(server.send(json_body(&longest)).await.status, StatusCode::OK);
+    assert_eq!(
+        server.send(json_body(&longest)).await.status,
+        StatusCode::OK
+    );
     let huge = json!({ "message": "a".repeat(200_000) }).to_string();
-    server.send(json_body(&huge)).await.assert_invalid_request("could not be read");
-    server.send(json_body("\u{0}\u{ff}")).await.assert_invalid_request("not valid JSON");
-    server.send(send("application/json", Body::from(vec![0xff, 0xfe, 0x00]))).await.assert_invalid_request("JSON");
+    server
+        .send(json_body(&huge))
+        .await
+        .assert_invalid_request("could not be read");
+    server
+        .send(json_body("\u{0}\u{ff}"))
+        .await
+        .assert_invalid_request("not valid JSON");
+    server
+        .send(send("application/json", Body::from(vec![0xff, 0xfe, 0x00])))
+        .await
+        .assert_invalid_request("JSON");
 
-    server.send(send("text/plain", Body::from(r#"{"message":"hi"}"#))).await.assert_invalid_request("Content-Type: application/json");
+    server
+        .send(send("text/plain", Body::from(r#"{"message":"hi"}"#)))
+        .await
+        .assert_invalid_request("Content-Type: application/json");
     let no_type = Request::builder()
         .method(Method::POST)
         .uri(chat_path(DEMO_BOT_ID))
         .header(header::AUTHORIZATION, format!("Bearer {}", server.key))
         .body(Body::from(r#"{"message":"hi"}"#))
         .expect("request");
-    server.send(no_type).await.assert_invalid_request("Content-Type: application/json");
+    server
+        .send(no_type)
+        .await
+        .assert_invalid_request("Content-Type: application/json");
 
     // None of that was stored or charged.
-    let bot = server.state.store.bot(DEMO_BOT_ID).expect("read").expect("demo bot");
+    let bot = server
+        .state
+        .store
+        .bot(DEMO_BOT_ID)
+        .expect("read")
+        .expect("demo bot");
     assert_eq!(bot.credits, None);
 }
 
@@ -494,16 +776,34 @@ async fn a_page_on_another_origin_may_call_the_api() {
         .uri(chat_path(DEMO_BOT_ID))
         .header(header::ORIGIN, "https://shop.example")
         .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
-        .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "authorization,content-type")
+        .header(
+            header::ACCESS_CONTROL_REQUEST_HEADERS,
+            "authorization,content-type",
+        )
         .body(Body::empty())
         .expect("request");
     let answer = server.send(preflight).await;
     assert!(answer.status.is_success(), "{}", answer.status);
-    assert_eq!(answer.header("access-control-allow-origin"), Some("https://shop.example"));
-    let methods = answer.header("access-control-allow-methods").unwrap_or_default().to_lowercase();
-    assert!(methods.contains("post") && methods.contains("get") && methods.contains("options"), "{methods}");
-    let allowed = answer.header("access-control-allow-headers").unwrap_or_default().to_lowercase();
-    assert!(allowed.contains("authorization") && allowed.contains("content-type"), "{allowed}");
+    assert_eq!(
+        answer.header("access-control-allow-origin"),
+        Some("https://shop.example")
+    );
+    let methods = answer
+        .header("access-control-allow-methods")
+        .unwrap_or_default()
+        .to_lowercase();
+    assert!(
+        methods.contains("post") && methods.contains("get") && methods.contains("options"),
+        "{methods}"
+    );
+    let allowed = answer
+        .header("access-control-allow-headers")
+        .unwrap_or_default()
+        .to_lowercase();
+    assert!(
+        allowed.contains("authorization") && allowed.contains("content-type"),
+        "{allowed}"
+    );
     assert_eq!(answer.header("access-control-max-age"), Some("600"));
 
     let real = server
@@ -514,9 +814,20 @@ async fn a_page_on_another_origin_may_call_the_api() {
                 .expect("request"),
         )
         .await;
-    assert_eq!(real.header("access-control-allow-origin"), Some("https://shop.example"));
-    let exposed = real.header("access-control-expose-headers").unwrap_or_default().to_lowercase();
-    for name in ["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "retry-after"] {
+    assert_eq!(
+        real.header("access-control-allow-origin"),
+        Some("https://shop.example")
+    );
+    let exposed = real
+        .header("access-control-expose-headers")
+        .unwrap_or_default()
+        .to_lowercase();
+    for name in [
+        "x-ratelimit-limit",
+        "x-ratelimit-remaining",
+        "x-ratelimit-reset",
+        "retry-after",
+    ] {
         assert!(exposed.contains(name), "{name} not in {exposed}");
     }
 }
@@ -529,7 +840,9 @@ async fn the_demo_page_embeds_the_widget_with_one_script_tag() {
     let server = TestServer::start();
     let page = server.send(get("/")).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.header("content-type").is_some_and(|ct| ct.starts_with("text/html")));
+    assert!(page
+        .header("content-type")
+        .is_some_and(|ct| ct.starts_with("text/html")));
     let html = page.text();
     let expected = format!(
         "<script src=\"/widget/chat-widget.js\" data-bot-id=\"demo\" data-api-url=\"http://shop.test:8787\" \
@@ -538,8 +851,15 @@ async fn the_demo_page_embeds_the_widget_with_one_script_tag() {
         server.key
     );
     assert!(html.contains(&expected), "{html}");
-    assert_eq!(html.matches("<script").count(), 1, "exactly one script tag, and it has a src");
-    assert!(!html.contains("<style") && !html.contains("style="), "no inline style");
+    assert_eq!(
+        html.matches("<script").count(),
+        1,
+        "exactly one script tag, and it has a src"
+    );
+    assert!(
+        !html.contains("<style") && !html.contains("style="),
+        "no inline style"
+    );
     assert!(html.contains("<link rel=\"stylesheet\" href=\"/demo.css\">"));
     assert!(html.contains("bottom-right"));
     assert!(!html.contains("{{"), "every placeholder filled");
@@ -554,12 +874,21 @@ async fn a_hostile_host_header_cannot_break_out_of_the_attribute() {
         .body(Body::empty())
         .expect("request");
     let html = server.send(request).await.text();
-    assert!(html.contains("data-api-url=\"http://evil.test&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;\""));
+    assert!(html.contains(
+        "data-api-url=\"http://evil.test&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;\""
+    ));
     assert_eq!(html.matches("<script").count(), 1);
 
     // Without a Host header the listen address stands in.
-    let request = Request::builder().uri("/").body(Body::empty()).expect("request");
-    assert!(server.send(request).await.text().contains("data-api-url=\"http://127.0.0.1:8787\""));
+    let request = Request::builder()
+        .uri("/")
+        .body(Body::empty())
+        .expect("request");
+    assert!(server
+        .send(request)
+        .await
+        .text()
+        .contains("data-api-url=\"http://127.0.0.1:8787\""));
 }
 
 #[tokio::test]
@@ -571,19 +900,33 @@ async fn the_page_stylesheet_and_health_check_are_served() {
     assert!(css.text().contains(".card"));
 
     let health = server.send(get("/healthz")).await;
-    assert_eq!((health.status, health.text().as_str()), (StatusCode::OK, "ok"));
+    assert_eq!(
+        (health.status, health.text().as_str()),
+        (StatusCode::OK, "ok")
+    );
 }
 
 #[tokio::test]
 async fn the_built_widget_is_served_with_the_right_types() {
     let server = TestServer::start();
     // Before the widget is built: its script 404s, the page still renders.
-    assert_eq!(server.send(get("/widget/chat-widget.js")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        server.send(get("/widget/chat-widget.js")).await.status,
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(server.send(get("/")).await.status, StatusCode::OK);
 
     std::fs::create_dir_all(&server.state.dist_dir).expect("dist dir");
-    std::fs::write(server.state.dist_dir.join("chat-widget.js"), "console.log('hi')").expect("write js");
-    std::fs::write(server.state.dist_dir.join("chat-widget_bg.wasm"), b"\0asm\x01\0\0\0").expect("write wasm");
+    std::fs::write(
+        server.state.dist_dir.join("chat-widget.js"),
+        "console.log('hi')",
+    )
+    .expect("write js");
+    std::fs::write(
+        server.state.dist_dir.join("chat-widget_bg.wasm"),
+        b"\0asm\x01\0\0\0",
+    )
+    .expect("write wasm");
 
     let script = server.send(get("/widget/chat-widget.js")).await;
     assert_eq!(script.status, StatusCode::OK);
@@ -591,12 +934,26 @@ async fn the_built_widget_is_served_with_the_right_types() {
     assert_eq!(script.text(), "console.log('hi')");
 
     let mut request = get("/widget/chat-widget_bg.wasm");
-    request.headers_mut().insert(header::ORIGIN, "https://shop.example".parse().expect("origin"));
+    request.headers_mut().insert(
+        header::ORIGIN,
+        "https://shop.example".parse().expect("origin"),
+    );
     let wasm = server.send(request).await;
     assert_eq!(wasm.header("content-type"), Some("application/wasm"));
-    assert_eq!(wasm.header("access-control-allow-origin"), Some("https://shop.example"));
+    assert_eq!(
+        wasm.header("access-control-allow-origin"),
+        Some("https://shop.example")
+    );
 
-    assert_eq!(server.send(get("/widget/../data/chat.sqlite3")).await.status.as_u16() / 100, 4);
+    assert_eq!(
+        server
+            .send(get("/widget/../data/chat.sqlite3"))
+            .await
+            .status
+            .as_u16()
+            / 100,
+        4
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -608,25 +965,64 @@ async fn conversations_and_the_key_survive_a_restart() {
     let dir_path = dir.path().to_owned();
     let server = TestServer::start_in(dir);
     let key = server.key.clone();
-    let conversation = server.say("where is my order", json!({})).await.decoded().expect("reply").conversation_id;
-    server.update_demo(BotUpdate { credits: Some(Some(5)), ..Default::default() });
+    let conversation = server
+        .say("where is my order", json!({}))
+        .await
+        .decoded()
+        .expect("reply")
+        .conversation_id;
+    server.update_demo(BotUpdate {
+        credits: Some(Some(5)),
+        ..Default::default()
+    });
 
     // "Restart": drop every handle on the database, then open the same directory again.
-    let TestServer { state, _dir: dir, .. } = server;
+    let TestServer {
+        state, _dir: dir, ..
+    } = server;
     drop(state);
     assert_eq!(dir.path(), dir_path);
     let server = TestServer::start_in(dir);
 
     assert_eq!(server.key, key, "the demo key is reused");
-    let messages = server.state.store.messages(&conversation).expect("messages");
+    let messages = server
+        .state
+        .store
+        .messages(&conversation)
+        .expect("messages");
     assert_eq!(messages.len(), 2);
     assert_eq!(messages[0].content, "where is my order");
-    let bot = server.state.store.bot(DEMO_BOT_ID).expect("read").expect("demo bot");
+    let bot = server
+        .state
+        .store
+        .bot(DEMO_BOT_ID)
+        .expect("read")
+        .expect("demo bot");
     assert_eq!(bot.credits, Some(5), "settings persist too");
 
-    let reply = server.say("thanks", json!({ "conversationId": conversation })).await.decoded().expect("reply");
-    assert_eq!(reply.conversation_id, conversation, "the visitor's conversation continues");
-    assert_eq!(server.state.store.messages(&conversation).expect("messages").len(), 4);
-    let bot = server.state.store.bot(DEMO_BOT_ID).expect("read").expect("demo bot");
+    let reply = server
+        .say("thanks", json!({ "conversationId": conversation }))
+        .await
+        .decoded()
+        .expect("reply");
+    assert_eq!(
+        reply.conversation_id, conversation,
+        "the visitor's conversation continues"
+    );
+    assert_eq!(
+        server
+            .state
+            .store
+            .messages(&conversation)
+            .expect("messages")
+            .len(),
+        4
+    );
+    let bot = server
+        .state
+        .store
+        .bot(DEMO_BOT_ID)
+        .expect("read")
+        .expect("demo bot");
     assert_eq!(bot.credits, Some(4));
 }
