@@ -1,0 +1,42 @@
+//! Small DOM and console helpers used by the components.
+
+use wasm_bindgen::JsCast;
+
+/// The current time, unix seconds.
+pub fn now_unix() -> u64 {
+    (js_sys::Date::now() / 1000.0) as u64
+}
+
+/// Writes an error for the site owner to the console.
+pub fn console_error(message: &str) {
+    web_sys::console::error_1(&message.into());
+}
+
+/// Writes a warning for the site owner to the console.
+pub fn console_warn(message: &str) {
+    web_sys::console::warn_1(&message.into());
+}
+
+/// Moves keyboard focus to an element, if it is still in the document.
+pub fn focus(element: &web_sys::HtmlElement) {
+    let _ = element.focus();
+}
+
+/// Runs `f` on the next animation frame (after the DOM has been updated and laid out).
+pub fn next_frame(f: impl FnOnce() + 'static) {
+    let callback = wasm_bindgen::closure::Closure::once_into_js(f);
+    if let Some(window) = web_sys::window() {
+        let _ = window.request_animation_frame(callback.unchecked_ref());
+    }
+}
+
+/// Sets a CSS custom property through the CSSOM (allowed under a strict `style-src` CSP,
+/// unlike a `style="..."` attribute).
+pub fn set_css_variable(element: &web_sys::HtmlElement, name: &str, value: &str) {
+    let _ = element.style().set_property(name, value);
+}
+
+/// Scrolls an element to its bottom.
+pub fn scroll_to_bottom(element: &web_sys::Element) {
+    element.set_scroll_top(element.scroll_height());
+}

@@ -1,0 +1,71 @@
+//! Remembering the conversation across reloads, in `localStorage`, and carrying on in memory
+//! when storage is blocked (privacy modes, sandboxed iframes), full, or holds garbage.
+
+use std::cell::RefCell;
+
+/// The conversation id of one bot, in `localStorage` under `chat-widget:<bot id>:conversation`.
+///
+/// Every storage failure is swallowed: the visitor never sees it, the widget keeps the id in
+/// memory for this page, and the next page load simply starts a new conversation.
+pub struct ConversationStore {
+    key: String,
+    memory: RefCell<Option<String>>,
+}
+
+impl ConversationStore {
+    /// The store for one bot.
+    pub fn new(bot_id: &str) -> Self {
+        Self { key: format!("chat-widget:{bot_id}:conversation"), memory: RefCell::new(None) }
+    }
+
+    /// The storage key (for tests and docs).
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The remembered conversation id: memory first, then storage. Garbage is removed.
+    pub fn get(&self) -> Option<String> {
+        if let Some(id) = self.memory.borrow().clone() {
+            return Some(id);
+        }
+        let storage = local_storage()?;
+        let stored = storage.get_item(&self.key).ok().flatten()?;
+        if is_plausible_id(&stored) {
+            *self.memory.borrow_mut() = Some(stored.clone());
+            Some(stored)
+        } else {
+            let _ = storage.remove_item(&self.key);
+            None
+        }
+    }
+
+    /// Remembers a conversation id.
+    pub fn set(&self, id: &str) {
+        if !is_plausible_id(id) {
+            return;
+        }
+        *self.memory.borrow_mut() = Some(id.to_owned());
+        if let Some(storage) = local_storage() {
+            let _ = storage.set_item(&self.key, id);
+        }
+    }
+
+    /// Forgets the conversation (a new one starts with the next message).
+    pub fn clear(&self) {
+        *self.memory.borrow_mut() = None;
+        if let Some(storage) = local_storage() {
+            let _ = storage.remove_item(&self.key);
+        }
+    }
+}
+
+/// `localStorage`, or `None` where reading it throws (blocked) or there is none.
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+/// Ids are short and printable; anything else in storage was not written by us.
+fn is_plausible_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}

@@ -1,0 +1,113 @@
+//! The chat panel: header, message list, failure notice and composer. A non-modal dialog:
+//! Escape closes it, focus goes to the input when it opens.
+
+use leptos::ev::KeyboardEvent;
+use leptos::html::Textarea;
+use leptos::prelude::*;
+
+use super::messages::MessageList;
+use crate::browser::dom;
+use crate::chat::Chat;
+use crate::config::WidgetConfig;
+use crate::text::EN;
+
+/// The panel. It stays in the DOM while closed (hidden), so a half-typed message and the
+/// scroll position survive closing and reopening.
+#[component]
+pub fn Panel(
+    /// The conversation.
+    chat: Chat,
+    /// Settings (bot name, greeting).
+    config: WidgetConfig,
+    /// Whether the panel is shown.
+    open: RwSignal<bool>,
+    /// Closes the panel and gives focus back to the launcher.
+    on_close: Callback<()>,
+) -> impl IntoView {
+    let draft = RwSignal::new(String::new());
+    let input = NodeRef::<Textarea>::new();
+
+    // Focus the input each time the panel opens (after it is visible, or focus is refused).
+    Effect::new(move |was_open: Option<bool>| {
+        let is_open = open.get();
+        if is_open && was_open == Some(false) {
+            dom::next_frame(move || {
+                if let Some(input) = input.get_untracked() {
+                    dom::focus(&input);
+                }
+            });
+        }
+        is_open
+    });
+
+    let submit = move || {
+        let text = draft.get_untracked();
+        if !text.trim().is_empty() {
+            chat.send(&text);
+            draft.set(String::new());
+        }
+    };
+    let on_input_keydown = move |ev: KeyboardEvent| {
+        if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+            ev.prevent_default();
+            submit();
+        }
+    };
+    let on_panel_keydown = move |ev: KeyboardEvent| {
+        if ev.key() == "Escape" {
+            ev.stop_propagation();
+            on_close.run(());
+        }
+    };
+    let label = format!("{} {}", EN.chat_with, config.bot_name);
+    let bot_name = config.bot_name.clone();
+
+    view! {
+        <section
+            id="cw-panel"
+            class="cw-panel"
+            role="dialog"
+            aria-modal="false"
+            aria-label=label
+            hidden=move || !open.get()
+            on:keydown=on_panel_keydown
+        >
+            <header class="cw-header">
+                <span class="cw-avatar" aria-hidden="true">{initial(&bot_name)}</span>
+                <h2 class="cw-title">{bot_name.clone()}</h2>
+                <button type="button" class="cw-icon-button" aria-label=EN.close_chat on:click=move |_| on_close.run(())>
+                    <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true" focusable="false">
+                        <path fill="currentColor" d="M6.4 5 5 6.4 10.6 12 5 17.6 6.4 19l5.6-5.6 5.6 5.6 1.4-1.4-5.6-5.6L19 6.4 17.6 5 12 10.6Z"/>
+                    </svg>
+                </button>
+            </header>
+            <MessageList chat greeting=config.greeting.clone()/>
+            <Show when=move || chat.latest_error().is_some()>
+                <p class="cw-alert" role="alert">{move || chat.latest_error()}</p>
+            </Show>
+            <form class="cw-composer" on:submit=move |ev| { ev.prevent_default(); submit(); }>
+                <textarea
+                    class="cw-input"
+                    node_ref=input
+                    rows="1"
+                    aria-label=EN.input_label
+                    placeholder=EN.input_placeholder
+                    enterkeyhint="send"
+                    prop:value=move || draft.get()
+                    on:input=move |ev| draft.set(event_target_value(&ev))
+                    on:keydown=on_input_keydown
+                ></textarea>
+                <button type="submit" class="cw-send" aria-label=EN.send disabled=move || draft.with(|d| d.trim().is_empty())>
+                    <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false">
+                        <path fill="currentColor" d="M3.4 20.4 21 12 3.4 3.6 3.4 10l12.6 2-12.6 2z"/>
+                    </svg>
+                </button>
+            </form>
+        </section>
+    }
+}
+
+/// The first letter of the bot's name, for the header avatar.
+fn initial(name: &str) -> String {
+    name.chars().next().map(|c| c.to_uppercase().collect()).unwrap_or_default()
+}

@@ -1,0 +1,261 @@
+//! The widget's settings: what a site owner writes as `data-*` attributes on the script tag,
+//! or what a Rust developer passes to [`crate::ChatWidget`]. Parsing is pure Rust; every
+//! unusable value is reported as a [`ConfigWarning`] and replaced by its default.
+
+use crate::theme::Color;
+
+/// Which bottom corner the launcher sits in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Position {
+    /// Bottom right (the default).
+    #[default]
+    BottomRight,
+    /// Bottom left.
+    BottomLeft,
+}
+
+impl Position {
+    /// The setting's spelling, also the BEM modifier in class names (`cw-launcher--bottom-left`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BottomRight => "bottom-right",
+            Self::BottomLeft => "bottom-left",
+        }
+    }
+
+    /// Reads `bottom-right` or `bottom-left` (case-insensitive, `left`/`right` accepted).
+    pub fn parse(value: &str) -> Option<Self> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "bottom-right" | "right" => Some(Self::BottomRight),
+            "bottom-left" | "left" => Some(Self::BottomLeft),
+            _ => None,
+        }
+    }
+}
+
+/// Everything the widget needs to know. Build it with [`WidgetConfig::new`] and the setters,
+/// or from script-tag attributes with [`WidgetConfig::from_settings`].
+///
+/// ```
+/// use chat_widget::{Position, WidgetConfig};
+/// let config = WidgetConfig::new("demo", "https://chat.example.com")
+///     .api_key("pk_live_123")
+///     .position(Position::BottomLeft)
+///     .greeting("Hi! How can I help?");
+/// assert_eq!(config.bot_id, "demo");
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct WidgetConfig {
+    /// The bot to talk to (`data-bot-id`). Required.
+    pub bot_id: String,
+    /// The API's base URL, without a trailing slash (`data-api-url`).
+    pub api_url: String,
+    /// A publishable key sent as `Authorization: Bearer` (`data-api-key`); `None` when the
+    /// site's own proxy adds the secret.
+    pub api_key: Option<String>,
+    /// The launcher's corner (`data-position`).
+    pub position: Position,
+    /// The launcher, header and visitor-bubble colour (`data-primary-color`).
+    pub primary_color: Color,
+    /// Shown as the bot's first message when the panel opens (`data-greeting`).
+    pub greeting: Option<String>,
+    /// The name in the panel's header (`data-bot-name`).
+    pub bot_name: String,
+}
+
+impl Default for WidgetConfig {
+    fn default() -> Self {
+        Self {
+            bot_id: String::new(),
+            api_url: String::new(),
+            api_key: None,
+            position: Position::default(),
+            primary_color: Color::DEFAULT_PRIMARY,
+            greeting: None,
+            bot_name: "Chat".to_owned(),
+        }
+    }
+}
+
+/// A setting that was present but unusable; the widget uses the default instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigWarning {
+    /// The attribute as the site owner wrote it, e.g. `data-primary-color`.
+    pub attribute: String,
+    /// What was wrong and what is used instead.
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.attribute, self.message)
+    }
+}
+
+/// The settings could not make a working widget.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigError {
+    /// `data-bot-id` is missing or empty.
+    MissingBotId,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::MissingBotId => f.write_str(
+                "data-bot-id is missing: add data-bot-id=\"<your bot id>\" to the chat-widget script tag",
+            ),
+        }
+    }
+}
+
+impl WidgetConfig {
+    /// A config for a bot on an API, everything else default.
+    pub fn new(bot_id: impl Into<String>, api_url: impl Into<String>) -> Self {
+        Self { bot_id: bot_id.into(), ..Self::default() }.api_url(api_url)
+    }
+
+    /// Sets the API's base URL (a trailing `/` is removed).
+    pub fn api_url(mut self, url: impl Into<String>) -> Self {
+        self.api_url = url.into().trim().trim_end_matches('/').to_owned();
+        self
+    }
+
+    /// Sets the publishable key.
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(key.into()).filter(|k| !k.trim().is_empty());
+        self
+    }
+
+    /// Sets the launcher's corner.
+    pub fn position(mut self, position: Position) -> Self {
+        self.position = position;
+        self
+    }
+
+    /// Sets the primary colour.
+    pub fn primary_color(mut self, color: Color) -> Self {
+        self.primary_color = color;
+        self
+    }
+
+    /// Sets the greeting (an empty one shows none).
+    pub fn greeting(mut self, greeting: impl Into<String>) -> Self {
+        self.greeting = Some(greeting.into()).filter(|g| !g.trim().is_empty());
+        self
+    }
+
+    /// Sets the bot's name in the header.
+    pub fn bot_name(mut self, name: impl Into<String>) -> Self {
+        let name = name.into();
+        if !name.trim().is_empty() {
+            self.bot_name = name.trim().to_owned();
+        }
+        self
+    }
+
+    /// Reads script-tag settings: `(name, value)` pairs where the name is a `data-*` attribute
+    /// in either spelling (`data-bot-id`, `bot-id`, or the `dataset` key `botId`).
+    /// `fallback_api_url` is used when `data-api-url` is absent (the script's own origin).
+    pub fn from_settings<K, V>(
+        settings: impl IntoIterator<Item = (K, V)>,
+        fallback_api_url: &str,
+    ) -> Result<(Self, Vec<ConfigWarning>), ConfigError>
+    where
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let mut config = Self::default().api_url(fallback_api_url);
+        let mut warnings = Vec::new();
+        for (name, value) in settings {
+            let (name, value) = (normalize_setting_name(name.as_ref()), value.as_ref());
+            match name.as_str() {
+                "bot-id" => config.bot_id = value.trim().to_owned(),
+                "api-url" => config = config.api_url(value),
+                "api-key" => config = config.api_key(value.trim()),
+                "greeting" => config = config.greeting(value),
+                "bot-name" => config = config.bot_name(value),
+                "position" => match Position::parse(value) {
+                    Some(position) => config.position = position,
+                    None => warnings.push(ConfigWarning {
+                        attribute: "data-position".into(),
+                        message: format!("\"{value}\" is not bottom-right or bottom-left; using bottom-right"),
+                    }),
+                },
+                "primary-color" => match Color::parse_hex(value) {
+                    Some(color) => config.primary_color = color,
+                    None => warnings.push(ConfigWarning {
+                        attribute: "data-primary-color".into(),
+                        message: format!("\"{value}\" is not a #rgb or #rrggbb colour; using the default"),
+                    }),
+                },
+                _ => {}
+            }
+        }
+        if config.bot_id.is_empty() {
+            return Err(ConfigError::MissingBotId);
+        }
+        Ok((config, warnings))
+    }
+}
+
+/// `data-bot-id`, `bot-id` and `botId` all become `bot-id`.
+fn normalize_setting_name(name: &str) -> String {
+    let name = name.trim().strip_prefix("data-").unwrap_or(name.trim());
+    let mut out = String::with_capacity(name.len() + 4);
+    for c in name.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('-');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn reads_every_script_tag_setting_in_any_spelling() {
+        let (config, warnings) = WidgetConfig::from_settings(
+            [
+                ("botId", "demo"),
+                ("data-api-url", "https://api.example.com/"),
+                ("apiKey", "pk_1"),
+                ("position", "bottom-left"),
+                ("primary-color", "#0A7CFF"),
+                ("greeting", "Hi! How can I help?"),
+                ("botName", "Acme"),
+            ],
+            "https://cdn.example.com",
+        )
+        .unwrap();
+        assert!(warnings.is_empty());
+        assert_eq!(config.bot_id, "demo");
+        assert_eq!(config.api_url, "https://api.example.com");
+        assert_eq!(config.api_key.as_deref(), Some("pk_1"));
+        assert_eq!(config.position, Position::BottomLeft);
+        assert_eq!(config.primary_color, Color::parse_hex("#0a7cff").unwrap());
+        assert_eq!(config.greeting.as_deref(), Some("Hi! How can I help?"));
+        assert_eq!(config.bot_name, "Acme");
+    }
+
+    #[test]
+    fn bad_values_fall_back_with_a_warning_and_a_missing_bot_is_an_error() {
+        let (config, warnings) =
+            WidgetConfig::from_settings([("bot-id", "b"), ("position", "top"), ("primary-color", "blue")], "https://x.test")
+                .unwrap();
+        assert_eq!(config.position, Position::BottomRight);
+        assert_eq!(config.api_url, "https://x.test");
+        assert_eq!(warnings.len(), 2);
+        assert_eq!(
+            WidgetConfig::from_settings([("greeting", "hi")], "https://x.test"),
+            Err(ConfigError::MissingBotId)
+        );
+    }
+}

@@ -1,0 +1,413 @@
+//! Browser tests: each mounts a widget into a fresh element of a real Chromium page, acts as a
+//! visitor would (click, type, press keys) and checks what the visitor would see. The network
+//! is a stand-in `window.fetch` that records requests and answers like the reference server.
+//!
+//! Run with `cargo test --target wasm32-unknown-unknown --test web` (or
+//! `wasm-pack test --headless --chrome`).
+#![cfg(target_arch = "wasm32")]
+
+use chat_widget::{mount_config, Color, MountedWidget, WidgetConfig};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+use web_sys::{Element, HtmlElement, HtmlTextAreaElement, ShadowRoot};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen(inline_js = r#"
+export function stub_fetch(responses) {
+  window.__cwRequests = [];
+  window.fetch = async (input, init) => {
+    const request = input instanceof Request ? input : new Request(input, init);
+    const body = await request.text();
+    window.__cwRequests.push({ url: request.url, auth: request.headers.get('authorization'), body: JSON.parse(body) });
+    const next = responses.length > 1 ? responses.shift() : responses[0];
+    if (next.network) throw new TypeError('Failed to fetch');
+    return new Response(next.body, { status: next.status || 200, headers: next.headers || { 'content-type': 'application/json' } });
+  };
+}
+export function requests() { return window.__cwRequests || []; }
+export function eval_js(code) { return (0, eval)(code); }
+export function sleep(ms) { return new Promise((resolve) => setTimeout(resolve, ms)); }
+"#)]
+extern "C" {
+    fn stub_fetch(responses: JsValue);
+    fn requests() -> js_sys::Array;
+    fn eval_js(code: &str) -> JsValue;
+    fn sleep(ms: u32) -> js_sys::Promise;
+}
+
+/// A mounted widget and the shortcuts a test needs to act on it.
+struct Visit {
+    host: HtmlElement,
+    shadow: ShadowRoot,
+    _widget: MountedWidget,
+}
+
+impl Visit {
+    async fn start(config: WidgetConfig) -> Self {
+        let document = web_sys::window().unwrap().document().unwrap();
+        let host: HtmlElement = document.create_element("div").unwrap().unchecked_into();
+        document.body().unwrap().append_child(&host).unwrap();
+        let widget = mount_config(host.clone(), config).unwrap();
+        let shadow = host.shadow_root().unwrap();
+        let visit = Self { host, shadow, _widget: widget };
+        visit.settle().await;
+        visit
+    }
+
+    fn find(&self, selector: &str) -> Option<Element> {
+        self.shadow.query_selector(selector).unwrap()
+    }
+
+    fn get(&self, selector: &str) -> HtmlElement {
+        self.find(selector).unwrap_or_else(|| panic!("no {selector} in the widget")).unchecked_into()
+    }
+
+    fn all(&self, selector: &str) -> Vec<Element> {
+        let list = self.shadow.query_selector_all(selector).unwrap();
+        (0..list.length()).filter_map(|i| list.item(i)?.dyn_into().ok()).collect()
+    }
+
+    fn text(&self, selector: &str) -> String {
+        self.get(selector).text_content().unwrap_or_default()
+    }
+
+    fn focused_class(&self) -> String {
+        self.shadow.active_element().map(|e| e.class_name()).unwrap_or_default()
+    }
+
+    async fn settle(&self) {
+        for _ in 0..3 {
+            leptos::task::tick().await;
+            wasm_bindgen_futures::JsFuture::from(sleep(20)).await.unwrap();
+        }
+    }
+
+    /// Polls until `condition` holds (the widget answers asynchronously), failing after ~3 s.
+    async fn until(&self, what: &str, condition: impl Fn(&Self) -> bool) {
+        for _ in 0..150 {
+            if condition(self) {
+                return;
+            }
+            leptos::task::tick().await;
+            wasm_bindgen_futures::JsFuture::from(sleep(20)).await.unwrap();
+        }
+        panic!("timed out waiting for: {what}");
+    }
+
+    async fn open(&self) {
+        self.get(".cw-launcher").click();
+        self.settle().await;
+    }
+
+    fn type_text(&self, text: &str) {
+        let input: HtmlTextAreaElement = self.get(".cw-input").unchecked_into();
+        input.set_value(text);
+        let init = web_sys::EventInit::new();
+        init.set_bubbles(true);
+        input.dispatch_event(&web_sys::Event::new_with_event_init_dict("input", &init).unwrap()).unwrap();
+    }
+
+    fn press(&self, selector: &str, key: &str, shift: bool) {
+        let init = web_sys::KeyboardEventInit::new();
+        init.set_key(key);
+        init.set_shift_key(shift);
+        init.set_bubbles(true);
+        init.set_cancelable(true);
+        let event = web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
+        self.get(selector).dispatch_event(&event).unwrap();
+    }
+
+    async fn send(&self, text: &str) {
+        self.type_text(text);
+        self.settle().await;
+        self.press(".cw-input", "Enter", false);
+        self.settle().await;
+    }
+
+    fn bot_bubbles(&self) -> Vec<String> {
+        self.all(".cw-msg--bot:not(.cw-msg--greeting) .cw-bubble")
+            .iter()
+            .map(|e| e.inner_html())
+            .collect()
+    }
+}
+
+impl Drop for Visit {
+    fn drop(&mut self) {
+        self.host.remove();
+    }
+}
+
+fn reply(text: &str, conversation: &str) -> JsValue {
+    let body = serde_json::json!({
+        "success": true,
+        "data": { "response": text, "conversationId": conversation, "messageId": "m1" }
+    });
+    response(200, &body.to_string())
+}
+
+fn response(status: u16, body: &str) -> JsValue {
+    let object = js_sys::Object::new();
+    js_sys::Reflect::set(&object, &"status".into(), &status.into()).unwrap();
+    js_sys::Reflect::set(&object, &"body".into(), &body.into()).unwrap();
+    object.into()
+}
+
+fn network_failure() -> JsValue {
+    let object = js_sys::Object::new();
+    js_sys::Reflect::set(&object, &"network".into(), &true.into()).unwrap();
+    object.into()
+}
+
+fn answers(list: Vec<JsValue>) -> JsValue {
+    list.into_iter().collect::<js_sys::Array>().into()
+}
+
+fn request_field(index: u32, path: &str) -> JsValue {
+    let mut value = requests().get(index);
+    for key in path.split('.') {
+        value = js_sys::Reflect::get(&value, &key.into()).unwrap_or(JsValue::UNDEFINED);
+    }
+    value
+}
+
+fn config(bot: &str) -> WidgetConfig {
+    let _ = eval_js(&format!("localStorage.removeItem('chat-widget:{bot}:conversation')"));
+    WidgetConfig::new(bot, "https://api.example.test/").api_key("pk_test_1").greeting("Hi! How can I help?").bot_name("Acme")
+}
+
+#[wasm_bindgen_test]
+async fn a_visitor_opens_the_panel_and_closes_it_with_escape() {
+    let visit = Visit::start(config("open-close")).await;
+    let launcher = visit.get(".cw-launcher");
+    assert_eq!(launcher.get_attribute("aria-label").as_deref(), Some("Open chat"));
+    assert!(visit.get(".cw-panel").has_attribute("hidden"), "the panel starts closed");
+
+    visit.open().await;
+    let panel = visit.get(".cw-panel");
+    assert!(!panel.has_attribute("hidden"));
+    assert_eq!(panel.get_attribute("role").as_deref(), Some("dialog"));
+    assert_eq!(panel.get_attribute("aria-label").as_deref(), Some("Chat with Acme"));
+    assert_eq!(visit.text(".cw-title"), "Acme");
+    assert!(visit.text(".cw-msg--greeting").contains("Hi! How can I help?"));
+    visit.until("focus in the input", |v| v.focused_class() == "cw-input").await;
+    for button in visit.all("button") {
+        let name = button.get_attribute("aria-label").or(button.text_content()).unwrap_or_default();
+        assert!(!name.trim().is_empty(), "a button without an accessible name: {}", button.outer_html());
+    }
+
+    visit.press(".cw-input", "Escape", false);
+    visit.settle().await;
+    assert!(visit.get(".cw-panel").has_attribute("hidden"), "Escape closes the panel");
+    visit.until("focus back on the launcher", |v| v.focused_class().contains("cw-launcher")).await;
+    assert_eq!(launcher.get_attribute("aria-expanded").as_deref(), Some("false"));
+}
+
+#[wasm_bindgen_test]
+async fn a_visitor_sends_a_message_and_sees_the_formatted_reply() {
+    stub_fetch(answers(vec![
+        reply("**Sure!** Here are the steps:\n\n1. Open *Orders*\n2. Click `Track`", "conv_1"),
+        reply("You're welcome.", "conv_1"),
+    ]));
+    let visit = Visit::start(config("send")).await;
+    visit.open().await;
+
+    let send = visit.get(".cw-send");
+    assert!(send.has_attribute("disabled"), "send is disabled while the input is empty");
+    visit.type_text("   ");
+    visit.settle().await;
+    assert!(visit.get(".cw-send").has_attribute("disabled"), "blank text cannot be sent");
+
+    visit.type_text("Where is my order?\nIt's late");
+    visit.settle().await;
+    assert!(!visit.get(".cw-send").has_attribute("disabled"));
+    visit.press(".cw-input", "Enter", true);
+    visit.settle().await;
+    assert_eq!(requests().length(), 0, "Shift+Enter adds a newline instead of sending");
+
+    visit.press(".cw-input", "Enter", false);
+    visit.settle().await;
+    assert!(visit.text(".cw-msg--visitor").contains("Where is my order?\nIt's late"));
+    let input: HtmlTextAreaElement = visit.get(".cw-input").unchecked_into();
+    assert_eq!(input.value(), "", "the input is cleared after sending");
+
+    visit.until("the bot's reply", |v| !v.bot_bubbles().is_empty()).await;
+    assert!(visit.find(".cw-typing").is_none(), "the typing dots are gone once the reply is in");
+    let html = &visit.bot_bubbles()[0];
+    assert!(html.contains("<strong>Sure!</strong>"), "{html}");
+    assert!(html.contains("<ol>") && html.contains("<code>Track</code>"), "{html}");
+
+    assert_eq!(request_field(0, "url").as_string().unwrap(), "https://api.example.test/api/v1/chatbots/send/chat");
+    assert_eq!(request_field(0, "auth").as_string().unwrap(), "Bearer pk_test_1");
+    assert_eq!(request_field(0, "body.message").as_string().unwrap(), "Where is my order?\nIt's late");
+    assert!(request_field(0, "body.conversationId").is_undefined(), "a first message starts a conversation");
+
+    visit.send("Thanks").await;
+    visit.until("the second reply", |v| v.bot_bubbles().len() == 2).await;
+    assert_eq!(request_field(1, "body.conversationId").as_string().as_deref(), Some("conv_1"));
+    assert_eq!(
+        eval_js("localStorage.getItem('chat-widget:send:conversation')").as_string().as_deref(),
+        Some("conv_1"),
+        "the conversation survives a reload"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_typing_indicator_shows_while_the_reply_is_on_its_way() {
+    let _ = eval_js(
+        "window.__cwRelease = null; window.fetch = () => new Promise((resolve) => { window.__cwRelease = () => resolve(new Response(JSON.stringify({success: true, data: {response: 'Done', conversationId: 'c'}}), {headers: {'content-type': 'application/json'}})); });",
+    );
+    let visit = Visit::start(config("typing")).await;
+    visit.open().await;
+    visit.send("Hello").await;
+    assert!(visit.find(".cw-typing").is_some(), "typing dots while waiting");
+    let _ = eval_js("window.__cwRelease()");
+    visit.until("the reply", |v| !v.bot_bubbles().is_empty()).await;
+    assert!(visit.find(".cw-typing").is_none());
+}
+
+#[wasm_bindgen_test]
+async fn hostile_markdown_is_inert_in_the_real_dom() {
+    let hostile = "<script>window.__cwPwned = 1</script>\n\n<img src=x onerror=\"window.__cwPwned = 2\">\n\n<iframe src=\"javascript:window.__cwPwned=3\"></iframe>\n\n[click](javascript:window.__cwPwned=4) [ref][r] <javascript:alert(1)> [enc](&#106;avascript:alert(1)) [data](data:text/html,hi) [vb](vbscript:x)\n\n![x](javascript:alert(1)) ![cat](https://example.com/cat.png) [docs](https://example.com/docs)\n\n[r]: javascript:alert(1)";
+    stub_fetch(answers(vec![reply(hostile, "conv_x")]));
+    let _ = eval_js("window.__cwPwned = 0");
+    let visit = Visit::start(config("hostile")).await;
+    visit.open().await;
+    visit.send("show me").await;
+    visit.until("the reply", |v| !v.bot_bubbles().is_empty()).await;
+    visit.settle().await;
+
+    let bubble = visit.get(".cw-msg--bot:not(.cw-msg--greeting) .cw-bubble");
+    for tag in ["script", "iframe", "object", "embed", "svg"] {
+        assert!(bubble.query_selector(tag).unwrap().is_none(), "a live <{tag}> element");
+    }
+    let html = bubble.inner_html();
+    assert!(html.contains("&lt;script&gt;"), "raw HTML is shown as text: {html}");
+    for element in visit.all(".cw-markdown *") {
+        for name in element.get_attribute_names().iter().filter_map(|n| n.as_string()) {
+            assert!(!name.starts_with("on"), "event handler attribute {name} on {}", element.outer_html());
+        }
+    }
+    let links = visit.all(".cw-markdown a");
+    assert_eq!(links.len(), 1, "only the https link stays a link: {html}");
+    assert_eq!(links[0].get_attribute("href").as_deref(), Some("https://example.com/docs"));
+    assert_eq!(links[0].get_attribute("target").as_deref(), Some("_blank"));
+    assert_eq!(links[0].get_attribute("rel").as_deref(), Some("noopener noreferrer"));
+    let images = visit.all(".cw-markdown img");
+    assert_eq!(images.len(), 1, "only the https image stays: {html}");
+    assert_eq!(images[0].get_attribute("src").as_deref(), Some("https://example.com/cat.png"));
+    assert_eq!(eval_js("window.__cwPwned").as_f64(), Some(0.0), "no injected code ran");
+}
+
+#[wasm_bindgen_test]
+async fn a_failed_message_stays_marked_not_sent_and_retry_delivers_it() {
+    let rate_limited = r#"{"success":false,"error":"Rate limit exceeded. Please wait before sending another message.","code":"RATE_LIMIT_EXCEEDED","retryAfter":60}"#;
+    stub_fetch(answers(vec![response(429, rate_limited), network_failure(), reply("Got it.", "conv_r")]));
+    let visit = Visit::start(config("retry")).await;
+    visit.open().await;
+    visit.send("Please call me back").await;
+
+    visit.until("the message marked not sent", |v| v.find(".cw-msg--failed").is_some()).await;
+    assert!(visit.text(".cw-msg--failed").contains("Please call me back"), "the visitor's text is kept");
+    assert!(visit.text(".cw-msg--failed .cw-status").contains("Not sent"));
+    assert!(visit.text(".cw-alert").contains("wait 60 seconds"), "{}", visit.text(".cw-alert"));
+    assert_eq!(visit.get(".cw-alert").get_attribute("role").as_deref(), Some("alert"));
+
+    visit.get(".cw-retry").click();
+    visit.until("the network failure", |v| v.find(".cw-alert").is_some_and(|a| a.text_content().unwrap_or_default().contains("Can't reach"))).await;
+    assert!(visit.find(".cw-msg--failed").is_some(), "still marked not sent after a network failure");
+
+    visit.get(".cw-retry").click();
+    visit.until("the reply after retrying", |v| !v.bot_bubbles().is_empty()).await;
+    assert!(visit.find(".cw-msg--failed").is_none(), "delivered after retry");
+    assert!(visit.find(".cw-alert").is_none(), "the notice goes away once it is delivered");
+    assert_eq!(visit.all(".cw-msg--visitor").len(), 1, "retrying does not duplicate the message");
+    assert_eq!(request_field(2, "body.message").as_string().as_deref(), Some("Please call me back"));
+}
+
+#[wasm_bindgen_test]
+async fn each_server_error_gets_a_clear_message() {
+    let cases = [
+        (401, r#"{"success":false,"error":"Invalid or inactive API key","code":"INVALID_API_KEY"}"#, "unavailable"),
+        (402, r#"{"success":false,"error":"Insufficient credits","code":"INSUFFICIENT_CREDITS"}"#, "usage limit"),
+        (404, r#"{"success":false,"error":"Chatbot not found or access denied","code":"CHATBOT_NOT_FOUND"}"#, "unavailable"),
+        (502, "<html><body><h1>502 Bad Gateway</h1></body></html>", "had a problem"),
+        (200, r#"{"success":true,"data":{"resp"#, "went wrong"),
+    ];
+    for (status, body, expected) in cases {
+        stub_fetch(answers(vec![response(status, body)]));
+        let visit = Visit::start(config(&format!("error-{status}"))).await;
+        visit.open().await;
+        visit.send("hello").await;
+        visit.until("an error notice", |v| v.find(".cw-alert").is_some()).await;
+        let notice = visit.text(".cw-alert");
+        assert!(notice.contains(expected), "{status}: {notice}");
+        assert!(visit.find(".cw-msg--failed .cw-retry").is_some(), "{status}: Retry is offered");
+        assert!(visit.find(".cw-launcher").is_some(), "{status}: the widget is still there");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn blocked_storage_keeps_the_conversation_in_memory() {
+    let _ = eval_js(
+        "window.__cwStorage = Object.getOwnPropertyDescriptor(window, 'localStorage') || Object.getOwnPropertyDescriptor(Window.prototype, 'localStorage'); Object.defineProperty(window, 'localStorage', { configurable: true, get() { throw new DOMException('The operation is insecure.', 'SecurityError'); } });",
+    );
+    stub_fetch(answers(vec![reply("First", "conv_mem"), reply("Second", "conv_mem")]));
+    let visit = Visit::start(WidgetConfig::new("blocked", "https://api.example.test")).await;
+    visit.open().await;
+    visit.send("one").await;
+    visit.until("the first reply", |v| v.bot_bubbles().len() == 1).await;
+    visit.send("two").await;
+    visit.until("the second reply", |v| v.bot_bubbles().len() == 2).await;
+    let _ = eval_js("Object.defineProperty(window, 'localStorage', window.__cwStorage)");
+
+    assert_eq!(request_field(1, "body.conversationId").as_string().as_deref(), Some("conv_mem"));
+    assert!(visit.find(".cw-alert").is_none(), "the visitor is not alarmed");
+    assert!(request_field(0, "auth").is_null(), "no key configured, no Authorization header");
+}
+
+#[wasm_bindgen_test]
+async fn garbage_in_storage_is_ignored_and_a_full_storage_is_survived() {
+    let _ = eval_js("localStorage.setItem('chat-widget:garbage:conversation', '<script>{\"not\": an id}')");
+    let _ = eval_js("window.__cwSetItem = Storage.prototype.setItem; Storage.prototype.setItem = function () { throw new DOMException('full', 'QuotaExceededError'); };");
+    stub_fetch(answers(vec![reply("Hello", "conv_g"), reply("Again", "conv_g")]));
+    let visit = Visit::start(WidgetConfig::new("garbage", "https://api.example.test")).await;
+    visit.open().await;
+    visit.send("hi").await;
+    visit.until("the reply", |v| v.bot_bubbles().len() == 1).await;
+    visit.send("hi again").await;
+    visit.until("the second reply", |v| v.bot_bubbles().len() == 2).await;
+    let _ = eval_js("Storage.prototype.setItem = window.__cwSetItem");
+
+    assert!(request_field(0, "body.conversationId").is_undefined(), "garbage is not sent as an id");
+    assert_eq!(request_field(1, "body.conversationId").as_string().as_deref(), Some("conv_g"));
+    assert!(visit.find(".cw-alert").is_none());
+}
+
+#[wasm_bindgen_test]
+async fn the_primary_colour_themes_the_launcher_with_readable_text() {
+    for (hex, expected_text) in [("#ffeb3b", "rgb(17, 24, 39)"), ("#1a1a2e", "rgb(255, 255, 255)")] {
+        let config = config("colour").primary_color(Color::parse_hex(hex).unwrap());
+        let visit = Visit::start(config).await;
+        let style = web_sys::window().unwrap().get_computed_style(&visit.get(".cw-launcher")).unwrap().unwrap();
+        let background = style.get_property_value("background-color").unwrap();
+        let color = style.get_property_value("color").unwrap();
+        let brand = Color::parse_hex(hex).unwrap();
+        assert_eq!(background, format!("rgb({}, {}, {})", brand.r, brand.g, brand.b));
+        assert_eq!(color, expected_text, "text on {hex}");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn the_launcher_sits_in_the_configured_corner() {
+    let visit = Visit::start(config("corner").position(chat_widget::Position::BottomLeft)).await;
+    let rect = visit.get(".cw-launcher").get_bounding_client_rect();
+    let width = web_sys::window().unwrap().inner_width().unwrap().as_f64().unwrap();
+    assert!(rect.left() < width / 2.0, "bottom-left launcher at x={}", rect.left());
+    drop(visit);
+    let visit = Visit::start(config("corner")).await;
+    let rect = visit.get(".cw-launcher").get_bounding_client_rect();
+    assert!(rect.left() > width / 2.0, "bottom-right launcher at x={}", rect.left());
+}
