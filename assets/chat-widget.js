@@ -18,9 +18,9 @@
     var host = document.createElement('div');
     host.setAttribute('data-chat-widget', settings.botId || '');
     document.body.appendChild(host);
-    import(base + 'chat-widget-core.js')
+    import(base + 'core/chat-widget.js')
       .then(function (module) {
-        return module.default({ module_or_path: base + 'chat-widget-core_bg.wasm' }).then(function () {
+        return module.default({ module_or_path: base + 'core/chat-widget_bg.wasm' }).then(function () {
           host.chatWidget = module.mountWidget(host, settings, fallbackApiUrl);
           host.dispatchEvent(new CustomEvent('chat-widget:ready', { bubbles: true, composed: true }));
         });

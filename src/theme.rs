@@ -62,15 +62,6 @@ impl Color {
         (light + 0.05) / (dark + 0.05)
     }
 
-    /// The text colour to put on this background: white or near-black, whichever contrasts more.
-    pub fn readable_text(self) -> Color {
-        if self.contrast_ratio(Self::WHITE) >= self.contrast_ratio(Self::DARK_TEXT) {
-            Self::WHITE
-        } else {
-            Self::DARK_TEXT
-        }
-    }
-
     /// A straight blend towards `other`: `t = 0` is `self`, `t = 1` is `other`.
     pub fn mix(self, other: Color, t: f64) -> Color {
         let blend = |a: u8, b: u8| (f64::from(a) + (f64::from(b) - f64::from(a)) * t.clamp(0.0, 1.0)).round() as u8;
@@ -79,12 +70,15 @@ impl Color {
 
     /// The surface and text colours for this brand colour, meeting WCAG AA (4.5:1) for text.
     ///
-    /// Mid-tones such as `#0a7cff` reach 4.5:1 with neither white nor black text; rather than
-    /// show unreadable text, the surface is shaded (darker under white text, lighter under dark
-    /// text) in small steps until it does. Most brand colours come back unchanged.
+    /// White text is kept on any colour where it already reads as intended (3:1, the level of
+    /// large text), because that is how brands use their colour; lighter colours get dark text.
+    /// Mid-tones such as `#0a7cff` reach 4.5:1 with neither, so rather than show hard-to-read
+    /// text the surface is shaded (darker under white text, lighter under dark text) in small
+    /// steps until it does. Most brand colours come back unchanged.
     pub fn accessible_surface(self) -> (Color, Color) {
         const AA_TEXT: f64 = 4.5;
-        let text = self.readable_text();
+        const WHITE_STILL_READS: f64 = 3.0;
+        let text = if self.contrast_ratio(Self::WHITE) >= WHITE_STILL_READS { Self::WHITE } else { Self::DARK_TEXT };
         let away = if text == Self::WHITE { Color { r: 0, g: 0, b: 0 } } else { Self::WHITE };
         let mut surface = self;
         for step in 1..=20 {

@@ -411,3 +411,31 @@ async fn the_launcher_sits_in_the_configured_corner() {
     let rect = visit.get(".cw-launcher").get_bounding_client_rect();
     assert!(rect.left() > width / 2.0, "bottom-right launcher at x={}", rect.left());
 }
+
+#[wasm_bindgen_test]
+async fn the_leptos_component_renders_an_isolated_widget() {
+    use leptos::prelude::*;
+    stub_fetch(answers(vec![reply("Hello from Leptos", "conv_l")]));
+    let document = web_sys::window().unwrap().document().unwrap();
+    let before = document.query_selector_all("body > div").unwrap().length();
+    let parent: HtmlElement = document.create_element("section").unwrap().unchecked_into();
+    document.body().unwrap().append_child(&parent).unwrap();
+    let config = config("component");
+    let handle = leptos::mount::mount_to(parent.clone(), move || view! { <chat_widget::ChatWidget config/> });
+    leptos::task::tick().await;
+    wasm_bindgen_futures::JsFuture::from(sleep(50)).await.unwrap();
+
+    let hosts = document.query_selector_all("body > div").unwrap();
+    assert_eq!(hosts.length(), before + 1, "the component adds one host element to <body>");
+    let host: HtmlElement = hosts.item(hosts.length() - 1).unwrap().unchecked_into();
+    let shadow = host.shadow_root().expect("the widget lives in a shadow root");
+    assert!(shadow.query_selector(".cw-launcher").unwrap().is_some());
+    assert!(document.query_selector(".cw-launcher").unwrap().is_none(), "nothing leaks into the page's DOM");
+    let sheets = shadow.adopted_style_sheets().length();
+    assert_eq!(sheets, 1, "its stylesheet is adopted by its own shadow root");
+
+    drop(handle);
+    leptos::task::tick().await;
+    assert_eq!(document.query_selector_all("body > div").unwrap().length(), before, "unmounting removes it");
+    parent.remove();
+}

@@ -14,6 +14,8 @@ use crate::AppState;
 pub const INDEX_TEMPLATE: &str = include_str!("../demo/index.html");
 /// The page's stylesheet.
 pub const STYLESHEET: &str = include_str!("../demo/demo.css");
+/// The page's icon (so browsers do not log a 404 for `/favicon.ico`).
+pub const FAVICON: &str = include_str!("../demo/favicon.svg");
 
 /// `GET /`: the demo page, wired to the demo bot, its first key and this server's address.
 pub async fn index(
@@ -52,6 +54,17 @@ pub async fn stylesheet() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
         STYLESHEET,
+    )
+}
+
+/// `GET /favicon.ico` and `GET /favicon.svg`: the demo's icon.
+pub async fn favicon() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        FAVICON,
     )
 }
 

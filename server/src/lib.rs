@@ -118,6 +118,8 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/", get(demo::index))
         .route("/demo.css", get(demo::stylesheet))
+        .route("/favicon.ico", get(demo::favicon))
+        .route("/favicon.svg", get(demo::favicon))
         .route("/healthz", get(|| async { "ok" }))
         .nest_service("/widget", widget_files)
         .layer(cors())

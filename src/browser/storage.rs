@@ -18,11 +18,6 @@ impl ConversationStore {
         Self { key: format!("chat-widget:{bot_id}:conversation"), memory: RefCell::new(None) }
     }
 
-    /// The storage key (for tests and docs).
-    pub fn key(&self) -> &str {
-        &self.key
-    }
-
     /// The remembered conversation id: memory first, then storage. Garbage is removed.
     pub fn get(&self) -> Option<String> {
         if let Some(id) = self.memory.borrow().clone() {
@@ -47,14 +42,6 @@ impl ConversationStore {
         *self.memory.borrow_mut() = Some(id.to_owned());
         if let Some(storage) = local_storage() {
             let _ = storage.set_item(&self.key, id);
-        }
-    }
-
-    /// Forgets the conversation (a new one starts with the next message).
-    pub fn clear(&self) {
-        *self.memory.borrow_mut() = None;
-        if let Some(storage) = local_storage() {
-            let _ = storage.remove_item(&self.key);
         }
     }
 }

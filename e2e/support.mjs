@@ -1,0 +1,123 @@
+// Shared set-up for the end-to-end tests: the real reference server on a free port with a
+// fresh SQLite data dir, a host page on another origin, and Debian's Chromium via
+// playwright-core. Nothing here is mocked.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const artifacts = join(root, 'e2e', 'artifacts');
+mkdirSync(artifacts, { recursive: true });
+
+const serverBinary = process.env.CHAT_WIDGET_SERVER || join(root, 'target', 'debug', 'chat-widget-server');
+
+/** Starts the reference server; resolves once it printed its address and demo key. */
+export async function startServer() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'chat-widget-e2e-'));
+  const child = spawn(serverBinary, ['--addr', '127.0.0.1:0', '--data-dir', dataDir, '--dist-dir', join(root, 'dist')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const printed = {};
+  await new Promise((resolve, reject) => {
+    let buffer = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${buffer}`)), 15000);
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${buffer}`)));
+    child.stdout.on('data', (chunk) => {
+      buffer += chunk;
+      for (const line of buffer.split('\n')) {
+        const [label, value] = line.split(/:\s(.+)/);
+        if (value) printed[label.trim()] = value.trim();
+      }
+      if (printed['demo page']) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  const url = printed['demo page'].replace(/\/$/, '');
+  return {
+    url,
+    key: printed['publishable key'],
+    bot: printed['demo bot'],
+    dataDir,
+    /** Runs the server's admin command on this server's data dir. */
+    admin: (...args) => execFileSync(serverBinary, ['bot', '--data-dir', dataDir, ...args], { encoding: 'utf8' }),
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Serves one HTML page (and nothing else) from another origin. */
+export async function startHostPage(html) {
+  const server = createServer((request, response) => {
+    response.writeHead(request.url === '/' ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' });
+    response.end(request.url === '/' ? html : 'not found');
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // "localhost" and "127.0.0.1" are different origins, and the port differs too.
+  const stop = () => {
+    server.closeAllConnections();
+    return new Promise((resolve) => server.close(resolve));
+  };
+  return { url: `http://localhost:${server.address().port}/`, stop };
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: [
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/** A new page that fails the test on any uncaught page error and records console errors. */
+export async function newPage(browser, options = {}) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
+  const page = await context.newPage();
+  page.consoleErrors = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') page.consoleErrors.push(`${message.text()} (${message.location().url})`);
+  });
+  page.on('pageerror', (error) => page.consoleErrors.push(`uncaught: ${error.message}`));
+  return page;
+}
+
+/** Records the chat requests the widget makes and the server's answers. */
+export function recordChat(page) {
+  const exchanges = [];
+  page.on('response', async (response) => {
+    const request = response.request();
+    if (request.method() !== 'POST' || !request.url().includes('/api/v1/chatbots/')) return;
+    let body = null;
+    try {
+      body = await response.json();
+    } catch {}
+    exchanges.push({ sent: request.postDataJSON(), status: response.status(), received: body });
+  });
+  return exchanges;
+}
+
+export async function waitFor(condition, what, timeout = 10000) {
+  const until = Date.now() + timeout;
+  while (Date.now() < until) {
+    if (await condition()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# One command for every test: installs what is missing, then runs
+#   1. native tests of the protocol crate and the reference server,
+#   2. browser tests of the widget (wasm-bindgen-test in headless Chromium),
+#   3. the release build of the script-tag bundle (sizes printed) and the Leptos example,
+#   4. Playwright end-to-end tests: real widget, real server, real Chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+started=$(date +%s)
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+scripts/setup.sh
+export PATH="$PWD/node_modules/.bin:$PATH"
+export CARGO_TERM_COLOR=never
+
+step "native tests: protocol and reference server"
+cargo test -p chat-widget-protocol -p chat-widget-server
+
+step "browser tests: widget in headless Chromium (wasm-bindgen-test)"
+cargo test --target wasm32-unknown-unknown -p chat-widget --lib --tests
+
+step "release build of the script-tag bundle"
+scripts/build-widget.sh
+
+step "the Leptos example app builds"
+cargo build --target wasm32-unknown-unknown -p leptos-app-example
+
+step "end-to-end tests (Playwright + Chromium + reference server)"
+cargo build -p chat-widget-server
+node --test --test-concurrency=1 e2e/
+
+echo
+echo "all tests passed in $(( $(date +%s) - started )) s"
