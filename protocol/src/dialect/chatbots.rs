@@ -167,6 +167,61 @@ pub fn decode_error_value(meta: &ResponseMeta, value: &serde_json::Value) -> Api
     }
 }
 
+/// The streamed form's event payloads (our format; the vendor document defines none).
+/// The server emits exactly these; the widget also reads the tolerant forms in
+/// [`crate::stream`].
+pub mod events {
+    use serde::{Deserialize, Serialize};
+
+    use crate::model::SuggestedAction;
+
+    /// `event: start`: the reply has begun.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct Start {
+        /// The conversation, new or continued.
+        pub conversation_id: String,
+        /// The id the finished reply will have.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub message_id: Option<String>,
+    }
+
+    /// `event: delta`: the next piece of the reply's Markdown.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    pub struct Delta {
+        /// Text to append.
+        pub content: String,
+    }
+
+    /// `event: actions`: quick replies for this reply.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    pub struct Actions {
+        /// The buttons.
+        pub suggested_actions: Vec<SuggestedAction>,
+    }
+
+    /// `event: done`: the reply is complete; `response` is the whole text.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct Done {
+        /// The conversation.
+        pub conversation_id: String,
+        /// The reply's id.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub message_id: Option<String>,
+        /// The complete reply text.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub response: Option<String>,
+    }
+
+    /// Formats one SSE event: `event: <name>` and one `data:` line of JSON, then a blank line.
+    /// JSON never contains a raw newline, so one `data:` line always suffices.
+    pub fn sse_frame<T: Serialize>(name: &str, payload: &T) -> String {
+        let data = serde_json::to_string(payload).unwrap_or_else(|_| "{}".to_owned());
+        format!("event: {name}\ndata: {data}\n\n")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
