@@ -2,6 +2,7 @@
 //!
 //! * [`model`]: the one internal model every dialect maps to ([`Reply`], [`ApiError`], ...).
 //! * [`dialect`]: one module per vendor wire format; only these modules know a wire shape.
+//! * [`sse`]: a byte-fed Server-Sent Events parser; [`stream`]: what streamed events mean.
 //! * [`markdown`]: bot replies as Markdown, rendered to HTML that is safe to insert in a page.
 //!
 //! Architecture invariant: this crate never touches `web_sys`, `leptos` or any I/O. It is
@@ -11,6 +12,8 @@
 pub mod dialect;
 pub mod markdown;
 pub mod model;
+pub mod sse;
+pub mod stream;
 
 pub use model::{
     ActionKind, ApiError, ErrorCode, OutgoingMessage, RateLimit, Reply, ResponseMeta,

@@ -136,6 +136,120 @@ impl<'a, I: Iterator<Item = Event<'a>>> Iterator for SafeEvents<'a, I> {
     }
 }
 
+/// Renders a reply that is still arriving, without re-rendering all of it on every frame.
+///
+/// The source is split at block boundaries that can no longer change: a blank line outside a
+/// fenced code block, followed by a line that does not continue a list, a quote or indented
+/// code. Everything before the last such boundary is *committed*: rendered once, handed out
+/// by [`MarkdownStream::take_committed_html`], and never rendered again while streaming. Only
+/// the block still being written (the tail) is rendered each frame, so the cost of a long
+/// reply grows linearly, not quadratically. When the reply ends, one
+/// [`render_markdown`] of the whole text gives the exact final HTML (reference links defined
+/// late, loose lists).
+#[derive(Debug, Clone, Default)]
+pub struct MarkdownStream {
+    source: String,
+    committed: usize,
+}
+
+impl MarkdownStream {
+    /// An empty stream.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends text as it arrives.
+    pub fn push(&mut self, text: &str) {
+        self.source.push_str(text);
+    }
+
+    /// All the text so far.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// HTML for the blocks that became final since the last call, if any.
+    pub fn take_committed_html(&mut self) -> Option<String> {
+        let boundary = self.committed + last_stable_boundary(&self.source[self.committed..])?;
+        let html = render_markdown(&self.source[self.committed..boundary]);
+        self.committed = boundary;
+        Some(html)
+    }
+
+    /// HTML for the block still being written.
+    pub fn tail_html(&self) -> String {
+        render_markdown(&self.source[self.committed..])
+    }
+
+    /// How many bytes of the source are still re-rendered each frame.
+    pub fn tail_len(&self) -> usize {
+        self.source.len() - self.committed
+    }
+}
+
+/// The byte offset of the line after the last blank line in `text` that ends a block for good, or
+/// `None`. `text` always starts at a block boundary outside any fence.
+fn last_stable_boundary(text: &str) -> Option<usize> {
+    let mut fence: Option<(char, usize)> = None;
+    let mut pending_blank: Option<usize> = None;
+    let mut boundary = None;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len();
+        if !line.ends_with('\n') {
+            // An unfinished line decides only when its start already shows a new block.
+            if fence.is_none() && pending_blank.is_some() {
+                let first = line.trim_start().chars().next();
+                let may_become_list = first.is_some_and(|c| c.is_ascii_digit() || matches!(c, '-' | '*' | '+'));
+                if first.is_some() && !may_become_list && !continues_previous_block(line) {
+                    boundary = Some(start);
+                }
+            }
+            break;
+        }
+        let content = line.trim_end_matches(['\n', '\r']);
+        let trimmed = content.trim_start_matches(' ');
+        let indent = content.len() - trimmed.len();
+        if let Some((fence_char, fence_len)) = fence {
+            let run = trimmed.chars().take_while(|&c| c == fence_char).count();
+            if indent < 4 && run >= fence_len && trimmed[run..].trim().is_empty() {
+                fence = None;
+            }
+            continue;
+        }
+        if content.trim().is_empty() {
+            pending_blank.get_or_insert(start);
+            continue;
+        }
+        if pending_blank.take().is_some() && !continues_previous_block(content) {
+            boundary = Some(start);
+        }
+        if indent < 4 {
+            for fence_char in ['`', '~'] {
+                let run = trimmed.chars().take_while(|&c| c == fence_char).count();
+                if run >= 3 {
+                    fence = Some((fence_char, run));
+                }
+            }
+        }
+    }
+    boundary.filter(|&b| b > 0)
+}
+
+/// Whether a line after a blank line may still belong to the block before it.
+fn continues_previous_block(line: &str) -> bool {
+    let trimmed = line.trim_start();
+    let indent = line.len() - trimmed.len();
+    if indent >= 2 || line.starts_with('\t') || trimmed.starts_with('>') {
+        return true;
+    }
+    let bullet = ["- ", "* ", "+ "].iter().any(|m| trimmed.starts_with(m));
+    let digits = trimmed.chars().take_while(char::is_ascii_digit).count();
+    let ordered = digits > 0 && matches!(trimmed[digits..].chars().next(), Some('.' | ')'));
+    bullet || ordered
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,6 +386,67 @@ mod tests {
         let html = render_markdown("</div></p><p onmouseover=x>\n\n`</code><script>` text </a>");
         assert_inert(&html);
         assert!(!html.contains("</div>") && !html.contains("</a>"), "{html}");
+    }
+
+    fn stream_in_pieces(text: &str, piece: usize) -> (String, MarkdownStream) {
+        let mut stream = MarkdownStream::new();
+        let mut html = String::new();
+        let chars: Vec<char> = text.chars().collect();
+        for chunk in chars.chunks(piece) {
+            stream.push(&chunk.iter().collect::<String>());
+            if let Some(committed) = stream.take_committed_html() {
+                html.push_str(&committed);
+            }
+        }
+        (html, stream)
+    }
+
+    #[test]
+    fn streamed_paragraphs_and_code_render_like_the_whole_text() {
+        let text = "# Title\n\nFirst paragraph with **bold**.\n\n```rust\nfn main() {\n\n    println!(\"hi\");\n}\n```\n\nA [link](https://example.com).\n\nLast one";
+        for piece in [1, 3, 7, 50] {
+            let (committed, stream) = stream_in_pieces(text, piece);
+            assert_eq!(committed + &stream.tail_html(), render_markdown(text), "pieces of {piece}");
+            assert_eq!(stream.tail_len(), "Last one".len(), "only the last block stays open");
+        }
+    }
+
+    #[test]
+    fn a_blank_line_inside_a_code_fence_is_not_a_boundary() {
+        let mut stream = MarkdownStream::new();
+        stream.push("```\nline one\n\nline two\n");
+        assert_eq!(stream.take_committed_html(), None);
+        assert!(stream.tail_html().contains("line one\n\nline two"));
+        stream.push("```\n\nafter\n");
+        assert!(stream.take_committed_html().unwrap().contains("<pre><code>line one\n\nline two\n</code></pre>"));
+    }
+
+    #[test]
+    fn lists_and_quotes_stay_open_across_blank_lines() {
+        let mut stream = MarkdownStream::new();
+        stream.push("1. one\n\n2. two\n\n   more of two\n\n> quote\n\n> still quote\n\n");
+        assert_eq!(stream.take_committed_html(), None, "nothing is final while the list or quote may go on");
+        stream.push("Plain paragraph.\n");
+        let committed = stream.take_committed_html().unwrap();
+        assert!(committed.contains("<ol>") && committed.contains("<blockquote>"), "{committed}");
+        assert_eq!(committed.matches("<ol").count(), 1, "one list, not two: {committed}");
+    }
+
+    #[test]
+    fn the_work_per_frame_stays_bounded_for_a_long_reply() {
+        let paragraph = "Some words in a paragraph that goes on for a while. ";
+        let mut stream = MarkdownStream::new();
+        let mut longest_tail = 0;
+        for i in 0..2_000 {
+            stream.push(paragraph);
+            if i % 5 == 4 {
+                stream.push("\n\n");
+            }
+            stream.take_committed_html();
+            longest_tail = longest_tail.max(stream.tail_len());
+        }
+        assert!(stream.source().len() > 100_000);
+        assert!(longest_tail < 6 * paragraph.len(), "tail grew to {longest_tail}");
     }
 
     #[test]

@@ -97,6 +97,9 @@ impl ErrorCode {
             "CHATBOT_NOT_FOUND" | "BOT_NOT_FOUND" => Self::BotNotFound,
             "INVALID_REQUEST" => Self::InvalidRequest,
             "RATE_LIMIT_EXCEEDED" => Self::RateLimitExceeded,
+            "SERVER_ERROR" | "INTERNAL_ERROR" => Self::Server,
+            "NETWORK_ERROR" => Self::Network,
+            "MALFORMED_RESPONSE" => Self::MalformedResponse,
             other => Self::Other(other.to_owned()),
         }
     }
