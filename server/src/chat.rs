@@ -1,7 +1,9 @@
 //! The chatbots dialect's chat endpoint, `POST /api/v1/chatbots/{chatbotId}/chat`: checks the
 //! key, the bot, the origin, the rate limit, the body and the credits (in that order), asks the
-//! demo bot's brain, stores the exchange and answers. Every response, success or error,
-//! carries the `X-RateLimit-*` headers.
+//! demo bot's brain, stores the exchange and answers, as JSON or, when the request's `stream`
+//! (or else the bot's default) asks for it, as Server-Sent Events ([`crate::sse`]). Every
+//! failure is decided before a stream starts, so it is always a JSON error with its status.
+//! Every response, success or error, streamed or not, carries the `X-RateLimit-*` headers.
 
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
@@ -11,9 +13,10 @@ use axum::Json;
 use chat_widget_protocol::dialect::chatbots::{ChatData, ChatRequest, ChatSuccess};
 
 use crate::error::{AppError, MAX_MESSAGE_CHARS};
+use crate::faq::Answer;
 use crate::rate_limit::{Decision, RateLimitStatus};
 use crate::store::{ApiKey, Bot, ExchangeOutcome, DEFAULT_RATE_LIMIT};
-use crate::AppState;
+use crate::{sse, AppState};
 
 /// The handler. Extraction cannot fail here: path and body rejections are turned into
 /// [`AppError`]s inside, after the key check, so they too get our error shape and headers.
@@ -142,6 +145,20 @@ fn reply(state: &AppState, bot: &Bot, request: ChatRequest) -> Result<Response, 
         return Err(AppError::InsufficientCredits);
     }
     let answer = state.faq.answer(&request.message, &bot.name);
+    match ReplyFormat::choose(request.stream, bot.stream_default) {
+        ReplyFormat::Json => json_reply(state, bot, &request, answer),
+        ReplyFormat::EventStream => stream_reply(state, bot, &request, answer),
+    }
+}
+
+/// `200 {"success":true,"data":{...}}`, encoded with the protocol crate's types, after storing
+/// the exchange.
+fn json_reply(
+    state: &AppState,
+    bot: &Bot,
+    request: &ChatRequest,
+    answer: Answer,
+) -> Result<Response, AppError> {
     let recorded = match state.store.record_exchange(
         &bot.id,
         request.conversation_id.as_deref(),
@@ -158,19 +175,26 @@ fn reply(state: &AppState, bot: &Bot, request: ChatRequest) -> Result<Response, 
         message_id: Some(recorded.reply_message_id),
         suggested_actions: answer.suggested_actions,
     };
-    Ok(
-        match ReplyFormat::choose(request.stream, bot.stream_default) {
-            // Streaming (SSE) comes in a later issue, as a responder next to `json_reply`. Until
-            // then a streamed reply is sent as JSON, which clients must accept: they choose their
-            // parser by the response's Content-Type, never by what they asked for.
-            ReplyFormat::Json | ReplyFormat::EventStream => json_reply(data),
-        },
-    )
+    Ok(Json(ChatSuccess::new(data)).into_response())
 }
 
-/// `200 {"success":true,"data":{...}}`, encoded with the protocol crate's types.
-fn json_reply(data: ChatData) -> Response {
-    Json(ChatSuccess::new(data)).into_response()
+/// `200 text/event-stream`: the visitor's message is stored and the credit spent now; the
+/// stream stores the reply as it goes ([`crate::sse`]).
+fn stream_reply(
+    state: &AppState,
+    bot: &Bot,
+    request: &ChatRequest,
+    answer: Answer,
+) -> Result<Response, AppError> {
+    let exchange = match state.store.begin_streamed_exchange(
+        &bot.id,
+        request.conversation_id.as_deref(),
+        &request.message,
+    )? {
+        ExchangeOutcome::Recorded(exchange) => exchange,
+        ExchangeOutcome::NoCredits => return Err(AppError::InsufficientCredits),
+    };
+    Ok(sse::respond(state, &bot.id, exchange, answer))
 }
 
 #[cfg(test)]

@@ -12,8 +12,10 @@ chat-widget-server: the chat widget's reference server
 
 USAGE:
   chat-widget-server [--addr 127.0.0.1:8787] [--data-dir ./data] [--dist-dir ./dist]
+                     [--stream-delay-ms 25]
       Serves the API, the demo page at / and the built widget at /widget/ (from --dist-dir).
       The database is DATA_DIR/chat.sqlite3; the demo bot and its key are created on first start.
+      Streamed replies send a word every --stream-delay-ms milliseconds (0: as fast as possible).
 
   chat-widget-server bot [--data-dir ./data] --bot ID [SETTINGS]
       Changes a bot's settings; a running server sees them on its next request.
@@ -34,6 +36,8 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:8787";
 pub const DEFAULT_DATA_DIR: &str = "./data";
 /// The default directory of the built widget.
 pub const DEFAULT_DIST_DIR: &str = "./dist";
+/// The default pause between two words of a streamed reply, in milliseconds.
+pub const DEFAULT_STREAM_DELAY_MS: u64 = 25;
 
 /// What to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +59,8 @@ pub struct ServeOptions {
     pub data_dir: PathBuf,
     /// `--dist-dir`: the built widget, served under `/widget/`.
     pub dist_dir: PathBuf,
+    /// `--stream-delay-ms`: the pause between two deltas of a streamed reply.
+    pub stream_delay_ms: u64,
 }
 
 impl Default for ServeOptions {
@@ -63,6 +69,7 @@ impl Default for ServeOptions {
             addr: DEFAULT_ADDR.to_owned(),
             data_dir: DEFAULT_DATA_DIR.into(),
             dist_dir: DEFAULT_DIST_DIR.into(),
+            stream_delay_ms: DEFAULT_STREAM_DELAY_MS,
         }
     }
 }
@@ -125,6 +132,7 @@ fn parse_serve(args: &[String]) -> Result<Command, CliError> {
             "--addr" => options.addr = value,
             "--data-dir" => options.data_dir = value.into(),
             "--dist-dir" => options.dist_dir = value.into(),
+            "--stream-delay-ms" => options.stream_delay_ms = number(&flag, &value)?,
             _ => return Err(CliError(format!("unknown option {flag}"))),
         }
     }
@@ -237,11 +245,17 @@ mod tests {
             addr: "0.0.0.0:9000".into(),
             data_dir: "/tmp/d".into(),
             dist_dir: "dist2".into(),
+            stream_delay_ms: 0,
         };
         assert_eq!(
-            parse_line("--addr 0.0.0.0:9000 --data-dir /tmp/d --dist-dir=dist2"),
+            parse_line(
+                "--addr 0.0.0.0:9000 --data-dir /tmp/d --dist-dir=dist2 --stream-delay-ms 0"
+            ),
             Ok(Command::Serve(expected))
         );
+        assert_eq!(ServeOptions::default().stream_delay_ms, 25);
+        assert!(parse_line("--stream-delay-ms fast").is_err());
+        assert!(parse_line("--stream-delay-ms -5").is_err());
         assert!(parse_line("--addr").is_err());
         assert!(parse_line("--port 1").is_err());
         assert!(parse_line("serve").is_err());

@@ -1,7 +1,8 @@
 //! The chat widget's reference server as a library: [`AppState`] and [`app`], the router that
 //! the binary serves and that tests drive with `app(state).oneshot(request)`.
 //!
-//! * `POST /api/v1/chatbots/{chatbotId}/chat`: the "chatbots" dialect ([`chat`]).
+//! * `POST /api/v1/chatbots/{chatbotId}/chat`: the "chatbots" dialect ([`chat`]), answered as
+//!   JSON or as Server-Sent Events ([`sse`]).
 //! * `GET /`, `GET /demo.css`: the demo host page ([`demo`]).
 //! * `GET /widget/*`: the built widget from the dist directory.
 //! * `GET /healthz`: `ok`.
@@ -16,6 +17,7 @@ pub mod error;
 pub mod faq;
 pub mod ids;
 pub mod rate_limit;
+pub mod sse;
 pub mod store;
 
 use std::path::{Path, PathBuf};
@@ -54,6 +56,7 @@ pub struct AppState {
     /// The listen address, for the demo page when a request has no `Host` header.
     pub listen_addr: String,
     clock: Clock,
+    stream_delay: Duration,
 }
 
 impl std::fmt::Debug for AppState {
@@ -62,12 +65,14 @@ impl std::fmt::Debug for AppState {
             .field("store", &self.store)
             .field("dist_dir", &self.dist_dir)
             .field("listen_addr", &self.listen_addr)
+            .field("stream_delay", &self.stream_delay)
             .finish_non_exhaustive()
     }
 }
 
 impl AppState {
-    /// A state over an open store, with the built-in FAQ and the system clock.
+    /// A state over an open store, with the built-in FAQ, the system clock and streamed
+    /// replies paced [`sse::DEFAULT_STREAM_DELAY`] apart.
     pub fn new(store: Store, dist_dir: impl Into<PathBuf>, listen_addr: impl Into<String>) -> Self {
         Self {
             store,
@@ -76,6 +81,7 @@ impl AppState {
             dist_dir: dist_dir.into(),
             listen_addr: listen_addr.into(),
             clock: Arc::new(system_now_unix),
+            stream_delay: sse::DEFAULT_STREAM_DELAY,
         }
     }
 
@@ -92,6 +98,18 @@ impl AppState {
     pub fn with_clock(mut self, clock: impl Fn() -> u64 + Send + Sync + 'static) -> Self {
         self.clock = Arc::new(clock);
         self
+    }
+
+    /// The same state with another pause between two deltas of a streamed reply (zero sends
+    /// them as fast as the connection takes them).
+    pub fn with_stream_delay(mut self, delay: Duration) -> Self {
+        self.stream_delay = delay;
+        self
+    }
+
+    /// The pause between two deltas of a streamed reply.
+    pub fn stream_delay(&self) -> Duration {
+        self.stream_delay
     }
 
     /// Unix seconds now, by this state's clock.

@@ -4,6 +4,7 @@
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use chat_widget_server::cli::{self, BotCommand, BotTarget, Command, ServeOptions};
 use chat_widget_server::store::{Bot, DEMO_BOT_ID};
@@ -50,7 +51,8 @@ fn serve(options: ServeOptions) -> Result<(), String> {
         println!("demo page: http://{addr}/");
         // Tests and scripts read these lines through a pipe; do not leave them in a buffer.
         let _ = std::io::stdout().flush();
-        let state = AppState::new(store, options.dist_dir, addr.to_string());
+        let state = AppState::new(store, options.dist_dir, addr.to_string())
+            .with_stream_delay(Duration::from_millis(options.stream_delay_ms));
         axum::serve(listener, app(state))
             .with_graceful_shutdown(shutdown_signal())
             .await

@@ -1,6 +1,12 @@
 //! SQLite storage: bots, publishable API keys, conversations and messages. The schema lives
 //! here and only here. Every read comes straight from the database, so a change made by the
 //! `bot` admin command (another process) takes effect on the running server's next request.
+//!
+//! A JSON reply is stored with its question in one go ([`Store::record_exchange`]). A streamed
+//! reply is stored in steps: [`Store::begin_streamed_exchange`] stores the question and an
+//! empty reply marked incomplete (spending the credit), then [`Store::finish_reply`] writes
+//! the text that was sent, or [`Store::withdraw_reply`] removes a reply of which nothing was
+//! sent and gives the credit back.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -14,7 +20,8 @@ use crate::ids::{self, RandomError};
 /// The database file inside the data directory.
 pub const DATABASE_FILE: &str = "chat.sqlite3";
 
-/// The demo bot created on first start.
+/// The demo bot created on first start (streaming by default: the widget shows a reply as it
+/// is typed).
 pub const DEMO_BOT_ID: &str = "demo";
 const DEMO_BOT_NAME: &str = "Acme Assistant";
 const DEMO_BOT_GREETING: &str =
@@ -260,7 +267,8 @@ pub struct StoredMessage {
     pub content: String,
     /// Unix milliseconds.
     pub created_at: i64,
-    /// False while a streamed reply is still being written.
+    /// False while a streamed reply is being written, and for good if the visitor left before
+    /// it finished: `content` is then what had been sent.
     pub complete: bool,
 }
 
@@ -353,10 +361,11 @@ impl Store {
     fn ensure_demo_bot(&self) -> Result<(), StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // An existing demo bot keeps its settings, `stream_default` included.
         tx.execute(
-            "INSERT OR IGNORE INTO bots (id, name, greeting, primary_color, credits,
-                 rate_limit_per_minute, created_at)
-             VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6)",
+            "INSERT OR IGNORE INTO bots (id, name, greeting, primary_color, stream_default,
+                 credits, rate_limit_per_minute, created_at)
+             VALUES (?1, ?2, ?3, ?4, 1, NULL, ?5, ?6)",
             params![
                 DEMO_BOT_ID,
                 DEMO_BOT_NAME,
@@ -488,6 +497,30 @@ impl Store {
         user_text: &str,
         reply_text: &str,
     ) -> Result<ExchangeOutcome, StoreError> {
+        self.insert_exchange(bot_id, conversation_id, user_text, reply_text, true)
+    }
+
+    /// Like [`Store::record_exchange`] for a reply about to be streamed: the visitor message
+    /// is stored and the credit spent now, the reply as an empty message marked incomplete,
+    /// whose id the stream announces. [`Store::finish_reply`] or [`Store::withdraw_reply`]
+    /// settles it.
+    pub fn begin_streamed_exchange(
+        &self,
+        bot_id: &str,
+        conversation_id: Option<&str>,
+        user_text: &str,
+    ) -> Result<ExchangeOutcome, StoreError> {
+        self.insert_exchange(bot_id, conversation_id, user_text, "", false)
+    }
+
+    fn insert_exchange(
+        &self,
+        bot_id: &str,
+        conversation_id: Option<&str>,
+        user_text: &str,
+        reply_text: &str,
+        reply_complete: bool,
+    ) -> Result<ExchangeOutcome, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let spent = tx.execute(
@@ -521,9 +554,16 @@ impl Store {
                 id
             }
         };
-        let user_message_id = insert_message(&tx, &conversation_id, Role::User, user_text, now)?;
-        let reply_message_id =
-            insert_message(&tx, &conversation_id, Role::Assistant, reply_text, now)?;
+        let user_message_id =
+            insert_message(&tx, &conversation_id, Role::User, user_text, now, true)?;
+        let reply_message_id = insert_message(
+            &tx,
+            &conversation_id,
+            Role::Assistant,
+            reply_text,
+            now,
+            reply_complete,
+        )?;
         tx.commit()?;
         Ok(ExchangeOutcome::Recorded(RecordedExchange {
             conversation_id,
@@ -531,6 +571,42 @@ impl Store {
             user_message_id,
             reply_message_id,
         }))
+    }
+
+    /// Writes a streamed reply's text: all of it with `complete`, or the part that was sent
+    /// before the visitor left without. Returns false if there is no such reply.
+    pub fn finish_reply(
+        &self,
+        message_id: &str,
+        content: &str,
+        complete: bool,
+    ) -> Result<bool, StoreError> {
+        let updated = self.conn().execute(
+            "UPDATE messages SET content = ?2, complete = ?3 WHERE id = ?1 AND role = 'assistant'",
+            params![message_id, content, complete],
+        )?;
+        Ok(updated > 0)
+    }
+
+    /// Removes a streamed reply of which nothing was sent and gives its bot the credit back
+    /// (if its credits are limited). The visitor's message stays. Returns false if there was
+    /// no such reply (nothing is refunded then).
+    pub fn withdraw_reply(&self, bot_id: &str, message_id: &str) -> Result<bool, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let deleted = tx.execute(
+            "DELETE FROM messages WHERE id = ?1 AND role = 'assistant' AND complete = 0
+                 AND conversation_id IN (SELECT id FROM conversations WHERE bot_id = ?2)",
+            [message_id, bot_id],
+        )?;
+        if deleted > 0 {
+            tx.execute(
+                "UPDATE bots SET credits = credits + 1 WHERE id = ?1 AND credits IS NOT NULL",
+                [bot_id],
+            )?;
+        }
+        tx.commit()?;
+        Ok(deleted > 0)
     }
 
     /// The bot a conversation belongs to, if the conversation exists.
@@ -600,12 +676,13 @@ fn insert_message(
     role: Role,
     content: &str,
     now: i64,
+    complete: bool,
 ) -> Result<String, StoreError> {
     let id = ids::message_id()?;
     tx.execute(
         "INSERT INTO messages (id, conversation_id, role, content, created_at, complete)
-         VALUES (?1, ?2, ?3, ?4, ?5, 1)",
-        params![id, conversation_id, role.as_str(), content, now],
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![id, conversation_id, role.as_str(), content, now, complete],
     )?;
     Ok(id)
 }

@@ -1,11 +1,12 @@
 //! What a client of the reference server sees, told as stories and driven through
 //! `app(state).oneshot(request)` without a socket: chatting, every error in the chatbots
 //! dialect's shape, rate limits, CORS, the demo page, the widget's files, and a data directory
-//! that outlives the process.
+//! that outlives the process. Chat here is the JSON form; streamed replies are in `stream.rs`.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
@@ -73,7 +74,8 @@ impl TestServer {
             "127.0.0.1:8787",
         )
         .expect("open data dir")
-        .with_clock(move || tick.load(Ordering::SeqCst));
+        .with_clock(move || tick.load(Ordering::SeqCst))
+        .with_stream_delay(Duration::ZERO);
         let key = state
             .store
             .first_key(DEMO_BOT_ID)
@@ -109,9 +111,11 @@ impl TestServer {
         }
     }
 
-    /// Sends `{"message": ...}` (plus `extra` fields) to the demo bot with the demo key.
+    /// Sends `{"message": ..., "stream": false}` (plus `extra` fields, which may override
+    /// `stream`) to the demo bot with the demo key: the JSON form, which a client gets by
+    /// saying so (the demo bot streams by default).
     async fn say(&self, message: &str, extra: Value) -> Reply {
-        let mut body = json!({ "message": message });
+        let mut body = json!({ "message": message, "stream": false });
         if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
             body.extend(extra.clone());
         }
@@ -393,23 +397,6 @@ async fn a_stale_or_foreign_conversation_id_starts_a_new_conversation() {
         .expect("decodes");
     assert_ne!(reply.conversation_id, other);
     assert_eq!(server.state.store.messages(&other).expect("read").len(), 2);
-}
-
-#[tokio::test]
-async fn asking_for_a_stream_still_gets_json_for_now() {
-    let server = TestServer::start();
-    server.update_demo(BotUpdate {
-        stream_default: Some(true),
-        ..Default::default()
-    });
-    for extra in [json!({ "stream": true }), json!({})] {
-        let reply = server.say("hi", extra).await;
-        assert_eq!(reply.status, StatusCode::OK);
-        assert!(reply
-            .header("content-type")
-            .is_some_and(|ct| ct.starts_with("application/json")));
-        reply.decoded().expect("decodes");
-    }
 }
 
 // ---------------------------------------------------------------------------------------------

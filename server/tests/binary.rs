@@ -1,6 +1,8 @@
 //! The real binary, as a person or a script at a terminal uses it: start it on a free port,
-//! read the printed lines, chat over a socket, change the bot with the `bot` admin command
-//! while it runs, stop it with SIGTERM, and start it again on the same data directory.
+//! read the printed lines, chat over a socket (as JSON and streamed, paced by
+//! `--stream-delay-ms`, including a visitor who hangs up mid-reply), change the bot with the
+//! `bot` admin command while it runs, stop it with SIGTERM, and start it again on the same data
+//! directory.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -47,11 +49,16 @@ impl Drop for Running {
 }
 
 fn start(data_dir: &Path) -> Running {
+    start_with(data_dir, &[])
+}
+
+fn start_with(data_dir: &Path, extra_args: &[&str]) -> Running {
     let mut child = Command::new(BINARY)
         .args(["--addr", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         .args(["--dist-dir"])
         .arg(data_dir.join("no-dist"))
+        .args(extra_args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -114,6 +121,7 @@ fn http(
     (status, body)
 }
 
+/// Asks the demo bot for a JSON reply.
 fn say(server: &Running, message: &str) -> (u16, String) {
     let auth = format!("Bearer {}", server.key);
     let headers = [
@@ -125,8 +133,42 @@ fn say(server: &Running, message: &str) -> (u16, String) {
         "POST",
         "/api/v1/chatbots/demo/chat",
         &headers,
-        &format!("{{\"message\":\"{message}\"}}"),
+        &format!("{{\"message\":\"{message}\",\"stream\":false}}"),
     )
+}
+
+/// Opens a connection and asks the demo bot for a streamed reply; the response is left to
+/// read from the returned socket.
+fn ask_streamed(server: &Running, message: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(&server.addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let body = format!("{{\"message\":\"{message}\",\"stream\":true}}");
+    let request = format!(
+        "POST /api/v1/chatbots/demo/chat HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nAuthorization: Bearer {}\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        server.addr,
+        server.key,
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).expect("send");
+    stream
+}
+
+/// Reads from a streamed response until `needle` has been seen `times` times; returns all
+/// that was read and when each read arrived.
+fn read_until(stream: &mut TcpStream, needle: &str, times: usize) -> (String, Vec<Instant>) {
+    let (mut text, mut arrivals) = (String::new(), Vec::new());
+    let mut buffer = [0_u8; 4096];
+    while text.matches(needle).count() < times {
+        let n = stream.read(&mut buffer).expect("read");
+        assert!(n > 0, "the stream ended early: {text}");
+        text.push_str(&String::from_utf8_lossy(&buffer[..n]));
+        arrivals.push(Instant::now());
+    }
+    (text, arrivals)
 }
 
 fn admin(args: &[&str]) -> (bool, String, String) {
@@ -191,7 +233,7 @@ fn an_operator_runs_the_server_and_changes_the_bot_while_it_runs() {
     assert!(ok, "{err}");
     assert_eq!(
         out.trim(),
-        "bot demo: credits 0, rate limit 30/min, origins *, stream default false, key active"
+        "bot demo: credits 0, rate limit 30/min, origins *, stream default true, key active"
     );
     let (status, body) = say(&server, "hi");
     assert_eq!(status, 402, "{body}");
@@ -257,6 +299,69 @@ fn an_operator_runs_the_server_and_changes_the_bot_while_it_runs() {
     let (status, _) = say(&server, "hi");
     assert_eq!(status, 200, "a new process starts a new rate-limit window");
     assert_eq!(say(&server, "hi").0, 429, "the limit of 1/min was kept");
+}
+
+#[test]
+fn a_streamed_reply_arrives_word_by_word_and_a_visitor_can_hang_up() {
+    let dir = TempDir::new("stream");
+    let server = start_with(&dir.0, &["--stream-delay-ms", "40"]);
+
+    // Paced: the deltas of a reply arrive over time, not in one burst.
+    let mut stream = ask_streamed(&server, "where is my order");
+    let (text, arrivals) = read_until(&mut stream, "event: done", 1);
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    assert!(
+        text.to_lowercase()
+            .contains("content-type: text/event-stream"),
+        "{text}"
+    );
+    assert!(text.contains("event: start\ndata: {\"conversationId\":\"conv_"));
+    assert!(text.contains("event: delta\ndata: {\"content\":\"You \"}"));
+    assert!(text.contains("event: actions\n"));
+    let elapsed = arrivals.last().copied().unwrap_or_else(Instant::now)
+        - arrivals.first().copied().unwrap_or_else(Instant::now);
+    assert!(
+        elapsed >= Duration::from_millis(1000),
+        "about 80 words 40 ms apart took {elapsed:?}"
+    );
+    drop(stream);
+
+    // A visitor who hangs up after two words: the server stores what it sent, unfinished.
+    let mut stream = ask_streamed(&server, "where is my order");
+    let (text, _) = read_until(&mut stream, "event: delta", 2);
+    let conversation = text
+        .split("\"conversationId\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a conversation id")
+        .to_owned();
+    drop(stream);
+
+    let store = chat_widget_server::Store::open(&dir.0).expect("open the database alongside");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let reply = loop {
+        let messages = store.messages(&conversation).expect("messages");
+        match messages.get(1) {
+            Some(reply) if !reply.content.is_empty() => break reply.clone(),
+            _ if Instant::now() > deadline => panic!("nothing stored: {messages:?}"),
+            _ => std::thread::sleep(Duration::from_millis(50)),
+        }
+    };
+    let full = chat_widget_server::Faq::builtin()
+        .answer("where is my order", "Acme Assistant")
+        .text;
+    assert!(!reply.complete, "{reply:?}");
+    assert!(
+        reply.content.starts_with("You can "),
+        "what was read: {reply:?}"
+    );
+    assert!(
+        full.starts_with(&reply.content) && reply.content.len() < full.len() / 2,
+        "a prefix, cut soon after the hang-up: {reply:?}"
+    );
+
+    // And the server carries on.
+    assert_eq!(say(&server, "thanks").0, 200);
 }
 
 #[test]
