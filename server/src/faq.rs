@@ -449,6 +449,43 @@ mod tests {
     }
 
     #[test]
+    fn a_visitor_can_click_through_to_every_entry() {
+        let faq = Faq::builtin();
+        for e in faq.entries() {
+            assert!(
+                (2..=3).contains(&e.follow_ups.len()),
+                "{} offers {} follow-ups",
+                e.title,
+                e.follow_ups.len()
+            );
+            assert!(
+                !e.follow_ups.iter().any(|f| faq.entry(f) == Some(e)),
+                "{} offers itself",
+                e.title
+            );
+        }
+        // Starting from the topics a greeting or the fallback offers, quick replies alone reach
+        // every entry.
+        let mut reached: Vec<&str> = Vec::new();
+        let mut queue: Vec<&str> = FALLBACK_TOPICS.to_vec();
+        while let Some(title) = queue.pop() {
+            let Some(e) = faq.entry(title) else { continue };
+            if reached.contains(&e.title.as_str()) {
+                continue;
+            }
+            reached.push(&e.title);
+            queue.extend(e.follow_ups.iter().map(String::as_str));
+        }
+        for e in faq.entries() {
+            assert!(
+                reached.contains(&e.title.as_str()),
+                "{} is unreachable",
+                e.title
+            );
+        }
+    }
+
+    #[test]
     fn clicking_a_quick_reply_answers_that_entry() {
         let faq = Faq::builtin();
         for e in faq.entries() {
