@@ -1,13 +1,16 @@
-//! The conversation as the visitor sees it: the list of messages, their delivery state, and
-//! the actions that change it (send, retry). Components read these signals; only this module
-//! writes them.
+//! The conversation as the visitor sees it: the messages, their delivery and streaming state,
+//! and the actions that change them (send, stop, retry, quick replies). Components read these
+//! signals; only this module writes them.
 
-use chat_widget_protocol::markdown::render_markdown;
-use chat_widget_protocol::{ApiError, OutgoingMessage, Reply};
+use chat_widget_protocol::markdown::{render_markdown, MarkdownStream};
+use chat_widget_protocol::stream::ReplyBuilder;
+use chat_widget_protocol::{ApiError, OutgoingMessage, SuggestedAction};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::rc::Rc;
+use std::sync::Arc;
 
+use crate::browser::http::Abort;
 use crate::browser::{dom, storage::ConversationStore};
 use crate::config::WidgetConfig;
 use crate::text;
@@ -24,12 +27,25 @@ pub enum Role {
 /// Where a visitor's message is on its way to the server.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Delivery {
-    /// Sent, waiting for the reply.
+    /// Sent, no reply yet.
     Sending,
     /// The server answered.
     Delivered,
     /// It did not get through; the visitor is told why and can retry.
     Failed(ApiError),
+}
+
+/// How far a bot reply got.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReplyState {
+    /// Text is still arriving.
+    Streaming,
+    /// The whole reply arrived.
+    Complete,
+    /// The visitor pressed Stop; what arrived stays.
+    Stopped,
+    /// The stream broke (connection, server error); what arrived stays and Retry is offered.
+    Interrupted(ApiError),
 }
 
 /// One bubble in the list.
@@ -39,22 +55,131 @@ pub struct Message {
     pub id: u64,
     /// Who wrote it.
     pub role: Role,
-    /// What the visitor typed, or the bot's Markdown.
+    /// For visitor messages: what is shown (what they typed, or a quick reply's label).
     pub text: String,
-    /// For bot messages: the rendered, safe HTML.
-    pub html: Option<String>,
+    /// For visitor messages: what is sent instead of `text` (a quick reply's payload).
+    pub payload: Option<String>,
     /// For visitor messages: delivery state.
     pub delivery: RwSignal<Delivery>,
+    /// For bot messages: the reply.
+    pub reply: Option<BotReply>,
 }
 
-/// The conversation and the actions on it. Cheap to copy; provided as context to the panel.
+/// A bot reply, rendered as it streams in.
+#[derive(Debug, Clone, Copy)]
+pub struct BotReply {
+    /// HTML of the blocks that are final, in order; each is rendered once.
+    pub blocks: RwSignal<Vec<Arc<str>>>,
+    /// HTML of the block still being written (re-rendered at most once per frame).
+    pub tail: RwSignal<String>,
+    /// The exact HTML of the whole reply once it ended; replaces `blocks` and `tail`.
+    pub final_html: RwSignal<Option<String>>,
+    /// How far it got.
+    pub state: RwSignal<ReplyState>,
+    /// Quick replies offered under it.
+    pub actions: RwSignal<Vec<SuggestedAction>>,
+    /// The visitor message it answers (for Retry).
+    pub request: u64,
+    markdown: StoredValue<MarkdownStream>,
+    frame_pending: StoredValue<bool>,
+    revision: RwSignal<u64>,
+}
+
+impl BotReply {
+    fn new(request: u64, revision: RwSignal<u64>) -> Self {
+        Self {
+            blocks: RwSignal::new(Vec::new()),
+            tail: RwSignal::new(String::new()),
+            final_html: RwSignal::new(None),
+            state: RwSignal::new(ReplyState::Streaming),
+            actions: RwSignal::new(Vec::new()),
+            request,
+            markdown: StoredValue::new(MarkdownStream::new()),
+            frame_pending: StoredValue::new(false),
+            revision,
+        }
+    }
+
+    /// Whether any text has been shown yet.
+    pub fn has_text(&self) -> bool {
+        self.final_html.with(|html| html.as_ref().is_some_and(|h| !h.is_empty()))
+            || self.blocks.with(|blocks| !blocks.is_empty())
+            || self.tail.with(|tail| !tail.is_empty())
+    }
+
+    /// Appends text; the DOM catches up on the next animation frame, once per frame however
+    /// many chunks arrive in between.
+    fn push(&self, text: &str) {
+        self.markdown.update_value(|markdown| markdown.push(text));
+        if !self.frame_pending.get_value() {
+            self.frame_pending.set_value(true);
+            let reply = *self;
+            dom::next_frame(move || reply.flush());
+        }
+    }
+
+    fn flush(&self) {
+        if self.tail.is_disposed() {
+            return; // the widget was unmounted before this frame
+        }
+        self.frame_pending.set_value(false);
+        if self.final_html.get_untracked().is_some() {
+            return;
+        }
+        let (committed, tail) = self.markdown.try_update_value(|markdown| {
+            (markdown.take_committed_html(), markdown.tail_html())
+        }).unwrap_or_default();
+        if let Some(html) = committed {
+            self.blocks.update(|blocks| blocks.push(Arc::from(html)));
+        }
+        self.tail.set(tail);
+        self.revision.update(|r| *r += 1);
+    }
+
+    /// Ends the reply: one full render gives the exact final HTML.
+    fn finish(&self, state: ReplyState, actions: Vec<SuggestedAction>) {
+        let html = self.markdown.with_value(|markdown| render_markdown(markdown.source()));
+        self.final_html.set(Some(html));
+        self.blocks.set(Vec::new());
+        self.tail.set(String::new());
+        self.actions.set(actions);
+        self.state.set(state);
+        self.revision.update(|r| *r += 1);
+    }
+
+    /// Clears it for another attempt.
+    fn reset(&self) {
+        self.markdown.set_value(MarkdownStream::new());
+        self.blocks.set(Vec::new());
+        self.tail.set(String::new());
+        self.final_html.set(None);
+        self.actions.set(Vec::new());
+        self.state.set(ReplyState::Streaming);
+    }
+}
+
+/// The request in flight, so Stop can cancel it.
+struct InFlight {
+    abort: Abort,
+    stopping: bool,
+}
+
+/// The conversation and the actions on it. Cheap to copy.
 #[derive(Clone, Copy)]
 pub struct Chat {
     /// The messages, oldest first.
     pub messages: RwSignal<Vec<Message>>,
-    config: StoredValue<WidgetConfig, LocalStorage>,
+    /// A reply is on its way: sending is paused and the send button is a Stop button.
+    pub busy: RwSignal<bool>,
+    /// Bumps whenever something visible in the list changes (for auto-scroll).
+    pub revision: RwSignal<u64>,
+    config: StoredValue<WidgetConfig>,
     store: StoredValue<Rc<ConversationStore>, LocalStorage>,
+    in_flight: StoredValue<Option<InFlight>, LocalStorage>,
     next_id: StoredValue<u64>,
+    /// The widget's reactive owner: messages added later (from a request's task) get their
+    /// signals from it, so they live exactly as long as the widget.
+    owner: StoredValue<Owner>,
 }
 
 impl Chat {
@@ -63,92 +188,187 @@ impl Chat {
         let store = Rc::new(ConversationStore::new(&config.bot_id));
         Self {
             messages: RwSignal::new(Vec::new()),
-            config: StoredValue::new_local(config),
+            busy: RwSignal::new(false),
+            revision: RwSignal::new(0),
+            config: StoredValue::new(config),
             store: StoredValue::new_local(store),
+            in_flight: StoredValue::new_local(None),
             next_id: StoredValue::new(1),
+            owner: StoredValue::new(Owner::current().unwrap_or_default()),
         }
     }
 
-    /// Whether a reply is awaited (the typing indicator shows).
+    /// Whether the typing dots show: a message awaits its reply, or a reply has no text yet.
     pub fn is_waiting(&self) -> bool {
         self.messages.with(|messages| {
-            messages.iter().any(|m| m.role == Role::Visitor && m.delivery.get() == Delivery::Sending)
+            messages.iter().any(|m| match (m.role, m.reply) {
+                (Role::Visitor, _) => m.delivery.get() == Delivery::Sending,
+                (Role::Bot, Some(reply)) => reply.state.get() == ReplyState::Streaming && !reply.has_text(),
+                (Role::Bot, None) => false,
+            })
         })
     }
 
-    /// The visitor-facing explanation of the newest failure still on screen, if any.
+    /// The visitor-facing explanation of the newest problem still on screen, if any.
     pub fn latest_error(&self) -> Option<String> {
         self.messages.with(|messages| {
-            messages.iter().rev().find_map(|m| match m.delivery.get() {
-                Delivery::Failed(err) => Some(text::visitor_error(&err)),
+            messages.iter().rev().find_map(|m| match (m.delivery.get(), m.reply.map(|r| r.state.get())) {
+                (Delivery::Failed(err), _) => Some(text::visitor_error(&err)),
+                (_, Some(ReplyState::Interrupted(err))) => Some(text::interrupted_reply(&err)),
                 _ => None,
             })
         })
     }
 
-    /// Sends what the visitor typed. Blank text is ignored. The message is in the list before
-    /// the request starts, so nothing the visitor typed is ever lost.
-    pub fn send(&self, text: &str) {
+    /// Sends what the visitor typed. Blank text, or text while a reply is on its way, is not
+    /// sent (the caller keeps it in the input). Returns whether it was sent.
+    pub fn send(&self, text: &str) -> bool {
         let text = text.trim();
-        if text.is_empty() {
-            return;
+        if text.is_empty() || self.busy.get_untracked() {
+            return false;
         }
-        let id = self.push(Role::Visitor, text.to_owned(), None, Delivery::Sending);
-        self.deliver(id);
+        let id = self.push_visitor(text.to_owned(), None);
+        self.deliver(id, None);
+        true
     }
 
-    /// Sends a failed message again.
+    /// Sends a quick reply: its label is shown as the visitor's message, its payload is sent,
+    /// and the buttons go away.
+    pub fn choose_action(&self, from: BotReply, action: &SuggestedAction) {
+        if self.busy.get_untracked() {
+            return;
+        }
+        from.actions.set(Vec::new());
+        let id = self.push_visitor(action.text.clone(), action.payload.clone());
+        self.deliver(id, None);
+    }
+
+    /// Sends a failed visitor message again.
     pub fn retry(&self, id: u64) {
         let Some(message) = self.find(id) else { return };
-        if matches!(message.delivery.get_untracked(), Delivery::Failed(_)) {
+        if !self.busy.get_untracked() && matches!(message.delivery.get_untracked(), Delivery::Failed(_)) {
             message.delivery.set(Delivery::Sending);
-            self.deliver(id);
+            self.deliver(id, None);
         }
+    }
+
+    /// Asks again for a reply that was interrupted; it streams into the same bubble.
+    pub fn retry_reply(&self, reply: BotReply) {
+        if !self.busy.get_untracked() && matches!(reply.state.get_untracked(), ReplyState::Interrupted(_)) {
+            reply.reset();
+            self.deliver(reply.request, Some(reply));
+        }
+    }
+
+    /// Stops the reply on its way. What arrived stays, marked as stopped.
+    pub fn stop(&self) {
+        self.in_flight.update_value(|in_flight| {
+            if let Some(in_flight) = in_flight {
+                in_flight.stopping = true;
+                in_flight.abort.abort();
+            }
+        });
     }
 
     fn find(&self, id: u64) -> Option<Message> {
         self.messages.with_untracked(|messages| messages.iter().find(|m| m.id == id).cloned())
     }
 
-    fn push(&self, role: Role, text: String, html: Option<String>, delivery: Delivery) -> u64 {
+    fn next_id(&self) -> u64 {
         let id = self.next_id.get_value();
         self.next_id.set_value(id + 1);
-        let message = Message { id, role, text, html, delivery: RwSignal::new(delivery) };
-        self.messages.update(|messages| messages.push(message));
         id
     }
 
-    fn deliver(&self, id: u64) {
+    /// Runs `f` under the widget's owner.
+    fn owned<T>(&self, f: impl FnOnce() -> T) -> T {
+        self.owner.get_value().with(f)
+    }
+
+    fn push_visitor(&self, text: String, payload: Option<String>) -> u64 {
+        let id = self.next_id();
+        let delivery = self.owned(|| RwSignal::new(Delivery::Sending));
+        let message = Message { id, role: Role::Visitor, text, payload, delivery, reply: None };
+        self.messages.update(|messages| messages.push(message));
+        self.revision.update(|r| *r += 1);
+        id
+    }
+
+    fn push_reply(&self, request: u64) -> BotReply {
+        let (reply, delivery) = self.owned(|| (BotReply::new(request, self.revision), RwSignal::new(Delivery::Delivered)));
+        let message =
+            Message { id: self.next_id(), role: Role::Bot, text: String::new(), payload: None, delivery, reply: Some(reply) };
+        self.messages.update(|messages| messages.push(message));
+        reply
+    }
+
+    /// Sends visitor message `id` and streams the answer into `reply` (a new bubble if `None`).
+    fn deliver(&self, id: u64, reply: Option<BotReply>) {
         let Some(message) = self.find(id) else { return };
         let this = *self;
         let config = self.config.get_value();
         let outgoing = OutgoingMessage {
-            message: message.text.clone(),
+            message: message.payload.clone().unwrap_or_else(|| message.text.clone()),
             conversation_id: self.store.with_value(|store| store.get()),
-            stream: Some(false),
+            stream: Some(config.stream),
             metadata: None,
         };
+        let abort = Abort::new();
+        self.in_flight.set_value(Some(InFlight { abort: abort.clone(), stopping: false }));
+        self.busy.set(true);
+
         spawn_local(async move {
-            let result = crate::api::send(&config, &outgoing).await;
-            this.settle(message, &config, result);
+            let mut reply = reply;
+            let mut builder = ReplyBuilder::new();
+            let result = crate::api::send(&config, &outgoing, &abort, |event| {
+                if this.messages.is_disposed() {
+                    return;
+                }
+                if let Ok(Some(text)) = builder.apply(event) {
+                    let reply = reply.get_or_insert_with(|| this.push_reply(id));
+                    message.delivery.set(Delivery::Delivered);
+                    reply.push(&text);
+                }
+            })
+            .await;
+            if this.messages.is_disposed() {
+                return; // unmounted while the reply was on its way: nothing left to update
+            }
+            let stopped = this.in_flight.with_value(|f| f.as_ref().is_some_and(|f| f.stopping));
+            this.in_flight.set_value(None);
+
+            let built = builder.into_reply();
+            if !built.conversation_id.is_empty() {
+                this.store.with_value(|store| store.set(&built.conversation_id));
+            }
+            match (result, reply) {
+                (Ok(()), reply) => {
+                    message.delivery.set(Delivery::Delivered);
+                    let reply = reply.unwrap_or_else(|| this.push_reply(id));
+                    reply.finish(ReplyState::Complete, built.suggested_actions);
+                }
+                (Err(_), reply) if stopped => {
+                    message.delivery.set(Delivery::Delivered);
+                    reply.unwrap_or_else(|| this.push_reply(id)).finish(ReplyState::Stopped, Vec::new());
+                }
+                (Err(error), Some(reply)) => {
+                    this.report(&error, &config);
+                    reply.finish(ReplyState::Interrupted(error), Vec::new());
+                }
+                (Err(error), None) => {
+                    this.report(&error, &config);
+                    message.delivery.set(Delivery::Failed(error));
+                }
+            }
+            this.busy.set(false);
+            this.revision.update(|r| *r += 1);
         });
     }
 
-    fn settle(&self, message: Message, config: &WidgetConfig, result: Result<Reply, ApiError>) {
-        match result {
-            Ok(reply) => {
-                self.store.with_value(|store| store.set(&reply.conversation_id));
-                message.delivery.set(Delivery::Delivered);
-                let html = render_markdown(&reply.text);
-                self.push(Role::Bot, reply.text, Some(html), Delivery::Delivered);
-            }
-            Err(error) => {
-                match text::owner_diagnostic(&error, &config.bot_id, &config.api_url) {
-                    Some(diagnostic) => dom::console_error(&diagnostic),
-                    None => dom::console_warn(&format!("chat-widget: message not sent: {error}")),
-                }
-                message.delivery.set(Delivery::Failed(error));
-            }
+    fn report(&self, error: &ApiError, config: &WidgetConfig) {
+        match text::owner_diagnostic(error, &config.bot_id, &config.api_url) {
+            Some(diagnostic) => dom::console_error(&diagnostic),
+            None => dom::console_warn(&format!("chat-widget: no complete reply: {error}")),
         }
     }
 }

@@ -61,6 +61,9 @@ pub struct WidgetConfig {
     pub greeting: Option<String>,
     /// The name in the panel's header (`data-bot-name`).
     pub bot_name: String,
+    /// Ask for streamed replies (`data-stream`, default `true`). A server that answers JSON
+    /// anyway still works: the parser follows the response's `Content-Type`.
+    pub stream: bool,
 }
 
 impl Default for WidgetConfig {
@@ -73,6 +76,7 @@ impl Default for WidgetConfig {
             primary_color: Color::DEFAULT_PRIMARY,
             greeting: None,
             bot_name: "Chat".to_owned(),
+            stream: true,
         }
     }
 }
@@ -154,6 +158,12 @@ impl WidgetConfig {
         self
     }
 
+    /// Asks for streamed replies (`true`) or single JSON replies (`false`).
+    pub fn stream(mut self, stream: bool) -> Self {
+        self.stream = stream;
+        self
+    }
+
     /// Reads script-tag settings: `(name, value)` pairs where the name is a `data-*` attribute
     /// in either spelling (`data-bot-id`, `bot-id`, or the `dataset` key `botId`).
     /// `fallback_api_url` is used when `data-api-url` is absent (the script's own origin).
@@ -175,6 +185,14 @@ impl WidgetConfig {
                 "api-key" => config = config.api_key(value.trim()),
                 "greeting" => config = config.greeting(value),
                 "bot-name" => config = config.bot_name(value),
+                "stream" => match value.trim().to_ascii_lowercase().as_str() {
+                    "true" | "on" | "yes" | "" => config.stream = true,
+                    "false" | "off" | "no" => config.stream = false,
+                    _ => warnings.push(ConfigWarning {
+                        attribute: "data-stream".into(),
+                        message: format!("\"{value}\" is not true or false; streaming stays on"),
+                    }),
+                },
                 "position" => match Position::parse(value) {
                     Some(position) => config.position = position,
                     None => warnings.push(ConfigWarning {
@@ -231,6 +249,7 @@ mod tests {
                 ("primary-color", "#0A7CFF"),
                 ("greeting", "Hi! How can I help?"),
                 ("botName", "Acme"),
+                ("stream", "false"),
             ],
             "https://cdn.example.com",
         )
@@ -243,6 +262,7 @@ mod tests {
         assert_eq!(config.primary_color, Color::parse_hex("#0a7cff").unwrap());
         assert_eq!(config.greeting.as_deref(), Some("Hi! How can I help?"));
         assert_eq!(config.bot_name, "Acme");
+        assert!(!config.stream);
     }
 
     #[test]

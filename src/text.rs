@@ -28,6 +28,18 @@ pub struct Strings {
     pub you_said: &'static str,
     /// Screen-reader prefix of a bot's message.
     pub bot_said: &'static str,
+    /// The Stop button's accessible name.
+    pub stop: &'static str,
+    /// Under a reply the visitor stopped.
+    pub stopped: &'static str,
+    /// Under a reply that broke off.
+    pub interrupted: &'static str,
+    /// The pill that scrolls down to messages that arrived while scrolled up.
+    pub new_messages: &'static str,
+    /// The accessible name of the group of quick replies.
+    pub suggestions: &'static str,
+    /// The message list's accessible name.
+    pub messages: &'static str,
 }
 
 /// English, the only language so far.
@@ -43,6 +55,12 @@ pub const EN: Strings = Strings {
     chat_with: "Chat with",
     you_said: "You:",
     bot_said: "Bot:",
+    stop: "Stop generating",
+    stopped: "Stopped.",
+    interrupted: "Reply interrupted.",
+    new_messages: "New messages",
+    suggestions: "Suggested replies",
+    messages: "Messages",
 };
 
 /// What the visitor is told when sending failed. Calm, specific where it helps the visitor,
@@ -71,6 +89,15 @@ pub fn visitor_error(error: &ApiError) -> String {
         }
         ErrorCode::InvalidRequest => "That message couldn't be sent. Try rephrasing it.".to_owned(),
         ErrorCode::Other(_) => "Your message couldn't be sent. Please retry.".to_owned(),
+    }
+}
+
+/// What the visitor is told when a reply broke off part-way (the text so far stays).
+pub fn interrupted_reply(error: &ApiError) -> String {
+    match &error.code {
+        ErrorCode::Network => "The connection dropped before the reply was finished. Retry to get the whole answer.".to_owned(),
+        ErrorCode::RateLimitExceeded | ErrorCode::InsufficientCredits | ErrorCode::QuotaExceeded => visitor_error(error),
+        _ => "The chat service stopped before the reply was finished. Please retry.".to_owned(),
     }
 }
 

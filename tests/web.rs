@@ -27,12 +27,50 @@ export function stub_fetch(responses) {
   };
 }
 export function requests() { return window.__cwRequests || []; }
+export function stub_stream() {
+  window.__cwRequests = [];
+  window.__cwStreams = [];
+  window.fetch = async (input, init) => {
+    const request = input instanceof Request ? input : new Request(input, init);
+    const body = await request.text();
+    window.__cwRequests.push({ url: request.url, auth: request.headers.get('authorization'), body: JSON.parse(body) });
+    const entry = { aborted: false };
+    const stream = new ReadableStream({ start(controller) { entry.controller = controller; } });
+    request.signal.addEventListener('abort', () => {
+      entry.aborted = true;
+      try { entry.controller.error(new DOMException('The user aborted a request.', 'AbortError')); } catch (e) {}
+    });
+    window.__cwStreams.push(entry);
+    return new Response(stream, { headers: { 'content-type': 'text/event-stream; charset=utf-8' } });
+  };
+}
+export function stream_count() { return (window.__cwStreams || []).length; }
+export function stream_send(index, text) { window.__cwStreams[index].controller.enqueue(new TextEncoder().encode(text)); }
+export function stream_close(index) { window.__cwStreams[index].controller.close(); }
+export function stream_fail(index) { window.__cwStreams[index].controller.error(new TypeError('network error')); }
+export function stream_aborted(index) { return window.__cwStreams[index].aborted; }
+export function count_renders(element) {
+  const counter = { mutations: 0, frames: 0, running: true };
+  new MutationObserver((records) => { counter.mutations += records.length; }).observe(element, { childList: true, subtree: true, characterData: true });
+  const tick = () => { if (!counter.running) return; counter.frames += 1; requestAnimationFrame(tick); };
+  requestAnimationFrame(tick);
+  window.__cwCounter = counter;
+}
+export function stop_counting() { window.__cwCounter.running = false; return [window.__cwCounter.mutations, window.__cwCounter.frames]; }
 export function eval_js(code) { return (0, eval)(code); }
 export function sleep(ms) { return new Promise((resolve) => setTimeout(resolve, ms)); }
 "#)]
 extern "C" {
     fn stub_fetch(responses: JsValue);
     fn requests() -> js_sys::Array;
+    fn stub_stream();
+    fn stream_count() -> u32;
+    fn stream_send(index: u32, text: &str);
+    fn stream_close(index: u32);
+    fn stream_fail(index: u32);
+    fn stream_aborted(index: u32) -> bool;
+    fn count_renders(element: &Element);
+    fn stop_counting() -> js_sys::Array;
     fn eval_js(code: &str) -> JsValue;
     fn sleep(ms: u32) -> js_sys::Promise;
 }
@@ -438,4 +476,216 @@ async fn the_leptos_component_renders_an_isolated_widget() {
     leptos::task::tick().await;
     assert_eq!(document.query_selector_all("body > div").unwrap().length(), before, "unmounting removes it");
     parent.remove();
+}
+
+fn delta(text: &str) -> String {
+    format!("event: delta\ndata: {}\n\n", serde_json::json!({ "content": text }))
+}
+
+const START: &str = "event: start\ndata: {\"conversationId\":\"conv_s\",\"messageId\":\"m1\"}\n\n";
+
+fn done(full: &str) -> String {
+    format!("event: done\ndata: {}\n\n", serde_json::json!({ "conversationId": "conv_s", "messageId": "m1", "response": full }))
+}
+
+impl Visit {
+    fn streaming_text(&self) -> String {
+        self.find(".cw-msg--bot:not(.cw-msg--greeting) .cw-bubble").and_then(|b| b.text_content()).unwrap_or_default()
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_streamed_reply_appears_as_it_arrives_and_ends_with_quick_replies() {
+    stub_stream();
+    let visit = Visit::start(config("stream")).await;
+    visit.open().await;
+    visit.send("Where is my order?").await;
+    visit.until("the request", |_| stream_count() == 1).await;
+    assert_eq!(request_field(0, "body.stream").as_bool(), Some(true), "the widget asks for a stream");
+    assert!(visit.find(".cw-typing").is_some(), "typing dots until the first token");
+    assert!(visit.find(".cw-stop").is_some(), "the send button became Stop");
+    assert_eq!(visit.get(".cw-stop").get_attribute("aria-label").as_deref(), Some("Stop generating"));
+
+    stream_send(0, START);
+    stream_send(0, &delta("You can **track"));
+    visit.until("the first words", |v| v.streaming_text().contains("You can")).await;
+    assert!(visit.find(".cw-typing").is_none(), "the dots go once text shows");
+    // An event split across network chunks, even inside a UTF-8 character, still arrives whole.
+    let split = delta("** it — café\n\n- step one\n");
+    let bytes = split.as_bytes();
+    let cut = split.find('é').unwrap() + 1;
+    let _ = eval_js(&format!(
+        "window.__cwStreams[0].controller.enqueue(new Uint8Array({:?})); window.__cwStreams[0].controller.enqueue(new Uint8Array({:?}));",
+        &bytes[..cut], &bytes[cut..]
+    ));
+    visit.until("the split event", |v| v.streaming_text().contains("café")).await;
+    assert!(visit.get(".cw-msg--bot:not(.cw-msg--greeting) .cw-bubble").inner_html().contains("<strong>track</strong> it"), "markdown renders while streaming");
+
+    let actions = r#"event: actions
+data: {"suggested_actions":[{"type":"quick_reply","text":"Check order status","payload":"check_order"},{"type":"quick_reply","text":"Talk to a human"}]}
+
+"#;
+    stream_send(0, &delta("- step two"));
+    stream_send(0, actions);
+    stream_send(0, &done("You can **track** it — café\n\n- step one\n- step two"));
+    stream_close(0);
+    visit.until("the end of the stream", |v| v.find(".cw-stop").is_none()).await;
+    let html = visit.get(".cw-msg--bot:not(.cw-msg--greeting) .cw-bubble").inner_html();
+    assert!(html.contains("<li>step one</li>") && html.contains("<li>step two</li>"), "{html}");
+    assert_eq!(
+        eval_js("localStorage.getItem('chat-widget:stream:conversation')").as_string().as_deref(),
+        Some("conv_s")
+    );
+
+    let buttons = visit.all(".cw-actions .cw-action");
+    assert_eq!(buttons.len(), 2);
+    assert_eq!(visit.get(".cw-actions").get_attribute("role").as_deref(), Some("group"));
+    assert_eq!(buttons[0].text_content().unwrap().trim(), "Check order status");
+    buttons[0].unchecked_ref::<HtmlElement>().focus().unwrap();
+    assert!(visit.focused_class().contains("cw-action"), "quick replies take keyboard focus");
+    buttons[0].unchecked_ref::<HtmlElement>().click();
+    visit.settle().await;
+    visit.until("the second request", |_| stream_count() == 2).await;
+    assert_eq!(request_field(1, "body.message").as_string().as_deref(), Some("check_order"), "the payload is sent");
+    assert_eq!(request_field(1, "body.conversationId").as_string().as_deref(), Some("conv_s"));
+    let visitor = visit.all(".cw-msg--visitor");
+    assert!(visitor[1].text_content().unwrap().contains("Check order status"), "the label is shown as the visitor's message");
+    assert!(visit.find(".cw-actions").is_none(), "the buttons are gone after the click");
+    stream_send(1, START);
+    stream_send(1, &done("Order ACM-1 is on its way."));
+    stream_close(1);
+    visit.until("the answer to the quick reply", |v| v.bot_bubbles().len() == 2).await;
+}
+
+#[wasm_bindgen_test]
+async fn stop_keeps_the_partial_text_and_the_next_message_works_every_time() {
+    stub_stream();
+    let visit = Visit::start(config("stop")).await;
+    visit.open().await;
+    for round in 0..3u32 {
+        visit.send(&format!("question {round}")).await;
+        visit.until("the request", |_| stream_count() == round + 1).await;
+        stream_send(round, START);
+        stream_send(round, &delta(&format!("Partial answer {round}")));
+        visit.until("the partial text", |v| v.bot_bubbles().len() == round as usize + 1 || v.all(".cw-msg--streaming").len() == 1).await;
+        visit.until("text on screen", |v| v.all(".cw-msg--bot .cw-block").iter().any(|b| b.text_content().unwrap_or_default().contains(&format!("Partial answer {round}")))).await;
+        visit.get(".cw-stop").click();
+        visit.until("the stop to land", |v| v.find(".cw-stop").is_none()).await;
+        assert!(stream_aborted(round), "round {round}: Stop aborts the request");
+        let bubbles = visit.bot_bubbles();
+        assert!(bubbles[round as usize].contains(&format!("Partial answer {round}")), "round {round}: partial text kept: {bubbles:?}");
+        let statuses = visit.all(".cw-status--muted");
+        assert_eq!(statuses.len() as u32, round + 1);
+        assert!(statuses[round as usize].text_content().unwrap().contains("Stopped"));
+        assert!(visit.find(".cw-alert").is_none(), "stopping is not an error");
+    }
+    // And a message after the stops gets its whole reply.
+    visit.send("one more").await;
+    visit.until("the request", |_| stream_count() == 4).await;
+    stream_send(3, START);
+    stream_send(3, &done("Complete answer."));
+    stream_close(3);
+    visit.until("the complete reply", |v| v.bot_bubbles().len() == 4).await;
+    assert!(visit.bot_bubbles()[3].contains("Complete answer."));
+}
+
+#[wasm_bindgen_test]
+async fn a_broken_stream_keeps_the_text_and_retry_finishes_the_reply() {
+    stub_stream();
+    let visit = Visit::start(config("broken")).await;
+    visit.open().await;
+    visit.send("Tell me about returns").await;
+    visit.until("the request", |_| stream_count() == 1).await;
+    stream_send(0, START);
+    stream_send(0, &delta("You have 30 days"));
+    visit.until("the partial text", |v| v.streaming_text().contains("30 days")).await;
+    stream_fail(0);
+    visit.until("the interruption", |v| v.find(".cw-alert").is_some()).await;
+    assert!(visit.streaming_text().contains("You have 30 days"), "the partial text stays");
+    assert!(visit.text(".cw-alert").contains("connection dropped"), "{}", visit.text(".cw-alert"));
+    assert!(visit.text(".cw-msg--bot .cw-status").contains("interrupted"));
+    assert!(visit.find(".cw-msg--failed").is_none(), "the visitor's message was delivered");
+    assert!(visit.text(".cw-msg--visitor").contains("Tell me about returns"));
+
+    visit.get(".cw-msg--bot .cw-retry").click();
+    visit.until("the retried request", |_| stream_count() == 2).await;
+    assert_eq!(request_field(1, "body.message").as_string().as_deref(), Some("Tell me about returns"));
+    stream_send(1, START);
+    stream_send(1, &delta("You have 30 days to return anything."));
+    stream_send(1, &done("You have 30 days to return anything."));
+    stream_close(1);
+    visit.until("the complete reply", |v| v.find(".cw-stop").is_none() && v.find(".cw-alert").is_none()).await;
+    assert_eq!(visit.bot_bubbles().len(), 1, "the retry fills the same bubble");
+    assert!(visit.bot_bubbles()[0].contains("30 days to return anything."));
+
+    // An error event part-way is said too, and a stream that just ends without `done` is cut off.
+    visit.send("and exchanges?").await;
+    visit.until("the request", |_| stream_count() == 3).await;
+    stream_send(2, START);
+    stream_send(2, &delta("Exchanges are"));
+    stream_send(2, "event: error\ndata: {\"success\":false,\"error\":\"Model overloaded\",\"code\":\"SERVER_ERROR\"}\n\n");
+    stream_close(2);
+    visit.until("the error", |v| v.find(".cw-alert").is_some()).await;
+    assert!(visit.text(".cw-alert").contains("stopped before the reply was finished"));
+    assert!(visit.bot_bubbles()[1].contains("Exchanges are"));
+}
+
+#[wasm_bindgen_test]
+async fn renders_at_most_once_per_frame_however_many_chunks_arrive() {
+    stub_stream();
+    let visit = Visit::start(config("frames")).await;
+    visit.open().await;
+    visit.send("go").await;
+    visit.until("the request", |_| stream_count() == 1).await;
+    stream_send(0, START);
+    stream_send(0, &delta("first "));
+    visit.until("the first words", |v| v.streaming_text().contains("first")).await;
+    count_renders(&visit.get(".cw-msg--streaming"));
+    let mut burst = String::new();
+    for i in 0..400 {
+        burst.push_str(&delta(&format!("word{i} ")));
+    }
+    // 400 events in a handful of network chunks, as a fast server delivers them.
+    for piece in burst.as_bytes().chunks(997) {
+        let _ = eval_js(&format!("window.__cwStreams[0].controller.enqueue(new Uint8Array({piece:?}))"));
+    }
+    visit.until("the last word", |v| v.streaming_text().contains("word399")).await;
+    visit.settle().await;
+    let counts = stop_counting();
+    let (mutations, frames) = (counts.get(0).as_f64().unwrap(), counts.get(1).as_f64().unwrap());
+    // Each render replaces the tail's content: a couple of DOM records. 400 renders would be ~800.
+    assert!(mutations <= 2.0 * (frames + 2.0), "{mutations} DOM mutations in {frames} frames");
+    stream_close(0);
+}
+
+#[wasm_bindgen_test]
+async fn scrolled_up_visitors_are_not_dragged_down_and_get_a_new_messages_pill() {
+    stub_stream();
+    let visit = Visit::start(config("pill")).await;
+    visit.open().await;
+    visit.send("long please").await;
+    visit.until("the request", |_| stream_count() == 1).await;
+    stream_send(0, START);
+    let long: String = (0..40).map(|i| format!("Paragraph {i} with some text.\n\n")).collect();
+    stream_send(0, &delta(&long));
+    visit.until("the long text", |v| v.streaming_text().contains("Paragraph 39")).await;
+    visit.settle().await;
+    let list = visit.get(".cw-messages");
+    let bottom = |list: &HtmlElement| list.scroll_height() - list.scroll_top() - list.client_height();
+    assert!(bottom(&list) < 50, "following the stream at the bottom");
+    assert!(visit.find(".cw-pill").is_none());
+
+    list.set_scroll_top(0);
+    let init = web_sys::EventInit::new();
+    list.dispatch_event(&web_sys::Event::new_with_event_init_dict("scroll", &init).unwrap()).unwrap();
+    visit.settle().await;
+    stream_send(0, &delta("More text arrives."));
+    visit.until("the pill", |v| v.find(".cw-pill").is_some()).await;
+    assert_eq!(list.scroll_top(), 0, "the visitor reading above is not moved");
+    assert!(visit.text(".cw-pill").contains("New messages"));
+    visit.get(".cw-pill").click();
+    visit.settle().await;
+    assert!(bottom(&list) < 50, "the pill brings them back down");
+    assert!(visit.find(".cw-pill").is_none());
+    stream_close(0);
 }

@@ -1,21 +1,45 @@
-//! One POST with a JSON body through `fetch`, read to the end. Transport failures become
-//! [`ApiError`]s with the widget's own codes; what the body means is the dialect's business.
+//! HTTP through `fetch`: one POST with a JSON body, its status and headers, and its body read
+//! either whole or chunk by chunk as it streams in. Requests can be aborted. Transport failures
+//! become [`ApiError`]s with the widget's own codes; what a body means is the dialect's business.
 
 use chat_widget_protocol::{ApiError, ResponseMeta};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-/// A response, status and headers read, body read to the end.
+/// A way to cancel a request (and the reading of its body) from elsewhere.
+#[derive(Clone)]
+pub struct Abort(Option<web_sys::AbortController>);
+
+impl Abort {
+    /// A new, untriggered abort handle.
+    pub fn new() -> Self {
+        Self(web_sys::AbortController::new().ok())
+    }
+
+    /// Cancels the request; its pending futures fail.
+    pub fn abort(&self) {
+        if let Some(controller) = &self.0 {
+            controller.abort();
+        }
+    }
+
+    fn signal(&self) -> Option<web_sys::AbortSignal> {
+        self.0.as_ref().map(web_sys::AbortController::signal)
+    }
+}
+
+/// A response whose headers have arrived; the body is still to be read.
 pub struct HttpResponse {
     /// Status and the headers the dialects care about.
     pub meta: ResponseMeta,
-    /// The raw body.
-    pub body: Vec<u8>,
+    response: web_sys::Response,
+    url: String,
 }
 
-/// POSTs `body` as JSON to `url`, with `Authorization: Bearer <key>` when a key is given.
-pub async fn post_json(url: &str, body: &str, bearer: Option<&str>) -> Result<HttpResponse, ApiError> {
-    let request = build_request(url, body, bearer)
+/// POSTs `body` as JSON to `url`, with `Authorization: Bearer <key>` when a key is given, and
+/// waits for the response's headers.
+pub async fn post_json(url: &str, body: &str, bearer: Option<&str>, abort: &Abort) -> Result<HttpResponse, ApiError> {
+    let request = build_request(url, body, bearer, abort)
         .map_err(|err| ApiError::network(format!("could not build the request to {url}: {}", describe(&err))))?;
     let window = web_sys::window().ok_or_else(|| ApiError::network("no window"))?;
     let response: web_sys::Response = JsFuture::from(window.fetch_with_request(&request))
@@ -26,18 +50,49 @@ pub async fn post_json(url: &str, body: &str, bearer: Option<&str>) -> Result<Ht
     let meta = ResponseMeta::from_headers(response.status(), super::dom::now_unix(), |name| {
         headers.get(name).ok().flatten()
     });
-    let buffer = match response.array_buffer() {
-        Ok(promise) => JsFuture::from(promise).await,
-        Err(err) => Err(err),
-    }
-    .map_err(|err| ApiError::network(format!("the reply from {url} broke off: {}", describe(&err))))?;
-    Ok(HttpResponse { meta, body: js_sys::Uint8Array::new(&buffer).to_vec() })
+    Ok(HttpResponse { meta, response, url: url.to_owned() })
 }
 
-fn build_request(url: &str, body: &str, bearer: Option<&str>) -> Result<web_sys::Request, JsValue> {
+impl HttpResponse {
+    /// Reads the whole body.
+    pub async fn bytes(self) -> Result<Vec<u8>, ApiError> {
+        let buffer = match self.response.array_buffer() {
+            Ok(promise) => JsFuture::from(promise).await,
+            Err(err) => Err(err),
+        }
+        .map_err(|err| self.broke_off(&err))?;
+        Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+    }
+
+    /// Reads the body chunk by chunk as it arrives, handing each to `on_chunk`.
+    /// Ends with `Ok` when the server closed the body, `Err` when the connection broke or the
+    /// request was aborted.
+    pub async fn stream(self, mut on_chunk: impl FnMut(&[u8])) -> Result<(), ApiError> {
+        let Some(body) = self.response.body() else { return Ok(()) };
+        let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
+        loop {
+            let result = JsFuture::from(reader.read()).await.map_err(|err| self.broke_off(&err))?;
+            let done = js_sys::Reflect::get(&result, &"done".into()).ok().and_then(|d| d.as_bool()).unwrap_or(true);
+            if done {
+                return Ok(());
+            }
+            if let Ok(value) = js_sys::Reflect::get(&result, &"value".into()) {
+                if let Some(chunk) = value.dyn_ref::<js_sys::Uint8Array>() {
+                    on_chunk(&chunk.to_vec());
+                }
+            }
+        }
+    }
+
+    fn broke_off(&self, err: &JsValue) -> ApiError {
+        ApiError::network(format!("the reply from {} broke off: {}", self.url, describe(err)))
+    }
+}
+
+fn build_request(url: &str, body: &str, bearer: Option<&str>, abort: &Abort) -> Result<web_sys::Request, JsValue> {
     let headers = web_sys::Headers::new()?;
     headers.set("Content-Type", "application/json")?;
-    headers.set("Accept", "application/json, text/event-stream")?;
+    headers.set("Accept", "text/event-stream, application/json")?;
     if let Some(key) = bearer {
         headers.set("Authorization", &format!("Bearer {key}"))?;
     }
@@ -46,6 +101,9 @@ fn build_request(url: &str, body: &str, bearer: Option<&str>) -> Result<web_sys:
     init.set_mode(web_sys::RequestMode::Cors);
     init.set_headers(&headers);
     init.set_body(&JsValue::from_str(body));
+    if let Some(signal) = abort.signal() {
+        init.set_signal(Some(&signal));
+    }
     web_sys::Request::new_with_str_and_init(url, &init)
 }
 

@@ -1,12 +1,18 @@
-//! The message list: the greeting, every message with its delivery state, the typing dots.
-//! A `role="log"` region, scrolled to the newest message as messages arrive.
+//! The message list: the greeting, every message with its state, quick replies, the typing
+//! dots. A `role="log"` region that follows new text as it streams in, unless the visitor has
+//! scrolled up to read; then a "New messages" pill offers the way back down.
 
+use chat_widget_protocol::markdown::allowed_url;
+use chat_widget_protocol::{ActionKind, SuggestedAction};
 use leptos::html::Div;
 use leptos::prelude::*;
 
 use crate::browser::dom;
-use crate::chat::{Chat, Delivery, Message, Role};
+use crate::chat::{BotReply, Chat, Delivery, Message, ReplyState};
 use crate::text::EN;
+
+/// How close to the bottom (in px) still counts as "at the bottom".
+const STICKY_SLACK_PX: i32 = 48;
 
 /// The list of messages.
 #[component]
@@ -17,31 +23,70 @@ pub fn MessageList(
     greeting: Option<String>,
 ) -> impl IntoView {
     let list = NodeRef::<Div>::new();
+    let at_bottom = RwSignal::new(true);
+    let unseen = RwSignal::new(false);
+
+    // Whenever something visible changes: follow it if the visitor is at the bottom,
+    // otherwise let them read and show the pill.
     Effect::new(move |_| {
-        // Re-run when a message is added or the typing dots appear or go.
-        chat.messages.with(Vec::len);
+        chat.revision.track();
         chat.is_waiting();
-        dom::next_frame(move || {
-            if let Some(list) = list.get_untracked() {
-                dom::scroll_to_bottom(&list);
-            }
-        });
+        if at_bottom.get_untracked() {
+            dom::next_frame(move || {
+                if let Some(list) = list.get_untracked() {
+                    dom::scroll_to_bottom(&list);
+                }
+            });
+        } else {
+            unseen.set(true);
+        }
     });
+    let on_scroll = move |_| {
+        if let Some(list) = list.get_untracked() {
+            let bottom = list.scroll_height() - list.scroll_top() - list.client_height() <= STICKY_SLACK_PX;
+            at_bottom.set(bottom);
+            if bottom {
+                unseen.set(false);
+            }
+        }
+    };
+    let jump_down = move |_| {
+        at_bottom.set(true);
+        unseen.set(false);
+        if let Some(list) = list.get_untracked() {
+            dom::scroll_to_bottom(&list);
+        }
+    };
+    let last_id = move || chat.messages.with(|messages| messages.last().map(|m| m.id));
 
     view! {
-        <div class="cw-messages" role="log" aria-label="Messages" node_ref=list>
-            {greeting.map(|text| view! {
-                <div class="cw-msg cw-msg--bot cw-msg--greeting">
-                    <p class="cw-bubble"><span class="cw-sr-only">{EN.bot_said}" "</span>{text}</p>
-                </div>
-            })}
-            <For each=move || chat.messages.get() key=|message| message.id let:message>
-                <MessageBubble chat message/>
-            </For>
-            <Show when=move || chat.is_waiting()>
-                <div class="cw-typing" role="status" aria-label=EN.typing>
-                    <span></span><span></span><span></span>
-                </div>
+        <div class="cw-messages-wrap">
+            <div class="cw-messages" role="log" aria-label=EN.messages node_ref=list on:scroll=on_scroll>
+                {greeting.map(|text| view! {
+                    <div class="cw-msg cw-msg--bot cw-msg--greeting">
+                        <p class="cw-bubble"><span class="cw-sr-only">{EN.bot_said}" "</span>{text}</p>
+                    </div>
+                })}
+                <For each=move || chat.messages.get() key=|message| message.id let:message>
+                    {
+                        let id = message.id;
+                        let is_last = Signal::derive(move || last_id() == Some(id));
+                        view! { <MessageBubble chat message is_last/> }
+                    }
+                </For>
+                <Show when=move || chat.is_waiting()>
+                    <div class="cw-typing" role="status" aria-label=EN.typing>
+                        <span></span><span></span><span></span>
+                    </div>
+                </Show>
+            </div>
+            <Show when=move || unseen.get()>
+                <button type="button" class="cw-pill" on:click=jump_down>
+                    {EN.new_messages}
+                    <svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true" focusable="false">
+                        <path fill="currentColor" d="M12 16.6 5.4 10 6.8 8.6 12 13.8l5.2-5.2 1.4 1.4z"/>
+                    </svg>
+                </button>
             </Show>
         </div>
     }
@@ -49,28 +94,83 @@ pub fn MessageList(
 
 /// One message.
 #[component]
-fn MessageBubble(chat: Chat, message: Message) -> impl IntoView {
-    let Message { id, role, text, html, delivery } = message;
-    let failed = move || matches!(delivery.get(), Delivery::Failed(_));
-    match role {
-        Role::Bot => view! {
-            <div class="cw-msg cw-msg--bot">
-                <span class="cw-sr-only">{EN.bot_said}</span>
-                <div class="cw-bubble cw-markdown" inner_html=html.unwrap_or_default()></div>
-            </div>
+fn MessageBubble(chat: Chat, message: Message, is_last: Signal<bool>) -> impl IntoView {
+    match message.reply {
+        Some(reply) => view! { <BotBubble chat reply is_last/> }.into_any(),
+        None => {
+            let Message { id, text, delivery, .. } = message;
+            let failed = move || matches!(delivery.get(), Delivery::Failed(_));
+            view! {
+                <div class="cw-msg cw-msg--visitor" class:cw-msg--failed=failed class:cw-msg--sending=move || delivery.get() == Delivery::Sending>
+                    <p class="cw-bubble"><span class="cw-sr-only">{EN.you_said}" "</span>{text}</p>
+                    <Show when=failed>
+                        <p class="cw-status">
+                            <span>{EN.not_sent}</span>
+                            <button type="button" class="cw-retry" disabled=move || chat.busy.get() on:click=move |_| chat.retry(id)>{EN.retry}</button>
+                        </p>
+                    </Show>
+                </div>
+            }
+            .into_any()
         }
-        .into_any(),
-        Role::Visitor => view! {
-            <div class="cw-msg cw-msg--visitor" class:cw-msg--failed=failed class:cw-msg--sending=move || delivery.get() == Delivery::Sending>
-                <p class="cw-bubble"><span class="cw-sr-only">{EN.you_said}" "</span>{text}</p>
-                <Show when=failed>
-                    <p class="cw-status">
-                        <span>{EN.not_sent}</span>
-                        <button type="button" class="cw-retry" on:click=move |_| chat.retry(id)>{EN.retry}</button>
-                    </p>
-                </Show>
-            </div>
-        }
-        .into_any(),
     }
+}
+
+/// A bot reply: the final blocks rendered once, the block being written re-rendered per frame,
+/// then the exact final HTML; its state and quick replies under it.
+#[component]
+fn BotBubble(chat: Chat, reply: BotReply, is_last: Signal<bool>) -> impl IntoView {
+    let state = reply.state;
+    let streaming = move || state.get() == ReplyState::Streaming;
+    let show_actions = move || state.get() == ReplyState::Complete && is_last.get() && reply.actions.with(|a| !a.is_empty());
+    view! {
+        <div class="cw-msg cw-msg--bot" class:cw-msg--streaming=streaming class:cw-msg--hidden=move || streaming() && !reply.has_text()>
+            <span class="cw-sr-only">{EN.bot_said}</span>
+            {move || match reply.final_html.get() {
+                Some(html) => view! { <div class="cw-bubble cw-markdown" inner_html=html></div> }.into_any(),
+                None => view! {
+                    <div class="cw-bubble cw-markdown">
+                        <For each=move || reply.blocks.get().into_iter().enumerate() key=|(index, _)| *index let:block>
+                            <div class="cw-block" inner_html=block.1></div>
+                        </For>
+                        <div class="cw-block" inner_html=move || reply.tail.get()></div>
+                    </div>
+                }.into_any(),
+            }}
+            {move || match state.get() {
+                ReplyState::Stopped => Some(view! { <p class="cw-status cw-status--muted">{EN.stopped}</p> }.into_any()),
+                ReplyState::Interrupted(_) => Some(view! {
+                    <p class="cw-status">
+                        <span>{EN.interrupted}</span>
+                        <button type="button" class="cw-retry" disabled=move || chat.busy.get() on:click=move |_| chat.retry_reply(reply)>{EN.retry}</button>
+                    </p>
+                }.into_any()),
+                _ => None,
+            }}
+            <Show when=show_actions>
+                <div class="cw-actions" role="group" aria-label=EN.suggestions>
+                    {move || reply.actions.get().into_iter().map(|action| view! { <ActionButton chat reply action/> }).collect_view()}
+                </div>
+            </Show>
+        </div>
+    }
+}
+
+/// One quick reply: a button that sends it, or for a `url` action a link that opens it.
+#[component]
+fn ActionButton(chat: Chat, reply: BotReply, action: SuggestedAction) -> impl IntoView {
+    let label = action.text.clone();
+    if action.kind == ActionKind::Url {
+        let href = action.payload.as_deref().and_then(|url| allowed_url(url, &["http:", "https:"])).map(str::to_owned);
+        return match href {
+            Some(href) => view! { <a class="cw-action" href=href target="_blank" rel="noopener noreferrer">{label}</a> }.into_any(),
+            None => ().into_any(),
+        };
+    }
+    view! {
+        <button type="button" class="cw-action" disabled=move || chat.busy.get() on:click=move |_| chat.choose_action(reply, &action)>
+            {label}
+        </button>
+    }
+    .into_any()
 }

@@ -40,10 +40,10 @@ pub fn Panel(
         is_open
     });
 
+    // The draft is cleared only once the chat took the message: while a reply is on its
+    // way, Enter keeps the text in the input.
     let submit = move || {
-        let text = draft.get_untracked();
-        if !text.trim().is_empty() {
-            chat.send(&text);
+        if chat.send(&draft.get_untracked()) {
             draft.set(String::new());
         }
     };
@@ -97,11 +97,22 @@ pub fn Panel(
                     on:input=move |ev| draft.set(event_target_value(&ev))
                     on:keydown=on_input_keydown
                 ></textarea>
-                <button type="submit" class="cw-send" aria-label=EN.send disabled=move || draft.with(|d| d.trim().is_empty())>
-                    <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false">
-                        <path fill="currentColor" d="M3.4 20.4 21 12 3.4 3.6 3.4 10l12.6 2-12.6 2z"/>
-                    </svg>
-                </button>
+                <Show
+                    when=move || chat.busy.get()
+                    fallback=move || view! {
+                        <button type="submit" class="cw-send" aria-label=EN.send disabled=move || draft.with(|d| d.trim().is_empty())>
+                            <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false">
+                                <path fill="currentColor" d="M3.4 20.4 21 12 3.4 3.6 3.4 10l12.6 2-12.6 2z"/>
+                            </svg>
+                        </button>
+                    }
+                >
+                    <button type="button" class="cw-send cw-stop" aria-label=EN.stop on:click=move |_| chat.stop()>
+                        <svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true" focusable="false">
+                            <rect fill="currentColor" x="5" y="5" width="14" height="14" rx="2.5"/>
+                        </svg>
+                    </button>
+                </Show>
             </form>
         </section>
     }
