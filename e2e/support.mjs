@@ -98,17 +98,29 @@ export async function newPage(browser, options = {}) {
   return page;
 }
 
-/** Records the chat requests the widget makes and the server's answers. */
+/**
+ * Records the chat requests the widget makes and what the server answered: for a JSON reply
+ * its body, for a stream the events' data merged (so `conversationId` is there either way).
+ */
 export function recordChat(page) {
   const exchanges = [];
   page.on('response', async (response) => {
     const request = response.request();
     if (request.method() !== 'POST' || !request.url().includes('/api/v1/chatbots/')) return;
-    let body = null;
+    const exchange = { sent: request.postDataJSON(), status: response.status(), received: null };
+    exchanges.push(exchange);
     try {
-      body = await response.json();
-    } catch {}
-    exchanges.push({ sent: request.postDataJSON(), status: response.status(), received: body });
+      const text = await response.text();
+      if ((response.headers()['content-type'] || '').startsWith('text/event-stream')) {
+        const events = text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)));
+        exchange.received = Object.assign({ streamed: true }, ...events);
+      } else {
+        const body = JSON.parse(text);
+        exchange.received = body.data || body;
+      }
+    } catch {
+      exchange.received = {};
+    }
   });
   return exchanges;
 }

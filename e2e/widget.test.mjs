@@ -18,7 +18,13 @@ after(async () => {
   await server?.stop();
 });
 
-const botReplies = (page) => page.locator('.cw-msg--bot:not(.cw-msg--greeting) .cw-bubble');
+const botReplies = (page) => page.locator('.cw-msg--bot:not(.cw-msg--greeting):not(.cw-msg--streaming) .cw-bubble');
+
+/** Waits until the bot has finished `count` replies and returns the last one's text. */
+async function finishedReply(page, count = 1) {
+  await botReplies(page).nth(count - 1).waitFor();
+  return botReplies(page).nth(count - 1).innerText();
+}
 
 async function sendMessage(page, text) {
   const input = page.locator('.cw-input');
@@ -42,14 +48,14 @@ test('on the demo page a visitor chats, reloads and continues the same conversat
 
   await sendMessage(page, 'Where is my order?');
   await page.locator('.cw-msg--visitor').filter({ hasText: 'Where is my order?' }).waitFor();
-  await botReplies(page).first().waitFor();
-  const firstAnswer = await botReplies(page).first().innerText();
+  const firstAnswer = await finishedReply(page);
   assert.match(firstAnswer, /order/i, `a relevant answer: ${firstAnswer}`);
   await page.screenshot({ path: join(artifacts, 'demo-conversation.png') });
 
   assert.equal(chat.length, 1);
   assert.equal(chat[0].sent.conversationId, undefined, 'the first message starts a conversation');
-  const conversationId = chat[0].received.data.conversationId;
+  await waitFor(() => chat[0]?.received, 'the first exchange');
+  const conversationId = chat[0].received.conversationId;
   assert.match(conversationId, /^conv_/);
 
   await page.reload();
@@ -57,9 +63,8 @@ test('on the demo page a visitor chats, reloads and continues the same conversat
   await sendMessage(page, 'How long does shipping take?');
   await waitFor(() => chat.length === 2 && chat[1].received, 'the second exchange');
   assert.equal(chat[1].sent.conversationId, conversationId, 'after a reload the widget continues the conversation');
-  assert.equal(chat[1].received.data.conversationId, conversationId, 'the server recognised the same conversation');
-  await botReplies(page).first().waitFor();
-  assert.match(await botReplies(page).first().innerText(), /ship|deliver/i);
+  assert.equal(chat[1].received.conversationId, conversationId, 'the server recognised the same conversation');
+  assert.match(await finishedReply(page), /ship|deliver/i);
   assert.deepEqual(page.consoleErrors, []);
 });
 
@@ -88,8 +93,7 @@ test('a site on another origin embeds the widget with one script tag', async (t)
   await launcher.click();
   assert.match(await page.locator('.cw-msg--greeting').innerText(), /Hi! How can I help\?/);
   await sendMessage(page, 'Can I return shoes?');
-  await botReplies(page).first().waitFor();
-  assert.match(await botReplies(page).first().innerText(), /return/i);
+  assert.match(await finishedReply(page), /return/i);
   assert.equal(chat[0].status, 200);
   await page.screenshot({ path: join(artifacts, 'foreign-origin.png') });
 
@@ -118,6 +122,61 @@ test('when the bot is out of credits the visitor keeps the message and can retry
 
   server.admin('--bot', server.bot, '--credits', 'unlimited');
   await page.locator('.cw-retry').click();
-  await botReplies(page).first().waitFor();
+  await finishedReply(page);
   assert.equal(await page.locator('.cw-msg--failed').count(), 0, 'delivered after retry');
+});
+
+test('a streamed reply is written out word by word, can be stopped, and offers quick replies', async (t) => {
+  const page = await newPage(browser);
+  t.after(() => page.context().close());
+  const chat = recordChat(page);
+  await page.goto(server.url + '/');
+  await page.locator('.cw-launcher').click();
+
+  // Watch the reply grow: record the bubble's text length every frame while it streams.
+  await sendMessage(page, 'How do I embed the widget?');
+  await page.locator('.cw-msg--streaming .cw-block').first().waitFor();
+  const lengths = await page.evaluate(
+    () =>
+      new Promise((resolve) => {
+        const seen = [];
+        const root = document.querySelector('[data-chat-widget]').shadowRoot;
+        const sample = () => {
+          const bubble = root.querySelector('.cw-msg--bot:last-of-type .cw-bubble');
+          seen.push(bubble ? bubble.textContent.length : 0);
+          if (root.querySelector('.cw-msg--streaming')) requestAnimationFrame(sample);
+          else resolve(seen);
+        };
+        sample();
+      }),
+  );
+  const distinct = new Set(lengths).size;
+  assert.ok(distinct > 5, `the text grew in many steps, not at once (${distinct} distinct lengths)`);
+  assert.ok(lengths.every((n, i) => i === 0 || n >= lengths[i - 1] || i === lengths.length - 1), 'text never vanishes while streaming');
+  const answer = await finishedReply(page);
+  assert.match(answer, /script/i);
+  assert.equal(await page.locator('.cw-msg--bot pre code').count() > 0, true, 'the code block is rendered');
+  assert.equal(chat[0].status, 200);
+
+  // Quick replies under the finished answer, usable with the keyboard.
+  const actions = page.locator('.cw-actions .cw-action');
+  await actions.first().waitFor();
+  const label = await actions.first().innerText();
+  await actions.first().focus();
+  await page.keyboard.press('Enter');
+  await page.locator('.cw-msg--visitor').filter({ hasText: label }).waitFor();
+  assert.equal(await page.locator('.cw-actions').count(), 0, 'the buttons go away once one is chosen');
+  await finishedReply(page, 2);
+
+  // Stop part-way keeps what arrived; the next message works normally.
+  await sendMessage(page, 'What is your returns policy?');
+  await page.locator('.cw-msg--streaming .cw-block').first().waitFor();
+  await page.locator('.cw-stop').click();
+  await page.locator('.cw-status--muted').filter({ hasText: 'Stopped' }).waitFor();
+  const partial = await botReplies(page).nth(2).innerText();
+  assert.ok(partial.length > 0, 'the partial text stays');
+  await sendMessage(page, 'Thanks!');
+  assert.match(await finishedReply(page, 4), /welcome/i);
+  await page.screenshot({ path: join(artifacts, 'streaming-stop-quick-replies.png') });
+  assert.deepEqual(page.consoleErrors, []);
 });

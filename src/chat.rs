@@ -136,9 +136,17 @@ impl BotReply {
         self.revision.update(|r| *r += 1);
     }
 
-    /// Ends the reply: one full render gives the exact final HTML.
+    /// Ends the reply: one full render gives the exact final HTML (for a reply cut short, with
+    /// its unfinished inline markers closed, as it looked while streaming).
     fn finish(&self, state: ReplyState, actions: Vec<SuggestedAction>) {
-        let html = self.markdown.with_value(|markdown| render_markdown(markdown.source()));
+        let complete = state == ReplyState::Complete;
+        let html = self.markdown.with_value(|markdown| {
+            if complete {
+                render_markdown(markdown.source())
+            } else {
+                markdown.partial_html()
+            }
+        });
         self.final_html.set(Some(html));
         self.blocks.set(Vec::new());
         self.tail.set(String::new());

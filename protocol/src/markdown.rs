@@ -176,15 +176,86 @@ impl MarkdownStream {
         Some(html)
     }
 
-    /// HTML for the block still being written.
+    /// HTML for the block still being written. Inline markers the text has opened but not
+    /// yet closed are closed for this render only (see [`heal_unfinished_inline`]), so `**bo`
+    /// shows as bold text rather than flashing raw asterisks until `ld**` arrives.
     pub fn tail_html(&self) -> String {
-        render_markdown(&self.source[self.committed..])
+        render_markdown(&heal_unfinished_inline(&self.source[self.committed..]))
+    }
+
+    /// HTML of everything so far, healed like the tail: for a reply that ended early
+    /// (stopped or broken off).
+    pub fn partial_html(&self) -> String {
+        render_markdown(&heal_unfinished_inline(&self.source))
     }
 
     /// How many bytes of the source are still re-rendered each frame.
     pub fn tail_len(&self) -> usize {
         self.source.len() - self.committed
     }
+}
+
+/// Closes the inline markers an unfinished text has left open (`**`, `~~`, a code span), and
+/// drops a trailing lone `*`, `_` or `[` that is about to become something else. Text inside
+/// a fenced code block is left alone (an open fence already renders as code).
+pub fn heal_unfinished_inline(text: &str) -> std::borrow::Cow<'_, str> {
+    let mut in_fence = false;
+    let mut paragraph_start = 0;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
+            in_fence = !in_fence;
+        }
+        offset += line.len();
+        if line.trim().is_empty() || (!in_fence && trimmed.starts_with("```")) {
+            paragraph_start = offset;
+        }
+    }
+    if in_fence {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    // "word **" or "- *": a marker has just started; render without it for now.
+    let stripped = text.trim_end_matches(['*', '_', '[']);
+    let body = if stripped.len() < text.len() && stripped.ends_with(char::is_whitespace) {
+        stripped.trim_end()
+    } else {
+        text
+    };
+    let paragraph = &body[paragraph_start.min(body.len())..];
+    let bytes = paragraph.as_bytes();
+    let (mut code_open, mut strong, mut strike) = (false, 0usize, 0usize);
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 1,
+            b'`' => code_open = !code_open,
+            b'*' if !code_open && bytes.get(i + 1) == Some(&b'*') => {
+                strong += 1;
+                i += 1;
+            }
+            b'~' if !code_open && bytes.get(i + 1) == Some(&b'~') => {
+                strike += 1;
+                i += 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let mut closers = String::new();
+    if code_open {
+        closers.push('`');
+    }
+    if strike % 2 == 1 {
+        closers.push_str("~~");
+    }
+    if strong % 2 == 1 {
+        closers.push_str("**");
+    }
+    if closers.is_empty() && body.len() == text.len() {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(format!("{body}{closers}"))
 }
 
 /// The byte offset of the line after the last blank line in `text` that ends a block for good, or
@@ -447,6 +518,23 @@ mod tests {
         }
         assert!(stream.source().len() > 100_000);
         assert!(longest_tail < 6 * paragraph.len(), "tail grew to {longest_tail}");
+    }
+
+    #[test]
+    fn unfinished_inline_markers_render_as_if_closed() {
+        assert_eq!(heal_unfinished_inline("You have **30"), "You have **30**");
+        assert_eq!(heal_unfinished_inline("Run `cargo te"), "Run `cargo te`");
+        assert_eq!(heal_unfinished_inline("an ~~old"), "an ~~old~~");
+        assert_eq!(heal_unfinished_inline("**done** and **more"), "**done** and **more**");
+        assert_eq!(heal_unfinished_inline("**done** fine"), "**done** fine");
+        assert_eq!(heal_unfinished_inline("a star * in `co*de` **x"), "a star * in `co*de` **x**");
+        assert_eq!(heal_unfinished_inline("about to be bold **"), "about to be bold");
+        assert_eq!(heal_unfinished_inline("```\nlet a = **b"), "```\nlet a = **b", "code is left alone");
+        assert_eq!(heal_unfinished_inline("**closed**\n\nnew **para"), "**closed**\n\nnew **para**");
+        let mut stream = MarkdownStream::new();
+        stream.push("You have **30");
+        assert!(stream.tail_html().contains("<strong>30</strong>"), "{}", stream.tail_html());
+        assert!(!stream.tail_html().contains("**"));
     }
 
     #[test]
