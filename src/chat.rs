@@ -139,17 +139,32 @@ impl BotReply {
     /// Ends the reply: one full render gives the exact final HTML (for a reply cut short, with
     /// its unfinished inline markers closed, as it looked while streaming).
     fn finish(&self, state: ReplyState, actions: Vec<SuggestedAction>) {
+        self.frame_pending.set_value(false);
         let complete = state == ReplyState::Complete;
-        let html = self.markdown.with_value(|markdown| {
-            if complete {
-                render_markdown(markdown.source())
-            } else {
-                markdown.partial_html()
+        // Usually the blocks already shown are exact and only the tail needs a last render,
+        // which keeps the time from the last byte to the final paint short for long replies.
+        let exact_in_blocks = complete && self.markdown.with_value(|markdown| !markdown.needs_full_render());
+        if exact_in_blocks {
+            let (committed, tail) = self
+                .markdown
+                .try_update_value(|markdown| (markdown.take_committed_html(), markdown.final_tail_html()))
+                .unwrap_or_default();
+            if let Some(html) = committed {
+                self.blocks.update(|blocks| blocks.push(Arc::from(html)));
             }
-        });
-        self.final_html.set(Some(html));
-        self.blocks.set(Vec::new());
-        self.tail.set(String::new());
+            self.tail.set(tail);
+        } else {
+            let html = self.markdown.with_value(|markdown| {
+                if complete {
+                    render_markdown(markdown.source())
+                } else {
+                    markdown.partial_html()
+                }
+            });
+            self.final_html.set(Some(html));
+            self.blocks.set(Vec::new());
+            self.tail.set(String::new());
+        }
         self.actions.set(actions);
         self.state.set(state);
         self.revision.update(|r| *r += 1);
@@ -333,8 +348,11 @@ impl Chat {
                     return;
                 }
                 if let Ok(Some(text)) = builder.apply(event) {
-                    let reply = reply.get_or_insert_with(|| this.push_reply(id));
-                    message.delivery.set(Delivery::Delivered);
+                    // Signals are set only when something changes: this runs once per chunk.
+                    let reply = reply.get_or_insert_with(|| {
+                        message.delivery.set(Delivery::Delivered);
+                        this.push_reply(id)
+                    });
                     reply.push(&text);
                 }
             })

@@ -689,3 +689,32 @@ async fn scrolled_up_visitors_are_not_dragged_down_and_get_a_new_messages_pill()
     assert!(visit.find(".cw-pill").is_none());
     stream_close(0);
 }
+
+#[wasm_bindgen_test]
+async fn quick_replies_in_a_json_reply_work_like_streamed_ones() {
+    let body = serde_json::json!({
+        "success": true,
+        "data": {
+            "response": "What would you like to do?",
+            "conversationId": "conv_j",
+            "suggested_actions": [
+                { "type": "quick_reply", "text": "Track my order", "payload": "track_order" },
+                { "type": "url", "text": "Open the help centre", "payload": "https://example.com/help" },
+                { "type": "url", "text": "Sneaky", "payload": "javascript:alert(1)" }
+            ]
+        }
+    });
+    stub_fetch(answers(vec![response(200, &body.to_string()), reply("Your order ships today.", "conv_j")]));
+    let visit = Visit::start(config("json-actions")).await;
+    visit.open().await;
+    visit.send("hi").await;
+    visit.until("the quick replies", |v| v.find(".cw-actions").is_some()).await;
+    let link = visit.get("a.cw-action");
+    assert_eq!(link.get_attribute("href").as_deref(), Some("https://example.com/help"));
+    assert_eq!(link.get_attribute("rel").as_deref(), Some("noopener noreferrer"));
+    assert_eq!(visit.all(".cw-action").len(), 2, "a javascript: URL action is not offered");
+    visit.get("button.cw-action").click();
+    visit.until("the answer", |v| v.bot_bubbles().len() == 2).await;
+    assert_eq!(request_field(1, "body.message").as_string().as_deref(), Some("track_order"));
+    assert!(visit.all(".cw-msg--visitor")[1].text_content().unwrap().contains("Track my order"));
+}

@@ -189,6 +189,24 @@ impl MarkdownStream {
         render_markdown(&heal_unfinished_inline(&self.source))
     }
 
+    /// Whether rendering the committed blocks and the tail separately can differ from rendering
+    /// the whole text at once: reference-style definitions (`[id]: url`) and footnotes reach
+    /// back across blocks, and a raw-HTML start may open a block that spans blank lines.
+    /// When this is false, `committed + tail` is exactly the full render, so a finished reply
+    /// needs only its tail rendered once more.
+    pub fn needs_full_render(&self) -> bool {
+        self.committed > 0
+            && self.source.lines().any(|line| {
+                let line = line.trim_start_matches(' ');
+                line.starts_with('<') || (line.starts_with('[') && line.contains("]:"))
+            })
+    }
+
+    /// The tail rendered exactly as it stands (no healing), for a reply that is complete.
+    pub fn final_tail_html(&self) -> String {
+        render_markdown(&self.source[self.committed..])
+    }
+
     /// How many bytes of the source are still re-rendered each frame.
     pub fn tail_len(&self) -> usize {
         self.source.len() - self.committed
@@ -477,9 +495,19 @@ mod tests {
         let text = "# Title\n\nFirst paragraph with **bold**.\n\n```rust\nfn main() {\n\n    println!(\"hi\");\n}\n```\n\nA [link](https://example.com).\n\nLast one";
         for piece in [1, 3, 7, 50] {
             let (committed, stream) = stream_in_pieces(text, piece);
-            assert_eq!(committed + &stream.tail_html(), render_markdown(text), "pieces of {piece}");
+            assert!(!stream.needs_full_render());
+            assert_eq!(committed + &stream.final_tail_html(), render_markdown(text), "pieces of {piece}");
             assert_eq!(stream.tail_len(), "Last one".len(), "only the last block stays open");
         }
+    }
+
+    #[test]
+    fn late_reference_definitions_ask_for_a_full_render() {
+        let text = "See [the docs][d].\n\nMore text.\n\n[d]: https://example.com/docs\n";
+        let (committed, stream) = stream_in_pieces(text, 4);
+        assert!(stream.needs_full_render());
+        assert_ne!(committed + &stream.final_tail_html(), render_markdown(text), "the split render misses the link");
+        assert!(render_markdown(text).contains("href=\"https://example.com/docs\""));
     }
 
     #[test]

@@ -40,3 +40,25 @@ pub fn set_css_variable(element: &web_sys::HtmlElement, name: &str, value: &str)
 pub fn scroll_to_bottom(element: &web_sys::Element) {
     element.set_scroll_top(element.scroll_height());
 }
+
+/// How long one piece of work may hold the main thread before it yields (well under the
+/// 50 ms that makes a long task).
+pub const TASK_BUDGET_MS: f64 = 8.0;
+
+/// Gives the browser a chance to paint and handle input, then resumes: `scheduler.yield()`
+/// where the browser has it (it resumes ahead of other queued work), else a zero timeout.
+pub async fn yield_to_browser() {
+    let Some(window) = web_sys::window() else { return };
+    let scheduler = js_sys::Reflect::get(&window, &"scheduler".into()).unwrap_or_default();
+    let yield_fn = js_sys::Reflect::get(&scheduler, &"yield".into()).unwrap_or_default();
+    let promise = match yield_fn.dyn_ref::<js_sys::Function>() {
+        Some(function) => function.call0(&scheduler).ok().and_then(|p| p.dyn_into::<js_sys::Promise>().ok()),
+        None => None,
+    };
+    let promise = promise.unwrap_or_else(|| {
+        js_sys::Promise::new(&mut |resolve, _| {
+            let _ = window.set_timeout_with_callback(&resolve);
+        })
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}

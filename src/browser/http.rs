@@ -70,7 +70,15 @@ impl HttpResponse {
     pub async fn stream(self, mut on_chunk: impl FnMut(&[u8])) -> Result<(), ApiError> {
         let Some(body) = self.response.body() else { return Ok(()) };
         let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
+        // When bytes arrive faster than they are handled, every read resolves at once and the
+        // loop would never leave the current task: yield to the browser every few ms so it can
+        // paint and handle input (a long task would freeze the page).
+        let mut slice_started = js_sys::Date::now();
         loop {
+            if js_sys::Date::now() - slice_started > super::dom::TASK_BUDGET_MS {
+                super::dom::yield_to_browser().await;
+                slice_started = js_sys::Date::now();
+            }
             let result = JsFuture::from(reader.read()).await.map_err(|err| self.broke_off(&err))?;
             let done = js_sys::Reflect::get(&result, &"done".into()).ok().and_then(|d| d.as_bool()).unwrap_or(true);
             if done {
