@@ -2,8 +2,14 @@
 //! sees [`crate::model`]. Each module has the request body the widget sends, the reply and
 //! error bodies the server answers with, and `decode_*` functions from bytes to the model.
 //! The reference server encodes with the same types, so a round-trip test catches drift.
+//!
+//! [`Dialect`] names them; it is what the widget's `data-dialect` attribute selects.
 
+pub mod chataibot;
 pub mod chatbots;
+pub mod jelytech;
+pub mod jombot;
+pub mod openai;
 
 use crate::model::{ApiError, ErrorCode, ResponseMeta};
 
@@ -25,5 +31,188 @@ pub fn error_from_status(meta: &ResponseMeta, detail: &str) -> ApiError {
         message: format!("HTTP {} {detail}", meta.status),
         http_status: Some(meta.status),
         retry_after_s: meta.header_retry_after_s().filter(|_| meta.status == 429 || meta.status == 503),
+    }
+}
+
+/// The wire format a widget speaks: what `data-dialect` selects.
+///
+/// ```
+/// use chat_widget_protocol::dialect::Dialect;
+/// assert_eq!(Dialect::parse("OpenAI"), Some(Dialect::Openai));
+/// assert_eq!(Dialect::parse(" open-ai "), Some(Dialect::Openai));
+/// assert_eq!(Dialect::default().as_str(), "chatbots");
+/// assert_eq!(Dialect::parse("smoke-signals"), None);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    /// PollyBot's `POST /api/v1/chatbots/{id}/chat` ([`chatbots`]); the default.
+    #[default]
+    Chatbots,
+    /// JomBot's `POST /v1/chat/message` ([`jombot`]).
+    Jombot,
+    /// JelyTech's `/v1/chat/send`, `/v1/chat/history/:id`, `/v1/bots` ([`jelytech`]).
+    Jelytech,
+    /// ChatAIBot's "API as a channel", `/api/v1/conversations` ([`chataibot`]).
+    Chataibot,
+    /// An OpenAI-compatible `POST /v1/chat/completions` ([`openai`]).
+    Openai,
+}
+
+impl Dialect {
+    /// Every dialect, the default first.
+    pub const ALL: [Dialect; 5] =
+        [Self::Chatbots, Self::Jombot, Self::Jelytech, Self::Chataibot, Self::Openai];
+
+    /// Reads a `data-dialect` value: the [`Dialect::as_str`] spelling, case-insensitive and
+    /// trimmed; `open-ai` and `open_ai` are accepted for [`Dialect::Openai`].
+    pub fn parse(value: &str) -> Option<Self> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "chatbots" => Some(Self::Chatbots),
+            "jombot" => Some(Self::Jombot),
+            "jelytech" => Some(Self::Jelytech),
+            "chataibot" => Some(Self::Chataibot),
+            "openai" | "open-ai" | "open_ai" => Some(Self::Openai),
+            _ => None,
+        }
+    }
+
+    /// The canonical spelling: `chatbots`, `jombot`, `jelytech`, `chataibot`, `openai`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Chatbots => "chatbots",
+            Self::Jombot => "jombot",
+            Self::Jelytech => "jelytech",
+            Self::Chataibot => "chataibot",
+            Self::Openai => "openai",
+        }
+    }
+}
+
+impl std::fmt::Display for Dialect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Dialect {
+    type Err = ApiError;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Self::parse(value).ok_or_else(|| {
+            ApiError::new(ErrorCode::InvalidRequest, format!("unknown dialect {value:?}"))
+        })
+    }
+}
+
+/// Whether the status is a 2xx.
+fn is_success(meta: &ResponseMeta) -> bool {
+    (200..300).contains(&meta.status)
+}
+
+/// A body as JSON. A body that is not JSON is named from a failure status (a proxy's HTML
+/// page) or, with a success status, is a malformed reply.
+fn parse_json(meta: &ResponseMeta, body: &[u8]) -> Result<serde_json::Value, ApiError> {
+    match serde_json::from_slice(body) {
+        Ok(value) => Ok(value),
+        Err(_) if !is_success(meta) => Err(error_from_status(meta, "with a body that is not JSON")),
+        Err(err) => Err(ApiError::malformed(meta.status, format!("reply is not JSON: {err}"))),
+    }
+}
+
+/// A JSON value in a dialect's success shape, or a malformed-reply error naming the dialect.
+fn from_value<T: serde::de::DeserializeOwned>(
+    meta: &ResponseMeta,
+    value: serde_json::Value,
+    dialect: Dialect,
+) -> Result<T, ApiError> {
+    serde_json::from_value(value).map_err(|err| {
+        ApiError::malformed(meta.status, format!("reply does not have the {dialect} shape: {err}"))
+    })
+}
+
+/// The status to report in an [`ApiError`]: none for the zero of a stream's meta.
+fn reported_status(meta: &ResponseMeta) -> Option<u16> {
+    (meta.status != 0).then_some(meta.status)
+}
+
+/// The model's error from the parts of a dialect's error body. Without a code, the status
+/// names it; a 429 without a retry hint in the body takes the headers' one.
+fn api_error(
+    meta: &ResponseMeta,
+    code: Option<&str>,
+    message: Option<&str>,
+    retry_after_s: Option<u64>,
+) -> ApiError {
+    let Some(code) = code.filter(|code| !code.trim().is_empty()) else {
+        return error_from_status(meta, message.unwrap_or("without an error code"));
+    };
+    ApiError {
+        code: ErrorCode::from_wire(code),
+        message: message.filter(|m| !m.is_empty()).unwrap_or(code).to_owned(),
+        http_status: reported_status(meta),
+        retry_after_s: retry_after_s.or_else(|| meta.header_retry_after_s().filter(|_| meta.status == 429)),
+    }
+}
+
+/// For optional reply fields that must not sink a whole reply: a value of the wrong type
+/// reads as absent.
+fn lenient<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let value = <serde_json::Value as serde::Deserialize>::deserialize(deserializer)?;
+    Ok(serde_json::from_value(value).ok())
+}
+
+/// Suggested actions, skipping any this widget does not know (an unknown `type`, no `text`);
+/// a value that is not a list reads as none.
+fn lenient_actions<'de, D>(deserializer: D) -> Result<Vec<crate::model::SuggestedAction>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let value = <serde_json::Value as serde::Deserialize>::deserialize(deserializer)?;
+    Ok(match value {
+        serde_json::Value::Array(items) => {
+            items.into_iter().filter_map(|item| serde_json::from_value(item).ok()).collect()
+        }
+        _ => Vec::new(),
+    })
+}
+
+/// Encodes a path segment so an id can never change the path.
+fn path_segment(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for byte in segment.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_dialect_parses_from_its_own_name() {
+        for dialect in Dialect::ALL {
+            assert_eq!(Dialect::parse(dialect.as_str()), Some(dialect));
+            assert_eq!(Dialect::parse(&dialect.as_str().to_uppercase()), Some(dialect));
+            assert_eq!(dialect.to_string().parse::<Dialect>().ok(), Some(dialect));
+        }
+        assert_eq!(Dialect::parse("Open-AI"), Some(Dialect::Openai));
+        assert_eq!(Dialect::parse(""), None);
+        assert!("pollybot".parse::<Dialect>().is_err());
+    }
+
+    #[test]
+    fn path_segments_are_escaped() {
+        assert_eq!(path_segment("conv_1-a.b~"), "conv_1-a.b~");
+        assert_eq!(path_segment("../x?y=1#z"), "..%2Fx%3Fy%3D1%23z");
+        assert_eq!(path_segment("é"), "%C3%A9");
     }
 }
