@@ -133,3 +133,46 @@ export async function waitFor(condition, what, timeout = 10000) {
   }
   throw new Error(`timed out waiting for ${what}`);
 }
+
+/** The strict policy a site owner can serve the widget under (README, "Content Security Policy"). */
+export function strictCsp(apiOrigin) {
+  return `default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; connect-src 'self' ${apiOrigin}`;
+}
+
+const contentTypes = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.wasm': 'application/wasm' };
+
+/**
+ * Serves the example pages in e2e/pages (placeholders {{API}}, {{BOT}}, {{KEY}}, ... filled
+ * in), the widget build under /widget/ (so pages can self-host it, as a strict CSP needs),
+ * and React's UMD files under /vendor/. csp*.html is served with the strict CSP header.
+ */
+export async function startPageServer(values) {
+  const { readFileSync, existsSync } = await import('node:fs');
+  const { extname, normalize } = await import('node:path');
+  const fill = (text) => text.replace(/\{\{(\w+)\}\}/g, (_, name) => values[name] ?? '');
+  const server = createServer((request, response) => {
+    const path = new URL(request.url, 'http://x').pathname;
+    let file = null;
+    if (path.startsWith('/pages/')) file = join(root, 'e2e', normalize(path));
+    else if (path.startsWith('/widget/')) file = join(root, 'dist', normalize(path.slice('/widget/'.length)));
+    else if (path === '/vendor/react.production.min.js') file = join(root, 'node_modules/react/umd/react.production.min.js');
+    else if (path === '/vendor/react-dom.production.min.js') file = join(root, 'node_modules/react-dom/umd/react-dom.production.min.js');
+    if (!file || !file.startsWith(root) || !existsSync(file)) {
+      response.writeHead(404).end('not found');
+      return;
+    }
+    const headers = { 'content-type': contentTypes[extname(file)] || 'application/octet-stream' };
+    let body = readFileSync(file);
+    if (extname(file) === '.html') {
+      body = fill(body.toString());
+      if (path.startsWith('/pages/csp')) headers['content-security-policy'] = strictCsp(values.API);
+    }
+    response.writeHead(200, headers).end(body);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const stop = () => {
+    server.closeAllConnections();
+    return new Promise((resolve) => server.close(resolve));
+  };
+  return { url: `http://localhost:${server.address().port}`, stop };
+}

@@ -11,8 +11,9 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::browser::http::Abort;
-use crate::browser::{dom, storage::ConversationStore};
+use crate::browser::{dom, storage, storage::ConversationStore};
 use crate::config::WidgetConfig;
+use crate::events::WidgetEvent;
 use crate::text;
 
 /// Who wrote a message.
@@ -203,6 +204,12 @@ pub struct Chat {
     /// The widget's reactive owner: messages added later (from a request's task) get their
     /// signals from it, so they live exactly as long as the widget.
     owner: StoredValue<Owner>,
+    /// Bumped by `reset`: a request started before it does not touch the new conversation.
+    generation: StoredValue<u64>,
+    /// What the site attached with `identify` and `setContext`, sent as metadata.
+    metadata: StoredValue<serde_json::Map<String, serde_json::Value>>,
+    /// Who hears about [`WidgetEvent`]s (the host element's DOM events).
+    listener: StoredValue<Option<Rc<dyn Fn(WidgetEvent)>>, LocalStorage>,
 }
 
 impl Chat {
@@ -218,7 +225,76 @@ impl Chat {
             in_flight: StoredValue::new_local(None),
             next_id: StoredValue::new(1),
             owner: StoredValue::new(Owner::current().unwrap_or_default()),
+            generation: StoredValue::new(0),
+            metadata: StoredValue::new(serde_json::Map::new()),
+            listener: StoredValue::new_local(None),
         }
+    }
+
+    /// Sets who hears about the widget's events.
+    pub fn set_listener(&self, listener: impl Fn(WidgetEvent) + 'static) {
+        self.listener.set_value(Some(Rc::new(listener)));
+    }
+
+    /// Whether someone listens.
+    pub fn has_listener(&self) -> bool {
+        self.listener.with_value(Option::is_some)
+    }
+
+    /// Tells the listener, if any.
+    pub fn emit(&self, event: WidgetEvent) {
+        if let Some(listener) = self.listener.try_get_value().flatten() {
+            listener(event);
+        }
+    }
+
+    /// Attaches who the visitor is (`userId`, `name`, `email`), sent as metadata from now on.
+    pub fn identify(&self, user_id: Option<String>, name: Option<String>, email: Option<String>) {
+        self.metadata.update_value(|metadata| {
+            for (key, value) in [("userId", user_id), ("name", name), ("email", email)] {
+                match value.filter(|v| !v.trim().is_empty()) {
+                    Some(value) => metadata.insert(key.to_owned(), value.into()),
+                    None => metadata.remove(key),
+                };
+            }
+        });
+    }
+
+    /// Attaches the page's context (an object), sent as metadata from now on. Replaces the
+    /// previous context; identity fields stay.
+    pub fn set_context(&self, context: serde_json::Map<String, serde_json::Value>) {
+        self.metadata.update_value(|metadata| {
+            metadata.retain(|key, _| matches!(key.as_str(), "userId" | "name" | "email"));
+            for (key, value) in context {
+                if !matches!(key.as_str(), "userId" | "name" | "email") {
+                    metadata.insert(key, value);
+                }
+            }
+        });
+    }
+
+    /// Starts over: stops a reply on its way, clears the messages and forgets the stored
+    /// conversation; the next message starts a new one.
+    pub fn reset(&self) {
+        self.generation.update_value(|g| *g += 1);
+        self.in_flight.update_value(|in_flight| {
+            if let Some(in_flight) = in_flight.take() {
+                in_flight.abort.abort();
+            }
+        });
+        self.store.with_value(|store| store.clear());
+        self.messages.set(Vec::new());
+        self.busy.set(false);
+        self.revision.update(|r| *r += 1);
+    }
+
+    /// Like [`Chat::reset`], and also forgets who the visitor is and everything stored for
+    /// this bot, so the next person on a shared computer starts clean.
+    pub fn logout(&self) {
+        self.reset();
+        self.metadata.set_value(serde_json::Map::new());
+        let bot_id = self.config.with_value(|config| config.bot_id.clone());
+        storage::forget_bot(&bot_id);
     }
 
     /// Whether the typing dots show: a message awaits its reply, or a reply has no text yet.
@@ -229,6 +305,13 @@ impl Chat {
                 (Role::Bot, Some(reply)) => reply.state.get() == ReplyState::Streaming && !reply.has_text(),
                 (Role::Bot, None) => false,
             })
+        })
+    }
+
+    /// How many bot replies have completed (for the unread count).
+    pub fn completed_replies(&self) -> usize {
+        self.messages.with(|messages| {
+            messages.iter().filter(|m| m.reply.is_some_and(|r| r.state.get() == ReplyState::Complete)).count()
         })
     }
 
@@ -251,6 +334,7 @@ impl Chat {
             return false;
         }
         let id = self.push_visitor(text.to_owned(), None);
+        self.emit(WidgetEvent::MessageSent { text: text.to_owned() });
         self.deliver(id, None);
         true
     }
@@ -263,6 +347,7 @@ impl Chat {
         }
         from.actions.set(Vec::new());
         let id = self.push_visitor(action.text.clone(), action.payload.clone());
+        self.emit(WidgetEvent::MessageSent { text: action.text.clone() });
         self.deliver(id, None);
     }
 
@@ -330,12 +415,15 @@ impl Chat {
         let Some(message) = self.find(id) else { return };
         let this = *self;
         let config = self.config.get_value();
+        let previous_conversation = self.store.with_value(|store| store.get());
+        let metadata = self.metadata.with_value(|m| (!m.is_empty()).then(|| serde_json::Value::Object(m.clone())));
         let outgoing = OutgoingMessage {
             message: message.payload.clone().unwrap_or_else(|| message.text.clone()),
-            conversation_id: self.store.with_value(|store| store.get()),
+            conversation_id: previous_conversation.clone(),
             stream: Some(config.stream),
-            metadata: None,
+            metadata,
         };
+        let generation = self.generation.get_value();
         let abort = Abort::new();
         self.in_flight.set_value(Some(InFlight { abort: abort.clone(), stopping: false }));
         self.busy.set(true);
@@ -343,8 +431,9 @@ impl Chat {
         spawn_local(async move {
             let mut reply = reply;
             let mut builder = ReplyBuilder::new();
+            let current = || !this.messages.is_disposed() && this.generation.try_get_value() == Some(generation);
             let result = crate::api::send(&config, &outgoing, &abort, |event| {
-                if this.messages.is_disposed() {
+                if !current() {
                     return;
                 }
                 if let Ok(Some(text)) = builder.apply(event) {
@@ -357,8 +446,8 @@ impl Chat {
                 }
             })
             .await;
-            if this.messages.is_disposed() {
-                return; // unmounted while the reply was on its way: nothing left to update
+            if !current() {
+                return; // unmounted or reset while the reply was on its way: nothing to update
             }
             let stopped = this.in_flight.with_value(|f| f.as_ref().is_some_and(|f| f.stopping));
             this.in_flight.set_value(None);
@@ -372,6 +461,10 @@ impl Chat {
                     message.delivery.set(Delivery::Delivered);
                     let reply = reply.unwrap_or_else(|| this.push_reply(id));
                     reply.finish(ReplyState::Complete, built.suggested_actions);
+                    if previous_conversation.is_none() && !built.conversation_id.is_empty() {
+                        this.emit(WidgetEvent::ConversationStarted { conversation_id: built.conversation_id.clone() });
+                    }
+                    this.emit(WidgetEvent::MessageReceived { text: built.text, conversation_id: built.conversation_id });
                 }
                 (Err(_), reply) if stopped => {
                     message.delivery.set(Delivery::Delivered);
@@ -392,6 +485,7 @@ impl Chat {
     }
 
     fn report(&self, error: &ApiError, config: &WidgetConfig) {
+        self.emit(WidgetEvent::Error { code: error.code.as_str().to_owned(), message: error.message.clone() });
         match text::owner_diagnostic(error, &config.bot_id, &config.api_url) {
             Some(diagnostic) => dom::console_error(&diagnostic),
             None => dom::console_warn(&format!("chat-widget: no complete reply: {error}")),

@@ -33,6 +33,66 @@ impl Position {
     }
 }
 
+/// Light, dark, or following the visitor's system (`prefers-color-scheme`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Theme {
+    /// Light surfaces (the default).
+    #[default]
+    Light,
+    /// Dark surfaces.
+    Dark,
+    /// Whatever the visitor's system prefers.
+    Auto,
+}
+
+impl Theme {
+    /// The setting's spelling, also the BEM modifier (`cw-root--dark`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Light => "light",
+            Self::Dark => "dark",
+            Self::Auto => "auto",
+        }
+    }
+
+    /// Reads `light`, `dark` or `auto`.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "light" => Some(Self::Light),
+            "dark" => Some(Self::Dark),
+            "auto" | "system" => Some(Self::Auto),
+            _ => None,
+        }
+    }
+}
+
+/// What the launcher shows.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum LauncherIcon {
+    /// A speech bubble (the default).
+    #[default]
+    Chat,
+    /// A question mark.
+    Help,
+    /// An envelope.
+    Message,
+    /// An image (http or https URL; under a strict CSP its origin must be in `img-src`).
+    Image(String),
+}
+
+impl LauncherIcon {
+    /// Reads `chat`, `help`, `message`, or an http(s) image URL.
+    pub fn parse(value: &str) -> Option<Self> {
+        let value = value.trim();
+        match value.to_ascii_lowercase().as_str() {
+            "chat" => Some(Self::Chat),
+            "help" | "question" => Some(Self::Help),
+            "message" | "mail" | "envelope" => Some(Self::Message),
+            _ => chat_widget_protocol::markdown::allowed_url(value, &["http:", "https:"]).map(|url| Self::Image(url.to_owned())),
+        }
+    }
+}
+
 /// Everything the widget needs to know. Build it with [`WidgetConfig::new`] and the setters,
 /// or from script-tag attributes with [`WidgetConfig::from_settings`].
 ///
@@ -64,6 +124,21 @@ pub struct WidgetConfig {
     /// Ask for streamed replies (`data-stream`, default `true`). A server that answers JSON
     /// anyway still works: the parser follows the response's `Content-Type`.
     pub stream: bool,
+    /// Light, dark or auto (`data-theme`).
+    pub theme: Theme,
+    /// The bot's picture in the header (`data-avatar-url`, http or https).
+    pub avatar_url: Option<String>,
+    /// The launcher's icon (`data-launcher-icon`).
+    pub launcher_icon: LauncherIcon,
+    /// Distance from the side of the window, px (`data-offset-x`).
+    pub offset_x: u32,
+    /// Distance from the bottom of the window, px (`data-offset-y`).
+    pub offset_y: u32,
+    /// The stacking order (`data-z-index`); `None` keeps the widget above everything.
+    pub z_index: Option<i32>,
+    /// Seconds after page load before the greeting bubble appears next to the closed
+    /// launcher (`data-greeting-delay`, default 5; `off` for never). Needs a greeting.
+    pub greeting_delay_s: Option<u32>,
 }
 
 impl Default for WidgetConfig {
@@ -77,6 +152,13 @@ impl Default for WidgetConfig {
             greeting: None,
             bot_name: "Chat".to_owned(),
             stream: true,
+            theme: Theme::default(),
+            avatar_url: None,
+            launcher_icon: LauncherIcon::default(),
+            offset_x: 20,
+            offset_y: 20,
+            z_index: None,
+            greeting_delay_s: Some(5),
         }
     }
 }
@@ -164,6 +246,43 @@ impl WidgetConfig {
         self
     }
 
+    /// Sets the theme.
+    pub fn theme(mut self, theme: Theme) -> Self {
+        self.theme = theme;
+        self
+    }
+
+    /// Sets the bot's picture (ignored unless http or https).
+    pub fn avatar_url(mut self, url: impl Into<String>) -> Self {
+        let url = url.into();
+        self.avatar_url = chat_widget_protocol::markdown::allowed_url(&url, &["http:", "https:"]).map(str::to_owned);
+        self
+    }
+
+    /// Sets the launcher's icon.
+    pub fn launcher_icon(mut self, icon: LauncherIcon) -> Self {
+        self.launcher_icon = icon;
+        self
+    }
+
+    /// Sets the distance from the window's side and bottom, in px.
+    pub fn offsets(mut self, x: u32, y: u32) -> Self {
+        (self.offset_x, self.offset_y) = (x, y);
+        self
+    }
+
+    /// Sets the z-index.
+    pub fn z_index(mut self, z_index: i32) -> Self {
+        self.z_index = Some(z_index);
+        self
+    }
+
+    /// Sets when the greeting bubble appears (`None`: never).
+    pub fn greeting_delay(mut self, seconds: Option<u32>) -> Self {
+        self.greeting_delay_s = seconds;
+        self
+    }
+
     /// Reads script-tag settings: `(name, value)` pairs where the name is a `data-*` attribute
     /// in either spelling (`data-bot-id`, `bot-id`, or the `dataset` key `botId`).
     /// `fallback_api_url` is used when `data-api-url` is absent (the script's own origin).
@@ -185,6 +304,37 @@ impl WidgetConfig {
                 "api-key" => config = config.api_key(value.trim()),
                 "greeting" => config = config.greeting(value),
                 "bot-name" => config = config.bot_name(value),
+                "theme" => match Theme::parse(value) {
+                    Some(theme) => config.theme = theme,
+                    None => warnings.push(warning("data-theme", value, "light, dark or auto", "light")),
+                },
+                "avatar-url" => {
+                    config = config.avatar_url(value);
+                    if config.avatar_url.is_none() {
+                        warnings.push(warning("data-avatar-url", value, "an http(s) URL", "the bot's initial"));
+                    }
+                }
+                "launcher-icon" => match LauncherIcon::parse(value) {
+                    Some(icon) => config.launcher_icon = icon,
+                    None => warnings.push(warning("data-launcher-icon", value, "chat, help, message or an http(s) URL", "chat")),
+                },
+                "offset-x" | "offset-y" => match value.trim().trim_end_matches("px").parse::<u32>() {
+                    Ok(px) if px <= 400 => {
+                        if name == "offset-x" { config.offset_x = px } else { config.offset_y = px }
+                    }
+                    _ => warnings.push(warning(&format!("data-{name}"), value, "a number of pixels from 0 to 400", "20")),
+                },
+                "z-index" => match value.trim().parse::<i32>() {
+                    Ok(z) => config.z_index = Some(z),
+                    Err(_) => warnings.push(warning("data-z-index", value, "a whole number", "the top of the page")),
+                },
+                "greeting-delay" => match value.trim().to_ascii_lowercase().as_str() {
+                    "off" | "none" | "never" | "false" => config.greeting_delay_s = None,
+                    other => match other.trim_end_matches('s').parse::<u32>() {
+                        Ok(seconds) => config.greeting_delay_s = Some(seconds),
+                        Err(_) => warnings.push(warning("data-greeting-delay", value, "seconds or off", "5")),
+                    },
+                },
                 "stream" => match value.trim().to_ascii_lowercase().as_str() {
                     "true" | "on" | "yes" | "" => config.stream = true,
                     "false" | "off" | "no" => config.stream = false,
@@ -214,6 +364,13 @@ impl WidgetConfig {
             return Err(ConfigError::MissingBotId);
         }
         Ok((config, warnings))
+    }
+}
+
+fn warning(attribute: &str, value: &str, expected: &str, fallback: &str) -> ConfigWarning {
+    ConfigWarning {
+        attribute: attribute.to_owned(),
+        message: format!("\"{value}\" is not {expected}; using {fallback}"),
     }
 }
 
@@ -263,6 +420,37 @@ mod tests {
         assert_eq!(config.greeting.as_deref(), Some("Hi! How can I help?"));
         assert_eq!(config.bot_name, "Acme");
         assert!(!config.stream);
+    }
+
+    #[test]
+    fn reads_the_look_and_placement_settings() {
+        let (config, warnings) = WidgetConfig::from_settings(
+            [
+                ("bot-id", "b"),
+                ("theme", "dark"),
+                ("avatarUrl", "https://cdn.example.com/bot.png"),
+                ("launcherIcon", "help"),
+                ("offsetX", "32px"),
+                ("offset-y", "48"),
+                ("zIndex", "1000"),
+                ("greetingDelay", "off"),
+            ],
+            "https://x.test",
+        )
+        .unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(config.theme, Theme::Dark);
+        assert_eq!(config.avatar_url.as_deref(), Some("https://cdn.example.com/bot.png"));
+        assert_eq!(config.launcher_icon, LauncherIcon::Help);
+        assert_eq!((config.offset_x, config.offset_y, config.z_index), (32, 48, Some(1000)));
+        assert_eq!(config.greeting_delay_s, None);
+        let (config, warnings) = WidgetConfig::from_settings(
+            [("bot-id", "b"), ("avatar-url", "javascript:alert(1)"), ("launcher-icon", "data:image/png;base64,AA"), ("greeting-delay", "3")],
+            "https://x.test",
+        )
+        .unwrap();
+        assert_eq!((config.avatar_url, config.launcher_icon, config.greeting_delay_s), (None, LauncherIcon::Chat, Some(3)));
+        assert_eq!(warnings.len(), 2);
     }
 
     #[test]

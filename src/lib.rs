@@ -15,11 +15,12 @@ mod browser;
 pub mod chat;
 mod components;
 pub mod config;
+pub mod events;
 pub mod text;
 pub mod theme;
 
-pub use components::{ChatWidget, WidgetView};
-pub use config::{ConfigError, ConfigWarning, Position, WidgetConfig};
+pub use components::{ChatWidget, Controls, WidgetView};
+pub use config::{ConfigError, ConfigWarning, LauncherIcon, Position, Theme, WidgetConfig};
 pub use theme::Color;
 
 use leptos::prelude::*;
@@ -28,16 +29,87 @@ use wasm_bindgen::prelude::*;
 #[cfg(test)]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
-/// A widget mounted by [`mount_widget`]. Dropping it from JavaScript (`.free()`) or calling
-/// [`MountedWidget::unmount`] removes the widget and its reactive state.
+/// A widget mounted by [`mount_widget`]: the per-instance JavaScript API. The loader puts it
+/// behind `window.ChatWidget` and the host element's own methods, queueing calls made before
+/// it exists. Every method is a no-op once the widget is unmounted.
 #[wasm_bindgen]
 pub struct MountedWidget {
     handle: Option<Box<dyn std::any::Any>>,
     host: web_sys::HtmlElement,
+    controls: Controls,
 }
 
 #[wasm_bindgen]
 impl MountedWidget {
+    /// Opens the panel.
+    pub fn open(&self) {
+        self.controls.set_open(true);
+    }
+
+    /// Closes the panel.
+    pub fn close(&self) {
+        self.controls.set_open(false);
+    }
+
+    /// Opens the panel if closed, closes it if open.
+    pub fn toggle(&self) {
+        if let Some(open) = self.controls.open.try_get_untracked() {
+            self.controls.set_open(!open);
+        }
+    }
+
+    /// Whether the panel is open.
+    #[wasm_bindgen(js_name = isOpen)]
+    pub fn is_open(&self) -> bool {
+        self.controls.open.try_get_untracked().unwrap_or(false)
+    }
+
+    /// Sends `text` as the visitor (and opens the panel so they see it). Returns whether it
+    /// was sent: blank text, or text while a reply is still arriving, is not.
+    pub fn send(&self, text: &str) -> bool {
+        if self.controls.chat.messages.is_disposed() {
+            return false;
+        }
+        self.open();
+        self.controls.chat.send(text)
+    }
+
+    /// Starts a new conversation: clears the messages and forgets the stored conversation.
+    pub fn reset(&self) {
+        if !self.controls.chat.messages.is_disposed() {
+            self.controls.chat.reset();
+        }
+    }
+
+    /// Attaches who the visitor is: `{ userId, name, email }` (all optional), sent as metadata.
+    pub fn identify(&self, identity: &JsValue) {
+        let field = |name: &str| js_sys::Reflect::get(identity, &name.into()).ok().and_then(|v| v.as_string());
+        if !self.controls.chat.messages.is_disposed() {
+            self.controls.chat.identify(field("userId"), field("name"), field("email"));
+        }
+    }
+
+    /// Forgets the conversation, the visitor's identity and everything stored for this bot.
+    pub fn logout(&self) {
+        if !self.controls.chat.messages.is_disposed() {
+            self.controls.chat.logout();
+        }
+    }
+
+    /// Attaches the page's context (a plain object), sent as metadata with each message.
+    #[wasm_bindgen(js_name = setContext)]
+    pub fn set_context(&self, context: &JsValue) -> Result<(), JsValue> {
+        let json = js_sys::JSON::stringify(context).ok().and_then(|s| s.as_string()).unwrap_or_default();
+        match serde_json::from_str::<serde_json::Value>(&json) {
+            Ok(serde_json::Value::Object(map)) if !self.controls.chat.messages.is_disposed() => {
+                self.controls.chat.set_context(map);
+                Ok(())
+            }
+            Ok(serde_json::Value::Object(_)) => Ok(()),
+            _ => Err(JsValue::from_str("chat-widget: setContext takes a plain object")),
+        }
+    }
+
     /// Removes the widget from the page.
     pub fn unmount(mut self) {
         self.handle.take();
@@ -87,6 +159,19 @@ pub fn mount_config(host: web_sys::HtmlElement, config: WidgetConfig) -> Result<
         return Err(JsValue::from_str("chat-widget: this element already holds a widget"));
     }
     let shadow = host.attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open))?;
-    let handle = leptos::mount::mount_to(shadow.unchecked_into(), move || view! { <WidgetView config/> });
-    Ok(MountedWidget { handle: Some(Box::new(handle)), host })
+    let controls = std::rc::Rc::new(std::cell::Cell::new(None));
+    let handle = leptos::mount::mount_to(shadow.unchecked_into(), {
+        let controls = controls.clone();
+        move || {
+            let created = Controls::new(&config);
+            controls.set(Some(created));
+            view! { <WidgetView config controls=created/> }
+        }
+    });
+    let controls = controls.get().ok_or_else(|| JsValue::from_str("chat-widget: the widget did not start"))?;
+    // Events go to the host element from the start, so calls queued before mounting are heard.
+    let target: web_sys::Node = host.clone().into();
+    controls.chat.set_listener(move |event| browser::dom::dispatch_widget_event(&target, event.name(), &event.detail()));
+    controls.chat.emit(events::WidgetEvent::Ready);
+    Ok(MountedWidget { handle: Some(Box::new(handle)), host, controls })
 }

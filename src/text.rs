@@ -40,6 +40,8 @@ pub struct Strings {
     pub suggestions: &'static str,
     /// The message list's accessible name.
     pub messages: &'static str,
+    /// The greeting bubble's close button.
+    pub dismiss_greeting: &'static str,
 }
 
 /// English, the only language so far.
@@ -61,7 +63,16 @@ pub const EN: Strings = Strings {
     new_messages: "New messages",
     suggestions: "Suggested replies",
     messages: "Messages",
+    dismiss_greeting: "Dismiss greeting",
 };
+
+/// "1 unread message", "3 unread messages".
+pub fn unread_count(count: u32) -> String {
+    match count {
+        1 => "1 unread message".to_owned(),
+        n => format!("{n} unread messages"),
+    }
+}
 
 /// What the visitor is told when sending failed. Calm, specific where it helps the visitor,
 /// and silent about configuration details (those go to the console for the site owner).

@@ -718,3 +718,78 @@ async fn quick_replies_in_a_json_reply_work_like_streamed_ones() {
     assert_eq!(request_field(1, "body.message").as_string().as_deref(), Some("track_order"));
     assert!(visit.all(".cw-msg--visitor")[1].text_content().unwrap().contains("Track my order"));
 }
+
+#[wasm_bindgen(inline_js = r#"
+export function record_events(host) {
+  const seen = [];
+  for (const name of ['ready', 'open', 'close', 'message-sent', 'message-received', 'conversation-started', 'error']) {
+    host.addEventListener(`chat-widget:${name}`, (event) => seen.push(`${name} ${JSON.stringify(event.detail)}`));
+  }
+  // Events bubble out of the widget to the document, as a page's listeners expect.
+  document.addEventListener('chat-widget:message-sent', (event) => { window.__cwBubbled = event.target === host; }, { once: true });
+  return seen;
+}
+"#)]
+extern "C" {
+    fn record_events(host: &HtmlElement) -> js_sys::Array;
+}
+
+#[wasm_bindgen_test]
+async fn the_widget_tells_the_page_what_happens_through_dom_events() {
+    stub_fetch(answers(vec![reply("Hello!", "conv_e"), response(402, r#"{"success":false,"error":"Out of credits","code":"INSUFFICIENT_CREDITS"}"#)]));
+    let document = web_sys::window().unwrap().document().unwrap();
+    let host: HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    document.body().unwrap().append_child(&host).unwrap();
+    let seen = record_events(&host);
+    let widget = mount_config(host.clone(), config("events")).unwrap();
+    let visit = Visit { shadow: host.shadow_root().unwrap(), host, _widget: widget };
+    visit.settle().await;
+    visit._widget.open();
+    visit._widget.identify(&eval_js("({ userId: 'u1', name: 'Ada' })"));
+    visit._widget.set_context(&eval_js("({ plan: 'pro' })")).unwrap();
+    assert!(visit._widget.send("Hi there"));
+    visit.until("the reply", |v| !v.bot_bubbles().is_empty()).await;
+    assert_eq!(request_field(0, "body.metadata.userId").as_string().as_deref(), Some("u1"));
+    assert_eq!(request_field(0, "body.metadata.plan").as_string().as_deref(), Some("pro"));
+    visit._widget.send("again");
+    visit.until("the error", |v| v.find(".cw-alert").is_some()).await;
+    visit._widget.close();
+    visit.settle().await;
+    let seen: Vec<String> = seen.iter().filter_map(|v| v.as_string()).collect();
+    assert_eq!(
+        seen,
+        vec![
+            "ready {}".to_owned(),
+            "open {}".to_owned(),
+            r#"message-sent {"text":"Hi there"}"#.to_owned(),
+            r#"conversation-started {"conversationId":"conv_e"}"#.to_owned(),
+            r#"message-received {"conversationId":"conv_e","text":"Hello!"}"#.to_owned(),
+            r#"message-sent {"text":"again"}"#.to_owned(),
+            r#"error {"code":"INSUFFICIENT_CREDITS","message":"Out of credits"}"#.to_owned(),
+            "close {}".to_owned(),
+        ]
+    );
+    assert_eq!(eval_js("window.__cwBubbled").as_bool(), Some(true), "events bubble out of the host");
+    visit._widget.reset();
+    visit.settle().await;
+    assert!(visit.all(".cw-msg--visitor").is_empty(), "reset clears the conversation");
+    assert!(eval_js("localStorage.getItem('chat-widget:events:conversation')").is_null());
+}
+
+#[wasm_bindgen_test]
+async fn a_page_sets_the_public_custom_properties_and_the_dark_theme_darkens() {
+    let _ = eval_js("const s = document.createElement('style'); s.id = 'cw-test-style'; s.textContent = '.cw-test-host { --cw-radius: 3px; --cw-font: monospace; }'; document.head.append(s);");
+    let document = web_sys::window().unwrap().document().unwrap();
+    let host: HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    host.set_class_name("cw-test-host");
+    document.body().unwrap().append_child(&host).unwrap();
+    let widget = mount_config(host.clone(), config("custom-props").theme(chat_widget::Theme::Dark)).unwrap();
+    let visit = Visit { shadow: host.shadow_root().unwrap(), host, _widget: widget };
+    visit.settle().await;
+    visit.open().await;
+    let style = web_sys::window().unwrap().get_computed_style(&visit.get(".cw-panel")).unwrap().unwrap();
+    assert_eq!(style.get_property_value("border-top-left-radius").unwrap(), "3px");
+    assert_eq!(style.get_property_value("font-family").unwrap(), "monospace");
+    assert_eq!(style.get_property_value("background-color").unwrap(), "rgb(24, 27, 33)", "dark surface");
+    let _ = eval_js("document.getElementById('cw-test-style').remove()");
+}

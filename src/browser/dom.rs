@@ -62,3 +62,30 @@ pub async fn yield_to_browser() {
     });
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
+
+/// Dispatches `chat-widget:<name>` with a JSON `detail` on the element hosting `node`'s shadow
+/// root (or on `node` itself outside a shadow root). It bubbles and crosses shadow boundaries.
+pub fn dispatch_widget_event(node: &web_sys::Node, name: &str, detail: &serde_json::Value) {
+    let root = node.get_root_node();
+    let target: web_sys::EventTarget = match root.dyn_ref::<web_sys::ShadowRoot>() {
+        Some(shadow) => shadow.host().into(),
+        None => node.clone().into(),
+    };
+    let init = web_sys::CustomEventInit::new();
+    init.set_bubbles(true);
+    init.set_composed(true);
+    if let Ok(detail) = js_sys::JSON::parse(&detail.to_string()) {
+        init.set_detail(&detail);
+    }
+    if let Ok(event) = web_sys::CustomEvent::new_with_event_init_dict(&format!("chat-widget:{name}"), &init) {
+        let _ = target.dispatch_event(&event);
+    }
+}
+
+/// Runs `f` once after `ms` milliseconds.
+pub fn after_ms(ms: u32, f: impl FnOnce() + 'static) {
+    let callback = wasm_bindgen::closure::Closure::once_into_js(f);
+    if let Some(window) = web_sys::window() {
+        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), ms as i32);
+    }
+}

@@ -34,6 +34,14 @@ impl ConversationStore {
         }
     }
 
+    /// Forgets the conversation (the next message starts a new one).
+    pub fn clear(&self) {
+        *self.memory.borrow_mut() = None;
+        if let Some(storage) = local_storage() {
+            let _ = storage.remove_item(&self.key);
+        }
+    }
+
     /// Remembers a conversation id.
     pub fn set(&self, id: &str) {
         if !is_plausible_id(id) {
@@ -43,6 +51,49 @@ impl ConversationStore {
         if let Some(storage) = local_storage() {
             let _ = storage.set_item(&self.key, id);
         }
+    }
+}
+
+/// A yes/no the widget remembers for one bot, e.g. that the greeting bubble was dismissed.
+/// Lives in `localStorage` under `chat-widget:<bot id>:<name>`; blocked storage means the
+/// answer is remembered for this page only.
+pub struct Flag {
+    key: String,
+    memory: std::sync::atomic::AtomicBool,
+}
+
+impl Flag {
+    /// The flag `name` of one bot.
+    pub fn new(bot_id: &str, name: &str) -> Self {
+        Self { key: format!("chat-widget:{bot_id}:{name}"), memory: std::sync::atomic::AtomicBool::new(false) }
+    }
+
+    /// Whether it is set.
+    pub fn is_set(&self) -> bool {
+        self.memory.load(std::sync::atomic::Ordering::Relaxed)
+            || local_storage().and_then(|s| s.get_item(&self.key).ok().flatten()).is_some_and(|v| v == "1")
+    }
+
+    /// Sets it.
+    pub fn set(&self) {
+        self.memory.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(storage) = local_storage() {
+            let _ = storage.set_item(&self.key, "1");
+        }
+    }
+}
+
+/// Forgets everything stored for one bot (conversation, visitor id, flags): what `logout()`
+/// does so the next person on a shared computer starts clean.
+pub fn forget_bot(bot_id: &str) {
+    let Some(storage) = local_storage() else { return };
+    let prefix = format!("chat-widget:{bot_id}:");
+    let keys: Vec<String> = (0..storage.length().unwrap_or(0))
+        .filter_map(|i| storage.key(i).ok().flatten())
+        .filter(|key| key.starts_with(&prefix))
+        .collect();
+    for key in keys {
+        let _ = storage.remove_item(&key);
     }
 }
 

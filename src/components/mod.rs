@@ -6,4 +6,4 @@ mod messages;
 mod panel;
 mod widget;
 
-pub use widget::{ChatWidget, WidgetView};
+pub use widget::{ChatWidget, Controls, WidgetView};

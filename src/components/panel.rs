@@ -61,6 +61,10 @@ pub fn Panel(
     };
     let label = format!("{} {}", EN.chat_with, config.bot_name);
     let bot_name = config.bot_name.clone();
+    let avatar = match config.avatar_url.clone() {
+        Some(url) => view! { <img class="cw-avatar cw-avatar--image" src=url alt="" width="34" height="34"/> }.into_any(),
+        None => view! { <span class="cw-avatar" aria-hidden="true">{initial(&bot_name)}</span> }.into_any(),
+    };
 
     view! {
         <section
@@ -73,7 +77,7 @@ pub fn Panel(
             on:keydown=on_panel_keydown
         >
             <header class="cw-header">
-                <span class="cw-avatar" aria-hidden="true">{initial(&bot_name)}</span>
+                {avatar}
                 <h2 class="cw-title">{bot_name.clone()}</h2>
                 <button type="button" class="cw-icon-button" aria-label=EN.close_chat on:click=move |_| on_close.run(())>
                     <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true" focusable="false">

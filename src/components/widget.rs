@@ -1,14 +1,47 @@
-//! The widget's root: the launcher, the panel, open/close state and focus moves between them.
+//! The widget's root: the launcher, the greeting bubble, the panel, open/close state, the
+//! unread count, theme and placement, and focus moves between launcher and panel.
 
 use leptos::html::{Button, Div};
 use leptos::portal::Portal;
 use leptos::prelude::*;
 
-use super::launcher::Launcher;
+use super::launcher::{GreetingBubble, Launcher};
 use super::panel::Panel;
-use crate::browser::{dom, styles};
+use crate::browser::{dom, storage::Flag, styles};
 use crate::chat::Chat;
 use crate::config::WidgetConfig;
+use crate::events::WidgetEvent;
+
+/// The handles that drive one widget: its conversation and whether its panel is open.
+/// The JavaScript API (`open()`, `send()`, ...) goes through these.
+#[derive(Clone, Copy)]
+pub struct Controls {
+    /// The conversation.
+    pub chat: Chat,
+    /// Whether the panel is open.
+    pub open: RwSignal<bool>,
+    /// Replies that arrived while the panel was closed.
+    pub unread: RwSignal<u32>,
+}
+
+impl Controls {
+    /// New handles for a widget with this config (create them under the widget's owner).
+    pub fn new(config: &WidgetConfig) -> Self {
+        Self { chat: Chat::new(config.clone()), open: RwSignal::new(false), unread: RwSignal::new(0) }
+    }
+
+    /// Opens or closes the panel, telling the page at once (so `open(); send()` reports
+    /// `open` before `message-sent`). Opening clears the unread count.
+    pub fn set_open(&self, open: bool) {
+        if self.open.try_get_untracked() == Some(!open) {
+            self.open.set(open);
+            if open {
+                self.unread.set(0);
+            }
+            self.chat.emit(if open { WidgetEvent::Opened } else { WidgetEvent::Closed });
+        }
+    }
+}
 
 /// The chat widget for Leptos apps: renders into its own shadow root (attached to a new element
 /// at the end of `<body>`), so the page's CSS cannot reach it and its CSS cannot leak out.
@@ -30,48 +63,118 @@ pub fn ChatWidget(
 ) -> impl IntoView {
     view! {
         <Portal use_shadow=true>
-            <WidgetView config=config.clone()/>
+            {
+                let controls = Controls::new(&config);
+                view! { <WidgetView config=config.clone() controls/> }
+            }
         </Portal>
     }
 }
 
-/// The widget itself, without isolation: the launcher and the panel. [`ChatWidget`] and the
-/// script-tag entry both render this inside a shadow root; its CSS is installed into whatever
-/// root it lands in.
+/// The widget itself, without isolation. [`ChatWidget`] and the script-tag entry both render
+/// this inside a shadow root; its CSS is installed into whatever root it lands in.
 #[component]
 pub fn WidgetView(
     /// What bot to talk to and how the widget looks.
     config: WidgetConfig,
+    /// Its handles (see [`Controls`]).
+    controls: Controls,
 ) -> impl IntoView {
-    let chat = Chat::new(config.clone());
-    let open = RwSignal::new(false);
+    let Controls { chat, open, unread } = controls;
     let root = NodeRef::<Div>::new();
     let launcher = NodeRef::<Button>::new();
     let (surface, on_surface) = config.primary_color.accessible_surface();
+    let (offset_x, offset_y, z_index) = (config.offset_x, config.offset_y, config.z_index);
 
+    // Styles, theme colours and placement go in through the CSSOM (allowed by a strict CSP).
     Effect::new(move |_| {
         if let Some(root) = root.get() {
             styles::install_for(&root);
             dom::set_css_variable(&root, "--cw-primary", &surface.to_hex());
             dom::set_css_variable(&root, "--cw-on-primary", &on_surface.to_hex());
+            dom::set_css_variable(&root, "--cw-offset-x", &format!("{offset_x}px"));
+            dom::set_css_variable(&root, "--cw-offset-y", &format!("{offset_y}px"));
+            if let Some(z) = z_index {
+                dom::set_css_variable(&root, "--cw-z-index", &z.to_string());
+            }
         }
     });
 
-    let toggle = Callback::new(move |()| open.update(|open| *open = !*open));
+    // The page hears about the widget through DOM events on the host element. (The script
+    // entry sets the listener before the first render; the Leptos component gets it here.)
+    Effect::new(move |_| {
+        if let Some(root) = root.get() {
+            if !chat.has_listener() {
+                let node: web_sys::Node = root.into();
+                chat.set_listener(move |event: WidgetEvent| {
+                    dom::dispatch_widget_event(&node, event.name(), &event.detail());
+                });
+                chat.emit(WidgetEvent::Ready);
+            }
+        }
+    });
+    // A reply finished while the panel was closed: count it for the launcher's badge.
+    Effect::new(move |seen: Option<usize>| {
+        let replies = chat.completed_replies();
+        if let Some(seen) = seen {
+            if replies > seen && !open.get_untracked() {
+                unread.update(|n| *n += (replies - seen) as u32);
+            }
+        }
+        replies
+    });
+
+    let greeting_dismissed = std::sync::Arc::new(Flag::new(&config.bot_id, "greeting-dismissed"));
+    let show_bubble = RwSignal::new(false);
+    if let (Some(delay), Some(_)) = (config.greeting_delay_s, &config.greeting) {
+        if !greeting_dismissed.is_set() {
+            dom::after_ms(delay.saturating_mul(1000), move || {
+                if !open.try_get_untracked().unwrap_or(true) && chat.messages.with_untracked(Vec::is_empty) {
+                    let _ = show_bubble.try_set(true);
+                }
+            });
+        }
+    }
+    let dismiss_bubble = {
+        let flag = greeting_dismissed.clone();
+        Callback::new(move |()| {
+            show_bubble.set(false);
+            flag.set();
+        })
+    };
+
+    let toggle = Callback::new(move |()| {
+        controls.set_open(!open.get_untracked());
+        dismiss_bubble.run(());
+    });
     let close = Callback::new(move |()| {
-        open.set(false);
+        controls.set_open(false);
         dom::next_frame(move || {
             if let Some(launcher) = launcher.get_untracked() {
                 dom::focus(&launcher);
             }
         });
     });
+    let open_from_bubble = Callback::new(move |()| {
+        controls.set_open(true);
+        dismiss_bubble.run(());
+    });
 
-    let root_class = format!("cw-root cw-root--{}", config.position.as_str());
+    let root_class = format!(
+        "cw-root cw-root--{} cw-root--{}",
+        config.position.as_str(),
+        config.theme.as_str()
+    );
+    let greeting = config.greeting.clone().unwrap_or_default();
+    let bot_name = config.bot_name.clone();
+    let icon = config.launcher_icon.clone();
     view! {
         <div class=root_class node_ref=root>
             <Panel chat config open on_close=close/>
-            <Launcher open on_toggle=toggle node_ref=launcher/>
+            <Show when=move || show_bubble.get() && !open.get()>
+                <GreetingBubble text=greeting.clone() bot_name=bot_name.clone() on_open=open_from_bubble on_dismiss=dismiss_bubble/>
+            </Show>
+            <Launcher open unread icon=icon.clone() on_toggle=toggle node_ref=launcher/>
         </div>
     }
 }

@@ -1,0 +1,232 @@
+// Embedding on pages nobody on this project controls: a hostile stylesheet, a strict CSP,
+// the JavaScript API, custom elements, React, themes, the greeting bubble and unread badge.
+// Every README example is one of these pages (e2e/pages), served from another origin than
+// the API, with the real widget build and the real reference server.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import { startServer, startPageServer, launchBrowser, newPage, recordChat, waitFor, artifacts } from './support.mjs';
+
+let server;
+let pages;
+let browser;
+let bot2;
+
+before(async () => {
+  server = await startServer();
+  const created = server.admin('--create', 'sales', '--name', 'Sales');
+  bot2 = { id: 'sales', key: created.match(/publishable key: (\S+)/)[1] };
+  pages = await startPageServer({ API: server.url, BOT: server.bot, KEY: server.key, BOT2: bot2.id, KEY2: bot2.key });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await pages?.stop();
+  await server?.stop();
+});
+
+const inWidget = (page, selector, host = '[data-chat-widget]') => page.locator(`${host} ${selector}`);
+
+async function finishedReplies(page, count, host = '[data-chat-widget]') {
+  const replies = page.locator(`${host} .cw-msg--bot:not(.cw-msg--greeting):not(.cw-msg--streaming) .cw-bubble`);
+  await replies.nth(count - 1).waitFor();
+  return replies;
+}
+
+/** Screenshot of the open widget's panel and launcher, inside their rounded edges. */
+async function widgetPixels(page) {
+  const panel = await page.locator('.cw-panel').boundingBox();
+  const launcher = await page.locator('.cw-launcher').boundingBox();
+  const shots = [];
+  for (const box of [
+    { x: panel.x + 16, y: panel.y + 16, width: panel.width - 32, height: panel.height - 32 },
+    { x: launcher.x + 14, y: launcher.y + 14, width: launcher.width - 28, height: launcher.height - 28 },
+  ]) {
+    shots.push(PNG.sync.read(await page.screenshot({ clip: box })));
+  }
+  return { shots, panel, launcher };
+}
+
+function differingPixels(a, b) {
+  let differing = 0;
+  for (let i = 0; i < a.data.length; i += 4) {
+    const delta = Math.abs(a.data[i] - b.data[i]) + Math.abs(a.data[i + 1] - b.data[i + 1]) + Math.abs(a.data[i + 2] - b.data[i + 2]);
+    if (delta > 24) differing += 1;
+  }
+  return differing / (a.data.length / 4);
+}
+
+async function openAndChat(page) {
+  await page.locator('.cw-launcher').click();
+  await page.locator('.cw-input').fill('Can I return shoes?');
+  await page.locator('.cw-input').press('Enter');
+  await finishedReplies(page, 1);
+  await page.locator('.cw-actions').waitFor();
+  await page.waitForTimeout(300); // the panel's opening animation is over
+}
+
+test('on a hostile page the widget looks exactly as on a plain page and stays on top', async (t) => {
+  const plain = await newPage(browser);
+  t.after(() => plain.context().close());
+  await plain.goto(`${pages.url}/pages/plain.html`);
+  await openAndChat(plain);
+  const reference = await widgetPixels(plain);
+  await plain.screenshot({ path: join(artifacts, 'plain-page.png') });
+
+  const hostile = await newPage(browser);
+  t.after(() => hostile.context().close());
+  await hostile.goto(`${pages.url}/pages/hostile.html`);
+  await openAndChat(hostile);
+  const attacked = await widgetPixels(hostile);
+  await hostile.screenshot({ path: join(artifacts, 'hostile-page.png') });
+
+  assert.deepEqual(attacked.panel, reference.panel, 'same size and place');
+  assert.deepEqual(attacked.launcher, reference.launcher);
+  for (const [i, shot] of attacked.shots.entries()) {
+    const share = differingPixels(shot, reference.shots[i]);
+    assert.ok(share < 0.005, `${i === 0 ? 'panel' : 'launcher'}: ${(share * 100).toFixed(2)}% of pixels differ`);
+  }
+  // On top of the page's own max-z-index overlay: the launcher is what a click there hits.
+  const topmost = await hostile.evaluate(([x, y]) => document.elementFromPoint(x, y)?.hasAttribute('data-chat-widget'), [
+    reference.launcher.x + reference.launcher.width / 2,
+    reference.launcher.y + reference.launcher.height / 2,
+  ]);
+  assert.equal(topmost, true, 'the widget is above the overlay');
+  assert.deepEqual(hostile.consoleErrors, []);
+});
+
+test('a site owner who sets a z-index can put their own overlay above the widget', async (t) => {
+  const page = await newPage(browser);
+  t.after(() => page.context().close());
+  await page.route('**/pages/hostile.html', async (route) => {
+    const response = await route.fetch();
+    route.fulfill({ response, body: (await response.text()).replace('{{EXTRA}}', '').replace('data-greeting-delay="off"', 'data-greeting-delay="off" data-z-index="10"') });
+  });
+  await page.goto(`${pages.url}/pages/hostile.html`);
+  const launcher = await page.locator('.cw-launcher').boundingBox();
+  const topmost = await page.evaluate(([x, y]) => document.elementFromPoint(x, y)?.className, [launcher.x + 20, launcher.y + 20]);
+  assert.equal(topmost, 'overlay');
+});
+
+test('under a strict Content-Security-Policy the widget works with zero violations', async (t) => {
+  const page = await newPage(browser);
+  t.after(() => page.context().close());
+  await page.addInitScript(() => {
+    window.__violations = [];
+    document.addEventListener('securitypolicyviolation', (e) => window.__violations.push(`${e.violatedDirective}: ${e.blockedURI}`));
+  });
+  const response = await page.goto(`${pages.url}/pages/csp.html`);
+  assert.match(response.headers()['content-security-policy'], /script-src 'self' 'wasm-unsafe-eval'/);
+  await openAndChat(page);
+  assert.match(await page.locator('.cw-msg--bot .cw-bubble').last().innerText(), /return/i);
+  const styled = await page.locator('.cw-launcher').evaluate((el) => getComputedStyle(el).borderRadius);
+  assert.equal(styled, '50%', 'the stylesheet applied');
+  assert.deepEqual(await page.evaluate(() => window.__violations), []);
+  assert.deepEqual(page.consoleErrors, []);
+});
+
+test('the JavaScript API queues calls made before the widget is ready and reports events', async (t) => {
+  const page = await newPage(browser);
+  t.after(() => page.context().close());
+  const chat = recordChat(page);
+  await page.goto(`${pages.url}/pages/api.html`);
+  await finishedReplies(page, 1);
+  await waitFor(async () => (await page.locator('#log li').count()) >= 4, 'the events');
+  const events = await page.locator('#log li').allInnerTexts();
+  assert.deepEqual(events.slice(0, 3), ['ready', 'open', 'sent: Where is my order?'], 'queued calls ran in order once ready');
+  assert.match(events[3], /^received in conv_/);
+  assert.equal(await page.locator('.cw-panel').isVisible(), true, 'open() ran');
+  assert.deepEqual(chat[0].sent.metadata, { userId: 'user_42', name: 'Ada', email: 'ada@example.com', plan: 'pro', page: '/pages/api.html' });
+
+  // Per-instance API on the host element, and the page's own button.
+  await page.click('#help');
+  await finishedReplies(page, 2);
+  assert.equal(chat[1].sent.conversationId, chat[0].received.conversationId);
+  await page.evaluate(() => document.querySelector('[data-chat-widget]').close());
+  await page.locator('.cw-panel').waitFor({ state: 'hidden' });
+  await page.evaluate(() => ChatWidget.toggle());
+  await page.locator('.cw-panel').waitFor();
+
+  // reset() starts over; logout() also forgets what was stored for the bot.
+  await page.evaluate(() => ChatWidget.reset());
+  await waitFor(async () => (await page.locator('.cw-msg--visitor').count()) === 0, 'an empty conversation');
+  await page.evaluate(() => ChatWidget.send('Hello again'));
+  await finishedReplies(page, 1);
+  assert.equal(chat[2].sent.conversationId, undefined, 'a new conversation after reset');
+  assert.ok(await page.evaluate(() => Object.keys(localStorage).some((k) => k.startsWith('chat-widget:'))));
+  await page.evaluate(() => ChatWidget.logout());
+  await waitFor(async () => !(await page.evaluate(() => Object.keys(localStorage).some((k) => k.startsWith('chat-widget:')))), 'storage forgotten');
+  await page.evaluate(() => ChatWidget.send('Who am I?'));
+  await waitFor(() => chat.length === 4 && chat[3].received, 'the message after logout');
+  assert.equal(chat[3].sent.metadata, undefined, 'the identity is forgotten');
+  assert.deepEqual(page.consoleErrors, []);
+});
+
+test('two <chat-widget> elements for two bots keep separate state and storage', async (t) => {
+  const page = await newPage(browser);
+  t.after(() => page.context().close());
+  const chat = recordChat(page);
+  await page.goto(`${pages.url}/pages/elements.html`);
+  await page.locator('#sales .cw-launcher').waitFor();
+  await page.locator('#support .cw-launcher').waitFor();
+  const sales = await page.locator('#sales .cw-launcher').boundingBox();
+  const support = await page.locator('#support .cw-launcher').boundingBox();
+  assert.ok(sales.x < 640 && support.x > 640, 'each in its own corner');
+  assert.equal(await page.locator('#support .cw-root').evaluate((el) => el.classList.contains('cw-root--dark')), true);
+
+  await page.evaluate(() => document.getElementById('sales').send('Do you have gift cards?'));
+  await finishedReplies(page, 1, '#sales');
+  assert.equal(await page.locator('#support .cw-msg--visitor').count(), 0, 'the other widget is untouched');
+  assert.match(chat[0].sent.message, /gift cards/);
+  const keys = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('chat-widget:')));
+  assert.deepEqual(keys, ['chat-widget:sales:conversation']);
+  await page.evaluate(() => document.getElementById('support').send('Hi'));
+  await finishedReplies(page, 1, '#support');
+  assert.equal((await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('chat-widget:')))).length, 2);
+  await page.screenshot({ path: join(artifacts, 'two-elements.png') });
+
+  // Removing an element removes its widget.
+  await page.evaluate(() => document.getElementById('sales').remove());
+  await waitFor(async () => (await page.locator('.cw-launcher').count()) === 1, 'one launcher left');
+  assert.deepEqual(page.consoleErrors, []);
+});
+
+test('a React app renders <chat-widget> and hears its events', async (t) => {
+  const page = await newPage(browser);
+  t.after(() => page.context().close());
+  await page.goto(`${pages.url}/pages/react.html`);
+  await page.locator('chat-widget .cw-launcher').waitFor();
+  await page.click('#ask');
+  await waitFor(async () => /return/i.test(await page.locator('#last-reply').innerText()), 'the reply in React state');
+  assert.equal(await page.locator('chat-widget .cw-panel').isVisible(), true);
+  assert.deepEqual(page.consoleErrors, []);
+});
+
+test('the greeting bubble appears, can be dismissed for good, and unread replies show a badge', async (t) => {
+  const page = await newPage(browser);
+  t.after(() => page.context().close());
+  await page.goto(`${pages.url}/pages/greeting.html`);
+  const bubble = page.locator('.cw-greeting');
+  await bubble.waitFor({ timeout: 5000 });
+  assert.match(await bubble.innerText(), /Need help choosing a size\?/);
+  await page.screenshot({ path: join(artifacts, 'greeting-bubble.png') });
+  await page.locator('.cw-greeting-dismiss').click();
+  await bubble.waitFor({ state: 'hidden' });
+  await page.reload();
+  await page.locator('.cw-launcher').waitFor();
+  await page.waitForTimeout(1800);
+  assert.equal(await bubble.count(), 0, 'a dismissed greeting stays dismissed');
+
+  // A reply that arrives while the panel is closed counts as unread.
+  await page.evaluate(() => ChatWidget.send('How long does shipping take?'));
+  await page.evaluate(() => ChatWidget.close());
+  await page.locator('.cw-badge').waitFor();
+  assert.equal(await page.locator('.cw-badge').innerText(), '1');
+  assert.equal(await page.locator('.cw-launcher').getAttribute('aria-label'), 'Open chat (1 unread message)');
+  assert.equal(await page.locator('.cw-root [role="status"].cw-sr-only').innerText(), '1 unread message');
+  await page.screenshot({ path: join(artifacts, 'unread-badge.png') });
+  await page.locator('.cw-launcher').click();
+  await page.locator('.cw-badge').waitFor({ state: 'detached' });
+});
