@@ -1,5 +1,6 @@
 //! The chatbots dialect's chat endpoint, `POST /api/v1/chatbots/{chatbotId}/chat`: checks the
-//! key, the bot, the origin, the rate limit, the body and the credits (in that order), asks the
+//! key, the bot, the origin, the rate limit ([`crate::access`]), the body and the credits and
+//! monthly quota (in that order), asks the
 //! demo bot's brain, stores the exchange and answers, as JSON or, when the request's `stream`
 //! (or else the bot's default) asks for it, as Server-Sent Events ([`crate::sse`]). Every
 //! failure is decided before a stream starts, so it is always a JSON error with its status.
@@ -7,15 +8,16 @@
 
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chat_widget_protocol::dialect::chatbots::{ChatData, ChatRequest, ChatSuccess};
 
-use crate::error::{AppError, MAX_MESSAGE_CHARS};
+use crate::access::{self, admit, check_message, Admitted, BotChoice, Counting};
+use crate::error::AppError;
 use crate::faq::Answer;
-use crate::rate_limit::{Decision, RateLimitStatus};
-use crate::store::{ApiKey, Bot, ExchangeOutcome, DEFAULT_RATE_LIMIT};
+use crate::rate_limit::RateLimitStatus;
+use crate::store::Bot;
 use crate::{sse, AppState};
 
 /// The handler. Extraction cannot fail here: path and body rejections are turned into
@@ -38,88 +40,19 @@ fn handle(
     headers: &HeaderMap,
     body: Result<Json<ChatRequest>, JsonRejection>,
 ) -> (RateLimitStatus, Result<Response, AppError>) {
-    let now = state.now_unix();
-    let bot = match state.store.bot(bot_id) {
-        Ok(bot) => bot,
-        Err(err) => {
-            return (
-                state.limiter.peek(bot_id, DEFAULT_RATE_LIMIT, now),
-                Err(err.into()),
-            )
-        }
-    };
-    let limit = bot
-        .as_ref()
-        .map_or(DEFAULT_RATE_LIMIT, |bot| bot.rate_limit_per_minute);
-    // Refused before counting: report the window without using it up.
-    let refuse = |err: AppError| (state.limiter.peek(bot_id, limit, now), Err(err));
-
-    let key = match authenticate(state, headers) {
-        Ok(key) => key,
-        Err(err) => return refuse(err),
-    };
-    let Some(bot) = bot.filter(|bot| bot.id == key.bot_id) else {
-        return refuse(AppError::BotNotFound);
-    };
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        let origin = String::from_utf8_lossy(origin.as_bytes());
-        if !key.allowed_origins.allows(&origin) {
-            return refuse(AppError::OriginNotAllowed {
-                origin: origin.into_owned(),
-            });
-        }
-    }
-    let rate_limit = match state.limiter.check(&bot.id, limit, now) {
-        Decision::Allowed(status) => status,
-        Decision::Limited {
-            status,
-            retry_after_s,
-        } => return (status, Err(AppError::RateLimited { retry_after_s })),
-    };
-    let result = body
-        .map_err(AppError::from)
-        .and_then(validate)
-        .and_then(|request| reply(state, &bot, request));
+    let (rate_limit, admitted) = admit(state, headers, BotChoice::Named(bot_id), Counting::Count);
+    let result = admitted.and_then(|Admitted { bot, .. }| {
+        body.map_err(AppError::from)
+            .and_then(validate)
+            .and_then(|request| reply(state, &bot, request))
+    });
     (rate_limit, result)
-}
-
-/// The `Authorization: Bearer <key>` key, if it exists and is active.
-fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<ApiKey, AppError> {
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let (scheme, key) = value.trim().split_once(' ').unwrap_or(("", ""));
-    let key = key.trim();
-    if !scheme.eq_ignore_ascii_case("bearer") || key.is_empty() {
-        return Err(AppError::InvalidApiKey);
-    }
-    match state.store.key(key)? {
-        Some(key) if key.active => Ok(key),
-        _ => Err(AppError::InvalidApiKey),
-    }
 }
 
 /// A chat request the bot can answer: a message with something in it, not too long.
 fn validate(Json(mut request): Json<ChatRequest>) -> Result<ChatRequest, AppError> {
-    if request.message.trim().is_empty() {
-        return Err(AppError::InvalidRequest(
-            "The \"message\" field must not be empty".to_owned(),
-        ));
-    }
-    let chars = request.message.chars().count();
-    if chars > MAX_MESSAGE_CHARS {
-        return Err(AppError::InvalidRequest(format!(
-            "The \"message\" field is too long: {chars} characters, at most {MAX_MESSAGE_CHARS} are allowed"
-        )));
-    }
-    if request
-        .conversation_id
-        .as_deref()
-        .is_some_and(|id| id.trim().is_empty())
-    {
-        request.conversation_id = None;
-    }
+    check_message(&request.message, "message")?;
+    request.conversation_id = access::conversation_id(request.conversation_id);
     Ok(request)
 }
 
@@ -159,16 +92,14 @@ fn json_reply(
     request: &ChatRequest,
     answer: Answer,
 ) -> Result<Response, AppError> {
-    let recorded = match state.store.record_exchange(
-        &bot.id,
+    // Another request may have spent the last credit since we looked.
+    let recorded = access::record_exchange(
+        state,
+        bot,
         request.conversation_id.as_deref(),
         &request.message,
         &answer.text,
-    )? {
-        ExchangeOutcome::Recorded(recorded) => recorded,
-        // Another request spent the last credit since we looked.
-        ExchangeOutcome::NoCredits => return Err(AppError::InsufficientCredits),
-    };
+    )?;
     let data = ChatData {
         response: answer.text,
         conversation_id: recorded.conversation_id,
@@ -186,20 +117,18 @@ fn stream_reply(
     request: &ChatRequest,
     answer: Answer,
 ) -> Result<Response, AppError> {
-    let exchange = match state.store.begin_streamed_exchange(
+    let exchange = access::outcome(state.store.begin_streamed_exchange(
         &bot.id,
         request.conversation_id.as_deref(),
         &request.message,
-    )? {
-        ExchangeOutcome::Recorded(exchange) => exchange,
-        ExchangeOutcome::NoCredits => return Err(AppError::InsufficientCredits),
-    };
+    )?)?;
     Ok(sse::respond(state, &bot.id, exchange, answer))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::MAX_MESSAGE_CHARS;
 
     #[test]
     fn the_request_chooses_the_format_and_the_bot_default_fills_in() {

@@ -12,10 +12,12 @@ chat-widget-server: the chat widget's reference server
 
 USAGE:
   chat-widget-server [--addr 127.0.0.1:8787] [--data-dir ./data] [--dist-dir ./dist]
-                     [--stream-delay-ms 25]
+                     [--stream-delay-ms 25] [--reply-delay-ms 300] [--admin-token TOKEN]
       Serves the API, the demo page at / and the built widget at /widget/ (from --dist-dir).
       The database is DATA_DIR/chat.sqlite3; the demo bot and its key are created on first start.
       Streamed replies send a word every --stream-delay-ms milliseconds (0: as fast as possible).
+      Chataibot answers are delivered --reply-delay-ms milliseconds after the visitor's message.
+      POST /v1/bots (jelytech) creates bots only with --admin-token as the bearer key.
 
   chat-widget-server bot [--data-dir ./data] --bot ID [SETTINGS]
       Changes a bot's settings; a running server sees them on its next request.
@@ -24,6 +26,7 @@ USAGE:
 
 SETTINGS:
   --credits N|unlimited       replies left (0 answers 402 INSUFFICIENT_CREDITS)
+  --quota N|unlimited         replies per calendar month (UTC); once used up: 403 QUOTA_EXCEEDED
   --rate-limit N              requests per minute
   --origins \"https://a.test,https://b.test\"|*   page origins the bot's keys work from
   --stream-default true|false streamed replies when a request does not say
@@ -38,6 +41,8 @@ pub const DEFAULT_DATA_DIR: &str = "./data";
 pub const DEFAULT_DIST_DIR: &str = "./dist";
 /// The default pause between two words of a streamed reply, in milliseconds.
 pub const DEFAULT_STREAM_DELAY_MS: u64 = 25;
+/// The default delay of a chataibot answer, in milliseconds.
+pub const DEFAULT_REPLY_DELAY_MS: u64 = 300;
 
 /// What to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +66,10 @@ pub struct ServeOptions {
     pub dist_dir: PathBuf,
     /// `--stream-delay-ms`: the pause between two deltas of a streamed reply.
     pub stream_delay_ms: u64,
+    /// `--reply-delay-ms`: how long after the visitor's message a chataibot answer arrives.
+    pub reply_delay_ms: u64,
+    /// `--admin-token`: the bearer token that may create bots over HTTP (`POST /v1/bots`).
+    pub admin_token: Option<String>,
 }
 
 impl Default for ServeOptions {
@@ -70,6 +79,8 @@ impl Default for ServeOptions {
             data_dir: DEFAULT_DATA_DIR.into(),
             dist_dir: DEFAULT_DIST_DIR.into(),
             stream_delay_ms: DEFAULT_STREAM_DELAY_MS,
+            reply_delay_ms: DEFAULT_REPLY_DELAY_MS,
+            admin_token: None,
         }
     }
 }
@@ -133,6 +144,11 @@ fn parse_serve(args: &[String]) -> Result<Command, CliError> {
             "--data-dir" => options.data_dir = value.into(),
             "--dist-dir" => options.dist_dir = value.into(),
             "--stream-delay-ms" => options.stream_delay_ms = number(&flag, &value)?,
+            "--reply-delay-ms" => options.reply_delay_ms = number(&flag, &value)?,
+            "--admin-token" if value.trim().is_empty() => {
+                return Err(CliError("--admin-token needs a non-empty token".to_owned()))
+            }
+            "--admin-token" => options.admin_token = Some(value),
             _ => return Err(CliError(format!("unknown option {flag}"))),
         }
     }
@@ -151,6 +167,13 @@ fn parse_bot(args: &[String]) -> Result<Command, CliError> {
             "--name" => name = Some(value),
             "--credits" => {
                 update.credits = Some(if value.eq_ignore_ascii_case("unlimited") {
+                    None
+                } else {
+                    Some(number(&flag, &value)?)
+                })
+            }
+            "--quota" => {
+                update.monthly_quota = Some(if value.eq_ignore_ascii_case("unlimited") {
                     None
                 } else {
                     Some(number(&flag, &value)?)
@@ -246,16 +269,21 @@ mod tests {
             data_dir: "/tmp/d".into(),
             dist_dir: "dist2".into(),
             stream_delay_ms: 0,
+            reply_delay_ms: 20,
+            admin_token: Some("s3cret".into()),
         };
         assert_eq!(
             parse_line(
-                "--addr 0.0.0.0:9000 --data-dir /tmp/d --dist-dir=dist2 --stream-delay-ms 0"
+                "--addr 0.0.0.0:9000 --data-dir /tmp/d --dist-dir=dist2 --stream-delay-ms 0 \
+                 --reply-delay-ms 20 --admin-token s3cret"
             ),
             Ok(Command::Serve(expected))
         );
         assert_eq!(ServeOptions::default().stream_delay_ms, 25);
         assert!(parse_line("--stream-delay-ms fast").is_err());
         assert!(parse_line("--stream-delay-ms -5").is_err());
+        assert!(parse_line("--admin-token=").is_err());
+        assert_eq!(ServeOptions::default().admin_token, None);
         assert!(parse_line("--addr").is_err());
         assert!(parse_line("--port 1").is_err());
         assert!(parse_line("serve").is_err());
@@ -281,6 +309,8 @@ mod tests {
                 "true",
                 "--key-active",
                 "false",
+                "--quota",
+                "100",
             ]
             .map(str::to_owned),
         );
@@ -293,6 +323,7 @@ mod tests {
             ])),
             stream_default: Some(true),
             keys_active: Some(false),
+            monthly_quota: Some(Some(100)),
         };
         assert_eq!(
             command,
@@ -303,11 +334,12 @@ mod tests {
             }))
         );
         let Ok(Command::Bot(unlimited)) =
-            parse_line("bot --bot demo --credits unlimited --origins *")
+            parse_line("bot --bot demo --credits unlimited --origins * --quota unlimited")
         else {
             panic!("expected a bot command");
         };
         assert_eq!(unlimited.update.credits, Some(None));
+        assert_eq!(unlimited.update.monthly_quota, Some(None));
         assert_eq!(unlimited.update.allowed_origins, Some(AllowedOrigins::Any));
         assert_eq!(unlimited.data_dir, PathBuf::from("./data"));
     }
@@ -333,6 +365,8 @@ mod tests {
             "bot --bot a --credits lots",
             "bot --bot a --rate-limit -1",
             "bot --bot a --stream-default maybe",
+            "bot --bot a --quota -1",
+            "bot --bot a --quota some",
         ] {
             assert!(parse_line(bad).is_err(), "{bad}");
         }

@@ -1,13 +1,16 @@
-//! [`AppError`]: every way a request can fail, answered in the chatbots dialect's error shape
+//! [`AppError`]: every way a request can fail, answered in the shape of the dialect that was
+//! asked ([`AppError::into_dialect_response`]); `IntoResponse` is the chatbots dialect's
 //! `{"success":false,"error":"<text>","code":"<CODE>","retryAfter"?}` with the vendor
-//! document's texts. The body is encoded with the protocol crate's [`ErrorBody`], and the HTTP
-//! status comes from its [`ErrorCode`], so the server and the widget's decoder cannot drift.
+//! document's texts. Every body is encoded with the protocol crate's own error types, and the
+//! HTTP status comes from its [`ErrorCode`] (a 429 also carries `Retry-After`), so the server
+//! and the widget's decoders cannot drift.
 
 use axum::extract::rejection::JsonRejection;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chat_widget_protocol::dialect::chatbots::ErrorBody;
+use chat_widget_protocol::dialect::{chataibot, jelytech, jombot, openai, Dialect};
 use chat_widget_protocol::ErrorCode;
 
 use crate::store::StoreError;
@@ -20,6 +23,8 @@ pub const MAX_MESSAGE_CHARS: usize = 4000;
 pub enum AppError {
     /// 401: no bearer key, an unknown one, or an inactive one.
     InvalidApiKey,
+    /// 401: an admin endpoint (bot creation) without the server's admin token.
+    AdminTokenRequired,
     /// 404: no such bot, or the key belongs to another bot (indistinguishable on purpose).
     BotNotFound,
     /// 403: the key does not allow the page's origin.
@@ -29,6 +34,10 @@ pub enum AppError {
     },
     /// 402: the bot has no credits left.
     InsufficientCredits,
+    /// 403: the bot's monthly quota of replies is used up.
+    QuotaExceeded,
+    /// 404: no such conversation, or another bot's (chataibot, jelytech history).
+    ConversationNotFound,
     /// 429: the bot's rate limit is used up for this window.
     RateLimited {
         /// Seconds until the window ends (also sent as `Retry-After`).
@@ -44,18 +53,24 @@ impl AppError {
     /// The wire code, from the protocol crate.
     pub fn code(&self) -> ErrorCode {
         match self {
-            Self::InvalidApiKey => ErrorCode::InvalidApiKey,
+            Self::InvalidApiKey | Self::AdminTokenRequired => ErrorCode::InvalidApiKey,
             Self::BotNotFound => ErrorCode::BotNotFound,
             Self::OriginNotAllowed { .. } => ErrorCode::OriginNotAllowed,
             Self::InsufficientCredits => ErrorCode::InsufficientCredits,
+            Self::QuotaExceeded => ErrorCode::QuotaExceeded,
+            Self::ConversationNotFound => ErrorCode::Other(CONVERSATION_NOT_FOUND.to_owned()),
             Self::RateLimited { .. } => ErrorCode::RateLimitExceeded,
             Self::InvalidRequest(_) => ErrorCode::InvalidRequest,
             Self::Internal(_) => ErrorCode::Server,
         }
     }
 
-    /// The HTTP status the protocol crate assigns to the code.
+    /// The HTTP status the protocol crate assigns to the code (404 for our
+    /// `CONVERSATION_NOT_FOUND`, which the protocol crate does not name).
     pub fn status(&self) -> StatusCode {
+        if let Self::ConversationNotFound = self {
+            return StatusCode::NOT_FOUND;
+        }
         StatusCode::from_u16(self.code().http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
@@ -63,6 +78,10 @@ impl AppError {
     pub fn message(&self) -> String {
         match self {
             Self::InvalidApiKey => "Invalid or inactive API key".to_owned(),
+            Self::AdminTokenRequired => {
+                "Creating bots needs the server's admin token (--admin-token) as the bearer key"
+                    .to_owned()
+            }
             Self::BotNotFound => "Chatbot not found or access denied".to_owned(),
             Self::OriginNotAllowed { origin } => {
                 format!("Origin {origin} is not allowed to use this API key")
@@ -70,6 +89,8 @@ impl AppError {
             Self::InsufficientCredits => {
                 "Insufficient credits to generate AI response. Please upgrade your plan.".to_owned()
             }
+            Self::QuotaExceeded => "Monthly message quota exceeded".to_owned(),
+            Self::ConversationNotFound => "Conversation not found or access denied".to_owned(),
             Self::RateLimited { .. } => {
                 "Rate limit exceeded. Please wait before sending another message.".to_owned()
             }
@@ -80,13 +101,76 @@ impl AppError {
 
     /// The body, as the protocol crate encodes it.
     pub fn body(&self) -> ErrorBody {
-        let retry_after = match self {
+        ErrorBody::new(&self.code(), self.message(), self.retry_after())
+    }
+
+    /// Seconds to wait, for a 429.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
             Self::RateLimited { retry_after_s } => Some(*retry_after_s),
             _ => None,
+        }
+    }
+
+    /// The text in a dialect: the jelytech document's descriptions for its codes, the model
+    /// named for openai, [`AppError::message`] otherwise.
+    pub fn message_in(&self, dialect: Dialect) -> String {
+        match (dialect, self) {
+            (Dialect::Chatbots, _) => self.message(),
+            (Dialect::Jelytech, Self::InvalidApiKey) => {
+                "The provided API key is invalid or expired".to_owned()
+            }
+            (Dialect::Jelytech, Self::RateLimited { .. }) => {
+                "Too many requests in a short period".to_owned()
+            }
+            (Dialect::Jelytech, Self::BotNotFound) => {
+                "The specified bot ID does not exist".to_owned()
+            }
+            (Dialect::Openai, Self::BotNotFound) => {
+                "The model does not exist or you do not have access to it".to_owned()
+            }
+            (_, Self::BotNotFound) => "Bot not found or access denied".to_owned(),
+            _ => self.message(),
+        }
+    }
+
+    /// The error answered in `dialect`'s own shape, with its status (and `Retry-After` on a
+    /// 429). The chatbots dialect's is exactly `IntoResponse`'s.
+    pub fn into_dialect_response(self, dialect: Dialect) -> Response {
+        if let Self::Internal(detail) = &self {
+            eprintln!("chat-widget-server: internal error: {detail}");
+        }
+        let (code, status, message) = (self.code(), self.status(), self.message_in(dialect));
+        let retry_after = self.retry_after();
+        let mut response = match dialect {
+            Dialect::Chatbots => (status, Json(self.body())).into_response(),
+            Dialect::Jombot => {
+                let body = jombot::ErrorBody::new(jombot::wire_code(&code), message, retry_after);
+                (status, Json(body)).into_response()
+            }
+            Dialect::Jelytech => {
+                let body =
+                    jelytech::ErrorBody::new(jelytech::wire_code(&code), message, status.as_u16());
+                (status, Json(body)).into_response()
+            }
+            Dialect::Chataibot => {
+                let body =
+                    chataibot::ErrorBody::new(chataibot::wire_code(&code), message, retry_after);
+                (status, Json(body)).into_response()
+            }
+            Dialect::Openai => (status, Json(openai::error_body(&code, message))).into_response(),
         };
-        ErrorBody::new(&self.code(), self.message(), retry_after)
+        if let Some(retry_after_s) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
+        }
+        response
     }
 }
+
+/// Our code for an unknown conversation (404), in every dialect that has conversation URLs.
+pub const CONVERSATION_NOT_FOUND: &str = "CONVERSATION_NOT_FOUND";
 
 impl std::fmt::Display for AppError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -101,16 +185,7 @@ impl std::error::Error for AppError {}
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        if let Self::Internal(detail) = &self {
-            eprintln!("chat-widget-server: internal error: {detail}");
-        }
-        let mut response = (self.status(), Json(self.body())).into_response();
-        if let Self::RateLimited { retry_after_s } = self {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
-        }
-        response
+        self.into_dialect_response(Dialect::Chatbots)
     }
 }
 

@@ -99,7 +99,21 @@ pub struct Answer {
     pub suggested_actions: Vec<SuggestedAction>,
     /// How it was chosen.
     pub kind: AnswerKind,
+    /// How sure the bot is, 0..=1 (see [`confidence`]).
+    pub confidence: f64,
 }
+
+/// A BM25 score squashed to 0..1: `score / (score + MIN_SCORE)`, so the weakest score that
+/// still counts as an answer is 0.5 and stronger matches approach 1. Rounded to 2 decimals.
+pub fn confidence(score: f64) -> f64 {
+    if !score.is_finite() || score <= 0.0 {
+        return 0.0;
+    }
+    (score / (score + MIN_SCORE) * 100.0).round() / 100.0
+}
+
+/// The confidence of an answer chosen by a rule rather than a search (a greeting, a thank-you).
+const RULE_CONFIDENCE: f64 = 0.9;
 
 /// A parsed FAQ with its search index.
 #[derive(Debug, Clone)]
@@ -138,7 +152,8 @@ impl Faq {
     /// Answers a visitor's message. `bot_name` is how the bot introduces itself.
     pub fn answer(&self, message: &str, bot_name: &str) -> Answer {
         if let Some(entry) = self.entry(message) {
-            return self.entry_answer(entry);
+            // A clicked quick reply, or a question asked exactly as the FAQ words it.
+            return self.entry_answer(entry, 1.0);
         }
         let words: Vec<String> = words(message).collect();
         if is_made_of(&words, GREETING_WORDS, GREETING_CORE) {
@@ -149,6 +164,7 @@ impl Faq {
                 ),
                 suggested_actions: self.topic_actions(),
                 kind: AnswerKind::Greeting,
+                confidence: RULE_CONFIDENCE,
             };
         }
         if is_made_of(&words, THANKS_WORDS, THANKS_CORE) {
@@ -156,19 +172,21 @@ impl Faq {
                 text: "You're welcome! Is there anything else I can help you with?".to_owned(),
                 suggested_actions: Vec::new(),
                 kind: AnswerKind::Thanks,
+                confidence: RULE_CONFIDENCE,
             };
         }
         let query: Vec<String> = tokens(message).collect();
         match self.index.best(&query) {
             Some((doc, score)) if score >= MIN_SCORE => match self.entries.get(doc) {
-                Some(entry) => self.entry_answer(entry),
-                None => self.fallback(),
+                Some(entry) => self.entry_answer(entry, confidence(score)),
+                None => self.fallback(0.0),
             },
-            _ => self.fallback(),
+            Some((_, score)) => self.fallback(confidence(score)),
+            None => self.fallback(0.0),
         }
     }
 
-    fn entry_answer(&self, entry: &FaqEntry) -> Answer {
+    fn entry_answer(&self, entry: &FaqEntry, confidence: f64) -> Answer {
         Answer {
             text: entry.answer.clone(),
             suggested_actions: entry
@@ -177,10 +195,12 @@ impl Faq {
                 .map(|title| quick_reply(title))
                 .collect(),
             kind: AnswerKind::Entry(entry.title.clone()),
+            confidence,
         }
     }
 
-    fn fallback(&self) -> Answer {
+    /// The "I don't know" answer; `confidence` is that of the best (too weak) match.
+    fn fallback(&self, confidence: f64) -> Answer {
         Answer {
             text: "Sorry, I don't know the answer to that one yet. I can help with orders, \
                    shipping, returns and this chat widget: pick a topic below or ask in other \
@@ -188,6 +208,7 @@ impl Faq {
                 .to_owned(),
             suggested_actions: self.topic_actions(),
             kind: AnswerKind::Fallback,
+            confidence,
         }
     }
 
@@ -663,5 +684,30 @@ mod tests {
         ] {
             assert_eq!(stem(word), stemmed, "{word}");
         }
+    }
+}
+
+#[cfg(test)]
+mod confidence_tests {
+    use super::*;
+
+    #[test]
+    fn confidence_says_how_well_the_answer_matched() {
+        let faq = Faq::builtin();
+        let clicked = faq.answer("How long does shipping take?", "B");
+        assert_eq!(clicked.confidence, 1.0);
+        let searched = faq.answer("my parcel still has not arrived, where is it", "B");
+        assert!(matches!(searched.kind, AnswerKind::Entry(_)));
+        assert!(
+            (0.5..1.0).contains(&searched.confidence),
+            "{}",
+            searched.confidence
+        );
+        assert_eq!(faq.answer("hi", "B").confidence, RULE_CONFIDENCE);
+        let lost = faq.answer("asdfgh", "B");
+        assert_eq!((lost.kind, lost.confidence), (AnswerKind::Fallback, 0.0));
+        assert_eq!(confidence(MIN_SCORE), 0.5);
+        assert_eq!(confidence(f64::NAN), 0.0);
+        assert!(confidence(1e9) <= 1.0);
     }
 }

@@ -3,6 +3,16 @@
 //!
 //! * `POST /api/v1/chatbots/{chatbotId}/chat`: the "chatbots" dialect ([`chat`]), answered as
 //!   JSON or as Server-Sent Events ([`sse`]).
+//! * `POST /v1/chat/message`: the "jombot" dialect ([`jombot`]).
+//! * `POST /v1/chat/send`, `GET /v1/chat/history/{conversationId}`, `POST /v1/bots`,
+//!   `GET /v1/bots/{botId}`: the "jelytech" dialect ([`jelytech`]).
+//! * `POST /api/v1/conversations`, `POST|GET /api/v1/conversation/{id}/messages`: the
+//!   "chataibot" dialect ([`chataibot`]), whose answers arrive later, by polling or SSE.
+//! * `POST /v1/chat/completions`: the "openai" dialect ([`openai`]), JSON or `[DONE]`-ended SSE.
+//!
+//! All of them share the data (bots, keys, conversations, messages), the checks of the key,
+//! the origin and the rate limit ([`access`]), credits and the monthly quota; each answers
+//! errors in its own shape ([`AppError::into_dialect_response`]).
 //! * `GET /`, `GET /demo.css`: the demo host page ([`demo`]).
 //! * `GET /widget/*`: the built widget from the dist directory.
 //! * `GET /healthz`: `ok`.
@@ -10,12 +20,18 @@
 //! Storage is SQLite ([`store`]); the demo bot answers from a Markdown FAQ ([`faq`]).
 #![deny(missing_docs)]
 
+pub mod access;
 pub mod chat;
+pub mod chataibot;
 pub mod cli;
+pub mod dates;
 pub mod demo;
 pub mod error;
 pub mod faq;
 pub mod ids;
+pub mod jelytech;
+pub mod jombot;
+pub mod openai;
 pub mod rate_limit;
 pub mod sse;
 pub mod store;
@@ -28,6 +44,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderName, Method};
 use axum::routing::{get, post};
 use axum::Router;
+use chat_widget_protocol::dialect;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::ServeDir;
 
@@ -57,6 +74,10 @@ pub struct AppState {
     pub listen_addr: String,
     clock: Clock,
     stream_delay: Duration,
+    reply_delay: Duration,
+    listen_idle_timeout: Duration,
+    admin_token: Option<Arc<str>>,
+    deliveries: Arc<chataibot::Deliveries>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -66,13 +87,17 @@ impl std::fmt::Debug for AppState {
             .field("dist_dir", &self.dist_dir)
             .field("listen_addr", &self.listen_addr)
             .field("stream_delay", &self.stream_delay)
+            .field("reply_delay", &self.reply_delay)
+            .field("listen_idle_timeout", &self.listen_idle_timeout)
+            .field("admin_token", &self.admin_token.as_ref().map(|_| "<set>"))
             .finish_non_exhaustive()
     }
 }
 
 impl AppState {
-    /// A state over an open store, with the built-in FAQ, the system clock and streamed
-    /// replies paced [`sse::DEFAULT_STREAM_DELAY`] apart.
+    /// A state over an open store, with the built-in FAQ, the system clock, streamed replies
+    /// paced [`sse::DEFAULT_STREAM_DELAY`] apart, chataibot answers delivered
+    /// [`chataibot::DEFAULT_REPLY_DELAY`] after the visitor's message, and no admin token.
     pub fn new(store: Store, dist_dir: impl Into<PathBuf>, listen_addr: impl Into<String>) -> Self {
         Self {
             store,
@@ -82,6 +107,10 @@ impl AppState {
             listen_addr: listen_addr.into(),
             clock: Arc::new(system_now_unix),
             stream_delay: sse::DEFAULT_STREAM_DELAY,
+            reply_delay: chataibot::DEFAULT_REPLY_DELAY,
+            listen_idle_timeout: chataibot::DEFAULT_LISTEN_IDLE_TIMEOUT,
+            admin_token: None,
+            deliveries: Arc::new(chataibot::Deliveries::default()),
         }
     }
 
@@ -112,6 +141,45 @@ impl AppState {
         self.stream_delay
     }
 
+    /// The same state with another delay before a chataibot answer is delivered.
+    pub fn with_reply_delay(mut self, delay: Duration) -> Self {
+        self.reply_delay = delay;
+        self
+    }
+
+    /// How long after the visitor's message a chataibot answer is delivered.
+    pub fn reply_delay(&self) -> Duration {
+        self.reply_delay
+    }
+
+    /// The same state with another idle time after which a chataibot listening stream ends.
+    pub fn with_listen_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.listen_idle_timeout = timeout;
+        self
+    }
+
+    /// How long a chataibot listening stream stays open without a new message.
+    pub fn listen_idle_timeout(&self) -> Duration {
+        self.listen_idle_timeout
+    }
+
+    /// The same state with an admin token, which `POST /v1/bots` requires (without one, bots
+    /// are created with the `bot` admin command only). An empty token counts as none.
+    pub fn with_admin_token(mut self, token: Option<String>) -> Self {
+        self.admin_token = token.filter(|t| !t.is_empty()).map(Arc::from);
+        self
+    }
+
+    /// The admin token, if the server has one.
+    pub fn admin_token(&self) -> Option<&str> {
+        self.admin_token.as_deref()
+    }
+
+    /// The signal that a chataibot answer was stored.
+    pub fn deliveries(&self) -> &Arc<chataibot::Deliveries> {
+        &self.deliveries
+    }
+
     /// Unix seconds now, by this state's clock.
     pub fn now_unix(&self) -> u64 {
         (self.clock)()
@@ -134,6 +202,35 @@ pub fn app(state: AppState) -> Router {
             "/api/v1/chatbots/{chatbot_id}/chat",
             post(chat::chat).layer(DefaultBodyLimit::max(MAX_CHAT_BODY_BYTES)),
         )
+        .route(
+            dialect::jombot::CHAT_PATH,
+            post(jombot::message).layer(DefaultBodyLimit::max(MAX_CHAT_BODY_BYTES)),
+        )
+        .route(
+            dialect::jelytech::SEND_PATH,
+            post(jelytech::send).layer(DefaultBodyLimit::max(MAX_CHAT_BODY_BYTES)),
+        )
+        .route("/v1/chat/history/{conversation_id}", get(jelytech::history))
+        .route(
+            dialect::jelytech::BOTS_PATH,
+            post(jelytech::create_bot).layer(DefaultBodyLimit::max(MAX_CHAT_BODY_BYTES)),
+        )
+        .route("/v1/bots/{bot_id}", get(jelytech::read_bot))
+        .route(
+            dialect::chataibot::START_PATH,
+            post(chataibot::start).layer(DefaultBodyLimit::max(MAX_CHAT_BODY_BYTES)),
+        )
+        .route(
+            "/api/v1/conversation/{conversation_id}/messages",
+            get(chataibot::messages)
+                .post(chataibot::send)
+                .layer(DefaultBodyLimit::max(MAX_CHAT_BODY_BYTES)),
+        )
+        .route(
+            dialect::openai::CHAT_COMPLETIONS_PATH,
+            // The whole history comes with every request.
+            post(openai::completions).layer(DefaultBodyLimit::max(4 * MAX_CHAT_BODY_BYTES)),
+        )
         .route("/", get(demo::index))
         .route("/demo.css", get(demo::stylesheet))
         .route("/favicon.ico", get(demo::favicon))
@@ -144,13 +241,20 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Any page may call the API (the key's allowed origins decide, in [`chat`]), and may load the
-/// widget's files, which a page on another origin fetches with CORS (the `.wasm`).
+/// Any page may call the API (the key's allowed origins decide, in [`access`]), and may load
+/// the widget's files, which a page on another origin fetches with CORS (the `.wasm`). The
+/// chataibot listening form is a GET with `Authorization` and `Accept: text/event-stream`
+/// (and `Last-Event-ID` when it resumes).
 fn cors() -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::mirror_request())
         .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            HeaderName::from_static("last-event-id"),
+        ])
         .expose_headers([
             HeaderName::from_static("x-ratelimit-limit"),
             HeaderName::from_static("x-ratelimit-remaining"),

@@ -52,7 +52,9 @@ fn serve(options: ServeOptions) -> Result<(), String> {
         // Tests and scripts read these lines through a pipe; do not leave them in a buffer.
         let _ = std::io::stdout().flush();
         let state = AppState::new(store, options.dist_dir, addr.to_string())
-            .with_stream_delay(Duration::from_millis(options.stream_delay_ms));
+            .with_stream_delay(Duration::from_millis(options.stream_delay_ms))
+            .with_reply_delay(Duration::from_millis(options.reply_delay_ms))
+            .with_admin_token(options.admin_token);
         axum::serve(listener, app(state))
             .with_graceful_shutdown(shutdown_signal())
             .await
@@ -113,8 +115,11 @@ fn describe(bot: &Bot, key: Option<&chat_widget_server::store::ApiKey>) -> Strin
     let (origins, active) = key.map_or(("-".to_owned(), false), |k| {
         (k.allowed_origins.to_string(), k.active)
     });
+    let quota = bot
+        .monthly_quota
+        .map_or_else(|| "unlimited".to_owned(), |q| q.to_string());
     format!(
-        "bot {}: credits {credits}, rate limit {}/min, origins {origins}, stream default {}, key {}",
+        "bot {}: credits {credits}, rate limit {}/min, origins {origins}, stream default {}, key {}, monthly quota {quota}",
         bot.id,
         bot.rate_limit_per_minute,
         bot.stream_default,

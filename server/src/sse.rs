@@ -14,6 +14,11 @@
 //! stream starts and two streams cannot share the last credit). A reply abandoned after at
 //! least one delta was sent keeps it spent; a reply abandoned before any delta is removed and
 //! the credit given back.
+//!
+//! The openai dialect's stream ([`StreamFormat::Openai`]) is the same reply, storage and pace
+//! in OpenAI's form: unnamed `data:` events of `chat.completion.chunk` JSON (the first with
+//! the role, then one per piece, then an empty delta with `finish_reason: "stop"`), ending
+//! with `data: [DONE]`; a failure mid-way is `data: {"error":{...}}`.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -23,6 +28,7 @@ use std::time::Duration;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use chat_widget_protocol::dialect::chatbots::events;
+use chat_widget_protocol::dialect::openai::{self, ChunkDelta, CompletionChunk};
 use chat_widget_protocol::SuggestedAction;
 use serde::Serialize;
 
@@ -61,6 +67,22 @@ pub fn word_pieces(text: &str) -> Vec<&str> {
     pieces
 }
 
+/// The event format of a stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamFormat {
+    /// Our chatbots events: `start`, `delta`..., `actions`, `done`.
+    Chatbots,
+    /// OpenAI's `chat.completion.chunk` events ending with `[DONE]`.
+    Openai {
+        /// The completion's id, in every chunk.
+        completion_id: String,
+        /// The model asked for (the bot's id).
+        model: String,
+        /// Unix seconds, in every chunk.
+        created: u64,
+    },
+}
+
 /// The `200 text/event-stream` response for an accepted exchange whose reply is `answer`.
 /// The exchange was stored by [`Store::begin_streamed_exchange`]; from here on the stream
 /// owns the reply.
@@ -70,7 +92,19 @@ pub fn respond(
     exchange: RecordedExchange,
     answer: Answer,
 ) -> Response {
+    respond_as(state, bot_id, exchange, answer, StreamFormat::Chatbots)
+}
+
+/// [`respond`] in another event format.
+pub fn respond_as(
+    state: &AppState,
+    bot_id: &str,
+    exchange: RecordedExchange,
+    answer: Answer,
+    format: StreamFormat,
+) -> Response {
     let reply = StreamedReply {
+        format,
         writer: ReplyWriter {
             store: state.store.clone(),
             bot_id: bot_id.to_owned(),
@@ -107,11 +141,14 @@ enum Step {
     Deltas,
     Actions,
     Done,
+    /// OpenAI's `data: [DONE]`.
+    Terminator,
     Ended,
 }
 
 /// One reply on its way out, event by event.
 struct StreamedReply {
+    format: StreamFormat,
     writer: ReplyWriter,
     conversation_id: String,
     pieces: VecDeque<String>,
@@ -128,13 +165,7 @@ impl StreamedReply {
             match self.step {
                 Step::Start => {
                     self.step = Step::Deltas;
-                    break frame(
-                        "start",
-                        &events::Start {
-                            conversation_id: self.conversation_id.clone(),
-                            message_id: Some(self.writer.message_id.clone()),
-                        },
-                    );
+                    break self.start_event();
                 }
                 Step::Deltas => {
                     let Some(piece) = self.pieces.pop_front() else {
@@ -144,16 +175,16 @@ impl StreamedReply {
                     if !self.writer.sent.is_empty() && !self.delay.is_zero() {
                         tokio::time::sleep(self.delay).await;
                     }
-                    let delta = events::Delta { content: piece };
-                    let event = frame("delta", &delta);
+                    let event = self.delta_event(&piece);
                     if event.is_ok() {
-                        self.writer.sent.push_str(&delta.content);
+                        self.writer.sent.push_str(&piece);
                     }
                     break event;
                 }
                 Step::Actions => {
                     self.step = Step::Done;
-                    if !self.actions.is_empty() {
+                    // OpenAI's chunks have no place for quick replies.
+                    if !self.actions.is_empty() && self.format == StreamFormat::Chatbots {
                         break frame(
                             "actions",
                             &events::Actions {
@@ -163,26 +194,116 @@ impl StreamedReply {
                     }
                 }
                 Step::Done => {
-                    self.step = Step::Ended;
-                    let done = events::Done {
-                        conversation_id: self.conversation_id.clone(),
-                        message_id: Some(self.writer.message_id.clone()),
-                        response: Some(self.writer.sent.clone()),
+                    self.step = match self.format {
+                        StreamFormat::Chatbots => Step::Ended,
+                        StreamFormat::Openai { .. } => Step::Terminator,
                     };
                     // Stored before `done` goes out: a client that saw `done` can reload the
                     // conversation and find the reply complete.
-                    break frame("done", &done).and_then(|event| {
+                    break self.done_event().and_then(|event| {
                         self.writer.finish()?;
                         Ok(event)
                     });
+                }
+                Step::Terminator => {
+                    self.step = Step::Ended;
+                    break Ok(Event::default().data(openai::DONE));
                 }
                 Step::Ended => return None,
             }
         };
         Some(result.unwrap_or_else(|err| {
             self.step = Step::Ended;
-            error_event(&err)
+            self.error_event(&err)
         }))
+    }
+
+    fn start_event(&self) -> Result<Event, AppError> {
+        match &self.format {
+            StreamFormat::Chatbots => frame(
+                "start",
+                &events::Start {
+                    conversation_id: self.conversation_id.clone(),
+                    message_id: Some(self.writer.message_id.clone()),
+                },
+            ),
+            StreamFormat::Openai { .. } => self.chunk(
+                ChunkDelta {
+                    role: Some(openai::Role::Assistant),
+                    content: None,
+                },
+                None,
+            ),
+        }
+    }
+
+    fn delta_event(&self, piece: &str) -> Result<Event, AppError> {
+        match &self.format {
+            StreamFormat::Chatbots => frame(
+                "delta",
+                &events::Delta {
+                    content: piece.to_owned(),
+                },
+            ),
+            StreamFormat::Openai { .. } => self.chunk(
+                ChunkDelta {
+                    role: None,
+                    content: Some(piece.to_owned()),
+                },
+                None,
+            ),
+        }
+    }
+
+    fn done_event(&self) -> Result<Event, AppError> {
+        match &self.format {
+            StreamFormat::Chatbots => frame(
+                "done",
+                &events::Done {
+                    conversation_id: self.conversation_id.clone(),
+                    message_id: Some(self.writer.message_id.clone()),
+                    response: Some(self.writer.sent.clone()),
+                },
+            ),
+            StreamFormat::Openai { .. } => self.chunk(ChunkDelta::default(), Some("stop")),
+        }
+    }
+
+    /// An unnamed `data:` event with one OpenAI chunk.
+    fn chunk(&self, delta: ChunkDelta, finish_reason: Option<&str>) -> Result<Event, AppError> {
+        let StreamFormat::Openai {
+            completion_id,
+            model,
+            created,
+        } = &self.format
+        else {
+            return Err(AppError::Internal(
+                "an OpenAI chunk in another format".to_owned(),
+            ));
+        };
+        let chunk = CompletionChunk::new(completion_id, *created, model, delta, finish_reason);
+        let json = serde_json::to_string(&chunk)
+            .map_err(|err| AppError::Internal(format!("cannot encode a chunk: {err}")))?;
+        Ok(Event::default().data(json))
+    }
+
+    /// The stream's last event when something broke.
+    fn error_event(&self, err: &AppError) -> Event {
+        match self.format {
+            StreamFormat::Chatbots => error_event(err),
+            StreamFormat::Openai { .. } => {
+                if let AppError::Internal(detail) = err {
+                    log(&format!(
+                        "internal error in a streamed completion: {detail}"
+                    ));
+                }
+                let body = openai::error_body(&err.code(), err.message());
+                let json = serde_json::to_string(&body).unwrap_or_else(|_| {
+                    r#"{"error":{"message":"Internal server error","type":"server_error","param":null,"code":"server_error"}}"#.to_owned()
+                });
+                Event::default().data(json)
+            }
+        }
     }
 }
 

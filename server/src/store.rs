@@ -7,14 +7,29 @@
 //! empty reply marked incomplete (spending the credit), then [`Store::finish_reply`] writes
 //! the text that was sent, or [`Store::withdraw_reply`] removes a reply of which nothing was
 //! sent and gives the credit back.
+//!
+//! A visitor message whose answer is delivered later (the chataibot dialect) is stored alone
+//! ([`Store::record_visitor_message`], spending the credit), and the answer is added when it
+//! is ready ([`Store::add_bot_message`]).
+//!
+//! Limits: `credits` (replies left, 402 when none) and `monthly_quota` (assistant replies per
+//! UTC calendar month, counted from the stored messages, 403 when used up) are checked and
+//! spent in the same transaction as the message they pay for.
+//!
+//! Schema versions: 1 is the first; 2 adds `bots.monthly_quota`, `bots.description` and
+//! `messages.actions`. [`Store::open`] upgrades an older data directory in place, keeping
+//! its data.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use chat_widget_protocol::SuggestedAction;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
+use crate::dates;
 use crate::ids::{self, RandomError};
 
 /// The database file inside the data directory.
@@ -28,11 +43,14 @@ const DEMO_BOT_GREETING: &str =
     "Hi! I'm the Acme assistant. Ask me about orders, shipping, returns or this widget.";
 /// The primary colour of new bots (and of the demo bot).
 pub const DEFAULT_PRIMARY_COLOR: &str = "#0a7cff";
+/// Where the launcher of new bots sits.
+pub const DEFAULT_POSITION: &str = "bottom-right";
 /// The requests per minute of new bots (and of the demo bot).
 pub const DEFAULT_RATE_LIMIT: u32 = 30;
 
-/// Schema version 1. `created_at` columns are unix milliseconds.
-const SCHEMA: &str = "
+/// Schema version 1 (the tables as first created; [`V2_COLUMNS`] are added to them).
+/// `created_at` columns are unix milliseconds.
+const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS bots (
     id                    TEXT PRIMARY KEY,
     name                  TEXT NOT NULL,
@@ -65,8 +83,18 @@ CREATE TABLE IF NOT EXISTS messages (
     complete        INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages(conversation_id);
-PRAGMA user_version = 1;
 ";
+
+/// The schema version [`Store::open`] leaves a database at.
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// Version 2's new columns: (table, column, definition). Added only where missing, so an
+/// interrupted upgrade can run again.
+const V2_COLUMNS: [(&str, &str, &str); 3] = [
+    ("bots", "monthly_quota", "INTEGER"), // NULL: unlimited; assistant replies per UTC month
+    ("bots", "description", "TEXT NOT NULL DEFAULT ''"),
+    ("messages", "actions", "TEXT"), // JSON list of suggested actions, NULL when none
+];
 
 /// Why a storage operation failed.
 #[derive(Debug)]
@@ -138,6 +166,10 @@ pub struct Bot {
     pub credits: Option<u64>,
     /// Requests allowed per 60-second window.
     pub rate_limit_per_minute: u32,
+    /// Assistant replies allowed per UTC calendar month; `None` is unlimited.
+    pub monthly_quota: Option<u64>,
+    /// What the bot is for (set when created through the jelytech dialect).
+    pub description: String,
     /// Unix milliseconds.
     pub created_at: i64,
 }
@@ -158,6 +190,10 @@ impl Bot {
                 row.get::<_, i64>("rate_limit_per_minute")?.max(0),
             )
             .unwrap_or(u32::MAX),
+            monthly_quota: row
+                .get::<_, Option<i64>>("monthly_quota")?
+                .map(|q| u64::try_from(q).unwrap_or(0)),
+            description: row.get("description")?,
             created_at: row.get("created_at")?,
         })
     }
@@ -246,7 +282,8 @@ pub enum Role {
 }
 
 impl Role {
-    fn as_str(self) -> &'static str {
+    /// `user` or `assistant`, as stored.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::User => "user",
             Self::Assistant => "assistant",
@@ -255,7 +292,7 @@ impl Role {
 }
 
 /// A message as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StoredMessage {
     /// `msg_...`
     pub id: String,
@@ -270,6 +307,36 @@ pub struct StoredMessage {
     /// False while a streamed reply is being written, and for good if the visitor left before
     /// it finished: `content` is then what had been sent.
     pub complete: bool,
+    /// Quick replies stored with a bot message (only those delivered later, see
+    /// [`Store::add_bot_message`]; empty otherwise).
+    pub suggested_actions: Vec<SuggestedAction>,
+}
+
+impl StoredMessage {
+    fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
+        let actions: Option<String> = row.get("actions")?;
+        Ok(Self {
+            id: row.get("id")?,
+            conversation_id: row.get("conversation_id")?,
+            role: if row.get::<_, String>("role")? == "user" {
+                Role::User
+            } else {
+                Role::Assistant
+            },
+            content: row.get("content")?,
+            created_at: row.get("created_at")?,
+            complete: row.get::<_, i64>("complete")? != 0,
+            // Written by this server only; anything unreadable is shown without buttons.
+            suggested_actions: actions
+                .and_then(|json| serde_json::from_str(&json).ok())
+                .unwrap_or_default(),
+        })
+    }
+
+    /// Whether a client may see it: anything but a streamed reply that has not sent a word yet.
+    pub fn is_visible(&self) -> bool {
+        self.complete || !self.content.is_empty()
+    }
 }
 
 /// Settings the `bot` admin command changes; `None` leaves a setting as it is.
@@ -285,6 +352,39 @@ pub struct BotUpdate {
     pub stream_default: Option<bool>,
     /// Activates or deactivates all of the bot's keys.
     pub keys_active: Option<bool>,
+    /// `Some(None)` makes the monthly quota unlimited.
+    pub monthly_quota: Option<Option<u64>>,
+}
+
+/// A bot to create: [`Store::create_bot_with`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewBot {
+    /// Its id (1 to 64 letters, digits, `-` or `_`).
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// What it is for.
+    pub description: String,
+    /// The launcher's greeting.
+    pub greeting: String,
+    /// The primary colour, as CSS.
+    pub primary_color: String,
+    /// `bottom-right` or `bottom-left`.
+    pub position: String,
+}
+
+impl NewBot {
+    /// A bot with this id and name and the default settings.
+    pub fn new(id: &str, name: &str) -> Self {
+        Self {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            description: String::new(),
+            greeting: format!("Hi! I'm {name}. How can I help?"),
+            primary_color: DEFAULT_PRIMARY_COLOR.to_owned(),
+            position: DEFAULT_POSITION.to_owned(),
+        }
+    }
 }
 
 /// One visitor message and the bot's reply, stored together.
@@ -298,15 +398,67 @@ pub struct RecordedExchange {
     pub user_message_id: String,
     /// The reply's id.
     pub reply_message_id: String,
+    /// When both were stored, unix milliseconds.
+    pub created_at: i64,
+}
+
+/// A visitor message stored alone, its answer to follow ([`Store::record_visitor_message`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedMessage {
+    /// The conversation it was stored in.
+    pub conversation_id: String,
+    /// Whether that conversation was started by it.
+    pub new_conversation: bool,
+    /// The message's id.
+    pub message_id: String,
+    /// When it was stored, unix milliseconds.
+    pub created_at: i64,
+}
+
+/// What happened to something that costs a reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome<T> {
+    /// Stored, and one credit spent if the bot's credits are limited.
+    Recorded(T),
+    /// The bot has no credits left; nothing was stored.
+    NoCredits,
+    /// The bot's monthly quota of replies is used up; nothing was stored.
+    QuotaExceeded,
 }
 
 /// What happened to an exchange.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ExchangeOutcome {
-    /// Stored, and one credit spent if the bot's credits are limited.
-    Recorded(RecordedExchange),
-    /// The bot has no credits left; nothing was stored.
-    NoCredits,
+pub type ExchangeOutcome = Outcome<RecordedExchange>;
+
+/// The answers promised by [`Store::record_visitor_message`] and not stored yet, per bot.
+type PendingMap = Arc<Mutex<HashMap<String, u64>>>;
+
+/// A visitor message stored alone, and the answer it was promised.
+#[derive(Debug)]
+pub struct PromisedReply {
+    /// The visitor's message.
+    pub message: RecordedMessage,
+    /// The promise: counted by the monthly quota until it is dropped, which should happen
+    /// right after the answer is stored ([`Store::add_bot_message`]) or given up.
+    pub pending: PendingReply,
+}
+
+/// One answer on its way; dropping it takes it off its bot's count.
+#[derive(Debug)]
+pub struct PendingReply {
+    pending: PendingMap,
+    bot_id: String,
+}
+
+impl Drop for PendingReply {
+    fn drop(&mut self) {
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = pending.get_mut(&self.bot_id) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                pending.remove(&self.bot_id);
+            }
+        }
+    }
 }
 
 /// The database, shared by all requests.
@@ -314,6 +466,8 @@ pub enum ExchangeOutcome {
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
     path: PathBuf,
+    /// Lock order: `conn` before `pending`, never the other way round.
+    pending: PendingMap,
 }
 
 impl fmt::Debug for Store {
@@ -332,16 +486,17 @@ impl Store {
         std::fs::create_dir_all(data_dir)
             .map_err(|err| StoreError::Io(data_dir.to_owned(), err))?;
         let path = data_dir.join(DATABASE_FILE);
-        let conn = Connection::open(&path)?;
+        let mut conn = Connection::open(&path)?;
         conn.busy_timeout(Duration::from_secs(5))?;
         conn.query_row("PRAGMA journal_mode = WAL", [], |row| {
             row.get::<_, String>(0)
         })?;
         conn.execute_batch("PRAGMA foreign_keys = ON;")?;
-        conn.execute_batch(SCHEMA)?;
+        migrate(&mut conn)?;
         let store = Self {
             conn: Arc::new(Mutex::new(conn)),
             path,
+            pending: PendingMap::default(),
         };
         store.ensure_demo_bot()?;
         Ok(store)
@@ -409,6 +564,12 @@ impl Store {
 
     /// Creates a bot with default settings and a publishable key for it.
     pub fn create_bot(&self, id: &str, name: &str) -> Result<(Bot, ApiKey), StoreError> {
+        self.create_bot_with(&NewBot::new(id, name))
+    }
+
+    /// Creates a bot with these settings (the rest default) and a publishable key for it.
+    pub fn create_bot_with(&self, new: &NewBot) -> Result<(Bot, ApiKey), StoreError> {
+        let id = new.id.as_str();
         let valid = (1..=64).contains(&id.len())
             && id
                 .bytes()
@@ -419,14 +580,16 @@ impl Store {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let inserted = tx.execute(
-            "INSERT OR IGNORE INTO bots (id, name, greeting, primary_color, credits,
-                 rate_limit_per_minute, created_at)
-             VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6)",
+            "INSERT OR IGNORE INTO bots (id, name, description, greeting, primary_color, position,
+                 credits, rate_limit_per_minute, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7, ?8)",
             params![
                 id,
-                name,
-                format!("Hi! I'm {name}. How can I help?"),
-                DEFAULT_PRIMARY_COLOR,
+                new.name,
+                new.description,
+                new.greeting,
+                new.primary_color,
+                new.position,
                 DEFAULT_RATE_LIMIT,
                 now_ms()
             ],
@@ -473,6 +636,13 @@ impl Store {
             tx.execute(
                 "UPDATE api_keys SET allowed_origins = ?2 WHERE bot_id = ?1",
                 params![id, origins.to_string()],
+            )?;
+        }
+        if let Some(quota) = update.monthly_quota {
+            let quota = quota.map(|q| i64::try_from(q).unwrap_or(i64::MAX));
+            tx.execute(
+                "UPDATE bots SET monthly_quota = ?2 WHERE id = ?1",
+                params![id, quota],
             )?;
         }
         if let Some(active) = update.keys_active {
@@ -523,37 +693,13 @@ impl Store {
     ) -> Result<ExchangeOutcome, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let spent = tx.execute(
-            "UPDATE bots SET credits = CASE WHEN credits IS NULL THEN NULL ELSE credits - 1 END
-             WHERE id = ?1 AND (credits IS NULL OR credits > 0)",
-            [bot_id],
-        )?;
-        if spent == 0 {
-            return Ok(ExchangeOutcome::NoCredits);
-        }
         let now = now_ms();
-        let existing = match conversation_id {
-            Some(id) => tx
-                .query_row(
-                    "SELECT id FROM conversations WHERE id = ?1 AND bot_id = ?2",
-                    [id, bot_id],
-                    |row| row.get::<_, String>(0),
-                )
-                .optional()?,
-            None => None,
-        };
-        let new_conversation = existing.is_none();
-        let conversation_id = match existing {
-            Some(id) => id,
-            None => {
-                let id = ids::conversation_id()?;
-                tx.execute(
-                    "INSERT INTO conversations (id, bot_id, created_at) VALUES (?1, ?2, ?3)",
-                    params![id, bot_id, now],
-                )?;
-                id
-            }
-        };
+        let pending = self.pending_replies(bot_id);
+        if let Some(refused) = charge(&tx, bot_id, now, pending)? {
+            return Ok(refused);
+        }
+        let (conversation_id, new_conversation) =
+            conversation_for(&tx, bot_id, conversation_id, now)?;
         let user_message_id =
             insert_message(&tx, &conversation_id, Role::User, user_text, now, true)?;
         let reply_message_id = insert_message(
@@ -570,7 +716,91 @@ impl Store {
             new_conversation,
             user_message_id,
             reply_message_id,
+            created_at: now,
         }))
+    }
+
+    /// Stores a visitor message whose answer will be added later by
+    /// [`Store::add_bot_message`], spending the credit for that answer now. Until the
+    /// returned promise is dropped, the monthly quota counts the answer as if it were stored.
+    /// `conversation_id` as in [`Store::record_exchange`].
+    pub fn record_visitor_message(
+        &self,
+        bot_id: &str,
+        conversation_id: Option<&str>,
+        text: &str,
+    ) -> Result<Outcome<PromisedReply>, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let now = now_ms();
+        let pending = self.pending_replies(bot_id);
+        if let Some(refused) = charge(&tx, bot_id, now, pending)? {
+            return Ok(refused);
+        }
+        let (conversation_id, new_conversation) =
+            conversation_for(&tx, bot_id, conversation_id, now)?;
+        let message_id = insert_message(&tx, &conversation_id, Role::User, text, now, true)?;
+        tx.commit()?;
+        // Counted before the connection is released, so the next charge sees it.
+        *self
+            .pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(bot_id.to_owned())
+            .or_insert(0) += 1;
+        Ok(Outcome::Recorded(PromisedReply {
+            message: RecordedMessage {
+                conversation_id,
+                new_conversation,
+                message_id,
+                created_at: now,
+            },
+            pending: PendingReply {
+                pending: Arc::clone(&self.pending),
+                bot_id: bot_id.to_owned(),
+            },
+        }))
+    }
+
+    /// The answers promised by [`Store::record_visitor_message`] for a bot and not given up
+    /// or stored yet.
+    pub fn pending_replies(&self, bot_id: &str) -> u64 {
+        let pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        pending.get(bot_id).copied().unwrap_or(0)
+    }
+
+    /// Adds a bot message, complete, with its quick replies, to a conversation (the answer
+    /// promised by [`Store::record_visitor_message`]; no credit is spent here).
+    pub fn add_bot_message(
+        &self,
+        conversation_id: &str,
+        text: &str,
+        actions: &[SuggestedAction],
+    ) -> Result<StoredMessage, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let now = now_ms();
+        let id = insert_message(&tx, conversation_id, Role::Assistant, text, now, true)?;
+        if !actions.is_empty() {
+            let json = serde_json::to_string(actions).unwrap_or_else(|_| "[]".to_owned());
+            tx.execute(
+                "UPDATE messages SET actions = ?2 WHERE id = ?1",
+                params![id, json],
+            )?;
+        }
+        let message = tx.query_row(
+            "SELECT * FROM messages WHERE id = ?1",
+            [&id],
+            StoredMessage::from_row,
+        )?;
+        tx.commit()?;
+        Ok(message)
+    }
+
+    /// The assistant replies stored for a bot since the start of this UTC calendar month
+    /// (what the monthly quota counts).
+    pub fn replies_this_month(&self, bot_id: &str) -> Result<u64, StoreError> {
+        replies_since(&self.conn(), bot_id, dates::month_start_ms(now_ms()))
     }
 
     /// Writes a streamed reply's text: all of it with `complete`, or the part that was sent
@@ -621,28 +851,150 @@ impl Store {
             .optional()?)
     }
 
+    /// The conversation a message belongs to, if the message exists.
+    pub fn conversation_of_message(&self, message_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT conversation_id FROM messages WHERE id = ?1",
+                [message_id],
+                |row| row.get(0),
+            )
+            .optional()?)
+    }
+
     /// A conversation's messages, oldest first.
     pub fn messages(&self, conversation_id: &str) -> Result<Vec<StoredMessage>, StoreError> {
         let conn = self.conn();
         let mut statement = conn.prepare(
-            "SELECT id, conversation_id, role, content, created_at, complete FROM messages
-             WHERE conversation_id = ?1 ORDER BY created_at, rowid",
+            "SELECT * FROM messages WHERE conversation_id = ?1 ORDER BY created_at, rowid",
         )?;
-        let rows = statement.query_map([conversation_id], |row| {
-            Ok(StoredMessage {
-                id: row.get(0)?,
-                conversation_id: row.get(1)?,
-                role: if row.get::<_, String>(2)? == "user" {
-                    Role::User
-                } else {
-                    Role::Assistant
-                },
-                content: row.get(3)?,
-                created_at: row.get(4)?,
-                complete: row.get::<_, i64>(5)? != 0,
-            })
-        })?;
+        let rows = statement.query_map([conversation_id], StoredMessage::from_row)?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// A conversation's messages stored after the message `after`, in the order they were
+    /// stored; all of them without `after`, or when `after` is not a message of this
+    /// conversation (a stale cursor gets everything again rather than nothing).
+    pub fn messages_after(
+        &self,
+        conversation_id: &str,
+        after: Option<&str>,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        let conn = self.conn();
+        let cursor: i64 = match after {
+            Some(after) => conn
+                .query_row(
+                    "SELECT rowid FROM messages WHERE id = ?1 AND conversation_id = ?2",
+                    [after, conversation_id],
+                    |row| row.get(0),
+                )
+                .optional()?
+                .unwrap_or(0),
+            None => 0,
+        };
+        let mut statement = conn.prepare(
+            "SELECT * FROM messages WHERE conversation_id = ?1 AND rowid > ?2 ORDER BY rowid",
+        )?;
+        let rows =
+            statement.query_map(params![conversation_id, cursor], StoredMessage::from_row)?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+}
+
+/// Brings a database at any earlier schema version (0: empty) to [`SCHEMA_VERSION`].
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if version < SCHEMA_VERSION {
+        tx.execute_batch(SCHEMA_V1)?;
+        for (table, column, definition) in V2_COLUMNS {
+            let exists = tx
+                .prepare(&format!(
+                    "SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1"
+                ))?
+                .exists([column])?;
+            if !exists {
+                tx.execute_batch(&format!(
+                    "ALTER TABLE {table} ADD COLUMN {column} {definition}"
+                ))?;
+            }
+        }
+        tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Spends one credit and checks the monthly quota (counting `pending` promised replies too).
+/// `Some` refusal leaves the transaction to be dropped, which undoes the credit.
+fn charge<T>(
+    tx: &Transaction<'_>,
+    bot_id: &str,
+    now: i64,
+    pending: u64,
+) -> Result<Option<Outcome<T>>, StoreError> {
+    let spent = tx.execute(
+        "UPDATE bots SET credits = CASE WHEN credits IS NULL THEN NULL ELSE credits - 1 END
+         WHERE id = ?1 AND (credits IS NULL OR credits > 0)",
+        [bot_id],
+    )?;
+    if spent == 0 {
+        return Ok(Some(Outcome::NoCredits));
+    }
+    let quota: Option<i64> = tx.query_row(
+        "SELECT monthly_quota FROM bots WHERE id = ?1",
+        [bot_id],
+        |row| row.get(0),
+    )?;
+    if let Some(quota) = quota {
+        let used = replies_since(tx, bot_id, dates::month_start_ms(now))?.saturating_add(pending);
+        if used >= u64::try_from(quota).unwrap_or(0) {
+            return Ok(Some(Outcome::QuotaExceeded));
+        }
+    }
+    Ok(None)
+}
+
+/// Assistant messages of a bot's conversations stored at or after `since_ms`.
+fn replies_since(conn: &Connection, bot_id: &str, since_ms: i64) -> Result<u64, StoreError> {
+    let count: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id
+         WHERE c.bot_id = ?1 AND m.role = 'assistant' AND m.created_at >= ?2",
+        params![bot_id, since_ms],
+        |row| row.get(0),
+    )?;
+    Ok(u64::try_from(count).unwrap_or(0))
+}
+
+/// The conversation to store in: `requested` if it is one of the bot's, else a new one.
+/// Returns its id and whether it is new.
+fn conversation_for(
+    tx: &Transaction<'_>,
+    bot_id: &str,
+    requested: Option<&str>,
+    now: i64,
+) -> Result<(String, bool), StoreError> {
+    let existing = match requested {
+        Some(id) => tx
+            .query_row(
+                "SELECT id FROM conversations WHERE id = ?1 AND bot_id = ?2",
+                [id, bot_id],
+                |row| row.get::<_, String>(0),
+            )
+            .optional()?,
+        None => None,
+    };
+    match existing {
+        Some(id) => Ok((id, false)),
+        None => {
+            let id = ids::conversation_id()?;
+            tx.execute(
+                "INSERT INTO conversations (id, bot_id, created_at) VALUES (?1, ?2, ?3)",
+                params![id, bot_id, now],
+            )?;
+            Ok((id, true))
+        }
     }
 }
 
@@ -698,6 +1050,182 @@ fn now_ms() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A data directory under the system temp dir, removed when dropped.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(name: &str) -> Self {
+            let path = std::env::temp_dir().join(format!(
+                "chat-widget-store-{name}-{}-{}",
+                std::process::id(),
+                now_ms()
+            ));
+            std::fs::create_dir_all(&path).expect("temp dir");
+            Self(path)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn a_version_1_data_directory_is_upgraded_and_keeps_its_data() {
+        let dir = TempDir::new("v1");
+        {
+            // The database as the first release left it.
+            let conn = Connection::open(dir.0.join(DATABASE_FILE)).expect("open");
+            conn.execute_batch(SCHEMA_V1).expect("v1 schema");
+            conn.execute_batch(
+                "PRAGMA user_version = 1;
+                 INSERT INTO bots (id, name, credits, created_at) VALUES ('shop', 'Shop', 7, 1);
+                 INSERT INTO api_keys (key, bot_id) VALUES ('pk_live_old', 'shop');
+                 INSERT INTO conversations (id, bot_id, created_at) VALUES ('conv_old', 'shop', 1);
+                 INSERT INTO messages (id, conversation_id, role, content, created_at)
+                     VALUES ('msg_old', 'conv_old', 'user', 'Hello', 1);",
+            )
+            .expect("v1 data");
+        }
+        let store = Store::open(&dir.0).expect("upgrade");
+        let bot = store.bot("shop").expect("read").expect("kept");
+        assert_eq!(
+            (bot.credits, bot.monthly_quota, bot.description.as_str()),
+            (Some(7), None, "")
+        );
+        assert_eq!(
+            store
+                .key("pk_live_old")
+                .expect("read")
+                .map(|k| k.bot_id)
+                .as_deref(),
+            Some("shop")
+        );
+        let messages = store.messages("conv_old").expect("read");
+        assert_eq!(
+            (
+                messages[0].content.as_str(),
+                messages[0].suggested_actions.len()
+            ),
+            ("Hello", 0)
+        );
+        let version: i64 = store
+            .conn()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("version");
+        assert_eq!(version, SCHEMA_VERSION);
+        drop(store);
+        // Opening again changes nothing.
+        let store = Store::open(&dir.0).expect("reopen");
+        assert!(store.bot(DEMO_BOT_ID).expect("read").is_some());
+    }
+
+    #[test]
+    fn the_monthly_quota_counts_replies_and_refuses_the_one_too_many() {
+        let dir = TempDir::new("quota");
+        let store = Store::open(&dir.0).expect("open");
+        let update = BotUpdate {
+            monthly_quota: Some(Some(2)),
+            credits: Some(Some(10)),
+            ..Default::default()
+        };
+        store.update_bot(DEMO_BOT_ID, &update).expect("update");
+        assert!(matches!(
+            store.record_exchange(DEMO_BOT_ID, None, "a", "b"),
+            Ok(Outcome::Recorded(_))
+        ));
+        // A promised answer counts as well, until it is stored or given up.
+        let Ok(Outcome::Recorded(promised)) = store.record_visitor_message(DEMO_BOT_ID, None, "c")
+        else {
+            panic!("recorded");
+        };
+        assert_eq!(store.pending_replies(DEMO_BOT_ID), 1);
+        assert!(matches!(
+            store.record_visitor_message(DEMO_BOT_ID, None, "c"),
+            Ok(Outcome::QuotaExceeded)
+        ));
+        assert_eq!(
+            store
+                .record_exchange(DEMO_BOT_ID, None, "d", "e")
+                .expect("store"),
+            Outcome::QuotaExceeded
+        );
+        drop(promised.pending);
+        assert_eq!(store.pending_replies(DEMO_BOT_ID), 0);
+        assert!(matches!(
+            store.begin_streamed_exchange(DEMO_BOT_ID, None, "c"),
+            Ok(Outcome::Recorded(_))
+        ));
+        assert_eq!(store.replies_this_month(DEMO_BOT_ID).expect("count"), 2);
+        assert_eq!(
+            store
+                .record_exchange(DEMO_BOT_ID, None, "d", "e")
+                .expect("store"),
+            Outcome::QuotaExceeded
+        );
+        let bot = store.bot(DEMO_BOT_ID).expect("read").expect("bot");
+        assert_eq!(bot.credits, Some(7), "a refused exchange spends no credit");
+        store
+            .update_bot(
+                DEMO_BOT_ID,
+                &BotUpdate {
+                    monthly_quota: Some(None),
+                    ..Default::default()
+                },
+            )
+            .expect("update");
+        assert!(matches!(
+            store.record_exchange(DEMO_BOT_ID, None, "d", "e"),
+            Ok(Outcome::Recorded(_))
+        ));
+    }
+
+    #[test]
+    fn messages_after_a_cursor_come_in_the_order_they_were_stored() {
+        let dir = TempDir::new("after");
+        let store = Store::open(&dir.0).expect("open");
+        let Outcome::Recorded(PromisedReply { message: first, .. }) = store
+            .record_visitor_message(DEMO_BOT_ID, None, "Hi")
+            .expect("store")
+        else {
+            panic!("recorded");
+        };
+        let conversation = first.conversation_id.as_str();
+        let action = SuggestedAction {
+            text: "More".into(),
+            payload: Some("more".into()),
+            ..Default::default()
+        };
+        let answer = store
+            .add_bot_message(conversation, "Hello!", std::slice::from_ref(&action))
+            .expect("add");
+        assert_eq!((answer.role, answer.complete), (Role::Assistant, true));
+        let ids = |after: Option<&str>| -> Vec<String> {
+            store
+                .messages_after(conversation, after)
+                .expect("read")
+                .into_iter()
+                .map(|m| m.id)
+                .collect()
+        };
+        assert_eq!(ids(None), [first.message_id.clone(), answer.id.clone()]);
+        assert_eq!(
+            ids(Some(&first.message_id)),
+            std::slice::from_ref(&answer.id)
+        );
+        assert!(ids(Some(&answer.id)).is_empty());
+        assert_eq!(
+            ids(Some("msg_unknown")).len(),
+            2,
+            "a stale cursor gets everything again"
+        );
+        let stored = store
+            .messages_after(conversation, Some(&first.message_id))
+            .expect("read");
+        assert_eq!(stored[0].suggested_actions, vec![action]);
+    }
 
     #[test]
     fn origins_compare_without_case_or_trailing_slash() {

@@ -233,7 +233,7 @@ fn an_operator_runs_the_server_and_changes_the_bot_while_it_runs() {
     assert!(ok, "{err}");
     assert_eq!(
         out.trim(),
-        "bot demo: credits 0, rate limit 30/min, origins *, stream default true, key active"
+        "bot demo: credits 0, rate limit 30/min, origins *, stream default true, key active, monthly quota unlimited"
     );
     let (status, body) = say(&server, "hi");
     assert_eq!(status, 402, "{body}");

@@ -1,0 +1,240 @@
+//! Who may call, the same for every dialect: the `Authorization: Bearer` publishable key
+//! (known and active), the bot it belongs to, the page's `Origin` (one the key allows), and
+//! the bot's rate limit, checked in that order by [`admit`]. Also what every chat endpoint
+//! does after that: check the visitor's text ([`check_message`]) and store an exchange while
+//! spending a credit and counting the monthly quota ([`record_exchange`]), and the answer
+//! with its `X-RateLimit-*` headers in the dialect's own shape ([`respond`]).
+//!
+//! Counting: requests that may make the bot answer (every POST) use up the rate limit; reads
+//! (history, polls, a bot's settings) are not counted and never refused for the limit, but
+//! carry the headers of the current window too. The bot-creation endpoint is checked against
+//! the server's admin token instead of a key ([`is_admin`]).
+
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use chat_widget_protocol::dialect::Dialect;
+
+use crate::error::{AppError, MAX_MESSAGE_CHARS};
+use crate::rate_limit::{Decision, RateLimitStatus};
+use crate::store::{ApiKey, Bot, ExchangeOutcome, RecordedExchange, DEFAULT_RATE_LIMIT};
+use crate::AppState;
+
+/// Which bot a request is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BotChoice<'a> {
+    /// The bot named in the path or the body; the key must belong to it (404 otherwise).
+    Named(&'a str),
+    /// The key's own bot (conversation URLs, and bodies too broken to name a bot).
+    KeysBot,
+}
+
+/// Whether a request uses up the rate limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counting {
+    /// Counted, and refused with 429 when the window is used up.
+    Count,
+    /// Not counted (reads).
+    Peek,
+}
+
+/// A request that passed the checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admitted {
+    /// The bot it is for.
+    pub bot: Bot,
+    /// The key it came with.
+    pub key: ApiKey,
+}
+
+/// Checks the key, the bot, the origin and (when counting) the rate limit. Returns the
+/// `X-RateLimit-*` status to send whatever the outcome: a refusal before the request is
+/// counted reports the window without using it up.
+pub fn admit(
+    state: &AppState,
+    headers: &HeaderMap,
+    choice: BotChoice<'_>,
+    counting: Counting,
+) -> (RateLimitStatus, Result<Admitted, AppError>) {
+    let now = state.now_unix();
+    let named = match choice {
+        BotChoice::Named(id) => Some(id),
+        BotChoice::KeysBot => None,
+    };
+    let bucket = named.unwrap_or("");
+    // A bot named by the request is looked up first: its limit is in the headers of a refusal.
+    let named_bot = match named.map(|id| state.store.bot(id)).transpose() {
+        Ok(bot) => bot.flatten(),
+        Err(err) => {
+            return (
+                state.limiter.peek(bucket, DEFAULT_RATE_LIMIT, now),
+                Err(err.into()),
+            )
+        }
+    };
+    let limit = named_bot
+        .as_ref()
+        .map_or(DEFAULT_RATE_LIMIT, |bot| bot.rate_limit_per_minute);
+    let refuse = |err: AppError| (state.limiter.peek(bucket, limit, now), Err(err));
+
+    let key = match authenticate(state, headers) {
+        Ok(key) => key,
+        Err(err) => return refuse(err),
+    };
+    let bot = match named {
+        Some(_) => named_bot,
+        None => match state.store.bot(&key.bot_id) {
+            Ok(bot) => bot,
+            Err(err) => return refuse(err.into()),
+        },
+    };
+    let Some(bot) = bot.filter(|bot| bot.id == key.bot_id) else {
+        return refuse(AppError::BotNotFound);
+    };
+    let peek = || state.limiter.peek(&bot.id, bot.rate_limit_per_minute, now);
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let origin = String::from_utf8_lossy(origin.as_bytes());
+        if !key.allowed_origins.allows(&origin) {
+            let refused = AppError::OriginNotAllowed {
+                origin: origin.into_owned(),
+            };
+            return (peek(), Err(refused));
+        }
+    }
+    let status = match counting {
+        Counting::Peek => peek(),
+        Counting::Count => match state.limiter.check(&bot.id, bot.rate_limit_per_minute, now) {
+            Decision::Allowed(status) => status,
+            Decision::Limited {
+                status,
+                retry_after_s,
+            } => return (status, Err(AppError::RateLimited { retry_after_s })),
+        },
+    };
+    (status, Ok(Admitted { bot, key }))
+}
+
+/// The bearer token of the request, if it has one.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// The `Authorization: Bearer <key>` key, if it exists and is active.
+pub fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<ApiKey, AppError> {
+    let key = bearer(headers).ok_or(AppError::InvalidApiKey)?;
+    match state.store.key(key)? {
+        Some(key) if key.active => Ok(key),
+        _ => Err(AppError::InvalidApiKey),
+    }
+}
+
+/// Whether the request carries the server's admin token (never, when the server has none).
+/// Compared in constant time.
+pub fn is_admin(state: &AppState, headers: &HeaderMap) -> bool {
+    match (state.admin_token(), bearer(headers)) {
+        (Some(expected), Some(given)) => {
+            expected.len() == given.len()
+                && expected
+                    .bytes()
+                    .zip(given.bytes())
+                    .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+                    == 0
+        }
+        _ => false,
+    }
+}
+
+/// A visitor's text the bot can answer: something in it, not too long. `field` names it in
+/// the error, as the dialect spells it.
+pub fn check_message(text: &str, field: &str) -> Result<(), AppError> {
+    if text.trim().is_empty() {
+        return Err(AppError::InvalidRequest(format!(
+            "The \"{field}\" field must not be empty"
+        )));
+    }
+    let chars = text.chars().count();
+    if chars > MAX_MESSAGE_CHARS {
+        return Err(AppError::InvalidRequest(format!(
+            "The \"{field}\" field is too long: {chars} characters, at most {MAX_MESSAGE_CHARS} are allowed"
+        )));
+    }
+    Ok(())
+}
+
+/// A conversation id worth looking up: blank ones count as absent.
+pub fn conversation_id(requested: Option<String>) -> Option<String> {
+    requested.filter(|id| !id.trim().is_empty())
+}
+
+/// Stores a visitor message and the bot's reply (see
+/// [`crate::store::Store::record_exchange`]), or says why not: 402 without credits, 403 when
+/// the monthly quota is used up.
+pub fn record_exchange(
+    state: &AppState,
+    bot: &Bot,
+    conversation_id: Option<&str>,
+    message: &str,
+    reply: &str,
+) -> Result<RecordedExchange, AppError> {
+    outcome(
+        state
+            .store
+            .record_exchange(&bot.id, conversation_id, message, reply)?,
+    )
+}
+
+/// An exchange's outcome as a result.
+pub fn outcome(outcome: ExchangeOutcome) -> Result<RecordedExchange, AppError> {
+    match outcome {
+        ExchangeOutcome::Recorded(recorded) => Ok(recorded),
+        ExchangeOutcome::NoCredits => Err(AppError::InsufficientCredits),
+        ExchangeOutcome::QuotaExceeded => Err(AppError::QuotaExceeded),
+    }
+}
+
+/// The response with the `X-RateLimit-*` headers; an error in `dialect`'s shape.
+pub fn respond(
+    dialect: Dialect,
+    rate_limit: RateLimitStatus,
+    result: Result<Response, AppError>,
+) -> Response {
+    let response = result.unwrap_or_else(|err| err.into_dialect_response(dialect));
+    (rate_limit, response).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn a_bearer_token_needs_the_scheme_and_a_value() {
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::AUTHORIZATION, HeaderValue::from_str(value).unwrap());
+            bearer(&headers).map(str::to_owned)
+        };
+        assert_eq!(with("Bearer pk_1").as_deref(), Some("pk_1"));
+        assert_eq!(with("bearer   pk_1 ").as_deref(), Some("pk_1"));
+        assert_eq!(with("Basic abc"), None);
+        assert_eq!(with("Bearer "), None);
+        assert_eq!(with("pk_1"), None);
+        assert_eq!(bearer(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn messages_must_have_content_and_fit() {
+        assert!(check_message("hi", "message").is_ok());
+        let err = check_message(" \n", "message.data.body");
+        assert!(
+            matches!(&err, Err(AppError::InvalidRequest(text)) if text.contains("message.data.body")),
+            "{err:?}"
+        );
+        assert!(check_message(&"é".repeat(MAX_MESSAGE_CHARS), "m").is_ok());
+        assert!(check_message(&"a".repeat(MAX_MESSAGE_CHARS + 1), "m").is_err());
+        assert_eq!(conversation_id(Some("  ".into())), None);
+        assert_eq!(conversation_id(Some("c".into())).as_deref(), Some("c"));
+    }
+}

@@ -1,0 +1,461 @@
+//! The chataibot dialect's endpoints ("API as a channel"): the visitor's messages go in, and
+//! the bot's answers are delivered apart from them, as the vendor does.
+//!
+//! * `POST /api/v1/conversations`: starts a conversation for the bot whose id is `bot_key`,
+//!   with the visitor's first message; answers `{"ok":true,"conversation":{"id","created_at",
+//!   "assignee":{"id","to"}},"contact":{...,"visitor_key"},"message_id"}` (the assignee is the
+//!   bot: its id and `<bot id>@bots.chat-widget.invalid`; `visitor_key` is
+//!   `<user_external_id>_<bot id>`; `message_id`, the visitor message's, is ours).
+//! * `POST /api/v1/conversation/{id}/messages`: the visitor's next message; `{"ok":true,
+//!   "message_id"}`.
+//! * `GET /api/v1/conversation/{id}/messages?after=<message_id>` (ours): the messages stored
+//!   after `after`, both senders, oldest first; with `Accept: text/event-stream`, the same as
+//!   Server-Sent Events, one `message` event per message as it appears (`Last-Event-ID` works
+//!   as `after`), `: keep-alive` comments, and the end of the stream after
+//!   [`AppState::listen_idle_timeout`] without a new message.
+//!
+//! Each visitor message costs a credit and counts towards the monthly quota when it is
+//! accepted (402/403 are decided then); the demo brain's answer is stored as a `BOT` message
+//! [`AppState::reply_delay`] later, by a task of this process (until then the quota counts
+//! it as pending, see [`crate::store::Store::record_visitor_message`]; [`Deliveries`] wakes
+//! the listening streams when it is stored). Later calls name the conversation, whose bot the
+//! key must belong to: an unknown conversation, or another bot's, is 404
+//! `CONVERSATION_NOT_FOUND`. Errors are `{"ok":false,"error":{"code","message",
+//! "retry_after"?}}`. The poll and the stream are reads: not counted against the rate limit.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, Uri};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chat_widget_protocol::dialect::chataibot::{
+    self, Assignee, ChatMessage, ContactInfo, ConversationInfo, MessagesReply, SendReply,
+    SendRequest, Sender, StartReply, StartRequest, MESSAGE_EVENT,
+};
+use chat_widget_protocol::dialect::Dialect;
+use tokio::sync::watch;
+
+use crate::access::{admit, check_message, respond, Admitted, BotChoice, Counting};
+use crate::error::AppError;
+use crate::sse::{KEEP_ALIVE_INTERVAL, KEEP_ALIVE_TEXT};
+use crate::store::{Bot, Outcome, PromisedReply, RecordedMessage, Role, Store, StoredMessage};
+use crate::{dates, AppState};
+
+/// How long after the visitor's message the answer is delivered, unless
+/// [`AppState::with_reply_delay`] says otherwise.
+pub const DEFAULT_REPLY_DELAY: Duration = Duration::from_millis(300);
+
+/// How long a listening stream stays open without a new message, unless
+/// [`AppState::with_listen_idle_timeout`] says otherwise.
+pub const DEFAULT_LISTEN_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How often a listening stream looks for new messages when no delivery signal came (another
+/// process may have written them).
+const RECHECK_INTERVAL: Duration = Duration::from_secs(1);
+
+// ---------------------------------------------------------------------------------------------
+// Answers on their way.
+
+/// The signal that an answer was stored, for the listening streams of this process.
+#[derive(Debug)]
+pub struct Deliveries {
+    arrived: watch::Sender<u64>,
+}
+
+impl Default for Deliveries {
+    fn default() -> Self {
+        Self {
+            arrived: watch::channel(0).0,
+        }
+    }
+}
+
+impl Deliveries {
+    /// Tells every listener that an answer was stored.
+    pub fn notify(&self) {
+        self.arrived.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// A receiver that sees a change after every stored answer.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.arrived.subscribe()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Handlers.
+
+/// `POST /api/v1/conversations`.
+pub async fn start(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<StartRequest>, JsonRejection>,
+) -> Response {
+    let bot_key = body
+        .as_ref()
+        .ok()
+        .map(|Json(request)| request.bot_key.trim().to_owned())
+        .filter(|id| !id.is_empty());
+    let choice = bot_key
+        .as_deref()
+        .map_or(BotChoice::KeysBot, BotChoice::Named);
+    let (rate_limit, admitted) = admit(&state, &headers, choice, Counting::Count);
+    let result = admitted.and_then(|Admitted { bot, .. }| {
+        let Json(request) = body?;
+        if bot_key.is_none() {
+            return Err(invalid("The \"bot_key\" field must name a bot"));
+        }
+        if !request.channel.is_empty() && !request.channel.eq_ignore_ascii_case("API") {
+            return Err(invalid("The \"channel\" field must be \"API\""));
+        }
+        let visitor = request.from.user_external_id.trim();
+        if visitor.is_empty() {
+            return Err(invalid(
+                "The \"from.user_external_id\" field must name the visitor",
+            ));
+        }
+        let text = text_of(&request.message)?;
+        let recorded = accept(&state, &bot, None, text)?;
+        let contact = request
+            .variables
+            .and_then(|variables| variables.contact)
+            .unwrap_or_default();
+        let reply = StartReply {
+            ok: true,
+            conversation: ConversationInfo {
+                id: recorded.conversation_id,
+                created_at: Some(dates::chataibot_timestamp(recorded.created_at)),
+                assignee: Some(Assignee {
+                    to: format!("{}@bots.chat-widget.invalid", bot.id),
+                    id: bot.id.clone(),
+                }),
+            },
+            contact: Some(ContactInfo {
+                name: contact.name,
+                email: contact.email,
+                phone: contact.phone,
+                visitor_key: Some(format!("{visitor}_{}", bot.id)),
+            }),
+            message_id: Some(recorded.message_id),
+        };
+        Ok(Json(reply).into_response())
+    });
+    respond(Dialect::Chataibot, rate_limit, result)
+}
+
+/// `POST /api/v1/conversation/{id}/messages`.
+pub async fn send(
+    State(state): State<AppState>,
+    conversation_id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Result<Json<SendRequest>, JsonRejection>,
+) -> Response {
+    let conversation_id = conversation_id.map(|Path(id)| id).unwrap_or_default();
+    let (rate_limit, admitted) = admit(&state, &headers, BotChoice::KeysBot, Counting::Count);
+    let result = admitted.and_then(|Admitted { bot, .. }| {
+        owned_conversation(&state, &bot, &conversation_id)?;
+        let Json(request) = body?;
+        if !request.user.kind.eq_ignore_ascii_case("VISITOR") {
+            return Err(invalid("The \"user.type\" field must be \"VISITOR\""));
+        }
+        let text = text_of(&request.message)?;
+        let recorded = accept(&state, &bot, Some(&conversation_id), text)?;
+        let reply = SendReply {
+            ok: true,
+            message_id: recorded.message_id,
+        };
+        Ok(Json(reply).into_response())
+    });
+    respond(Dialect::Chataibot, rate_limit, result)
+}
+
+/// `GET /api/v1/conversation/{id}/messages?after=`: JSON, or SSE when the client accepts it.
+pub async fn messages(
+    State(state): State<AppState>,
+    conversation_id: Result<Path<String>, PathRejection>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let conversation_id = conversation_id.map(|Path(id)| id).unwrap_or_default();
+    let after = query_param(uri.query().unwrap_or(""), "after").or_else(|| {
+        headers
+            .get("last-event-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    });
+    let after = after.filter(|id| !id.trim().is_empty());
+    let listen = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains(chataibot::EVENT_STREAM));
+    let (rate_limit, admitted) = admit(&state, &headers, BotChoice::KeysBot, Counting::Peek);
+    let result = admitted.and_then(|Admitted { bot, .. }| {
+        owned_conversation(&state, &bot, &conversation_id)?;
+        if listen {
+            return Ok(listen_response(&state, conversation_id, after));
+        }
+        let messages = ready_messages(&state.store, &conversation_id, after.as_deref())?
+            .into_iter()
+            .map(chat_message)
+            .collect();
+        Ok(Json(MessagesReply { ok: true, messages }).into_response())
+    });
+    respond(Dialect::Chataibot, rate_limit, result)
+}
+
+fn invalid(text: &str) -> AppError {
+    AppError::InvalidRequest(text.to_owned())
+}
+
+/// The text of a `{"data":{"body"},"type":"text"}` message, if it is a text the bot can answer.
+fn text_of(message: &chataibot::MessageContent) -> Result<&str, AppError> {
+    if !message.kind.eq_ignore_ascii_case("text") {
+        return Err(invalid(
+            "Only text messages are supported: \"message.type\" must be \"text\"",
+        ));
+    }
+    check_message(&message.data.body, "message.data.body")?;
+    Ok(&message.data.body)
+}
+
+/// 404 unless the conversation exists and is the bot's.
+fn owned_conversation(state: &AppState, bot: &Bot, conversation_id: &str) -> Result<(), AppError> {
+    match state.store.conversation_bot(conversation_id)? {
+        Some(owner) if owner == bot.id => Ok(()),
+        _ => Err(AppError::ConversationNotFound),
+    }
+}
+
+/// Stores the visitor's message (spending the credit and counting the quota, with the
+/// answers already on their way) and sends the answer on its way.
+fn accept(
+    state: &AppState,
+    bot: &Bot,
+    conversation_id: Option<&str>,
+    text: &str,
+) -> Result<RecordedMessage, AppError> {
+    let promised = match state
+        .store
+        .record_visitor_message(&bot.id, conversation_id, text)?
+    {
+        Outcome::Recorded(promised) => promised,
+        Outcome::NoCredits => return Err(AppError::InsufficientCredits),
+        Outcome::QuotaExceeded => return Err(AppError::QuotaExceeded),
+    };
+    let PromisedReply { message, pending } = promised;
+    let answer = state.faq.answer(text, &bot.name);
+    let store = state.store.clone();
+    let deliveries = Arc::clone(state.deliveries());
+    let delay = state.reply_delay();
+    let conversation_id = message.conversation_id.clone();
+    tokio::spawn(async move {
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        if let Err(err) =
+            store.add_bot_message(&conversation_id, &answer.text, &answer.suggested_actions)
+        {
+            eprintln!("chat-widget-server: cannot deliver an answer in {conversation_id}: {err}");
+        }
+        // The quota counted the answer as pending until now, when it is stored.
+        drop(pending);
+        deliveries.notify();
+    });
+    Ok(message)
+}
+
+/// The messages after `after` that a client may see, stopping before a streamed reply that
+/// has not sent a word yet (so a cursor never skips past it).
+fn ready_messages(
+    store: &Store,
+    conversation_id: &str,
+    after: Option<&str>,
+) -> Result<Vec<StoredMessage>, AppError> {
+    Ok(store
+        .messages_after(conversation_id, after)?
+        .into_iter()
+        .take_while(StoredMessage::is_visible)
+        .collect())
+}
+
+fn chat_message(message: StoredMessage) -> ChatMessage {
+    ChatMessage {
+        id: message.id,
+        from: match message.role {
+            Role::User => Sender::Visitor,
+            Role::Assistant => Sender::Bot,
+        },
+        body: message.content,
+        created_at: Some(dates::chataibot_timestamp(message.created_at)),
+        suggested_actions: message.suggested_actions,
+    }
+}
+
+/// A query parameter's value, percent-decoded (`+` is a space).
+fn query_param(query: &str, name: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (key == name).then(|| percent_decode(value))
+    })
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes
+                    .get(i + 1..i + 3)
+                    .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(byte) => {
+                        out.push(byte);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            byte => out.push(byte),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The listening form.
+
+fn listen_response(state: &AppState, conversation_id: String, after: Option<String>) -> Response {
+    let idle = state.listen_idle_timeout();
+    let listener = Listener {
+        store: state.store.clone(),
+        arrived: state.deliveries().subscribe(),
+        conversation_id,
+        cursor: after,
+        queue: VecDeque::new(),
+        idle,
+        deadline: tokio::time::Instant::now() + idle,
+        ended: false,
+    };
+    let events = futures_util::stream::unfold(listener, |mut listener| async move {
+        let event = listener.next_event().await?;
+        Some((Ok::<_, Infallible>(event), listener))
+    });
+    Sse::new(events)
+        .keep_alive(
+            KeepAlive::new()
+                .interval(KEEP_ALIVE_INTERVAL)
+                .text(KEEP_ALIVE_TEXT),
+        )
+        .into_response()
+}
+
+/// One client listening to a conversation.
+struct Listener {
+    store: Store,
+    arrived: watch::Receiver<u64>,
+    conversation_id: String,
+    cursor: Option<String>,
+    queue: VecDeque<StoredMessage>,
+    idle: Duration,
+    deadline: tokio::time::Instant,
+    ended: bool,
+}
+
+impl Listener {
+    /// The next message event, or `None` once the conversation has been quiet for the idle
+    /// time (or after an error event).
+    async fn next_event(&mut self) -> Option<Event> {
+        loop {
+            if self.ended {
+                return None;
+            }
+            if let Some(message) = self.queue.pop_front() {
+                self.cursor = Some(message.id.clone());
+                return Some(message_event(chat_message(message)));
+            }
+            // Marked seen before reading, so a delivery during the read is not missed.
+            self.arrived.borrow_and_update();
+            match ready_messages(&self.store, &self.conversation_id, self.cursor.as_deref()) {
+                Ok(messages) if !messages.is_empty() => {
+                    self.queue.extend(messages);
+                    self.deadline = tokio::time::Instant::now() + self.idle;
+                    continue;
+                }
+                Ok(_) => {}
+                Err(err) => {
+                    self.ended = true;
+                    return Some(error_event(&err));
+                }
+            }
+            let now = tokio::time::Instant::now();
+            if now >= self.deadline {
+                return None;
+            }
+            let wait = (self.deadline - now).min(RECHECK_INTERVAL);
+            let signal = tokio::time::timeout(wait, self.arrived.changed()).await;
+            if let Ok(Err(_)) = signal {
+                // The server is going away: no delivery will come; wait out, then look once more.
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
+}
+
+/// `id: <message id>`, `event: message`, `data: <poll item>`: what
+/// [`chataibot::sse_frame`] writes.
+fn message_event(message: ChatMessage) -> Event {
+    let data = serde_json::to_string(&message).unwrap_or_else(|_| "{}".to_owned());
+    Event::default()
+        .id(message.id.replace(['\r', '\n', '\0'], ""))
+        .event(MESSAGE_EVENT)
+        .data(data)
+}
+
+/// `event: error` with the chataibot error body.
+fn error_event(err: &AppError) -> Event {
+    if let AppError::Internal(detail) = err {
+        eprintln!("chat-widget-server: internal error while listening: {detail}");
+    }
+    let body = chataibot::ErrorBody::new(
+        chataibot::wire_code(&err.code()),
+        err.message_in(Dialect::Chataibot),
+        None,
+    );
+    let json = serde_json::to_string(&body).unwrap_or_else(|_| "{}".to_owned());
+    Event::default().event("error").data(json)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_values_are_percent_decoded() {
+        assert_eq!(
+            query_param("after=msg_1&x=2", "after").as_deref(),
+            Some("msg_1")
+        );
+        assert_eq!(
+            query_param("x=1&after=a%2Fb+c", "after").as_deref(),
+            Some("a/b c")
+        );
+        assert_eq!(query_param("afterx=1", "after"), None);
+        assert_eq!(query_param("", "after"), None);
+        assert_eq!(percent_decode("%"), "%");
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+        assert_eq!(percent_decode("%+1"), "% 1", "not a sign of a number");
+        assert_eq!(percent_decode("%C3%A9"), "é");
+    }
+}

@@ -1,0 +1,344 @@
+//! The jelytech dialect's endpoints, below `/v1`. Errors are
+//! `{"success":false,"error":{"code","message","statusCode"}}` with the document's texts.
+//!
+//! * `POST /v1/chat/send`: the bot named by `botId` answers `{"success":true,"response",
+//!   "conversationId","messageId","timestamp"}` (plus our `suggested_actions` when the answer
+//!   has quick replies).
+//! * `GET /v1/chat/history/{conversationId}`: the conversation's messages, oldest first, for
+//!   the key's own bot only (another bot's conversation or an unknown one is 404
+//!   `CONVERSATION_NOT_FOUND`). A streamed reply that has not sent a word yet is left out; one
+//!   cut off mid-way is included with what was sent and `"partial": true`.
+//! * `POST /v1/bots` (needs the server's admin token as the bearer, `--admin-token`; any
+//!   publishable key is refused, as a page's key must not create bots): creates a bot and its
+//!   publishable key and answers 201 with the document's shape plus our `publishableKey`. The
+//!   `name` is required; `greeting`, `primaryColor` (`#rgb` or `#rrggbb`) and `position`
+//!   (`bottom-right` or `bottom-left`) are optional and default like the admin command's.
+//! * `GET /v1/bots/{botId}` (ours; the bot's own key or the admin token): the created shape
+//!   with `description` and `configuration: {greeting, theme: {primaryColor, position}}`
+//!   inside `bot`.
+//!
+//! Reads are not counted against the rate limit; bot creation is counted in a window of its
+//! own ([`ADMIN_BUCKET`]).
+
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chat_widget_protocol::dialect::jelytech::{
+    BotInfo, BotReply, Configuration, CreateBotRequest, HistoryMessage, HistoryReply, Role,
+    SendReply, SendRequest, Theme,
+};
+use chat_widget_protocol::dialect::Dialect;
+
+use crate::access::{self, admit, check_message, is_admin, respond, BotChoice, Counting};
+use crate::error::AppError;
+use crate::rate_limit::{Decision, RateLimitStatus};
+use crate::store::{self, Bot, NewBot, StoredMessage, DEFAULT_RATE_LIMIT};
+use crate::{dates, ids, AppState};
+
+/// The rate-limit window that bot creation is counted in (no bot id can contain a space).
+pub const ADMIN_BUCKET: &str = " admin";
+
+/// The longest bot name, greeting and description accepted, in characters.
+const MAX_TEXT_CHARS: usize = 500;
+
+/// `POST /v1/chat/send`.
+pub async fn send(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<SendRequest>, JsonRejection>,
+) -> Response {
+    let bot_id = body
+        .as_ref()
+        .ok()
+        .map(|Json(request)| request.bot_id.trim().to_owned())
+        .filter(|id| !id.is_empty());
+    let choice = bot_id
+        .as_deref()
+        .map_or(BotChoice::KeysBot, BotChoice::Named);
+    let (rate_limit, admitted) = admit(&state, &headers, choice, Counting::Count);
+    let result = admitted.and_then(|admitted| {
+        let Json(request) = body?;
+        if bot_id.is_none() {
+            return Err(AppError::InvalidRequest(
+                "The \"botId\" field must name a bot".to_owned(),
+            ));
+        }
+        check_message(&request.message, "message")?;
+        let bot = admitted.bot;
+        let answer = state.faq.answer(&request.message, &bot.name);
+        let recorded = access::record_exchange(
+            &state,
+            &bot,
+            access::conversation_id(request.conversation_id).as_deref(),
+            &request.message,
+            &answer.text,
+        )?;
+        let reply = SendReply {
+            success: true,
+            response: answer.text,
+            conversation_id: recorded.conversation_id,
+            message_id: Some(recorded.reply_message_id),
+            timestamp: Some(dates::iso8601(recorded.created_at)),
+            suggested_actions: answer.suggested_actions,
+        };
+        Ok(Json(reply).into_response())
+    });
+    respond(Dialect::Jelytech, rate_limit, result)
+}
+
+/// `GET /v1/chat/history/{conversationId}`.
+pub async fn history(
+    State(state): State<AppState>,
+    conversation_id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+) -> Response {
+    let conversation_id = conversation_id.map(|Path(id)| id).unwrap_or_default();
+    let (rate_limit, admitted) = admit(&state, &headers, BotChoice::KeysBot, Counting::Peek);
+    let result = admitted.and_then(|admitted| {
+        let owner = state.store.conversation_bot(&conversation_id)?;
+        if owner.as_deref() != Some(admitted.bot.id.as_str()) {
+            return Err(AppError::ConversationNotFound);
+        }
+        let messages = state
+            .store
+            .messages(&conversation_id)?
+            .into_iter()
+            .filter(StoredMessage::is_visible)
+            .map(history_message)
+            .collect();
+        let reply = HistoryReply {
+            success: true,
+            conversation_id,
+            messages,
+        };
+        Ok(Json(reply).into_response())
+    });
+    respond(Dialect::Jelytech, rate_limit, result)
+}
+
+fn history_message(message: StoredMessage) -> HistoryMessage {
+    HistoryMessage {
+        id: message.id,
+        role: match message.role {
+            store::Role::User => Role::User,
+            store::Role::Assistant => Role::Assistant,
+        },
+        content: message.content,
+        timestamp: Some(dates::iso8601(message.created_at)),
+        partial: !message.complete,
+    }
+}
+
+/// `POST /v1/bots`.
+pub async fn create_bot(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<CreateBotRequest>, JsonRejection>,
+) -> Response {
+    let now = state.now_unix();
+    if !is_admin(&state, &headers) {
+        let rate_limit = state.limiter.peek(ADMIN_BUCKET, DEFAULT_RATE_LIMIT, now);
+        return respond(
+            Dialect::Jelytech,
+            rate_limit,
+            Err(AppError::AdminTokenRequired),
+        );
+    }
+    let rate_limit = match state.limiter.check(ADMIN_BUCKET, DEFAULT_RATE_LIMIT, now) {
+        Decision::Allowed(status) => status,
+        Decision::Limited {
+            status,
+            retry_after_s,
+        } => {
+            return respond(
+                Dialect::Jelytech,
+                status,
+                Err(AppError::RateLimited { retry_after_s }),
+            )
+        }
+    };
+    let result = body
+        .map_err(AppError::from)
+        .and_then(|Json(request)| new_bot(request))
+        .and_then(|new| {
+            let (bot, key) = state.store.create_bot_with(&new)?;
+            let reply = BotReply {
+                success: true,
+                bot: BotInfo {
+                    id: bot.id.clone(),
+                    name: bot.name,
+                    status: "active".to_owned(),
+                    created_at: Some(dates::iso8601(bot.created_at)),
+                    description: None,
+                    configuration: None,
+                },
+                publishable_key: Some(key.key),
+            };
+            Ok((StatusCode::CREATED, Json(reply)).into_response())
+        });
+    respond(Dialect::Jelytech, rate_limit, result)
+}
+
+/// A creation request as a bot to store, or what is wrong with it.
+fn new_bot(request: CreateBotRequest) -> Result<NewBot, AppError> {
+    let invalid = |text: String| Err(AppError::InvalidRequest(text));
+    let name = request.name.trim();
+    if name.is_empty() {
+        return invalid("The \"name\" field must not be empty".to_owned());
+    }
+    let configuration = request.configuration;
+    let theme = configuration.theme.unwrap_or_default();
+    for (field, text) in [
+        ("name", name),
+        ("description", request.description.as_str()),
+        (
+            "configuration.greeting",
+            configuration.greeting.as_deref().unwrap_or(""),
+        ),
+    ] {
+        if text.chars().count() > MAX_TEXT_CHARS {
+            return invalid(format!(
+                "The \"{field}\" field is too long: at most {MAX_TEXT_CHARS} characters are allowed"
+            ));
+        }
+    }
+    let id = format!(
+        "bot_{}",
+        ids::random_hex(16).map_err(store::StoreError::from)?
+    );
+    let mut new = NewBot::new(&id, name);
+    new.description = request.description.trim().to_owned();
+    if let Some(greeting) = configuration.greeting.filter(|g| !g.trim().is_empty()) {
+        new.greeting = greeting.trim().to_owned();
+    }
+    if let Some(color) = theme.primary_color {
+        match hex_color(&color) {
+            Some(color) => new.primary_color = color,
+            None => {
+                return invalid(format!(
+                    "The \"configuration.theme.primaryColor\" field must be a colour like #007bff, not {color:?}"
+                ))
+            }
+        }
+    }
+    if let Some(position) = theme.position {
+        match position.trim().to_ascii_lowercase().as_str() {
+            "bottom-right" | "right" => new.position = "bottom-right".to_owned(),
+            "bottom-left" | "left" => new.position = "bottom-left".to_owned(),
+            _ => {
+                return invalid(format!(
+                    "The \"configuration.theme.position\" field must be \"bottom-right\" or \"bottom-left\", not {position:?}"
+                ))
+            }
+        }
+    }
+    Ok(new)
+}
+
+/// `#rgb` or `#rrggbb` (the `#` optional), lower-cased with its `#`.
+fn hex_color(text: &str) -> Option<String> {
+    let hex = text.trim().trim_start_matches('#');
+    ((hex.len() == 3 || hex.len() == 6) && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| format!("#{}", hex.to_ascii_lowercase()))
+}
+
+/// `GET /v1/bots/{botId}`.
+pub async fn read_bot(
+    State(state): State<AppState>,
+    bot_id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+) -> Response {
+    let bot_id = bot_id.map(|Path(id)| id).unwrap_or_default();
+    let (rate_limit, bot) = if is_admin(&state, &headers) {
+        admin_read(&state, &bot_id)
+    } else {
+        let (rate_limit, admitted) =
+            admit(&state, &headers, BotChoice::Named(&bot_id), Counting::Peek);
+        (rate_limit, admitted.map(|admitted| admitted.bot))
+    };
+    let result = bot.and_then(|bot| {
+        let active = state
+            .store
+            .first_key(&bot.id)?
+            .is_some_and(|key| key.active);
+        Ok(Json(bot_reply(bot, active)).into_response())
+    });
+    respond(Dialect::Jelytech, rate_limit, result)
+}
+
+fn admin_read(state: &AppState, bot_id: &str) -> (RateLimitStatus, Result<Bot, AppError>) {
+    let now = state.now_unix();
+    match state.store.bot(bot_id) {
+        Ok(Some(bot)) => (
+            state.limiter.peek(&bot.id, bot.rate_limit_per_minute, now),
+            Ok(bot),
+        ),
+        Ok(None) => (
+            state.limiter.peek(bot_id, DEFAULT_RATE_LIMIT, now),
+            Err(AppError::BotNotFound),
+        ),
+        Err(err) => (
+            state.limiter.peek(bot_id, DEFAULT_RATE_LIMIT, now),
+            Err(err.into()),
+        ),
+    }
+}
+
+/// A bot as the read endpoint shows it.
+fn bot_reply(bot: Bot, active: bool) -> BotReply {
+    BotReply {
+        success: true,
+        bot: BotInfo {
+            id: bot.id,
+            name: bot.name,
+            status: if active { "active" } else { "inactive" }.to_owned(),
+            created_at: Some(dates::iso8601(bot.created_at)),
+            description: Some(bot.description),
+            configuration: Some(Configuration {
+                greeting: Some(bot.greeting),
+                theme: Some(Theme {
+                    primary_color: Some(bot.primary_color),
+                    position: Some(bot.position),
+                }),
+            }),
+        },
+        publishable_key: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colours_are_hex_and_positions_are_corners() {
+        assert_eq!(hex_color("#007BFF").as_deref(), Some("#007bff"));
+        assert_eq!(hex_color("abc").as_deref(), Some("#abc"));
+        for bad in ["red", "#12345", "#gggggg", "", "url(x)"] {
+            assert_eq!(hex_color(bad), None, "{bad}");
+        }
+        let request = |position: &str| CreateBotRequest {
+            name: "B".into(),
+            description: String::new(),
+            configuration: Configuration {
+                greeting: None,
+                theme: Some(Theme {
+                    primary_color: None,
+                    position: Some(position.into()),
+                }),
+            },
+        };
+        assert_eq!(
+            new_bot(request("Left")).map(|b| b.position).ok().as_deref(),
+            Some("bottom-left")
+        );
+        assert!(new_bot(request("top-left")).is_err());
+        let unnamed = CreateBotRequest {
+            name: "  ".into(),
+            ..request("left")
+        };
+        assert!(matches!(new_bot(unnamed), Err(AppError::InvalidRequest(_))));
+    }
+}

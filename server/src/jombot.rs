@@ -1,0 +1,64 @@
+//! The jombot dialect's endpoint, `POST /v1/chat/message`: the bot named by the body's
+//! `bot_id` answers `{"response","conversation_id","bot_id","timestamp","confidence",
+//! "suggested_actions"}`, with the demo brain's quick replies and its match score squashed to
+//! 0..1 as the confidence ([`crate::faq::confidence`]). Errors are our jombot shape
+//! `{"error":{"code","message","retry_after"?}}` (see the protocol crate's
+//! [`chat_widget_protocol::dialect::jombot`]); `user_id` and `context` are accepted and not
+//! used.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chat_widget_protocol::dialect::jombot::{ChatReply, ChatRequest};
+use chat_widget_protocol::dialect::Dialect;
+
+use crate::access::{self, admit, check_message, respond, BotChoice, Counting};
+use crate::error::AppError;
+use crate::{dates, AppState};
+
+/// The handler. A body too broken to name a bot is refused with 400 after the key's checks.
+pub async fn message(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<ChatRequest>, JsonRejection>,
+) -> Response {
+    let bot_id = body
+        .as_ref()
+        .ok()
+        .map(|Json(request)| request.bot_id.trim().to_owned())
+        .filter(|id| !id.is_empty());
+    let choice = bot_id
+        .as_deref()
+        .map_or(BotChoice::KeysBot, BotChoice::Named);
+    let (rate_limit, admitted) = admit(&state, &headers, choice, Counting::Count);
+    let result = admitted.and_then(|admitted| {
+        let Json(request) = body?;
+        if bot_id.is_none() {
+            return Err(AppError::InvalidRequest(
+                "The \"bot_id\" field must name a bot".to_owned(),
+            ));
+        }
+        check_message(&request.message, "message")?;
+        let bot = admitted.bot;
+        let answer = state.faq.answer(&request.message, &bot.name);
+        let recorded = access::record_exchange(
+            &state,
+            &bot,
+            access::conversation_id(request.conversation_id).as_deref(),
+            &request.message,
+            &answer.text,
+        )?;
+        let reply = ChatReply {
+            response: answer.text,
+            conversation_id: recorded.conversation_id,
+            bot_id: bot.id,
+            timestamp: Some(dates::iso8601(recorded.created_at)),
+            confidence: Some(answer.confidence),
+            suggested_actions: answer.suggested_actions,
+        };
+        Ok(Json(reply).into_response())
+    });
+    respond(Dialect::Jombot, rate_limit, result)
+}

@@ -1,0 +1,114 @@
+//! The openai dialect's endpoint, `POST /v1/chat/completions`: the bot is the `model`, and it
+//! answers the last `user` message of the history the client sends (the demo brain has no use
+//! for the rest). `stream: true` answers `chat.completion.chunk` events ending with
+//! `data: [DONE]` ([`crate::sse`]); otherwise (the default, as with OpenAI; the bot's own
+//! streaming default is not used here) one `chat.completion` JSON object whose `usage` counts
+//! words. Errors are OpenAI's `{"error":{"message","type","param","code"}}`.
+//!
+//! The dialect has no conversation id, so each completion is stored as a new conversation of
+//! two messages: the last user message and the reply. The completion's id is
+//! `chatcmpl-<reply message id>`.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chat_widget_protocol::dialect::openai::{
+    Choice, Completion, CompletionMessage, CompletionRequest, Role, Usage,
+};
+use chat_widget_protocol::dialect::Dialect;
+
+use crate::access::{self, admit, check_message, respond, Admitted, BotChoice, Counting};
+use crate::error::AppError;
+use crate::sse::{self, StreamFormat};
+use crate::AppState;
+
+/// The handler.
+pub async fn completions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<CompletionRequest>, JsonRejection>,
+) -> Response {
+    let model = body
+        .as_ref()
+        .ok()
+        .map(|Json(request)| request.model.trim().to_owned())
+        .filter(|model| !model.is_empty());
+    let choice = model
+        .as_deref()
+        .map_or(BotChoice::KeysBot, BotChoice::Named);
+    let (rate_limit, admitted) = admit(&state, &headers, choice, Counting::Count);
+    let result = admitted.and_then(|Admitted { bot, .. }| {
+        let Json(request) = body?;
+        let Some(model) = model else {
+            return Err(AppError::InvalidRequest(
+                "The \"model\" field must name a bot".to_owned(),
+            ));
+        };
+        let Some(question) = request
+            .messages
+            .iter()
+            .rev()
+            .find(|turn| turn.role == Role::User)
+        else {
+            return Err(AppError::InvalidRequest(
+                "The \"messages\" field must contain a message with the role \"user\"".to_owned(),
+            ));
+        };
+        check_message(&question.content, "messages[].content")?;
+        let answer = state.faq.answer(&question.content, &bot.name);
+        let created = state.now_unix();
+        if request.stream {
+            let exchange = access::outcome(state.store.begin_streamed_exchange(
+                &bot.id,
+                None,
+                &question.content,
+            )?)?;
+            let format = StreamFormat::Openai {
+                completion_id: completion_id(&exchange.reply_message_id),
+                model,
+                created,
+            };
+            return Ok(sse::respond_as(&state, &bot.id, exchange, answer, format));
+        }
+        let recorded =
+            access::record_exchange(&state, &bot, None, &question.content, &answer.text)?;
+        let prompt_tokens = request
+            .messages
+            .iter()
+            .map(|turn| words(&turn.content))
+            .sum();
+        let completion_tokens = words(&answer.text);
+        let completion = Completion {
+            id: completion_id(&recorded.reply_message_id),
+            object: "chat.completion".to_owned(),
+            created: Some(created),
+            model: Some(model),
+            choices: vec![Choice {
+                index: 0,
+                message: CompletionMessage {
+                    role: Role::Assistant,
+                    content: Some(answer.text),
+                },
+                finish_reason: Some("stop".to_owned()),
+            }],
+            usage: Some(Usage {
+                prompt_tokens,
+                completion_tokens,
+                total_tokens: prompt_tokens + completion_tokens,
+            }),
+        };
+        Ok(Json(completion).into_response())
+    });
+    respond(Dialect::Openai, rate_limit, result)
+}
+
+fn completion_id(reply_message_id: &str) -> String {
+    format!("chatcmpl-{reply_message_id}")
+}
+
+/// Words, standing in for tokens.
+fn words(text: &str) -> u64 {
+    text.split_whitespace().count() as u64
+}
