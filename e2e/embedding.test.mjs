@@ -230,3 +230,43 @@ test('the greeting bubble appears, can be dismissed for good, and unread replies
   await page.locator('.cw-launcher').click();
   await page.locator('.cw-badge').waitFor({ state: 'detached' });
 });
+
+test('the Leptos example app embeds <ChatWidget/> as a component', async (t) => {
+  const page = await newPage(browser);
+  t.after(() => page.context().close());
+  await page.goto(`${pages.url}/leptos-app/?api=${encodeURIComponent(server.url)}&key=${server.key}`);
+  const launcher = page.locator('.cw-launcher');
+  await launcher.waitFor();
+  assert.ok((await launcher.boundingBox()).x < 640, 'Position::BottomLeft');
+  assert.equal(await launcher.evaluate((el) => getComputedStyle(el).backgroundColor), 'rgb(124, 58, 237)');
+  await launcher.click();
+  await page.locator('.cw-input').fill('What payment methods do you accept?');
+  await page.locator('.cw-input').press('Enter');
+  const replies = await finishedReplies(page, 1, 'body');
+  assert.match(await replies.first().innerText(), /card|pay/i);
+  assert.deepEqual(page.consoleErrors, []);
+});
+
+test("the auto theme follows the visitor's system, and the launcher icon and avatar are settable", async (t) => {
+  const page = await newPage(browser, { colorScheme: 'dark' });
+  t.after(() => page.context().close());
+  await page.route('**/pages/plain.html', async (route) => {
+    const response = await route.fetch();
+    const body = (await response.text()).replace(
+      'data-greeting-delay="off"',
+      `data-greeting-delay="off" data-theme="auto" data-launcher-icon="help" data-avatar-url="${pages.url}/pages/icon.svg"`,
+    );
+    route.fulfill({ response, body });
+  });
+  await page.goto(`${pages.url}/pages/plain.html`);
+  await page.locator('.cw-launcher').click();
+  const background = await page.locator('.cw-panel').evaluate((el) => getComputedStyle(el).backgroundColor);
+  assert.equal(background, 'rgb(24, 27, 33)', 'dark, because the system prefers dark');
+  assert.equal(await page.locator('img.cw-avatar').getAttribute('src'), `${pages.url}/pages/icon.svg`);
+  const icon = await page.locator('.cw-launcher .cw-icon--chat path').getAttribute('d');
+  assert.match(icon, /^M12 2a10 10 0 1 0/, 'the help icon');
+  await page.emulateMedia({ colorScheme: 'light' });
+  const light = await page.locator('.cw-panel').evaluate((el) => getComputedStyle(el).backgroundColor);
+  assert.equal(light, 'rgb(255, 255, 255)', 'and light when the system switches');
+  await page.screenshot({ path: join(artifacts, 'auto-theme-light.png') });
+});

@@ -142,7 +142,7 @@ export function strictCsp(apiOrigin) {
 const contentTypes = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.wasm': 'application/wasm' };
 
 /**
- * Serves the example pages in e2e/pages (placeholders {{API}}, {{BOT}}, {{KEY}}, ... filled
+ * Serves the example pages in e2e/pages, the built Leptos example under /leptos-app/ (placeholders {{API}}, {{BOT}}, {{KEY}}, ... filled
  * in), the widget build under /widget/ (so pages can self-host it, as a strict CSP needs),
  * and React's UMD files under /vendor/. csp*.html is served with the strict CSP header.
  */
@@ -155,6 +155,10 @@ export async function startPageServer(values) {
     let file = null;
     if (path.startsWith('/pages/')) file = join(root, 'e2e', normalize(path));
     else if (path.startsWith('/widget/')) file = join(root, 'dist', normalize(path.slice('/widget/'.length)));
+    else if (path.startsWith('/leptos-app/')) {
+      const rest = normalize(path.slice('/leptos-app/'.length)) || 'index.html';
+      file = join(root, 'examples', 'leptos-app', 'dist', rest === '.' ? 'index.html' : rest);
+    }
     else if (path === '/vendor/react.production.min.js') file = join(root, 'node_modules/react/umd/react.production.min.js');
     else if (path === '/vendor/react-dom.production.min.js') file = join(root, 'node_modules/react-dom/umd/react-dom.production.min.js');
     if (!file || !file.startsWith(root) || !existsSync(file)) {
