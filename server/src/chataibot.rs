@@ -25,6 +25,7 @@
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -62,16 +63,20 @@ const RECHECK_INTERVAL: Duration = Duration::from_secs(1);
 // ---------------------------------------------------------------------------------------------
 // Answers on their way.
 
-/// The signal that an answer was stored, for the listening streams of this process.
+/// The signal that an answer was stored, for the listening streams of this process, and the
+/// one that the server is stopping (which ends them, so a graceful shutdown need not wait for
+/// their idle time).
 #[derive(Debug)]
 pub struct Deliveries {
     arrived: watch::Sender<u64>,
+    closing: AtomicBool,
 }
 
 impl Default for Deliveries {
     fn default() -> Self {
         Self {
             arrived: watch::channel(0).0,
+            closing: AtomicBool::new(false),
         }
     }
 }
@@ -80,6 +85,17 @@ impl Deliveries {
     /// Tells every listener that an answer was stored.
     pub fn notify(&self) {
         self.arrived.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Ends every listening stream (now and from now on): the server is stopping.
+    pub fn close(&self) {
+        self.closing.store(true, Ordering::SeqCst);
+        self.notify();
+    }
+
+    /// Whether [`Deliveries::close`] was called.
+    pub fn is_closing(&self) -> bool {
+        self.closing.load(Ordering::SeqCst)
     }
 
     /// A receiver that sees a change after every stored answer.
@@ -341,6 +357,7 @@ fn listen_response(state: &AppState, conversation_id: String, after: Option<Stri
     let listener = Listener {
         store: state.store.clone(),
         arrived: state.deliveries().subscribe(),
+        deliveries: Arc::clone(state.deliveries()),
         conversation_id,
         cursor: after,
         queue: VecDeque::new(),
@@ -365,6 +382,7 @@ fn listen_response(state: &AppState, conversation_id: String, after: Option<Stri
 struct Listener {
     store: Store,
     arrived: watch::Receiver<u64>,
+    deliveries: Arc<Deliveries>,
     conversation_id: String,
     cursor: Option<String>,
     queue: VecDeque<StoredMessage>,
@@ -375,10 +393,10 @@ struct Listener {
 
 impl Listener {
     /// The next message event, or `None` once the conversation has been quiet for the idle
-    /// time (or after an error event).
+    /// time (or after an error event, or when the server is stopping).
     async fn next_event(&mut self) -> Option<Event> {
         loop {
-            if self.ended {
+            if self.ended || self.deliveries.is_closing() {
                 return None;
             }
             if let Some(message) = self.queue.pop_front() {

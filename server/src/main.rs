@@ -55,8 +55,13 @@ fn serve(options: ServeOptions) -> Result<(), String> {
             .with_stream_delay(Duration::from_millis(options.stream_delay_ms))
             .with_reply_delay(Duration::from_millis(options.reply_delay_ms))
             .with_admin_token(options.admin_token);
+        let deliveries = std::sync::Arc::clone(state.deliveries());
         axum::serve(listener, app(state))
-            .with_graceful_shutdown(shutdown_signal())
+            .with_graceful_shutdown(async move {
+                shutdown_signal().await;
+                // Listening streams would otherwise hold the shutdown for their idle time.
+                deliveries.close();
+            })
             .await
             .map_err(|err| format!("server error: {err}"))
     })

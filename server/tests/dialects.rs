@@ -825,6 +825,42 @@ async fn the_chataibot_listening_form_delivers_the_answer_as_it_arrives() {
 }
 
 #[tokio::test]
+async fn a_stopping_server_ends_the_listening_streams() {
+    let server = TestServer::start();
+    let started = server
+        .post(chataibot::START_PATH, chataibot_start("hi"))
+        .await;
+    let id = chataibot::decode_start(&started.meta(), &started.body)
+        .expect("decodes")
+        .conversation_id;
+    let patient = server
+        .state
+        .clone()
+        .with_listen_idle_timeout(Duration::from_secs(3600));
+    let request = Request::builder()
+        .uri(chataibot::poll_path(&id, None))
+        .header(header::AUTHORIZATION, format!("Bearer {}", server.key))
+        .header(header::ACCEPT, "text/event-stream")
+        .body(Body::empty())
+        .expect("request");
+    let deliveries = std::sync::Arc::clone(server.state.deliveries());
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        deliveries.close();
+    });
+    let stream = tokio::time::timeout(Duration::from_secs(10), send_to(&patient, request))
+        .await
+        .expect("the stream ends when the server stops");
+    assert_eq!(stream.status, StatusCode::OK);
+    assert_eq!(
+        stream.events().len(),
+        2,
+        "what was there was sent first: {}",
+        stream.text()
+    );
+}
+
+#[tokio::test]
 async fn chataibot_conversations_belong_to_their_bot() {
     let server = TestServer::start();
     let started = server
