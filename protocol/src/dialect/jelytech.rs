@@ -12,6 +12,9 @@
 //! * `GET /v1/bots/:botId` ([`decode_bot`]): **ours** (the document has no read endpoint): the
 //!   created shape, with `description` and `configuration` added inside `bot`. It is where the
 //!   launcher's greeting, primary colour and position come from when the page does not set them.
+//! * `GET /v1/bots/:botId/analytics?startDate&endDate&metrics` ([`analytics_path`],
+//!   [`decode_analytics`]) → `{"success":true,"analytics":{"totalMessages","uniqueUsers",
+//!   "averageSatisfaction","responseTime","topQuestions"}}`.
 //!
 //! Errors: `{"success":false,"error":{"code","message","statusCode"}}` with `INVALID_API_KEY`
 //! 401, `RATE_LIMIT_EXCEEDED` 429, `BOT_NOT_FOUND` 404, `QUOTA_EXCEEDED` 403,
@@ -337,6 +340,72 @@ pub fn decode_bot(meta: &ResponseMeta, body: &[u8]) -> Result<BotConfiguration, 
 }
 
 // ---------------------------------------------------------------------------------------------
+// Analytics.
+
+/// The metrics `GET /v1/bots/:botId/analytics` knows, for its `metrics` parameter.
+pub const METRICS: [&str; 3] = ["messages", "users", "satisfaction"];
+
+/// The analytics path with its query: `startDate` and `endDate` (ISO 8601 dates or times) and
+/// `metrics` (a comma-separated list of [`METRICS`]), each left out when not given.
+pub fn analytics_path(bot_id: &str, start_date: Option<&str>, end_date: Option<&str>, metrics: &[&str]) -> String {
+    let mut query = Vec::new();
+    if let Some(start) = start_date {
+        query.push(format!("startDate={}", path_segment(start)));
+    }
+    if let Some(end) = end_date {
+        query.push(format!("endDate={}", path_segment(end)));
+    }
+    if !metrics.is_empty() {
+        let list: Vec<String> = metrics.iter().map(|m| path_segment(m)).collect();
+        query.push(format!("metrics={}", list.join(",")));
+    }
+    let path = format!("{}/analytics", bot_path(bot_id));
+    if query.is_empty() {
+        path
+    } else {
+        format!("{path}?{}", query.join("&"))
+    }
+}
+
+/// `analytics` in an analytics reply; each figure is absent when it was not asked for (or, on
+/// the reference server, for `averageSatisfaction`, which it never has: it collects no ratings).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Analytics {
+    /// Messages in the period, both sides (metric `messages`).
+    #[serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none")]
+    pub total_messages: Option<u64>,
+    /// Distinct visitors (metric `users`).
+    #[serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none")]
+    pub unique_users: Option<u64>,
+    /// Average rating (metric `satisfaction`).
+    #[serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none")]
+    pub average_satisfaction: Option<f64>,
+    /// Average time to answer, e.g. `1.2s` (metric `messages`).
+    #[serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none")]
+    pub response_time: Option<String>,
+    /// The questions asked most often, most frequent first (metric `messages`).
+    #[serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none")]
+    pub top_questions: Option<Vec<String>>,
+}
+
+/// An analytics success body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnalyticsReply {
+    /// Always `true`.
+    pub success: bool,
+    /// The figures.
+    pub analytics: Analytics,
+}
+
+/// Decodes an analytics response.
+pub fn decode_analytics(meta: &ResponseMeta, body: &[u8]) -> Result<Analytics, ApiError> {
+    let value = success_value(meta, body)?;
+    let reply: AnalyticsReply = from_value(meta, value, Dialect::Jelytech)?;
+    Ok(reply.analytics)
+}
+
+// ---------------------------------------------------------------------------------------------
 // Errors.
 
 /// The inside of an error body.
@@ -615,6 +684,38 @@ mod tests {
         assert_eq!(decode_response(&m, body).unwrap_err().retry_after_s, Some(30));
         m.retry_after = Some("7".into());
         assert_eq!(decode_response(&m, body).unwrap_err().retry_after_s, Some(7));
+    }
+
+    #[test]
+    fn decodes_the_seed_analytics_and_builds_its_query() {
+        let body = br#"{
+            "success": true,
+            "analytics": {
+                "totalMessages": 1250,
+                "uniqueUsers": 423,
+                "averageSatisfaction": 4.5,
+                "responseTime": "1.2s",
+                "topQuestions": ["What are your business hours?", "How do I reset my password?"]
+            }
+        }"#;
+        assert_eq!(
+            decode_analytics(&meta(200), body).unwrap(),
+            Analytics {
+                total_messages: Some(1250),
+                unique_users: Some(423),
+                average_satisfaction: Some(4.5),
+                response_time: Some("1.2s".into()),
+                top_questions: Some(vec!["What are your business hours?".into(), "How do I reset my password?".into()]),
+            }
+        );
+        let some = decode_analytics(&meta(200), br#"{"success":true,"analytics":{"uniqueUsers":3,"extra":[]}}"#).unwrap();
+        assert_eq!((some.unique_users, some.total_messages), (Some(3), None));
+        assert_eq!(decode_analytics(&meta(200), br#"{"success":true}"#).unwrap_err().code, ErrorCode::MalformedResponse);
+        assert_eq!(
+            analytics_path("bot_abc123", Some("2025-01-01"), Some("2025-01-31T23:59:59Z"), &["messages", "users"]),
+            "/v1/bots/bot_abc123/analytics?startDate=2025-01-01&endDate=2025-01-31T23%3A59%3A59Z&metrics=messages,users"
+        );
+        assert_eq!(analytics_path("b", None, None, &[]), "/v1/bots/b/analytics");
     }
 
     #[test]
