@@ -204,6 +204,42 @@ pub fn respond(
     (rate_limit, response).into_response()
 }
 
+/// A query parameter's value, percent-decoded (`+` is a space).
+pub fn query_param(query: &str, name: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (key == name).then(|| percent_decode(value))
+    })
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes
+                    .get(i + 1..i + 3)
+                    .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(byte) => {
+                        out.push(byte);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            byte => out.push(byte),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,5 +272,23 @@ mod tests {
         assert!(check_message(&"a".repeat(MAX_MESSAGE_CHARS + 1), "m").is_err());
         assert_eq!(conversation_id(Some("  ".into())), None);
         assert_eq!(conversation_id(Some("c".into())).as_deref(), Some("c"));
+    }
+
+    #[test]
+    fn query_values_are_percent_decoded() {
+        assert_eq!(
+            query_param("after=msg_1&x=2", "after").as_deref(),
+            Some("msg_1")
+        );
+        assert_eq!(
+            query_param("x=1&after=a%2Fb+c", "after").as_deref(),
+            Some("a/b c")
+        );
+        assert_eq!(query_param("afterx=1", "after"), None);
+        assert_eq!(query_param("", "after"), None);
+        assert_eq!(percent_decode("%"), "%");
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+        assert_eq!(percent_decode("%+1"), "% 1", "not a sign of a number");
+        assert_eq!(percent_decode("%C3%A9"), "é");
     }
 }

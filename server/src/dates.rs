@@ -1,6 +1,7 @@
 //! Calendar arithmetic on unix milliseconds, in UTC, without a date library: the timestamps
 //! the dialects write (ISO 8601 for jombot and jelytech, ChatAIBot's
-//! `2025-02-10 20:21:03.913000`) and the start of a calendar month for the monthly quota.
+//! `2025-02-10 20:21:03.913000`), the ISO 8601 dates and times a client sends (jelytech
+//! analytics), and the start of a calendar month for the monthly quota.
 
 const MS_PER_DAY: i64 = 86_400_000;
 
@@ -23,6 +24,107 @@ pub fn chataibot_timestamp(unix_ms: i64) -> String {
 pub fn month_start_ms(unix_ms: i64) -> i64 {
     let (y, m, _) = civil_from_days(unix_ms.div_euclid(MS_PER_DAY));
     days_from_civil(y, m, 1) * MS_PER_DAY
+}
+
+/// A date or time a client wrote in ISO 8601.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Instant {
+    /// `2025-01-10`: the whole day, from its first millisecond (UTC).
+    Day(i64),
+    /// `2025-01-10T14:30:00Z` (also with a fraction, without the `Z`, or with `+hh:mm`).
+    Time(i64),
+}
+
+impl Instant {
+    /// Its first millisecond.
+    pub fn start_ms(self) -> i64 {
+        match self {
+            Self::Day(ms) | Self::Time(ms) => ms,
+        }
+    }
+
+    /// The first millisecond after it (the day after a day, the next millisecond after a time).
+    pub fn end_ms(self) -> i64 {
+        match self {
+            Self::Day(ms) => ms + MS_PER_DAY,
+            Self::Time(ms) => ms + 1,
+        }
+    }
+}
+
+/// Reads an ISO 8601 date (`2025-01-10`) or date and time (`2025-01-10T14:30:00Z`,
+/// `2025-01-10T14:30:00.5+02:00`, `2025-01-10 14:30`); `None` for anything else.
+pub fn parse_iso8601(text: &str) -> Option<Instant> {
+    let text = text.trim();
+    let (date, time) = match text.find(['T', 't', ' ']) {
+        Some(at) => (&text[..at], Some(&text[at + 1..])),
+        None => (text, None),
+    };
+    let mut fields = date.split('-');
+    let (y, m, d) = (fields.next()?, fields.next()?, fields.next()?);
+    if fields.next().is_some() || y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return None;
+    }
+    let (y, m, d): (i64, u32, u32) = (digits(y)?, digits(m)?, digits(d)?);
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if !(1..=12).contains(&m) || d == 0 || d > month_days[m as usize - 1] {
+        return None;
+    }
+    let day_ms = days_from_civil(y, m, d) * MS_PER_DAY;
+    let Some(time) = time else {
+        return Some(Instant::Day(day_ms));
+    };
+    // The zone: `Z`, `+hh:mm` / `-hh:mm`, or none (UTC).
+    let (clock, offset_ms) = if let Some(clock) = time.strip_suffix(['Z', 'z']) {
+        (clock, 0)
+    } else if let Some(at) = time.rfind(['+', '-']) {
+        let (h, m) = time[at + 1..].split_once(':')?;
+        let minutes = digits::<i64>(h)? * 60 + digits::<i64>(m)?;
+        let sign = if time[at..].starts_with('-') { -1 } else { 1 };
+        (&time[..at], sign * minutes * 60_000)
+    } else {
+        (time, 0)
+    };
+    let (clock, fraction) = clock.split_once('.').unwrap_or((clock, ""));
+    let mut parts = clock.split(':');
+    let hh: i64 = digits(parts.next()?)?;
+    let mm: i64 = digits(parts.next()?)?;
+    let ss: i64 = parts.next().map_or(Some(0), digits)?;
+    if parts.next().is_some() || hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    let ms = match fraction {
+        "" => 0,
+        f => {
+            let millis: String = f.chars().chain("000".chars()).take(3).collect();
+            digits::<i64>(f)?;
+            digits::<i64>(&millis)?
+        }
+    };
+    Some(Instant::Time(
+        day_ms + ((hh * 60 + mm) * 60 + ss) * 1000 + ms - offset_ms,
+    ))
+}
+
+/// A run of ASCII digits as a number.
+fn digits<T: std::str::FromStr>(text: &str) -> Option<T> {
+    (!text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| text.parse().ok())
+        .flatten()
 }
 
 /// Year, month, day, hour, minute, second, millisecond.
@@ -81,6 +183,46 @@ mod tests {
             chataibot_timestamp(1_739_218_863_913),
             "2025-02-10 20:21:03.913000"
         );
+    }
+
+    #[test]
+    fn client_dates_and_times_are_read_in_utc() {
+        assert_eq!(
+            parse_iso8601("2025-01-15"),
+            Some(Instant::Day(1_736_899_200_000))
+        );
+        assert_eq!(
+            parse_iso8601("2025-01-15T10:30:00Z"),
+            Some(Instant::Time(1_736_937_000_000))
+        );
+        assert_eq!(
+            parse_iso8601("2025-01-15T12:30:00.250+02:00"),
+            Some(Instant::Time(1_736_937_000_250))
+        );
+        assert_eq!(
+            parse_iso8601("2025-01-15 10:30"),
+            Some(Instant::Time(1_736_937_000_000))
+        );
+        assert_eq!(
+            parse_iso8601("2025-01-15").map(Instant::end_ms),
+            Some(1_736_985_600_000)
+        );
+        for bad in [
+            "",
+            "2025",
+            "2025-13-01",
+            "2025-02-29",
+            "2025-1-5",
+            "2025-01-15T25:00",
+            "yesterday",
+            "2025-01-15T10:30:00+5",
+            "2025-01-15T10:x0",
+            "+025-01-15",
+            "2025-01-15T10:30:00.abc",
+        ] {
+            assert_eq!(parse_iso8601(bad), None, "{bad}");
+        }
+        assert!(parse_iso8601("2024-02-29").is_some());
     }
 
     #[test]

@@ -16,22 +16,28 @@
 //! * `GET /v1/bots/{botId}` (ours; the bot's own key or the admin token): the created shape
 //!   with `description` and `configuration: {greeting, theme: {primaryColor, position}}`
 //!   inside `bot`.
+//! * `GET /v1/bots/{botId}/analytics?startDate&endDate&metrics` (the bot's own key or the
+//!   admin token): figures computed from the stored messages ([`analytics`]).
+//!
+//! Not served: `POST /v1/bots/{botId}/train` (the demo brain learns from `server/faq.md`).
 //!
 //! Reads are not counted against the rate limit; bot creation is counted in a window of its
 //! own ([`ADMIN_BUCKET`]).
 
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chat_widget_protocol::dialect::jelytech::{
-    BotInfo, BotReply, Configuration, CreateBotRequest, HistoryMessage, HistoryReply, Role,
-    SendReply, SendRequest, Theme,
+    Analytics, AnalyticsReply, BotInfo, BotReply, Configuration, CreateBotRequest, HistoryMessage,
+    HistoryReply, Role, SendReply, SendRequest, Theme, METRICS,
 };
 use chat_widget_protocol::dialect::Dialect;
 
-use crate::access::{self, admit, check_message, is_admin, respond, BotChoice, Counting};
+use crate::access::{
+    self, admit, check_message, is_admin, query_param, respond, BotChoice, Counting,
+};
 use crate::error::AppError;
 use crate::rate_limit::{Decision, RateLimitStatus};
 use crate::store::{self, Bot, NewBot, StoredMessage, DEFAULT_RATE_LIMIT};
@@ -251,13 +257,7 @@ pub async fn read_bot(
     headers: HeaderMap,
 ) -> Response {
     let bot_id = bot_id.map(|Path(id)| id).unwrap_or_default();
-    let (rate_limit, bot) = if is_admin(&state, &headers) {
-        admin_read(&state, &bot_id)
-    } else {
-        let (rate_limit, admitted) =
-            admit(&state, &headers, BotChoice::Named(&bot_id), Counting::Peek);
-        (rate_limit, admitted.map(|admitted| admitted.bot))
-    };
+    let (rate_limit, bot) = bot_for_read(&state, &headers, &bot_id);
     let result = bot.and_then(|bot| {
         let active = state
             .store
@@ -266,6 +266,20 @@ pub async fn read_bot(
         Ok(Json(bot_reply(bot, active)).into_response())
     });
     respond(Dialect::Jelytech, rate_limit, result)
+}
+
+/// The bot a read is about: with the admin token any bot, else the key's own (as [`admit`]
+/// checks it, not counted).
+fn bot_for_read(
+    state: &AppState,
+    headers: &HeaderMap,
+    bot_id: &str,
+) -> (RateLimitStatus, Result<Bot, AppError>) {
+    if is_admin(state, headers) {
+        return admin_read(state, bot_id);
+    }
+    let (rate_limit, admitted) = admit(state, headers, BotChoice::Named(bot_id), Counting::Peek);
+    (rate_limit, admitted.map(|admitted| admitted.bot))
 }
 
 fn admin_read(state: &AppState, bot_id: &str) -> (RateLimitStatus, Result<Bot, AppError>) {
@@ -306,6 +320,85 @@ fn bot_reply(bot: Bot, active: bool) -> BotReply {
         },
         publishable_key: None,
     }
+}
+
+/// `GET /v1/bots/{botId}/analytics?startDate&endDate&metrics`: the bot's figures for the
+/// messages stored in the period (both dates inclusive; a date alone means the whole UTC day;
+/// no dates, all time). `metrics` picks `messages` (`totalMessages`, `responseTime`,
+/// `topQuestions`), `users` (`uniqueUsers`: conversations, as no user ids are stored) and
+/// `satisfaction` (never reported: no ratings are collected); all of them by default.
+pub async fn analytics(
+    State(state): State<AppState>,
+    bot_id: Result<Path<String>, PathRejection>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let bot_id = bot_id.map(|Path(id)| id).unwrap_or_default();
+    let (rate_limit, bot) = bot_for_read(&state, &headers, &bot_id);
+    let result = bot.and_then(|bot| {
+        let query = uri.query().unwrap_or("");
+        let start = date_param(query, "startDate")?.map_or(i64::MIN, dates::Instant::start_ms);
+        let end = date_param(query, "endDate")?.map_or(i64::MAX, dates::Instant::end_ms);
+        if start >= end {
+            return Err(AppError::InvalidRequest(
+                "\"startDate\" must be before \"endDate\"".to_owned(),
+            ));
+        }
+        let metrics = metrics_param(query)?;
+        let figures = state.store.analytics(&bot.id, start, end)?;
+        let messages = metrics.contains(&"messages");
+        let analytics = Analytics {
+            total_messages: messages.then_some(figures.total_messages),
+            unique_users: metrics.contains(&"users").then_some(figures.conversations),
+            average_satisfaction: None,
+            response_time: figures
+                .average_response_ms
+                .filter(|_| messages)
+                .map(|ms| format!("{:.1}s", ms as f64 / 1000.0)),
+            top_questions: messages.then_some(figures.top_questions),
+        };
+        Ok(Json(AnalyticsReply {
+            success: true,
+            analytics,
+        })
+        .into_response())
+    });
+    respond(Dialect::Jelytech, rate_limit, result)
+}
+
+/// An ISO 8601 date or time parameter, if given.
+fn date_param(query: &str, name: &str) -> Result<Option<dates::Instant>, AppError> {
+    match query_param(query, name).filter(|v| !v.trim().is_empty()) {
+        None => Ok(None),
+        Some(text) => dates::parse_iso8601(&text).map(Some).ok_or_else(|| {
+            AppError::InvalidRequest(format!(
+                "\"{name}\" must be an ISO 8601 date like 2025-01-10 or 2025-01-10T14:30:00Z, not {text:?}"
+            ))
+        }),
+    }
+}
+
+/// The `metrics` asked for, each one of [`METRICS`]; all of them when absent or empty.
+fn metrics_param(query: &str) -> Result<Vec<&'static str>, AppError> {
+    let Some(list) = query_param(query, "metrics").filter(|v| !v.trim().is_empty()) else {
+        return Ok(METRICS.to_vec());
+    };
+    list.split(',')
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .map(|m| {
+            METRICS
+                .iter()
+                .find(|known| known.eq_ignore_ascii_case(m))
+                .copied()
+                .ok_or_else(|| {
+                    AppError::InvalidRequest(format!(
+                        "Unknown metric {m:?}: use {}",
+                        METRICS.join(", ")
+                    ))
+                })
+        })
+        .collect()
 }
 
 #[cfg(test)]

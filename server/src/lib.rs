@@ -5,7 +5,8 @@
 //!   JSON or as Server-Sent Events ([`sse`]).
 //! * `POST /v1/chat/message`: the "jombot" dialect ([`jombot`]).
 //! * `POST /v1/chat/send`, `GET /v1/chat/history/{conversationId}`, `POST /v1/bots`,
-//!   `GET /v1/bots/{botId}`: the "jelytech" dialect ([`jelytech`]).
+//!   `GET /v1/bots/{botId}`, `GET /v1/bots/{botId}/analytics`: the "jelytech" dialect
+//!   ([`jelytech`]).
 //! * `POST /api/v1/conversations`, `POST|GET /api/v1/conversation/{id}/messages`: the
 //!   "chataibot" dialect ([`chataibot`]), whose answers arrive later, by polling or SSE.
 //! * `POST /v1/chat/completions`: the "openai" dialect ([`openai`]), JSON or `[DONE]`-ended SSE.
@@ -216,6 +217,7 @@ pub fn app(state: AppState) -> Router {
             post(jelytech::create_bot).layer(DefaultBodyLimit::max(MAX_CHAT_BODY_BYTES)),
         )
         .route("/v1/bots/{bot_id}", get(jelytech::read_bot))
+        .route("/v1/bots/{bot_id}/analytics", get(jelytech::analytics))
         .route(
             dialect::chataibot::START_PATH,
             post(chataibot::start).layer(DefaultBodyLimit::max(MAX_CHAT_BODY_BYTES)),

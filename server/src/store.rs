@@ -461,6 +461,24 @@ impl Drop for PendingReply {
     }
 }
 
+/// A bot's figures over a period ([`Store::analytics`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BotAnalytics {
+    /// Messages stored in the period, both sides (replies not begun yet left out).
+    pub total_messages: u64,
+    /// Conversations with a message in the period (no user ids are stored, so each
+    /// conversation stands for a visitor).
+    pub conversations: u64,
+    /// The average time from a visitor's message to the bot's reply, when there was a reply.
+    pub average_response_ms: Option<i64>,
+    /// The most frequent visitor messages (compared without case and surrounding spaces), most
+    /// frequent first, ties in the order they were first asked; at most [`TOP_QUESTIONS`].
+    pub top_questions: Vec<String>,
+}
+
+/// How many questions [`BotAnalytics::top_questions`] lists.
+pub const TOP_QUESTIONS: usize = 5;
+
 /// The database, shared by all requests.
 #[derive(Clone)]
 pub struct Store {
@@ -849,6 +867,66 @@ impl Store {
                 |row| row.get(0),
             )
             .optional()?)
+    }
+
+    /// A bot's figures for the messages stored from `from_ms` (inclusive) to `until_ms`
+    /// (exclusive).
+    pub fn analytics(
+        &self,
+        bot_id: &str,
+        from_ms: i64,
+        until_ms: i64,
+    ) -> Result<BotAnalytics, StoreError> {
+        let conn = self.conn();
+        let mut statement = conn.prepare(
+            "SELECT m.* FROM messages m JOIN conversations c ON c.id = m.conversation_id
+             WHERE c.bot_id = ?1 AND m.created_at >= ?2 AND m.created_at < ?3
+             ORDER BY m.rowid",
+        )?;
+        let messages = statement
+            .query_map(params![bot_id, from_ms, until_ms], StoredMessage::from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        let messages: Vec<StoredMessage> = messages
+            .into_iter()
+            .filter(StoredMessage::is_visible)
+            .collect();
+
+        let mut conversations = std::collections::HashSet::new();
+        let (mut waited_ms, mut replies) = (0i64, 0i64);
+        let mut asked: Vec<(String, String, u64)> = Vec::new(); // (key, first wording, count)
+                                                                // The message before each one in its own conversation.
+        let mut previous_in: HashMap<&str, &StoredMessage> = HashMap::new();
+        for message in &messages {
+            let previous = previous_in.insert(message.conversation_id.as_str(), message);
+            conversations.insert(message.conversation_id.as_str());
+            match message.role {
+                Role::User => {
+                    let key = message.content.trim().to_lowercase();
+                    match asked.iter_mut().find(|(k, _, _)| *k == key) {
+                        Some((_, _, count)) => *count += 1,
+                        None => asked.push((key, message.content.trim().to_owned(), 1)),
+                    }
+                }
+                Role::Assistant => {
+                    if let Some(question) = previous.filter(|p| p.role == Role::User) {
+                        waited_ms += (message.created_at - question.created_at).max(0);
+                        replies += 1;
+                    }
+                }
+            }
+        }
+        // A stable sort keeps the first-asked order among equals.
+        asked.sort_by_key(|&(_, _, count)| std::cmp::Reverse(count));
+        Ok(BotAnalytics {
+            total_messages: messages.len() as u64,
+            conversations: conversations.len() as u64,
+            average_response_ms: (replies > 0).then(|| waited_ms / replies),
+            top_questions: asked
+                .into_iter()
+                .take(TOP_QUESTIONS)
+                .map(|(_, text, _)| text)
+                .collect(),
+        })
     }
 
     /// The conversation a message belongs to, if the message exists.

@@ -649,6 +649,116 @@ async fn bot_creation_refuses_settings_the_widget_could_not_use() {
     assert_eq!(minimal.status, StatusCode::CREATED, "{}", minimal.text());
 }
 
+#[tokio::test]
+async fn the_bot_owner_reads_analytics_computed_from_the_conversations() {
+    let server = TestServer::start();
+    let say = |message: &str, conversation: Option<&str>| {
+        let mut body = json!({"botId": DEMO_BOT_ID, "message": message});
+        if let Some(id) = conversation {
+            body["conversationId"] = json!(id);
+        }
+        post(jelytech::SEND_PATH, Some(&server.key), &body)
+    };
+    let first = server.send(say("thanks!", None)).await;
+    let conversation = jelytech::decode_response(&first.meta(), &first.body)
+        .expect("decodes")
+        .conversation_id;
+    server
+        .send(say("Can I return shoes?", Some(&conversation)))
+        .await;
+    server.send(say("  Thanks! ", Some(&conversation))).await;
+    server.send(say("Can I return shoes?", None)).await;
+    // A chataibot answer arrives later: a response time above zero.
+    let started = server
+        .post(chataibot::START_PATH, chataibot_start("When are you open?"))
+        .await;
+    let started = chataibot::decode_start(&started.meta(), &started.body).expect("decodes");
+    poll_for_bot(
+        &server,
+        &started.conversation_id,
+        started.message_id.as_deref().unwrap_or(""),
+    )
+    .await;
+
+    let all = server
+        .get(&jelytech::analytics_path(DEMO_BOT_ID, None, None, &[]))
+        .await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.text());
+    assert_eq!(keys(&all.json()), ["analytics", "success"]);
+    all.rate_limit();
+    let figures = jelytech::decode_analytics(&all.meta(), &all.body).expect("decodes");
+    assert_eq!(figures.total_messages, Some(10));
+    assert_eq!(figures.unique_users, Some(3), "one per conversation");
+    assert_eq!(
+        figures.average_satisfaction, None,
+        "no ratings are collected"
+    );
+    let response_time = figures.response_time.expect("a response time");
+    assert!(response_time.ends_with('s'), "{response_time}");
+    assert_eq!(
+        figures.top_questions.expect("questions"),
+        ["thanks!", "Can I return shoes?", "When are you open?"]
+    );
+
+    let users_only = server
+        .get(&jelytech::analytics_path(
+            DEMO_BOT_ID,
+            Some("2000-01-01"),
+            None,
+            &["users"],
+        ))
+        .await;
+    assert_eq!(
+        users_only.json(),
+        json!({"success": true, "analytics": {"uniqueUsers": 3}})
+    );
+    let future = server
+        .get(&jelytech::analytics_path(
+            DEMO_BOT_ID,
+            Some("2999-01-01"),
+            Some("2999-01-31T23:59:59Z"),
+            &[],
+        ))
+        .await;
+    let figures = jelytech::decode_analytics(&future.meta(), &future.body).expect("decodes");
+    assert_eq!(
+        (figures.total_messages, figures.response_time),
+        (Some(0), None)
+    );
+
+    for path in [
+        jelytech::analytics_path(DEMO_BOT_ID, Some("last week"), None, &[]),
+        jelytech::analytics_path(DEMO_BOT_ID, None, None, &["mood"]),
+        jelytech::analytics_path(DEMO_BOT_ID, Some("2025-02-01"), Some("2025-01-01"), &[]),
+    ] {
+        let refused = server.get(&path).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(
+            jelytech::decode_analytics(&refused.meta(), &refused.body).map_err(|e| e.code),
+            Err(ErrorCode::InvalidRequest)
+        );
+    }
+    let (_, other) = server
+        .state
+        .store
+        .create_bot("other", "Other")
+        .expect("create");
+    let crossed = server
+        .send(get(
+            &jelytech::analytics_path(DEMO_BOT_ID, None, None, &[]),
+            Some(&other.key),
+        ))
+        .await;
+    assert_eq!(crossed.status, StatusCode::NOT_FOUND);
+    let by_admin = server
+        .send(get(
+            &jelytech::analytics_path("other", None, None, &[]),
+            Some(ADMIN_TOKEN),
+        ))
+        .await;
+    assert_eq!(by_admin.status, StatusCode::OK);
+}
+
 // ---------------------------------------------------------------------------------------------
 // chataibot.
 
