@@ -13,14 +13,16 @@ use crate::config::WidgetConfig;
 
 /// Sends one visitor message and reports the reply's events as they arrive.
 ///
-/// `Ok` means the reply arrived complete. `Err` means it did not: before any event (nothing
-/// was shown) or part-way (what `on_event` already received stays valid).
+/// `Ok` means the reply arrived complete; it carries the seconds to wait before the next
+/// message when the server said this one used up the rate-limit window. `Err` means it did
+/// not arrive: before any event (nothing was shown) or part-way (what `on_event` already
+/// received stays valid).
 pub async fn send(
     config: &WidgetConfig,
     message: &OutgoingMessage,
     abort: &Abort,
     mut on_event: impl FnMut(StreamEvent),
-) -> Result<(), ApiError> {
+) -> Result<Option<u64>, ApiError> {
     let url = format!("{}{}", config.api_url, chatbots::chat_path(&config.bot_id));
     let body = chatbots::encode_request(message);
     let response = http::post_json(&url, &body, config.api_key.as_deref(), abort).await?;
@@ -32,7 +34,7 @@ pub async fn send(
         let mut outcome = StreamOutcome::default();
         let read = response.stream(|chunk| outcome.absorb(parser.feed(chunk), &mut on_event)).await;
         outcome.absorb(parser.finish(), &mut on_event);
-        return outcome.result(read);
+        return outcome.result(read).map(|()| meta.exhausted_wait_s());
     }
 
     let bytes = response.bytes().await?;
@@ -43,7 +45,7 @@ pub async fn send(
         on_event(StreamEvent::Actions(reply.suggested_actions));
     }
     on_event(StreamEvent::Done { conversation_id: Some(reply.conversation_id), message_id: reply.message_id, full_text: None });
-    Ok(())
+    Ok(meta.exhausted_wait_s())
 }
 
 /// What a stream has shown so far, to judge how it ended.

@@ -4,8 +4,9 @@
 
 use chat_widget_protocol::markdown::{render_markdown, MarkdownStream};
 use chat_widget_protocol::stream::ReplyBuilder;
-use chat_widget_protocol::{ApiError, OutgoingMessage, SuggestedAction};
+use chat_widget_protocol::{ApiError, ErrorCode, OutgoingMessage, SuggestedAction};
 use leptos::prelude::*;
+use leptos::reactive::owner::WeakOwner;
 use leptos::task::spawn_local;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -28,6 +29,8 @@ pub enum Role {
 /// Where a visitor's message is on its way to the server.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Delivery {
+    /// Written while offline: it goes as soon as the connection is back.
+    Waiting,
     /// Sent, no reply yet.
     Sending,
     /// The server answered.
@@ -62,6 +65,11 @@ pub struct Message {
     pub payload: Option<String>,
     /// For visitor messages: delivery state.
     pub delivery: RwSignal<Delivery>,
+    /// For visitor messages that failed on the way (network, 5xx): when the next automatic
+    /// attempt happens (ms since the epoch), and how many there were.
+    pub auto_retry: RwSignal<Option<f64>>,
+    /// Automatic attempts so far.
+    attempts: StoredValue<u32>,
     /// For bot messages: the reply.
     pub reply: Option<BotReply>,
 }
@@ -202,14 +210,21 @@ pub struct Chat {
     in_flight: StoredValue<Option<InFlight>, LocalStorage>,
     next_id: StoredValue<u64>,
     /// The widget's reactive owner: messages added later (from a request's task) get their
-    /// signals from it, so they live exactly as long as the widget.
-    owner: StoredValue<Owner>,
+    /// signals from it, so they live exactly as long as the widget. Weak, so that the owner
+    /// holding this value does not keep itself alive after unmount.
+    owner: StoredValue<WeakOwner>,
     /// Bumped by `reset`: a request started before it does not touch the new conversation.
     generation: StoredValue<u64>,
     /// What the site attached with `identify` and `setContext`, sent as metadata.
     metadata: StoredValue<serde_json::Map<String, serde_json::Value>>,
     /// Who hears about [`WidgetEvent`]s (the host element's DOM events).
     listener: StoredValue<Option<Rc<dyn Fn(WidgetEvent)>>, LocalStorage>,
+    /// Sending is paused until then (ms since the epoch): a 429, or a window used up.
+    pub cooldown_until: RwSignal<Option<f64>>,
+    /// The clock the countdowns read, ticking once a second while one runs.
+    pub now: RwSignal<f64>,
+    /// Whether the browser is online.
+    pub online: RwSignal<bool>,
 }
 
 impl Chat {
@@ -224,10 +239,81 @@ impl Chat {
             store: StoredValue::new_local(store),
             in_flight: StoredValue::new_local(None),
             next_id: StoredValue::new(1),
-            owner: StoredValue::new(Owner::current().unwrap_or_default()),
+            owner: StoredValue::new(Owner::current().unwrap_or_default().downgrade()),
             generation: StoredValue::new(0),
             metadata: StoredValue::new(serde_json::Map::new()),
             listener: StoredValue::new_local(None),
+            cooldown_until: RwSignal::new(None),
+            now: RwSignal::new(dom::now_ms()),
+            online: RwSignal::new(dom::is_online()),
+        }
+    }
+
+    /// Follows the browser's connection: offline shows a banner; back online sends what waited.
+    pub fn watch_connection(&self) {
+        let this = *self;
+        dom::watch_online(move |online| {
+            if this.online.try_set(online).is_none() && online {
+                this.resume();
+            }
+        });
+    }
+
+    /// Seconds until sending is allowed again, while a cooldown runs.
+    pub fn cooldown_left_s(&self) -> Option<u64> {
+        let until = self.cooldown_until.get()?;
+        let left = ((until - self.now.get()) / 1000.0).ceil();
+        (left > 0.0).then_some(left as u64)
+    }
+
+    /// Whether a message can go right now (no reply on its way, no cooldown).
+    pub fn can_send(&self) -> bool {
+        !self.busy.get() && self.cooldown_until.get().is_none()
+    }
+
+    /// Pauses sending for `seconds`; a countdown shows, and sending comes back by itself.
+    fn start_cooldown(&self, seconds: u64) {
+        let until = dom::now_ms() + seconds as f64 * 1000.0;
+        if self.cooldown_until.get_untracked().is_some_and(|current| current >= until) {
+            return;
+        }
+        let running = self.cooldown_until.get_untracked().is_some();
+        self.cooldown_until.set(Some(until));
+        self.now.set(dom::now_ms());
+        if !running {
+            self.tick();
+        }
+    }
+
+    fn tick(&self) {
+        let this = *self;
+        dom::after_ms(250, move || {
+            let now = dom::now_ms();
+            if this.now.try_set(now).is_some() {
+                return; // unmounted
+            }
+            match this.cooldown_until.get_untracked() {
+                Some(until) if now >= until => {
+                    this.cooldown_until.set(None);
+                    this.resume();
+                }
+                Some(_) => this.tick(),
+                None => {}
+            }
+        });
+    }
+
+    /// Sends the oldest message that waited (offline, cooldown), if the way is clear.
+    fn resume(&self) {
+        if self.busy.get_untracked() || self.cooldown_until.get_untracked().is_some() || !self.online.get_untracked() {
+            return;
+        }
+        let waiting = self.messages.with_untracked(|messages| {
+            messages.iter().find(|m| m.delivery.get_untracked() == Delivery::Waiting).map(|m| m.id)
+        });
+        if let Some(id) = waiting {
+            self.find(id).map(|m| m.delivery.set(Delivery::Sending));
+            self.deliver(id, None);
         }
     }
 
@@ -330,19 +416,23 @@ impl Chat {
     /// sent (the caller keeps it in the input). Returns whether it was sent.
     pub fn send(&self, text: &str) -> bool {
         let text = text.trim();
-        if text.is_empty() || self.busy.get_untracked() {
+        if text.is_empty() || self.busy.get_untracked() || self.cooldown_until.get_untracked().is_some() {
             return false;
         }
         let id = self.push_visitor(text.to_owned(), None);
         self.emit(WidgetEvent::MessageSent { text: text.to_owned() });
-        self.deliver(id, None);
+        if self.online.get_untracked() {
+            self.deliver(id, None);
+        } else {
+            self.find(id).map(|m| m.delivery.set(Delivery::Waiting));
+        }
         true
     }
 
     /// Sends a quick reply: its label is shown as the visitor's message, its payload is sent,
     /// and the buttons go away.
     pub fn choose_action(&self, from: BotReply, action: &SuggestedAction) {
-        if self.busy.get_untracked() {
+        if self.busy.get_untracked() || self.cooldown_until.get_untracked().is_some() {
             return;
         }
         from.actions.set(Vec::new());
@@ -354,10 +444,54 @@ impl Chat {
     /// Sends a failed visitor message again.
     pub fn retry(&self, id: u64) {
         let Some(message) = self.find(id) else { return };
-        if !self.busy.get_untracked() && matches!(message.delivery.get_untracked(), Delivery::Failed(_)) {
+        let clear = !self.busy.get_untracked() && self.cooldown_until.get_untracked().is_none();
+        if clear && matches!(message.delivery.get_untracked(), Delivery::Failed(_)) {
+            message.auto_retry.set(None);
             message.delivery.set(Delivery::Sending);
             self.deliver(id, None);
         }
+    }
+
+    /// After a network failure or a 5xx, tries again by itself: 1, 2, 4, 8 s (with jitter,
+    /// at most 30 s), up to four times; then the visitor's Retry button is what is left.
+    fn schedule_auto_retry(&self, message: &Message) {
+        const MAX_AUTOMATIC: u32 = 4;
+        let attempt = message.attempts.get_value();
+        if attempt >= MAX_AUTOMATIC {
+            message.auto_retry.set(None);
+            return;
+        }
+        message.attempts.set_value(attempt + 1);
+        let base = (1000.0 * 2f64.powi(attempt as i32)).min(30_000.0);
+        let delay = base * (0.5 + js_sys::Math::random() * 0.5);
+        message.auto_retry.set(Some(dom::now_ms() + delay));
+        if self.cooldown_until.get_untracked().is_none() {
+            self.now.set(dom::now_ms());
+        }
+        let (this, id, when) = (*self, message.id, message.auto_retry);
+        dom::after_ms(delay as u32, move || {
+            if when.try_get_untracked().flatten().is_none() {
+                return; // retried by hand, reset, or unmounted
+            }
+            if this.online.get_untracked() {
+                this.retry(id);
+            }
+        });
+        self.tick_for_display();
+    }
+
+    /// Keeps the "retrying in N s" text current while an automatic retry is pending.
+    fn tick_for_display(&self) {
+        let this = *self;
+        dom::after_ms(500, move || {
+            if this.now.try_set(dom::now_ms()).is_some() {
+                return;
+            }
+            let pending = this.messages.with_untracked(|m| m.iter().any(|m| m.auto_retry.get_untracked().is_some()));
+            if pending {
+                this.tick_for_display();
+            }
+        });
     }
 
     /// Asks again for a reply that was interrupted; it streams into the same bubble.
@@ -390,22 +524,36 @@ impl Chat {
 
     /// Runs `f` under the widget's owner.
     fn owned<T>(&self, f: impl FnOnce() -> T) -> T {
-        self.owner.get_value().with(f)
+        match self.owner.try_get_value().and_then(|owner| owner.upgrade()) {
+            Some(owner) => owner.with(f),
+            None => f(),
+        }
     }
 
     fn push_visitor(&self, text: String, payload: Option<String>) -> u64 {
         let id = self.next_id();
-        let delivery = self.owned(|| RwSignal::new(Delivery::Sending));
-        let message = Message { id, role: Role::Visitor, text, payload, delivery, reply: None };
+        let (delivery, auto_retry, attempts) =
+            self.owned(|| (RwSignal::new(Delivery::Sending), RwSignal::new(None), StoredValue::new(0)));
+        let message = Message { id, role: Role::Visitor, text, payload, delivery, auto_retry, attempts, reply: None };
         self.messages.update(|messages| messages.push(message));
         self.revision.update(|r| *r += 1);
         id
     }
 
     fn push_reply(&self, request: u64) -> BotReply {
-        let (reply, delivery) = self.owned(|| (BotReply::new(request, self.revision), RwSignal::new(Delivery::Delivered)));
-        let message =
-            Message { id: self.next_id(), role: Role::Bot, text: String::new(), payload: None, delivery, reply: Some(reply) };
+        let (reply, delivery, auto_retry, attempts) = self.owned(|| {
+            (BotReply::new(request, self.revision), RwSignal::new(Delivery::Delivered), RwSignal::new(None), StoredValue::new(0))
+        });
+        let message = Message {
+            id: self.next_id(),
+            role: Role::Bot,
+            text: String::new(),
+            payload: None,
+            delivery,
+            auto_retry,
+            attempts,
+            reply: Some(reply),
+        };
         self.messages.update(|messages| messages.push(message));
         reply
     }
@@ -457,8 +605,12 @@ impl Chat {
                 this.store.with_value(|store| store.set(&built.conversation_id));
             }
             match (result, reply) {
-                (Ok(()), reply) => {
+                (Ok(wait), reply) => {
                     message.delivery.set(Delivery::Delivered);
+                    message.attempts.set_value(0);
+                    if let Some(seconds) = wait {
+                        this.start_cooldown(seconds);
+                    }
                     let reply = reply.unwrap_or_else(|| this.push_reply(id));
                     reply.finish(ReplyState::Complete, built.suggested_actions);
                     if previous_conversation.is_none() && !built.conversation_id.is_empty() {
@@ -476,11 +628,23 @@ impl Chat {
                 }
                 (Err(error), None) => {
                     this.report(&error, &config);
+                    let code = error.code.clone();
+                    let wait = error.retry_after_s;
                     message.delivery.set(Delivery::Failed(error));
+                    match code {
+                        ErrorCode::RateLimitExceeded => this.start_cooldown(wait.unwrap_or(10).max(1)),
+                        ErrorCode::Network | ErrorCode::Server => {
+                            if let Some(message) = this.find(id) {
+                                this.schedule_auto_retry(&message);
+                            }
+                        }
+                        _ => {}
+                    }
                 }
             }
             this.busy.set(false);
             this.revision.update(|r| *r += 1);
+            this.resume();
         });
     }
 

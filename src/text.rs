@@ -42,6 +42,10 @@ pub struct Strings {
     pub messages: &'static str,
     /// The greeting bubble's close button.
     pub dismiss_greeting: &'static str,
+    /// The banner while the browser is offline.
+    pub offline: &'static str,
+    /// Under a message written while offline.
+    pub waiting_for_connection: &'static str,
 }
 
 /// English, the only language so far.
@@ -64,7 +68,19 @@ pub const EN: Strings = Strings {
     suggestions: "Suggested replies",
     messages: "Messages",
     dismiss_greeting: "Dismiss greeting",
+    offline: "You're offline. Messages will be sent when the connection is back.",
+    waiting_for_connection: "Waiting for the connection…",
 };
+
+/// The countdown while sending is paused by a rate limit.
+pub fn cooldown(seconds: u64) -> String {
+    format!("You can send again in {seconds} s.")
+}
+
+/// Next to a failed message that will be tried again by itself.
+pub fn retrying_in(seconds: u64) -> String {
+    format!("Retrying in {seconds} s…")
+}
 
 /// "1 unread message", "3 unread messages".
 pub fn unread_count(count: u32) -> String {

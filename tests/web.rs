@@ -340,8 +340,8 @@ async fn hostile_markdown_is_inert_in_the_real_dom() {
 }
 
 #[wasm_bindgen_test]
-async fn a_failed_message_stays_marked_not_sent_and_retry_delivers_it() {
-    let rate_limited = r#"{"success":false,"error":"Rate limit exceeded. Please wait before sending another message.","code":"RATE_LIMIT_EXCEEDED","retryAfter":60}"#;
+async fn a_rate_limit_counts_down_then_retry_and_automatic_back_off_deliver_the_message() {
+    let rate_limited = r#"{"success":false,"error":"Rate limit exceeded. Please wait before sending another message.","code":"RATE_LIMIT_EXCEEDED","retryAfter":2}"#;
     stub_fetch(answers(vec![response(429, rate_limited), network_failure(), reply("Got it.", "conv_r")]));
     let visit = Visit::start(config("retry")).await;
     visit.open().await;
@@ -350,19 +350,76 @@ async fn a_failed_message_stays_marked_not_sent_and_retry_delivers_it() {
     visit.until("the message marked not sent", |v| v.find(".cw-msg--failed").is_some()).await;
     assert!(visit.text(".cw-msg--failed").contains("Please call me back"), "the visitor's text is kept");
     assert!(visit.text(".cw-msg--failed .cw-status").contains("Not sent"));
-    assert!(visit.text(".cw-alert").contains("wait 60 seconds"), "{}", visit.text(".cw-alert"));
+    assert!(visit.text(".cw-alert").contains("wait 2 seconds"), "{}", visit.text(".cw-alert"));
     assert_eq!(visit.get(".cw-alert").get_attribute("role").as_deref(), Some("alert"));
+    assert!(visit.text(".cw-cooldown").contains("You can send again in"), "a countdown");
+    visit.type_text("Another question");
+    visit.settle().await;
+    assert!(visit.get(".cw-send").has_attribute("disabled"), "sending waits for the countdown");
+    assert!(visit.get(".cw-retry").has_attribute("disabled"));
+    visit.press(".cw-input", "Enter", false);
+    visit.settle().await;
+    let input: HtmlTextAreaElement = visit.get(".cw-input").unchecked_into();
+    assert_eq!(input.value(), "Another question", "Enter during the countdown keeps the draft");
+
+    visit.until("the end of the countdown", |v| v.find(".cw-cooldown").is_none()).await;
+    assert!(!visit.get(".cw-send").has_attribute("disabled"), "sending comes back by itself");
+    assert_eq!(requests().length(), 1, "nothing was sent during the countdown");
 
     visit.get(".cw-retry").click();
     visit.until("the network failure", |v| v.find(".cw-alert").is_some_and(|a| a.text_content().unwrap_or_default().contains("Can't reach"))).await;
-    assert!(visit.find(".cw-msg--failed").is_some(), "still marked not sent after a network failure");
-
-    visit.get(".cw-retry").click();
-    visit.until("the reply after retrying", |v| !v.bot_bubbles().is_empty()).await;
-    assert!(visit.find(".cw-msg--failed").is_none(), "delivered after retry");
+    assert!(visit.text(".cw-msg--failed .cw-status").contains("Retrying in"), "{}", visit.text(".cw-msg--failed .cw-status"));
+    visit.until("the automatic retry's reply", |v| !v.bot_bubbles().is_empty()).await;
+    assert!(visit.find(".cw-msg--failed").is_none(), "delivered by the automatic retry");
     assert!(visit.find(".cw-alert").is_none(), "the notice goes away once it is delivered");
     assert_eq!(visit.all(".cw-msg--visitor").len(), 1, "retrying does not duplicate the message");
     assert_eq!(request_field(2, "body.message").as_string().as_deref(), Some("Please call me back"));
+}
+
+#[wasm_bindgen_test]
+async fn a_used_up_window_pauses_sending_until_the_reset_instead_of_provoking_a_429() {
+    let reset = (js_sys::Date::now() / 1000.0) as u64 + 2;
+    let body = serde_json::json!({ "success": true, "data": { "response": "Sure.", "conversationId": "conv_w" } }).to_string();
+    let headers = js_sys::Object::new();
+    js_sys::Reflect::set(&headers, &"content-type".into(), &"application/json".into()).unwrap();
+    js_sys::Reflect::set(&headers, &"x-ratelimit-limit".into(), &"3".into()).unwrap();
+    js_sys::Reflect::set(&headers, &"x-ratelimit-remaining".into(), &"0".into()).unwrap();
+    js_sys::Reflect::set(&headers, &"x-ratelimit-reset".into(), &reset.to_string().into()).unwrap();
+    let first = response(200, &body);
+    js_sys::Reflect::set(&first, &"headers".into(), &headers).unwrap();
+    stub_fetch(answers(vec![first, reply("And again.", "conv_w")]));
+    let visit = Visit::start(config("window")).await;
+    visit.open().await;
+    visit.send("one").await;
+    visit.until("the reply", |v| v.bot_bubbles().len() == 1).await;
+    visit.until("the pause", |v| v.find(".cw-cooldown").is_some()).await;
+    visit.type_text("two");
+    visit.settle().await;
+    assert!(visit.get(".cw-send").has_attribute("disabled"));
+    assert!(visit.find(".cw-alert").is_none(), "nothing went wrong: the widget just waits");
+    visit.until("the reset", |v| v.find(".cw-cooldown").is_none()).await;
+    visit.press(".cw-input", "Enter", false);
+    visit.until("the second reply", |v| v.bot_bubbles().len() == 2).await;
+    assert_eq!(requests().length(), 2);
+}
+
+#[wasm_bindgen_test]
+async fn offline_shows_a_banner_and_messages_go_out_when_the_connection_is_back() {
+    stub_fetch(answers(vec![reply("Back online!", "conv_o")]));
+    let visit = Visit::start(config("offline")).await;
+    visit.open().await;
+    let _ = eval_js("Object.defineProperty(Navigator.prototype, 'onLine', { configurable: true, get: () => false }); window.dispatchEvent(new Event('offline'));");
+    visit.settle().await;
+    assert!(visit.text(".cw-banner").contains("offline"), "an offline banner");
+    visit.send("Are you there?").await;
+    assert!(visit.text(".cw-msg--visitor").contains("Are you there?"));
+    assert!(visit.text(".cw-msg--visitor .cw-status").contains("Waiting for the connection"));
+    assert_eq!(requests().length(), 0, "nothing is sent while offline");
+
+    let _ = eval_js("delete Navigator.prototype.onLine; Object.defineProperty(Navigator.prototype, 'onLine', { configurable: true, get: () => true }); window.dispatchEvent(new Event('online'));");
+    visit.until("the reply", |v| !v.bot_bubbles().is_empty()).await;
+    assert!(visit.find(".cw-banner").is_none());
+    assert_eq!(request_field(0, "body.message").as_string().as_deref(), Some("Are you there?"));
 }
 
 #[wasm_bindgen_test]
@@ -792,4 +849,17 @@ async fn a_page_sets_the_public_custom_properties_and_the_dark_theme_darkens() {
     assert_eq!(style.get_property_value("font-family").unwrap(), "monospace");
     assert_eq!(style.get_property_value("background-color").unwrap(), "rgb(24, 27, 33)", "dark surface");
     let _ = eval_js("document.getElementById('cw-test-style').remove()");
+}
+
+#[wasm_bindgen_test]
+async fn an_unmounted_widget_stops_everything_it_had_scheduled() {
+    stub_fetch(answers(vec![network_failure()]));
+    let visit = Visit::start(config("unmount")).await;
+    visit.open().await;
+    visit.send("hello").await;
+    visit.until("the automatic retry to be scheduled", |v| v.find(".cw-msg--failed").is_some_and(|m| m.text_content().unwrap_or_default().contains("Retrying in"))).await;
+    assert_eq!(requests().length(), 1);
+    drop(visit);
+    wasm_bindgen_futures::JsFuture::from(sleep(2200)).await.unwrap();
+    assert_eq!(requests().length(), 1, "no request from a widget that is gone");
 }

@@ -243,6 +243,15 @@ impl ResponseMeta {
         })
     }
 
+    /// On a success that used up the window (`X-RateLimit-Remaining: 0`), the seconds until
+    /// `X-RateLimit-Reset`: waiting that long avoids provoking a 429 with the next message.
+    pub fn exhausted_wait_s(&self) -> Option<u64> {
+        match (self.rate_limit.remaining, self.rate_limit.reset_unix) {
+            (Some(0), Some(reset)) => Some(reset.saturating_sub(self.now_unix).max(1)),
+            _ => None,
+        }
+    }
+
     /// Seconds to wait from the headers alone: `Retry-After`, else `X-RateLimit-Reset` - now.
     pub fn header_retry_after_s(&self) -> Option<u64> {
         self.retry_after

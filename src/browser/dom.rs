@@ -89,3 +89,26 @@ pub fn after_ms(ms: u32, f: impl FnOnce() + 'static) {
         let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), ms as i32);
     }
 }
+
+/// Whether the browser believes it is online (`navigator.onLine`; `true` when unknown).
+pub fn is_online() -> bool {
+    web_sys::window().map(|w| w.navigator().on_line()).unwrap_or(true)
+}
+
+/// Calls `on_change(online)` whenever the browser goes offline or comes back.
+/// The listeners live as long as the page (a widget that is gone ignores them).
+pub fn watch_online(on_change: impl Fn(bool) + 'static) {
+    let Some(window) = web_sys::window() else { return };
+    let on_change = std::rc::Rc::new(on_change);
+    for (name, online) in [("online", true), ("offline", false)] {
+        let on_change = on_change.clone();
+        let callback = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || on_change(online));
+        let _ = window.add_event_listener_with_callback(name, callback.as_ref().unchecked_ref());
+        callback.forget();
+    }
+}
+
+/// Milliseconds since the epoch.
+pub fn now_ms() -> f64 {
+    js_sys::Date::now()
+}

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 
 use crate::browser::dom;
 use crate::chat::{BotReply, Chat, Delivery, Message, ReplyState};
-use crate::text::EN;
+use crate::text::{self, EN};
 
 /// How close to the bottom (in px) still counts as "at the bottom".
 const STICKY_SLACK_PX: i32 = 48;
@@ -98,16 +98,25 @@ fn MessageBubble(chat: Chat, message: Message, is_last: Signal<bool>) -> impl In
     match message.reply {
         Some(reply) => view! { <BotBubble chat reply is_last/> }.into_any(),
         None => {
-            let Message { id, text, delivery, .. } = message;
+            let Message { id, text, delivery, auto_retry, .. } = message;
             let failed = move || matches!(delivery.get(), Delivery::Failed(_));
+            let retry_note = move || {
+                let at = auto_retry.get()?;
+                let left = ((at - chat.now.get()) / 1000.0).ceil().max(1.0) as u64;
+                Some(text::retrying_in(left))
+            };
             view! {
                 <div class="cw-msg cw-msg--visitor" class:cw-msg--failed=failed class:cw-msg--sending=move || delivery.get() == Delivery::Sending>
                     <p class="cw-bubble"><span class="cw-sr-only">{EN.you_said}" "</span>{text}</p>
                     <Show when=failed>
                         <p class="cw-status">
                             <span>{EN.not_sent}</span>
-                            <button type="button" class="cw-retry" disabled=move || chat.busy.get() on:click=move |_| chat.retry(id)>{EN.retry}</button>
+                            <span>{retry_note}</span>
+                            <button type="button" class="cw-retry" disabled=move || !chat.can_send() on:click=move |_| chat.retry(id)>{EN.retry}</button>
                         </p>
+                    </Show>
+                    <Show when=move || delivery.get() == Delivery::Waiting>
+                        <p class="cw-status cw-status--muted">{EN.waiting_for_connection}</p>
                     </Show>
                 </div>
             }

@@ -9,7 +9,7 @@ use super::messages::MessageList;
 use crate::browser::dom;
 use crate::chat::Chat;
 use crate::config::WidgetConfig;
-use crate::text::EN;
+use crate::text::{self, EN};
 
 /// The panel. It stays in the DOM while closed (hidden), so a half-typed message and the
 /// scroll position survive closing and reopening.
@@ -86,8 +86,16 @@ pub fn Panel(
                 </button>
             </header>
             <MessageList chat greeting=config.greeting.clone()/>
+            <Show when=move || !chat.online.get()>
+                <p class="cw-banner" role="status">{EN.offline}</p>
+            </Show>
             <Show when=move || chat.latest_error().is_some()>
                 <p class="cw-alert" role="alert">{move || chat.latest_error()}</p>
+            </Show>
+            <Show when=move || chat.cooldown_left_s().is_some()>
+                <p class="cw-cooldown" role="timer" aria-live="off">
+                    {move || text::cooldown(chat.cooldown_left_s().unwrap_or(0))}
+                </p>
             </Show>
             <form class="cw-composer" on:submit=move |ev| { ev.prevent_default(); submit(); }>
                 <textarea
@@ -104,7 +112,7 @@ pub fn Panel(
                 <Show
                     when=move || chat.busy.get()
                     fallback=move || view! {
-                        <button type="submit" class="cw-send" aria-label=EN.send disabled=move || draft.with(|d| d.trim().is_empty())>
+                        <button type="submit" class="cw-send" aria-label=EN.send disabled=move || !chat.can_send() || draft.with(|d| d.trim().is_empty())>
                             <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false">
                                 <path fill="currentColor" d="M3.4 20.4 21 12 3.4 3.6 3.4 10l12.6 2-12.6 2z"/>
                             </svg>

@@ -81,6 +81,7 @@ pub fn WidgetView(
     controls: Controls,
 ) -> impl IntoView {
     let Controls { chat, open, unread } = controls;
+    chat.watch_connection();
     let root = NodeRef::<Div>::new();
     let launcher = NodeRef::<Button>::new();
     let (surface, on_surface) = config.primary_color.accessible_surface();
