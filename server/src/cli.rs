@@ -13,11 +13,13 @@ chat-widget-server: the chat widget's reference server
 USAGE:
   chat-widget-server [--addr 127.0.0.1:8787] [--data-dir ./data] [--dist-dir ./dist]
                      [--stream-delay-ms 25] [--reply-delay-ms 300] [--admin-token TOKEN]
+                     [--rate-window-s 60]
       Serves the API, the demo page at / and the built widget at /widget/ (from --dist-dir).
       The database is DATA_DIR/chat.sqlite3; the demo bot and its key are created on first start.
       Streamed replies send a word every --stream-delay-ms milliseconds (0: as fast as possible).
       Chataibot answers are delivered --reply-delay-ms milliseconds after the visitor's message.
       POST /v1/bots (jelytech) creates bots only with --admin-token as the bearer key.
+      A bot's --rate-limit counts requests per window of --rate-window-s seconds (default 60).
 
   chat-widget-server bot [--data-dir ./data] --bot ID [SETTINGS]
       Changes a bot's settings; a running server sees them on its next request.
@@ -27,7 +29,7 @@ USAGE:
 SETTINGS:
   --credits N|unlimited       replies left (0 answers 402 INSUFFICIENT_CREDITS)
   --quota N|unlimited         replies per calendar month (UTC); once used up: 403 QUOTA_EXCEEDED
-  --rate-limit N              requests per minute
+  --rate-limit N              requests per rate window (a minute unless --rate-window-s)
   --origins \"https://a.test,https://b.test\"|*   page origins the bot's keys work from
   --stream-default true|false streamed replies when a request does not say
   --key-active true|false     deactivated keys answer 401 INVALID_API_KEY
@@ -43,6 +45,8 @@ pub const DEFAULT_DIST_DIR: &str = "./dist";
 pub const DEFAULT_STREAM_DELAY_MS: u64 = 25;
 /// The default delay of a chataibot answer, in milliseconds.
 pub const DEFAULT_REPLY_DELAY_MS: u64 = 300;
+/// The default length of a rate-limit window, in seconds.
+pub const DEFAULT_RATE_WINDOW_S: u64 = crate::rate_limit::DEFAULT_WINDOW_SECS;
 
 /// What to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +74,8 @@ pub struct ServeOptions {
     pub reply_delay_ms: u64,
     /// `--admin-token`: the bearer token that may create bots over HTTP (`POST /v1/bots`).
     pub admin_token: Option<String>,
+    /// `--rate-window-s`: how long a bot's rate-limit window lasts, in seconds (at least 1).
+    pub rate_window_s: u64,
 }
 
 impl Default for ServeOptions {
@@ -81,6 +87,7 @@ impl Default for ServeOptions {
             stream_delay_ms: DEFAULT_STREAM_DELAY_MS,
             reply_delay_ms: DEFAULT_REPLY_DELAY_MS,
             admin_token: None,
+            rate_window_s: DEFAULT_RATE_WINDOW_S,
         }
     }
 }
@@ -149,6 +156,14 @@ fn parse_serve(args: &[String]) -> Result<Command, CliError> {
                 return Err(CliError("--admin-token needs a non-empty token".to_owned()))
             }
             "--admin-token" => options.admin_token = Some(value),
+            "--rate-window-s" => match number(&flag, &value)? {
+                0 => {
+                    return Err(CliError(
+                        "--rate-window-s needs at least 1 second".to_owned(),
+                    ))
+                }
+                secs => options.rate_window_s = secs,
+            },
             _ => return Err(CliError(format!("unknown option {flag}"))),
         }
     }
@@ -271,11 +286,12 @@ mod tests {
             stream_delay_ms: 0,
             reply_delay_ms: 20,
             admin_token: Some("s3cret".into()),
+            rate_window_s: 3,
         };
         assert_eq!(
             parse_line(
                 "--addr 0.0.0.0:9000 --data-dir /tmp/d --dist-dir=dist2 --stream-delay-ms 0 \
-                 --reply-delay-ms 20 --admin-token s3cret"
+                 --reply-delay-ms 20 --admin-token s3cret --rate-window-s 3"
             ),
             Ok(Command::Serve(expected))
         );
@@ -284,6 +300,9 @@ mod tests {
         assert!(parse_line("--stream-delay-ms -5").is_err());
         assert!(parse_line("--admin-token=").is_err());
         assert_eq!(ServeOptions::default().admin_token, None);
+        assert_eq!(ServeOptions::default().rate_window_s, 60);
+        assert!(parse_line("--rate-window-s 0").is_err());
+        assert!(parse_line("--rate-window-s soon").is_err());
         assert!(parse_line("--addr").is_err());
         assert!(parse_line("--port 1").is_err());
         assert!(parse_line("serve").is_err());

@@ -67,7 +67,7 @@ pub struct AppState {
     pub store: Store,
     /// The demo bot's brain.
     pub faq: Arc<Faq>,
-    /// Requests per bot per window.
+    /// Requests per bot per window ([`AppState::with_rate_window_secs`] sets its length).
     pub limiter: Arc<RateLimiter>,
     /// Where `/widget/*` files come from.
     pub dist_dir: PathBuf,
@@ -96,9 +96,10 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    /// A state over an open store, with the built-in FAQ, the system clock, streamed replies
-    /// paced [`sse::DEFAULT_STREAM_DELAY`] apart, chataibot answers delivered
-    /// [`chataibot::DEFAULT_REPLY_DELAY`] after the visitor's message, and no admin token.
+    /// A state over an open store, with the built-in FAQ, the system clock, 60-second
+    /// rate-limit windows, streamed replies paced [`sse::DEFAULT_STREAM_DELAY`] apart,
+    /// chataibot answers delivered [`chataibot::DEFAULT_REPLY_DELAY`] after the visitor's
+    /// message, and no admin token.
     pub fn new(store: Store, dist_dir: impl Into<PathBuf>, listen_addr: impl Into<String>) -> Self {
         Self {
             store,
@@ -128,6 +129,19 @@ impl AppState {
     pub fn with_clock(mut self, clock: impl Fn() -> u64 + Send + Sync + 'static) -> Self {
         self.clock = Arc::new(clock);
         self
+    }
+
+    /// The same state with rate-limit windows of `secs` seconds (at least 1) instead of
+    /// [`rate_limit::DEFAULT_WINDOW_SECS`]; a bot's limit then counts requests per such
+    /// window. The counts start afresh.
+    pub fn with_rate_window_secs(mut self, secs: u64) -> Self {
+        self.limiter = Arc::new(RateLimiter::new(secs));
+        self
+    }
+
+    /// How long a rate-limit window lasts, in seconds.
+    pub fn rate_window_secs(&self) -> u64 {
+        self.limiter.window_secs()
     }
 
     /// The same state with another pause between two deltas of a streamed reply (zero sends

@@ -54,7 +54,8 @@ fn serve(options: ServeOptions) -> Result<(), String> {
         let state = AppState::new(store, options.dist_dir, addr.to_string())
             .with_stream_delay(Duration::from_millis(options.stream_delay_ms))
             .with_reply_delay(Duration::from_millis(options.reply_delay_ms))
-            .with_admin_token(options.admin_token);
+            .with_admin_token(options.admin_token)
+            .with_rate_window_secs(options.rate_window_s);
         let deliveries = std::sync::Arc::clone(state.deliveries());
         axum::serve(listener, app(state))
             .with_graceful_shutdown(async move {

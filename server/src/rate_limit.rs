@@ -1,7 +1,7 @@
-//! The per-bot rate limit: a fixed 60-second window counted in memory (it starts with the
-//! first request after the previous one ended), and the `X-RateLimit-*` headers describing it.
-//! The limit itself is a bot setting read from storage on every request, so changing it
-//! takes effect at once.
+//! The per-bot rate limit: a fixed window (60 seconds unless the server is started with
+//! `--rate-window-s`) counted in memory (it starts with the first request after the previous
+//! one ended), and the `X-RateLimit-*` headers describing it. The limit itself is a bot
+//! setting read from storage on every request, so changing it takes effect at once.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -9,8 +9,8 @@ use std::sync::{Mutex, PoisonError};
 use axum::http::HeaderValue;
 use axum::response::{IntoResponseParts, ResponseParts};
 
-/// The window length.
-pub const WINDOW_SECS: u64 = 60;
+/// The window length unless the server says otherwise ([`RateLimiter::new`]).
+pub const DEFAULT_WINDOW_SECS: u64 = 60;
 
 /// What the `X-RateLimit-*` headers say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,23 +56,44 @@ struct Window {
 }
 
 impl Window {
-    fn status(self, limit: u32) -> RateLimitStatus {
+    fn status(self, limit: u32, length: u64) -> RateLimitStatus {
         RateLimitStatus {
             limit,
             remaining: limit.saturating_sub(self.count),
-            reset_unix: self.start + WINDOW_SECS,
+            reset_unix: self.start + length,
         }
     }
 }
 
-/// Counts requests per bot. Only bots that exist are counted, so the map stays as small as
-/// the bots table.
-#[derive(Debug, Default)]
+/// Counts requests per bot in windows of a fixed length. Only bots that exist are counted,
+/// so the map stays as small as the bots table.
+#[derive(Debug)]
 pub struct RateLimiter {
     windows: Mutex<HashMap<String, Window>>,
+    window_secs: u64,
+}
+
+impl Default for RateLimiter {
+    /// Windows of [`DEFAULT_WINDOW_SECS`].
+    fn default() -> Self {
+        Self::new(DEFAULT_WINDOW_SECS)
+    }
 }
 
 impl RateLimiter {
+    /// A limiter whose windows last `window_secs` seconds (at least 1).
+    pub fn new(window_secs: u64) -> Self {
+        Self {
+            windows: Mutex::default(),
+            window_secs: window_secs.max(1),
+        }
+    }
+
+    /// How long a window lasts, in seconds.
+    pub fn window_secs(&self) -> u64 {
+        self.window_secs
+    }
+
     /// Counts a request for `bot_id` at unix second `now`, if the limit allows it.
     pub fn check(&self, bot_id: &str, limit: u32, now: u64) -> Decision {
         let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
@@ -80,33 +101,35 @@ impl RateLimiter {
             start: now,
             count: 0,
         });
-        if now >= window.start + WINDOW_SECS {
+        if now >= window.start + self.window_secs {
             *window = Window {
                 start: now,
                 count: 0,
             };
         }
         if window.count >= limit {
-            let status = window.status(limit);
+            let status = window.status(limit, self.window_secs);
             return Decision::Limited {
                 status,
                 retry_after_s: status.reset_unix.saturating_sub(now).max(1),
             };
         }
         window.count += 1;
-        Decision::Allowed(window.status(limit))
+        Decision::Allowed(window.status(limit, self.window_secs))
     }
 
     /// The status for `bot_id` at `now` without counting a request (for refused requests).
     pub fn peek(&self, bot_id: &str, limit: u32, now: u64) -> RateLimitStatus {
         let windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
         match windows.get(bot_id) {
-            Some(window) if now < window.start + WINDOW_SECS => window.status(limit),
+            Some(window) if now < window.start + self.window_secs => {
+                window.status(limit, self.window_secs)
+            }
             _ => Window {
                 start: now,
                 count: 0,
             }
-            .status(limit),
+            .status(limit, self.window_secs),
         }
     }
 }
@@ -185,5 +208,38 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn a_shorter_window_ends_sooner() {
+        let limiter = RateLimiter::new(3);
+        assert_eq!(limiter.window_secs(), 3);
+        assert!(matches!(limiter.check("bot", 1, 100), Decision::Allowed(_)));
+        assert_eq!(
+            limiter.check("bot", 1, 101),
+            Decision::Limited {
+                status: RateLimitStatus {
+                    limit: 1,
+                    remaining: 0,
+                    reset_unix: 103
+                },
+                retry_after_s: 2
+            }
+        );
+        assert_eq!(limiter.peek("bot", 1, 102).reset_unix, 103);
+        assert_eq!(
+            limiter.check("bot", 1, 103),
+            Decision::Allowed(RateLimitStatus {
+                limit: 1,
+                remaining: 0,
+                reset_unix: 106
+            })
+        );
+        assert_eq!(
+            RateLimiter::new(0).window_secs(),
+            1,
+            "never a window of no time"
+        );
+        assert_eq!(RateLimiter::default().window_secs(), DEFAULT_WINDOW_SECS);
     }
 }

@@ -654,6 +654,32 @@ async fn too_many_requests_in_a_minute_is_429_until_the_window_ends() {
 }
 
 #[tokio::test]
+async fn a_server_with_a_short_rate_window_lets_the_visitor_send_again_seconds_later() {
+    let mut server = TestServer::start();
+    server.state = server.state.clone().with_rate_window_secs(3);
+    assert_eq!(server.state.rate_window_secs(), 3);
+    server.update_demo(BotUpdate {
+        rate_limit_per_minute: Some(1),
+        ..Default::default()
+    });
+
+    let first = server.say("hi", json!({})).await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(first.rate_limit(), (1, 0, T0 + 3));
+    server.advance(1);
+    let limited = server.say("hi", json!({})).await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(limited.json()["retryAfter"], 2);
+    assert_eq!(limited.header("retry-after"), Some("2"));
+    assert_eq!(limited.rate_limit(), (1, 0, T0 + 3));
+
+    server.advance(2);
+    let again = server.say("hi", json!({})).await;
+    assert_eq!(again.status, StatusCode::OK, "the window of 3 s is over");
+    assert_eq!(again.rate_limit(), (1, 0, T0 + 6));
+}
+
+#[tokio::test]
 async fn a_malformed_request_is_400_with_a_helpful_text() {
     let server = TestServer::start();
     let send = |content_type: &str, body: Body| {

@@ -365,6 +365,27 @@ fn a_streamed_reply_arrives_word_by_word_and_a_visitor_can_hang_up() {
 }
 
 #[test]
+fn with_a_short_rate_window_a_limited_visitor_may_send_again_seconds_later() {
+    let dir = TempDir::new("window");
+    let data = dir.0.to_string_lossy().into_owned();
+    let (ok, _, err) = admin(&["--data-dir", &data, "--bot", "demo", "--rate-limit", "1"]);
+    assert!(ok, "{err}");
+    let server = start_with(&dir.0, &["--rate-window-s", "2"]);
+
+    assert_eq!(say(&server, "hi").0, 200);
+    let (status, body) = say(&server, "hi");
+    assert_eq!(status, 429, "{body}");
+    let retry_after: u64 = body
+        .split("\"retryAfter\":")
+        .nth(1)
+        .and_then(|rest| rest.trim_end_matches('}').parse().ok())
+        .unwrap_or_else(|| panic!("{body}"));
+    assert!((1..=2).contains(&retry_after), "{body}");
+    std::thread::sleep(Duration::from_secs(retry_after));
+    assert_eq!(say(&server, "hi").0, 200, "the 2-second window is over");
+}
+
+#[test]
 fn help_and_bad_arguments() {
     let output = Command::new(BINARY).arg("--help").output().expect("run");
     assert!(output.status.success());
