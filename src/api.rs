@@ -1,15 +1,28 @@
-//! Talking to the bot: shapes a message with the configured dialect, sends it, and hands the
-//! answer to the caller as [`StreamEvent`]s, whether the server streamed it (SSE) or answered
-//! with one JSON body. The parser is chosen by the response's `Content-Type`, never by what
-//! was asked for. The UI calls [`send`] and never sees a wire format.
+//! Talking to the bot in the configured dialect. Every answer reaches the caller as
+//! [`StreamEvent`]s, whether the server streamed it (SSE), answered with one JSON body, or (for
+//! chataibot) delivered it separately to be listened for or polled. The parser is chosen by
+//! the response's `Content-Type`, never by what was asked for. The UI never sees a wire format.
 
-use chat_widget_protocol::dialect::chatbots;
-use chat_widget_protocol::sse::SseParser;
+use chat_widget_protocol::dialect::{chataibot, chatbots, jelytech, jombot, openai, Dialect};
+use chat_widget_protocol::sse::{SseEvent, SseParser};
 use chat_widget_protocol::stream::{decode_event, StreamEvent};
-use chat_widget_protocol::{ApiError, ErrorCode, OutgoingMessage};
+use chat_widget_protocol::{ApiError, ErrorCode, OutgoingMessage, Reply, ResponseMeta};
 
-use crate::browser::http::{self, Abort};
+use crate::browser::http::{self, Abort, HttpResponse};
+use crate::browser::dom;
 use crate::config::WidgetConfig;
+
+/// What a dialect needs besides the message, kept by the chat between messages.
+pub struct Session<'a> {
+    /// The settings (dialect, bot, key, user id).
+    pub config: &'a WidgetConfig,
+    /// openai: the conversation so far, oldest first (the widget keeps it and sends it).
+    pub history: Vec<openai::ChatTurn>,
+    /// chataibot: the visitor's stable id.
+    pub visitor_id: String,
+    /// chataibot: whether the panel is open (polling slows down while it is closed).
+    pub visible: &'a dyn Fn() -> bool,
+}
 
 /// Sends one visitor message and reports the reply's events as they arrive.
 ///
@@ -18,34 +31,169 @@ use crate::config::WidgetConfig;
 /// not arrive: before any event (nothing was shown) or part-way (what `on_event` already
 /// received stays valid).
 pub async fn send(
-    config: &WidgetConfig,
+    session: &Session<'_>,
     message: &OutgoingMessage,
     abort: &Abort,
     mut on_event: impl FnMut(StreamEvent),
 ) -> Result<Option<u64>, ApiError> {
-    let url = format!("{}{}", config.api_url, chatbots::chat_path(&config.bot_id));
-    let body = chatbots::encode_request(message);
-    let response = http::post_json(&url, &body, config.api_key.as_deref(), abort).await?;
+    let config = session.config;
+    let key = config.api_key.as_deref();
+    let (path, body) = match config.dialect {
+        Dialect::Chatbots => (chatbots::chat_path(&config.bot_id), chatbots::encode_request(message)),
+        Dialect::Jombot => (
+            jombot::CHAT_PATH.to_owned(),
+            jombot::encode_request(message, &config.bot_id, config.user_id.as_deref(), None),
+        ),
+        Dialect::Jelytech => (
+            jelytech::SEND_PATH.to_owned(),
+            jelytech::encode_send(message, &config.bot_id, config.user_id.as_deref()),
+        ),
+        Dialect::Openai => {
+            let mut turns = session.history.clone();
+            turns.push(openai::ChatTurn::new(openai::Role::User, message.message.clone()));
+            let body = openai::encode_request(&turns, &config.bot_id, message.stream.unwrap_or(true));
+            (openai::CHAT_COMPLETIONS_PATH.to_owned(), body)
+        }
+        Dialect::Chataibot => return send_chataibot(session, message, abort, on_event).await,
+    };
+    let response = http::post_json(&format!("{}{path}", config.api_url), &body, key, abort).await?;
     let meta = response.meta.clone();
-    let success = (200..300).contains(&meta.status);
-
-    if success && meta.is_event_stream() {
+    if (200..300).contains(&meta.status) && meta.is_event_stream() {
         let mut parser = SseParser::new();
         let mut outcome = StreamOutcome::default();
-        let read = response.stream(|chunk| outcome.absorb(parser.feed(chunk), &mut on_event)).await;
+        let read = response
+            .stream(|chunk| {
+                outcome.absorb(parser.feed(chunk), &mut on_event);
+                true
+            })
+            .await;
         outcome.absorb(parser.finish(), &mut on_event);
         return outcome.result(read).map(|()| meta.exhausted_wait_s());
     }
-
     let bytes = response.bytes().await?;
-    let reply = chatbots::decode_response(&meta, &bytes)?;
-    on_event(StreamEvent::Start { conversation_id: Some(reply.conversation_id.clone()), message_id: reply.message_id.clone() });
+    let reply = match config.dialect {
+        Dialect::Jombot => jombot::decode_response(&meta, &bytes),
+        Dialect::Jelytech => jelytech::decode_response(&meta, &bytes),
+        Dialect::Openai => openai::decode_response(&meta, &bytes),
+        Dialect::Chatbots | Dialect::Chataibot => chatbots::decode_response(&meta, &bytes),
+    }?;
+    emit_whole(reply, &mut on_event);
+    Ok(meta.exhausted_wait_s())
+}
+
+/// A whole reply, told as the events a stream would have given.
+fn emit_whole(reply: Reply, on_event: &mut impl FnMut(StreamEvent)) {
+    let conversation_id = (!reply.conversation_id.is_empty()).then(|| reply.conversation_id.clone());
+    on_event(StreamEvent::Start { conversation_id: conversation_id.clone(), message_id: reply.message_id.clone() });
     on_event(StreamEvent::Delta(reply.text));
     if !reply.suggested_actions.is_empty() {
         on_event(StreamEvent::Actions(reply.suggested_actions));
     }
-    on_event(StreamEvent::Done { conversation_id: Some(reply.conversation_id), message_id: reply.message_id, full_text: None });
+    on_event(StreamEvent::Done { conversation_id, message_id: reply.message_id, full_text: None });
+}
+
+/// chataibot: start the conversation (or post to it), then wait for the bot's message, which
+/// the server delivers separately: listened for over SSE, or polled with back-off.
+async fn send_chataibot(
+    session: &Session<'_>,
+    message: &OutgoingMessage,
+    abort: &Abort,
+    mut on_event: impl FnMut(StreamEvent),
+) -> Result<Option<u64>, ApiError> {
+    let config = session.config;
+    let key = config.api_key.as_deref();
+    let base = &config.api_url;
+    let (conversation_id, after, meta) = match &message.conversation_id {
+        None => {
+            let (timezone, referrer_url, browser_language) = dom::system_variables();
+            let params = chataibot::StartParams {
+                visitor_id: session.visitor_id.clone(),
+                bot_key: config.bot_id.clone(),
+                system: Some(chataibot::SystemVariables { timezone, referrer_url, browser_language }),
+                contact: None,
+                conversation: message.metadata.clone(),
+            };
+            let body = chataibot::encode_start(&message.message, &params);
+            let response = http::post_json(&format!("{base}{}", chataibot::START_PATH), &body, key, abort).await?;
+            let meta = response.meta.clone();
+            let started = chataibot::decode_start(&meta, &response.bytes().await?)?;
+            (started.conversation_id, started.message_id, meta)
+        }
+        Some(id) => {
+            let body = chataibot::encode_send(&message.message);
+            let response = http::post_json(&format!("{base}{}", chataibot::messages_path(id)), &body, key, abort).await?;
+            let meta = response.meta.clone();
+            let message_id = chataibot::decode_send(&meta, &response.bytes().await?)?;
+            (id.clone(), Some(message_id), meta)
+        }
+    };
+    let reply = await_bot_message(session, &conversation_id, after.as_deref(), abort).await?;
+    emit_whole(Reply { conversation_id, ..reply }, &mut on_event);
     Ok(meta.exhausted_wait_s())
+}
+
+/// Waits for the bot's next message after `after`: first by listening (SSE), then, if the
+/// server cannot stream, by polling every 0.5 s, doubling up to 4 s (15 s while the panel is
+/// closed), for at most two minutes.
+async fn await_bot_message(session: &Session<'_>, conversation: &str, after: Option<&str>, abort: &Abort) -> Result<Reply, ApiError> {
+    let config = session.config;
+    let url = format!("{}{}", config.api_url, chataibot::poll_path(conversation, after));
+    let key = config.api_key.as_deref();
+    if let Ok(response) = http::get(&url, key, chataibot::EVENT_STREAM, abort).await {
+        if (200..300).contains(&response.meta.status) && response.meta.is_event_stream() {
+            if let Some(found) = listen(response, conversation).await? {
+                return found;
+            }
+        } else if !(200..300).contains(&response.meta.status) {
+            let meta = response.meta.clone();
+            let bytes = response.bytes().await.unwrap_or_default();
+            return Err(chataibot::decode_bot_replies(&meta, &bytes, conversation).err().unwrap_or_else(|| {
+                ApiError::malformed(meta.status, "no bot message")
+            }));
+        }
+    }
+    let started = dom::now_ms();
+    let mut delay: f64 = 500.0;
+    while dom::now_ms() - started < 120_000.0 {
+        let response = http::get(&url, key, "application/json", abort).await?;
+        let meta = response.meta.clone();
+        let bytes = response.bytes().await?;
+        if let Some(reply) = chataibot::decode_bot_replies(&meta, &bytes, conversation)?.into_iter().next() {
+            return Ok(reply);
+        }
+        dom::sleep_ms(delay as u32).await;
+        let cap = if (session.visible)() { 4_000.0 } else { 15_000.0 };
+        delay = (delay * 2.0).min(cap);
+    }
+    Err(ApiError::network("the bot did not answer within two minutes"))
+}
+
+/// Reads a listening stream until the first bot message. `Ok(None)`: the stream ended
+/// without one (the caller falls back to polling).
+async fn listen(response: HttpResponse, conversation: &str) -> Result<Option<Result<Reply, ApiError>>, ApiError> {
+    let mut parser = SseParser::new();
+    let mut found = None;
+    let take = |events: Vec<SseEvent>, found: &mut Option<Result<Reply, ApiError>>| {
+        for event in events {
+            if found.is_none() {
+                *found = chataibot::decode_stream_event(&event, conversation);
+            }
+        }
+    };
+    let read = response
+        .stream(|chunk| {
+            take(parser.feed(chunk), &mut found);
+            found.is_none()
+        })
+        .await;
+    if found.is_none() {
+        take(parser.finish(), &mut found);
+    }
+    match (found, read) {
+        (Some(found), _) => Ok(Some(found)),
+        (None, Err(error)) if error.message.contains("abort") => Err(error),
+        (None, _) => Ok(None),
+    }
 }
 
 /// What a stream has shown so far, to judge how it ended.
@@ -58,7 +206,7 @@ struct StreamOutcome {
 }
 
 impl StreamOutcome {
-    fn absorb(&mut self, events: Vec<chat_widget_protocol::sse::SseEvent>, on_event: &mut impl FnMut(StreamEvent)) {
+    fn absorb(&mut self, events: Vec<SseEvent>, on_event: &mut impl FnMut(StreamEvent)) {
         for event in events.iter().filter_map(decode_event) {
             if self.done || self.failure.is_some() {
                 return; // nothing after the end counts
@@ -97,4 +245,20 @@ impl StreamOutcome {
             (false, true) => Ok(()),
         }
     }
+}
+
+/// jelytech: the stored conversation's messages, to show again after a reload.
+pub async fn load_history(config: &WidgetConfig, conversation_id: &str) -> Result<jelytech::History, ApiError> {
+    let url = format!("{}{}", config.api_url, jelytech::history_path(conversation_id));
+    let response = http::get(&url, config.api_key.as_deref(), "application/json", &Abort::new()).await?;
+    let meta: ResponseMeta = response.meta.clone();
+    jelytech::decode_history(&meta, &response.bytes().await?)
+}
+
+/// jelytech: the bot's configuration (greeting, colour, position).
+pub async fn load_bot_configuration(config: &WidgetConfig) -> Result<jelytech::BotConfiguration, ApiError> {
+    let url = format!("{}{}", config.api_url, jelytech::bot_path(&config.bot_id));
+    let response = http::get(&url, config.api_key.as_deref(), "application/json", &Abort::new()).await?;
+    let meta = response.meta.clone();
+    jelytech::decode_bot(&meta, &response.bytes().await?)
 }

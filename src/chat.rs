@@ -12,8 +12,10 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::browser::http::Abort;
-use crate::browser::{dom, storage, storage::ConversationStore};
-use crate::config::WidgetConfig;
+use crate::browser::{dom, storage, storage::ConversationStore, storage::Slot};
+use crate::config::{Dialect, Position, WidgetConfig};
+use crate::theme::Color;
+use chat_widget_protocol::dialect::{jelytech, openai};
 use crate::events::WidgetEvent;
 use crate::text;
 
@@ -109,6 +111,11 @@ impl BotReply {
         }
     }
 
+    /// The reply's Markdown so far.
+    pub fn source(&self) -> String {
+        self.markdown.try_with_value(|markdown| markdown.source().to_owned()).unwrap_or_default()
+    }
+
     /// Whether any text has been shown yet.
     pub fn has_text(&self) -> bool {
         self.final_html.with(|html| html.as_ref().is_some_and(|h| !h.is_empty()))
@@ -190,6 +197,18 @@ impl BotReply {
     }
 }
 
+/// The look that can come from the server (jelytech bot configuration) when the page did not
+/// set it: the greeting, the brand colour and the corner.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Look {
+    /// Shown as the bot's first message and in the greeting bubble.
+    pub greeting: Option<String>,
+    /// The brand colour.
+    pub primary: Color,
+    /// The launcher's corner.
+    pub position: Position,
+}
+
 /// The request in flight, so Stop can cancel it.
 struct InFlight {
     abort: Abort,
@@ -225,6 +244,13 @@ pub struct Chat {
     pub now: RwSignal<f64>,
     /// Whether the browser is online.
     pub online: RwSignal<bool>,
+    /// Greeting, colour and corner (page settings, or the bot's configuration where unset).
+    pub look: RwSignal<Look>,
+    /// Whether the panel is open (chataibot polls more slowly while it is closed).
+    pub visible: StoredValue<bool>,
+    /// chataibot: the visitor's stable id; openai: the transcript the widget keeps.
+    visitor: StoredValue<Rc<Slot>, LocalStorage>,
+    transcript: StoredValue<Rc<Slot>, LocalStorage>,
 }
 
 impl Chat {
@@ -235,7 +261,7 @@ impl Chat {
             messages: RwSignal::new(Vec::new()),
             busy: RwSignal::new(false),
             revision: RwSignal::new(0),
-            config: StoredValue::new(config),
+            config: StoredValue::new(config.clone()),
             store: StoredValue::new_local(store),
             in_flight: StoredValue::new_local(None),
             next_id: StoredValue::new(1),
@@ -246,6 +272,126 @@ impl Chat {
             cooldown_until: RwSignal::new(None),
             now: RwSignal::new(dom::now_ms()),
             online: RwSignal::new(dom::is_online()),
+            look: RwSignal::new(Look {
+                greeting: config.greeting.clone(),
+                primary: config.primary_color,
+                position: config.position,
+            }),
+            visible: StoredValue::new(false),
+            visitor: StoredValue::new_local(Rc::new(Slot::new(&config.bot_id, "visitor"))),
+            transcript: StoredValue::new_local(Rc::new(Slot::new(&config.bot_id, "transcript"))),
+        }
+    }
+
+    /// Brings back what a reload should show: the bot's look (jelytech, where the page set
+    /// none), and the conversation (jelytech history from the server, the openai transcript
+    /// from storage). Runs once when the widget mounts, before the visitor opens the panel.
+    pub fn restore(&self) {
+        let config = self.config.get_value();
+        let this = *self;
+        match config.dialect {
+            Dialect::Openai => {
+                let turns: Vec<openai::ChatTurn> = self
+                    .transcript
+                    .with_value(|slot| slot.get())
+                    .and_then(|json| serde_json::from_str(&json).ok())
+                    .unwrap_or_default();
+                for turn in turns {
+                    self.push_restored(turn.role == openai::Role::User, turn.content);
+                }
+            }
+            Dialect::Jelytech => {
+                let explicit = config.explicit;
+                if !(explicit.greeting && explicit.primary_color && explicit.position) {
+                    let config = config.clone();
+                    spawn_local(async move {
+                        match crate::api::load_bot_configuration(&config).await {
+                            Ok(bot) => this.apply_bot_configuration(bot),
+                            Err(error) => dom::console_warn(&format!("chat-widget: could not read the bot's configuration: {error}")),
+                        }
+                    });
+                }
+                if let Some(conversation) = self.store.with_value(|store| store.get()) {
+                    spawn_local(async move {
+                        match crate::api::load_history(&config, &conversation).await {
+                            Ok(history) if this.messages.try_with_untracked(Vec::is_empty) == Some(true) => {
+                                for message in history.messages {
+                                    this.push_restored(message.role == jelytech::Role::User, message.content);
+                                }
+                            }
+                            Ok(_) => {}
+                            Err(error) => dom::console_warn(&format!("chat-widget: could not restore the conversation: {error}")),
+                        }
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn apply_bot_configuration(&self, bot: jelytech::BotConfiguration) {
+        let explicit = self.config.with_value(|config| config.explicit);
+        let _ = self.look.try_update(|look| {
+            if !explicit.greeting {
+                if let Some(greeting) = bot.greeting.filter(|g| !g.trim().is_empty()) {
+                    look.greeting = Some(greeting);
+                }
+            }
+            if !explicit.primary_color {
+                if let Some(color) = bot.primary_color.as_deref().and_then(Color::parse_hex) {
+                    look.primary = color;
+                }
+            }
+            if !explicit.position {
+                if let Some(position) = bot.position.as_deref().and_then(Position::parse) {
+                    look.position = position;
+                }
+            }
+        });
+    }
+
+    /// Shows a message from an earlier visit (delivered, or a complete reply).
+    fn push_restored(&self, from_visitor: bool, text: String) {
+        if from_visitor {
+            let id = self.push_visitor(text, None);
+            if let Some(message) = self.find(id) {
+                message.delivery.set(Delivery::Delivered);
+            }
+        } else {
+            let reply = self.push_reply(0);
+            reply.markdown.update_value(|markdown| markdown.push(&text));
+            reply.finish(ReplyState::Complete, Vec::new());
+        }
+    }
+
+    /// The conversation so far as chat turns (openai), leaving out message `before` and later.
+    fn turns(&self, before: u64) -> Vec<openai::ChatTurn> {
+        self.messages.with_untracked(|messages| {
+            messages
+                .iter()
+                .take_while(|m| m.id != before)
+                .filter_map(|m| match m.reply {
+                    None if m.delivery.get_untracked() == Delivery::Delivered => {
+                        Some(openai::ChatTurn::new(openai::Role::User, m.payload.clone().unwrap_or_else(|| m.text.clone())))
+                    }
+                    Some(reply) if matches!(reply.state.get_untracked(), ReplyState::Complete | ReplyState::Stopped) => {
+                        Some(openai::ChatTurn::new(openai::Role::Assistant, reply.source()))
+                    }
+                    _ => None,
+                })
+                .collect()
+        })
+    }
+
+    /// openai: keeps the transcript (last 40 turns) so a reload shows and continues it.
+    fn save_transcript(&self) {
+        if self.config.with_value(|config| config.dialect) != Dialect::Openai {
+            return;
+        }
+        let turns = self.turns(u64::MAX);
+        let keep = &turns[turns.len().saturating_sub(40)..];
+        if let Ok(json) = serde_json::to_string(keep) {
+            self.transcript.with_value(|slot| slot.set(&json));
         }
     }
 
@@ -369,6 +515,7 @@ impl Chat {
             }
         });
         self.store.with_value(|store| store.clear());
+        self.transcript.with_value(|slot| slot.clear());
         self.messages.set(Vec::new());
         self.busy.set(false);
         self.revision.update(|r| *r += 1);
@@ -576,11 +723,20 @@ impl Chat {
         self.in_flight.set_value(Some(InFlight { abort: abort.clone(), stopping: false }));
         self.busy.set(true);
 
+        let history = if config.dialect == Dialect::Openai { self.turns(id) } else { Vec::new() };
+        let visitor_id = if config.dialect == Dialect::Chataibot {
+            self.visitor.with_value(|slot| storage::visitor_id(slot))
+        } else {
+            String::new()
+        };
+
         spawn_local(async move {
             let mut reply = reply;
             let mut builder = ReplyBuilder::new();
             let current = || !this.messages.is_disposed() && this.generation.try_get_value() == Some(generation);
-            let result = crate::api::send(&config, &outgoing, &abort, |event| {
+            let visible = || this.visible.try_get_value().unwrap_or(true);
+            let session = crate::api::Session { config: &config, history, visitor_id, visible: &visible };
+            let result = crate::api::send(&session, &outgoing, &abort, |event| {
                 if !current() {
                     return;
                 }
@@ -613,6 +769,7 @@ impl Chat {
                     }
                     let reply = reply.unwrap_or_else(|| this.push_reply(id));
                     reply.finish(ReplyState::Complete, built.suggested_actions);
+                    this.save_transcript();
                     if previous_conversation.is_none() && !built.conversation_id.is_empty() {
                         this.emit(WidgetEvent::ConversationStarted { conversation_id: built.conversation_id.clone() });
                     }

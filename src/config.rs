@@ -2,6 +2,8 @@
 //! or what a Rust developer passes to [`crate::ChatWidget`]. Parsing is pure Rust; every
 //! unusable value is reported as a [`ConfigWarning`] and replaced by its default.
 
+pub use chat_widget_protocol::dialect::Dialect;
+
 use crate::theme::Color;
 
 /// Which bottom corner the launcher sits in.
@@ -139,6 +141,24 @@ pub struct WidgetConfig {
     /// Seconds after page load before the greeting bubble appears next to the closed
     /// launcher (`data-greeting-delay`, default 5; `off` for never). Needs a greeting.
     pub greeting_delay_s: Option<u32>,
+    /// Which API the bot speaks (`data-dialect`, default `chatbots`).
+    pub dialect: Dialect,
+    /// The site's id for the visitor (`data-user-id`): jombot `user_id`, jelytech `userId`.
+    pub user_id: Option<String>,
+    /// Which of greeting, colour and position the page set itself: a bot configuration read
+    /// from the server (jelytech) fills in only the others. The page wins.
+    pub explicit: ExplicitLook,
+}
+
+/// The look settings the page set explicitly (see [`WidgetConfig::explicit`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExplicitLook {
+    /// `data-greeting` was given.
+    pub greeting: bool,
+    /// `data-primary-color` was given (and valid).
+    pub primary_color: bool,
+    /// `data-position` was given (and valid).
+    pub position: bool,
 }
 
 impl Default for WidgetConfig {
@@ -159,6 +179,9 @@ impl Default for WidgetConfig {
             offset_y: 20,
             z_index: None,
             greeting_delay_s: Some(5),
+            dialect: Dialect::default(),
+            user_id: None,
+            explicit: ExplicitLook::default(),
         }
     }
 }
@@ -216,18 +239,21 @@ impl WidgetConfig {
     /// Sets the launcher's corner.
     pub fn position(mut self, position: Position) -> Self {
         self.position = position;
+        self.explicit.position = true;
         self
     }
 
     /// Sets the primary colour.
     pub fn primary_color(mut self, color: Color) -> Self {
         self.primary_color = color;
+        self.explicit.primary_color = true;
         self
     }
 
     /// Sets the greeting (an empty one shows none).
     pub fn greeting(mut self, greeting: impl Into<String>) -> Self {
         self.greeting = Some(greeting.into()).filter(|g| !g.trim().is_empty());
+        self.explicit.greeting = true;
         self
     }
 
@@ -280,6 +306,18 @@ impl WidgetConfig {
     /// Sets when the greeting bubble appears (`None`: never).
     pub fn greeting_delay(mut self, seconds: Option<u32>) -> Self {
         self.greeting_delay_s = seconds;
+        self
+    }
+
+    /// Sets the API dialect.
+    pub fn dialect(mut self, dialect: Dialect) -> Self {
+        self.dialect = dialect;
+        self
+    }
+
+    /// Sets the site's id for the visitor.
+    pub fn user_id(mut self, user_id: impl Into<String>) -> Self {
+        self.user_id = Some(user_id.into()).filter(|id| !id.trim().is_empty());
         self
     }
 
@@ -343,15 +381,20 @@ impl WidgetConfig {
                         message: format!("\"{value}\" is not true or false; streaming stays on"),
                     }),
                 },
+                "dialect" => match Dialect::parse(value) {
+                    Some(dialect) => config.dialect = dialect,
+                    None => warnings.push(warning("data-dialect", value, "chatbots, jombot, jelytech, chataibot or openai", "chatbots")),
+                },
+                "user-id" => config = config.user_id(value.trim()),
                 "position" => match Position::parse(value) {
-                    Some(position) => config.position = position,
+                    Some(position) => config = config.position(position),
                     None => warnings.push(ConfigWarning {
                         attribute: "data-position".into(),
                         message: format!("\"{value}\" is not bottom-right or bottom-left; using bottom-right"),
                     }),
                 },
                 "primary-color" => match Color::parse_hex(value) {
-                    Some(color) => config.primary_color = color,
+                    Some(color) => config = config.primary_color(color),
                     None => warnings.push(ConfigWarning {
                         attribute: "data-primary-color".into(),
                         message: format!("\"{value}\" is not a #rgb or #rrggbb colour; using the default"),
@@ -420,6 +463,10 @@ mod tests {
         assert_eq!(config.greeting.as_deref(), Some("Hi! How can I help?"));
         assert_eq!(config.bot_name, "Acme");
         assert!(!config.stream);
+        assert_eq!(config.explicit, ExplicitLook { greeting: true, primary_color: true, position: true });
+        let (config, _) = WidgetConfig::from_settings([("bot-id", "b"), ("dialect", "Jelytech"), ("userId", "u7")], "https://x.test").unwrap();
+        assert_eq!((config.dialect, config.user_id.as_deref()), (Dialect::Jelytech, Some("u7")));
+        assert_eq!(config.explicit, ExplicitLook::default());
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub mod text;
 pub mod theme;
 
 pub use components::{ChatWidget, Controls, WidgetView};
-pub use config::{ConfigError, ConfigWarning, LauncherIcon, Position, Theme, WidgetConfig};
+pub use config::{ConfigError, ConfigWarning, Dialect, ExplicitLook, LauncherIcon, Position, Theme, WidgetConfig};
 pub use theme::Color;
 
 use leptos::prelude::*;

@@ -46,6 +46,14 @@ pub struct Strings {
     pub offline: &'static str,
     /// Under a message written while offline.
     pub waiting_for_connection: &'static str,
+    /// The header button that starts over.
+    pub new_conversation: &'static str,
+    /// The question before starting over.
+    pub confirm_new_conversation: &'static str,
+    /// Confirms starting over.
+    pub start_over: &'static str,
+    /// Keeps the conversation.
+    pub cancel: &'static str,
 }
 
 /// English, the only language so far.
@@ -70,6 +78,10 @@ pub const EN: Strings = Strings {
     dismiss_greeting: "Dismiss greeting",
     offline: "You're offline. Messages will be sent when the connection is back.",
     waiting_for_connection: "Waiting for the connection…",
+    new_conversation: "Start a new conversation",
+    confirm_new_conversation: "Start a new conversation? The messages here will be cleared.",
+    start_over: "Start over",
+    cancel: "Cancel",
 };
 
 /// The countdown while sending is paused by a rate limit.

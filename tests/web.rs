@@ -863,3 +863,219 @@ async fn an_unmounted_widget_stops_everything_it_had_scheduled() {
     wasm_bindgen_futures::JsFuture::from(sleep(2200)).await.unwrap();
     assert_eq!(requests().length(), 1, "no request from a widget that is gone");
 }
+
+#[wasm_bindgen(inline_js = r#"
+export function stub_routes(routes) {
+  // routes: { "METHOD /path-prefix": [responses...] }; each request takes the next response
+  // for the longest matching key (the last one repeats).
+  window.__cwRequests = [];
+  window.fetch = async (input, init) => {
+    const request = input instanceof Request ? input : new Request(input, init);
+    const url = new URL(request.url);
+    const text = request.method === 'GET' ? '' : await request.text();
+    window.__cwRequests.push({ method: request.method, path: url.pathname + url.search, accept: request.headers.get('accept'), auth: request.headers.get('authorization'), body: text ? JSON.parse(text) : null });
+    const key = Object.keys(routes).filter((k) => `${request.method} ${url.pathname}`.startsWith(k)).sort((a, b) => b.length - a.length)[0];
+    if (!key) return new Response('not found', { status: 404 });
+    const list = routes[key];
+    const next = list.length > 1 ? list.shift() : list[0];
+    return new Response(next.body, { status: next.status || 200, headers: { 'content-type': next.type || 'application/json' } });
+  };
+}
+"#)]
+extern "C" {
+    fn stub_routes(routes: JsValue);
+}
+
+fn routes(entries: &[(&str, Vec<(&str, String)>)]) -> JsValue {
+    let object = js_sys::Object::new();
+    for (key, answers) in entries {
+        let list = js_sys::Array::new();
+        for (content_type, body) in answers {
+            let item = js_sys::Object::new();
+            js_sys::Reflect::set(&item, &"type".into(), &(*content_type).into()).unwrap();
+            js_sys::Reflect::set(&item, &"body".into(), &body.as_str().into()).unwrap();
+            list.push(&item);
+        }
+        js_sys::Reflect::set(&object, &(*key).into(), &list).unwrap();
+    }
+    object.into()
+}
+
+fn dialect_config(bot: &str, dialect: &str) -> WidgetConfig {
+    let _ = eval_js(&format!("Object.keys(localStorage).filter((k) => k.startsWith('chat-widget:{bot}:')).forEach((k) => localStorage.removeItem(k))"));
+    let (config, _) = WidgetConfig::from_settings(
+        [("bot-id", bot), ("api-url", "https://api.example.test"), ("dialect", dialect), ("user-id", "user_7"), ("greeting-delay", "off")],
+        "https://x.test",
+    )
+    .unwrap();
+    config
+}
+
+const JSON: &str = "application/json";
+
+#[wasm_bindgen_test]
+async fn jombot_sends_its_own_shape_and_its_suggested_actions_become_quick_replies() {
+    let reply = serde_json::json!({
+        "response": "Hello! Could you please provide your order number?", "conversation_id": "conv_12345", "bot_id": "bot_1",
+        "timestamp": "2025-01-15T10:30:00Z", "confidence": 0.95,
+        "suggested_actions": [{ "type": "quick_reply", "text": "Check order status", "payload": "check_order" }]
+    });
+    stub_routes(routes(&[("POST /v1/chat/message", vec![(JSON, reply.to_string())])]));
+    let visit = Visit::start(dialect_config("bot_1", "jombot")).await;
+    visit.open().await;
+    visit.send("Hello, I need help with my order").await;
+    visit.until("the quick replies", |v| v.find(".cw-actions").is_some()).await;
+    assert_eq!(request_field(0, "body.bot_id").as_string().as_deref(), Some("bot_1"));
+    assert_eq!(request_field(0, "body.user_id").as_string().as_deref(), Some("user_7"));
+    assert!(request_field(0, "body.conversation_id").is_undefined());
+    visit.get(".cw-action").click();
+    visit.until("the second request", |_| requests().length() == 2).await;
+    assert_eq!(request_field(1, "body.message").as_string().as_deref(), Some("check_order"));
+    assert_eq!(request_field(1, "body.conversation_id").as_string().as_deref(), Some("conv_12345"));
+}
+
+#[wasm_bindgen_test]
+async fn jelytech_restores_the_conversation_and_takes_the_bots_look_where_the_page_set_none() {
+    let _ = eval_js("localStorage.setItem('chat-widget:jely:conversation', 'conv_h')");
+    let bot = serde_json::json!({ "success": true, "bot": { "id": "jely", "name": "Jely", "status": "active",
+        "configuration": { "greeting": "Welcome to Jely!", "theme": { "primaryColor": "#e11d48", "position": "bottom-left" } } } });
+    let history = serde_json::json!({ "success": true, "conversationId": "conv_h", "messages": [
+        { "id": "m1", "role": "user", "content": "What are your business hours?", "timestamp": "2025-01-10T14:30:00Z" },
+        { "id": "m2", "role": "assistant", "content": "We're open **Monday through Friday**.", "timestamp": "2025-01-10T14:30:05Z" } ] });
+    let sent = serde_json::json!({ "success": true, "response": "Yes, on Saturdays too.", "conversationId": "conv_h", "messageId": "m4", "timestamp": "2025-01-10T14:31:00Z" });
+    stub_routes(routes(&[
+        ("GET /v1/bots/jely", vec![(JSON, bot.to_string())]),
+        ("GET /v1/chat/history/conv_h", vec![(JSON, history.to_string())]),
+        ("POST /v1/chat/send", vec![(JSON, sent.to_string())]),
+    ]));
+    let config = dialect_config("jely", "jelytech");
+    let _ = eval_js("localStorage.setItem('chat-widget:jely:conversation', 'conv_h')");
+    let visit = Visit::start(config).await;
+    visit.until("the restored conversation", |v| v.all(".cw-msg--visitor").len() == 1 && v.bot_bubbles().len() == 1).await;
+    assert!(visit.text(".cw-msg--visitor").contains("What are your business hours?"));
+    assert!(visit.bot_bubbles()[0].contains("<strong>Monday through Friday</strong>"));
+    visit.until("the bot's colour", |v| {
+        let style = web_sys::window().unwrap().get_computed_style(&v.get(".cw-launcher")).unwrap().unwrap();
+        style.get_property_value("background-color").unwrap() == "rgb(225, 29, 72)"
+    })
+    .await;
+    let rect = visit.get(".cw-launcher").get_bounding_client_rect();
+    assert!(rect.left() < 200.0, "the bot's position: bottom-left");
+    visit.open().await;
+    assert!(visit.text(".cw-msg--greeting").contains("Welcome to Jely!"));
+    visit.send("Are you open on Saturday?").await;
+    visit.until("the reply", |v| v.bot_bubbles().len() == 2).await;
+    let send = requests().iter().position(|r| js_sys::Reflect::get(&r, &"method".into()).unwrap().as_string().as_deref() == Some("POST")).unwrap() as u32;
+    assert_eq!(request_field(send, "body.botId").as_string().as_deref(), Some("jely"));
+    assert_eq!(request_field(send, "body.conversationId").as_string().as_deref(), Some("conv_h"));
+    assert_eq!(request_field(send, "body.userId").as_string().as_deref(), Some("user_7"));
+}
+
+#[wasm_bindgen_test]
+async fn jelytech_page_settings_win_over_the_bots_configuration() {
+    let bot = serde_json::json!({ "success": true, "bot": { "id": "jely2", "name": "Jely", "status": "active",
+        "configuration": { "greeting": "From the bot", "theme": { "primaryColor": "#e11d48", "position": "bottom-left" } } } });
+    stub_routes(routes(&[("GET /v1/bots/jely2", vec![(JSON, bot.to_string())])]));
+    let config = dialect_config("jely2", "jelytech").greeting("From the page").primary_color(Color::parse_hex("#1a1a2e").unwrap());
+    let visit = Visit::start(config).await;
+    visit.until("the bot configuration request", |_| requests().length() == 1).await;
+    visit.settle().await;
+    visit.open().await;
+    assert!(visit.text(".cw-msg--greeting").contains("From the page"));
+    let style = web_sys::window().unwrap().get_computed_style(&visit.get(".cw-launcher")).unwrap().unwrap();
+    assert_eq!(style.get_property_value("background-color").unwrap(), "rgb(26, 26, 46)");
+    assert!(visit.get(".cw-launcher").get_bounding_client_rect().left() < 200.0, "position was not set by the page: the bot's wins");
+}
+
+#[wasm_bindgen_test]
+async fn chataibot_starts_a_conversation_then_listens_for_the_bots_message() {
+    let started = serde_json::json!({ "ok": true, "conversation": { "id": "c_1", "created_at": "2025-02-10 20:21:03.913000" }, "message_id": "m_1" });
+    let event = format!("event: message\nid: m_2\ndata: {}\n\n", serde_json::json!({ "id": "m_2", "from": "BOT", "body": "Hi! How can I **help**?" }));
+    let posted = serde_json::json!({ "ok": true, "message_id": "m_3" });
+    let event2 = format!("event: message\nid: m_4\ndata: {}\n\n", serde_json::json!({ "id": "m_4", "from": "BOT", "body": "Here you go." }));
+    stub_routes(routes(&[
+        ("POST /api/v1/conversations", vec![(JSON, started.to_string())]),
+        ("GET /api/v1/conversation/c_1/messages", vec![("text/event-stream", event), ("text/event-stream", event2)]),
+        ("POST /api/v1/conversation/c_1/messages", vec![(JSON, posted.to_string())]),
+    ]));
+    let visit = Visit::start(dialect_config("chatai", "chataibot")).await;
+    visit.open().await;
+    visit.send("Hello").await;
+    visit.until("the bot's message", |v| v.bot_bubbles().len() == 1).await;
+    assert!(visit.bot_bubbles()[0].contains("<strong>help</strong>"));
+    assert_eq!(request_field(0, "body.channel").as_string().as_deref(), Some("API"));
+    assert_eq!(request_field(0, "body.message.data.body").as_string().as_deref(), Some("Hello"));
+    assert_eq!(request_field(0, "body.bot_key").as_string().as_deref(), Some("chatai"));
+    let visitor = request_field(0, "body.from.user_external_id").as_string().unwrap();
+    assert!(visitor.starts_with("v_"), "a generated visitor id: {visitor}");
+    assert!(request_field(0, "body.variables.system.timezone").as_string().is_some_and(|tz| !tz.is_empty()));
+    assert!(request_field(0, "body.variables.system.browserLanguage").as_string().is_some());
+    assert_eq!(request_field(1, "path").as_string().as_deref(), Some("/api/v1/conversation/c_1/messages?after=m_1"));
+    assert_eq!(request_field(1, "accept").as_string().as_deref(), Some("text/event-stream"));
+    assert_eq!(
+        eval_js("localStorage.getItem('chat-widget:chatai:visitor')").as_string().as_deref(),
+        Some(visitor.as_str()),
+        "the visitor id is kept"
+    );
+
+    visit.send("More please").await;
+    visit.until("the second message", |v| v.bot_bubbles().len() == 2).await;
+    assert_eq!(request_field(2, "path").as_string().as_deref(), Some("/api/v1/conversation/c_1/messages"));
+    assert_eq!(request_field(2, "body.message.data.body").as_string().as_deref(), Some("More please"));
+    assert_eq!(request_field(3, "path").as_string().as_deref(), Some("/api/v1/conversation/c_1/messages?after=m_3"));
+}
+
+#[wasm_bindgen_test]
+async fn openai_sends_the_whole_history_and_a_reload_shows_it_again() {
+    let completion = |text: &str| serde_json::json!({ "id": "chatcmpl-1", "object": "chat.completion", "choices": [{ "index": 0, "message": { "role": "assistant", "content": text }, "finish_reason": "stop" }] }).to_string();
+    let chunks = "data: {\"choices\":[{\"delta\":{\"content\":\"Second \"}}]}\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"answer.\"}}]}\n\ndata: [DONE]\n\n".to_owned();
+    stub_routes(routes(&[("POST /v1/chat/completions", vec![(JSON, completion("First answer.")), ("text/event-stream", chunks)])]));
+    let config = dialect_config("gpt", "openai");
+    let visit = Visit::start(config.clone()).await;
+    visit.open().await;
+    visit.send("First question").await;
+    visit.until("the first answer", |v| v.bot_bubbles().len() == 1).await;
+    visit.send("Second question").await;
+    visit.until("the second answer", |v| v.bot_bubbles().len() == 2).await;
+    assert_eq!(request_field(0, "body.model").as_string().as_deref(), Some("gpt"));
+    let messages = js_sys::JSON::stringify(&request_field(1, "body.messages")).unwrap().as_string().unwrap();
+    assert_eq!(
+        messages,
+        r#"[{"role":"user","content":"First question"},{"role":"assistant","content":"First answer."},{"role":"user","content":"Second question"}]"#
+    );
+    assert!(visit.bot_bubbles()[1].contains("Second answer."));
+    drop(visit);
+
+    // A reload: the transcript is shown again and goes with the next question.
+    let visit = Visit::start(config).await;
+    visit.open().await;
+    assert_eq!(visit.all(".cw-msg--visitor").len(), 2);
+    assert_eq!(visit.bot_bubbles().len(), 2);
+}
+
+#[wasm_bindgen_test]
+async fn new_conversation_asks_first_then_starts_over() {
+    stub_fetch(answers(vec![reply("Hi!", "conv_n"), reply("Fresh start.", "conv_n2")]));
+    let visit = Visit::start(config("new-conv")).await;
+    visit.open().await;
+    assert!(visit.get(".cw-new-conversation").has_attribute("disabled"), "nothing to clear yet");
+    visit.send("hello").await;
+    visit.until("the reply", |v| v.bot_bubbles().len() == 1).await;
+    visit.get(".cw-new-conversation").click();
+    visit.settle().await;
+    assert!(visit.text(".cw-confirm").contains("Start a new conversation?"));
+    visit.until("focus on the confirmation", |v| v.focused_class() == "cw-confirm-yes").await;
+    visit.get(".cw-confirm-no").click();
+    visit.settle().await;
+    assert!(visit.find(".cw-confirm").is_none());
+    assert_eq!(visit.bot_bubbles().len(), 1, "cancel keeps the conversation");
+    visit.get(".cw-new-conversation").click();
+    visit.settle().await;
+    visit.get(".cw-confirm-yes").click();
+    visit.settle().await;
+    assert!(visit.all(".cw-msg--visitor").is_empty(), "the list is cleared");
+    assert!(eval_js("localStorage.getItem('chat-widget:new-conv:conversation')").is_null(), "the stored id is forgotten");
+    visit.send("again").await;
+    visit.until("the new reply", |v| v.bot_bubbles().len() == 1).await;
+    assert!(request_field(1, "body.conversationId").is_undefined(), "a new conversation");
+}

@@ -112,3 +112,33 @@ pub fn watch_online(on_change: impl Fn(bool) + 'static) {
 pub fn now_ms() -> f64 {
     js_sys::Date::now()
 }
+
+/// Waits `ms` milliseconds.
+pub async fn sleep_ms(ms: u32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// What `variables.system` says about the visitor: IANA time zone, the page they are on (or
+/// came from), and the browser's language.
+pub fn system_variables() -> (Option<String>, Option<String>, Option<String>) {
+    let timezone = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new())
+        .resolved_options()
+        .dyn_into::<js_sys::Object>()
+        .ok()
+        .and_then(|options| js_sys::Reflect::get(&options, &"timeZone".into()).ok())
+        .and_then(|zone| zone.as_string());
+    let window = web_sys::window();
+    let document = window.as_ref().and_then(|w| w.document());
+    let referrer = document
+        .as_ref()
+        .map(|d| d.referrer())
+        .filter(|r| !r.is_empty())
+        .or_else(|| document.as_ref().and_then(|d| d.url().ok()));
+    let language = window.and_then(|w| w.navigator().language());
+    (timezone, referrer, language)
+}

@@ -39,7 +39,16 @@ pub struct HttpResponse {
 /// POSTs `body` as JSON to `url`, with `Authorization: Bearer <key>` when a key is given, and
 /// waits for the response's headers.
 pub async fn post_json(url: &str, body: &str, bearer: Option<&str>, abort: &Abort) -> Result<HttpResponse, ApiError> {
-    let request = build_request(url, body, bearer, abort)
+    fetch(url, Some(body), bearer, "text/event-stream, application/json", abort).await
+}
+
+/// GETs `url` asking for `accept`, and waits for the response's headers.
+pub async fn get(url: &str, bearer: Option<&str>, accept: &str, abort: &Abort) -> Result<HttpResponse, ApiError> {
+    fetch(url, None, bearer, accept, abort).await
+}
+
+async fn fetch(url: &str, body: Option<&str>, bearer: Option<&str>, accept: &str, abort: &Abort) -> Result<HttpResponse, ApiError> {
+    let request = build_request(url, body, bearer, accept, abort)
         .map_err(|err| ApiError::network(format!("could not build the request to {url}: {}", describe(&err))))?;
     let window = web_sys::window().ok_or_else(|| ApiError::network("no window"))?;
     let response: web_sys::Response = JsFuture::from(window.fetch_with_request(&request))
@@ -64,10 +73,11 @@ impl HttpResponse {
         Ok(js_sys::Uint8Array::new(&buffer).to_vec())
     }
 
-    /// Reads the body chunk by chunk as it arrives, handing each to `on_chunk`.
-    /// Ends with `Ok` when the server closed the body, `Err` when the connection broke or the
-    /// request was aborted.
-    pub async fn stream(self, mut on_chunk: impl FnMut(&[u8])) -> Result<(), ApiError> {
+    /// Reads the body chunk by chunk as it arrives, handing each to `on_chunk`, which returns
+    /// whether to go on reading (`false` cancels the rest of the body).
+    /// Ends with `Ok` when the server closed the body or reading was stopped, `Err` when the
+    /// connection broke or the request was aborted.
+    pub async fn stream(self, mut on_chunk: impl FnMut(&[u8]) -> bool) -> Result<(), ApiError> {
         let Some(body) = self.response.body() else { return Ok(()) };
         let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
         // When bytes arrive faster than they are handled, every read resolves at once and the
@@ -86,7 +96,10 @@ impl HttpResponse {
             }
             if let Ok(value) = js_sys::Reflect::get(&result, &"value".into()) {
                 if let Some(chunk) = value.dyn_ref::<js_sys::Uint8Array>() {
-                    on_chunk(&chunk.to_vec());
+                    if !on_chunk(&chunk.to_vec()) {
+                        let _ = reader.cancel();
+                        return Ok(());
+                    }
                 }
             }
         }
@@ -97,18 +110,23 @@ impl HttpResponse {
     }
 }
 
-fn build_request(url: &str, body: &str, bearer: Option<&str>, abort: &Abort) -> Result<web_sys::Request, JsValue> {
+fn build_request(url: &str, body: Option<&str>, bearer: Option<&str>, accept: &str, abort: &Abort) -> Result<web_sys::Request, JsValue> {
     let headers = web_sys::Headers::new()?;
-    headers.set("Content-Type", "application/json")?;
-    headers.set("Accept", "text/event-stream, application/json")?;
+    headers.set("Accept", accept)?;
     if let Some(key) = bearer {
         headers.set("Authorization", &format!("Bearer {key}"))?;
     }
     let init = web_sys::RequestInit::new();
-    init.set_method("POST");
     init.set_mode(web_sys::RequestMode::Cors);
+    match body {
+        Some(body) => {
+            headers.set("Content-Type", "application/json")?;
+            init.set_method("POST");
+            init.set_body(&JsValue::from_str(body));
+        }
+        None => init.set_method("GET"),
+    }
     init.set_headers(&headers);
-    init.set_body(&JsValue::from_str(body));
     if let Some(signal) = abort.signal() {
         init.set_signal(Some(&signal));
     }

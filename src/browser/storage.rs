@@ -83,6 +83,55 @@ impl Flag {
     }
 }
 
+/// A value the widget keeps for one bot under `chat-widget:<bot id>:<name>` (a visitor id, a
+/// transcript). Reading garbage or failing to write is silent: memory carries on.
+pub struct Slot {
+    key: String,
+    memory: RefCell<Option<String>>,
+}
+
+impl Slot {
+    /// The slot `name` of one bot.
+    pub fn new(bot_id: &str, name: &str) -> Self {
+        Self { key: format!("chat-widget:{bot_id}:{name}"), memory: RefCell::new(None) }
+    }
+
+    /// The stored text, if any.
+    pub fn get(&self) -> Option<String> {
+        if let Some(value) = self.memory.borrow().clone() {
+            return Some(value);
+        }
+        local_storage()?.get_item(&self.key).ok().flatten()
+    }
+
+    /// Stores `value`.
+    pub fn set(&self, value: &str) {
+        *self.memory.borrow_mut() = Some(value.to_owned());
+        if let Some(storage) = local_storage() {
+            let _ = storage.set_item(&self.key, value);
+        }
+    }
+
+    /// Forgets it.
+    pub fn clear(&self) {
+        *self.memory.borrow_mut() = None;
+        if let Some(storage) = local_storage() {
+            let _ = storage.remove_item(&self.key);
+        }
+    }
+}
+
+/// The visitor's stable id for one bot (chataibot's `user_external_id`): made once, kept.
+pub fn visitor_id(slot: &Slot) -> String {
+    if let Some(id) = slot.get().filter(|id| is_plausible_id(id)) {
+        return id;
+    }
+    let id: String = (0..3).map(|_| format!("{:08x}", (js_sys::Math::random() * 4_294_967_295.0) as u32)).collect();
+    let id = format!("v_{id}");
+    slot.set(&id);
+    id
+}
+
 /// Forgets everything stored for one bot (conversation, visitor id, flags): what `logout()`
 /// does so the next person on a shared computer starts clean.
 pub fn forget_bot(bot_id: &str) {

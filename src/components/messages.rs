@@ -17,10 +17,8 @@ const STICKY_SLACK_PX: i32 = 48;
 /// The list of messages.
 #[component]
 pub fn MessageList(
-    /// The conversation.
+    /// The conversation (its look carries the greeting, shown first as the bot's).
     chat: Chat,
-    /// Shown first, as the bot's, when set.
-    greeting: Option<String>,
 ) -> impl IntoView {
     let list = NodeRef::<Div>::new();
     let at_bottom = RwSignal::new(true);
@@ -62,7 +60,7 @@ pub fn MessageList(
     view! {
         <div class="cw-messages-wrap">
             <div class="cw-messages" role="log" aria-label=EN.messages node_ref=list on:scroll=on_scroll>
-                {greeting.map(|text| view! {
+                {move || chat.look.with(|look| look.greeting.clone()).map(|text| view! {
                     <div class="cw-msg cw-msg--bot cw-msg--greeting">
                         <p class="cw-bubble"><span class="cw-sr-only">{EN.bot_said}" "</span>{text}</p>
                     </div>

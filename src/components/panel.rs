@@ -26,6 +26,15 @@ pub fn Panel(
 ) -> impl IntoView {
     let draft = RwSignal::new(String::new());
     let input = NodeRef::<Textarea>::new();
+    let confirming = RwSignal::new(false);
+    let confirm_yes = NodeRef::<leptos::html::Button>::new();
+    let focus_input = move || {
+        dom::next_frame(move || {
+            if let Some(input) = input.get_untracked() {
+                dom::focus(&input);
+            }
+        })
+    };
 
     // Focus the input each time the panel opens (after it is visible, or focus is refused).
     Effect::new(move |was_open: Option<bool>| {
@@ -56,7 +65,12 @@ pub fn Panel(
     let on_panel_keydown = move |ev: KeyboardEvent| {
         if ev.key() == "Escape" {
             ev.stop_propagation();
-            on_close.run(());
+            if confirming.get_untracked() {
+                confirming.set(false);
+                focus_input();
+            } else {
+                on_close.run(());
+            }
         }
     };
     let label = format!("{} {}", EN.chat_with, config.bot_name);
@@ -79,13 +93,32 @@ pub fn Panel(
             <header class="cw-header">
                 {avatar}
                 <h2 class="cw-title">{bot_name.clone()}</h2>
+                <button type="button" class="cw-icon-button cw-new-conversation" aria-label=EN.new_conversation title=EN.new_conversation
+                    disabled=move || chat.messages.with(Vec::is_empty)
+                    on:click=move |_| {
+                        confirming.set(true);
+                        dom::next_frame(move || { if let Some(button) = confirm_yes.get_untracked() { dom::focus(&button); } });
+                    }>
+                    <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false">
+                        <path fill="currentColor" d="M12 5V2L7 6l5 4V7a6 6 0 1 1-6 6H4a8 8 0 1 0 8-8Z"/>
+                    </svg>
+                </button>
                 <button type="button" class="cw-icon-button" aria-label=EN.close_chat on:click=move |_| on_close.run(())>
                     <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true" focusable="false">
                         <path fill="currentColor" d="M6.4 5 5 6.4 10.6 12 5 17.6 6.4 19l5.6-5.6 5.6 5.6 1.4-1.4-5.6-5.6L19 6.4 17.6 5 12 10.6Z"/>
                     </svg>
                 </button>
             </header>
-            <MessageList chat greeting=config.greeting.clone()/>
+            <Show when=move || confirming.get()>
+                <div class="cw-confirm" role="alertdialog" aria-label=EN.new_conversation aria-describedby="cw-confirm-text">
+                    <p id="cw-confirm-text">{EN.confirm_new_conversation}</p>
+                    <div class="cw-confirm-actions">
+                        <button type="button" class="cw-confirm-no" on:click=move |_| { confirming.set(false); focus_input(); }>{EN.cancel}</button>
+                        <button type="button" class="cw-confirm-yes" node_ref=confirm_yes on:click=move |_| { chat.reset(); confirming.set(false); focus_input(); }>{EN.start_over}</button>
+                    </div>
+                </div>
+            </Show>
+            <MessageList chat/>
             <Show when=move || !chat.online.get()>
                 <p class="cw-banner" role="status">{EN.offline}</p>
             </Show>

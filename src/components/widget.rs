@@ -35,6 +35,7 @@ impl Controls {
     pub fn set_open(&self, open: bool) {
         if self.open.try_get_untracked() == Some(!open) {
             self.open.set(open);
+            self.chat.visible.set_value(open);
             if open {
                 self.unread.set(0);
             }
@@ -82,13 +83,15 @@ pub fn WidgetView(
 ) -> impl IntoView {
     let Controls { chat, open, unread } = controls;
     chat.watch_connection();
+    chat.restore();
     let root = NodeRef::<Div>::new();
     let launcher = NodeRef::<Button>::new();
-    let (surface, on_surface) = config.primary_color.accessible_surface();
     let (offset_x, offset_y, z_index) = (config.offset_x, config.offset_y, config.z_index);
 
     // Styles, theme colours and placement go in through the CSSOM (allowed by a strict CSP).
+    // The colour can change once, when a bot configuration arrives from the server.
     Effect::new(move |_| {
+        let (surface, on_surface) = chat.look.with(|look| look.primary.accessible_surface());
         if let Some(root) = root.get() {
             styles::install_for(&root);
             dom::set_css_variable(&root, "--cw-primary", &surface.to_hex());
@@ -127,10 +130,11 @@ pub fn WidgetView(
 
     let greeting_dismissed = std::sync::Arc::new(Flag::new(&config.bot_id, "greeting-dismissed"));
     let show_bubble = RwSignal::new(false);
-    if let (Some(delay), Some(_)) = (config.greeting_delay_s, &config.greeting) {
+    if let Some(delay) = config.greeting_delay_s {
         if !greeting_dismissed.is_set() {
             dom::after_ms(delay.saturating_mul(1000), move || {
-                if !open.try_get_untracked().unwrap_or(true) && chat.messages.with_untracked(Vec::is_empty) {
+                let has_greeting = chat.look.try_with_untracked(|look| look.greeting.is_some()).unwrap_or(false);
+                if has_greeting && !open.try_get_untracked().unwrap_or(true) && chat.messages.with_untracked(Vec::is_empty) {
                     let _ = show_bubble.try_set(true);
                 }
             });
@@ -161,19 +165,18 @@ pub fn WidgetView(
         dismiss_bubble.run(());
     });
 
-    let root_class = format!(
-        "cw-root cw-root--{} cw-root--{}",
-        config.position.as_str(),
-        config.theme.as_str()
-    );
-    let greeting = config.greeting.clone().unwrap_or_default();
+    let theme = config.theme;
+    let root_class = move || {
+        format!("cw-root cw-root--{} cw-root--{}", chat.look.with(|look| look.position.as_str()), theme.as_str())
+    };
+    let greeting = move || chat.look.with(|look| look.greeting.clone().unwrap_or_default());
     let bot_name = config.bot_name.clone();
     let icon = config.launcher_icon.clone();
     view! {
         <div class=root_class node_ref=root>
             <Panel chat config open on_close=close/>
             <Show when=move || show_bubble.get() && !open.get()>
-                <GreetingBubble text=greeting.clone() bot_name=bot_name.clone() on_open=open_from_bubble on_dismiss=dismiss_bubble/>
+                <GreetingBubble text=greeting() bot_name=bot_name.clone() on_open=open_from_bubble on_dismiss=dismiss_bubble/>
             </Show>
             <Launcher open unread icon=icon.clone() on_toggle=toggle node_ref=launcher/>
         </div>
