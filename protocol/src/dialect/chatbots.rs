@@ -11,20 +11,7 @@ use crate::model::{ApiError, ErrorCode, OutgoingMessage, Reply, ResponseMeta, Su
 
 /// The path of the chat endpoint for a bot, below the API base URL.
 pub fn chat_path(chatbot_id: &str) -> String {
-    format!("/api/v1/chatbots/{}/chat", percent_encode_segment(chatbot_id))
-}
-
-/// Encodes a path segment so a bot id can never change the path.
-fn percent_encode_segment(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
-    for byte in segment.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+    format!("/api/v1/chatbots/{}/chat", super::path_segment(chatbot_id))
 }
 
 /// The request body.
