@@ -14,11 +14,17 @@ export const artifacts = join(root, 'e2e', 'artifacts');
 mkdirSync(artifacts, { recursive: true });
 
 const serverBinary = process.env.CHAT_WIDGET_SERVER || join(root, 'target', 'debug', 'chat-widget-server');
+/** The widget build the tests load: dist/, or another build's directory in CHAT_WIDGET_DIST. */
+const distDir = process.env.CHAT_WIDGET_DIST || join(root, 'dist');
 
-/** Starts the reference server; resolves once it printed its address and demo key. */
-export async function startServer() {
+/**
+ * Starts the reference server; resolves once it printed its address and demo key.
+ * `options.args` are extra serve flags, e.g. `['--admin-token', 't', '--rate-window-s', '3']`.
+ */
+export async function startServer(options = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'chat-widget-e2e-'));
-  const child = spawn(serverBinary, ['--addr', '127.0.0.1:0', '--data-dir', dataDir, '--dist-dir', join(root, 'dist')], {
+  const args = ['--addr', '127.0.0.1:0', '--data-dir', dataDir, '--dist-dir', distDir, ...(options.args ?? [])];
+  const child = spawn(serverBinary, args, {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const printed = {};
@@ -46,6 +52,11 @@ export async function startServer() {
     dataDir,
     /** Runs the server's admin command on this server's data dir. */
     admin: (...args) => execFileSync(serverBinary, ['bot', '--data-dir', dataDir, ...args], { encoding: 'utf8' }),
+    /** Creates a bot with the admin command (and its SETTINGS flags); returns its id and key. */
+    createBot(id, ...settings) {
+      const printed = execFileSync(serverBinary, ['bot', '--data-dir', dataDir, '--create', id, ...settings], { encoding: 'utf8' });
+      return { id, key: printed.match(/publishable key: (\S+)/)[1] };
+    },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -125,6 +136,84 @@ export function recordChat(page) {
   return exchanges;
 }
 
+/**
+ * Records the API calls whose path matches `pathPattern` (CORS preflights left out), in the
+ * order the page made them: `{ method, path, query, headers, sent, status, received }`.
+ * `sent` is the JSON body; `received` the JSON reply, or for a finished event stream its
+ * events' JSON merged, with `text` the reply put together from its deltas (chatbots
+ * `content`, OpenAI `choices[0].delta.content`). A listening stream (a GET answered with
+ * `text/event-stream`) is not read: `received` is `{ listening: true }`.
+ */
+// Event streams are UTF-8, but Chromium hands Playwright a stream without a charset decoded
+// as windows-1252 ("→" arrives as "â†’"). asUtf8 undoes that when the bytes make valid UTF-8.
+// (Bytes 0x80-0x9f are where windows-1252 differs from Latin-1; Node's own decoder does not know.)
+const windows1252 = new Map(
+  [...'€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008dŽ\u008f\u0090‘’“”•–—˜™š›œ\u009džŸ'].map((c, i) => [c, 0x80 + i]),
+);
+function asUtf8(text) {
+  const bytes = [];
+  for (const c of text) {
+    const byte = windows1252.get(c) ?? (c.charCodeAt(0) < 256 ? c.charCodeAt(0) : undefined);
+    if (byte === undefined) return text; // not windows-1252: decoded right already
+    bytes.push(byte);
+  }
+  const repaired = Buffer.from(bytes).toString('utf8');
+  return repaired.includes('\ufffd') ? text : repaired;
+}
+
+export function recordApi(page, pathPattern) {
+  const calls = [];
+  page.on('request', (request) => {
+    const url = new URL(request.url());
+    if (request.method() === 'OPTIONS' || !pathPattern.test(url.pathname)) return;
+    let sent;
+    try {
+      sent = request.postDataJSON() ?? undefined;
+    } catch {
+      sent = request.postData();
+    }
+    const call = { method: request.method(), path: url.pathname, query: url.searchParams, headers: request.headers(), sent, status: null, received: null };
+    calls.push(call);
+    request
+      .response()
+      .then(async (response) => {
+        if (!response) {
+          call.status = 0;
+          return;
+        }
+        call.status = response.status();
+        const streamed = (response.headers()['content-type'] || '').startsWith('text/event-stream');
+        if (streamed && request.method() === 'GET') {
+          call.received = { listening: true };
+          return;
+        }
+        let text = await response.text();
+        if (streamed) {
+          text = asUtf8(text);
+          const events = text
+            .split(/\r?\n/)
+            .filter((line) => line.startsWith('data:'))
+            .map((line) => {
+              try {
+                return JSON.parse(line.slice(5));
+              } catch {
+                return {};
+              }
+            });
+          const deltas = events.map((e) => e.content ?? e.choices?.[0]?.delta?.content ?? '').join('');
+          call.received = Object.assign({ streamed: true }, ...events, { text: deltas });
+        } else {
+          call.received = JSON.parse(text);
+        }
+      })
+      .catch(() => {
+        call.status ??= 0;
+        call.received ??= {};
+      });
+  });
+  return calls;
+}
+
 export async function waitFor(condition, what, timeout = 10000) {
   const until = Date.now() + timeout;
   while (Date.now() < until) {
@@ -143,32 +232,34 @@ const contentTypes = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascr
 
 /**
  * Serves the example pages in e2e/pages, the built Leptos example under /leptos-app/ (placeholders {{API}}, {{BOT}}, {{KEY}}, ... filled
- * in), the widget build under /widget/ (so pages can self-host it, as a strict CSP needs),
+ * in from `values`, or from the page's query string, which wins), the widget build under /widget/ (so pages can self-host it, as a strict CSP needs),
  * and React's UMD files under /vendor/. csp*.html is served with the strict CSP header.
  */
 export async function startPageServer(values) {
   const { readFileSync, existsSync } = await import('node:fs');
   const { extname, normalize } = await import('node:path');
-  const fill = (text) => text.replace(/\{\{(\w+)\}\}/g, (_, name) => values[name] ?? '');
+  // A page's query string fills placeholders too, per request: /pages/dialect.html?DIALECT=jombot
+  const fill = (text, query = {}) => text.replace(/\{\{(\w+)\}\}/g, (_, name) => query[name] ?? values[name] ?? '');
   const server = createServer((request, response) => {
-    const path = new URL(request.url, 'http://x').pathname;
+    const requestUrl = new URL(request.url, 'http://x');
+    const path = requestUrl.pathname;
     let file = null;
     if (path.startsWith('/pages/')) file = join(root, 'e2e', normalize(path));
-    else if (path.startsWith('/widget/')) file = join(root, 'dist', normalize(path.slice('/widget/'.length)));
+    else if (path.startsWith('/widget/')) file = join(distDir, normalize(path.slice('/widget/'.length)));
     else if (path.startsWith('/leptos-app/')) {
       const rest = normalize(path.slice('/leptos-app/'.length)) || 'index.html';
       file = join(root, 'examples', 'leptos-app', 'dist', rest === '.' ? 'index.html' : rest);
     }
     else if (path === '/vendor/react.production.min.js') file = join(root, 'node_modules/react/umd/react.production.min.js');
     else if (path === '/vendor/react-dom.production.min.js') file = join(root, 'node_modules/react-dom/umd/react-dom.production.min.js');
-    if (!file || !file.startsWith(root) || !existsSync(file)) {
+    if (!file || !(file.startsWith(root) || file.startsWith(distDir)) || !existsSync(file)) {
       response.writeHead(404).end('not found');
       return;
     }
     const headers = { 'content-type': contentTypes[extname(file)] || 'application/octet-stream' };
     let body = readFileSync(file);
     if (extname(file) === '.html') {
-      body = fill(body.toString());
+      body = fill(body.toString(), Object.fromEntries(requestUrl.searchParams));
       if (path.startsWith('/pages/csp')) headers['content-security-policy'] = strictCsp(values.API);
     }
     response.writeHead(200, headers).end(body);
