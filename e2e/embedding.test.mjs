@@ -270,3 +270,35 @@ test("the auto theme follows the visitor's system, and the launcher icon and ava
   assert.equal(light, 'rgb(255, 255, 255)', 'and light when the system switches');
   await page.screenshot({ path: join(artifacts, 'auto-theme-light.png') });
 });
+
+test('in Hebrew the widget reads right to left, and switching data-locale switches its language', async (t) => {
+  const page = await newPage(browser);
+  t.after(() => page.context().close());
+  let locale = 'he';
+  await page.route('**/pages/plain.html', async (route) => {
+    const response = await route.fetch();
+    route.fulfill({ response, body: (await response.text()).replace('data-greeting-delay="off"', `data-greeting-delay="off" data-locale="${locale}"`) });
+  });
+  await page.goto(`${pages.url}/pages/plain.html`);
+  const launcher = page.locator('.cw-launcher');
+  await launcher.waitFor();
+  assert.equal(await page.locator('.cw-root').getAttribute('dir'), 'rtl');
+  assert.equal(await launcher.getAttribute('aria-label'), 'פתיחת הצ׳אט');
+  assert.ok((await launcher.boundingBox()).x < 640, 'the launcher is mirrored to the left');
+  await launcher.click();
+  await page.locator('.cw-input').fill('מה עם ההזמנה שלי? order ACM-123');
+  await page.locator('.cw-input').press('Enter');
+  await page.locator('.cw-msg--bot:not(.cw-msg--greeting):not(.cw-msg--streaming)').waitFor();
+  const directions = await page.locator('.cw-bubble').evaluateAll((bubbles) => bubbles.map((b) => getComputedStyle(b).direction));
+  assert.deepEqual(directions, ['ltr', 'rtl', 'ltr'], 'English greeting and reply stay left to right; the Hebrew question reads right to left');
+  await page.screenshot({ path: join(artifacts, 'rtl-hebrew.png') });
+
+  for (const [next, label] of [['es', 'Abrir el chat'], ['fr', 'Ouvrir le chat'], ['de', 'Chat öffnen'], ['ar', 'فتح المحادثة'], ['en', 'Open chat']]) {
+    locale = next;
+    await page.reload();
+    await launcher.waitFor();
+    assert.equal(await launcher.getAttribute('aria-label'), label, next);
+    assert.equal(await page.locator('.cw-root').getAttribute('lang'), next);
+  }
+  assert.deepEqual(page.consoleErrors, []);
+});

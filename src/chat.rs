@@ -17,7 +17,7 @@ use crate::config::{Dialect, Position, WidgetConfig};
 use crate::theme::Color;
 use chat_widget_protocol::dialect::{jelytech, openai};
 use crate::events::WidgetEvent;
-use crate::text;
+use crate::text::{Locale, Strings};
 
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -248,6 +248,8 @@ pub struct Chat {
     pub look: RwSignal<Look>,
     /// Whether the panel is open (chataibot polls more slowly while it is closed).
     pub visible: StoredValue<bool>,
+    /// The language everything is said in.
+    pub locale: Locale,
     /// chataibot: the visitor's stable id; openai: the transcript the widget keeps.
     visitor: StoredValue<Rc<Slot>, LocalStorage>,
     transcript: StoredValue<Rc<Slot>, LocalStorage>,
@@ -257,6 +259,10 @@ impl Chat {
     /// A chat for this config; the conversation id is looked up lazily in storage.
     pub fn new(config: WidgetConfig) -> Self {
         let store = Rc::new(ConversationStore::new(&config.bot_id));
+        let locale = config.locale.unwrap_or_else(|| {
+            let languages = dom::browser_languages();
+            Locale::negotiate(languages.iter().map(String::as_str))
+        });
         Self {
             messages: RwSignal::new(Vec::new()),
             busy: RwSignal::new(false),
@@ -275,9 +281,14 @@ impl Chat {
             look: RwSignal::new(Look {
                 greeting: config.greeting.clone(),
                 primary: config.primary_color,
-                position: config.position,
+                // Right-to-left languages mirror the launcher unless the owner chose a corner.
+                position: match (config.explicit.position, locale.is_rtl()) {
+                    (false, true) => Position::BottomLeft,
+                    _ => config.position,
+                },
             }),
             visible: StoredValue::new(false),
+            locale,
             visitor: StoredValue::new_local(Rc::new(Slot::new(&config.bot_id, "visitor"))),
             transcript: StoredValue::new_local(Rc::new(Slot::new(&config.bot_id, "transcript"))),
         }
@@ -393,6 +404,11 @@ impl Chat {
         if let Ok(json) = serde_json::to_string(keep) {
             self.transcript.with_value(|slot| slot.set(&json));
         }
+    }
+
+    /// The visitor-facing strings, in the widget's language.
+    pub fn strings(&self) -> &'static Strings {
+        self.locale.strings()
     }
 
     /// Follows the browser's connection: offline shows a banner; back online sends what waited.
@@ -552,8 +568,8 @@ impl Chat {
     pub fn latest_error(&self) -> Option<String> {
         self.messages.with(|messages| {
             messages.iter().rev().find_map(|m| match (m.delivery.get(), m.reply.map(|r| r.state.get())) {
-                (Delivery::Failed(err), _) => Some(text::visitor_error(&err)),
-                (_, Some(ReplyState::Interrupted(err))) => Some(text::interrupted_reply(&err)),
+                (Delivery::Failed(err), _) => Some(self.strings().visitor_error(&err)),
+                (_, Some(ReplyState::Interrupted(err))) => Some(self.strings().interrupted_reply(&err)),
                 _ => None,
             })
         })
@@ -807,7 +823,7 @@ impl Chat {
 
     fn report(&self, error: &ApiError, config: &WidgetConfig) {
         self.emit(WidgetEvent::Error { code: error.code.as_str().to_owned(), message: error.message.clone() });
-        match text::owner_diagnostic(error, &config.bot_id, &config.api_url) {
+        match crate::text::owner_diagnostic(error, &config.bot_id, &config.api_url) {
             Some(diagnostic) => dom::console_error(&diagnostic),
             None => dom::console_warn(&format!("chat-widget: no complete reply: {error}")),
         }

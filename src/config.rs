@@ -4,6 +4,7 @@
 
 pub use chat_widget_protocol::dialect::Dialect;
 
+use crate::text::Locale;
 use crate::theme::Color;
 
 /// Which bottom corner the launcher sits in.
@@ -145,6 +146,8 @@ pub struct WidgetConfig {
     pub dialect: Dialect,
     /// The site's id for the visitor (`data-user-id`): jombot `user_id`, jelytech `userId`.
     pub user_id: Option<String>,
+    /// The widget's language (`data-locale`); `None` follows the browser's languages.
+    pub locale: Option<Locale>,
     /// Which of greeting, colour and position the page set itself: a bot configuration read
     /// from the server (jelytech) fills in only the others. The page wins.
     pub explicit: ExplicitLook,
@@ -181,6 +184,7 @@ impl Default for WidgetConfig {
             greeting_delay_s: Some(5),
             dialect: Dialect::default(),
             user_id: None,
+            locale: None,
             explicit: ExplicitLook::default(),
         }
     }
@@ -315,6 +319,12 @@ impl WidgetConfig {
         self
     }
 
+    /// Sets the language (otherwise the browser's).
+    pub fn locale(mut self, locale: Locale) -> Self {
+        self.locale = Some(locale);
+        self
+    }
+
     /// Sets the site's id for the visitor.
     pub fn user_id(mut self, user_id: impl Into<String>) -> Self {
         self.user_id = Some(user_id.into()).filter(|id| !id.trim().is_empty());
@@ -386,6 +396,10 @@ impl WidgetConfig {
                     None => warnings.push(warning("data-dialect", value, "chatbots, jombot, jelytech, chataibot or openai", "chatbots")),
                 },
                 "user-id" => config = config.user_id(value.trim()),
+                "locale" | "lang" | "language" => match Locale::parse(value) {
+                    Some(locale) => config.locale = Some(locale),
+                    None => warnings.push(warning("data-locale", value, "en, es, de, fr, ar or he", "the browser's language")),
+                },
                 "position" => match Position::parse(value) {
                     Some(position) => config = config.position(position),
                     None => warnings.push(ConfigWarning {

@@ -350,7 +350,7 @@ async fn a_rate_limit_counts_down_then_retry_and_automatic_back_off_deliver_the_
     visit.until("the message marked not sent", |v| v.find(".cw-msg--failed").is_some()).await;
     assert!(visit.text(".cw-msg--failed").contains("Please call me back"), "the visitor's text is kept");
     assert!(visit.text(".cw-msg--failed .cw-status").contains("Not sent"));
-    assert!(visit.text(".cw-alert").contains("wait 2 seconds"), "{}", visit.text(".cw-alert"));
+    assert!(visit.text(".cw-alert").contains("wait 2 s"), "{}", visit.text(".cw-alert"));
     assert_eq!(visit.get(".cw-alert").get_attribute("role").as_deref(), Some("alert"));
     assert!(visit.text(".cw-cooldown").contains("You can send again in"), "a countdown");
     visit.type_text("Another question");
@@ -1078,4 +1078,46 @@ async fn new_conversation_asks_first_then_starts_over() {
     visit.send("again").await;
     visit.until("the new reply", |v| v.bot_bubbles().len() == 1).await;
     assert!(request_field(1, "body.conversationId").is_undefined(), "a new conversation");
+}
+
+#[wasm_bindgen_test]
+async fn arabic_reads_right_to_left_with_the_launcher_mirrored_and_mixed_text_isolated() {
+    stub_fetch(answers(vec![reply("Order **ACM-123** ships today.", "conv_ar")]));
+    let config = config("rtl").locale(chat_widget::text::Locale::Ar);
+    let visit = Visit::start(config).await;
+    let root = visit.get(".cw-root");
+    assert_eq!(root.get_attribute("dir").as_deref(), Some("rtl"));
+    assert_eq!(root.get_attribute("lang").as_deref(), Some("ar"));
+    assert_eq!(visit.get(".cw-launcher").get_attribute("aria-label").as_deref(), Some("فتح المحادثة"));
+    let width = web_sys::window().unwrap().inner_width().unwrap().as_f64().unwrap();
+    assert!(visit.get(".cw-launcher").get_bounding_client_rect().left() < width / 2.0, "mirrored to bottom-left");
+    visit.open().await;
+    assert_eq!(visit.get(".cw-panel").get_attribute("aria-label").as_deref(), Some("محادثة مع Acme"));
+    assert_eq!(visit.get(".cw-input").get_attribute("placeholder").as_deref(), Some("اكتب رسالة…"));
+    visit.send("أين طلبي ACM-123؟").await;
+    visit.until("the reply", |v| v.bot_bubbles().len() == 1).await;
+    for bubble in visit.all(".cw-bubble") {
+        assert_eq!(bubble.get_attribute("dir").as_deref(), Some("auto"), "each message finds its own direction");
+    }
+    let style = web_sys::window().unwrap().get_computed_style(&visit.get(".cw-msg--visitor .cw-bubble")).unwrap().unwrap();
+    assert_eq!(style.get_property_value("direction").unwrap(), "rtl", "the Arabic message reads right to left");
+    let style = web_sys::window().unwrap().get_computed_style(&visit.get(".cw-msg--bot:not(.cw-msg--greeting) .cw-bubble")).unwrap().unwrap();
+    assert_eq!(style.get_property_value("direction").unwrap(), "ltr", "the English reply reads left to right");
+}
+
+#[wasm_bindgen_test]
+async fn the_owners_corner_wins_over_mirroring_and_other_languages_speak_their_own() {
+    let config = config("de").locale(chat_widget::text::Locale::He).position(chat_widget::Position::BottomRight);
+    let visit = Visit::start(config).await;
+    let width = web_sys::window().unwrap().inner_width().unwrap().as_f64().unwrap();
+    assert!(visit.get(".cw-launcher").get_bounding_client_rect().left() > width / 2.0, "the owner's bottom-right stays");
+    drop(visit);
+    let visit = Visit::start(config_for_locale("de", chat_widget::text::Locale::De)).await;
+    assert_eq!(visit.get(".cw-launcher").get_attribute("aria-label").as_deref(), Some("Chat öffnen"));
+    visit.open().await;
+    assert_eq!(visit.get(".cw-send").get_attribute("aria-label").as_deref(), Some("Nachricht senden"));
+}
+
+fn config_for_locale(bot: &str, locale: chat_widget::text::Locale) -> WidgetConfig {
+    config(bot).locale(locale)
 }

@@ -142,3 +142,13 @@ pub fn system_variables() -> (Option<String>, Option<String>, Option<String>) {
     let language = window.and_then(|w| w.navigator().language());
     (timezone, referrer, language)
 }
+
+/// The browser's preferred languages, most preferred first (`navigator.languages`).
+pub fn browser_languages() -> Vec<String> {
+    let Some(navigator) = web_sys::window().map(|w| w.navigator()) else { return Vec::new() };
+    let mut languages: Vec<String> = navigator.languages().iter().filter_map(|l| l.as_string()).collect();
+    if languages.is_empty() {
+        languages.extend(navigator.language());
+    }
+    languages
+}

@@ -5,7 +5,7 @@ use leptos::html::Button;
 use leptos::prelude::*;
 
 use crate::config::LauncherIcon;
-use crate::text::{self, EN};
+use crate::text::Strings;
 
 /// The launcher. Its accessible name says what pressing it will do, and how many replies
 /// arrived while the panel was closed.
@@ -17,15 +17,17 @@ pub fn Launcher(
     unread: RwSignal<u32>,
     /// What it shows.
     icon: LauncherIcon,
+    /// The strings in the widget's language.
+    t: &'static Strings,
     /// Called on click.
     on_toggle: Callback<()>,
     /// So the panel can give focus back on close.
     node_ref: NodeRef<Button>,
 ) -> impl IntoView {
     let label = move || match (open.get(), unread.get()) {
-        (true, _) => EN.close_chat.to_owned(),
-        (false, 0) => EN.open_chat.to_owned(),
-        (false, n) => format!("{} ({})", EN.open_chat, text::unread_count(n)),
+        (true, _) => t.close_chat.to_owned(),
+        (false, 0) => t.open_chat.to_owned(),
+        (false, n) => format!("{} ({})", t.open_chat, t.unread_count(n)),
     };
     view! {
         <button
@@ -48,7 +50,7 @@ pub fn Launcher(
         </button>
         // Screen readers hear a new unread count once, without moving focus.
         <span class="cw-sr-only" role="status">
-            {move || (unread.get() > 0 && !open.get()).then(|| text::unread_count(unread.get()))}
+            {move || (unread.get() > 0 && !open.get()).then(|| t.unread_count(unread.get()))}
         </span>
     }
 }
@@ -84,6 +86,8 @@ pub fn GreetingBubble(
     on_open: Callback<()>,
     /// Hides the bubble and remembers that.
     on_dismiss: Callback<()>,
+    /// The strings in the widget's language.
+    t: &'static Strings,
 ) -> impl IntoView {
     view! {
         <div class="cw-greeting" role="status">
@@ -91,7 +95,7 @@ pub fn GreetingBubble(
                 <span class="cw-greeting-name">{bot_name}</span>
                 {text}
             </button>
-            <button type="button" class="cw-greeting-dismiss" aria-label=EN.dismiss_greeting on:click=move |_| on_dismiss.run(())>
+            <button type="button" class="cw-greeting-dismiss" aria-label=t.dismiss_greeting on:click=move |_| on_dismiss.run(())>
                 <svg viewBox="0 0 24 24" width="14" height="14" aria-hidden="true" focusable="false">
                     <path fill="currentColor" d="M6.4 5 5 6.4 10.6 12 5 17.6 6.4 19l5.6-5.6 5.6 5.6 1.4-1.4-5.6-5.6L19 6.4 17.6 5 12 10.6Z"/>
                 </svg>

@@ -9,7 +9,6 @@ use leptos::prelude::*;
 
 use crate::browser::dom;
 use crate::chat::{BotReply, Chat, Delivery, Message, ReplyState};
-use crate::text::{self, EN};
 
 /// How close to the bottom (in px) still counts as "at the bottom".
 const STICKY_SLACK_PX: i32 = 48;
@@ -20,6 +19,7 @@ pub fn MessageList(
     /// The conversation (its look carries the greeting, shown first as the bot's).
     chat: Chat,
 ) -> impl IntoView {
+    let t = chat.strings();
     let list = NodeRef::<Div>::new();
     let at_bottom = RwSignal::new(true);
     let unseen = RwSignal::new(false);
@@ -31,7 +31,7 @@ pub fn MessageList(
         chat.is_waiting();
         if at_bottom.get_untracked() {
             dom::next_frame(move || {
-                if let Some(list) = list.get_untracked() {
+                if let Some(list) = list.try_get_untracked().flatten() {
                     dom::scroll_to_bottom(&list);
                 }
             });
@@ -59,10 +59,11 @@ pub fn MessageList(
 
     view! {
         <div class="cw-messages-wrap">
-            <div class="cw-messages" role="log" aria-label=EN.messages node_ref=list on:scroll=on_scroll>
+            <div class="cw-messages" role="log" aria-label=t.messages node_ref=list on:scroll=on_scroll>
                 {move || chat.look.with(|look| look.greeting.clone()).map(|text| view! {
                     <div class="cw-msg cw-msg--bot cw-msg--greeting">
-                        <p class="cw-bubble"><span class="cw-sr-only">{EN.bot_said}" "</span>{text}</p>
+                        <span class="cw-sr-only">{t.bot_said}" "</span>
+                        <p class="cw-bubble" dir="auto">{text}</p>
                     </div>
                 })}
                 <For each=move || chat.messages.get() key=|message| message.id let:message>
@@ -73,14 +74,14 @@ pub fn MessageList(
                     }
                 </For>
                 <Show when=move || chat.is_waiting()>
-                    <div class="cw-typing" role="status" aria-label=EN.typing>
+                    <div class="cw-typing" role="status" aria-label=t.typing>
                         <span></span><span></span><span></span>
                     </div>
                 </Show>
             </div>
             <Show when=move || unseen.get()>
                 <button type="button" class="cw-pill" on:click=jump_down>
-                    {EN.new_messages}
+                    {t.new_messages}
                     <svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true" focusable="false">
                         <path fill="currentColor" d="M12 16.6 5.4 10 6.8 8.6 12 13.8l5.2-5.2 1.4 1.4z"/>
                     </svg>
@@ -93,6 +94,7 @@ pub fn MessageList(
 /// One message.
 #[component]
 fn MessageBubble(chat: Chat, message: Message, is_last: Signal<bool>) -> impl IntoView {
+    let t = chat.strings();
     match message.reply {
         Some(reply) => view! { <BotBubble chat reply is_last/> }.into_any(),
         None => {
@@ -101,20 +103,21 @@ fn MessageBubble(chat: Chat, message: Message, is_last: Signal<bool>) -> impl In
             let retry_note = move || {
                 let at = auto_retry.get()?;
                 let left = ((at - chat.now.get()) / 1000.0).ceil().max(1.0) as u64;
-                Some(text::retrying_in(left))
+                Some(t.retrying_in(left))
             };
             view! {
                 <div class="cw-msg cw-msg--visitor" class:cw-msg--failed=failed class:cw-msg--sending=move || delivery.get() == Delivery::Sending>
-                    <p class="cw-bubble"><span class="cw-sr-only">{EN.you_said}" "</span>{text}</p>
+                    <span class="cw-sr-only">{t.you_said}" "</span>
+                    <p class="cw-bubble" dir="auto">{text}</p>
                     <Show when=failed>
                         <p class="cw-status">
-                            <span>{EN.not_sent}</span>
+                            <span>{t.not_sent}</span>
                             <span>{retry_note}</span>
-                            <button type="button" class="cw-retry" disabled=move || !chat.can_send() on:click=move |_| chat.retry(id)>{EN.retry}</button>
+                            <button type="button" class="cw-retry" disabled=move || !chat.can_send() on:click=move |_| chat.retry(id)>{t.retry}</button>
                         </p>
                     </Show>
                     <Show when=move || delivery.get() == Delivery::Waiting>
-                        <p class="cw-status cw-status--muted">{EN.waiting_for_connection}</p>
+                        <p class="cw-status cw-status--muted">{t.waiting_for_connection}</p>
                     </Show>
                 </div>
             }
@@ -127,16 +130,17 @@ fn MessageBubble(chat: Chat, message: Message, is_last: Signal<bool>) -> impl In
 /// then the exact final HTML; its state and quick replies under it.
 #[component]
 fn BotBubble(chat: Chat, reply: BotReply, is_last: Signal<bool>) -> impl IntoView {
+    let t = chat.strings();
     let state = reply.state;
     let streaming = move || state.get() == ReplyState::Streaming;
     let show_actions = move || state.get() == ReplyState::Complete && is_last.get() && reply.actions.with(|a| !a.is_empty());
     view! {
         <div class="cw-msg cw-msg--bot" class:cw-msg--streaming=streaming class:cw-msg--hidden=move || streaming() && !reply.has_text()>
-            <span class="cw-sr-only">{EN.bot_said}</span>
+            <span class="cw-sr-only">{t.bot_said}</span>
             {move || match reply.final_html.get() {
-                Some(html) => view! { <div class="cw-bubble cw-markdown" inner_html=html></div> }.into_any(),
+                Some(html) => view! { <div class="cw-bubble cw-markdown" dir="auto" inner_html=html></div> }.into_any(),
                 None => view! {
-                    <div class="cw-bubble cw-markdown">
+                    <div class="cw-bubble cw-markdown" dir="auto">
                         <For each=move || reply.blocks.get().into_iter().enumerate() key=|(index, _)| *index let:block>
                             <div class="cw-block" inner_html=block.1></div>
                         </For>
@@ -145,17 +149,17 @@ fn BotBubble(chat: Chat, reply: BotReply, is_last: Signal<bool>) -> impl IntoVie
                 }.into_any(),
             }}
             {move || match state.get() {
-                ReplyState::Stopped => Some(view! { <p class="cw-status cw-status--muted">{EN.stopped}</p> }.into_any()),
+                ReplyState::Stopped => Some(view! { <p class="cw-status cw-status--muted">{t.stopped}</p> }.into_any()),
                 ReplyState::Interrupted(_) => Some(view! {
                     <p class="cw-status">
-                        <span>{EN.interrupted}</span>
-                        <button type="button" class="cw-retry" disabled=move || chat.busy.get() on:click=move |_| chat.retry_reply(reply)>{EN.retry}</button>
+                        <span>{t.interrupted}</span>
+                        <button type="button" class="cw-retry" disabled=move || chat.busy.get() on:click=move |_| chat.retry_reply(reply)>{t.retry}</button>
                     </p>
                 }.into_any()),
                 _ => None,
             }}
             <Show when=show_actions>
-                <div class="cw-actions" role="group" aria-label=EN.suggestions>
+                <div class="cw-actions" role="group" aria-label=t.suggestions>
                     {move || reply.actions.get().into_iter().map(|action| view! { <ActionButton chat reply action/> }).collect_view()}
                 </div>
             </Show>

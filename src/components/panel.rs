@@ -9,7 +9,6 @@ use super::messages::MessageList;
 use crate::browser::dom;
 use crate::chat::Chat;
 use crate::config::WidgetConfig;
-use crate::text::{self, EN};
 
 /// The panel. It stays in the DOM while closed (hidden), so a half-typed message and the
 /// scroll position survive closing and reopening.
@@ -24,13 +23,14 @@ pub fn Panel(
     /// Closes the panel and gives focus back to the launcher.
     on_close: Callback<()>,
 ) -> impl IntoView {
+    let t = chat.strings();
     let draft = RwSignal::new(String::new());
     let input = NodeRef::<Textarea>::new();
     let confirming = RwSignal::new(false);
     let confirm_yes = NodeRef::<leptos::html::Button>::new();
     let focus_input = move || {
         dom::next_frame(move || {
-            if let Some(input) = input.get_untracked() {
+            if let Some(input) = input.try_get_untracked().flatten() {
                 dom::focus(&input);
             }
         })
@@ -41,7 +41,7 @@ pub fn Panel(
         let is_open = open.get();
         if is_open && was_open == Some(false) {
             dom::next_frame(move || {
-                if let Some(input) = input.get_untracked() {
+                if let Some(input) = input.try_get_untracked().flatten() {
                     dom::focus(&input);
                 }
             });
@@ -73,7 +73,7 @@ pub fn Panel(
             }
         }
     };
-    let label = format!("{} {}", EN.chat_with, config.bot_name);
+    let label = t.chat_with(&config.bot_name);
     let bot_name = config.bot_name.clone();
     let avatar = match config.avatar_url.clone() {
         Some(url) => view! { <img class="cw-avatar cw-avatar--image" src=url alt="" width="34" height="34"/> }.into_any(),
@@ -93,41 +93,41 @@ pub fn Panel(
             <header class="cw-header">
                 {avatar}
                 <h2 class="cw-title">{bot_name.clone()}</h2>
-                <button type="button" class="cw-icon-button cw-new-conversation" aria-label=EN.new_conversation title=EN.new_conversation
+                <button type="button" class="cw-icon-button cw-new-conversation" aria-label=t.new_conversation title=t.new_conversation
                     disabled=move || chat.messages.with(Vec::is_empty)
                     on:click=move |_| {
                         confirming.set(true);
-                        dom::next_frame(move || { if let Some(button) = confirm_yes.get_untracked() { dom::focus(&button); } });
+                        dom::next_frame(move || { if let Some(button) = confirm_yes.try_get_untracked().flatten() { dom::focus(&button); } });
                     }>
                     <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false">
                         <path fill="currentColor" d="M12 5V2L7 6l5 4V7a6 6 0 1 1-6 6H4a8 8 0 1 0 8-8Z"/>
                     </svg>
                 </button>
-                <button type="button" class="cw-icon-button" aria-label=EN.close_chat on:click=move |_| on_close.run(())>
+                <button type="button" class="cw-icon-button" aria-label=t.close_chat on:click=move |_| on_close.run(())>
                     <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true" focusable="false">
                         <path fill="currentColor" d="M6.4 5 5 6.4 10.6 12 5 17.6 6.4 19l5.6-5.6 5.6 5.6 1.4-1.4-5.6-5.6L19 6.4 17.6 5 12 10.6Z"/>
                     </svg>
                 </button>
             </header>
             <Show when=move || confirming.get()>
-                <div class="cw-confirm" role="alertdialog" aria-label=EN.new_conversation aria-describedby="cw-confirm-text">
-                    <p id="cw-confirm-text">{EN.confirm_new_conversation}</p>
+                <div class="cw-confirm" role="alertdialog" aria-label=t.new_conversation aria-describedby="cw-confirm-text">
+                    <p id="cw-confirm-text">{t.confirm_new_conversation}</p>
                     <div class="cw-confirm-actions">
-                        <button type="button" class="cw-confirm-no" on:click=move |_| { confirming.set(false); focus_input(); }>{EN.cancel}</button>
-                        <button type="button" class="cw-confirm-yes" node_ref=confirm_yes on:click=move |_| { chat.reset(); confirming.set(false); focus_input(); }>{EN.start_over}</button>
+                        <button type="button" class="cw-confirm-no" on:click=move |_| { confirming.set(false); focus_input(); }>{t.cancel}</button>
+                        <button type="button" class="cw-confirm-yes" node_ref=confirm_yes on:click=move |_| { chat.reset(); confirming.set(false); focus_input(); }>{t.start_over}</button>
                     </div>
                 </div>
             </Show>
             <MessageList chat/>
             <Show when=move || !chat.online.get()>
-                <p class="cw-banner" role="status">{EN.offline}</p>
+                <p class="cw-banner" role="status">{t.offline}</p>
             </Show>
             <Show when=move || chat.latest_error().is_some()>
                 <p class="cw-alert" role="alert">{move || chat.latest_error()}</p>
             </Show>
             <Show when=move || chat.cooldown_left_s().is_some()>
                 <p class="cw-cooldown" role="timer" aria-live="off">
-                    {move || text::cooldown(chat.cooldown_left_s().unwrap_or(0))}
+                    {move || t.cooldown(chat.cooldown_left_s().unwrap_or(0))}
                 </p>
             </Show>
             <form class="cw-composer" on:submit=move |ev| { ev.prevent_default(); submit(); }>
@@ -135,8 +135,8 @@ pub fn Panel(
                     class="cw-input"
                     node_ref=input
                     rows="1"
-                    aria-label=EN.input_label
-                    placeholder=EN.input_placeholder
+                    aria-label=t.input_label
+                    placeholder=t.input_placeholder
                     enterkeyhint="send"
                     prop:value=move || draft.get()
                     on:input=move |ev| draft.set(event_target_value(&ev))
@@ -145,14 +145,14 @@ pub fn Panel(
                 <Show
                     when=move || chat.busy.get()
                     fallback=move || view! {
-                        <button type="submit" class="cw-send" aria-label=EN.send disabled=move || !chat.can_send() || draft.with(|d| d.trim().is_empty())>
+                        <button type="submit" class="cw-send" aria-label=t.send disabled=move || !chat.can_send() || draft.with(|d| d.trim().is_empty())>
                             <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false">
                                 <path fill="currentColor" d="M3.4 20.4 21 12 3.4 3.6 3.4 10l12.6 2-12.6 2z"/>
                             </svg>
                         </button>
                     }
                 >
-                    <button type="button" class="cw-send cw-stop" aria-label=EN.stop on:click=move |_| chat.stop()>
+                    <button type="button" class="cw-send cw-stop" aria-label=t.stop on:click=move |_| chat.stop()>
                         <svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true" focusable="false">
                             <rect fill="currentColor" x="5" y="5" width="14" height="14" rx="2.5"/>
                         </svg>

@@ -155,7 +155,7 @@ pub fn WidgetView(
     let close = Callback::new(move |()| {
         controls.set_open(false);
         dom::next_frame(move || {
-            if let Some(launcher) = launcher.get_untracked() {
+            if let Some(launcher) = launcher.try_get_untracked().flatten() {
                 dom::focus(&launcher);
             }
         });
@@ -173,12 +173,12 @@ pub fn WidgetView(
     let bot_name = config.bot_name.clone();
     let icon = config.launcher_icon.clone();
     view! {
-        <div class=root_class node_ref=root>
+        <div class=root_class node_ref=root dir=if chat.locale.is_rtl() { "rtl" } else { "ltr" } lang=chat.locale.tag()>
             <Panel chat config open on_close=close/>
             <Show when=move || show_bubble.get() && !open.get()>
-                <GreetingBubble text=greeting() bot_name=bot_name.clone() on_open=open_from_bubble on_dismiss=dismiss_bubble/>
+                <GreetingBubble text=greeting() bot_name=bot_name.clone() on_open=open_from_bubble on_dismiss=dismiss_bubble t=chat.strings()/>
             </Show>
-            <Launcher open unread icon=icon.clone() on_toggle=toggle node_ref=launcher/>
+            <Launcher open unread icon=icon.clone() on_toggle=toggle node_ref=launcher t=chat.strings()/>
         </div>
     }
 }
