@@ -396,6 +396,7 @@ impl WidgetConfig {
                     None => warnings.push(warning("data-dialect", value, "chatbots, jombot, jelytech, chataibot or openai", "chatbots")),
                 },
                 "user-id" => config = config.user_id(value.trim()),
+                "locale" | "lang" | "language" if value.trim().is_empty() => {}
                 "locale" | "lang" | "language" => match Locale::parse(value) {
                     Some(locale) => config.locale = Some(locale),
                     None => warnings.push(warning("data-locale", value, "en, es, de, fr, ar or he", "the browser's language")),

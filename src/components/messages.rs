@@ -174,12 +174,12 @@ fn ActionButton(chat: Chat, reply: BotReply, action: SuggestedAction) -> impl In
     if action.kind == ActionKind::Url {
         let href = action.payload.as_deref().and_then(|url| allowed_url(url, &["http:", "https:"])).map(str::to_owned);
         return match href {
-            Some(href) => view! { <a class="cw-action" href=href target="_blank" rel="noopener noreferrer">{label}</a> }.into_any(),
+            Some(href) => view! { <a class="cw-action" dir="auto" href=href target="_blank" rel="noopener noreferrer">{label}</a> }.into_any(),
             None => ().into_any(),
         };
     }
     view! {
-        <button type="button" class="cw-action" disabled=move || chat.busy.get() on:click=move |_| chat.choose_action(reply, &action)>
+        <button type="button" class="cw-action" dir="auto" disabled=move || chat.busy.get() on:click=move |_| chat.choose_action(reply, &action)>
             {label}
         </button>
     }
