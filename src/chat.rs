@@ -246,6 +246,9 @@ pub struct Chat {
     pub online: RwSignal<bool>,
     /// Greeting, colour and corner (page settings, or the bot's configuration where unset).
     pub look: RwSignal<Look>,
+    /// What screen readers should hear next: a reply, once, when it has ended (never each
+    /// chunk as it streams in).
+    pub announcement: RwSignal<String>,
     /// Whether the panel is open (chataibot polls more slowly while it is closed).
     pub visible: StoredValue<bool>,
     /// The language everything is said in.
@@ -288,6 +291,7 @@ impl Chat {
                 },
             }),
             visible: StoredValue::new(false),
+            announcement: RwSignal::new(String::new()),
             locale,
             visitor: StoredValue::new_local(Rc::new(Slot::new(&config.bot_id, "visitor"))),
             transcript: StoredValue::new_local(Rc::new(Slot::new(&config.bot_id, "transcript"))),
@@ -778,6 +782,7 @@ impl Chat {
             }
             match (result, reply) {
                 (Ok(wait), reply) => {
+                    this.announce(&built.text, None);
                     message.delivery.set(Delivery::Delivered);
                     message.attempts.set_value(0);
                     if let Some(seconds) = wait {
@@ -792,10 +797,12 @@ impl Chat {
                     this.emit(WidgetEvent::MessageReceived { text: built.text, conversation_id: built.conversation_id });
                 }
                 (Err(_), reply) if stopped => {
+                    this.announce(&built.text, Some(this.strings().stopped));
                     message.delivery.set(Delivery::Delivered);
                     reply.unwrap_or_else(|| this.push_reply(id)).finish(ReplyState::Stopped, Vec::new());
                 }
                 (Err(error), Some(reply)) => {
+                    this.announce(&built.text, Some(this.strings().interrupted));
                     this.report(&error, &config);
                     reply.finish(ReplyState::Interrupted(error), Vec::new());
                 }
@@ -819,6 +826,17 @@ impl Chat {
             this.revision.update(|r| *r += 1);
             this.resume();
         });
+    }
+
+    /// Queues a finished reply for screen readers, as plain text with the bot's prefix.
+    fn announce(&self, markdown: &str, note: Option<&str>) {
+        let text = chat_widget_protocol::markdown::plain_text(markdown);
+        if text.is_empty() && note.is_none() {
+            return;
+        }
+        let strings = self.strings();
+        let said = [Some(strings.bot_said), Some(text.as_str()).filter(|t| !t.is_empty()), note];
+        self.announcement.set(said.into_iter().flatten().collect::<Vec<_>>().join(" "));
     }
 
     fn report(&self, error: &ApiError, config: &WidgetConfig) {

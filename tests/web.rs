@@ -1121,3 +1121,24 @@ async fn the_owners_corner_wins_over_mirroring_and_other_languages_speak_their_o
 fn config_for_locale(bot: &str, locale: chat_widget::text::Locale) -> WidgetConfig {
     config(bot).locale(locale)
 }
+
+#[wasm_bindgen_test]
+async fn screen_readers_hear_a_streamed_reply_once_when_it_is_complete_not_per_chunk() {
+    stub_stream();
+    let visit = Visit::start(config("announce")).await;
+    visit.open().await;
+    assert_eq!(visit.get(".cw-messages").get_attribute("aria-live").as_deref(), Some("off"), "the log itself is not read out live");
+    let announcer = visit.get(".cw-messages-wrap [role=status][aria-live=polite]");
+    visit.send("hello").await;
+    visit.until("the request", |_| stream_count() == 1).await;
+    stream_send(0, START);
+    for word in ["Your ", "order ", "**ships** ", "today."] {
+        stream_send(0, &delta(word));
+        visit.settle().await;
+        assert_eq!(announcer.text_content().unwrap_or_default(), "", "nothing is announced while it streams");
+    }
+    stream_send(0, &done("Your order **ships** today."));
+    stream_close(0);
+    visit.until("the announcement", |_| !announcer.text_content().unwrap_or_default().is_empty()).await;
+    assert_eq!(announcer.text_content().unwrap(), "Bot: Your order ships today.");
+}

@@ -136,6 +136,20 @@ impl<'a, I: Iterator<Item = Event<'a>>> Iterator for SafeEvents<'a, I> {
     }
 }
 
+/// The reply as plain text, for a screen reader's announcement: the words without the
+/// Markdown, links as their text, code as is, blocks separated by a space.
+pub fn plain_text(markdown: &str) -> String {
+    let mut out = String::with_capacity(markdown.len());
+    for event in Parser::new_ext(markdown, Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES) {
+        match event {
+            Event::Text(text) | Event::Code(text) | Event::Html(text) | Event::InlineHtml(text) => out.push_str(&text),
+            Event::SoftBreak | Event::HardBreak | Event::End(_) if !out.ends_with(' ') && !out.is_empty() => out.push(' '),
+            _ => {}
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// Renders a reply that is still arriving, without re-rendering all of it on every frame.
 ///
 /// The source is split at block boundaries that can no longer change: a blank line outside a
@@ -563,6 +577,12 @@ mod tests {
         stream.push("You have **30");
         assert!(stream.tail_html().contains("<strong>30</strong>"), "{}", stream.tail_html());
         assert!(!stream.tail_html().contains("**"));
+    }
+
+    #[test]
+    fn plain_text_is_what_a_screen_reader_should_say() {
+        let text = plain_text("**Sure!** Here:\n\n1. Open [Orders](https://x.test)\n2. Click `Track`\n\n<b>raw</b>");
+        assert_eq!(text, "Sure! Here: Open Orders Click Track <b>raw</b>");
     }
 
     #[test]

@@ -59,7 +59,9 @@ pub fn MessageList(
 
     view! {
         <div class="cw-messages-wrap">
-            <div class="cw-messages" role="log" aria-label=t.messages node_ref=list on:scroll=on_scroll>
+            // A log, but not a live one: streamed text would be read out chunk by chunk.
+            // Finished replies are announced once, through the status region below.
+            <div class="cw-messages" role="log" aria-live="off" aria-label=t.messages node_ref=list on:scroll=on_scroll>
                 {move || chat.look.with(|look| look.greeting.clone()).map(|text| view! {
                     <div class="cw-msg cw-msg--bot cw-msg--greeting">
                         <span class="cw-sr-only">{t.bot_said}" "</span>
@@ -79,6 +81,7 @@ pub fn MessageList(
                     </div>
                 </Show>
             </div>
+            <div class="cw-sr-only" role="status" aria-live="polite" aria-atomic="true">{move || chat.announcement.get()}</div>
             <Show when=move || unseen.get()>
                 <button type="button" class="cw-pill" on:click=jump_down>
                     {t.new_messages}
