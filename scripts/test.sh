@@ -12,6 +12,8 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 scripts/setup.sh
 export PATH="$PWD/node_modules/.bin:$PATH"
 export CARGO_TERM_COLOR=never
+# The browser suite waits out real countdowns and back-offs; give the runner room (default 20 s).
+export WASM_BINDGEN_TEST_TIMEOUT=300
 
 step "native tests: protocol and reference server"
 cargo test -p chat-widget-protocol -p chat-widget-server

@@ -152,3 +152,96 @@ pub fn browser_languages() -> Vec<String> {
     }
     languages
 }
+
+/// Whether a media query matches (`false` when it cannot be asked).
+pub fn media_matches(query: &str) -> bool {
+    web_sys::window().and_then(|w| w.match_media(query).ok().flatten()).is_some_and(|m| m.matches())
+}
+
+/// Phones: the open panel covers the screen and is modal.
+pub fn is_small_screen() -> bool {
+    media_matches("(max-width: 480px)")
+}
+
+/// Touch screens: no autofocus (it would pop the on-screen keyboard up uninvited).
+pub fn is_coarse_pointer() -> bool {
+    media_matches("(pointer: coarse)")
+}
+
+/// The page's scroll position and `overflow`, kept while the full-screen panel is open so the
+/// page behind it does not scroll; [`PageScrollLock::release`] puts both back.
+pub struct PageScrollLock {
+    overflow: String,
+    x: f64,
+    y: f64,
+}
+
+impl PageScrollLock {
+    /// Stops the page from scrolling.
+    pub fn engage() -> Option<Self> {
+        let window = web_sys::window()?;
+        let html = window.document()?.document_element()?.dyn_into::<web_sys::HtmlElement>().ok()?;
+        let style = html.style();
+        let lock = Self {
+            overflow: style.get_property_value("overflow").unwrap_or_default(),
+            x: window.scroll_x().unwrap_or(0.0),
+            y: window.scroll_y().unwrap_or(0.0),
+        };
+        let _ = style.set_property("overflow", "hidden");
+        Some(lock)
+    }
+
+    /// Lets the page scroll again, where it was.
+    pub fn release(self) {
+        let Some(window) = web_sys::window() else { return };
+        if let Some(html) = window.document().and_then(|d| d.document_element()).and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
+            let style = html.style();
+            let _ = if self.overflow.is_empty() { style.remove_property("overflow").map(|_| ()) } else { style.set_property("overflow", &self.overflow) };
+        }
+        window.scroll_to_with_x_and_y(self.x, self.y);
+    }
+}
+
+/// Follows the visual viewport (what is visible above an on-screen keyboard): calls
+/// `on_change(height, offset_top)` now and whenever it changes.
+pub fn watch_visual_viewport(on_change: impl Fn(f64, f64) + 'static) {
+    let Some(viewport) = web_sys::window().and_then(|w| w.visual_viewport()) else { return };
+    let on_change = std::rc::Rc::new(on_change);
+    let report = {
+        let viewport = viewport.clone();
+        let on_change = on_change.clone();
+        move || on_change(viewport.height(), viewport.offset_top())
+    };
+    report();
+    let report = std::rc::Rc::new(report);
+    for name in ["resize", "scroll"] {
+        let report = report.clone();
+        let callback = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || report());
+        let _ = viewport.add_event_listener_with_callback(name, callback.as_ref().unchecked_ref());
+        callback.forget();
+    }
+}
+
+/// Keeps Tab and Shift+Tab inside `container` (a modal dialog): from the last focusable
+/// element to the first and back. Returns whether it moved focus.
+pub fn trap_tab(container: &web_sys::Element, backwards: bool) -> bool {
+    let Ok(list) = container.query_selector_all("button:not([disabled]), textarea, a[href], [tabindex]:not([tabindex='-1'])") else {
+        return false;
+    };
+    let items: Vec<web_sys::HtmlElement> = (0..list.length()).filter_map(|i| list.item(i)?.dyn_into().ok()).collect();
+    let (Some(first), Some(last)) = (items.first(), items.last()) else { return false };
+    let active = container.get_root_node().dyn_into::<web_sys::ShadowRoot>().ok().and_then(|root| root.active_element());
+    let active: Option<web_sys::Element> = active.or_else(|| web_sys::window()?.document()?.active_element());
+    let at = |item: &web_sys::HtmlElement| active.as_ref().is_some_and(|a| a == item.unchecked_ref::<web_sys::Element>());
+    match (backwards, at(first), at(last)) {
+        (true, true, _) => {
+            focus(last);
+            true
+        }
+        (false, _, true) => {
+            focus(first);
+            true
+        }
+        _ => false,
+    }
+}

@@ -27,6 +27,7 @@ pub fn Panel(
     let draft = RwSignal::new(String::new());
     let input = NodeRef::<Textarea>::new();
     let confirming = RwSignal::new(false);
+    let panel = NodeRef::<leptos::html::Section>::new();
     let confirm_yes = NodeRef::<leptos::html::Button>::new();
     let focus_input = move || {
         dom::next_frame(move || {
@@ -36,17 +37,49 @@ pub fn Panel(
         })
     };
 
-    // Focus the input each time the panel opens (after it is visible, or focus is refused).
+    // Each time the panel opens: on a phone it covers the screen, is modal and the page behind
+    // it stops scrolling; focus goes to the input, except on touch screens, where that would
+    // pop the keyboard up uninvited (the dialog itself gets focus instead).
+    let modal = RwSignal::new(false);
+    let scroll_lock = StoredValue::new_local(None::<dom::PageScrollLock>);
     Effect::new(move |was_open: Option<bool>| {
         let is_open = open.get();
         if is_open && was_open == Some(false) {
+            let small = dom::is_small_screen();
+            modal.set(small);
+            if small {
+                scroll_lock.set_value(dom::PageScrollLock::engage());
+            }
+            let touch = dom::is_coarse_pointer();
             dom::next_frame(move || {
-                if let Some(input) = input.try_get_untracked().flatten() {
+                if touch {
+                    if let Some(panel) = panel.try_get_untracked().flatten() {
+                        dom::focus(&panel);
+                    }
+                } else if let Some(input) = input.try_get_untracked().flatten() {
                     dom::focus(&input);
                 }
             });
         }
+        if !is_open && was_open == Some(true) {
+            if let Some(lock) = scroll_lock.try_update_value(Option::take).flatten() {
+                lock.release();
+            }
+        }
         is_open
+    });
+    on_cleanup(move || {
+        if let Some(lock) = scroll_lock.try_update_value(Option::take).flatten() {
+            lock.release();
+        }
+    });
+    // The on-screen keyboard shrinks the visual viewport: the full-screen panel follows it,
+    // so the input stays visible above the keyboard.
+    dom::watch_visual_viewport(move |height, top| {
+        if let Some(panel) = panel.try_get_untracked().flatten() {
+            dom::set_css_variable(&panel, "--cw-viewport-height", &format!("{height}px"));
+            dom::set_css_variable(&panel, "--cw-viewport-top", &format!("{top}px"));
+        }
     });
 
     // The draft is cleared only once the chat took the message: while a reply is on its
@@ -63,6 +96,13 @@ pub fn Panel(
         }
     };
     let on_panel_keydown = move |ev: KeyboardEvent| {
+        if ev.key() == "Tab" && modal.get_untracked() {
+            if let Some(panel) = panel.get_untracked() {
+                if dom::trap_tab(&panel, ev.shift_key()) {
+                    ev.prevent_default();
+                }
+            }
+        }
         if ev.key() == "Escape" {
             ev.stop_propagation();
             if confirming.get_untracked() {
@@ -85,7 +125,9 @@ pub fn Panel(
             id="cw-panel"
             class="cw-panel"
             role="dialog"
-            aria-modal="false"
+            aria-modal=move || modal.get().to_string()
+            tabindex="-1"
+            node_ref=panel
             aria-label=label
             hidden=move || !open.get()
             on:keydown=on_panel_keydown

@@ -1,0 +1,105 @@
+// On a phone: the open panel covers the screen and is modal, the page behind it stays put, the
+// on-screen keyboard never covers the input, and touch screens get no uninvited keyboard.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { startServer, launchBrowser, newPage, waitFor, artifacts } from './support.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const phone = (width, height) => ({ viewport: { width, height }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+
+test('on a 375x667 phone the chat is a full-screen modal over a page that stays where it was', async (t) => {
+  const page = await newPage(browser, phone(375, 667));
+  t.after(() => page.context().close());
+  await page.goto(server.url + '/');
+  await page.evaluate(() => window.scrollTo(0, 300));
+  const launcher = page.locator('.cw-launcher');
+  await launcher.tap();
+  const panel = page.locator('.cw-panel');
+  await panel.waitFor();
+  assert.deepEqual(await panel.boundingBox(), { x: 0, y: 0, width: 375, height: 667 }, 'full screen');
+  assert.equal(await panel.getAttribute('aria-modal'), 'true');
+  assert.equal(await page.locator('.cw-input').evaluate((el) => getComputedStyle(el).fontSize), '16px', 'no zoom on focus in iOS');
+  assert.equal(await page.locator('.cw-input').getAttribute('enterkeyhint'), 'send');
+  await page.waitForTimeout(100);
+  const focused = await page.evaluate(() => document.querySelector('[data-chat-widget]').shadowRoot.activeElement?.className);
+  assert.notEqual(focused, 'cw-input', 'no keyboard popping up uninvited');
+  assert.equal(await page.evaluate(() => getComputedStyle(document.documentElement).overflow), 'hidden', 'the page behind does not scroll');
+  assert.equal(await page.evaluate(() => window.scrollY), 300);
+
+  // Focus stays inside the modal panel.
+  for (let i = 0; i < 12; i++) {
+    await page.keyboard.press(i % 5 === 4 ? 'Shift+Tab' : 'Tab');
+    const inside = await page.evaluate(() => {
+      const root = document.querySelector('[data-chat-widget]').shadowRoot;
+      return Boolean(root.activeElement && root.querySelector('.cw-panel').contains(root.activeElement));
+    });
+    assert.ok(inside, `Tab ${i + 1} stayed in the panel`);
+  }
+
+  // The on-screen keyboard opens: the visual viewport shrinks to 360 px; the input follows.
+  await page.locator('.cw-input').tap();
+  await page.evaluate(() => {
+    Object.defineProperty(VisualViewport.prototype, 'height', { configurable: true, get: () => 360 });
+    window.visualViewport.dispatchEvent(new Event('resize'));
+  });
+  await waitFor(async () => (await page.locator('.cw-input').boundingBox()).y + 40 <= 360, 'the input above the keyboard');
+  const input = await page.locator('.cw-input').boundingBox();
+  assert.ok(input.y + input.height <= 360, `input bottom ${input.y + input.height} is above the keyboard`);
+  await page.locator('.cw-input').fill('Where is my order?');
+  await page.locator('.cw-input').press('Enter');
+  await page.locator('.cw-msg--bot:not(.cw-msg--greeting):not(.cw-msg--streaming)').waitFor();
+  await page.evaluate(() => {
+    delete VisualViewport.prototype.height;
+    window.visualViewport.dispatchEvent(new Event('resize'));
+  });
+  await page.screenshot({ path: join(artifacts, 'phone-375x667.png') });
+
+  await page.locator('.cw-header .cw-icon-button[aria-label="Close chat"]').tap();
+  await panel.waitFor({ state: 'hidden' });
+  assert.notEqual(await page.evaluate(() => getComputedStyle(document.documentElement).overflow), 'hidden', 'the page scrolls again');
+  assert.equal(await page.evaluate(() => window.scrollY), 300, 'at the same place');
+  assert.deepEqual(page.consoleErrors, []);
+});
+
+test('on a 390x844 phone the panel fills the screen too', async (t) => {
+  const page = await newPage(browser, phone(390, 844));
+  t.after(() => page.context().close());
+  await page.goto(server.url + '/');
+  await page.locator('.cw-launcher').tap();
+  const panel = page.locator('.cw-panel');
+  await panel.waitFor();
+  assert.deepEqual(await panel.boundingBox(), { x: 0, y: 0, width: 390, height: 844 });
+  await page.locator('.cw-input').fill('Can I return shoes?');
+  await page.locator('.cw-input').press('Enter');
+  await page.locator('.cw-actions').waitFor();
+  await page.screenshot({ path: join(artifacts, 'phone-390x844.png') });
+});
+
+test('on a desktop the panel is not modal: Tab can leave it for the page', async (t) => {
+  const page = await newPage(browser);
+  t.after(() => page.context().close());
+  await page.goto(server.url + '/');
+  await page.locator('.cw-launcher').click();
+  await page.locator('.cw-panel').waitFor();
+  assert.equal(await page.locator('.cw-panel').getAttribute('aria-modal'), 'false');
+  await waitFor(async () => (await page.evaluate(() => document.querySelector('[data-chat-widget]').shadowRoot.activeElement?.className)) === 'cw-input', 'focus in the input');
+  let left = false;
+  for (let i = 0; i < 12 && !left; i++) {
+    await page.keyboard.press('Tab');
+    left = await page.evaluate(() => !document.activeElement?.hasAttribute('data-chat-widget'));
+  }
+  assert.ok(left, 'focus reached the page');
+});
