@@ -225,7 +225,7 @@ test('the greeting bubble appears, can be dismissed for good, and unread replies
   await page.locator('.cw-badge').waitFor();
   assert.equal(await page.locator('.cw-badge').innerText(), '1');
   assert.equal(await page.locator('.cw-launcher').getAttribute('aria-label'), 'Open chat (1 unread message)');
-  assert.equal(await page.locator('.cw-root [role="status"].cw-sr-only').innerText(), '1 unread message');
+  assert.equal(await page.locator('.cw-unread-status').innerText(), '1 unread message');
   await page.screenshot({ path: join(artifacts, 'unread-badge.png') });
   await page.locator('.cw-launcher').click();
   await page.locator('.cw-badge').waitFor({ state: 'detached' });

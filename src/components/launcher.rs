@@ -49,7 +49,7 @@ pub fn Launcher(
             </Show>
         </button>
         // Screen readers hear a new unread count once, without moving focus.
-        <span class="cw-sr-only" role="status">
+        <span class="cw-sr-only cw-unread-status" role="status">
             {move || (unread.get() > 0 && !open.get()).then(|| t.unread_count(unread.get()))}
         </span>
     }
