@@ -246,6 +246,8 @@ pub struct Chat {
     pub online: RwSignal<bool>,
     /// Greeting, colour and corner (page settings, or the bot's configuration where unset).
     pub look: RwSignal<Look>,
+    /// Bumped when focus should go back to the composer (the quick reply that had it is gone).
+    pub focus_composer: RwSignal<u32>,
     /// What screen readers should hear next: a reply, once, when it has ended (never each
     /// chunk as it streams in).
     pub announcement: RwSignal<String>,
@@ -292,6 +294,7 @@ impl Chat {
             }),
             visible: StoredValue::new(false),
             announcement: RwSignal::new(String::new()),
+            focus_composer: RwSignal::new(0),
             locale,
             visitor: StoredValue::new_local(Rc::new(Slot::new(&config.bot_id, "visitor"))),
             transcript: StoredValue::new_local(Rc::new(Slot::new(&config.bot_id, "transcript"))),
@@ -603,6 +606,7 @@ impl Chat {
             return;
         }
         from.actions.set(Vec::new());
+        self.focus_composer.update(|n| *n += 1);
         let id = self.push_visitor(action.text.clone(), action.payload.clone());
         self.emit(WidgetEvent::MessageSent { text: action.text.clone() });
         self.deliver(id, None);

@@ -68,6 +68,14 @@ pub fn Panel(
         }
         is_open
     });
+    // A chosen quick reply disappears with its buttons: keyboard focus continues in the input.
+    Effect::new(move |previous: Option<u32>| {
+        let requested = chat.focus_composer.get();
+        if previous.is_some_and(|p| p != requested) && !dom::is_coarse_pointer() {
+            focus_input();
+        }
+        requested
+    });
     on_cleanup(move || {
         if let Some(lock) = scroll_lock.try_update_value(Option::take).flatten() {
             lock.release();
