@@ -74,6 +74,8 @@ pub struct Message {
     attempts: StoredValue<u32>,
     /// For bot messages: the reply.
     pub reply: Option<BotReply>,
+    /// When it was written (ms since the epoch; for a restored message, the server's time).
+    pub at: f64,
 }
 
 /// A bot reply, rendered as it streams in.
@@ -315,7 +317,7 @@ impl Chat {
                     .and_then(|json| serde_json::from_str(&json).ok())
                     .unwrap_or_default();
                 for turn in turns {
-                    self.push_restored(turn.role == openai::Role::User, turn.content);
+                    self.push_restored(turn.role == openai::Role::User, turn.content, None);
                 }
             }
             Dialect::Jelytech => {
@@ -334,7 +336,8 @@ impl Chat {
                         match crate::api::load_history(&config, &conversation).await {
                             Ok(history) if this.messages.try_with_untracked(Vec::is_empty) == Some(true) => {
                                 for message in history.messages {
-                                    this.push_restored(message.role == jelytech::Role::User, message.content);
+                                    let at = message.timestamp.as_deref().and_then(dom::parse_date_ms);
+                                    this.push_restored(message.role == jelytech::Role::User, message.content, at);
                                 }
                             }
                             Ok(_) => {}
@@ -369,7 +372,7 @@ impl Chat {
     }
 
     /// Shows a message from an earlier visit (delivered, or a complete reply).
-    fn push_restored(&self, from_visitor: bool, text: String) {
+    fn push_restored(&self, from_visitor: bool, text: String, at: Option<f64>) {
         if from_visitor {
             let id = self.push_visitor(text, None);
             if let Some(message) = self.find(id) {
@@ -379,6 +382,13 @@ impl Chat {
             let reply = self.push_reply(0);
             reply.markdown.update_value(|markdown| markdown.push(&text));
             reply.finish(ReplyState::Complete, Vec::new());
+        }
+        if let Some(at) = at {
+            self.messages.update(|messages| {
+                if let Some(last) = messages.last_mut() {
+                    last.at = at;
+                }
+            });
         }
     }
 
@@ -705,7 +715,7 @@ impl Chat {
         let id = self.next_id();
         let (delivery, auto_retry, attempts) =
             self.owned(|| (RwSignal::new(Delivery::Sending), RwSignal::new(None), StoredValue::new(0)));
-        let message = Message { id, role: Role::Visitor, text, payload, delivery, auto_retry, attempts, reply: None };
+        let message = Message { id, role: Role::Visitor, text, payload, delivery, auto_retry, attempts, reply: None, at: dom::now_ms() };
         self.messages.update(|messages| messages.push(message));
         self.revision.update(|r| *r += 1);
         id
@@ -724,6 +734,7 @@ impl Chat {
             auto_retry,
             attempts,
             reply: Some(reply),
+            at: dom::now_ms(),
         };
         self.messages.update(|messages| messages.push(message));
         reply

@@ -954,6 +954,8 @@ async fn jelytech_restores_the_conversation_and_takes_the_bots_look_where_the_pa
     visit.until("the restored conversation", |v| v.all(".cw-msg--visitor").len() == 1 && v.bot_bubbles().len() == 1).await;
     assert!(visit.text(".cw-msg--visitor").contains("What are your business hours?"));
     assert!(visit.bot_bubbles()[0].contains("<strong>Monday through Friday</strong>"));
+    let restored: Vec<String> = visit.all(".cw-time").iter().filter_map(|t| t.get_attribute("datetime")).collect();
+    assert_eq!(restored, vec!["2025-01-10T14:30:00.000Z", "2025-01-10T14:30:05.000Z"], "restored messages keep the server's times");
     visit.until("the bot's colour", |v| {
         let style = web_sys::window().unwrap().get_computed_style(&v.get(".cw-launcher")).unwrap().unwrap();
         style.get_property_value("background-color").unwrap() == "rgb(225, 29, 72)"
@@ -1141,4 +1143,24 @@ async fn screen_readers_hear_a_streamed_reply_once_when_it_is_complete_not_per_c
     stream_close(0);
     visit.until("the announcement", |_| !announcer.text_content().unwrap_or_default().is_empty()).await;
     assert_eq!(announcer.text_content().unwrap(), "Bot: Your order ships today.");
+}
+
+#[wasm_bindgen_test]
+async fn message_times_are_written_by_the_browsers_intl_in_the_widgets_language() {
+    for (locale, tag) in [(chat_widget::text::Locale::De, "de"), (chat_widget::text::Locale::En, "en"), (chat_widget::text::Locale::Ar, "ar")] {
+        stub_fetch(answers(vec![reply("Gern.", "conv_t")]));
+        let visit = Visit::start(config(&format!("time-{tag}")).locale(locale)).await;
+        visit.open().await;
+        visit.send("Hallo").await;
+        visit.until("the reply", |v| v.bot_bubbles().len() == 1).await;
+        let times = visit.all(".cw-time");
+        assert_eq!(times.len(), 2, "one under the visitor's message, one under the reply");
+        for time in times {
+            let iso = time.get_attribute("datetime").unwrap();
+            let expected = eval_js(&format!(
+                "new Intl.DateTimeFormat('{tag}', {{ hour: 'numeric', minute: '2-digit' }}).format(new Date('{iso}'))"
+            ));
+            assert_eq!(time.text_content(), expected.as_string(), "{tag}");
+        }
+    }
 }

@@ -245,3 +245,21 @@ pub fn trap_tab(container: &web_sys::Element, backwards: bool) -> bool {
         _ => false,
     }
 }
+
+/// A time of day in the widget's language, as the browser's `Intl` writes it ("2:05 PM",
+/// "14:05"), and the same instant as ISO 8601 for `<time datetime>`.
+pub fn format_time(ms: f64, locale: &str) -> (String, String) {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms));
+    let options = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&options, &"hour".into(), &"numeric".into());
+    let _ = js_sys::Reflect::set(&options, &"minute".into(), &"2-digit".into());
+    let format = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::of1(&locale.into()), &options);
+    let text = format.format().call1(&format, &date).ok().and_then(|v| v.as_string()).unwrap_or_default();
+    (text, String::from(date.to_iso_string()))
+}
+
+/// Milliseconds since the epoch of an ISO 8601 date, or `None` if it is not one.
+pub fn parse_date_ms(iso: &str) -> Option<f64> {
+    let ms = js_sys::Date::parse(iso);
+    (!ms.is_nan()).then_some(ms)
+}

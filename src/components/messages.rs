@@ -99,9 +99,9 @@ pub fn MessageList(
 fn MessageBubble(chat: Chat, message: Message, is_last: Signal<bool>) -> impl IntoView {
     let t = chat.strings();
     match message.reply {
-        Some(reply) => view! { <BotBubble chat reply is_last/> }.into_any(),
+        Some(reply) => view! { <BotBubble chat reply is_last at=message.at/> }.into_any(),
         None => {
-            let Message { id, text, delivery, auto_retry, .. } = message;
+            let Message { id, text, delivery, auto_retry, at, .. } = message;
             let failed = move || matches!(delivery.get(), Delivery::Failed(_));
             let retry_note = move || {
                 let at = auto_retry.get()?;
@@ -112,6 +112,7 @@ fn MessageBubble(chat: Chat, message: Message, is_last: Signal<bool>) -> impl In
                 <div class="cw-msg cw-msg--visitor" class:cw-msg--failed=failed class:cw-msg--sending=move || delivery.get() == Delivery::Sending>
                     <span class="cw-sr-only">{t.you_said}" "</span>
                     <p class="cw-bubble" dir="auto">{text}</p>
+                    <MessageTime chat at/>
                     <Show when=failed>
                         <p class="cw-status">
                             <span>{t.not_sent}</span>
@@ -132,7 +133,7 @@ fn MessageBubble(chat: Chat, message: Message, is_last: Signal<bool>) -> impl In
 /// A bot reply: the final blocks rendered once, the block being written re-rendered per frame,
 /// then the exact final HTML; its state and quick replies under it.
 #[component]
-fn BotBubble(chat: Chat, reply: BotReply, is_last: Signal<bool>) -> impl IntoView {
+fn BotBubble(chat: Chat, reply: BotReply, is_last: Signal<bool>, at: f64) -> impl IntoView {
     let t = chat.strings();
     let state = reply.state;
     let streaming = move || state.get() == ReplyState::Streaming;
@@ -151,6 +152,9 @@ fn BotBubble(chat: Chat, reply: BotReply, is_last: Signal<bool>) -> impl IntoVie
                     </div>
                 }.into_any(),
             }}
+            <Show when=move || !streaming()>
+                <MessageTime chat at/>
+            </Show>
             {move || match state.get() {
                 ReplyState::Stopped => Some(view! { <p class="cw-status cw-status--muted">{t.stopped}</p> }.into_any()),
                 ReplyState::Interrupted(_) => Some(view! {
@@ -168,6 +172,13 @@ fn BotBubble(chat: Chat, reply: BotReply, is_last: Signal<bool>) -> impl IntoVie
             </Show>
         </div>
     }
+}
+
+/// When a message was written, in the widget's language (the browser's `Intl`).
+#[component]
+fn MessageTime(chat: Chat, at: f64) -> impl IntoView {
+    let (text, iso) = dom::format_time(at, chat.locale.tag());
+    view! { <time class="cw-time" datetime=iso>{text}</time> }
 }
 
 /// One quick reply: a button that sends it, or for a `url` action a link that opens it.
