@@ -134,3 +134,18 @@ test('a keyboard-only visitor reaches the chat, picks a quick reply and gets bac
   await page.locator('.cw-panel').waitFor({ state: 'hidden' });
   await waitFor(async () => /cw-launcher/.test(await focused()), 'focus back on the launcher');
 });
+
+test('with reduced motion asked for, nothing animates', async (t) => {
+  const page = await newPage(browser, { reducedMotion: 'reduce' });
+  t.after(() => page.context().close());
+  await page.goto(`${pages.url}/pages/plain.html`);
+  await page.locator('.cw-launcher').click();
+  await page.locator('.cw-panel').waitFor();
+  const animated = await page.evaluate(() => {
+    const root = document.querySelector('[data-chat-widget]').shadowRoot;
+    return [...root.querySelectorAll('*')]
+      .map((el) => getComputedStyle(el))
+      .filter((style) => style.animationName !== 'none' || parseFloat(style.transitionDuration) > 0).length;
+  });
+  assert.equal(animated, 0, 'no animation or transition');
+});

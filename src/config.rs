@@ -146,6 +146,9 @@ pub struct WidgetConfig {
     pub dialect: Dialect,
     /// The site's id for the visitor (`data-user-id`): jombot `user_id`, jelytech `userId`.
     pub user_id: Option<String>,
+    /// Whether the open panel is a modal dialog (`data-modal`): focus stays inside it and the
+    /// page behind does not scroll. `None`: modal on phones (full screen), not on desktops.
+    pub modal: Option<bool>,
     /// The widget's language (`data-locale`); `None` follows the browser's languages.
     pub locale: Option<Locale>,
     /// Which of greeting, colour and position the page set itself: a bot configuration read
@@ -185,6 +188,7 @@ impl Default for WidgetConfig {
             dialect: Dialect::default(),
             user_id: None,
             locale: None,
+            modal: None,
             explicit: ExplicitLook::default(),
         }
     }
@@ -396,6 +400,11 @@ impl WidgetConfig {
                     None => warnings.push(warning("data-dialect", value, "chatbots, jombot, jelytech, chataibot or openai", "chatbots")),
                 },
                 "user-id" => config = config.user_id(value.trim()),
+                "modal" => match value.trim().to_ascii_lowercase().as_str() {
+                    "true" | "yes" | "on" | "" => config.modal = Some(true),
+                    "false" | "no" | "off" => config.modal = Some(false),
+                    _ => warnings.push(warning("data-modal", value, "true or false", "modal on phones only")),
+                },
                 "locale" | "lang" | "language" if value.trim().is_empty() => {}
                 "locale" | "lang" | "language" => match Locale::parse(value) {
                     Some(locale) => config.locale = Some(locale),

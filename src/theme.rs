@@ -68,6 +68,19 @@ impl Color {
         Color { r: blend(self.r, other.r), g: blend(self.g, other.g), b: blend(self.b, other.b) }
     }
 
+    /// This colour, darkened just enough to be readable (4.5:1) as text on `background`: for
+    /// quick replies and links in the brand colour on a light surface.
+    pub fn readable_on(self, background: Color) -> Color {
+        let mut ink = self;
+        for step in 1..=20 {
+            if ink.contrast_ratio(background) >= 4.5 {
+                break;
+            }
+            ink = self.mix(Color { r: 0, g: 0, b: 0 }, f64::from(step) * 0.05);
+        }
+        ink
+    }
+
     /// The surface and text colours for this brand colour, meeting WCAG AA (4.5:1) for text.
     ///
     /// White text is kept on any colour where it already reads as intended (3:1, the level of
@@ -118,6 +131,16 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn brand_ink_on_white_is_always_readable() {
+        for hex in ["#ffeb3b", "#00ff00", "#0a7cff", "#7c3aed", "#ffffff"] {
+            let ink = Color::parse_hex(hex).unwrap().readable_on(Color::WHITE);
+            assert!(ink.contrast_ratio(Color::WHITE) >= 4.5, "{hex} -> {}", ink.to_hex());
+        }
+        let purple = Color::parse_hex("#7c3aed").unwrap();
+        assert_eq!(purple.readable_on(Color::WHITE), purple, "dark enough already");
     }
 
     #[test]

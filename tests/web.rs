@@ -1164,3 +1164,38 @@ async fn message_times_are_written_by_the_browsers_intl_in_the_widgets_language(
         }
     }
 }
+
+fn parse_rgb(css: &str) -> Color {
+    let numbers: Vec<u8> = css.trim_start_matches("rgb(").trim_end_matches(')').split(',').filter_map(|n| n.trim().parse().ok()).collect();
+    Color { r: numbers[0], g: numbers[1], b: numbers[2] }
+}
+
+#[wasm_bindgen_test]
+async fn controls_stay_visible_and_quick_replies_readable_for_a_very_light_brand() {
+    let body = serde_json::json!({ "success": true, "data": { "response": "Pick one", "conversationId": "c",
+        "suggested_actions": [{ "type": "quick_reply", "text": "Yes" }] } });
+    stub_fetch(answers(vec![response(200, &body.to_string())]));
+    let visit = Visit::start(config("light-brand").primary_color(Color::parse_hex("#ffeb3b").unwrap())).await;
+    visit.open().await;
+    visit.send("hi").await;
+    visit.until("the quick reply", |v| v.find(".cw-action").is_some()).await;
+    let window = web_sys::window().unwrap();
+    let action = window.get_computed_style(&visit.get(".cw-action")).unwrap().unwrap();
+    let ink = parse_rgb(&action.get_property_value("color").unwrap());
+    assert!(ink.contrast_ratio(Color::WHITE) >= 4.5, "quick reply text {} on white", ink.to_hex());
+    let input = window.get_computed_style(&visit.get(".cw-input")).unwrap().unwrap();
+    let border = parse_rgb(&input.get_property_value("border-top-color").unwrap());
+    assert!(border.contrast_ratio(Color::WHITE) >= 3.0, "the input's edge {} is visible (3:1)", border.to_hex());
+}
+
+#[wasm_bindgen_test]
+async fn an_owner_can_make_the_panel_modal_on_desktop_too() {
+    let (config, _) = WidgetConfig::from_settings([("bot-id", "modal"), ("modal", "true")], "https://x.test").unwrap();
+    let visit = Visit::start(config).await;
+    visit.open().await;
+    assert_eq!(visit.get(".cw-panel").get_attribute("aria-modal").as_deref(), Some("true"));
+    assert_eq!(eval_js("getComputedStyle(document.documentElement).overflow").as_string().as_deref(), Some("hidden"));
+    visit.press(".cw-input", "Escape", false);
+    visit.settle().await;
+    assert_ne!(eval_js("getComputedStyle(document.documentElement).overflow").as_string().as_deref(), Some("hidden"), "released on close");
+}

@@ -41,13 +41,15 @@ pub fn Panel(
     // it stops scrolling; focus goes to the input, except on touch screens, where that would
     // pop the keyboard up uninvited (the dialog itself gets focus instead).
     let modal = RwSignal::new(false);
+    let configured_modal = config.modal;
     let scroll_lock = StoredValue::new_local(None::<dom::PageScrollLock>);
     Effect::new(move |was_open: Option<bool>| {
         let is_open = open.get();
         if is_open && was_open == Some(false) {
             let small = dom::is_small_screen();
-            modal.set(small);
-            if small {
+            let is_modal = configured_modal.unwrap_or(small);
+            modal.set(is_modal);
+            if is_modal {
                 scroll_lock.set_value(dom::PageScrollLock::engage());
             }
             let touch = dom::is_coarse_pointer();

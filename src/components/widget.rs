@@ -92,8 +92,10 @@ pub fn WidgetView(
     // The colour can change once, when a bot configuration arrives from the server.
     Effect::new(move |_| {
         let (surface, on_surface) = chat.look.with(|look| look.primary.accessible_surface());
+        let ink = surface.readable_on(crate::theme::Color::WHITE);
         if let Some(root) = root.get() {
             styles::install_for(&root);
+            dom::set_css_variable(&root, "--cw-primary-ink", &ink.to_hex());
             dom::set_css_variable(&root, "--cw-primary", &surface.to_hex());
             dom::set_css_variable(&root, "--cw-on-primary", &on_surface.to_hex());
             dom::set_css_variable(&root, "--cw-offset-x", &format!("{offset_x}px"));
