@@ -474,6 +474,7 @@ impl Chat {
             match this.cooldown_until.get_untracked() {
                 Some(until) if now >= until => {
                     this.cooldown_until.set(None);
+                    this.announcement.set(this.strings().can_send_again.to_owned());
                     this.resume();
                 }
                 Some(_) => this.tick(),

@@ -129,6 +129,8 @@ pub struct Strings {
     pub unread_many: &'static str,
     /// The countdown while sending is paused (`{n}` seconds).
     pub cooldown: &'static str,
+    /// Announced once when the countdown ends.
+    pub can_send_again: &'static str,
     /// Next to a failed message that will be tried again by itself (`{n}` seconds).
     pub retrying_in: &'static str,
     /// Key, origin or bot refused.
@@ -236,6 +238,7 @@ pub const EN: Strings = Strings {
     unread_one: "1 unread message",
     unread_many: "{n} unread messages",
     cooldown: "You can send again in {n} s.",
+    can_send_again: "You can send messages again.",
     retrying_in: "Retrying in {n} s…",
     error_unavailable: "Chat is unavailable right now. Please try again later.",
     error_usage_limit: "This chat has reached its usage limit for now. Please try again later, or contact us another way.",
@@ -279,6 +282,7 @@ pub const ES: Strings = Strings {
     unread_one: "1 mensaje sin leer",
     unread_many: "{n} mensajes sin leer",
     cooldown: "Podrás enviar de nuevo en {n} s.",
+    can_send_again: "Ya puedes volver a enviar mensajes.",
     retrying_in: "Reintentando en {n} s…",
     error_unavailable: "El chat no está disponible en este momento. Inténtalo de nuevo más tarde.",
     error_usage_limit: "Este chat ha alcanzado su límite de uso por ahora. Inténtalo más tarde o contáctanos por otra vía.",
@@ -322,6 +326,7 @@ pub const DE: Strings = Strings {
     unread_one: "1 ungelesene Nachricht",
     unread_many: "{n} ungelesene Nachrichten",
     cooldown: "Sie können in {n} s wieder senden.",
+    can_send_again: "Sie können wieder Nachrichten senden.",
     retrying_in: "Neuer Versuch in {n} s…",
     error_unavailable: "Der Chat ist gerade nicht verfügbar. Bitte versuchen Sie es später noch einmal.",
     error_usage_limit: "Dieser Chat hat sein Nutzungslimit vorerst erreicht. Bitte versuchen Sie es später oder kontaktieren Sie uns auf anderem Weg.",
@@ -365,6 +370,7 @@ pub const FR: Strings = Strings {
     unread_one: "1 message non lu",
     unread_many: "{n} messages non lus",
     cooldown: "Vous pourrez envoyer à nouveau dans {n} s.",
+    can_send_again: "Vous pouvez de nouveau envoyer des messages.",
     retrying_in: "Nouvel essai dans {n} s…",
     error_unavailable: "Le chat est indisponible pour le moment. Veuillez réessayer plus tard.",
     error_usage_limit: "Ce chat a atteint sa limite d’utilisation pour le moment. Réessayez plus tard ou contactez-nous autrement.",
@@ -408,6 +414,7 @@ pub const AR: Strings = Strings {
     unread_one: "رسالة واحدة غير مقروءة",
     unread_many: "رسائل غير مقروءة: {n}",
     cooldown: "يمكنك الإرسال مجددًا بعد {n} ث.",
+    can_send_again: "يمكنك إرسال الرسائل مجددًا.",
     retrying_in: "إعادة المحاولة بعد {n} ث…",
     error_unavailable: "المحادثة غير متاحة حاليًا. يُرجى المحاولة لاحقًا.",
     error_usage_limit: "بلغت هذه المحادثة حدّ الاستخدام في الوقت الحالي. يُرجى المحاولة لاحقًا أو التواصل معنا بطريقة أخرى.",
@@ -451,6 +458,7 @@ pub const HE: Strings = Strings {
     unread_one: "הודעה אחת שלא נקראה",
     unread_many: "הודעות שלא נקראו: {n}",
     cooldown: "אפשר לשלוח שוב בעוד {n} שנ׳.",
+    can_send_again: "אפשר לשלוח הודעות שוב.",
     retrying_in: "ניסיון חוזר בעוד {n} שנ׳…",
     error_unavailable: "הצ׳אט אינו זמין כרגע. נסו שוב מאוחר יותר.",
     error_usage_limit: "הצ׳אט הגיע למגבלת השימוש שלו לעת עתה. נסו שוב מאוחר יותר או צרו איתנו קשר בדרך אחרת.",

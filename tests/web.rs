@@ -351,7 +351,7 @@ async fn a_rate_limit_counts_down_then_retry_and_automatic_back_off_deliver_the_
     assert!(visit.text(".cw-msg--failed").contains("Please call me back"), "the visitor's text is kept");
     assert!(visit.text(".cw-msg--failed .cw-status").contains("Not sent"));
     assert!(visit.text(".cw-alert").contains("wait 2 s"), "{}", visit.text(".cw-alert"));
-    assert_eq!(visit.get(".cw-alert").get_attribute("role").as_deref(), Some("alert"));
+    assert_eq!(visit.get(".cw-alert").get_attribute("aria-live").as_deref(), Some("polite"), "errors are announced politely");
     assert!(visit.text(".cw-cooldown").contains("You can send again in"), "a countdown");
     visit.type_text("Another question");
     visit.settle().await;
@@ -364,6 +364,11 @@ async fn a_rate_limit_counts_down_then_retry_and_automatic_back_off_deliver_the_
 
     visit.until("the end of the countdown", |v| v.find(".cw-cooldown").is_none()).await;
     assert!(!visit.get(".cw-send").has_attribute("disabled"), "sending comes back by itself");
+    assert_eq!(
+        visit.get(".cw-messages-wrap [role=status][aria-live=polite]").text_content().as_deref(),
+        Some("You can send messages again."),
+        "the end of the countdown is announced once"
+    );
     assert_eq!(requests().length(), 1, "nothing was sent during the countdown");
 
     visit.get(".cw-retry").click();

@@ -175,7 +175,8 @@ pub fn Panel(
                 <p class="cw-banner" role="status">{t.offline}</p>
             </Show>
             <Show when=move || chat.latest_error().is_some()>
-                <p class="cw-alert" role="alert">{move || chat.latest_error()}</p>
+                // Polite: it waits for the screen reader to finish what it is saying.
+                <p class="cw-alert" role="status" aria-live="polite">{move || chat.latest_error()}</p>
             </Show>
             <Show when=move || chat.cooldown_left_s().is_some()>
                 <p class="cw-cooldown" role="timer" aria-live="off">
