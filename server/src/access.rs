@@ -28,6 +28,26 @@ pub enum BotChoice<'a> {
     KeysBot,
 }
 
+impl<'a> BotChoice<'a> {
+    /// The bot a request body names, or the key's own bot when it names none (the body is
+    /// too broken to read, or the field is blank: the 400 comes after the key's checks).
+    pub fn from_body(name: Option<&'a str>) -> Self {
+        name.map_or(BotChoice::KeysBot, BotChoice::Named)
+    }
+}
+
+/// The bot a JSON body names in `field` (`bot_id`, `botId`, `bot_key`, `model`): trimmed,
+/// `None` when the body could not be read or the field is blank.
+pub fn bot_named_in<T>(
+    body: &Result<axum::Json<T>, axum::extract::rejection::JsonRejection>,
+    field: impl Fn(&T) -> &str,
+) -> Option<String> {
+    body.as_ref()
+        .ok()
+        .map(|axum::Json(request)| field(request).trim().to_owned())
+        .filter(|name| !name.is_empty())
+}
+
 /// Whether a request uses up the rate limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Counting {

@@ -42,7 +42,9 @@ use chat_widget_protocol::dialect::chataibot::{
 use chat_widget_protocol::dialect::Dialect;
 use tokio::sync::watch;
 
-use crate::access::{admit, check_message, query_param, respond, Admitted, BotChoice, Counting};
+use crate::access::{
+    self, admit, check_message, query_param, respond, Admitted, BotChoice, Counting,
+};
 use crate::error::AppError;
 use crate::sse::{KEEP_ALIVE_INTERVAL, KEEP_ALIVE_TEXT};
 use crate::store::{Bot, Outcome, PromisedReply, RecordedMessage, Role, Store, StoredMessage};
@@ -113,14 +115,8 @@ pub async fn start(
     headers: HeaderMap,
     body: Result<Json<StartRequest>, JsonRejection>,
 ) -> Response {
-    let bot_key = body
-        .as_ref()
-        .ok()
-        .map(|Json(request)| request.bot_key.trim().to_owned())
-        .filter(|id| !id.is_empty());
-    let choice = bot_key
-        .as_deref()
-        .map_or(BotChoice::KeysBot, BotChoice::Named);
+    let bot_key = access::bot_named_in(&body, |request| &request.bot_key);
+    let choice = BotChoice::from_body(bot_key.as_deref());
     let (rate_limit, admitted) = admit(&state, &headers, choice, Counting::Count);
     let result = admitted.and_then(|Admitted { bot, .. }| {
         let Json(request) = body?;

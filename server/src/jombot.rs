@@ -24,14 +24,8 @@ pub async fn message(
     headers: HeaderMap,
     body: Result<Json<ChatRequest>, JsonRejection>,
 ) -> Response {
-    let bot_id = body
-        .as_ref()
-        .ok()
-        .map(|Json(request)| request.bot_id.trim().to_owned())
-        .filter(|id| !id.is_empty());
-    let choice = bot_id
-        .as_deref()
-        .map_or(BotChoice::KeysBot, BotChoice::Named);
+    let bot_id = access::bot_named_in(&body, |request| &request.bot_id);
+    let choice = BotChoice::from_body(bot_id.as_deref());
     let (rate_limit, admitted) = admit(&state, &headers, choice, Counting::Count);
     let result = admitted.and_then(|admitted| {
         let Json(request) = body?;

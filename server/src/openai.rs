@@ -30,14 +30,8 @@ pub async fn completions(
     headers: HeaderMap,
     body: Result<Json<CompletionRequest>, JsonRejection>,
 ) -> Response {
-    let model = body
-        .as_ref()
-        .ok()
-        .map(|Json(request)| request.model.trim().to_owned())
-        .filter(|model| !model.is_empty());
-    let choice = model
-        .as_deref()
-        .map_or(BotChoice::KeysBot, BotChoice::Named);
+    let model = access::bot_named_in(&body, |request| &request.model);
+    let choice = BotChoice::from_body(model.as_deref());
     let (rate_limit, admitted) = admit(&state, &headers, choice, Counting::Count);
     let result = admitted.and_then(|Admitted { bot, .. }| {
         let Json(request) = body?;
