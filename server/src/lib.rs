@@ -15,13 +15,16 @@
 //! the origin and the rate limit ([`access`]), credits and the monthly quota; each answers
 //! errors in its own shape ([`AppError::into_dialect_response`]).
 //! * `GET /`, `GET /demo.css`: the demo host page ([`demo`]).
-//! * `GET /widget/*`: the built widget from the dist directory.
+//! * `GET /widget/*`: the built widget from the dist directory ([`assets`]): precompressed
+//!   `.br`/`.gz` siblings when the browser accepts them, content-hashed files cached for a year
+//!   as immutable, the loader `chat-widget.js` and other stable names for 5 minutes.
 //! * `GET /healthz`: `ok`.
 //!
 //! Storage is SQLite ([`store`]); the demo bot answers from a Markdown FAQ ([`faq`]).
 #![deny(missing_docs)]
 
 pub mod access;
+pub mod assets;
 pub mod chat;
 pub mod chataibot;
 pub mod cli;
@@ -47,7 +50,6 @@ use axum::routing::{get, post};
 use axum::Router;
 use chat_widget_protocol::dialect;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::services::ServeDir;
 
 pub use error::AppError;
 pub use faq::Faq;
@@ -209,9 +211,18 @@ pub fn system_now_unix() -> u64 {
         .unwrap_or(0)
 }
 
-/// The whole HTTP application.
+/// The whole HTTP application: the routes listed in the crate documentation, all behind one
+/// CORS layer that lets pages on any origin call them and load the widget.
+///
+/// `/widget/*` serves `state.dist_dir` ([`assets::service`]): a file's `.br` sibling when the
+/// request's `Accept-Encoding` allows brotli, else its `.gz` sibling when it allows gzip, else
+/// the file itself, always with the original file's `Content-Type`, `Last-Modified` (`304` on
+/// `If-Modified-Since`) and `Vary: Accept-Encoding`. Files with a content hash in their name
+/// (`core/chat-widget.3f9a1c0b2d7e.wasm`) get `Cache-Control:` [`assets::IMMUTABLE`]; the
+/// loader `chat-widget.js` and every other file [`assets::REVALIDATE`]; responses that are not
+/// a file (`404`...) [`assets::NOT_A_FILE`].
 pub fn app(state: AppState) -> Router {
-    let widget_files = ServeDir::new(&state.dist_dir);
+    let widget_files = assets::service(&state.dist_dir);
     Router::new()
         .route(
             "/api/v1/chatbots/{chatbot_id}/chat",
@@ -258,9 +269,10 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Any page may call the API (the key's allowed origins decide, in [`access`]), and may load
-/// the widget's files, which a page on another origin fetches with CORS (the `.wasm`). The
-/// chataibot listening form is a GET with `Authorization` and `Accept: text/event-stream`
-/// (and `Last-Event-ID` when it resumes).
+/// the widget's files, which a page on another origin fetches with CORS (the loader's
+/// `import()` of the core script, the `.wasm`); the headers go on every response, `304`s
+/// included. The chataibot listening form is a GET with `Authorization` and
+/// `Accept: text/event-stream` (and `Last-Event-ID` when it resumes).
 fn cors() -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::mirror_request())
