@@ -152,11 +152,18 @@ fn chat(bot: &str, key: Option<&str>) -> axum::http::request::Builder {
 }
 
 fn get(uri: &str) -> Request<Body> {
-    Request::builder()
+    get_with(uri, &[])
+}
+
+/// A GET with these extra headers.
+fn get_with(uri: &str, headers: &[(header::HeaderName, &str)]) -> Request<Body> {
+    let mut builder = Request::builder()
         .uri(uri)
-        .header(header::HOST, "shop.test:8787")
-        .body(Body::empty())
-        .expect("request")
+        .header(header::HOST, "shop.test:8787");
+    for (name, value) in headers {
+        builder = builder.header(name, *value);
+    }
+    builder.body(Body::empty()).expect("request")
 }
 
 struct Reply {
@@ -178,6 +185,16 @@ impl Reply {
 
     fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Whether any of the response's `Vary` headers names `name` (case-insensitively).
+    fn varies_on(&self, name: &str) -> bool {
+        self.headers
+            .get_all(header::VARY)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|v| v.trim().eq_ignore_ascii_case(name))
     }
 
     fn number(&self, name: &str) -> u64 {
@@ -967,6 +984,235 @@ async fn the_built_widget_is_served_with_the_right_types() {
             / 100,
         4
     );
+}
+
+/// A content-hashed core file, as the build names them.
+const HASHED_WASM: &str = "core/chat-widget.3f9a1c0b2d7e.wasm";
+
+/// The `Cache-Control` of content-hashed files, and of everything else (the loader).
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+const REVALIDATE: &str = "public, max-age=300, stale-while-revalidate=86400";
+
+/// Writes `bytes` to `path` under the server's dist directory (creating directories).
+fn dist_file(server: &TestServer, path: &str, bytes: &[u8]) {
+    let path = server.state.dist_dir.join(path);
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("dist dir");
+    std::fs::write(&path, bytes).expect("write dist file");
+}
+
+/// A dist directory as the build makes it: the loader and the hashed wasm, each with a brotli
+/// and a gzip sibling (fake bytes, told apart by their prefix).
+fn built_dist(server: &TestServer) {
+    for (path, raw) in [
+        (
+            "chat-widget.js",
+            &b"import('./core/chat-widget.3f9a1c0b2d7e.js')"[..],
+        ),
+        (HASHED_WASM, &b"\0asm\x01\0\0\0"[..]),
+    ] {
+        dist_file(server, path, raw);
+        dist_file(server, &format!("{path}.br"), &[b"br:", raw].concat());
+        dist_file(server, &format!("{path}.gz"), &[b"gz:", raw].concat());
+    }
+}
+
+#[tokio::test]
+async fn the_brotli_sibling_goes_to_a_browser_that_accepts_it() {
+    let server = TestServer::start();
+    built_dist(&server);
+
+    let wasm = server
+        .send(get_with(
+            &format!("/widget/{HASHED_WASM}"),
+            &[
+                (header::ACCEPT_ENCODING, "gzip, deflate, br, zstd"),
+                (header::ORIGIN, "https://shop.example"),
+            ],
+        ))
+        .await;
+    assert_eq!(wasm.status, StatusCode::OK);
+    assert_eq!(wasm.body, b"br:\0asm\x01\0\0\0");
+    assert_eq!(wasm.header("content-encoding"), Some("br"));
+    assert_eq!(wasm.header("content-type"), Some("application/wasm"));
+    assert_eq!(wasm.number("content-length"), wasm.body.len() as u64);
+    assert!(wasm.varies_on("accept-encoding"));
+    assert_eq!(wasm.header("cache-control"), Some(IMMUTABLE));
+    assert_eq!(
+        wasm.header("access-control-allow-origin"),
+        Some("https://shop.example")
+    );
+
+    let loader = server
+        .send(get_with(
+            "/widget/chat-widget.js",
+            &[(header::ACCEPT_ENCODING, "br;q=1.0, gzip;q=0.8, *;q=0.1")],
+        ))
+        .await;
+    assert_eq!(loader.status, StatusCode::OK);
+    assert!(loader.body.starts_with(b"br:import("));
+    assert_eq!(loader.header("content-encoding"), Some("br"));
+    assert_eq!(loader.header("content-type"), Some("text/javascript"));
+    assert!(loader.varies_on("accept-encoding"));
+    assert_eq!(loader.header("cache-control"), Some(REVALIDATE));
+    assert!(loader.header("last-modified").is_some());
+}
+
+#[tokio::test]
+async fn gzip_goes_to_a_browser_without_brotli_and_the_file_itself_to_one_without_either() {
+    let server = TestServer::start();
+    built_dist(&server);
+    let wasm_url = format!("/widget/{HASHED_WASM}");
+
+    for accept in ["gzip", "gzip, deflate", "br;q=0, gzip"] {
+        let wasm = server
+            .send(get_with(&wasm_url, &[(header::ACCEPT_ENCODING, accept)]))
+            .await;
+        assert_eq!(wasm.status, StatusCode::OK, "{accept}");
+        assert_eq!(wasm.body, b"gz:\0asm\x01\0\0\0", "{accept}");
+        assert_eq!(wasm.header("content-encoding"), Some("gzip"), "{accept}");
+        assert_eq!(wasm.header("content-type"), Some("application/wasm"));
+        assert!(wasm.varies_on("accept-encoding"));
+        assert_eq!(wasm.header("cache-control"), Some(IMMUTABLE));
+    }
+
+    for accept in [
+        None,
+        Some("identity"),
+        Some("deflate"),
+        Some("br;q=0, gzip;q=0"),
+    ] {
+        let headers: Vec<_> = accept
+            .map(|accept| (header::ACCEPT_ENCODING, accept))
+            .into_iter()
+            .collect();
+        let loader = server
+            .send(get_with("/widget/chat-widget.js", &headers))
+            .await;
+        assert_eq!(loader.status, StatusCode::OK, "{accept:?}");
+        assert_eq!(
+            loader.text(),
+            "import('./core/chat-widget.3f9a1c0b2d7e.js')"
+        );
+        assert_eq!(loader.header("content-encoding"), None, "{accept:?}");
+        assert_eq!(loader.header("content-type"), Some("text/javascript"));
+        assert!(loader.varies_on("accept-encoding"), "{accept:?}");
+        assert_eq!(loader.header("cache-control"), Some(REVALIDATE));
+    }
+}
+
+#[tokio::test]
+async fn a_file_without_siblings_goes_out_as_it_is_and_a_sibling_by_its_own_name_too() {
+    let server = TestServer::start();
+    // A dist from an older build script: no siblings at all.
+    dist_file(&server, "core/chat-widget.0123456789ab.js", b"export {}");
+    // Only a gzip sibling.
+    dist_file(&server, "widget.css", b"p{}");
+    dist_file(&server, "widget.css.gz", b"gz:p{}");
+    let both = [(header::ACCEPT_ENCODING, "br, gzip")];
+
+    let script = server
+        .send(get_with("/widget/core/chat-widget.0123456789ab.js", &both))
+        .await;
+    assert_eq!(script.status, StatusCode::OK);
+    assert_eq!(script.text(), "export {}");
+    assert_eq!(script.header("content-encoding"), None);
+    assert_eq!(script.header("content-type"), Some("text/javascript"));
+    assert_eq!(script.header("cache-control"), Some(IMMUTABLE));
+
+    let css = server.send(get_with("/widget/widget.css", &both)).await;
+    assert_eq!(css.text(), "gz:p{}");
+    assert_eq!(css.header("content-encoding"), Some("gzip"));
+    assert_eq!(css.header("content-type"), Some("text/css"));
+    assert_eq!(css.header("cache-control"), Some(REVALIDATE));
+
+    // Asked for by name, a sibling is just a file: its bytes, no Content-Encoding.
+    let sibling = server.send(get_with("/widget/widget.css.gz", &both)).await;
+    assert_eq!(sibling.status, StatusCode::OK);
+    assert_eq!(sibling.text(), "gz:p{}");
+    assert_eq!(sibling.header("content-encoding"), None);
+}
+
+#[tokio::test]
+async fn an_unchanged_file_answers_304_with_its_cache_and_cors_headers() {
+    let server = TestServer::start();
+    built_dist(&server);
+
+    for (url, cache_control) in [
+        ("/widget/chat-widget.js".to_owned(), REVALIDATE),
+        (format!("/widget/{HASHED_WASM}"), IMMUTABLE),
+    ] {
+        for accept in ["br, gzip", "identity"] {
+            let first = server
+                .send(get_with(&url, &[(header::ACCEPT_ENCODING, accept)]))
+                .await;
+            let last_modified = first.header("last-modified").expect("Last-Modified");
+
+            let again = server
+                .send(get_with(
+                    &url,
+                    &[
+                        (header::ACCEPT_ENCODING, accept),
+                        (header::IF_MODIFIED_SINCE, last_modified),
+                        (header::ORIGIN, "https://shop.example"),
+                    ],
+                ))
+                .await;
+            assert_eq!(again.status, StatusCode::NOT_MODIFIED, "{url} {accept}");
+            assert!(again.body.is_empty());
+            assert_eq!(again.header("cache-control"), Some(cache_control));
+            assert!(again.varies_on("accept-encoding"));
+            assert_eq!(
+                again.header("access-control-allow-origin"),
+                Some("https://shop.example")
+            );
+
+            // A copy older than the file is sent the file again.
+            let stale = server
+                .send(get_with(
+                    &url,
+                    &[
+                        (header::ACCEPT_ENCODING, accept),
+                        (header::IF_MODIFIED_SINCE, "Sun, 06 Nov 1994 08:49:37 GMT"),
+                    ],
+                ))
+                .await;
+            assert_eq!(stale.status, StatusCode::OK, "{url} {accept}");
+            assert_eq!(stale.body, first.body);
+        }
+    }
+}
+
+#[tokio::test]
+async fn what_is_not_a_file_is_never_cached() {
+    let server = TestServer::start();
+    // Not built yet: the hashed file the next build brings must not be cached as missing.
+    for url in [
+        format!("/widget/{HASHED_WASM}"),
+        "/widget/chat-widget.js".to_owned(),
+    ] {
+        let missing = server
+            .send(get_with(&url, &[(header::ORIGIN, "https://shop.example")]))
+            .await;
+        assert_eq!(missing.status, StatusCode::NOT_FOUND, "{url}");
+        assert_eq!(missing.header("cache-control"), Some("no-store"), "{url}");
+        assert_eq!(
+            missing.header("access-control-allow-origin"),
+            Some("https://shop.example")
+        );
+    }
+
+    built_dist(&server);
+    let post = server
+        .send(
+            Request::builder()
+                .method(Method::POST)
+                .uri(format!("/widget/{HASHED_WASM}"))
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(post.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(post.header("cache-control"), Some("no-store"));
 }
 
 // ---------------------------------------------------------------------------------------------
