@@ -14,7 +14,9 @@ USAGE:
   chat-widget-server [--addr 127.0.0.1:8787] [--data-dir ./data] [--dist-dir ./dist]
                      [--stream-delay-ms 25] [--reply-delay-ms 300] [--admin-token TOKEN]
                      [--rate-window-s 60]
-      Serves the API, the demo page at / and the built widget at /widget/ (from --dist-dir).
+      Serves the API, the demo page at / and the built widget at /widget/ (from --dist-dir;
+      a file's .br/.gz sibling when the browser accepts it; content-hashed names are cached
+      for a year, chat-widget.js and the rest for 5 minutes).
       The database is DATA_DIR/chat.sqlite3; the demo bot and its key are created on first start.
       Streamed replies send a word every --stream-delay-ms milliseconds (0: as fast as possible).
       Chataibot answers are delivered --reply-delay-ms milliseconds after the visitor's message.
