@@ -1,8 +1,15 @@
 /*! chat-widget loader. Put it on a page with <script src=".../chat-widget.js" data-bot-id="..." async>.
- * It reads the tag's data-* settings, gives the page `window.ChatWidget` and the
- * <chat-widget> element, loads the widget's WebAssembly from next to this file, and mounts
- * each widget in its own shadow root. Calls made before the widget is ready wait in a queue
- * and run in order. No dependencies, no inline code added to the page (strict-CSP safe). */
+ * It reads the tag's data-* settings, draws the launcher at once in its own shadow root with the
+ * widget's stylesheet, and gives the page `window.ChatWidget` and the <chat-widget> element.
+ * The widget itself (WebAssembly) is fetched only when it is needed: when the visitor points
+ * at, focuses or presses the launcher, when the page calls open() / toggle() / send(), when a
+ * greeting bubble is due, or when the browser is idle after load with data-preload="idle"
+ * (data-preload="eager" loads it at once). Calls made before the widget is ready wait in a
+ * queue and run in order. No dependencies, no inline code or styles added to the page, so a
+ * strict CSP needs nothing extra.
+ *
+ * This is the source: scripts/bundle.mjs puts in the stylesheet and the content-hashed file
+ * names, minifies it and writes dist/chat-widget.js. */
 (function () {
   'use strict';
   var script = document.currentScript;
@@ -10,10 +17,17 @@
     console.error('chat-widget: load chat-widget.js with a <script src="..."> tag');
     return;
   }
+  // Filled in by scripts/bundle.mjs.
+  var CSS = '__CW_CSS__';
+  var GLUE = '__CW_GLUE__';
+  var WASM = '__CW_WASM__';
   // Files sit next to this script, wherever it is hosted.
   var base = new URL('.', script.src).href;
   var fallbackApiUrl = new URL(script.src).origin;
+  var started = Date.now();
   var METHODS = ['open', 'close', 'toggle', 'send', 'reset', 'identify', 'logout', 'setContext'];
+  // Calls that show the widget, so it must be loaded for them.
+  var WAKING = { open: 1, toggle: 1, send: 1 };
   // Event names: ours ("message-received"), with or without the "chat-widget:" prefix, and
   // the vendors' webhook spellings ("message.received", "bot.response", "widget.opened").
   var ALIASES = {
@@ -25,19 +39,217 @@
     'widget.closed': 'close',
     'widget.ready': 'ready'
   };
+  // The launcher's name in each language of the widget (src/text.rs `open_chat`).
+  var OPEN_CHAT = {
+    en: 'Open chat',
+    es: 'Abrir el chat',
+    de: 'Chat öffnen',
+    fr: 'Ouvrir le chat',
+    ar: 'فتح المحادثة',
+    he: 'פתיחת הצ׳אט'
+  };
+  var SVG = 'http://www.w3.org/2000/svg';
+  var ICONS = {
+    chat: 'M12 3C6.5 3 2 6.9 2 11.7c0 2.3 1 4.4 2.8 6L4 21.5a.5.5 0 0 0 .7.6l4.4-2.1c.9.2 1.9.4 2.9.4 5.5 0 10-3.9 10-8.7S17.5 3 12 3Zm-4.5 10a1.3 1.3 0 1 1 0-2.6 1.3 1.3 0 0 1 0 2.6Zm4.5 0a1.3 1.3 0 1 1 0-2.6 1.3 1.3 0 0 1 0 2.6Zm4.5 0a1.3 1.3 0 1 1 0-2.6 1.3 1.3 0 0 1 0 2.6Z',
+    help: 'M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20Zm1 17h-2v-2h2v2Zm2.1-7.7-.9.9c-.7.7-1.2 1.3-1.2 2.8h-2v-.5c0-1.1.5-2.1 1.2-2.8l1.2-1.3c.4-.3.6-.8.6-1.4a2 2 0 0 0-4 0H8a4 4 0 0 1 8 0c0 .9-.4 1.7-.9 2.3Z',
+    message: 'M20 4H4a2 2 0 0 0-2 2v12a2 2 0 0 0 2 2h16a2 2 0 0 0 2-2V6a2 2 0 0 0-2-2Zm0 4-8 5-8-5V6l8 5 8-5v2Z',
+    close: 'M6.4 5 5 6.4 10.6 12 5 17.6 6.4 19l5.6-5.6 5.6 5.6 1.4-1.4-5.6-5.6L19 6.4 17.6 5 12 10.6Z'
+  };
+  var ICON_ALIASES = { question: 'help', mail: 'message', envelope: 'message' };
 
   function describe(error) {
     return error && error.message ? error.message : String(error);
   }
 
+  // --- Settings, read as the widget reads them (src/config.rs) -----------------------------
+
+  /** `data-bot-id`, `bot-id` and `botId` all become `bot-id`. */
+  function settingName(name) {
+    return String(name).trim().replace(/^data-/, '').replace(/[A-Z]/g, function (c) {
+      return '-' + c.toLowerCase();
+    });
+  }
+
+  function readSettings(entries) {
+    var out = {};
+    entries.forEach(function (entry) { out[settingName(entry[0])] = String(entry[1]); });
+    return out;
+  }
+
+  function lower(value) {
+    return String(value || '').trim().toLowerCase();
+  }
+
+  function locale(s) {
+    var wanted = [s.locale || s.lang || s.language].concat(navigator.languages || [navigator.language]);
+    for (var i = 0; i < wanted.length; i++) {
+      var tag = lower(wanted[i]).split(/[-_]/)[0];
+      if (tag === 'iw') tag = 'he';
+      if (OPEN_CHAT[tag]) return tag;
+      // An unusable data-locale falls back to the browser's languages, as in the widget.
+    }
+    return 'en';
+  }
+
+  // --- Colours, as src/theme.rs computes them (WCAG relative luminance) --------------------
+
+  function parseHex(value) {
+    var hex = String(value || '').trim().replace(/^#+/, '');
+    if (!/^[0-9a-f]+$/i.test(hex)) return null;
+    if (hex.length === 3) hex = hex.replace(/./g, '$&$&');
+    if (hex.length !== 6) return null;
+    return [0, 2, 4].map(function (i) { return parseInt(hex.substr(i, 2), 16); });
+  }
+  function luminance(c) {
+    var weights = [0.2126, 0.7152, 0.0722];
+    return c.reduce(function (sum, channel, i) {
+      var v = channel / 255;
+      return sum + weights[i] * (v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4));
+    }, 0);
+  }
+  function contrast(a, b) {
+    var x = luminance(a), y = luminance(b);
+    return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05);
+  }
+  function mix(a, b, t) {
+    return a.map(function (v, i) { return Math.round(v + (b[i] - v) * t); });
+  }
+  /** `color` shaded towards `away` in 5 % steps until `text` on it reaches `ratio`. */
+  function shade(color, text, away, ratio) {
+    var out = color;
+    for (var step = 1; step <= 20 && contrast(out, text) < ratio; step++) out = mix(color, away, step * 0.05);
+    return out;
+  }
+  function hex(c) {
+    return '#' + c.map(function (v) { return (v < 16 ? '0' : '') + v.toString(16); }).join('');
+  }
+  var WHITE = [255, 255, 255], BLACK = [0, 0, 0], DARK_TEXT = [17, 24, 39];
+  /** The launcher's custom properties: surface, text on it, and the brand as ink on white. */
+  function palette(value) {
+    var brand = parseHex(value) || [10, 92, 214];
+    var text = contrast(brand, WHITE) >= 3 ? WHITE : DARK_TEXT;
+    var surface = shade(brand, text, text === WHITE ? BLACK : WHITE, 4.5);
+    return {
+      '--cw-primary-ink': hex(shade(surface, WHITE, BLACK, 4.5)),
+      '--cw-primary': hex(surface),
+      '--cw-on-primary': hex(text)
+    };
+  }
+
+  // --- The launcher, drawn before the widget is loaded ------------------------------------
+
+  var sheet = null;
+  function adoptStyles(shadow) {
+    try {
+      if (!sheet) {
+        sheet = new CSSStyleSheet();
+        sheet.replaceSync(CSS);
+      }
+      shadow.adoptedStyleSheets = [sheet];
+    } catch (error) {
+      // No constructable stylesheets (old Safari): a <style> element in the shadow root.
+      var style = document.createElement('style');
+      style.textContent = CSS;
+      shadow.appendChild(style);
+    }
+  }
+
+  function svgIcon(className, path, size) {
+    var svg = document.createElementNS(SVG, 'svg');
+    var attrs = { class: className, viewBox: '0 0 24 24', width: size, height: size, 'aria-hidden': 'true', focusable: 'false' };
+    for (var name in attrs) svg.setAttribute(name, attrs[name]);
+    var shape = document.createElementNS(SVG, 'path');
+    shape.setAttribute('fill', 'currentColor');
+    shape.setAttribute('d', path);
+    svg.appendChild(shape);
+    return svg;
+  }
+
+  function launcherIcon(s) {
+    var value = String(s['launcher-icon'] || '').trim();
+    var name = ICON_ALIASES[lower(value)] || lower(value) || 'chat';
+    if (ICONS[name] && name !== 'close') return svgIcon('cw-icon cw-icon--chat', ICONS[name], 28);
+    if (/^https?:\/\//i.test(value)) {
+      var img = document.createElement('img');
+      img.className = 'cw-icon cw-icon--chat cw-icon--image';
+      img.src = value;
+      img.alt = '';
+      img.width = img.height = 34;
+      return img;
+    }
+    return svgIcon('cw-icon cw-icon--chat', ICONS.chat, 28);
+  }
+
+  /** Draws the launcher into `host`'s shadow root, looking exactly as the widget will. */
+  function drawLauncher(host, s) {
+    var shadow = host.shadowRoot || host.attachShadow({ mode: 'open' });
+    if (shadow.firstChild) return;
+    adoptStyles(shadow);
+    var lang = locale(s);
+    var rtl = lang === 'ar' || lang === 'he';
+    var position = lower(s.position).replace(/^(left|right)$/, 'bottom-$1');
+    if (position !== 'bottom-left' && position !== 'bottom-right') position = rtl ? 'bottom-left' : 'bottom-right';
+    var theme = lower(s.theme).replace('system', 'auto');
+    if (theme !== 'dark' && theme !== 'auto') theme = 'light';
+
+    var root = document.createElement('div');
+    root.className = 'cw-root cw-root--' + position + ' cw-root--' + theme;
+    root.setAttribute('data-cw-placeholder', '');
+    root.dir = rtl ? 'rtl' : 'ltr';
+    root.lang = lang;
+    var vars = palette(s['primary-color']);
+    ['x', 'y'].forEach(function (axis) {
+      var px = parseInt(String(s['offset-' + axis] || '').replace(/px$/, ''), 10);
+      vars['--cw-offset-' + axis] = (px >= 0 && px <= 400 ? px : 20) + 'px';
+    });
+    if (/^\s*-?\d+\s*$/.test(s['z-index'] || '')) vars['--cw-z-index'] = String(parseInt(s['z-index'], 10));
+    for (var name in vars) root.style.setProperty(name, vars[name]);
+
+    var button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'cw-launcher';
+    button.setAttribute('aria-label', OPEN_CHAT[lang]);
+    button.setAttribute('aria-expanded', 'false');
+    button.appendChild(launcherIcon(s));
+    button.appendChild(svgIcon('cw-icon cw-icon--close', ICONS.close, 26));
+    var status = document.createElement('span');
+    status.className = 'cw-sr-only cw-unread-status';
+    status.setAttribute('role', 'status');
+    root.appendChild(button);
+    root.appendChild(status);
+    shadow.appendChild(root);
+
+    // Pointing at or focusing the launcher starts the download, so that by the click it is
+    // (nearly) there; a click before it is ready opens the panel as soon as it is.
+    var wake = function () { activate(host); };
+    button.addEventListener('pointerenter', wake);
+    button.addEventListener('focus', wake);
+    button.addEventListener('touchstart', wake, { passive: true });
+    button.addEventListener('click', function () {
+      var state = equip(host);
+      state.openWhenReady = true;
+      button.setAttribute('aria-busy', 'true');
+      activate(host);
+    });
+  }
+
+  // --- Loading the widget -----------------------------------------------------------------
+
   var modulePromise = null;
   function loadModule() {
     if (!modulePromise) {
-      modulePromise = import(base + 'core/chat-widget.js').then(function (module) {
-        return module.default({ module_or_path: base + 'core/chat-widget_bg.wasm' }).then(function () {
-          return module;
+      // The wasm download starts at once, beside the JS glue; instantiateStreaming compiles it
+      // while it arrives (the glue falls back to a plain instantiate when a server sends the
+      // wrong MIME type).
+      var wasm = fetch(base + WASM, { credentials: 'omit' });
+      modulePromise = import(base + GLUE)
+        .then(function (module) {
+          return module.default({ module_or_path: wasm }).then(function () { return module; });
+        })
+        .catch(function (error) {
+          modulePromise = null; // the next interaction tries again
+          throw error;
         });
-      });
     }
     return modulePromise;
   }
@@ -50,12 +262,13 @@
   /** Gives `host` the widget API. Until the widget is mounted, calls are queued. */
   function equip(host) {
     if (host.__chatWidget) return host.__chatWidget;
-    var state = { widget: null, queue: [], listeners: [] };
+    var state = { widget: null, queue: [], listeners: [], settings: null, loading: false, openWhenReady: false };
     host.__chatWidget = state;
     METHODS.forEach(function (method) {
       host[method] = function () {
         if (state.widget) return state.widget[method].apply(state.widget, arguments);
         state.queue.push([method, arguments]);
+        if (WAKING[method]) activate(host);
       };
     });
     host.on = function (name, listener) {
@@ -75,14 +288,72 @@
     return state;
   }
 
-  function mount(host, settings) {
+  /** Gets `host` ready to load: its launcher is drawn, its triggers are set. */
+  function prepare(host, s) {
     var state = equip(host);
-    return loadModule()
+    state.settings = s;
+    drawLauncher(host, s);
+    var preload = lower(s.preload);
+    if (preload === 'eager') activate(host);
+    else if (preload === 'idle' || returning(s) || lookFromServer(s)) whenIdle(function () { activate(host); });
+    var delay = greetingDelay(s);
+    if (delay !== null) setTimeout(function () { activate(host); }, delay * 1000);
+  }
+
+  function stored(s, name) {
+    try {
+      return localStorage.getItem('chat-widget:' + String(s['bot-id']).trim() + ':' + name);
+    } catch (error) {
+      return null; // storage blocked: the widget carries on in memory
+    }
+  }
+
+  /** A visitor in the middle of a conversation: restore it before they open the chat. */
+  function returning(s) {
+    return !!(stored(s, 'conversation') || stored(s, 'transcript'));
+  }
+
+  /** A jelytech bot brings its colour and corner from the server unless the page sets them. */
+  function lookFromServer(s) {
+    return lower(s.dialect) === 'jelytech' && !(s['primary-color'] && s.position);
+  }
+
+  /** Seconds until the greeting bubble is due, or null when there will be none. */
+  function greetingDelay(s) {
+    var value = lower(s['greeting-delay'] || '5').replace(/s$/, '');
+    if (!/^\d+$/.test(value)) return null;
+    var hasGreeting = String(s.greeting || '').trim() || lower(s.dialect) === 'jelytech';
+    if (!hasGreeting || stored(s, 'greeting-dismissed') === '1' || returning(s)) return null;
+    return Number(value);
+  }
+
+  function whenIdle(run) {
+    var idle = function () {
+      if (window.requestIdleCallback) requestIdleCallback(run, { timeout: 3000 });
+      else setTimeout(run, 200);
+    };
+    if (document.readyState === 'complete') idle();
+    else window.addEventListener('load', idle, { once: true });
+  }
+
+  /** Loads the widget (once) and mounts it over the drawn launcher. */
+  function activate(host) {
+    var state = equip(host);
+    if (state.widget || state.loading || !state.settings) return;
+    state.loading = true;
+    loadModule()
       .then(function (module) {
+        state.loading = false;
         if (state.widget || !host.isConnected) return;
+        var settings = {};
+        for (var key in state.settings) settings[key] = state.settings[key];
+        // The greeting bubble is timed from page load, not from when the widget arrived.
+        var delay = greetingDelay(settings);
+        if (delay !== null) settings['greeting-delay'] = String(Math.max(0, Math.ceil(delay - (Date.now() - started) / 1000)));
         state.widget = module.mountWidget(host, settings, fallbackApiUrl);
         var queued = state.queue;
         state.queue = [];
+        if (state.openWhenReady && !queued.some(function (call) { return WAKING[call[0]]; })) queued.unshift(['open', []]);
         queued.forEach(function (call) {
           try {
             state.widget[call[0]].apply(state.widget, call[1]);
@@ -92,6 +363,9 @@
         });
       })
       .catch(function (error) {
+        state.loading = false;
+        var button = host.shadowRoot && host.shadowRoot.querySelector('[data-cw-placeholder] .cw-launcher');
+        if (button) button.removeAttribute('aria-busy');
         console.error('chat-widget: could not start (' + describe(error) + ')');
       });
   }
@@ -110,11 +384,12 @@
       'chat-widget',
       class extends HTMLElement {
         connectedCallback() {
-          equip(this);
-          if (this.__chatWidget.widget) return;
-          var settings = {};
-          for (var i = 0; i < this.attributes.length; i++) settings[this.attributes[i].name] = this.attributes[i].value;
-          mount(this, settings);
+          var state = equip(this);
+          if (state.widget) return;
+          var entries = [];
+          for (var i = 0; i < this.attributes.length; i++) entries.push([this.attributes[i].name, this.attributes[i].value]);
+          // Put back after removal, it is drawn again and loads (from cache) when needed.
+          prepare(this, readSettings(entries));
         }
         disconnectedCallback() {
           var host = this;
@@ -129,15 +404,14 @@
 
   // The script tag's own widget, when it names a bot.
   var scriptHost = null;
-  var settings = {};
-  for (var key in script.dataset) settings[key] = script.dataset[key];
+  var settings = readSettings(Object.keys(script.dataset).map(function (key) { return [key, script.dataset[key]]; }));
   function startScriptWidget() {
     scriptHost = document.createElement('div');
-    scriptHost.setAttribute('data-chat-widget', settings.botId);
+    scriptHost.setAttribute('data-chat-widget', settings['bot-id']);
     equip(scriptHost);
     document.body.appendChild(scriptHost);
     flushGlobal();
-    mount(scriptHost, settings);
+    prepare(scriptHost, settings);
   }
 
   // window.ChatWidget drives the script tag's widget, or else the page's first <chat-widget>.
@@ -164,7 +438,7 @@
   window.ChatWidget = api;
 
   function start() {
-    if (settings.botId) startScriptWidget();
+    if (settings['bot-id']) startScriptWidget();
     else if (globalQueue.length) setTimeout(flushGlobal, 0);
   }
   if (document.body) start();

@@ -155,12 +155,17 @@ pub fn mount_widget(
 
 /// Mounts the widget for an already-built config into a shadow root attached to `host`.
 pub fn mount_config(host: web_sys::HtmlElement, config: WidgetConfig) -> Result<MountedWidget, JsValue> {
-    if host.shadow_root().is_some() {
-        return Err(JsValue::from_str("chat-widget: this element already holds a widget"));
-    }
-    let shadow = host.attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open))?;
+    // The loader may have drawn the launcher already (a `[data-cw-placeholder]` root with the
+    // stylesheet adopted): the widget renders beside it and then takes its place.
+    let (shadow, placeholder) = match host.shadow_root() {
+        None => (host.attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open))?, None),
+        Some(shadow) => match browser::dom::placeholder_in(&shadow) {
+            Some(placeholder) => (shadow, Some(placeholder)),
+            None => return Err(JsValue::from_str("chat-widget: this element already holds a widget")),
+        },
+    };
     let controls = std::rc::Rc::new(std::cell::Cell::new(None));
-    let handle = leptos::mount::mount_to(shadow.unchecked_into(), {
+    let handle = leptos::mount::mount_to(shadow.clone().unchecked_into(), {
         let controls = controls.clone();
         move || {
             let created = Controls::new(&config);
@@ -169,6 +174,9 @@ pub fn mount_config(host: web_sys::HtmlElement, config: WidgetConfig) -> Result<
         }
     });
     let controls = controls.get().ok_or_else(|| JsValue::from_str("chat-widget: the widget did not start"))?;
+    if let Some(placeholder) = placeholder {
+        browser::dom::replace_placeholder(&shadow, placeholder);
+    }
     // Events go to the host element from the start, so calls queued before mounting are heard.
     let target: web_sys::Node = host.clone().into();
     controls.chat.set_listener(move |event| browser::dom::dispatch_widget_event(&target, event.name(), &event.detail()));

@@ -22,6 +22,46 @@ pub fn focus(element: &web_sys::HtmlElement) {
     let _ = element.focus();
 }
 
+/// The launcher the loader drew in `shadow` before the widget arrived (`[data-cw-placeholder]`),
+/// or `None` when the shadow root holds something else (a mounted widget).
+pub fn placeholder_in(shadow: &web_sys::ShadowRoot) -> Option<web_sys::Element> {
+    let mut child = shadow.first_child();
+    let mut found = None;
+    while let Some(node) = child {
+        if let Some(element) = node.dyn_ref::<web_sys::Element>() {
+            if element.has_attribute("data-cw-placeholder") {
+                found = Some(element.clone());
+            } else if element.tag_name() != "STYLE" {
+                return None;
+            }
+        }
+        child = node.next_sibling();
+    }
+    found
+}
+
+/// Removes the loader's launcher now that the widget's own is in place (same look, same
+/// spot: both are drawn with the same stylesheet, in the same task, so nothing flashes). If it
+/// had keyboard focus, the widget's launcher gets it.
+pub fn replace_placeholder(shadow: &web_sys::ShadowRoot, placeholder: web_sys::Element) {
+    let had_focus = shadow.active_element().is_some_and(|active| placeholder.contains(Some(&active)));
+    placeholder.remove();
+    if had_focus {
+        let mut child = shadow.first_child();
+        while let Some(node) = child {
+            if let Some(element) = node.dyn_ref::<web_sys::Element>() {
+                if let Ok(Some(launcher)) = element.query_selector(".cw-launcher") {
+                    if let Some(launcher) = launcher.dyn_ref::<web_sys::HtmlElement>() {
+                        focus(launcher);
+                    }
+                    return;
+                }
+            }
+            child = node.next_sibling();
+        }
+    }
+}
+
 /// Runs `f` on the next animation frame (after the DOM has been updated and laid out).
 pub fn next_frame(f: impl FnOnce() + 'static) {
     let callback = wasm_bindgen::closure::Closure::once_into_js(f);

@@ -1,11 +1,27 @@
 //! Putting the widget's CSS where its DOM lives: into its shadow root as a constructable
 //! stylesheet (allowed by a strict `style-src` CSP), or a `<style>` element where that API is
 //! missing; into `document.head` once when there is no shadow root.
+//!
+//! The stylesheet comes in two parts. `assets/launcher.css` is what a closed widget needs; the
+//! script tag's loader carries it and has adopted it before the widget arrives, so the
+//! script-tag build (feature `embedded-css` off) leaves it out. `assets/widget.css` (the
+//! greeting bubble and the panel) is always compiled in and added after it.
+
+use std::cell::OnceCell;
 
 use wasm_bindgen::JsCast;
 
-/// The widget's whole stylesheet, from `assets/widget.css`.
+/// The part of the stylesheet this build installs.
+#[cfg(feature = "embedded-css")]
+pub const WIDGET_CSS: &str = concat!(include_str!("../../assets/launcher.css"), include_str!("../../assets/widget.css"));
+/// The part of the stylesheet this build installs (the loader brought the launcher's part).
+#[cfg(not(feature = "embedded-css"))]
 pub const WIDGET_CSS: &str = include_str!("../../assets/widget.css");
+
+thread_local! {
+    /// One constructed sheet, shared by every widget on the page.
+    static SHEET: OnceCell<Option<web_sys::CssStyleSheet>> = const { OnceCell::new() };
+}
 
 /// Installs [`WIDGET_CSS`] into the root (shadow root or document) that contains `node`.
 pub fn install_for(node: &web_sys::Node) {
@@ -18,16 +34,24 @@ pub fn install_for(node: &web_sys::Node) {
 }
 
 fn install_in_shadow(shadow: &web_sys::ShadowRoot) {
-    if shadow.adopted_style_sheets().length() > 0 {
-        return;
-    }
-    let constructed = web_sys::CssStyleSheet::new().and_then(|sheet| {
-        sheet.replace_sync(WIDGET_CSS)?;
-        Ok(sheet)
+    let sheet = SHEET.with(|cell| {
+        cell.get_or_init(|| {
+            let sheet = web_sys::CssStyleSheet::new().ok()?;
+            sheet.replace_sync(WIDGET_CSS).ok()?;
+            Some(sheet)
+        })
+        .clone()
     });
-    match constructed {
-        Ok(sheet) => shadow.set_adopted_style_sheets(&js_sys::Array::of1(&sheet)),
-        Err(_) => append_style_element(shadow.unchecked_ref(), "cw-styles"),
+    match sheet {
+        Some(sheet) => {
+            // After whatever the loader adopted (the launcher's part), once.
+            let adopted = shadow.adopted_style_sheets();
+            if !adopted.includes(&sheet, 0) {
+                shadow.set_adopted_style_sheets(&adopted.concat(&js_sys::Array::of1(&sheet)));
+            }
+        }
+        None if shadow.get_element_by_id("cw-styles").is_none() => append_style_element(shadow.unchecked_ref(), "cw-styles"),
+        None => {}
     }
 }
 

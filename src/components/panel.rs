@@ -45,7 +45,9 @@ pub fn Panel(
     let scroll_lock = StoredValue::new_local(None::<dom::PageScrollLock>);
     Effect::new(move |was_open: Option<bool>| {
         let is_open = open.get();
-        if is_open && was_open == Some(false) {
+        if is_open && was_open != Some(true) {
+            // (Also when the widget starts open: the loader opens it right after mounting when
+            // the visitor clicked before it was ready, before this effect first runs.)
             let small = dom::is_small_screen();
             let is_modal = configured_modal.unwrap_or(small);
             modal.set(is_modal);
@@ -87,8 +89,8 @@ pub fn Panel(
     // so the input stays visible above the keyboard.
     dom::watch_visual_viewport(move |height, top| {
         if let Some(panel) = panel.try_get_untracked().flatten() {
-            dom::set_css_variable(&panel, "--cw-viewport-height", &format!("{height}px"));
-            dom::set_css_variable(&panel, "--cw-viewport-top", &format!("{top}px"));
+            dom::set_css_variable(&panel, "--cw-viewport-height", &format!("{}px", height.floor() as i32));
+            dom::set_css_variable(&panel, "--cw-viewport-top", &format!("{}px", top.round() as i32));
         }
     });
 

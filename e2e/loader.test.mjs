@@ -1,0 +1,207 @@
+// The loader: a page that embeds the widget downloads only chat-widget.js until the widget is
+// needed; the launcher it draws is the widget's own, pixel for pixel; pointing at, focusing or
+// clicking it loads the widget, a click made before it is ready opens the panel when it is,
+// and keyboard focus survives the swap. With the real build and the real reference server.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { PNG } from 'pngjs';
+import { startServer, startHostPage, launchBrowser, newPage, waitFor } from './support.mjs';
+
+let server;
+let browser;
+const hosts = [];
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  for (const host of hosts) await host.stop();
+  await server?.stop();
+});
+
+/** A host page on another origin with the script tag and these extra data-* attributes. */
+async function hostPage(attributes = '', body = '') {
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title><link rel="icon" href="data:,"></head>
+<body><main><h1>Acme Store</h1><p>Everything you need.</p>${body}</main>
+<script src="${server.url}/widget/chat-widget.js" data-bot-id="${server.bot}" data-api-key="${server.key}"
+  data-api-url="${server.url}" ${attributes} async></script></body></html>`;
+  const host = await startHostPage(html);
+  hosts.push(host);
+  return host.url;
+}
+
+/** Every request the page makes to the widget's files. */
+function widgetRequests(page) {
+  const seen = [];
+  page.on('request', (request) => {
+    if (request.url().includes('/widget/')) seen.push(new URL(request.url()).pathname);
+  });
+  return seen;
+}
+
+const isWidgetFile = (path) => /\/core\/chat-widget\.[0-9a-f]+\.(js|wasm)$/.test(path);
+const launcher = (page) => page.locator('[data-chat-widget] .cw-launcher');
+const placeholder = (page) => page.locator('[data-chat-widget] [data-cw-placeholder]');
+const mounted = (page) => page.locator('[data-chat-widget] .cw-root:not([data-cw-placeholder])');
+
+async function launcherPixels(page) {
+  const box = await launcher(page).boundingBox();
+  const clip = { x: box.x - 8, y: box.y - 8, width: box.width + 16, height: box.height + 24 };
+  return { box, png: PNG.sync.read(await page.screenshot({ clip })) };
+}
+
+function differingPixels(a, b) {
+  let differ = 0;
+  for (let i = 0; i < a.data.length; i += 4) {
+    if (Math.abs(a.data[i] - b.data[i]) + Math.abs(a.data[i + 1] - b.data[i + 1]) + Math.abs(a.data[i + 2] - b.data[i + 2]) > 12) differ++;
+  }
+  return differ;
+}
+
+/** What a visitor and a screen reader get from the launcher. */
+function launcherFacts(page) {
+  return launcher(page).evaluate((button) => {
+    const style = getComputedStyle(button);
+    const root = button.closest('.cw-root');
+    return {
+      label: button.getAttribute('aria-label'),
+      expanded: button.getAttribute('aria-expanded'),
+      background: style.backgroundColor,
+      color: style.color,
+      right: style.right,
+      left: style.left,
+      bottom: style.bottom,
+      dir: root.dir,
+      lang: root.lang,
+    };
+  });
+}
+
+test('a page load fetches only the loader, and the launcher shows at once', async () => {
+  const page = await newPage(browser);
+  const requests = widgetRequests(page);
+  await page.goto(await hostPage());
+  await launcher(page).waitFor();
+  assert.equal(await placeholder(page).count(), 1, 'the launcher is the loader’s');
+  await page.waitForLoadState('networkidle');
+  await page.waitForTimeout(1500);
+  assert.deepEqual(requests, ['/widget/chat-widget.js'], 'nothing but the loader before the visitor shows interest');
+  assert.equal(await page.evaluate(() => typeof WebAssembly.Memory), 'function');
+  assert.deepEqual(page.consoleErrors, []);
+  await page.context().close();
+});
+
+for (const [name, attributes] of [
+  ['default', ''],
+  ['a mid-blue brand colour that needs shading, bottom-left, offsets', 'data-primary-color="#0a7cff" data-position="left" data-offset-x="40" data-offset-y="32"'],
+  ['a yellow brand colour, help icon, dark theme', 'data-primary-color="#ffeb3b" data-launcher-icon="help" data-theme="dark"'],
+  ['Hebrew (right to left)', 'data-locale="he" data-primary-color="#7c3aed" data-launcher-icon="message"'],
+]) {
+  test(`the loader's launcher is the widget's, pixel for pixel: ${name}`, async () => {
+    const page = await newPage(browser);
+    await page.goto(await hostPage(attributes));
+    await launcher(page).waitFor();
+    const before = await launcherFacts(page);
+    const beforePixels = await launcherPixels(page);
+    // As if pointed at (a real hover would change the launcher's look on both sides).
+    await launcher(page).dispatchEvent('pointerenter');
+    await mounted(page).waitFor({ state: 'attached' });
+    assert.equal(await placeholder(page).count(), 0, 'the loader’s launcher is gone');
+    assert.equal(await launcher(page).count(), 1, 'one launcher');
+    const afterFacts = await launcherFacts(page);
+    assert.deepEqual(afterFacts, before, 'same colours, place, name and language');
+    const afterPixels = await launcherPixels(page);
+    assert.deepEqual(afterPixels.box, beforePixels.box, 'no jump');
+    const differ = differingPixels(beforePixels.png, afterPixels.png);
+    assert.ok(differ === 0, `${differ} pixels differ around the launcher`);
+    assert.deepEqual(page.consoleErrors, []);
+    await page.context().close();
+  });
+}
+
+test('hovering the launcher loads the widget; a click before it is ready opens the panel when it is', async () => {
+  const page = await newPage(browser);
+  const requests = widgetRequests(page);
+  // Hold the wasm back so the click certainly comes first.
+  let release;
+  const held = new Promise((resolve) => (release = resolve));
+  await page.route(/\/core\/chat-widget\.[0-9a-f]+\.wasm$/, async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.goto(await hostPage());
+  await launcher(page).hover();
+  await waitFor(() => requests.some(isWidgetFile), 'hovering starts the download');
+  await launcher(page).click();
+  assert.equal(await placeholder(page).count(), 1, 'still the loader’s launcher');
+  assert.equal(await launcher(page).getAttribute('aria-busy'), 'true', 'the launcher says it is busy');
+  release();
+  const input = page.locator('[data-chat-widget] .cw-input');
+  await input.waitFor();
+  await waitFor(() => input.evaluate((el) => el.getRootNode().activeElement === el), 'the input has focus');
+  assert.equal(await launcher(page).getAttribute('aria-expanded'), 'true');
+  await input.fill('Where is my order?');
+  await input.press('Enter');
+  await page.locator('[data-chat-widget] .cw-msg--bot:not(.cw-msg--greeting) .cw-bubble').first().waitFor();
+  assert.deepEqual(page.consoleErrors, []);
+  await page.context().close();
+});
+
+test('a keyboard visitor keeps focus on the launcher through the swap, and Enter opens the panel', async () => {
+  const page = await newPage(browser);
+  await page.goto(await hostPage('', '<a href="#top">Top</a>'));
+  await launcher(page).waitFor();
+  await page.keyboard.press('Tab'); // the page's link
+  await page.keyboard.press('Tab'); // the launcher: focus starts the download
+  await mounted(page).waitFor({ state: 'attached' });
+  const focused = await page.evaluate(() => {
+    const shadow = document.querySelector('[data-chat-widget]').shadowRoot;
+    return shadow.activeElement && shadow.activeElement.className;
+  });
+  assert.match(focused || '', /cw-launcher/, 'the widget’s launcher has focus after the swap');
+  assert.equal(await page.evaluate(() => document.activeElement.matches('[data-chat-widget]')), true);
+  await page.keyboard.press('Enter');
+  const input = page.locator('[data-chat-widget] .cw-input');
+  await input.waitFor();
+  await waitFor(() => input.evaluate((el) => el.getRootNode().activeElement === el), 'the input has focus');
+  await page.context().close();
+});
+
+test('ChatWidget.open() loads the widget and opens it; data-preload="idle" loads it after page load', async () => {
+  const page = await newPage(browser);
+  const requests = widgetRequests(page);
+  await page.goto(await hostPage());
+  await launcher(page).waitFor();
+  await page.waitForTimeout(500);
+  assert.equal(requests.filter(isWidgetFile).length, 0);
+  await page.evaluate(() => window.ChatWidget.open());
+  await page.locator('[data-chat-widget] .cw-panel:not([hidden])').waitFor();
+
+  const idle = await newPage(browser);
+  const idleRequests = widgetRequests(idle);
+  await idle.goto(await hostPage('data-preload="idle"'));
+  await mounted(idle).waitFor({ state: 'attached' });
+  assert.equal(idleRequests.filter(isWidgetFile).length, 2, 'glue and wasm, without any interaction');
+  assert.equal(await idle.locator('[data-chat-widget] .cw-panel:not([hidden])').count(), 0, 'preloading does not open it');
+  assert.deepEqual([...page.consoleErrors, ...idle.consoleErrors], []);
+  await page.context().close();
+  await idle.context().close();
+});
+
+test('the widget still starts when the server sends the wasm with the wrong MIME type', async () => {
+  const page = await newPage(browser);
+  const warnings = [];
+  page.on('console', (message) => message.type() === 'warning' && warnings.push(message.text()));
+  await page.route(/\/core\/chat-widget\.[0-9a-f]+\.wasm$/, async (route) => {
+    const response = await route.fetch();
+    await route.fulfill({ response, headers: { ...response.headers(), 'content-type': 'application/octet-stream' } });
+  });
+  await page.goto(await hostPage());
+  await launcher(page).click();
+  await page.locator('[data-chat-widget] .cw-input').waitFor();
+  assert.ok(warnings.some((text) => /MIME/.test(text)), 'the fallback was taken (and said so)');
+  await page.context().close();
+});
