@@ -124,7 +124,10 @@ const HARNESS = `(() => {
         if (usable && shadow.activeElement === ta) m.inputReady = now();
       }
       if (b.target) {
-        if (m.allInDom === undefined && shadow.querySelectorAll('.cw-msg:not(.cw-msg--greeting)').length >= b.target) {
+        // Restored: every message is in the DOM, or (a long conversation) the latest window
+        // is, under the "show earlier messages" button that brings the rest in as you scroll.
+        const count = shadow.querySelectorAll('.cw-msg:not(.cw-msg--greeting)').length;
+        if (m.allInDom === undefined && (count >= b.target || (count > 0 && shadow.querySelector('.cw-earlier')))) {
           m.allInDom = now();
           afterPaint('allInDomPainted');
         }
@@ -803,7 +806,7 @@ function table(rate) {
   );
   row('   … panel open with the input enabled, data-preload="idle" (ms)', fmt(col(r.idle, 'clickToUsable')));
   row('   Bytes during page load with data-preload="idle" (KB)', fmt(col(r.idle, 'loadBytes'), 1, KB));
-  const restored = r.restore.filter((x) => x.count >= MESSAGES);
+  const restored = r.restore.filter((x) => x.historyToInDom !== null);
   const historyToPainted = col(restored, 'historyToPainted');
   row('5. Restore 1,000 messages: history response → all bubbles in the DOM (ms)', fmt(col(restored, 'historyToInDom')));
   row(
@@ -933,8 +936,10 @@ the marks below; it polls once per animation frame.
    \`chat-widget:<bot>:conversation\` in localStorage before the page's scripts run, loads the page
    (\`data-dialect="jelytech"\`), waits until quiet and clicks the launcher.
    *history response → all bubbles in the DOM*: from the history request's Resource Timing
-   \`responseEnd\` to the first animation frame in which the shadow root holds ${MESSAGES}
-   \`.cw-msg\` (greeting excluded); *frame painted* adds the rendering of that frame (a
+   \`responseEnd\` to the first animation frame in which the shadow root holds all ${MESSAGES}
+   \`.cw-msg\` (greeting excluded) or, as the widget does for a long conversation, the latest
+   50 under the "Show earlier messages" button (older ones come in 50 at a time as the visitor
+   scrolls up; the scroll figures include that work); *frame painted* adds the rendering of that frame (a
    \`MessageChannel\` message posted from that frame's rAF runs after the frame's paint). If the
    panel was still closed then (an eager loader restores at page load), that frame does not lay
    the list out. *click → visible and painted*: from the click to after the paint of the first

@@ -16,9 +16,11 @@ import { chromium } from 'playwright-core';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
+const manifestPath = join(dist, 'manifest.json');
+const manifest = existsSync(manifestPath) ? JSON.parse(readFileSync(manifestPath, 'utf8')) : {};
 const runs = Number(process.argv.find((a) => /^\d+$/.test(a)) || 3);
 const sizes = [200, 2000, 20000];
-if (!existsSync(join(dist, 'chat-widget.js'))) {
+if (!existsSync(join(dist, 'chat-widget.js')) || !manifest.glue) {
   console.error('dist/ is missing: run scripts/build-widget.sh first');
   process.exit(1);
 }
@@ -155,7 +157,7 @@ async function measure(tokens) {
     });
   });
   await page.locator('.cw-input').press('Enter');
-  const result = await page.evaluate(async () => {
+  const result = await page.evaluate(async (gluePath) => {
     const root = document.querySelector('[data-chat-widget]').shadowRoot;
     const { paint, domFinal } = await window.__benchDone;
     await new Promise((r) => setTimeout(r, 100)); // let the observer deliver the last entries
@@ -163,7 +165,7 @@ async function measure(tokens) {
     const { longTasks, start } = window.__bench;
     const entry = performance.getEntriesByType('resource').filter((e) => e.name.includes('/api/v1/chatbots/')).pop();
     const inWindow = longTasks.filter((t) => t.startTime >= start && t.startTime <= paint);
-    const glue = await import('/widget/core/chat-widget.js');
+    const glue = await import(gluePath);
     const wasm = await glue.default();
     return {
       lastByteToPaint: paint - window.__benchLastChunk,
@@ -177,7 +179,7 @@ async function measure(tokens) {
       jsHeap: performance.memory ? performance.memory.usedJSHeapSize : 0,
       textLength: root.querySelectorAll('.cw-msg--bot:not(.cw-msg--greeting) .cw-bubble')[1].textContent.length,
     };
-  });
+  }, `/widget/${manifest.glue}`);
   await page.close();
   return result;
 }

@@ -2,7 +2,8 @@
 # One command for every test: installs what is missing, then runs
 #   1. native tests of the protocol crate and the reference server,
 #   2. browser tests of the widget (wasm-bindgen-test in headless Chromium),
-#   3. the release builds of the script-tag bundle (sizes printed) and of the Leptos example,
+#   3. the release builds of the script-tag bundle (sizes printed and checked against their
+#      budgets) and of the Leptos example,
 #   4. Playwright end-to-end tests: real widget, real server, real Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,8 +22,8 @@ cargo test -p chat-widget-protocol -p chat-widget-server
 step "browser tests: widget in headless Chromium (wasm-bindgen-test)"
 cargo test --target wasm32-unknown-unknown -p chat-widget --lib --tests
 
-step "release build of the script-tag bundle"
-scripts/build-widget.sh
+step "release build of the script-tag bundle, and its size budget"
+scripts/build-widget.sh --check
 
 step "the Leptos example app builds (the e2e tests load it)"
 (cd examples/leptos-app && TRUNK_SKIP_VERSION_CHECK=true trunk build --release --skip-version-check 2>&1 | tail -n 1)

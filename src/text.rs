@@ -105,6 +105,8 @@ pub struct Strings {
     pub interrupted: &'static str,
     /// The pill that scrolls down to messages that arrived while scrolled up.
     pub new_messages: &'static str,
+    /// The button above a long restored conversation that shows the older messages.
+    pub earlier_messages: &'static str,
     /// The accessible name of the group of quick replies.
     pub suggestions: &'static str,
     /// The message list's accessible name.
@@ -226,6 +228,7 @@ pub const EN: Strings = Strings {
     stopped: "Stopped.",
     interrupted: "Reply interrupted.",
     new_messages: "New messages",
+    earlier_messages: "Show earlier messages",
     suggestions: "Suggested replies",
     messages: "Messages",
     dismiss_greeting: "Dismiss greeting",
@@ -270,6 +273,7 @@ pub const ES: Strings = Strings {
     stopped: "Detenida.",
     interrupted: "Respuesta interrumpida.",
     new_messages: "Mensajes nuevos",
+    earlier_messages: "Ver mensajes anteriores",
     suggestions: "Respuestas sugeridas",
     messages: "Mensajes",
     dismiss_greeting: "Cerrar el saludo",
@@ -314,6 +318,7 @@ pub const DE: Strings = Strings {
     stopped: "Angehalten.",
     interrupted: "Antwort unterbrochen.",
     new_messages: "Neue Nachrichten",
+    earlier_messages: "Frühere Nachrichten anzeigen",
     suggestions: "Antwortvorschläge",
     messages: "Nachrichten",
     dismiss_greeting: "Begrüßung schließen",
@@ -358,6 +363,7 @@ pub const FR: Strings = Strings {
     stopped: "Arrêtée.",
     interrupted: "Réponse interrompue.",
     new_messages: "Nouveaux messages",
+    earlier_messages: "Afficher les messages précédents",
     suggestions: "Réponses suggérées",
     messages: "Messages",
     dismiss_greeting: "Fermer le message d’accueil",
@@ -402,6 +408,7 @@ pub const AR: Strings = Strings {
     stopped: "أُوقِف.",
     interrupted: "انقطع الرد.",
     new_messages: "رسائل جديدة",
+    earlier_messages: "عرض الرسائل السابقة",
     suggestions: "ردود مقترحة",
     messages: "الرسائل",
     dismiss_greeting: "إغلاق التحية",
@@ -446,6 +453,7 @@ pub const HE: Strings = Strings {
     stopped: "נעצרה.",
     interrupted: "התשובה נקטעה.",
     new_messages: "הודעות חדשות",
+    earlier_messages: "הצגת הודעות קודמות",
     suggestions: "תשובות מוצעות",
     messages: "הודעות",
     dismiss_greeting: "סגירת הברכה",

@@ -13,6 +13,11 @@ use crate::chat::{BotReply, Chat, Delivery, Message, ReplyState};
 /// How close to the bottom (in px) still counts as "at the bottom".
 const STICKY_SLACK_PX: i32 = 48;
 
+/// A restored conversation shows its latest this many messages at first; the older ones
+/// come in this many at a time, when the visitor scrolls near the top or presses the button.
+/// A thousand restored messages cost the time of fifty.
+const WINDOW: usize = 50;
+
 /// The list of messages.
 #[component]
 pub fn MessageList(
@@ -39,8 +44,19 @@ pub fn MessageList(
             unseen.set(true);
         }
     });
+    // Messages held back at the start of a long restored conversation.
+    let hidden = RwSignal::new(0usize);
+    let seen_len = StoredValue::new(0usize);
+    let show_earlier = move || {
+        if hidden.get_untracked() > 0 {
+            hidden.update(|h| *h = h.saturating_sub(WINDOW));
+        }
+    };
     let on_scroll = move |_| {
         if let Some(list) = list.get_untracked() {
+            if list.scroll_top() < 200 {
+                show_earlier();
+            }
             let bottom = list.scroll_height() - list.scroll_top() - list.client_height() <= STICKY_SLACK_PX;
             at_bottom.set(bottom);
             if bottom {
@@ -61,14 +77,41 @@ pub fn MessageList(
         <div class="cw-messages-wrap">
             // A log, but not a live one: streamed text would be read out chunk by chunk.
             // Finished replies are announced once, through the status region below.
-            <div class="cw-messages" role="log" aria-live="off" aria-label=t.messages node_ref=list on:scroll=on_scroll>
+            <div class="cw-messages" role="log" aria-live="off" aria-label=t.messages tabindex="-1" node_ref=list on:scroll=on_scroll>
                 {move || chat.look.with(|look| look.greeting.clone()).map(|text| view! {
                     <div class="cw-msg cw-msg--bot cw-msg--greeting">
                         <span class="cw-sr-only">{t.bot_said}" "</span>
                         <p class="cw-bubble" dir="auto">{text}</p>
                     </div>
                 })}
-                <For each=move || chat.messages.get() key=|message| message.id let:message>
+                <Show when=move || { hidden.get() > 0 }>
+                    <button type="button" class="cw-earlier" on:click=move |_| {
+                        show_earlier();
+                        if hidden.get_untracked() == 0 {
+                            if let Some(list) = list.get_untracked() {
+                                dom::focus(&list);
+                            }
+                        }
+                    }>{t.earlier_messages}</button>
+                </Show>
+                <For
+                    each=move || {
+                        chat.messages.with(|messages| {
+                            // A jump of more than a window at once is a restore: hold back
+                            // all but the latest window. A shrink is a new conversation.
+                            let (before, now) = (seen_len.get_value(), messages.len());
+                            seen_len.set_value(now);
+                            if now < before {
+                                hidden.set(0);
+                            } else if now > before + WINDOW && before == 0 {
+                                hidden.set(now - WINDOW);
+                            }
+                            messages[hidden.get().min(now)..].to_vec()
+                        })
+                    }
+                    key=|message| message.id
+                    let:message
+                >
                     {
                         let id = message.id;
                         let is_last = Signal::derive(move || last_id() == Some(id));

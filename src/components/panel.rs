@@ -88,6 +88,9 @@ pub fn Panel(
     // The on-screen keyboard shrinks the visual viewport: the full-screen panel follows it,
     // so the input stays visible above the keyboard.
     dom::watch_visual_viewport(move |height, top| {
+        if !(height.is_finite() && height > 0.0 && top.is_finite()) {
+            return; // a browser (or a page) reporting nonsense: keep the last good size
+        }
         if let Some(panel) = panel.try_get_untracked().flatten() {
             dom::set_css_variable(&panel, "--cw-viewport-height", &format!("{}px", height.floor() as i32));
             dom::set_css_variable(&panel, "--cw-viewport-top", &format!("{}px", top.round() as i32));
