@@ -979,6 +979,36 @@ async fn jelytech_restores_the_conversation_and_takes_the_bots_look_where_the_pa
 }
 
 #[wasm_bindgen_test]
+async fn a_long_restored_conversation_shows_its_latest_fifty_then_the_rest_on_demand() {
+    let messages: Vec<serde_json::Value> = (0..120)
+        .map(|i| {
+            let role = if i % 2 == 0 { "user" } else { "assistant" };
+            serde_json::json!({ "id": format!("m{i}"), "role": role, "content": format!("message number {i}") })
+        })
+        .collect();
+    let history = serde_json::json!({ "success": true, "conversationId": "conv_long", "messages": messages });
+    stub_routes(routes(&[
+        ("GET /v1/bots/jely3", vec![(JSON, serde_json::json!({ "success": false, "error": "not found", "code": "CHATBOT_NOT_FOUND" }).to_string())]),
+        ("GET /v1/chat/history/conv_long", vec![(JSON, history.to_string())]),
+    ]));
+    let config = dialect_config("jely3", "jelytech").primary_color(Color::parse_hex("#1a1a2e").unwrap()).position(chat_widget::Position::BottomRight);
+    let _ = eval_js("localStorage.setItem('chat-widget:jely3:conversation', 'conv_long')");
+    let visit = Visit::start(config).await;
+    let shown = |v: &Visit| v.all(".cw-msg:not(.cw-msg--greeting)").len();
+    visit.until("the latest fifty", |v| shown(v) == 50).await;
+    visit.open().await;
+    let texts: Vec<String> = visit.all(".cw-msg:not(.cw-msg--greeting) .cw-bubble").iter().map(|m| m.text_content().unwrap_or_default()).collect();
+    assert!(texts[0].contains("message number 70"), "the oldest shown is the 71st: {}", texts[0]);
+    assert!(texts[49].contains("message number 119"), "the newest is last");
+    visit.get(".cw-earlier").click();
+    visit.until("fifty more", |v| shown(v) == 100).await;
+    visit.get(".cw-earlier").click();
+    visit.until("all of them", |v| shown(v) == 120).await;
+    visit.settle().await;
+    assert!(visit.all(".cw-earlier").is_empty(), "nothing left to show: the button is gone");
+}
+
+#[wasm_bindgen_test]
 async fn jelytech_page_settings_win_over_the_bots_configuration() {
     let bot = serde_json::json!({ "success": true, "bot": { "id": "jely2", "name": "Jely", "status": "active",
         "configuration": { "greeting": "From the bot", "theme": { "primaryColor": "#e11d48", "position": "bottom-left" } } } });
