@@ -33,9 +33,9 @@ if [ "$need_browser" = 1 ] && { ! [ -x /usr/bin/chromium ] || ! [ -x /usr/bin/ch
   apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 
-if ! [ -x node_modules/.bin/wasm-opt ] || ! [ -d node_modules/playwright-core ] || ! [ -d node_modules/pngjs ] || ! [ -d node_modules/axe-core ] \
+if ! [ -x node_modules/.bin/wasm-opt ] || ! [ -d node_modules/playwright-core ] || ! [ -d node_modules/pngjs ] || ! [ -d node_modules/axe-core ] || ! [ -d node_modules/terser ] \
    || [ package.json -nt node_modules/.install-stamp ]; then
-  say "installing npm packages (binaryen's wasm-opt, playwright-core)"
+  say "installing npm packages (binaryen's wasm-opt, playwright-core, terser, ...)"
   npm ci --no-audit --no-fund --loglevel=error
   touch node_modules/.install-stamp
 fi
