@@ -99,7 +99,7 @@ impl std::str::FromStr for Dialect {
 
     fn from_str(value: &str) -> Result<Self, Self::Err> {
         Self::parse(value).ok_or_else(|| {
-            ApiError::new(ErrorCode::InvalidRequest, format!("unknown dialect {value:?}"))
+            ApiError::new(ErrorCode::InvalidRequest, format!("unknown dialect \"{value}\""))
         })
     }
 }
