@@ -20,7 +20,8 @@
 //
 // Writes BENCHMARKS.md next to the repository root and prints the tables.
 // Usage: node bench/page.mjs [runs=5]
-// Needs dist/ (scripts/build-widget.sh) and the server binary (cargo build -p chat-widget-server;
+// Needs dist/ (scripts/build-widget.sh) and the server binary (cargo build --release -p
+// chat-widget-server, or else the debug build;
 // CHAT_WIDGET_SERVER and CHAT_WIDGET_DIST override the paths, as for the e2e tests).
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -32,7 +33,10 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const distDir = process.env.CHAT_WIDGET_DIST || join(root, 'dist');
-const serverBinary = process.env.CHAT_WIDGET_SERVER || join(root, 'target', 'debug', 'chat-widget-server');
+// The release server when there is one (what `scripts/demo.sh` runs and a site would deploy);
+// the debug build adds a few milliseconds to every response on a busy machine.
+const releaseServer = join(root, 'target', 'release', 'chat-widget-server');
+const serverBinary = process.env.CHAT_WIDGET_SERVER || (existsSync(releaseServer) ? releaseServer : join(root, 'target', 'debug', 'chat-widget-server'));
 const runs = Math.max(1, Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) || 5));
 const RATES = [1, 4];
 const MESSAGES = 1000; // restored conversation: MESSAGES / 2 visitor messages, each with a bot reply
@@ -54,6 +58,7 @@ if (!existsSync(serverBinary)) {
   process.exit(1);
 }
 
+process.env.CHAT_WIDGET_SERVER = serverBinary; // read by e2e/support.mjs when it loads
 const { startServer } = await import('../e2e/support.mjs');
 const { chromium } = await import('playwright-core');
 
