@@ -6,10 +6,26 @@
 //! * Links survive only with an `http:`, `https:` or `mailto:` URL, and open in a new tab with
 //!   `rel="noopener noreferrer"`; any other link keeps its text and loses its anchor.
 //! * Images survive only with an `http:` or `https:` URL; others are dropped, alt text and all.
-//! * The scheme is checked after pulldown-cmark has decoded entities and escapes, so
+//! * The scheme is checked after entity references and backslash escapes are decoded, so
 //!   `&#106;avascript:` is seen as `javascript:`.
+//! * All text is escaped; the only tags are the ones the renderer writes itself.
+//!
+//! The renderer is our own, small on purpose (it ships in the widget's wasm). It covers
+//! CommonMark's paragraphs, headings, rules, code blocks, block quotes, lists, emphasis,
+//! code spans, links (inline, reference, autolinks) and images, plus GitHub's tables and
+//! strikethrough, and writes the HTML pulldown-cmark wrote for them, with two differences:
+//! a raw HTML block is a paragraph of text here (Markdown inside it still counts), and named
+//! entities are a short list (`&amp;`, `&copy;`, `&mdash;`, …; any other name stays text),
+//! while numeric ones all work. Quotes and lists nest at most 32 deep, and nothing recurses
+//! on the input's nesting.
+//!
+//! `block.rs` builds the block tree, `inline.rs` reads the content of each block, `link.rs`
+//! has the link syntax both share, and `render.rs` writes HTML (or plain text).
 
-use pulldown_cmark::{html, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
+mod block;
+mod link;
+mod inline;
+mod render;
 
 /// The URL schemes a link may have.
 const LINK_SCHEMES: [&str; 3] = ["http:", "https:", "mailto:"];
@@ -18,10 +34,7 @@ const IMAGE_SCHEMES: [&str; 2] = ["http:", "https:"];
 
 /// Renders Markdown to safe HTML. See the module docs for what is kept.
 pub fn render_markdown(markdown: &str) -> String {
-    let options = Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES;
-    let mut out = String::with_capacity(markdown.len() + markdown.len() / 2);
-    html::push_html(&mut out, SafeEvents::new(Parser::new_ext(markdown, options)));
-    out
+    render::render(markdown, false)
 }
 
 /// Returns the URL, trimmed, if its scheme is one of `schemes`; `None` otherwise.
@@ -37,117 +50,10 @@ pub fn allowed_url<'u>(url: &'u str, schemes: &[&str]) -> Option<&'u str> {
     schemes.iter().any(|scheme| lower.starts_with(scheme)).then_some(url)
 }
 
-/// Escapes text for an HTML attribute value in double quotes.
-fn escape_attribute(value: &str, out: &mut String) {
-    for c in value.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
-    }
-}
-
-/// An event filter over the parser that applies the module's rules.
-struct SafeEvents<'a, I> {
-    inner: I,
-    /// For each open link, whether we emitted an anchor for it (so its end emits `</a>`).
-    open_links: Vec<bool>,
-    /// Nesting depth inside a dropped image: everything in it is skipped.
-    skipping_image: usize,
-    _marker: std::marker::PhantomData<&'a ()>,
-}
-
-impl<'a, I: Iterator<Item = Event<'a>>> SafeEvents<'a, I> {
-    fn new(inner: I) -> Self {
-        Self { inner, open_links: Vec::new(), skipping_image: 0, _marker: std::marker::PhantomData }
-    }
-
-    fn anchor(link_type: LinkType, dest: &str, title: &str) -> Option<Event<'a>> {
-        let dest = if link_type == LinkType::Email { format!("mailto:{dest}") } else { dest.to_owned() };
-        let url = allowed_url(&dest, &LINK_SCHEMES)?;
-        let mut tag = String::from("<a href=\"");
-        escape_attribute(url, &mut tag);
-        tag.push('"');
-        if !title.is_empty() {
-            tag.push_str(" title=\"");
-            escape_attribute(title, &mut tag);
-            tag.push('"');
-        }
-        tag.push_str(" target=\"_blank\" rel=\"noopener noreferrer\">");
-        Some(Event::InlineHtml(CowStr::from(tag)))
-    }
-}
-
-impl<'a, I: Iterator<Item = Event<'a>>> Iterator for SafeEvents<'a, I> {
-    type Item = Event<'a>;
-
-    fn next(&mut self) -> Option<Event<'a>> {
-        loop {
-            let event = self.inner.next()?;
-            if self.skipping_image > 0 {
-                match event {
-                    Event::Start(Tag::Image { .. }) => self.skipping_image += 1,
-                    Event::End(TagEnd::Image) => self.skipping_image -= 1,
-                    _ => {}
-                }
-                continue;
-            }
-            return Some(match event {
-                // Raw HTML from the reply is text. Only this filter emits HTML events.
-                Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
-                Event::Start(Tag::Link { link_type, dest_url, title, .. }) => {
-                    match Self::anchor(link_type, &dest_url, &title) {
-                        Some(anchor) => {
-                            self.open_links.push(true);
-                            anchor
-                        }
-                        None => {
-                            self.open_links.push(false);
-                            continue;
-                        }
-                    }
-                }
-                Event::End(TagEnd::Link) => {
-                    if self.open_links.pop().unwrap_or(false) {
-                        Event::InlineHtml(CowStr::Borrowed("</a>"))
-                    } else {
-                        continue;
-                    }
-                }
-                Event::Start(Tag::Image { link_type, dest_url, title, id }) => {
-                    match allowed_url(&dest_url, &IMAGE_SCHEMES) {
-                        Some(url) => {
-                            let dest_url = CowStr::from(url.to_owned());
-                            Event::Start(Tag::Image { link_type, dest_url, title, id })
-                        }
-                        None => {
-                            self.skipping_image = 1;
-                            continue;
-                        }
-                    }
-                }
-                other => other,
-            });
-        }
-    }
-}
-
 /// The reply as plain text, for a screen reader's announcement: the words without the
 /// Markdown, links as their text, code as is, blocks separated by a space.
 pub fn plain_text(markdown: &str) -> String {
-    let mut out = String::with_capacity(markdown.len());
-    for event in Parser::new_ext(markdown, Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES) {
-        match event {
-            Event::Text(text) | Event::Code(text) | Event::Html(text) | Event::InlineHtml(text) => out.push_str(&text),
-            Event::SoftBreak | Event::HardBreak | Event::End(_) if !out.ends_with(' ') && !out.is_empty() => out.push(' '),
-            _ => {}
-        }
-    }
-    out.split_whitespace().collect::<Vec<_>>().join(" ")
+    render::render(markdown, true).split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Renders a reply that is still arriving, without re-rendering all of it on every frame.
