@@ -1,0 +1,47 @@
+//! Checks shared by the Markdown tests: the output is inert (only Markdown's own tags, only
+//! harmless attributes, only allowed URLs) and its tags are balanced.
+
+use chat_widget_protocol::markdown::allowed_url;
+
+/// Asserts that every tag in the output is one Markdown makes, with only harmless
+/// attributes and only allowed URLs. Text is escaped, so every literal `<` opens a real tag.
+/// (A copy of the check in `src/markdown/mod.rs`.)
+pub fn assert_inert(html: &str) {
+    const TAGS: [&str; 26] = [
+        "p", "em", "strong", "del", "code", "pre", "ul", "ol", "li", "blockquote", "a", "img",
+        "h1", "h2", "h3", "h4", "h5", "h6", "hr", "br", "table", "thead", "tbody", "tr", "th", "td",
+    ];
+    const ATTRIBUTES: [&str; 9] = ["href", "title", "target", "rel", "src", "alt", "class", "start", "style"];
+    for tag in html.split('<').skip(1) {
+        let tag = &tag[..tag.find('>').unwrap_or_else(|| panic!("unclosed tag in {html}"))];
+        let tag = tag.trim_start_matches('/').trim_end_matches('/').trim();
+        let name = tag.split_whitespace().next().unwrap_or("");
+        assert!(TAGS.contains(&name), "tag <{name}> in {html}");
+        // Attribute values are quoted and escaped, so splitting on `" ` finds each name.
+        for attribute in tag[name.len()..].split("\" ").map(str::trim).filter(|a| !a.is_empty()) {
+            let (key, value) = attribute.split_once("=\"").unwrap_or((attribute, ""));
+            assert!(ATTRIBUTES.contains(&key), "attribute {key} in {html}");
+            assert!(key != "style" || value.starts_with("text-align:"), "style {value} in {html}");
+            if key == "href" || key == "src" {
+                assert!(allowed_url(value, &["http:", "https:", "mailto:"]).is_some(), "URL {value} in {html}");
+            }
+        }
+    }
+}
+
+/// Asserts that every start tag is closed in order (`<br />`, `<hr />` and `<img />` close
+/// themselves).
+pub fn assert_balanced(html: &str) {
+    let mut open: Vec<&str> = Vec::new();
+    for tag in html.split('<').skip(1) {
+        let tag = &tag[..tag.find('>').unwrap_or_else(|| panic!("unclosed tag in {html}"))];
+        if tag.ends_with('/') {
+            continue;
+        }
+        match tag.strip_prefix('/') {
+            Some(name) => assert_eq!(open.pop(), Some(name), "</{name}> closes the wrong tag in {html}"),
+            None => open.push(tag.split_whitespace().next().unwrap_or("")),
+        }
+    }
+    assert!(open.is_empty(), "unclosed {open:?} in {html}");
+}
