@@ -1,0 +1,107 @@
+//! Hostile Markdown: random text built from the characters Markdown cares about never makes
+//! the renderer panic, and what it writes stays inert and balanced. Pathological nesting
+//! renders without deep recursion.
+
+mod common;
+
+use chat_widget_protocol::markdown::{plain_text, render_markdown, MarkdownStream};
+use common::{assert_balanced, assert_inert};
+use proptest::prelude::*;
+
+/// Pieces that mean something to Markdown (or to a browser), plus plain and multibyte text.
+const PIECES: &[&str] = &[
+    "*", "**", "_", "__", "`", "```", "~", "~~", "[", "]", "(", ")", "<", ">", "> ", "!", "![", "#", "# ", "-", "- ", "1. ",
+    "2) ", "|", "| a | b |\n|---|:-:|\n", "|---|", "&", "&amp;", "&#106;", "&#x0;", "&copy;", "\\", "\"", "'", ":", "javascript:",
+    "https://x.test", "mailto:a@b.c", "data:", "<a href=\"", "<script>", "<!--", "-->", "<https://x.test>", "<a@b.c>", "[id]: ",
+    "\n", "\n", "\n\n", " ", "  ", "    ", "\t", "a", "b", "word", "é", "日本", "🙂", "\u{a0}", "\r\n", "\0",
+];
+
+fn markdown() -> impl Strategy<Value = String> {
+    prop::collection::vec(prop::sample::select(PIECES), 0..60).prop_map(|pieces| pieces.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+    #[test]
+    fn any_markdown_renders_inert_and_balanced(text in markdown()) {
+        let html = render_markdown(&text);
+        assert_inert(&html);
+        assert_balanced(&html);
+        plain_text(&text);
+    }
+
+    #[test]
+    fn any_string_at_all_renders_inert(text in any::<String>()) {
+        let html = render_markdown(&text);
+        assert_inert(&html);
+        assert_balanced(&html);
+    }
+
+    #[test]
+    fn a_reply_streamed_in_pieces_renders_inert_at_every_step(text in markdown(), piece in 1usize..8) {
+        let mut stream = MarkdownStream::new();
+        let chars: Vec<char> = text.chars().collect();
+        for chunk in chars.chunks(piece) {
+            stream.push(&chunk.iter().collect::<String>());
+            if let Some(committed) = stream.take_committed_html() {
+                assert_inert(&committed);
+                assert_balanced(&committed);
+            }
+            let tail = stream.tail_html();
+            assert_inert(&tail);
+            assert_balanced(&tail);
+        }
+    }
+}
+
+/// Renders on a thread with a small stack, so recursion on the input's nesting would overflow.
+fn render_on_a_small_stack(text: String) -> String {
+    std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            plain_text(&text);
+            render_markdown(&text)
+        })
+        .expect("thread")
+        .join()
+        .expect("rendering overflowed or panicked")
+}
+
+#[test]
+fn pathological_input_renders_without_deep_recursion() {
+    let n = 50_000;
+    let inputs = [
+        "[".repeat(n),
+        "]".repeat(n),
+        "*".repeat(n),
+        "a".to_owned() + &"*".repeat(n),
+        "*a ".repeat(n / 3),
+        "**a* ".repeat(n / 5),
+        "_a_ ".repeat(n / 4),
+        "`".repeat(n),
+        "a` ``".repeat(n / 5),
+        ">".repeat(n),
+        "> ".repeat(n),
+        "- ".repeat(n / 2) + "item",
+        (0..n / 10).map(|i| " ".repeat(i % 200) + "- a\n").collect(),
+        (0..n / 10).map(|i| ">".repeat(i % 100) + " a\n").collect(),
+        "![".repeat(n / 2),
+        "[a](".repeat(n / 4),
+        "[a](x \"".repeat(n / 6),
+        "[".repeat(n / 2) + &"[a](https://x.test)".repeat(n / 40),
+        "[a](".to_owned() + &"(".repeat(n),
+        "<!--".repeat(n / 4),
+        "<a b=\"".repeat(n / 6),
+        "&".repeat(n),
+        "~a ".repeat(n / 3),
+        "|".repeat(n) + "\n" + &"|-".repeat(n / 2),
+        "\\".repeat(n),
+    ];
+    for text in inputs {
+        let start = text.chars().take(12).collect::<String>();
+        let html = render_on_a_small_stack(text);
+        assert_inert(&html);
+        assert!(!html.is_empty(), "{start}…");
+    }
+}
