@@ -294,10 +294,14 @@
     state.settings = s;
     drawLauncher(host, s);
     var preload = lower(s.preload);
-    if (preload === 'eager') activate(host);
-    else if (preload === 'idle' || returning(s) || lookFromServer(s)) whenIdle(function () { activate(host); });
-    var delay = greetingDelay(s);
-    if (delay !== null) setTimeout(function () { activate(host); }, delay * 1000);
+    if (preload === 'eager') return activate(host);
+    // The rest reads localStorage, whose first access can wait on the browser's disk: it runs
+    // in a task of its own, so the launcher is painted without waiting for it.
+    setTimeout(function () {
+      if (preload === 'idle' || returning(s) || lookFromServer(s)) whenIdle(function () { activate(host); });
+      var delay = greetingDelay(s);
+      if (delay !== null) setTimeout(function () { activate(host); }, Math.max(0, delay * 1000 - (Date.now() - started)));
+    }, 0);
   }
 
   function stored(s, name) {
