@@ -11,7 +11,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const input = join(root, 'target', 'script-tag', 'wasm32-unknown-unknown', 'release', 'chat_widget.wasm');
+const input = join(root, 'target', 'wasm32-unknown-unknown', 'release', 'chat_widget.wasm');
 const top = Number(process.argv[2] || 25);
 if (!existsSync(input)) {
   console.error(`${input} is missing: run scripts/build-widget.sh first`);
