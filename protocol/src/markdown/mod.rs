@@ -253,7 +253,9 @@ fn continues_previous_block(line: &str) -> bool {
     if indent >= 2 || line.starts_with('\t') || trimmed.starts_with('>') {
         return true;
     }
-    let bullet = ["- ", "* ", "+ "].iter().any(|m| trimmed.starts_with(m));
+    // A list marker is followed by white space or ends the line (an empty item: `-`).
+    let mut chars = trimmed.chars();
+    let bullet = matches!(chars.next(), Some('-' | '*' | '+')) && chars.next().is_none_or(char::is_whitespace);
     let digits = trimmed.chars().take_while(char::is_ascii_digit).count();
     let ordered = digits > 0 && matches!(trimmed[digits..].chars().next(), Some('.' | ')'));
     bullet || ordered
@@ -438,6 +440,18 @@ mod tests {
         assert!(stream.tail_html().contains("line one\n\nline two"));
         stream.push("```\n\nafter\n");
         assert!(stream.take_committed_html().unwrap().contains("<pre><code>line one\n\nline two\n</code></pre>"));
+    }
+
+    #[test]
+    fn an_empty_list_item_after_a_blank_line_stays_in_its_list() {
+        for text in ["- one\n\n-\n- two\n\nAfter.\n", "* one\n\n*\n\nAfter.", "1. one\n\n2.\n\nAfter."] {
+            for piece in [1, 4] {
+                let (committed, stream) = stream_in_pieces(text, piece);
+                let whole = render_markdown(text);
+                assert_eq!(committed + &stream.final_tail_html(), whole, "{text:?} in pieces of {piece}");
+                assert_eq!(whole.matches("<ul>").count() + whole.matches("<ol>").count(), 1, "{whole}");
+            }
+        }
     }
 
     #[test]
