@@ -899,7 +899,7 @@ the 2 cores shows up as noise, mostly in the maxima).
 
 \`\`\`sh
 scripts/build-widget.sh                 # dist/, if missing
-cargo build -p chat-widget-server       # the server binary the e2e tests use (CHAT_WIDGET_SERVER overrides)
+cargo build --release -p chat-widget-server   # the server binary (else the debug build; CHAT_WIDGET_SERVER overrides)
 node bench/page.mjs [runs=5]            # writes this file and prints the tables
 \`\`\`
 
