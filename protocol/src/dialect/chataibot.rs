@@ -493,17 +493,10 @@ fn success_value(meta: &ResponseMeta, body: &[u8]) -> Result<Value, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use super::super::test_support::{meta, sent};
     use crate::model::ActionKind;
     use crate::sse::SseParser;
     use serde_json::json;
-
-    fn meta(status: u16) -> ResponseMeta {
-        ResponseMeta { status, content_type: Some("application/json".into()), ..Default::default() }
-    }
-
-    fn sent(body: &str) -> Value {
-        serde_json::from_str(body).expect("the encoder writes JSON")
-    }
 
     #[test]
     fn encodes_the_seed_start_body() {

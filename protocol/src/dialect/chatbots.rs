@@ -212,11 +212,8 @@ pub mod events {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use super::super::test_support::meta;
     use crate::model::ActionKind;
-
-    fn meta(status: u16) -> ResponseMeta {
-        ResponseMeta { status, content_type: Some("application/json".into()), ..Default::default() }
-    }
 
     #[test]
     fn encodes_the_seed_request_example() {

@@ -149,16 +149,9 @@ pub fn decode_error_value(meta: &ResponseMeta, value: &Value) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use super::super::test_support::{meta, sent};
     use crate::model::ActionKind;
     use serde_json::json;
-
-    fn meta(status: u16) -> ResponseMeta {
-        ResponseMeta { status, content_type: Some("application/json".into()), ..Default::default() }
-    }
-
-    fn sent(body: &str) -> Value {
-        serde_json::from_str(body).expect("the encoder writes JSON")
-    }
 
     #[test]
     fn encodes_the_seed_request_example() {

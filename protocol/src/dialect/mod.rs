@@ -193,6 +193,22 @@ fn path_segment(segment: &str) -> String {
     out
 }
 
+/// Helpers the dialects' tests share.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::ResponseMeta;
+
+    /// The reply head of a JSON response with this status.
+    pub fn meta(status: u16) -> ResponseMeta {
+        ResponseMeta { status, content_type: Some("application/json".into()), ..Default::default() }
+    }
+
+    /// A request body the encoder wrote, parsed back.
+    pub fn sent(body: &str) -> serde_json::Value {
+        serde_json::from_str(body).expect("the encoder writes JSON")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

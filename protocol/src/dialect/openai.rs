@@ -309,13 +309,10 @@ fn from_type(kind: &str, status: u16) -> Option<ErrorCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use super::super::test_support::meta;
     use crate::sse::SseParser;
     use crate::stream::{decode_event, ReplyBuilder, StreamEvent};
     use serde_json::json;
-
-    fn meta(status: u16) -> ResponseMeta {
-        ResponseMeta { status, content_type: Some("application/json".into()), ..Default::default() }
-    }
 
     #[test]
     fn encodes_the_history_the_widget_keeps() {
