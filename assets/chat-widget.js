@@ -299,8 +299,8 @@
     // in a task of its own, so the launcher is painted without waiting for it.
     setTimeout(function () {
       if (preload === 'idle' || returning(s) || lookFromServer(s)) whenIdle(function () { activate(host); });
-      var delay = greetingDelay(s);
-      if (delay !== null) setTimeout(function () { activate(host); }, Math.max(0, delay * 1000 - (Date.now() - started)));
+      var due = greetingDueInMs(s);
+      if (due !== null) setTimeout(function () { activate(host); }, due);
     }, 0);
   }
 
@@ -331,6 +331,12 @@
     return Number(value);
   }
 
+  /** Milliseconds until the greeting bubble is due, counted from page load, or null. */
+  function greetingDueInMs(s) {
+    var delay = greetingDelay(s);
+    return delay === null ? null : Math.max(0, delay * 1000 - (Date.now() - started));
+  }
+
   function whenIdle(run) {
     var idle = function () {
       if (window.requestIdleCallback) requestIdleCallback(run, { timeout: 3000 });
@@ -352,8 +358,8 @@
         var settings = {};
         for (var key in state.settings) settings[key] = state.settings[key];
         // The greeting bubble is timed from page load, not from when the widget arrived.
-        var delay = greetingDelay(settings);
-        if (delay !== null) settings['greeting-delay'] = String(Math.max(0, Math.ceil(delay - (Date.now() - started) / 1000)));
+        var due = greetingDueInMs(settings);
+        if (due !== null) settings['greeting-delay'] = String(Math.ceil(due / 1000));
         state.widget = module.mountWidget(host, settings, fallbackApiUrl);
         var queued = state.queue;
         state.queue = [];
