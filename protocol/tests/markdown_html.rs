@@ -217,6 +217,14 @@ fn reference_labels_ignore_case_and_runs_of_whitespace() {
         format!("<p><a href=\"https://example.com/docs\" {LINK}>the  docs</a> and <a href=\"https://example.com/umlaut\" {LINK}>ÄÖ</a></p>\n")
     );
     assert_eq!(render("[first]\n\n[first]: https://a.test\n[FIRST]: https://b.test"), format!("<p><a href=\"https://a.test\" {LINK}>first</a></p>\n"));
+    // Greek, Cyrillic and Latin Extended-A capitals (both pairings) match their small letters.
+    for (upper, lower) in [("ΑΘΗΝΑ", "αθηνα"), ("ЁЖИК", "ёжик"), ("ŁÓDŹ", "łódź"), ("ĀĽŊŸ", "āľŋÿ")] {
+        assert_eq!(
+            render(&format!("[{upper}]\n\n[{lower}]: https://example.com/x")),
+            format!("<p><a href=\"https://example.com/x\" {LINK}>{upper}</a></p>\n"),
+            "{upper}"
+        );
+    }
 }
 
 #[test]

@@ -129,9 +129,27 @@ pub(super) fn normalize_label(label: &str) -> String {
         if !out.is_empty() {
             out.push(' ');
         }
-        out.push_str(word);
+        out.extend(word.chars().map(fold_case));
     }
-    out.to_lowercase()
+    out
+}
+
+/// Lower case for label matching: ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic
+/// capitals. Other scripts compare as written. (`char::to_lowercase` would be complete, but
+/// its tables are about 25 KB of the widget's wasm.)
+fn fold_case(c: char) -> char {
+    let code = c as u32;
+    let lower = match code {
+        0x41..=0x5A | 0xC0..=0xD6 | 0xD8..=0xDE | 0x391..=0x3A1 | 0x3A3..=0x3AB | 0x410..=0x42F => code + 32,
+        0x400..=0x40F => code + 80,
+        // Latin Extended-A pairs a capital with the small letter after it: even capitals up
+        // to U+0137 and from U+014A, odd ones in between and from U+0179.
+        0x100..=0x137 | 0x14A..=0x177 if code % 2 == 0 => code + 1,
+        0x139..=0x148 | 0x179..=0x17E if code % 2 == 1 => code + 1,
+        0x178 => 0xFF,
+        _ => code,
+    };
+    char::from_u32(lower).unwrap_or(c)
 }
 
 /// Resolves backslash escapes and entity references (for destinations, titles and code
