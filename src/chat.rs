@@ -4,7 +4,7 @@
 
 use chat_widget_protocol::markdown::{render_markdown, MarkdownStream};
 use chat_widget_protocol::stream::ReplyBuilder;
-use chat_widget_protocol::{ApiError, ErrorCode, OutgoingMessage, SuggestedAction};
+use chat_widget_protocol::{ApiError, ErrorCode, Json, OutgoingMessage, SuggestedAction};
 use leptos::prelude::*;
 use leptos::reactive::owner::WeakOwner;
 use leptos::task::spawn_local;
@@ -237,7 +237,7 @@ pub struct Chat {
     /// Bumped by `reset`: a request started before it does not touch the new conversation.
     generation: StoredValue<u64>,
     /// What the site attached with `identify` and `setContext`, sent as metadata.
-    metadata: StoredValue<serde_json::Map<String, serde_json::Value>>,
+    metadata: StoredValue<Json>,
     /// Who hears about [`WidgetEvent`]s (the host element's DOM events).
     listener: StoredValue<Option<Rc<dyn Fn(WidgetEvent)>>, LocalStorage>,
     /// Sending is paused until then (ms since the epoch): a 429, or a window used up.
@@ -280,7 +280,7 @@ impl Chat {
             next_id: StoredValue::new(1),
             owner: StoredValue::new(Owner::current().unwrap_or_default().downgrade()),
             generation: StoredValue::new(0),
-            metadata: StoredValue::new(serde_json::Map::new()),
+            metadata: StoredValue::new(Json::object()),
             listener: StoredValue::new_local(None),
             cooldown_until: RwSignal::new(None),
             now: RwSignal::new(dom::now_ms()),
@@ -311,10 +311,10 @@ impl Chat {
         let this = *self;
         match config.dialect {
             Dialect::Openai => {
-                let turns: Vec<openai::ChatTurn> = self
+                let turns = self
                     .transcript
                     .with_value(|slot| slot.get())
-                    .and_then(|json| serde_json::from_str(&json).ok())
+                    .and_then(|json| openai::decode_turns(&json))
                     .unwrap_or_default();
                 for turn in turns {
                     self.push_restored(turn.role == openai::Role::User, turn.content, None);
@@ -418,9 +418,8 @@ impl Chat {
         }
         let turns = self.turns(u64::MAX);
         let keep = &turns[turns.len().saturating_sub(40)..];
-        if let Ok(json) = serde_json::to_string(keep) {
-            self.transcript.with_value(|slot| slot.set(&json));
-        }
+        let json = openai::encode_turns(keep);
+        self.transcript.with_value(|slot| slot.set(&json));
     }
 
     /// The visitor-facing strings, in the widget's language.
@@ -519,23 +518,21 @@ impl Chat {
         self.metadata.update_value(|metadata| {
             for (key, value) in [("userId", user_id), ("name", name), ("email", email)] {
                 match value.filter(|v| !v.trim().is_empty()) {
-                    Some(value) => metadata.insert(key.to_owned(), value.into()),
+                    Some(value) => metadata.set(key, value.into()),
                     None => metadata.remove(key),
-                };
+                }
             }
         });
     }
 
     /// Attaches the page's context (an object), sent as metadata from now on. Replaces the
     /// previous context; identity fields stay.
-    pub fn set_context(&self, context: serde_json::Map<String, serde_json::Value>) {
+    pub fn set_context(&self, context: Vec<(String, Json)>) {
+        let identity = |key: &str| matches!(key, "userId" | "name" | "email");
         self.metadata.update_value(|metadata| {
-            metadata.retain(|key, _| matches!(key.as_str(), "userId" | "name" | "email"));
-            for (key, value) in context {
-                if !matches!(key.as_str(), "userId" | "name" | "email") {
-                    metadata.insert(key, value);
-                }
-            }
+            let kept = metadata.as_object().unwrap_or_default().iter().filter(|(key, _)| identity(key));
+            let added = context.into_iter().filter(|(key, _)| !identity(key));
+            *metadata = Json::Object(kept.cloned().chain(added).collect());
         });
     }
 
@@ -559,7 +556,7 @@ impl Chat {
     /// this bot, so the next person on a shared computer starts clean.
     pub fn logout(&self) {
         self.reset();
-        self.metadata.set_value(serde_json::Map::new());
+        self.metadata.set_value(Json::object());
         let bot_id = self.config.with_value(|config| config.bot_id.clone());
         storage::forget_bot(&bot_id);
     }
@@ -747,7 +744,7 @@ impl Chat {
         let this = *self;
         let config = self.config.get_value();
         let previous_conversation = self.store.with_value(|store| store.get());
-        let metadata = self.metadata.with_value(|m| (!m.is_empty()).then(|| serde_json::Value::Object(m.clone())));
+        let metadata = self.metadata.with_value(|m| m.as_object().is_some_and(|fields| !fields.is_empty()).then(|| m.clone()));
         let outgoing = OutgoingMessage {
             message: message.payload.clone().unwrap_or_else(|| message.text.clone()),
             conversation_id: previous_conversation.clone(),

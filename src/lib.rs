@@ -23,6 +23,7 @@ pub use components::{ChatWidget, Controls, WidgetView};
 pub use config::{ConfigError, ConfigWarning, Dialect, ExplicitLook, LauncherIcon, Position, Theme, WidgetConfig};
 pub use theme::Color;
 
+use chat_widget_protocol::Json;
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 
@@ -100,12 +101,12 @@ impl MountedWidget {
     #[wasm_bindgen(js_name = setContext)]
     pub fn set_context(&self, context: &JsValue) -> Result<(), JsValue> {
         let json = js_sys::JSON::stringify(context).ok().and_then(|s| s.as_string()).unwrap_or_default();
-        match serde_json::from_str::<serde_json::Value>(&json) {
-            Ok(serde_json::Value::Object(map)) if !self.controls.chat.messages.is_disposed() => {
-                self.controls.chat.set_context(map);
+        match Json::parse(&json) {
+            Ok(Json::Object(fields)) if !self.controls.chat.messages.is_disposed() => {
+                self.controls.chat.set_context(fields);
                 Ok(())
             }
-            Ok(serde_json::Value::Object(_)) => Ok(()),
+            Ok(Json::Object(_)) => Ok(()),
             _ => Err(JsValue::from_str("chat-widget: setContext takes a plain object")),
         }
     }

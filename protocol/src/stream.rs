@@ -7,9 +7,9 @@
 //! * OpenAI's `choices[0].delta.content`, ending with `data: [DONE]`;
 //! * plain text in `data:` (appended as it is).
 
-use serde_json::Value;
-
 use crate::dialect::chatbots::decode_error_value;
+use crate::dialect::shape::{FromJson, ACTIONS};
+use crate::json::Json;
 use crate::model::{ApiError, ErrorCode, Reply, ResponseMeta, SuggestedAction};
 use crate::sse::SseEvent;
 
@@ -47,12 +47,12 @@ pub fn decode_event(event: &SseEvent) -> Option<StreamEvent> {
     if data.trim() == "[DONE]" {
         return Some(StreamEvent::Done { conversation_id: None, message_id: None, full_text: None });
     }
-    let json: Option<Value> = serde_json::from_str(data).ok().filter(Value::is_object);
+    let json = Json::parse(data).ok().filter(Json::is_object);
     let kind = match event.event.as_str() {
         "message" => json
             .as_ref()
             .and_then(|v| v.get("type"))
-            .and_then(Value::as_str)
+            .and_then(Json::as_str)
             .unwrap_or("message")
             .to_owned(),
         name => name.to_owned(),
@@ -72,8 +72,8 @@ pub fn decode_event(event: &SseEvent) -> Option<StreamEvent> {
             message_id: string_field(&json, &["messageId", "message_id"]),
         }),
         "actions" => {
-            let actions = json.get("suggested_actions").or_else(|| json.get("suggestedActions"))?;
-            serde_json::from_value(actions.clone()).ok().map(StreamEvent::Actions)
+            let actions = ACTIONS.iter().find_map(|name| json.get(name))?;
+            Vec::from_json(actions).ok().map(StreamEvent::Actions)
         }
         "done" | "end" | "complete" => Some(StreamEvent::Done {
             conversation_id: string_field(&json, &["conversationId", "conversation_id"]),
@@ -81,8 +81,8 @@ pub fn decode_event(event: &SseEvent) -> Option<StreamEvent> {
             full_text: string_field(&json, &["response", "content", "text"]),
         }),
         "error" => Some(StreamEvent::Error(stream_error(&json))),
-        _ if json.get("success").and_then(Value::as_bool) == Some(false)
-            || json.get("error").is_some_and(Value::is_object) =>
+        _ if json.get("success").and_then(Json::as_bool) == Some(false)
+            || json.get("error").is_some_and(Json::is_object) =>
         {
             Some(StreamEvent::Error(stream_error(&json)))
         }
@@ -91,15 +91,16 @@ pub fn decode_event(event: &SseEvent) -> Option<StreamEvent> {
 }
 
 /// The text chunk of a delta-like JSON object, in any of the accepted spellings.
-fn chunk(json: &Value) -> Option<String> {
-    if let Some(content) = json.pointer("/choices/0/delta/content") {
+fn chunk(json: &Json) -> Option<String> {
+    let openai = json.get("choices").and_then(|c| c.as_array()?.first()).and_then(|c| c.get("delta")?.get("content"));
+    if let Some(content) = openai {
         return content.as_str().map(str::to_owned);
     }
     for field in ["content", "delta", "text", "token"] {
         match json.get(field) {
-            Some(Value::String(text)) => return Some(text.clone()),
-            Some(Value::Object(inner)) => {
-                if let Some(Value::String(text)) = inner.get("text").or_else(|| inner.get("content")) {
+            Some(Json::String(text)) => return Some(text.clone()),
+            Some(inner @ Json::Object(_)) => {
+                if let Some(Json::String(text)) = inner.get("text").or_else(|| inner.get("content")) {
                     return Some(text.clone());
                 }
             }
@@ -109,15 +110,15 @@ fn chunk(json: &Value) -> Option<String> {
     None
 }
 
-fn string_field(json: &Value, names: &[&str]) -> Option<String> {
-    names.iter().find_map(|name| json.get(*name)?.as_str().map(str::to_owned))
+fn string_field(json: &Json, names: &[&str]) -> Option<String> {
+    names.iter().find_map(|name| json.get(name)?.as_str().map(str::to_owned))
 }
 
 /// An error carried inside the stream (our error body, or `{"error": {"message": ...}}`).
-fn stream_error(json: &Value) -> ApiError {
-    if let Some(Value::Object(inner)) = json.get("error") {
-        let code = inner.get("code").and_then(Value::as_str).map(ErrorCode::from_wire).unwrap_or(ErrorCode::Server);
-        let message = inner.get("message").and_then(Value::as_str).unwrap_or("the stream reported an error");
+fn stream_error(json: &Json) -> ApiError {
+    if let Some(inner @ Json::Object(_)) = json.get("error") {
+        let code = inner.get("code").and_then(Json::as_str).map(ErrorCode::from_wire).unwrap_or(ErrorCode::Server);
+        let message = inner.get("message").and_then(Json::as_str).unwrap_or("the stream reported an error");
         return ApiError::new(code, message);
     }
     let mut error = decode_error_value(&ResponseMeta::default(), json);
@@ -204,7 +205,7 @@ impl ReplyBuilder {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "serde"))]
 mod tests {
     use super::*;
     use crate::dialect::chatbots::events::{self, sse_frame};

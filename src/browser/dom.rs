@@ -1,5 +1,6 @@
 //! Small DOM and console helpers used by the components.
 
+use chat_widget_protocol::Json;
 use wasm_bindgen::JsCast;
 
 /// The current time, unix seconds.
@@ -105,7 +106,7 @@ pub async fn yield_to_browser() {
 
 /// Dispatches `chat-widget:<name>` with a JSON `detail` on the element hosting `node`'s shadow
 /// root (or on `node` itself outside a shadow root). It bubbles and crosses shadow boundaries.
-pub fn dispatch_widget_event(node: &web_sys::Node, name: &str, detail: &serde_json::Value) {
+pub fn dispatch_widget_event(node: &web_sys::Node, name: &str, detail: &Json) {
     let root = node.get_root_node();
     let target: web_sys::EventTarget = match root.dyn_ref::<web_sys::ShadowRoot>() {
         Some(shadow) => shadow.host().into(),

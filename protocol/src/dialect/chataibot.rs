@@ -29,10 +29,12 @@
 //! `BOT_NOT_FOUND` for an unknown bot and `CONVERSATION_NOT_FOUND` (404) for an unknown
 //! conversation.
 
+#[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use super::{api_error, from_value, is_success, parse_json, path_segment, Dialect};
+use super::shape::{from_fields, one_of, Fields, FromJson, Shape};
+use super::{is_success, nested_or_flat_error, parse_json, path_segment, shaped, Dialect};
+use crate::json::Json;
 use crate::model::{ApiError, ErrorCode, Reply, ResponseMeta, SuggestedAction};
 use crate::sse::SseEvent;
 
@@ -62,62 +64,66 @@ pub fn poll_path(conversation_id: &str, after: Option<&str>) -> String {
 // Requests.
 
 /// `variables.system`: what the browser says about the visitor.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(rename_all = "camelCase"))]
 pub struct SystemVariables {
     /// IANA time zone, e.g. `Asia/Calcutta`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
     pub timezone: Option<String>,
     /// The page the visitor is on (or came from).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
     pub referrer_url: Option<String>,
     /// The browser's language, e.g. `en-GB`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
     pub browser_language: Option<String>,
 }
 
 /// `variables.contact`: who the visitor is, when the site knows.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Contact {
     /// Their name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
     pub name: Option<String>,
     /// Their e-mail address.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
     pub email: Option<String>,
     /// Their phone number.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
     pub phone: Option<String>,
 }
 
 /// `variables` (all optional).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Variables {
     /// From the browser.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
     pub system: Option<SystemVariables>,
     /// About the visitor.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
     pub contact: Option<Contact>,
     /// Free-form conversation variables for the bot's flow.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub conversation: Option<Value>,
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub conversation: Option<Json>,
 }
 
 /// `message.data`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct MessageData {
     /// The text.
     pub body: String,
 }
 
 /// `message`: `{"data":{"body"},"type":"text"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct MessageContent {
     /// The text, wrapped.
     pub data: MessageData,
     /// Always `text` from the widget.
-    #[serde(rename = "type", default = "text_type")]
+    #[cfg_attr(feature = "serde", serde(rename = "type", default = "text_type"))]
     pub kind: String,
 }
 
@@ -137,25 +143,27 @@ fn visitor_type() -> String {
 }
 
 /// `from` in a start body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct From {
     /// The visitor's stable id (the widget keeps one in local storage).
     pub user_external_id: String,
     /// Always `VISITOR`.
-    #[serde(rename = "type", default = "visitor_type")]
+    #[cfg_attr(feature = "serde", serde(rename = "type", default = "visitor_type"))]
     pub kind: String,
 }
 
 /// The start body.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct StartRequest {
     /// Always `API`.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub channel: String,
     /// The visitor's first message.
     pub message: MessageContent,
     /// Optional variables.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
     pub variables: Option<Variables>,
     /// The bot (on the reference server: the bot's id).
     pub bot_key: String,
@@ -175,111 +183,139 @@ pub struct StartParams {
     /// `variables.contact`.
     pub contact: Option<Contact>,
     /// `variables.conversation`.
-    pub conversation: Option<Value>,
+    pub conversation: Option<Json>,
 }
 
 /// Encodes a start body for the visitor's first message. `variables` is left out when none of
 /// its parts is given.
 pub fn encode_start(message: &str, params: &StartParams) -> String {
-    let variables = Variables {
-        system: params.system.clone(),
-        contact: params.contact.clone(),
-        conversation: params.conversation.clone(),
-    };
-    let request = StartRequest {
-        channel: "API".to_owned(),
-        message: MessageContent::text(message),
-        variables: (variables != Variables::default()).then_some(variables),
-        bot_key: params.bot_key.clone(),
-        from: From { user_external_id: params.visitor_id.clone(), kind: visitor_type() },
-    };
-    serde_json::to_string(&request).unwrap_or_default()
+    let system = params.system.as_ref().map(|system| {
+        text_fields(&[
+            ("timezone", &system.timezone),
+            ("referrerUrl", &system.referrer_url),
+            ("browserLanguage", &system.browser_language),
+        ])
+    });
+    let contact =
+        params.contact.as_ref().map(|c| text_fields(&[("name", &c.name), ("email", &c.email), ("phone", &c.phone)]));
+    let variables = (system.is_some() || contact.is_some() || params.conversation.is_some()).then(|| {
+        Json::object()
+            .with_some("system", system)
+            .with_some("contact", contact)
+            .with_some("conversation", params.conversation.clone())
+    });
+    Json::object()
+        .with("channel", "API")
+        .with("message", text_message(message))
+        .with_some("variables", variables)
+        .with("bot_key", params.bot_key.as_str())
+        .with("from", Json::object().with("user_external_id", params.visitor_id.as_str()).with("type", visitor_type()))
+        .to_string()
+}
+
+/// A [`MessageContent`] of text, as JSON.
+fn text_message(body: &str) -> Json {
+    Json::object().with("data", Json::object().with("body", body)).with("type", text_type())
+}
+
+/// An object of the text fields that are set.
+fn text_fields(fields: &[(&str, &Option<String>)]) -> Json {
+    fields.iter().fold(Json::object(), |object, (name, value)| object.with_some(name, value.as_deref()))
 }
 
 /// `user` in a send body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct User {
     /// Always `VISITOR`.
-    #[serde(rename = "type", default = "visitor_type")]
+    #[cfg_attr(feature = "serde", serde(rename = "type", default = "visitor_type"))]
     pub kind: String,
 }
 
 /// The send body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct SendRequest {
     /// The visitor's message.
     pub message: MessageContent,
     /// Who sends it.
-    #[serde(default = "visitor_user")]
+    #[cfg_attr(feature = "serde", serde(default = "visitor_user"))]
     pub user: User,
 }
 
+#[cfg(feature = "serde")]
 fn visitor_user() -> User {
     User { kind: visitor_type() }
 }
 
-/// Encodes a send body for the visitor's next message.
+/// Encodes a send body for the visitor's next message (a [`SendRequest`]).
 pub fn encode_send(message: &str) -> String {
-    let request = SendRequest { message: MessageContent::text(message), user: visitor_user() };
-    serde_json::to_string(&request).unwrap_or_default()
+    Json::object()
+        .with("message", text_message(message))
+        .with("user", Json::object().with("type", visitor_type()))
+        .to_string()
 }
 
 // ---------------------------------------------------------------------------------------------
 // Replies.
 
 /// `conversation.assignee` in a start reply.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Assignee {
     /// The bot user's id.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub id: String,
     /// The bot user's e-mail address.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub to: String,
 }
 
 /// `conversation` in a start reply.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct ConversationInfo {
     /// The conversation's id.
     pub id: String,
     /// When it started (`2025-02-10 20:21:03.913000`).
-    #[serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
     pub created_at: Option<String>,
     /// Who answers.
-    #[serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
     pub assignee: Option<Assignee>,
 }
 
 /// `contact` in a start reply.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct ContactInfo {
     /// The visitor's name, as sent.
-    #[serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
     pub name: Option<String>,
     /// Their e-mail, as sent.
-    #[serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
     pub email: Option<String>,
     /// Their phone, as sent.
-    #[serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
     pub phone: Option<String>,
     /// `<visitor_id>_<account_id>`.
-    #[serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
     pub visitor_key: Option<String>,
 }
 
 /// A start success body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct StartReply {
     /// Always `true`.
     pub ok: bool,
     /// The new conversation.
     pub conversation: ConversationInfo,
     /// The visitor as the bot knows them.
-    #[serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
     pub contact: Option<ContactInfo>,
     /// Ours: the id of the visitor's first message, the first poll's `after`.
-    #[serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
     pub message_id: Option<String>,
 }
 
@@ -299,17 +335,23 @@ pub struct StartedConversation {
 /// Decodes a start response.
 pub fn decode_start(meta: &ResponseMeta, body: &[u8]) -> Result<StartedConversation, ApiError> {
     let value = success_value(meta, body)?;
-    let reply: StartReply = from_value(meta, value, Dialect::Chataibot)?;
-    Ok(StartedConversation {
-        conversation_id: reply.conversation.id,
-        created_at: reply.conversation.created_at,
-        visitor_key: reply.contact.and_then(|c| c.visitor_key),
-        message_id: reply.message_id,
+    // The shape of a `StartReply` (its `assignee` and `contact` are lenient: never wrong).
+    shaped(meta, Dialect::Chataibot, || {
+        let reply = Fields::of(&value)?;
+        reply.field::<bool>("ok")?;
+        let conversation = reply.object("conversation")?;
+        Ok(StartedConversation {
+            conversation_id: conversation.field("id")?,
+            created_at: conversation.lenient("created_at"),
+            visitor_key: value.get("contact").and_then(|contact| contact.get("visitor_key")?.as_str()).map(str::to_owned),
+            message_id: reply.lenient("message_id"),
+        })
     })
 }
 
 /// A send success body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct SendReply {
     /// Always `true`.
     pub ok: bool,
@@ -320,13 +362,17 @@ pub struct SendReply {
 /// Decodes a send response into the visitor message's id.
 pub fn decode_send(meta: &ResponseMeta, body: &[u8]) -> Result<String, ApiError> {
     let value = success_value(meta, body)?;
-    let reply: SendReply = from_value(meta, value, Dialect::Chataibot)?;
-    Ok(reply.message_id)
+    // The shape of a `SendReply`.
+    shaped(meta, Dialect::Chataibot, || {
+        let reply = Fields::of(&value)?;
+        reply.field::<bool>("ok")?;
+        reply.field("message_id")
+    })
 }
 
 /// Who wrote a delivered message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(rename_all = "UPPERCASE"))]
 pub enum Sender {
     /// The bot's answer.
     Bot,
@@ -334,8 +380,15 @@ pub enum Sender {
     Visitor,
 }
 
+impl FromJson for Sender {
+    fn from_json(json: &Json) -> Shape<Self> {
+        one_of(json, &[("BOT", Self::Bot), ("VISITOR", Self::Visitor)])
+    }
+}
+
 /// One message of a poll reply, and the data of one [`MESSAGE_EVENT`] (ours).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct ChatMessage {
     /// The message id (the next `after`).
     pub id: String,
@@ -344,12 +397,15 @@ pub struct ChatMessage {
     /// The text (Markdown for the bot).
     pub body: String,
     /// When it was stored (`2025-02-10 20:21:03.913000`).
-    #[serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
     pub created_at: Option<String>,
     /// Quick replies under a bot message.
-    #[serde(default, deserialize_with = "super::lenient_actions", skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient_actions", skip_serializing_if = "Vec::is_empty"))]
     pub suggested_actions: Vec<SuggestedAction>,
 }
+
+from_fields!(ChatMessage { id: field("id"), from: field("from"), body: field("body"),
+    created_at: lenient("created_at"), suggested_actions: actions("suggested_actions") });
 
 impl ChatMessage {
     /// The message as a reply in `conversation_id`, if the bot wrote it.
@@ -366,7 +422,8 @@ impl ChatMessage {
 }
 
 /// A poll success body.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct MessagesReply {
     /// Always `true`.
     pub ok: bool,
@@ -377,13 +434,11 @@ pub struct MessagesReply {
 /// Decodes a poll response into its messages, both senders, oldest first (the last one's id
 /// is the next `after`). Items this widget cannot read are skipped.
 pub fn decode_messages(meta: &ResponseMeta, body: &[u8]) -> Result<Vec<ChatMessage>, ApiError> {
-    #[derive(Deserialize)]
-    struct Wire {
-        messages: Vec<Value>,
-    }
     let value = success_value(meta, body)?;
-    let wire: Wire = from_value(meta, value, Dialect::Chataibot)?;
-    Ok(wire.messages.into_iter().filter_map(|m| serde_json::from_value(m).ok()).collect())
+    shaped(meta, Dialect::Chataibot, || {
+        let messages = Fields::of(&value)?.list("messages")?;
+        Ok(messages.iter().filter_map(|m| ChatMessage::from_json(m).ok()).collect())
+    })
 }
 
 /// Decodes a poll response into the bot's replies in it, oldest first.
@@ -399,6 +454,8 @@ pub fn decode_bot_replies(
 }
 
 /// One message as an SSE event: `id: <id>`, `event: message`, `data: <poll item JSON>`.
+/// (Server side.)
+#[cfg(feature = "serde")]
 pub fn sse_frame(message: &ChatMessage) -> String {
     let data = serde_json::to_string(message).unwrap_or_else(|_| "{}".to_owned());
     let id: String = message.id.chars().filter(|c| !matches!(c, '\r' | '\n' | '\0')).collect();
@@ -410,12 +467,13 @@ pub fn sse_frame(message: &ChatMessage) -> String {
 /// nothing for the widget (`None`: a visitor message, an unknown event, a bad payload).
 pub fn decode_stream_event(event: &SseEvent, conversation_id: &str) -> Option<Result<Reply, ApiError>> {
     match event.event.as_str() {
-        MESSAGE_EVENT => serde_json::from_str::<ChatMessage>(&event.data)
+        MESSAGE_EVENT => Json::parse(&event.data)
             .ok()
+            .and_then(|json| ChatMessage::from_json(&json).ok())
             .and_then(|m| m.into_reply(conversation_id))
             .map(Ok),
         "error" => {
-            let value: Value = serde_json::from_str(&event.data).ok()?;
+            let value = Json::parse(&event.data).ok()?;
             let mut error = decode_error_value(&ResponseMeta::default(), &value);
             if error.code == ErrorCode::MalformedResponse {
                 error.code = ErrorCode::Server;
@@ -430,19 +488,21 @@ pub fn decode_stream_event(event: &SseEvent, conversation_id: &str) -> Option<Re
 // Errors.
 
 /// The inside of an error body (ours).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct ErrorDetail {
     /// A machine code such as `CONVERSATION_NOT_FOUND`.
     pub code: String,
     /// Human-readable text.
     pub message: String,
     /// Seconds to wait, with `RATE_LIMIT_EXCEEDED`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
     pub retry_after: Option<u64>,
 }
 
 /// An error body: `{"ok":false,"error":{"code","message","retry_after"?}}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct ErrorBody {
     /// Always `false`.
     pub ok: bool,
@@ -468,21 +528,14 @@ pub fn wire_code(code: &ErrorCode) -> &str {
 
 /// Reads an error body into the model: ours, `{"ok":false,"error":"text","code"?}`, or
 /// `{"ok":false,"message":"text"}`.
-pub fn decode_error_value(meta: &ResponseMeta, value: &Value) -> ApiError {
-    let (detail, flat) = match value.get("error") {
-        Some(inner @ Value::Object(_)) => (inner, false),
-        _ => (value, true),
-    };
-    let text = |name: &str| detail.get(name).and_then(Value::as_str);
-    let message = if flat { text("error").or_else(|| text("message")) } else { text("message") };
-    let retry_after = detail.get("retry_after").or_else(|| detail.get("retryAfter")).and_then(Value::as_u64);
-    api_error(meta, text("code"), message, retry_after)
+pub fn decode_error_value(meta: &ResponseMeta, value: &Json) -> ApiError {
+    nested_or_flat_error(meta, value, &["retry_after", "retryAfter"])
 }
 
 /// The JSON of a success body, or the error the response is.
-fn success_value(meta: &ResponseMeta, body: &[u8]) -> Result<Value, ApiError> {
+fn success_value(meta: &ResponseMeta, body: &[u8]) -> Result<Json, ApiError> {
     let value = parse_json(meta, body)?;
-    let ok = value.get("ok").and_then(Value::as_bool);
+    let ok = value.get("ok").and_then(Json::as_bool);
     if is_success(meta) && ok != Some(false) && value.get("error").is_none() {
         Ok(value)
     } else {
@@ -490,7 +543,7 @@ fn success_value(meta: &ResponseMeta, body: &[u8]) -> Result<Value, ApiError> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "serde"))]
 mod tests {
     use super::*;
     use super::super::test_support::{meta, sent};
@@ -513,7 +566,7 @@ mod tests {
                 email: Some("example@domain.com".into()),
                 phone: Some("1234567890".into()),
             }),
-            conversation: Some(json!({"variable": "value"})),
+            conversation: Some(json!({"variable": "value"}).into()),
         };
         // The seed's body, without its `//` comments.
         assert_eq!(

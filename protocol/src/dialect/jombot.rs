@@ -10,31 +10,34 @@
 //! `BOT_NOT_FOUND` as the spelling of an unknown bot. A failure whose body is not JSON is
 //! named from its status ([`super::error_from_status`]).
 
+#[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use super::{api_error, from_value, is_success, parse_json, Dialect};
+use super::shape::Fields;
+use super::{is_success, nested_or_flat_error, parse_json, shaped, Dialect};
+use crate::json::Json;
 use crate::model::{ApiError, ErrorCode, OutgoingMessage, Reply, ResponseMeta, SuggestedAction};
 
 /// The chat endpoint's path below the API base URL.
 pub const CHAT_PATH: &str = "/v1/chat/message";
 
 /// The request body.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct ChatRequest {
     /// The visitor's message.
     pub message: String,
     /// The bot to talk to.
     pub bot_id: String,
     /// The conversation to continue.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
     pub conversation_id: Option<String>,
     /// Who the visitor is, for personalisation.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
     pub user_id: Option<String>,
     /// Free-form context for the conversation (customer tier, last order, ...).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub context: Option<Value>,
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub context: Option<Json>,
 }
 
 /// Encodes what the visitor sends as this dialect's JSON body.
@@ -46,53 +49,55 @@ pub fn encode_request(
     message: &OutgoingMessage,
     bot_id: &str,
     user_id: Option<&str>,
-    context: Option<&Value>,
+    context: Option<&Json>,
 ) -> String {
-    let request = ChatRequest {
-        message: message.message.clone(),
-        bot_id: bot_id.to_owned(),
-        conversation_id: message.conversation_id.clone(),
-        user_id: user_id.map(str::to_owned),
-        context: context.or(message.metadata.as_ref()).cloned(),
-    };
-    serde_json::to_string(&request).unwrap_or_default()
+    Json::object()
+        .with("message", message.message.as_str())
+        .with("bot_id", bot_id)
+        .with_some("conversation_id", message.conversation_id.as_deref())
+        .with_some("user_id", user_id)
+        .with_some("context", context.or(message.metadata.as_ref()).cloned())
+        .to_string()
 }
 
 /// A success body.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct ChatReply {
     /// The reply text (Markdown).
     pub response: String,
     /// The conversation, new or continued.
     pub conversation_id: String,
     /// The bot that answered.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub bot_id: String,
     /// When the reply was made, ISO 8601 (`2025-01-15T10:30:00Z`).
-    #[serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
     pub timestamp: Option<String>,
     /// How sure the bot is, 0..=1.
-    #[serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
     pub confidence: Option<f64>,
     /// Quick replies (the server always sends the list, possibly empty).
-    #[serde(default, deserialize_with = "super::lenient_actions")]
+    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient_actions"))]
     pub suggested_actions: Vec<SuggestedAction>,
 }
 
 /// The inside of an error body (our shape, see the module doc).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct ErrorDetail {
     /// A machine code such as `RATE_LIMIT_EXCEEDED`.
     pub code: String,
     /// Human-readable text.
     pub message: String,
     /// Seconds to wait, with `RATE_LIMIT_EXCEEDED`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
     pub retry_after: Option<u64>,
 }
 
 /// An error body: `{"error": {"code", "message", "retry_after"?}}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct ErrorBody {
     /// What went wrong.
     pub error: ErrorDetail,
@@ -120,14 +125,18 @@ pub fn wire_code(code: &ErrorCode) -> &str {
 pub fn decode_response(meta: &ResponseMeta, body: &[u8]) -> Result<Reply, ApiError> {
     let value = parse_json(meta, body)?;
     if is_success(meta) && value.get("error").is_none() {
-        let reply: ChatReply = from_value(meta, value, Dialect::Jombot)?;
-        return Ok(Reply {
-            text: reply.response,
-            conversation_id: reply.conversation_id,
-            message_id: None,
-            timestamp: reply.timestamp,
-            suggested_actions: reply.suggested_actions,
-            confidence: reply.confidence.filter(|c| c.is_finite()).map(|c| c.clamp(0.0, 1.0)),
+        // The shape of a `ChatReply`.
+        return shaped(meta, Dialect::Jombot, || {
+            let reply = Fields::of(&value)?;
+            reply.or_default::<String>("bot_id")?; // not used, but part of the shape
+            Ok(Reply {
+                text: reply.field("response")?,
+                conversation_id: reply.field("conversation_id")?,
+                message_id: None,
+                timestamp: reply.lenient("timestamp"),
+                suggested_actions: reply.actions("suggested_actions"),
+                confidence: reply.lenient::<f64>("confidence").filter(|c| c.is_finite()).map(|c| c.clamp(0.0, 1.0)),
+            })
         });
     }
     Err(decode_error_value(meta, &value))
@@ -135,18 +144,11 @@ pub fn decode_response(meta: &ResponseMeta, body: &[u8]) -> Result<Reply, ApiErr
 
 /// Reads an error body into the model: our `{"error":{...}}`, or a flat
 /// `{"error":"text","code":"..."}` as other servers send.
-pub fn decode_error_value(meta: &ResponseMeta, value: &Value) -> ApiError {
-    let (detail, flat) = match value.get("error") {
-        Some(inner @ Value::Object(_)) => (inner, false),
-        _ => (value, true),
-    };
-    let text = |name: &str| detail.get(name).and_then(Value::as_str);
-    let message = if flat { text("error").or_else(|| text("message")) } else { text("message") };
-    let retry_after = detail.get("retry_after").or_else(|| detail.get("retryAfter")).and_then(Value::as_u64);
-    api_error(meta, text("code"), message, retry_after)
+pub fn decode_error_value(meta: &ResponseMeta, value: &Json) -> ApiError {
+    nested_or_flat_error(meta, value, &["retry_after", "retryAfter"])
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "serde"))]
 mod tests {
     use super::*;
     use super::super::test_support::{meta, sent};
@@ -161,7 +163,7 @@ mod tests {
             ..Default::default()
         };
         let context = json!({"customer_tier": "premium", "last_order": "ORD-2025-001"});
-        let body = encode_request(&message, "bot_customer_support_001", Some("user_67890"), Some(&context));
+        let body = encode_request(&message, "bot_customer_support_001", Some("user_67890"), Some(&context.into()));
         assert_eq!(
             sent(&body),
             json!({
@@ -194,12 +196,12 @@ mod tests {
     fn the_site_owners_metadata_is_the_context_unless_one_is_given() {
         let message = OutgoingMessage {
             message: "Hi".into(),
-            metadata: Some(json!({"source": "website"})),
+            metadata: Some(json!({"source": "website"}).into()),
             ..Default::default()
         };
         assert_eq!(sent(&encode_request(&message, "b", None, None))["context"], json!({"source": "website"}));
         let explicit = json!({"tier": "gold"});
-        assert_eq!(sent(&encode_request(&message, "b", None, Some(&explicit)))["context"], explicit);
+        assert_eq!(sent(&encode_request(&message, "b", None, Some(&explicit.clone().into())))["context"], explicit);
     }
 
     #[test]

@@ -10,7 +10,10 @@ pub mod chatbots;
 pub mod jelytech;
 pub mod jombot;
 pub mod openai;
+pub(crate) mod shape;
 
+use self::shape::Shape;
+use crate::json::Json;
 use crate::model::{ApiError, ErrorCode, ResponseMeta};
 
 /// The error for a response whose status says failure but whose body says nothing usable
@@ -111,23 +114,18 @@ fn is_success(meta: &ResponseMeta) -> bool {
 
 /// A body as JSON. A body that is not JSON is named from a failure status (a proxy's HTML
 /// page) or, with a success status, is a malformed reply.
-fn parse_json(meta: &ResponseMeta, body: &[u8]) -> Result<serde_json::Value, ApiError> {
-    match serde_json::from_slice(body) {
+fn parse_json(meta: &ResponseMeta, body: &[u8]) -> Result<Json, ApiError> {
+    match Json::parse_bytes(body) {
         Ok(value) => Ok(value),
         Err(_) if !is_success(meta) => Err(error_from_status(meta, "with a body that is not JSON")),
         Err(err) => Err(ApiError::malformed(meta.status, format!("reply is not JSON: {err}"))),
     }
 }
 
-/// A JSON value in a dialect's success shape, or a malformed-reply error naming the dialect.
-fn from_value<T: serde::de::DeserializeOwned>(
-    meta: &ResponseMeta,
-    value: serde_json::Value,
-    dialect: Dialect,
-) -> Result<T, ApiError> {
-    serde_json::from_value(value).map_err(|err| {
-        ApiError::malformed(meta.status, format!("reply does not have the {dialect} shape: {err}"))
-    })
+/// What `read` makes of a JSON value in a dialect's success shape, or a malformed-reply error
+/// naming the dialect and what was wrong.
+fn shaped<T>(meta: &ResponseMeta, dialect: Dialect, read: impl FnOnce() -> Shape<T>) -> Result<T, ApiError> {
+    read().map_err(|err| ApiError::malformed(meta.status, format!("reply does not have the {dialect} shape: {err}")))
 }
 
 /// The status to report in an [`ApiError`]: none for the zero of a stream's meta.
@@ -154,8 +152,24 @@ fn api_error(
     }
 }
 
-/// For optional reply fields that must not sink a whole reply: a value of the wrong type
-/// reads as absent.
+/// Reads an error body that is either `{"error": {"code", "message", <retry>}}` or flat,
+/// `{"error": "text", "code", <retry>}` (or `"message"` for the text), as jombot, jelytech
+/// and chataibot servers send. `retry_after` names the spellings of the wait, in seconds.
+fn nested_or_flat_error(meta: &ResponseMeta, value: &Json, retry_after: &[&str]) -> ApiError {
+    let (detail, flat) = match value.get("error") {
+        Some(inner @ Json::Object(_)) => (inner, false),
+        _ => (value, true),
+    };
+    let text = |name: &str| detail.get(name).and_then(Json::as_str);
+    let message = if flat { text("error").or_else(|| text("message")) } else { text("message") };
+    let retry_after_s = retry_after.iter().find_map(|name| detail.get(name)).and_then(Json::as_u64);
+    api_error(meta, text("code"), message, retry_after_s)
+}
+
+/// Server side, for the derived `Deserialize` of optional reply fields that must not sink a
+/// whole reply: a value of the wrong type reads as absent (the widget's decoders use
+/// [`shape::Fields::lenient`]).
+#[cfg(feature = "serde")]
 fn lenient<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
 where
     D: serde::Deserializer<'de>,
@@ -165,8 +179,9 @@ where
     Ok(serde_json::from_value(value).ok())
 }
 
-/// Suggested actions, skipping any this widget does not know (an unknown `type`, no `text`);
-/// a value that is not a list reads as none.
+/// Server side, for the derived `Deserialize` of suggested actions: skips any this widget
+/// does not know; a value that is not a list reads as none (as [`shape::Fields::actions`]).
+#[cfg(feature = "serde")]
 fn lenient_actions<'de, D>(deserializer: D) -> Result<Vec<crate::model::SuggestedAction>, D::Error>
 where
     D: serde::Deserializer<'de>,
@@ -194,7 +209,7 @@ fn path_segment(segment: &str) -> String {
 }
 
 /// Helpers the dialects' tests share.
-#[cfg(test)]
+#[cfg(all(test, feature = "serde"))]
 pub(crate) mod test_support {
     use super::ResponseMeta;
 
@@ -203,7 +218,7 @@ pub(crate) mod test_support {
         ResponseMeta { status, content_type: Some("application/json".into()), ..Default::default() }
     }
 
-    /// A request body the encoder wrote, parsed back.
+    /// A request body the encoder wrote, parsed back by serde_json.
     pub fn sent(body: &str) -> serde_json::Value {
         serde_json::from_str(body).expect("the encoder writes JSON")
     }

@@ -17,18 +17,20 @@
 //! `origin_not_allowed` 403, `model_not_found` 404 (the model names the bot),
 //! `invalid_request` 400, `rate_limit_exceeded` 429, `server_error` 500.
 
+#[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use super::{error_from_status, from_value, is_success, parse_json, reported_status, Dialect};
+use super::shape::{from_fields, one_of, Fields, FromJson, Shape};
+use super::{error_from_status, is_success, parse_json, reported_status, shaped, Dialect};
+use crate::json::Json;
 use crate::model::{ApiError, ErrorCode, Reply, ResponseMeta};
 
 /// The endpoint's path below the API base URL.
 pub const CHAT_COMPLETIONS_PATH: &str = "/v1/chat/completions";
 
 /// Who said a turn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(rename_all = "lowercase"))]
 pub enum Role {
     /// Instructions from the site owner.
     System,
@@ -38,8 +40,26 @@ pub enum Role {
     Assistant,
 }
 
+impl Role {
+    /// The wire spelling: `system`, `user` or `assistant`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::System => "system",
+            Self::User => "user",
+            Self::Assistant => "assistant",
+        }
+    }
+}
+
+impl FromJson for Role {
+    fn from_json(json: &Json) -> Shape<Self> {
+        one_of(json, &[Self::System, Self::User, Self::Assistant].map(|role| (role.as_str(), role)))
+    }
+}
+
 /// One turn of the history the widget sends.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct ChatTurn {
     /// Who said it.
     pub role: Role,
@@ -52,51 +72,79 @@ impl ChatTurn {
     pub fn new(role: Role, content: impl Into<String>) -> Self {
         Self { role, content: content.into() }
     }
+
+    fn to_json(&self) -> Json {
+        Json::object().with("role", self.role.as_str()).with("content", self.content.as_str())
+    }
+}
+
+from_fields!(ChatTurn { role: field("role"), content: field("content") });
+
+/// Turns as JSON: `[{"role","content"}, ...]`, the `messages` of a request. The widget keeps
+/// its transcript in this form.
+pub fn encode_turns(turns: &[ChatTurn]) -> String {
+    turns_json(turns).to_string()
+}
+
+/// Turns written by [`encode_turns`]; `None` unless every one of them reads.
+pub fn decode_turns(text: &str) -> Option<Vec<ChatTurn>> {
+    Vec::from_json(&Json::parse(text).ok()?).ok()
+}
+
+fn turns_json(turns: &[ChatTurn]) -> Json {
+    Json::Array(turns.iter().map(ChatTurn::to_json).collect())
 }
 
 /// The request body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct CompletionRequest {
     /// The model (on the reference server: the bot's id).
     pub model: String,
     /// The whole history, oldest first, ending with the visitor's new message.
     pub messages: Vec<ChatTurn>,
     /// Ask for `data:` chunks ending with `[DONE]`.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub stream: bool,
 }
 
 /// Encodes the history (ending with the visitor's new message) as the request body.
 pub fn encode_request(history: &[ChatTurn], model: &str, stream: bool) -> String {
-    let request = CompletionRequest { model: model.to_owned(), messages: history.to_vec(), stream };
-    serde_json::to_string(&request).unwrap_or_default()
+    Json::object().with("model", model).with("messages", turns_json(history)).with("stream", stream).to_string()
 }
 
 /// `choices[].message` of a JSON reply.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct CompletionMessage {
     /// `assistant`.
     pub role: Role,
     /// The reply text; `null` (a tool call) reads as empty.
-    #[serde(default, deserialize_with = "super::lenient")]
+    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient"))]
     pub content: Option<String>,
 }
 
+from_fields!(CompletionMessage { role: field("role"), content: lenient("content") });
+
 /// One of `choices` in a JSON reply.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Choice {
     /// Its position.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub index: u32,
     /// The message.
     pub message: CompletionMessage,
     /// `stop`, `length`, ...
-    #[serde(default, deserialize_with = "super::lenient")]
+    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient"))]
     pub finish_reason: Option<String>,
 }
 
+from_fields!(Choice { index: or_default("index"), message: field("message"), finish_reason: lenient("finish_reason") });
+
 /// Token counts (the reference server counts words).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Usage {
     /// In the request.
     pub prompt_tokens: u64,
@@ -107,24 +155,25 @@ pub struct Usage {
 }
 
 /// A JSON reply: `{"id","object":"chat.completion",...}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Completion {
     /// The completion's id.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub id: String,
     /// `chat.completion`.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub object: String,
     /// Unix seconds.
-    #[serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
     pub created: Option<u64>,
     /// The model that answered.
-    #[serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
     pub model: Option<String>,
     /// The replies; the first is the one shown.
     pub choices: Vec<Choice>,
     /// Token counts.
-    #[serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
     pub usage: Option<Usage>,
 }
 
@@ -134,14 +183,19 @@ pub fn decode_response(meta: &ResponseMeta, body: &[u8]) -> Result<Reply, ApiErr
     if !is_success(meta) || value.get("error").is_some_and(|e| !e.is_null()) {
         return Err(decode_error_value(meta, &value));
     }
-    let completion: Completion = from_value(meta, value, Dialect::Openai)?;
-    let Some(choice) = completion.choices.into_iter().min_by_key(|c| c.index) else {
+    // The shape of a `Completion` (its `created`, `model` and `usage` are lenient: never wrong).
+    let (id, choices) = shaped(meta, Dialect::Openai, || {
+        let completion = Fields::of(&value)?;
+        completion.or_default::<String>("object")?; // not used, but part of the shape
+        Ok((completion.or_default::<String>("id")?, completion.field::<Vec<Choice>>("choices")?))
+    })?;
+    let Some(choice) = choices.into_iter().min_by_key(|c| c.index) else {
         return Err(ApiError::malformed(meta.status, "the completion has no choices"));
     };
     Ok(Reply {
         text: choice.message.content.unwrap_or_default(),
         conversation_id: String::new(),
-        message_id: (!completion.id.is_empty()).then_some(completion.id),
+        message_id: (!id.is_empty()).then_some(id),
         timestamp: None,
         suggested_actions: Vec::new(),
         confidence: None,
@@ -149,18 +203,20 @@ pub fn decode_response(meta: &ResponseMeta, body: &[u8]) -> Result<Reply, ApiErr
 }
 
 /// `delta` of a streamed chunk.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct ChunkDelta {
     /// `assistant`, in the first chunk.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
     pub role: Option<Role>,
     /// Text to append.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
     pub content: Option<String>,
 }
 
 /// One of `choices` in a streamed chunk.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct ChunkChoice {
     /// Its position.
     pub index: u32,
@@ -171,7 +227,8 @@ pub struct ChunkChoice {
 }
 
 /// One streamed chunk, the data of one `data:` event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct CompletionChunk {
     /// The completion's id, the same in every chunk.
     pub id: String,
@@ -202,23 +259,25 @@ impl CompletionChunk {
 pub const DONE: &str = "[DONE]";
 
 /// The inside of an error body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct ErrorDetail {
     /// Human-readable text.
     pub message: String,
     /// The kind: `invalid_request_error`, `rate_limit_error`, ...
-    #[serde(rename = "type", default)]
+    #[cfg_attr(feature = "serde", serde(rename = "type", default))]
     pub kind: String,
     /// The request field at fault, if any (always sent, `null` when none).
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub param: Option<String>,
     /// A machine code: `invalid_api_key`, `rate_limit_exceeded`, ... (may be `null`).
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub code: Option<String>,
 }
 
 /// An error body: `{"error":{"message","type","param","code"}}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct ErrorBody {
     /// What went wrong.
     pub error: ErrorDetail,
@@ -245,10 +304,10 @@ pub fn error_body(code: &ErrorCode, message: impl Into<String>) -> ErrorBody {
 
 /// Reads an OpenAI-style error body into the model: the code, else the type, else the
 /// status names it.
-pub fn decode_error_value(meta: &ResponseMeta, value: &Value) -> ApiError {
+pub fn decode_error_value(meta: &ResponseMeta, value: &Json) -> ApiError {
     let detail = value.get("error").filter(|e| e.is_object()).unwrap_or(value);
-    let text = |name: &str| detail.get(name).and_then(Value::as_str).filter(|t| !t.is_empty());
-    let message = text("message").or_else(|| value.get("error").and_then(Value::as_str));
+    let text = |name: &str| detail.get(name).and_then(Json::as_str).filter(|t| !t.is_empty());
+    let message = text("message").or_else(|| value.get("error").and_then(Json::as_str));
     let code = text("code").and_then(from_code);
     let kind = text("type").and_then(|kind| from_type(kind, meta.status));
     let Some(code) = code.or(kind) else {
@@ -306,13 +365,13 @@ fn from_type(kind: &str, status: u16) -> Option<ErrorCode> {
     })
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "serde"))]
 mod tests {
     use super::*;
     use super::super::test_support::meta;
     use crate::sse::SseParser;
     use crate::stream::{decode_event, ReplyBuilder, StreamEvent};
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     #[test]
     fn encodes_the_history_the_widget_keeps() {
@@ -337,6 +396,17 @@ mod tests {
             })
         );
         assert_eq!(encode_request(&history[1..2], "m", false), r#"{"model":"m","messages":[{"role":"user","content":"Hi"}],"stream":false}"#);
+    }
+
+    #[test]
+    fn the_transcript_reads_what_earlier_versions_stored() {
+        let turns = vec![ChatTurn::new(Role::User, "Hi \"there\"\n\u{1}"), ChatTurn::new(Role::Assistant, "**Hello** 😀")];
+        let stored_with_serde = serde_json::to_string(&turns).unwrap();
+        assert_eq!(decode_turns(&stored_with_serde), Some(turns.clone()));
+        assert_eq!(encode_turns(&turns), stored_with_serde);
+        let one_unreadable = r#"[{"role":"user","content":"a"},{"role":"robot","content":"b"}]"#;
+        assert_eq!(decode_turns(one_unreadable), None, "all or nothing");
+        assert_eq!(decode_turns("garbage"), None);
     }
 
     #[test]
