@@ -7,6 +7,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use chat_widget::{mount_config, Color, MountedWidget, WidgetConfig};
+use chat_widget_protocol::Json;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -179,11 +180,8 @@ impl Drop for Visit {
 }
 
 fn reply(text: &str, conversation: &str) -> JsValue {
-    let body = serde_json::json!({
-        "success": true,
-        "data": { "response": text, "conversationId": conversation, "messageId": "m1" }
-    });
-    response(200, &body.to_string())
+    let data = Json::object().with("response", text).with("conversationId", conversation).with("messageId", "m1");
+    response(200, &Json::object().with("success", true).with("data", data).to_string())
 }
 
 fn response(status: u16, body: &str) -> JsValue {
@@ -384,7 +382,7 @@ async fn a_rate_limit_counts_down_then_retry_and_automatic_back_off_deliver_the_
 #[wasm_bindgen_test]
 async fn a_used_up_window_pauses_sending_until_the_reset_instead_of_provoking_a_429() {
     let reset = (js_sys::Date::now() / 1000.0) as u64 + 2;
-    let body = serde_json::json!({ "success": true, "data": { "response": "Sure.", "conversationId": "conv_w" } }).to_string();
+    let body = r#"{ "success": true, "data": { "response": "Sure.", "conversationId": "conv_w" } }"#.to_string();
     let headers = js_sys::Object::new();
     js_sys::Reflect::set(&headers, &"content-type".into(), &"application/json".into()).unwrap();
     js_sys::Reflect::set(&headers, &"x-ratelimit-limit".into(), &"3".into()).unwrap();
@@ -541,13 +539,14 @@ async fn the_leptos_component_renders_an_isolated_widget() {
 }
 
 fn delta(text: &str) -> String {
-    format!("event: delta\ndata: {}\n\n", serde_json::json!({ "content": text }))
+    format!("event: delta\ndata: {}\n\n", Json::object().with("content", text))
 }
 
 const START: &str = "event: start\ndata: {\"conversationId\":\"conv_s\",\"messageId\":\"m1\"}\n\n";
 
 fn done(full: &str) -> String {
-    format!("event: done\ndata: {}\n\n", serde_json::json!({ "conversationId": "conv_s", "messageId": "m1", "response": full }))
+    let done = Json::object().with("conversationId", "conv_s").with("messageId", "m1").with("response", full);
+    format!("event: done\ndata: {done}\n\n")
 }
 
 impl Visit {
@@ -754,7 +753,7 @@ async fn scrolled_up_visitors_are_not_dragged_down_and_get_a_new_messages_pill()
 
 #[wasm_bindgen_test]
 async fn quick_replies_in_a_json_reply_work_like_streamed_ones() {
-    let body = serde_json::json!({
+    let body = r#"{
         "success": true,
         "data": {
             "response": "What would you like to do?",
@@ -765,8 +764,8 @@ async fn quick_replies_in_a_json_reply_work_like_streamed_ones() {
                 { "type": "url", "text": "Sneaky", "payload": "javascript:alert(1)" }
             ]
         }
-    });
-    stub_fetch(answers(vec![response(200, &body.to_string()), reply("Your order ships today.", "conv_j")]));
+    }"#;
+    stub_fetch(answers(vec![response(200, body), reply("Your order ships today.", "conv_j")]));
     let visit = Visit::start(config("json-actions")).await;
     visit.open().await;
     visit.send("hi").await;
@@ -809,6 +808,10 @@ async fn the_widget_tells_the_page_what_happens_through_dom_events() {
     visit._widget.open();
     visit._widget.identify(&eval_js("({ userId: 'u1', name: 'Ada' })"));
     visit._widget.set_context(&eval_js("({ plan: 'pro' })")).unwrap();
+    for not_an_object in ["[1, 2]", "'pro'", "null", "undefined", "42"] {
+        let refused = visit._widget.set_context(&eval_js(&format!("({not_an_object})"))).unwrap_err();
+        assert_eq!(refused.as_string().as_deref(), Some("chat-widget: setContext takes a plain object"), "{not_an_object}");
+    }
     assert!(visit._widget.send("Hi there"));
     visit.until("the reply", |v| !v.bot_bubbles().is_empty()).await;
     assert_eq!(request_field(0, "body.metadata.userId").as_string().as_deref(), Some("u1"));
@@ -920,11 +923,11 @@ const JSON: &str = "application/json";
 
 #[wasm_bindgen_test]
 async fn jombot_sends_its_own_shape_and_its_suggested_actions_become_quick_replies() {
-    let reply = serde_json::json!({
+    let reply = r#"{
         "response": "Hello! Could you please provide your order number?", "conversation_id": "conv_12345", "bot_id": "bot_1",
         "timestamp": "2025-01-15T10:30:00Z", "confidence": 0.95,
         "suggested_actions": [{ "type": "quick_reply", "text": "Check order status", "payload": "check_order" }]
-    });
+    }"#;
     stub_routes(routes(&[("POST /v1/chat/message", vec![(JSON, reply.to_string())])]));
     let visit = Visit::start(dialect_config("bot_1", "jombot")).await;
     visit.open().await;
@@ -942,12 +945,12 @@ async fn jombot_sends_its_own_shape_and_its_suggested_actions_become_quick_repli
 #[wasm_bindgen_test]
 async fn jelytech_restores_the_conversation_and_takes_the_bots_look_where_the_page_set_none() {
     let _ = eval_js("localStorage.setItem('chat-widget:jely:conversation', 'conv_h')");
-    let bot = serde_json::json!({ "success": true, "bot": { "id": "jely", "name": "Jely", "status": "active",
-        "configuration": { "greeting": "Welcome to Jely!", "theme": { "primaryColor": "#e11d48", "position": "bottom-left" } } } });
-    let history = serde_json::json!({ "success": true, "conversationId": "conv_h", "messages": [
+    let bot = r##"{ "success": true, "bot": { "id": "jely", "name": "Jely", "status": "active",
+        "configuration": { "greeting": "Welcome to Jely!", "theme": { "primaryColor": "#e11d48", "position": "bottom-left" } } } }"##;
+    let history = r#"{ "success": true, "conversationId": "conv_h", "messages": [
         { "id": "m1", "role": "user", "content": "What are your business hours?", "timestamp": "2025-01-10T14:30:00Z" },
-        { "id": "m2", "role": "assistant", "content": "We're open **Monday through Friday**.", "timestamp": "2025-01-10T14:30:05Z" } ] });
-    let sent = serde_json::json!({ "success": true, "response": "Yes, on Saturdays too.", "conversationId": "conv_h", "messageId": "m4", "timestamp": "2025-01-10T14:31:00Z" });
+        { "id": "m2", "role": "assistant", "content": "We're open **Monday through Friday**.", "timestamp": "2025-01-10T14:30:05Z" } ] }"#;
+    let sent = r#"{ "success": true, "response": "Yes, on Saturdays too.", "conversationId": "conv_h", "messageId": "m4", "timestamp": "2025-01-10T14:31:00Z" }"#;
     stub_routes(routes(&[
         ("GET /v1/bots/jely", vec![(JSON, bot.to_string())]),
         ("GET /v1/chat/history/conv_h", vec![(JSON, history.to_string())]),
@@ -980,15 +983,15 @@ async fn jelytech_restores_the_conversation_and_takes_the_bots_look_where_the_pa
 
 #[wasm_bindgen_test]
 async fn a_long_restored_conversation_shows_its_latest_fifty_then_the_rest_on_demand() {
-    let messages: Vec<serde_json::Value> = (0..120)
+    let messages: Vec<Json> = (0..120)
         .map(|i| {
             let role = if i % 2 == 0 { "user" } else { "assistant" };
-            serde_json::json!({ "id": format!("m{i}"), "role": role, "content": format!("message number {i}") })
+            Json::object().with("id", format!("m{i}")).with("role", role).with("content", format!("message number {i}"))
         })
         .collect();
-    let history = serde_json::json!({ "success": true, "conversationId": "conv_long", "messages": messages });
+    let history = Json::object().with("success", true).with("conversationId", "conv_long").with("messages", messages);
     stub_routes(routes(&[
-        ("GET /v1/bots/jely3", vec![(JSON, serde_json::json!({ "success": false, "error": "not found", "code": "CHATBOT_NOT_FOUND" }).to_string())]),
+        ("GET /v1/bots/jely3", vec![(JSON, r#"{ "success": false, "error": "not found", "code": "CHATBOT_NOT_FOUND" }"#.to_string())]),
         ("GET /v1/chat/history/conv_long", vec![(JSON, history.to_string())]),
     ]));
     let config = dialect_config("jely3", "jelytech").primary_color(Color::parse_hex("#1a1a2e").unwrap()).position(chat_widget::Position::BottomRight);
@@ -1010,8 +1013,8 @@ async fn a_long_restored_conversation_shows_its_latest_fifty_then_the_rest_on_de
 
 #[wasm_bindgen_test]
 async fn jelytech_page_settings_win_over_the_bots_configuration() {
-    let bot = serde_json::json!({ "success": true, "bot": { "id": "jely2", "name": "Jely", "status": "active",
-        "configuration": { "greeting": "From the bot", "theme": { "primaryColor": "#e11d48", "position": "bottom-left" } } } });
+    let bot = r##"{ "success": true, "bot": { "id": "jely2", "name": "Jely", "status": "active",
+        "configuration": { "greeting": "From the bot", "theme": { "primaryColor": "#e11d48", "position": "bottom-left" } } } }"##;
     stub_routes(routes(&[("GET /v1/bots/jely2", vec![(JSON, bot.to_string())])]));
     let config = dialect_config("jely2", "jelytech").greeting("From the page").primary_color(Color::parse_hex("#1a1a2e").unwrap());
     let visit = Visit::start(config).await;
@@ -1026,10 +1029,10 @@ async fn jelytech_page_settings_win_over_the_bots_configuration() {
 
 #[wasm_bindgen_test]
 async fn chataibot_starts_a_conversation_then_listens_for_the_bots_message() {
-    let started = serde_json::json!({ "ok": true, "conversation": { "id": "c_1", "created_at": "2025-02-10 20:21:03.913000" }, "message_id": "m_1" });
-    let event = format!("event: message\nid: m_2\ndata: {}\n\n", serde_json::json!({ "id": "m_2", "from": "BOT", "body": "Hi! How can I **help**?" }));
-    let posted = serde_json::json!({ "ok": true, "message_id": "m_3" });
-    let event2 = format!("event: message\nid: m_4\ndata: {}\n\n", serde_json::json!({ "id": "m_4", "from": "BOT", "body": "Here you go." }));
+    let started = r#"{ "ok": true, "conversation": { "id": "c_1", "created_at": "2025-02-10 20:21:03.913000" }, "message_id": "m_1" }"#;
+    let event = format!("event: message\nid: m_2\ndata: {}\n\n", r#"{ "id": "m_2", "from": "BOT", "body": "Hi! How can I **help**?" }"#);
+    let posted = r#"{ "ok": true, "message_id": "m_3" }"#;
+    let event2 = format!("event: message\nid: m_4\ndata: {}\n\n", r#"{ "id": "m_4", "from": "BOT", "body": "Here you go." }"#);
     stub_routes(routes(&[
         ("POST /api/v1/conversations", vec![(JSON, started.to_string())]),
         ("GET /api/v1/conversation/c_1/messages", vec![("text/event-stream", event), ("text/event-stream", event2)]),
@@ -1064,7 +1067,12 @@ async fn chataibot_starts_a_conversation_then_listens_for_the_bots_message() {
 
 #[wasm_bindgen_test]
 async fn openai_sends_the_whole_history_and_a_reload_shows_it_again() {
-    let completion = |text: &str| serde_json::json!({ "id": "chatcmpl-1", "object": "chat.completion", "choices": [{ "index": 0, "message": { "role": "assistant", "content": text }, "finish_reason": "stop" }] }).to_string();
+    let completion = |text: &str| {
+        let message = Json::object().with("role", "assistant").with("content", text);
+        let choice = Json::object().with("index", 0_u64).with("message", message).with("finish_reason", "stop");
+        let completion = Json::object().with("id", "chatcmpl-1").with("object", "chat.completion");
+        completion.with("choices", vec![choice]).to_string()
+    };
     let chunks = "data: {\"choices\":[{\"delta\":{\"content\":\"Second \"}}]}\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"answer.\"}}]}\n\ndata: [DONE]\n\n".to_owned();
     stub_routes(routes(&[("POST /v1/chat/completions", vec![(JSON, completion("First answer.")), ("text/event-stream", chunks)])]));
     let config = dialect_config("gpt", "openai");
@@ -1207,9 +1215,9 @@ fn parse_rgb(css: &str) -> Color {
 
 #[wasm_bindgen_test]
 async fn controls_stay_visible_and_quick_replies_readable_for_a_very_light_brand() {
-    let body = serde_json::json!({ "success": true, "data": { "response": "Pick one", "conversationId": "c",
-        "suggested_actions": [{ "type": "quick_reply", "text": "Yes" }] } });
-    stub_fetch(answers(vec![response(200, &body.to_string())]));
+    let body = r#"{ "success": true, "data": { "response": "Pick one", "conversationId": "c",
+        "suggested_actions": [{ "type": "quick_reply", "text": "Yes" }] } }"#;
+    stub_fetch(answers(vec![response(200, body)]));
     let visit = Visit::start(config("light-brand").primary_color(Color::parse_hex("#ffeb3b").unwrap())).await;
     visit.open().await;
     visit.send("hi").await;
