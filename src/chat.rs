@@ -19,6 +19,9 @@ use chat_widget_protocol::dialect::{jelytech, openai};
 use crate::events::WidgetEvent;
 use crate::text::{Locale, Strings};
 
+/// Who hears about [`WidgetEvent`]s.
+type Listener = Rc<dyn Fn(WidgetEvent)>;
+
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -239,7 +242,7 @@ pub struct Chat {
     /// What the site attached with `identify` and `setContext`, sent as metadata.
     metadata: StoredValue<Json>,
     /// Who hears about [`WidgetEvent`]s (the host element's DOM events).
-    listener: StoredValue<Option<Rc<dyn Fn(WidgetEvent)>>, LocalStorage>,
+    listener: StoredValue<Option<Listener>, LocalStorage>,
     /// Sending is paused until then (ms since the epoch): a 429, or a window used up.
     pub cooldown_until: RwSignal<Option<f64>>,
     /// The clock the countdowns read, ticking once a second while one runs.
@@ -491,7 +494,9 @@ impl Chat {
             messages.iter().find(|m| m.delivery.get_untracked() == Delivery::Waiting).map(|m| m.id)
         });
         if let Some(id) = waiting {
-            self.find(id).map(|m| m.delivery.set(Delivery::Sending));
+            if let Some(message) = self.find(id) {
+                message.delivery.set(Delivery::Sending);
+            }
             self.deliver(id, None);
         }
     }
@@ -602,7 +607,9 @@ impl Chat {
         if self.online.get_untracked() {
             self.deliver(id, None);
         } else {
-            self.find(id).map(|m| m.delivery.set(Delivery::Waiting));
+            if let Some(message) = self.find(id) {
+                message.delivery.set(Delivery::Waiting);
+            }
         }
         true
     }
