@@ -144,8 +144,8 @@ fn fold_case(c: char) -> char {
         0x400..=0x40F => code + 80,
         // Latin Extended-A pairs a capital with the small letter after it: even capitals up
         // to U+0137 and from U+014A, odd ones in between and from U+0179.
-        0x100..=0x137 | 0x14A..=0x177 if code % 2 == 0 => code + 1,
-        0x139..=0x148 | 0x179..=0x17E if code % 2 == 1 => code + 1,
+        0x100..=0x137 | 0x14A..=0x177 if code.is_multiple_of(2) => code + 1,
+        0x139..=0x148 | 0x179..=0x17E if !code.is_multiple_of(2) => code + 1,
         0x178 => 0xFF,
         _ => code,
     };
