@@ -441,7 +441,8 @@ async function loadAndClick(browser, rate, urls, origin) {
     const bench = await p.page.evaluate(() => {
       const nav = performance.getEntriesByType('navigation')[0];
       const loader = performance.getEntriesByType('resource').find((e) => /\/chat-widget\.js$/.test(e.name));
-      return { ...window.__bench, dcl: nav.domContentLoadedEventStart, load: nav.loadEventStart, loaderStart: loader?.startTime, loaderEnd: loader?.responseEnd };
+      const fcp = performance.getEntriesByType('paint').find((e) => e.name === 'first-contentful-paint');
+      return { ...window.__bench, dcl: nav.domContentLoadedEventStart, load: nav.loadEventStart, loaderStart: loader?.startTime, loaderEnd: loader?.responseEnd, fcp: fcp?.startTime };
     });
     const atLoad = widgetRequests(p.net, origin);
     const files = atLoad.map((r) => ({ path: shortUrl(r.url), bytes: r.bytes, encoding: r.encoding, status: r.status ?? r.failed }));
@@ -454,6 +455,8 @@ async function loadAndClick(browser, rate, urls, origin) {
       launcher: bench.marks.launcher ?? null,
       dcl: bench.dcl,
       launcherAfterDcl: bench.marks.launcher != null ? bench.marks.launcher - bench.dcl : null,
+      fcp: bench.fcp ?? null,
+      launcherAfterFcp: bench.marks.launcher != null && bench.fcp != null ? bench.marks.launcher - bench.fcp : null,
       loaderStart: bench.loaderStart ?? null,
       loaderEnd: bench.loaderEnd ?? null,
       launcherAfterLoader: bench.marks.launcher != null && bench.loaderEnd != null ? bench.marks.launcher - bench.loaderEnd : null,
@@ -482,14 +485,17 @@ async function loadAndClick(browser, rate, urls, origin) {
   }
 }
 
-/** The same page without the script tag: long tasks for comparison. */
+/** The same page without the script tag: long tasks and first paint, for comparison. */
 async function loadWithout(browser, rate, urls) {
   const p = await openPage(browser, rate);
   try {
     await p.page.goto(urls.plain, { waitUntil: 'load' });
     await quiet(p.net);
-    const bench = await p.page.evaluate(() => window.__bench);
-    return { longTasks: bench.longtasks.length, longTaskMs: bench.longtasks.reduce((s, t) => s + t.duration, 0) };
+    const bench = await p.page.evaluate(() => ({
+      ...window.__bench,
+      fcp: performance.getEntriesByType('paint').find((e) => e.name === 'first-contentful-paint')?.startTime,
+    }));
+    return { longTasks: bench.longtasks.length, longTaskMs: bench.longtasks.reduce((s, t) => s + t.duration, 0), fcp: bench.fcp ?? null };
   } finally {
     await p.close();
   }
@@ -783,6 +789,8 @@ function table(rate) {
   row('   Navigation start → DOMContentLoaded (ms)', fmt(col(r.load, 'dcl')));
   row('   Navigation start → loader request / loader response end (ms)', `${fmt(col(r.load, 'loaderStart'))} / ${fmt(col(r.load, 'loaderEnd'))}`);
   row('   Loader response end → launcher visible (ms; runs the loader, then the next frame)', fmt(col(r.load, 'launcherAfterLoader')));
+  row('   Navigation start → the page\'s first contentful paint, with / without the script tag (ms)', `${fmt(col(r.load, 'fcp'))} / ${fmt(col(r.plain, 'fcp'))}`);
+  row('   Launcher visible − first contentful paint (ms; 0 = in the page\'s first painted frame)', fmt(col(r.load, 'launcherAfterFcp')));
   const afterDcl = col(r.load, 'launcherAfterDcl');
   row('   Launcher visible − DOMContentLoaded (ms)', fmt(afterDcl), unthrottled ? '≤ 50 ms (unthrottled)' : '(goal is unthrottled)', unthrottled ? verdict(afterDcl && afterDcl.median <= GOALS.launcherAfterDcl) : '');
   row('3. Long tasks during page load, with the widget (count / total ms)', `${fmt(col(r.load, 'longTasks'))} / ${fmt(col(r.load, 'longTaskMs'))}`);
@@ -928,7 +936,10 @@ the marks below; it polls once per animation frame.
    \`startTime\` and \`responseEnd\`; **response end → launcher visible** is what the browser
    and the loader take once the file is there. Chromium runs an \`async\` script in a task of
    its own after the page's parsing and first frame, so most of that is waiting, not the
-   loader's own work (about 5 ms at 1x).
+   loader's own work (about 5 ms at 1x). **First contentful paint** is the page's own
+   (\`paint\` entry), with the tag and on the same page without it: the launcher cannot show
+   before the page's first frame, so **launcher − first contentful paint** is the delay the
+   widget adds on top of the page (0: the launcher is in the page's first painted frame).
 3. **Long tasks**: \`PerformanceObserver\` \`longtask\` entries (buffered, ≥ 50 ms) from
    navigation until quiet: count and summed duration, with the script tag and on the same page
    without it. A long task counts as the **widget's** when a Long Animation Frame
