@@ -1,10 +1,8 @@
 //! The exact HTML for each Markdown construct a bot may use. The shape is pulldown-cmark's
 //! (which the widget used before): the stylesheet and the browser tests rely on it.
 
-mod common;
-
 use chat_widget_protocol::markdown::{plain_text, render_markdown};
-use common::{assert_balanced, assert_inert};
+use chat_widget_protocol::markdown::checks::{assert_balanced, assert_inert};
 
 /// Renders, and checks the output is inert and balanced on the way.
 fn render(markdown: &str) -> String {

@@ -2,10 +2,8 @@
 //! the renderer panic, and what it writes stays inert and balanced. Pathological nesting
 //! renders without deep recursion.
 
-mod common;
-
 use chat_widget_protocol::markdown::{plain_text, render_markdown, MarkdownStream};
-use common::{assert_balanced, assert_inert};
+use chat_widget_protocol::markdown::checks::{assert_balanced, assert_inert};
 use proptest::prelude::*;
 
 /// Pieces that mean something to Markdown (or to a browser), plus plain and multibyte text.

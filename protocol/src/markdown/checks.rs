@@ -1,11 +1,12 @@
-//! Checks shared by the Markdown tests: the output is inert (only Markdown's own tags, only
-//! harmless attributes, only allowed URLs) and its tags are balanced.
+//! Checks on rendered HTML, for this crate's tests and its integration tests (not part of the
+//! API): the output is inert (only Markdown's own tags, only harmless attributes, only allowed
+//! URLs) and its tags are balanced. Nothing in the widget or the server calls them, so they
+//! are not linked into either.
 
-use chat_widget_protocol::markdown::allowed_url;
+use super::{allowed_url, LINK_SCHEMES};
 
 /// Asserts that every tag in the output is one Markdown makes, with only harmless
 /// attributes and only allowed URLs. Text is escaped, so every literal `<` opens a real tag.
-/// (A copy of the check in `src/markdown/mod.rs`.)
 pub fn assert_inert(html: &str) {
     const TAGS: [&str; 26] = [
         "p", "em", "strong", "del", "code", "pre", "ul", "ol", "li", "blockquote", "a", "img",
@@ -23,7 +24,7 @@ pub fn assert_inert(html: &str) {
             assert!(ATTRIBUTES.contains(&key), "attribute {key} in {html}");
             assert!(key != "style" || value.starts_with("text-align:"), "style {value} in {html}");
             if key == "href" || key == "src" {
-                assert!(allowed_url(value, &["http:", "https:", "mailto:"]).is_some(), "URL {value} in {html}");
+                assert!(allowed_url(value, &LINK_SCHEMES).is_some(), "URL {value} in {html}");
             }
         }
     }
