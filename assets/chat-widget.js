@@ -231,6 +231,26 @@
       button.setAttribute('aria-busy', 'true');
       activate(host);
     });
+    // A press (pointer, or the space bar, which clicks on release) that is under way when the
+    // widget arrives holds the swap until it ends: replacing the button between press and
+    // release would swallow the click.
+    var hold = function (event) {
+      if (event.type === 'keydown' && event.key !== ' ') return;
+      var state = equip(host);
+      state.held = true;
+      var ends = ['pointerup', 'pointercancel', 'keyup', 'blur'];
+      var release = function () {
+        ends.forEach(function (type) { window.removeEventListener(type, release, true); });
+        // After the click that this release causes, which is dispatched right after it.
+        setTimeout(function () {
+          state.held = false;
+          mountLoaded(host);
+        }, 0);
+      };
+      ends.forEach(function (type) { window.addEventListener(type, release, true); });
+    };
+    button.addEventListener('pointerdown', hold);
+    button.addEventListener('keydown', hold);
   }
 
   // --- Loading the widget -----------------------------------------------------------------
@@ -354,30 +374,47 @@
     loadModule()
       .then(function (module) {
         state.loading = false;
-        if (state.widget || !host.isConnected) return;
-        var settings = {};
-        for (var key in state.settings) settings[key] = state.settings[key];
-        // The greeting bubble is timed from page load, not from when the widget arrived.
-        var due = greetingDueInMs(settings);
-        if (due !== null) settings['greeting-delay'] = String(Math.ceil(due / 1000));
-        state.widget = module.mountWidget(host, settings, fallbackApiUrl);
-        var queued = state.queue;
-        state.queue = [];
-        if (state.openWhenReady && !queued.some(function (call) { return WAKING[call[0]]; })) queued.unshift(['open', []]);
-        queued.forEach(function (call) {
-          try {
-            state.widget[call[0]].apply(state.widget, call[1]);
-          } catch (error) {
-            console.error('chat-widget: ' + call[0] + '() failed: ' + describe(error));
-          }
-        });
+        state.module = module;
+        mountLoaded(host);
       })
       .catch(function (error) {
         state.loading = false;
-        var button = host.shadowRoot && host.shadowRoot.querySelector('[data-cw-placeholder] .cw-launcher');
-        if (button) button.removeAttribute('aria-busy');
-        console.error('chat-widget: could not start (' + describe(error) + ')');
+        couldNotStart(host, error);
       });
+  }
+
+  function couldNotStart(host, error) {
+    var button = host.shadowRoot && host.shadowRoot.querySelector('[data-cw-placeholder] .cw-launcher');
+    if (button) button.removeAttribute('aria-busy');
+    console.error('chat-widget: could not start (' + describe(error) + ')');
+  }
+
+  /** Mounts the loaded widget over the drawn launcher, unless a press on it is under way. */
+  function mountLoaded(host) {
+    var state = equip(host);
+    var module = state.module;
+    if (!module || state.held || state.widget || !host.isConnected) return;
+    var settings = {};
+    for (var key in state.settings) settings[key] = state.settings[key];
+    // The greeting bubble is timed from page load, not from when the widget arrived.
+    var due = greetingDueInMs(settings);
+    if (due !== null) settings['greeting-delay'] = String(Math.ceil(due / 1000));
+    try {
+      state.widget = module.mountWidget(host, settings, fallbackApiUrl);
+    } catch (error) {
+      couldNotStart(host, error);
+      return;
+    }
+    var queued = state.queue;
+    state.queue = [];
+    if (state.openWhenReady && !queued.some(function (call) { return WAKING[call[0]]; })) queued.unshift(['open', []]);
+    queued.forEach(function (call) {
+      try {
+        state.widget[call[0]].apply(state.widget, call[1]);
+      } catch (error) {
+        console.error('chat-widget: ' + call[0] + '() failed: ' + describe(error));
+      }
+    });
   }
 
   function unmount(host) {

@@ -122,16 +122,38 @@ for (const [name, attributes] of [
   });
 }
 
-test('hovering the launcher loads the widget; a click before it is ready opens the panel when it is', async () => {
-  const page = await newPage(browser);
-  const requests = widgetRequests(page);
-  // Hold the wasm back so the click certainly comes first.
+/** Holds the wasm download until the returned function is called. */
+async function holdWasm(page) {
   let release;
   const held = new Promise((resolve) => (release = resolve));
   await page.route(/\/core\/chat-widget\.[0-9a-f]+\.wasm$/, async (route) => {
     await held;
     await route.continue();
   });
+  return release;
+}
+
+/** Waits until the loader has the widget's module in hand (mounted or not). */
+async function moduleLoaded(page, requests) {
+  await waitFor(() => requests.filter(isWidgetFile).length === 2, 'glue and wasm requested');
+  await waitFor(
+    () => page.evaluate(() => document.querySelector('[data-chat-widget]').__chatWidget.loading === false),
+    'the widget has loaded',
+  );
+}
+
+async function panelOpensWithFocus(page) {
+  const input = page.locator('[data-chat-widget] .cw-input');
+  await page.locator('[data-chat-widget] .cw-panel:not([hidden])').waitFor();
+  await waitFor(() => input.evaluate((el) => el.getRootNode().activeElement === el), 'the input has focus');
+  assert.equal(await launcher(page).getAttribute('aria-expanded'), 'true');
+}
+
+test('hovering the launcher loads the widget; a click before it is ready opens the panel when it is', async () => {
+  const page = await newPage(browser);
+  const requests = widgetRequests(page);
+  // Hold the wasm back so the click certainly comes first.
+  const release = await holdWasm(page);
   await page.goto(await hostPage());
   await launcher(page).hover();
   await waitFor(() => requests.some(isWidgetFile), 'hovering starts the download');
@@ -146,6 +168,39 @@ test('hovering the launcher loads the widget; a click before it is ready opens t
   await input.fill('Where is my order?');
   await input.press('Enter');
   await page.locator('[data-chat-widget] .cw-msg--bot:not(.cw-msg--greeting) .cw-bubble').first().waitFor();
+  assert.deepEqual(page.consoleErrors, []);
+  await page.context().close();
+});
+
+test('a mouse press under way when the widget arrives still opens the panel on release', async () => {
+  const page = await newPage(browser);
+  const requests = widgetRequests(page);
+  const release = await holdWasm(page);
+  await page.goto(await hostPage());
+  const box = await launcher(page).boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2); // starts the download
+  await page.mouse.down();
+  release();
+  await moduleLoaded(page, requests);
+  await page.mouse.up();
+  await panelOpensWithFocus(page);
+  assert.equal(await launcher(page).count(), 1, 'one launcher');
+  assert.deepEqual(page.consoleErrors, []);
+  await page.context().close();
+});
+
+test('a space-bar press under way when the widget arrives still opens the panel on release', async () => {
+  const page = await newPage(browser);
+  const requests = widgetRequests(page);
+  const release = await holdWasm(page);
+  await page.goto(await hostPage());
+  await launcher(page).waitFor();
+  await page.keyboard.press('Tab'); // the launcher: focus starts the download
+  await page.keyboard.down(' ');
+  release();
+  await moduleLoaded(page, requests);
+  await page.keyboard.up(' ');
+  await panelOpensWithFocus(page);
   assert.deepEqual(page.consoleErrors, []);
   await page.context().close();
 });
