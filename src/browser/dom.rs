@@ -63,6 +63,42 @@ pub fn replace_placeholder(shadow: &web_sys::ShadowRoot, placeholder: web_sys::E
     }
 }
 
+/// A new element with a class (the message rows are drawn with these rather than `view!`:
+/// see `components::messages`).
+pub fn element(tag: &str, class: &str) -> web_sys::Element {
+    let element = leptos::prelude::document().create_element(tag).unwrap_or_else(|_| wasm_bindgen::throw_str("createElement"));
+    element.set_class_name(class);
+    element
+}
+
+/// A new element with a class and text, appended to `parent`.
+pub fn append(parent: &web_sys::Element, tag: &str, class: &str, text: &str) -> web_sys::Element {
+    let child = element(tag, class);
+    if !text.is_empty() {
+        child.set_text_content(Some(text));
+    }
+    let _ = parent.append_child(&child);
+    child
+}
+
+/// A `<button type="button">` with a class, text and a `data-cw` control name, appended to `parent`.
+pub fn append_button(parent: &web_sys::Element, class: &str, text: &str, control: &str) -> web_sys::Element {
+    let button = append(parent, "button", class, text);
+    let _ = button.set_attribute("type", "button");
+    let _ = button.set_attribute("data-cw", control);
+    button
+}
+
+/// Adds or removes a class.
+pub fn set_class(element: &web_sys::Element, class: &str, on: bool) {
+    let _ = element.class_list().toggle_with_force(class, on);
+}
+
+/// Sets or removes a boolean attribute (`disabled`, `hidden`).
+pub fn set_flag(element: &web_sys::Element, name: &str, on: bool) {
+    let _ = element.toggle_attribute_with_force(name, on);
+}
+
 /// Runs `f` on the next animation frame (after the DOM has been updated and laid out).
 pub fn next_frame(f: impl FnOnce() + 'static) {
     let callback = wasm_bindgen::closure::Closure::once_into_js(f);

@@ -3,12 +3,15 @@
 //! scrolled up to read; then a "New messages" pill offers the way back down.
 
 use chat_widget_protocol::markdown::allowed_url;
-use chat_widget_protocol::{ActionKind, SuggestedAction};
+use chat_widget_protocol::ActionKind;
 use leptos::html::Div;
 use leptos::prelude::*;
+use leptos::reactive::effect::RenderEffect;
+use wasm_bindgen::JsCast;
 
 use crate::browser::dom;
 use crate::chat::{BotReply, Chat, Delivery, Message, ReplyState};
+use crate::text::Strings;
 
 /// How close to the bottom (in px) still counts as "at the bottom".
 const STICKY_SLACK_PX: i32 = 48;
@@ -71,7 +74,27 @@ pub fn MessageList(
             dom::scroll_to_bottom(&list);
         }
     };
-    let last_id = move || chat.messages.with(|messages| messages.last().map(|m| m.id));
+    // The rows, kept in step with the messages shown.
+    let rows = NodeRef::<Div>::new();
+    let mut drawn = Vec::new();
+    let draw = RenderEffect::new(move |_| {
+        let visible = chat.messages.with(|messages| {
+            // A jump of more than a window at once is a restore: hold back all but the
+            // latest window. A shrink is a new conversation.
+            let (before, now) = (seen_len.get_value(), messages.len());
+            seen_len.set_value(now);
+            if now < before {
+                hidden.set(0);
+            } else if now > before + WINDOW && before == 0 {
+                hidden.set(now - WINDOW);
+            }
+            messages[hidden.get().min(now)..].to_vec()
+        });
+        if let Some(container) = rows.get() {
+            sync_rows(chat, &container, &mut drawn, visible);
+        }
+    });
+    let _drawing = StoredValue::new_local(draw);
 
     view! {
         <div class="cw-messages-wrap">
@@ -94,30 +117,7 @@ pub fn MessageList(
                         }
                     }>{t.earlier_messages}</button>
                 </Show>
-                <For
-                    each=move || {
-                        chat.messages.with(|messages| {
-                            // A jump of more than a window at once is a restore: hold back
-                            // all but the latest window. A shrink is a new conversation.
-                            let (before, now) = (seen_len.get_value(), messages.len());
-                            seen_len.set_value(now);
-                            if now < before {
-                                hidden.set(0);
-                            } else if now > before + WINDOW && before == 0 {
-                                hidden.set(now - WINDOW);
-                            }
-                            messages[hidden.get().min(now)..].to_vec()
-                        })
-                    }
-                    key=|message| message.id
-                    let:message
-                >
-                    {
-                        let id = message.id;
-                        let is_last = Signal::derive(move || last_id() == Some(id));
-                        view! { <MessageBubble chat message is_last/> }
-                    }
-                </For>
+                <div class="cw-rows" node_ref=rows on:click=move |ev| { on_control(chat, ev.target()); }></div>
                 <Show when=move || chat.is_waiting()>
                     <div class="cw-typing" role="status" aria-label=t.typing>
                         <span></span><span></span><span></span>
@@ -137,108 +137,236 @@ pub fn MessageList(
     }
 }
 
-/// One message.
-#[component]
-fn MessageBubble(chat: Chat, message: Message, is_last: Signal<bool>) -> impl IntoView {
-    let t = chat.strings();
-    match message.reply {
-        Some(reply) => view! { <BotBubble chat reply is_last at=message.at/> }.into_any(),
-        None => {
-            let Message { id, text, delivery, auto_retry, at, .. } = message;
-            let failed = move || matches!(delivery.get(), Delivery::Failed(_));
-            let retry_note = move || {
-                let at = auto_retry.get()?;
-                let left = ((at - chat.now.get()) / 1000.0).ceil().max(1.0) as u64;
-                Some(t.retrying_in(left))
-            };
-            view! {
-                <div class="cw-msg cw-msg--visitor" class:cw-msg--failed=failed class:cw-msg--sending=move || delivery.get() == Delivery::Sending>
-                    <span class="cw-sr-only">{t.you_said}" "</span>
-                    <p class="cw-bubble" dir="auto">{text}</p>
-                    <MessageTime chat at/>
-                    <Show when=failed>
-                        <p class="cw-status">
-                            <span>{t.not_sent}</span>
-                            <span>{retry_note}</span>
-                            <button type="button" class="cw-retry" disabled=move || !chat.can_send() on:click=move |_| chat.retry(id)>{t.retry}</button>
-                        </p>
-                    </Show>
-                    <Show when=move || delivery.get() == Delivery::Waiting>
-                        <p class="cw-status cw-status--muted">{t.waiting_for_connection}</p>
-                    </Show>
-                </div>
-            }
-            .into_any()
-        }
+/// One drawn message: its element, and the render effect that keeps it current (dropped,
+/// and so stopped, with the row).
+struct Row {
+    id: u64,
+    node: web_sys::Element,
+    _effect: RenderEffect<()>,
+}
+
+impl Row {
+    fn new(chat: Chat, message: Message) -> Self {
+        let t = chat.strings();
+        let node = dom::element("div", "cw-msg");
+        let _ = node.set_attribute("data-cw-id", &message.id.to_string());
+        let effect = match message.reply {
+            Some(reply) => bot_row(chat, t, &node, message.id, message.at, reply),
+            None => visitor_row(chat, t, &node, &message),
+        };
+        Row { id: message.id, node, _effect: effect }
     }
 }
 
-/// A bot reply: the final blocks rendered once, the block being written re-rendered per frame,
-/// then the exact final HTML; its state and quick replies under it.
-#[component]
-fn BotBubble(chat: Chat, reply: BotReply, is_last: Signal<bool>, at: f64) -> impl IntoView {
-    let t = chat.strings();
-    let state = reply.state;
-    let streaming = move || state.get() == ReplyState::Streaming;
-    let show_actions = move || state.get() == ReplyState::Complete && is_last.get() && reply.actions.with(|a| !a.is_empty());
-    view! {
-        <div class="cw-msg cw-msg--bot" class:cw-msg--streaming=streaming class:cw-msg--hidden=move || streaming() && !reply.has_text()>
-            <span class="cw-sr-only">{t.bot_said}</span>
-            {move || match reply.final_html.get() {
-                Some(html) => view! { <div class="cw-bubble cw-markdown" dir="auto" inner_html=html></div> }.into_any(),
-                None => view! {
-                    <div class="cw-bubble cw-markdown" dir="auto">
-                        <For each=move || reply.blocks.get().into_iter().enumerate() key=|(index, _)| *index let:block>
-                            <div class="cw-block" inner_html=block.1></div>
-                        </For>
-                        <div class="cw-block" inner_html=move || reply.tail.get()></div>
-                    </div>
-                }.into_any(),
-            }}
-            <Show when=move || !streaming()>
-                <MessageTime chat at/>
-            </Show>
-            {move || match state.get() {
-                ReplyState::Stopped => Some(view! { <p class="cw-status cw-status--muted">{t.stopped}</p> }.into_any()),
-                ReplyState::Interrupted(_) => Some(view! {
-                    <p class="cw-status">
-                        <span>{t.interrupted}</span>
-                        <button type="button" class="cw-retry" disabled=move || chat.busy.get() on:click=move |_| chat.retry_reply(reply)>{t.retry}</button>
-                    </p>
-                }.into_any()),
-                _ => None,
-            }}
-            <Show when=show_actions>
-                <div class="cw-actions" role="group" aria-label=t.suggestions>
-                    {move || reply.actions.get().into_iter().map(|action| view! { <ActionButton chat reply action/> }).collect_view()}
-                </div>
-            </Show>
-        </div>
+/// Brings the drawn rows in line with the messages to show (in order; ids only grow, so one
+/// merge pass finds what is new, kept and gone).
+fn sync_rows(chat: Chat, container: &web_sys::Element, drawn: &mut Vec<Row>, visible: Vec<Message>) {
+    let mut old = std::mem::take(drawn).into_iter().peekable();
+    for message in visible {
+        while let Some(gone) = old.next_if(|row| row.id < message.id) {
+            gone.node.remove();
+        }
+        match old.next_if(|row| row.id == message.id) {
+            Some(kept) => drawn.push(kept),
+            None => {
+                let row = Row::new(chat, message);
+                // Before the next kept row (earlier messages shown on request), else last.
+                let before: Option<web_sys::Node> = old.peek().map(|next| next.node.clone().into());
+                let _ = container.insert_before(&row.node, before.as_ref());
+                drawn.push(row);
+            }
+        }
     }
+    for gone in old {
+        gone.node.remove();
+    }
+}
+
+/// A control in a row was pressed: `data-cw` names it (Retry on a message, Retry on a reply,
+/// or the index of a quick reply), the row's `data-cw-id` names the message.
+fn on_control(chat: Chat, target: Option<web_sys::EventTarget>) -> Option<()> {
+    let target: web_sys::Element = target?.dyn_into().ok()?;
+    let control = target.closest("[data-cw]").ok()??;
+    let id: u64 = control.closest(".cw-msg").ok()??.get_attribute("data-cw-id")?.parse().ok()?;
+    let name = control.get_attribute("data-cw")?;
+    if name == "retry" {
+        chat.retry(id);
+        return Some(());
+    }
+    let reply = chat.messages.with_untracked(|messages| messages.iter().find(|m| m.id == id).and_then(|m| m.reply))?;
+    if name == "again" {
+        chat.retry_reply(reply);
+    } else {
+        let action = reply.actions.with_untracked(|actions| actions.get(name.parse::<usize>().ok()?).cloned())?;
+        chat.choose_action(reply, &action);
+    }
+    Some(())
 }
 
 /// When a message was written, in the widget's language (the browser's `Intl`).
-#[component]
-fn MessageTime(chat: Chat, at: f64) -> impl IntoView {
+fn time_element(chat: Chat, at: f64) -> web_sys::Element {
     let (text, iso) = dom::format_time(at, chat.locale.tag());
-    view! { <time class="cw-time" datetime=iso>{text}</time> }
+    let time = dom::element("time", "cw-time");
+    time.set_text_content(Some(&text));
+    let _ = time.set_attribute("datetime", &iso);
+    time
 }
 
-/// One quick reply: a button that sends it, or for a `url` action a link that opens it.
-#[component]
-fn ActionButton(chat: Chat, reply: BotReply, action: SuggestedAction) -> impl IntoView {
-    let label = action.text.clone();
-    if action.kind == ActionKind::Url {
-        let href = action.payload.as_deref().and_then(|url| allowed_url(url, &["http:", "https:"])).map(str::to_owned);
-        return match href {
-            Some(href) => view! { <a class="cw-action" dir="auto" href=href target="_blank" rel="noopener noreferrer">{label}</a> }.into_any(),
-            None => ().into_any(),
+/// A visitor's message: its text, time, and while it is not through, why and a Retry.
+fn visitor_row(chat: Chat, t: &'static Strings, node: &web_sys::Element, message: &Message) -> RenderEffect<()> {
+    dom::set_class(node, "cw-msg--visitor", true);
+    dom::append(node, "span", "cw-sr-only", &format!("{} ", t.you_said));
+    let _ = dom::append(node, "p", "cw-bubble", &message.text).set_attribute("dir", "auto");
+    let _ = node.append_child(&time_element(chat, message.at));
+    // Built once, then shown, hidden and updated, so a focused Retry keeps focus.
+    let failed = dom::element("p", "cw-status");
+    dom::append(&failed, "span", "", t.not_sent);
+    let note = dom::append(&failed, "span", "", "");
+    let retry = dom::append_button(&failed, "cw-retry", t.retry, "retry");
+    let waiting = dom::element("p", "cw-status cw-status--muted");
+    waiting.set_text_content(Some(t.waiting_for_connection));
+    let (node, delivery, auto_retry) = (node.clone(), message.delivery, message.auto_retry);
+    RenderEffect::new(move |_| {
+        let delivery = delivery.get();
+        let is_failed = matches!(delivery, Delivery::Failed(_));
+        dom::set_class(&node, "cw-msg--failed", is_failed);
+        dom::set_class(&node, "cw-msg--sending", delivery == Delivery::Sending);
+        show(&node, &failed, is_failed);
+        show(&node, &waiting, delivery == Delivery::Waiting);
+        if is_failed {
+            let left = auto_retry.get().map(|at| ((at - chat.now.get()) / 1000.0).ceil().max(1.0) as u64);
+            note.set_text_content(left.map(|left| t.retrying_in(left)).as_deref());
+            dom::set_flag(&retry, "disabled", !chat.can_send());
+        }
+    })
+}
+
+/// Appends `child` to `parent` when `on` (unless it is there already: moving it would take
+/// focus from it), removes it otherwise.
+fn show(parent: &web_sys::Element, child: &web_sys::Element, on: bool) {
+    match (on, child.parent_node().is_some()) {
+        (true, false) => {
+            let _ = parent.append_child(child);
+        }
+        (false, true) => child.remove(),
+        _ => {}
+    }
+}
+
+/// A bot reply: the final blocks drawn once, the block being written redrawn per frame, then
+/// the exact final HTML; under it its time, its state and the quick replies.
+fn bot_row(chat: Chat, t: &'static Strings, node: &web_sys::Element, id: u64, at: f64, reply: BotReply) -> RenderEffect<()> {
+    dom::set_class(node, "cw-msg--bot", true);
+    dom::append(node, "span", "cw-sr-only", t.bot_said);
+    let bubble = dom::append(node, "div", "cw-bubble cw-markdown", "");
+    let _ = bubble.set_attribute("dir", "auto");
+    let time = time_element(chat, at);
+    let node = node.clone();
+    // What is drawn: blocks, the tail element and its HTML, the final HTML; the footer's key
+    // (state and quick replies shown) and its buttons.
+    let mut blocks_drawn = 0;
+    let mut tail: Option<(web_sys::Element, String)> = None;
+    let mut final_drawn = false;
+    let mut footer: Option<(u8, bool)> = None;
+    let mut footer_nodes: Vec<web_sys::Element> = Vec::new();
+    let mut buttons: Vec<web_sys::Element> = Vec::new();
+    RenderEffect::new(move |_| {
+        let state = reply.state.get();
+        let streaming = state == ReplyState::Streaming;
+        dom::set_class(&node, "cw-msg--streaming", streaming);
+        dom::set_class(&node, "cw-msg--hidden", streaming && !reply.has_text());
+        reply.final_html.with(|html| match html {
+            Some(html) => {
+                if !final_drawn {
+                    bubble.set_inner_html(html);
+                    (final_drawn, blocks_drawn, tail) = (true, 0, None);
+                }
+            }
+            None => {
+                reply.blocks.with(|blocks| {
+                    if final_drawn || blocks.len() < blocks_drawn {
+                        bubble.set_inner_html(""); // started over (Retry)
+                        (final_drawn, blocks_drawn, tail) = (false, 0, None);
+                    }
+                    let (tail_node, _) = tail.get_or_insert_with(|| (dom::append(&bubble, "div", "cw-block", ""), String::new()));
+                    for html in &blocks[blocks_drawn..] {
+                        let block = dom::element("div", "cw-block");
+                        block.set_inner_html(html);
+                        let _ = bubble.insert_before(&block, Some(tail_node));
+                    }
+                    blocks_drawn = blocks.len();
+                });
+                if let Some((tail_node, drawn)) = tail.as_mut() {
+                    reply.tail.with(|html| {
+                        if html != drawn {
+                            tail_node.set_inner_html(html);
+                            html.clone_into(drawn);
+                        }
+                    });
+                }
+            }
+        });
+
+        // The footer is rebuilt only when what it shows changes.
+        let is_last = chat.messages.with(|messages| messages.last().map(|m| m.id)) == Some(id);
+        let kind = match state {
+            ReplyState::Streaming => 0,
+            ReplyState::Complete => 1,
+            ReplyState::Stopped => 2,
+            ReplyState::Interrupted(_) => 3,
         };
-    }
-    view! {
-        <button type="button" class="cw-action" dir="auto" disabled=move || chat.busy.get() on:click=move |_| chat.choose_action(reply, &action)>
-            {label}
-        </button>
-    }
-    .into_any()
+        let with_actions = kind == 1 && is_last && reply.actions.with(|actions| !actions.is_empty());
+        if footer != Some((kind, with_actions)) {
+            footer = Some((kind, with_actions));
+            for old in footer_nodes.drain(..) {
+                old.remove();
+            }
+            buttons.clear();
+            if !streaming {
+                footer_nodes.push(time.clone());
+            }
+            if kind == 2 {
+                let stopped = dom::element("p", "cw-status cw-status--muted");
+                stopped.set_text_content(Some(t.stopped));
+                footer_nodes.push(stopped);
+            }
+            if kind == 3 {
+                let status = dom::element("p", "cw-status");
+                dom::append(&status, "span", "", t.interrupted);
+                buttons.push(dom::append_button(&status, "cw-retry", t.retry, "again"));
+                footer_nodes.push(status);
+            }
+            if with_actions {
+                let group = dom::element("div", "cw-actions");
+                let _ = group.set_attribute("role", "group");
+                let _ = group.set_attribute("aria-label", t.suggestions);
+                reply.actions.with_untracked(|actions| {
+                    for (index, action) in actions.iter().enumerate() {
+                        if action.kind == ActionKind::Url {
+                            // A link that opens the page, when it is one we may link to.
+                            let href = action.payload.as_deref().and_then(|url| allowed_url(url, &["http:", "https:"]));
+                            if let Some(href) = href {
+                                let link = dom::append(&group, "a", "cw-action", &action.text);
+                                for (name, value) in [("dir", "auto"), ("href", href), ("target", "_blank"), ("rel", "noopener noreferrer")] {
+                                    let _ = link.set_attribute(name, value);
+                                }
+                            }
+                        } else {
+                            let button = dom::append_button(&group, "cw-action", &action.text, &index.to_string());
+                            let _ = button.set_attribute("dir", "auto");
+                            buttons.push(button);
+                        }
+                    }
+                });
+                footer_nodes.push(group);
+            }
+            for part in &footer_nodes {
+                let _ = node.append_child(part);
+            }
+        }
+        let busy = chat.busy.get();
+        for button in &buttons {
+            dom::set_flag(button, "disabled", busy);
+        }
+    })
 }
