@@ -4,6 +4,7 @@
 use leptos::html::Button;
 use leptos::prelude::*;
 
+use super::icon::{self, Icon};
 use crate::config::LauncherIcon;
 use crate::text::Strings;
 
@@ -41,9 +42,7 @@ pub fn Launcher(
             on:click=move |_| on_toggle.run(())
         >
             <LauncherGlyph icon/>
-            <svg class="cw-icon cw-icon--close" viewBox="0 0 24 24" width="26" height="26" aria-hidden="true" focusable="false">
-                <path fill="currentColor" d="M6.4 5 5 6.4 10.6 12 5 17.6 6.4 19l5.6-5.6 5.6 5.6 1.4-1.4-5.6-5.6L19 6.4 17.6 5 12 10.6Z"/>
-            </svg>
+            <Icon class="cw-icon cw-icon--close" d=icon::CLOSE size=26/>
             <Show when=move || { unread.get() > 0 && !open.get() }>
                 <span class="cw-badge" aria-hidden="true">{move || unread.get().min(99)}</span>
             </Show>
@@ -66,12 +65,7 @@ fn LauncherGlyph(icon: LauncherIcon) -> impl IntoView {
         LauncherIcon::Help => "M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20Zm1 17h-2v-2h2v2Zm2.1-7.7-.9.9c-.7.7-1.2 1.3-1.2 2.8h-2v-.5c0-1.1.5-2.1 1.2-2.8l1.2-1.3c.4-.3.6-.8.6-1.4a2 2 0 0 0-4 0H8a4 4 0 0 1 8 0c0 .9-.4 1.7-.9 2.3Z",
         LauncherIcon::Message => "M20 4H4a2 2 0 0 0-2 2v12a2 2 0 0 0 2 2h16a2 2 0 0 0 2-2V6a2 2 0 0 0-2-2Zm0 4-8 5-8-5V6l8 5 8-5v2Z",
     };
-    view! {
-        <svg class="cw-icon cw-icon--chat" viewBox="0 0 24 24" width="28" height="28" aria-hidden="true" focusable="false">
-            <path fill="currentColor" d=path/>
-        </svg>
-    }
-    .into_any()
+    view! { <Icon class="cw-icon cw-icon--chat" d=path size=28/> }.into_any()
 }
 
 /// The greeting bubble next to the closed launcher: clicking it opens the chat; its × button
@@ -96,9 +90,7 @@ pub fn GreetingBubble(
                 {text}
             </button>
             <button type="button" class="cw-greeting-dismiss" aria-label=t.dismiss_greeting on:click=move |_| on_dismiss.run(())>
-                <svg viewBox="0 0 24 24" width="14" height="14" aria-hidden="true" focusable="false">
-                    <path fill="currentColor" d="M6.4 5 5 6.4 10.6 12 5 17.6 6.4 19l5.6-5.6 5.6 5.6 1.4-1.4-5.6-5.6L19 6.4 17.6 5 12 10.6Z"/>
-                </svg>
+                <Icon d=icon::CLOSE size=14/>
             </button>
         </div>
     }

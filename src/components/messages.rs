@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use leptos::reactive::effect::RenderEffect;
 use wasm_bindgen::JsCast;
 
+use super::icon::{self, Icon};
 use crate::browser::dom;
 use crate::chat::{BotReply, Chat, Delivery, Message, ReplyState};
 use crate::text::Strings;
@@ -128,9 +129,7 @@ pub fn MessageList(
             <Show when=move || unseen.get()>
                 <button type="button" class="cw-pill" on:click=jump_down>
                     {t.new_messages}
-                    <svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true" focusable="false">
-                        <path fill="currentColor" d="M12 16.6 5.4 10 6.8 8.6 12 13.8l5.2-5.2 1.4 1.4z"/>
-                    </svg>
+                    <Icon d=icon::DOWN size=16/>
                 </button>
             </Show>
         </div>

@@ -5,6 +5,7 @@ use leptos::ev::KeyboardEvent;
 use leptos::html::Textarea;
 use leptos::prelude::*;
 
+use super::icon::{self, Icon};
 use super::messages::MessageList;
 use crate::browser::dom;
 use crate::chat::Chat;
@@ -156,14 +157,10 @@ pub fn Panel(
                         confirming.set(true);
                         dom::next_frame(move || { if let Some(button) = confirm_yes.try_get_untracked().flatten() { dom::focus(&button); } });
                     }>
-                    <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false">
-                        <path fill="currentColor" d="M12 5V2L7 6l5 4V7a6 6 0 1 1-6 6H4a8 8 0 1 0 8-8Z"/>
-                    </svg>
+                    <Icon d=icon::NEW_CONVERSATION size=20/>
                 </button>
                 <button type="button" class="cw-icon-button" aria-label=t.close_chat on:click=move |_| on_close.run(())>
-                    <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true" focusable="false">
-                        <path fill="currentColor" d="M6.4 5 5 6.4 10.6 12 5 17.6 6.4 19l5.6-5.6 5.6 5.6 1.4-1.4-5.6-5.6L19 6.4 17.6 5 12 10.6Z"/>
-                    </svg>
+                    <Icon d=icon::CLOSE size=22/>
                 </button>
             </header>
             <Show when=move || confirming.get()>
@@ -204,16 +201,12 @@ pub fn Panel(
                     when=move || chat.busy.get()
                     fallback=move || view! {
                         <button type="submit" class="cw-send" aria-label=t.send disabled=move || !chat.can_send() || draft.with(|d| d.trim().is_empty())>
-                            <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false">
-                                <path fill="currentColor" d="M3.4 20.4 21 12 3.4 3.6 3.4 10l12.6 2-12.6 2z"/>
-                            </svg>
+                            <Icon d=icon::SEND size=20/>
                         </button>
                     }
                 >
                     <button type="button" class="cw-send cw-stop" aria-label=t.stop on:click=move |_| chat.stop()>
-                        <svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true" focusable="false">
-                            <rect fill="currentColor" x="5" y="5" width="14" height="14" rx="2.5"/>
-                        </svg>
+                        <Icon d=icon::STOP size=16/>
                     </button>
                 </Show>
             </form>
