@@ -172,38 +172,43 @@ test('hovering the launcher loads the widget; a click before it is ready opens t
   await page.context().close();
 });
 
-test('a mouse press under way when the widget arrives still opens the panel on release', async () => {
-  const page = await newPage(browser);
-  const requests = widgetRequests(page);
-  const release = await holdWasm(page);
-  await page.goto(await hostPage());
-  const box = await launcher(page).boundingBox();
-  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2); // starts the download
-  await page.mouse.down();
-  release();
-  await moduleLoaded(page, requests);
-  await page.mouse.up();
-  await panelOpensWithFocus(page);
-  assert.equal(await launcher(page).count(), 1, 'one launcher');
-  assert.deepEqual(page.consoleErrors, []);
-  await page.context().close();
-});
-
-test('a space-bar press under way when the widget arrives still opens the panel on release', async () => {
-  const page = await newPage(browser);
-  const requests = widgetRequests(page);
-  const release = await holdWasm(page);
-  await page.goto(await hostPage());
-  await launcher(page).waitFor();
-  await page.keyboard.press('Tab'); // the launcher: focus starts the download
-  await page.keyboard.down(' ');
-  release();
-  await moduleLoaded(page, requests);
-  await page.keyboard.up(' ');
-  await panelOpensWithFocus(page);
-  assert.deepEqual(page.consoleErrors, []);
-  await page.context().close();
-});
+// The visitor presses the launcher, the widget arrives, then they let go: the click must not
+// be lost between the loader's button and the widget's.
+for (const [name, press, letGo] of [
+  [
+    'a mouse press',
+    async (page) => {
+      const box = await launcher(page).boundingBox();
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2); // starts the download
+      await page.mouse.down();
+    },
+    (page) => page.mouse.up(),
+  ],
+  [
+    'a space-bar press',
+    async (page) => {
+      await launcher(page).waitFor();
+      await page.keyboard.press('Tab'); // the launcher: focus starts the download
+      await page.keyboard.down(' ');
+    },
+    (page) => page.keyboard.up(' '),
+  ],
+]) {
+  test(`${name} under way when the widget arrives still opens the panel on release`, async () => {
+    const page = await newPage(browser);
+    const requests = widgetRequests(page);
+    const release = await holdWasm(page);
+    await page.goto(await hostPage());
+    await press(page);
+    release();
+    await moduleLoaded(page, requests);
+    await letGo(page);
+    await panelOpensWithFocus(page);
+    assert.equal(await launcher(page).count(), 1, 'one launcher');
+    assert.deepEqual(page.consoleErrors, []);
+    await page.context().close();
+  });
+}
 
 test('a keyboard visitor keeps focus on the launcher through the swap, and Enter opens the panel', async () => {
   const page = await newPage(browser);

@@ -698,7 +698,8 @@ impl Chat {
         });
     }
 
-    fn find(&self, id: u64) -> Option<Message> {
+    /// Message `id`, if it is still in the conversation.
+    pub fn find(&self, id: u64) -> Option<Message> {
         self.messages.with_untracked(|messages| messages.iter().find(|m| m.id == id).cloned())
     }
 

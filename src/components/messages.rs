@@ -192,7 +192,7 @@ fn on_control(chat: Chat, target: Option<web_sys::EventTarget>) -> Option<()> {
         chat.retry(id);
         return Some(());
     }
-    let reply = chat.messages.with_untracked(|messages| messages.iter().find(|m| m.id == id).and_then(|m| m.reply))?;
+    let reply = chat.find(id)?.reply?;
     if name == "again" {
         chat.retry_reply(reply);
     } else {
@@ -266,14 +266,20 @@ fn bot_row(chat: Chat, t: &'static Strings, node: &web_sys::Element, id: u64, at
     let mut blocks_drawn = 0;
     let mut tail: Option<(web_sys::Element, String)> = None;
     let mut final_drawn = false;
+    let mut classes: Option<(bool, bool)> = None;
     let mut footer: Option<(u8, bool)> = None;
     let mut footer_nodes: Vec<web_sys::Element> = Vec::new();
     let mut buttons: Vec<web_sys::Element> = Vec::new();
     RenderEffect::new(move |_| {
         let state = reply.state.get();
         let streaming = state == ReplyState::Streaming;
-        dom::set_class(&node, "cw-msg--streaming", streaming);
-        dom::set_class(&node, "cw-msg--hidden", streaming && !reply.has_text());
+        // Touched only when they change (this runs once per frame while the reply streams).
+        let now = (streaming, streaming && !reply.has_text());
+        if classes != Some(now) {
+            classes = Some(now);
+            dom::set_class(&node, "cw-msg--streaming", now.0);
+            dom::set_class(&node, "cw-msg--hidden", now.1);
+        }
         reply.final_html.with(|html| match html {
             Some(html) => {
                 if !final_drawn {
