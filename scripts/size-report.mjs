@@ -8,7 +8,7 @@ import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
 import { minifyCss } from './bundle-css.mjs';
 
 // Brotli budgets, in bytes. The loader's is the issue's; the whole widget's goal is 110 KB
-// (`GOAL`), not reached yet, so the check holds the line where the build is today (173.8 KB
+// (`GOAL`), not reached yet, so the check holds the line where the build is today (173.5 KB
 // with the message rows drawn through the DOM API; 189.7 KB before, 241.5 KB and 290 KB before
 // that).
 export const BUDGET = { loader: 6 * 1024, widget: 180 * 1024 };
