@@ -5,9 +5,7 @@
 use chat_widget_protocol::markdown::{render_markdown, MarkdownStream};
 use chat_widget_protocol::stream::ReplyBuilder;
 use chat_widget_protocol::{ApiError, ErrorCode, Json, OutgoingMessage, SuggestedAction};
-use leptos::prelude::*;
-use leptos::reactive::owner::WeakOwner;
-use leptos::task::spawn_local;
+use crate::reactive::{spawn_local, Owner, RwSignal, StoredValue};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -230,19 +228,18 @@ pub struct Chat {
     /// Bumps whenever something visible in the list changes (for auto-scroll).
     pub revision: RwSignal<u64>,
     config: StoredValue<WidgetConfig>,
-    store: StoredValue<Rc<ConversationStore>, LocalStorage>,
-    in_flight: StoredValue<Option<InFlight>, LocalStorage>,
+    store: StoredValue<Rc<ConversationStore>>,
+    in_flight: StoredValue<Option<InFlight>>,
     next_id: StoredValue<u64>,
     /// The widget's reactive owner: messages added later (from a request's task) get their
-    /// signals from it, so they live exactly as long as the widget. Weak, so that the owner
-    /// holding this value does not keep itself alive after unmount.
-    owner: StoredValue<WeakOwner>,
+    /// signals from it, so they live exactly as long as the widget.
+    owner: Option<Owner>,
     /// Bumped by `reset`: a request started before it does not touch the new conversation.
     generation: StoredValue<u64>,
     /// What the site attached with `identify` and `setContext`, sent as metadata.
     metadata: StoredValue<Json>,
     /// Who hears about [`WidgetEvent`]s (the host element's DOM events).
-    listener: StoredValue<Option<Listener>, LocalStorage>,
+    listener: StoredValue<Option<Listener>>,
     /// Sending is paused until then (ms since the epoch): a 429, or a window used up.
     pub cooldown_until: RwSignal<Option<f64>>,
     /// The clock the countdowns read, ticking once a second while one runs.
@@ -261,8 +258,8 @@ pub struct Chat {
     /// The language everything is said in.
     pub locale: Locale,
     /// chataibot: the visitor's stable id; openai: the transcript the widget keeps.
-    visitor: StoredValue<Rc<Slot>, LocalStorage>,
-    transcript: StoredValue<Rc<Slot>, LocalStorage>,
+    visitor: StoredValue<Rc<Slot>>,
+    transcript: StoredValue<Rc<Slot>>,
 }
 
 impl Chat {
@@ -278,13 +275,13 @@ impl Chat {
             busy: RwSignal::new(false),
             revision: RwSignal::new(0),
             config: StoredValue::new(config.clone()),
-            store: StoredValue::new_local(store),
-            in_flight: StoredValue::new_local(None),
+            store: StoredValue::new(store),
+            in_flight: StoredValue::new(None),
             next_id: StoredValue::new(1),
-            owner: StoredValue::new(Owner::current().unwrap_or_default().downgrade()),
+            owner: Owner::current(),
             generation: StoredValue::new(0),
             metadata: StoredValue::new(Json::object()),
-            listener: StoredValue::new_local(None),
+            listener: StoredValue::new(None),
             cooldown_until: RwSignal::new(None),
             now: RwSignal::new(dom::now_ms()),
             online: RwSignal::new(dom::is_online()),
@@ -301,8 +298,8 @@ impl Chat {
             announcement: RwSignal::new(String::new()),
             focus_composer: RwSignal::new(0),
             locale,
-            visitor: StoredValue::new_local(Rc::new(Slot::new(&config.bot_id, "visitor"))),
-            transcript: StoredValue::new_local(Rc::new(Slot::new(&config.bot_id, "transcript"))),
+            visitor: StoredValue::new(Rc::new(Slot::new(&config.bot_id, "visitor"))),
+            transcript: StoredValue::new(Rc::new(Slot::new(&config.bot_id, "transcript"))),
         }
     }
 
@@ -711,7 +708,7 @@ impl Chat {
 
     /// Runs `f` under the widget's owner.
     fn owned<T>(&self, f: impl FnOnce() -> T) -> T {
-        match self.owner.try_get_value().and_then(|owner| owner.upgrade()) {
+        match self.owner.filter(Owner::is_alive) {
             Some(owner) => owner.with(f),
             None => f(),
         }

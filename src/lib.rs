@@ -3,11 +3,13 @@
 //! Two ways in:
 //! * **Script tag**: `assets/chat-widget.js` reads the tag's `data-*` settings, loads this
 //!   module and calls [`mount_widget`] with a fresh host element.
-//! * **Leptos**: put [`ChatWidget`] with a [`WidgetConfig`] in your view.
+//! * **Leptos** (feature `leptos`, on by default): put `ChatWidget` with a [`WidgetConfig`] in
+//!   your view.
 //!
 //! Code map: [`config`] (settings), [`chat`] (conversation state and actions), `api` (the
-//! dialect in use), `components` (the view), `browser` (the only `web_sys` user), [`theme`]
-//! and [`text`] (colours and visitor-facing strings).
+//! dialect in use), `components` (the view, drawn with the DOM API), [`reactive`] (the signals
+//! it all runs on), `browser` (the only `web_sys` user), [`theme`] and [`text`] (colours and
+//! visitor-facing strings).
 #![deny(missing_docs)]
 
 mod api;
@@ -16,15 +18,17 @@ pub mod chat;
 mod components;
 pub mod config;
 pub mod events;
+pub mod reactive;
 pub mod text;
 pub mod theme;
 
-pub use components::{ChatWidget, Controls, WidgetView};
+#[cfg(feature = "leptos")]
+pub use components::ChatWidget;
+pub use components::Controls;
 pub use config::{ConfigError, ConfigWarning, Dialect, ExplicitLook, LauncherIcon, Position, Theme, WidgetConfig};
 pub use theme::Color;
 
 use chat_widget_protocol::Json;
-use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 
 #[cfg(test)]
@@ -35,7 +39,7 @@ wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 /// it exists. Every method is a no-op once the widget is unmounted.
 #[wasm_bindgen]
 pub struct MountedWidget {
-    handle: Option<Box<dyn std::any::Any>>,
+    mount: Option<Mount>,
     host: web_sys::HtmlElement,
     controls: Controls,
 }
@@ -113,7 +117,7 @@ impl MountedWidget {
 
     /// Removes the widget from the page.
     pub fn unmount(mut self) {
-        self.handle.take();
+        self.mount.take();
         if let Some(shadow) = self.host.shadow_root() {
             shadow.set_inner_html("");
         }
@@ -165,16 +169,12 @@ pub fn mount_config(host: web_sys::HtmlElement, config: WidgetConfig) -> Result<
             None => return Err(JsValue::from_str("chat-widget: this element already holds a widget")),
         },
     };
-    let controls = std::rc::Rc::new(std::cell::Cell::new(None));
-    let handle = leptos::mount::mount_to(shadow.clone().unchecked_into(), {
-        let controls = controls.clone();
-        move || {
-            let created = Controls::new(&config);
-            controls.set(Some(created));
-            view! { <WidgetView config controls=created/> }
-        }
+    let owner = reactive::Owner::new();
+    let (controls, root) = owner.with(|| {
+        let controls = Controls::new(&config);
+        (controls, components::widget_view(&shadow, &config, controls))
     });
-    let controls = controls.get().ok_or_else(|| JsValue::from_str("chat-widget: the widget did not start"))?;
+    let mount = Mount { owner, root };
     if let Some(placeholder) = placeholder {
         browser::dom::replace_placeholder(&shadow, placeholder);
     }
@@ -182,5 +182,18 @@ pub fn mount_config(host: web_sys::HtmlElement, config: WidgetConfig) -> Result<
     let target: web_sys::Node = host.clone().into();
     controls.chat.set_listener(move |event| browser::dom::dispatch_widget_event(&target, event.name(), &event.detail()));
     controls.chat.emit(events::WidgetEvent::Ready);
-    Ok(MountedWidget { handle: Some(Box::new(handle)), host, controls })
+    Ok(MountedWidget { mount: Some(mount), host, controls })
+}
+
+/// A drawn widget: dropping it stops everything the widget runs and removes what it drew.
+struct Mount {
+    owner: reactive::Owner,
+    root: web_sys::Element,
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        self.owner.dispose();
+        self.root.remove();
+    }
 }

@@ -118,7 +118,6 @@ impl Visit {
 
     async fn settle(&self) {
         for _ in 0..3 {
-            leptos::task::tick().await;
             wasm_bindgen_futures::JsFuture::from(sleep(20)).await.unwrap();
         }
     }
@@ -129,7 +128,6 @@ impl Visit {
             if condition(self) {
                 return;
             }
-            leptos::task::tick().await;
             wasm_bindgen_futures::JsFuture::from(sleep(20)).await.unwrap();
         }
         panic!("timed out waiting for: {what}");

@@ -63,12 +63,84 @@ pub fn replace_placeholder(shadow: &web_sys::ShadowRoot, placeholder: web_sys::E
     }
 }
 
-/// A new element with a class (the message rows are drawn with these rather than `view!`:
-/// see `components::messages`).
+/// The page's document.
+pub fn document() -> web_sys::Document {
+    web_sys::window().and_then(|w| w.document()).unwrap_or_else(|| wasm_bindgen::throw_str("chat-widget: no document"))
+}
+
+/// A new element with a class (the widget is drawn with these: see `components`).
 pub fn element(tag: &str, class: &str) -> web_sys::Element {
-    let element = leptos::prelude::document().create_element(tag).unwrap_or_else(|_| wasm_bindgen::throw_str("createElement"));
-    element.set_class_name(class);
+    let element = document().create_element(tag).unwrap_or_else(|_| wasm_bindgen::throw_str("createElement"));
+    if !class.is_empty() {
+        element.set_class_name(class);
+    }
     element
+}
+
+/// A new HTML element with a class and attributes.
+pub fn html(tag: &str, class: &str, attributes: &[(&str, &str)]) -> web_sys::HtmlElement {
+    let element = element(tag, class);
+    for (name, value) in attributes {
+        let _ = element.set_attribute(name, value);
+    }
+    element.unchecked_into()
+}
+
+/// A decorative 24×24 icon (hidden from screen readers), `size` px square, in the current
+/// text colour.
+pub fn icon(d: &str, size: u32, class: &str) -> web_sys::Element {
+    const SVG: &str = "http://www.w3.org/2000/svg";
+    let new = |tag: &str| document().create_element_ns(Some(SVG), tag).unwrap_or_else(|_| wasm_bindgen::throw_str("createElementNS"));
+    let svg = new("svg");
+    let size = size.to_string();
+    for (name, value) in [("class", class), ("viewBox", "0 0 24 24"), ("width", &size), ("height", &size), ("aria-hidden", "true"), ("focusable", "false")] {
+        if !value.is_empty() {
+            let _ = svg.set_attribute(name, value);
+        }
+    }
+    let path = new("path");
+    let _ = path.set_attribute("fill", "currentColor");
+    let _ = path.set_attribute("d", d);
+    let _ = svg.append_child(&path);
+    svg
+}
+
+/// Calls `f` with each `name` event on `target`, for as long as the current reactive owner
+/// (the widget) lives.
+pub fn on<E: JsCast>(target: &web_sys::EventTarget, name: &str, mut f: impl FnMut(E) + 'static) {
+    let callback = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| f(event.unchecked_into()));
+    let _ = target.add_event_listener_with_callback(name, callback.as_ref().unchecked_ref());
+    crate::reactive::StoredValue::new(callback);
+}
+
+/// An element that comes and goes at a fixed place among its siblings (an empty text node
+/// marks the place).
+pub struct Optional {
+    /// The element.
+    pub node: web_sys::Element,
+    anchor: web_sys::Text,
+}
+
+impl Optional {
+    /// Marks the place for `node` at the end of `parent` (not shown yet).
+    pub fn new(parent: &web_sys::Node, node: web_sys::Element) -> Self {
+        let anchor = document().create_text_node("");
+        let _ = parent.append_child(&anchor);
+        Self { node, anchor }
+    }
+
+    /// Shows or removes it (left alone when already so: moving it would take focus from it).
+    pub fn show(&self, on: bool) {
+        match (on, self.node.parent_node().is_some()) {
+            (true, false) => {
+                if let Some(parent) = self.anchor.parent_node() {
+                    let _ = parent.insert_before(&self.node, Some(&self.anchor));
+                }
+            }
+            (false, true) => self.node.remove(),
+            _ => {}
+        }
+    }
 }
 
 /// A new element with a class and text, appended to `parent`.
@@ -81,11 +153,14 @@ pub fn append(parent: &web_sys::Element, tag: &str, class: &str, text: &str) -> 
     child
 }
 
-/// A `<button type="button">` with a class, text and a `data-cw` control name, appended to `parent`.
+/// A `<button type="button">` with a class, text and a `data-cw` control name (if any),
+/// appended to `parent`.
 pub fn append_button(parent: &web_sys::Element, class: &str, text: &str, control: &str) -> web_sys::Element {
     let button = append(parent, "button", class, text);
     let _ = button.set_attribute("type", "button");
-    let _ = button.set_attribute("data-cw", control);
+    if !control.is_empty() {
+        let _ = button.set_attribute("data-cw", control);
+    }
     button
 }
 

@@ -1,7 +1,5 @@
-//! The widget's icons: each one 24×24 path in the current text colour, drawn by one component
-//! (one copy of its rendering code in the wasm however many icons there are).
-
-use leptos::prelude::*;
+//! The widget's icons: each one 24×24 path in the current text colour, drawn by
+//! `dom::icon`.
 
 /// The × of Close and Dismiss.
 pub const CLOSE: &str = "M6.4 5 5 6.4 10.6 12 5 17.6 6.4 19l5.6-5.6 5.6 5.6 1.4-1.4-5.6-5.6L19 6.4 17.6 5 12 10.6Z";
@@ -13,21 +11,3 @@ pub const SEND: &str = "M3.4 20.4 21 12 3.4 3.6 3.4 10l12.6 2-12.6 2z";
 pub const STOP: &str = "M7.5 5h9A2.5 2.5 0 0 1 19 7.5v9a2.5 2.5 0 0 1-2.5 2.5h-9A2.5 2.5 0 0 1 5 16.5v-9A2.5 2.5 0 0 1 7.5 5Z";
 /// The "New messages" pill's arrow down.
 pub const DOWN: &str = "M12 16.6 5.4 10 6.8 8.6 12 13.8l5.2-5.2 1.4 1.4z";
-
-/// A decorative icon (hidden from screen readers), `size` px square.
-#[component]
-pub fn Icon(
-    /// The path (one of the constants here, or a launcher glyph).
-    d: &'static str,
-    /// Width and height in px.
-    size: u32,
-    /// Classes, if any.
-    #[prop(optional)]
-    class: &'static str,
-) -> impl IntoView {
-    view! {
-        <svg class=class viewBox="0 0 24 24" width=size height=size aria-hidden="true" focusable="false">
-            <path fill="currentColor" d=d/>
-        </svg>
-    }
-}

@@ -4,14 +4,12 @@
 
 use chat_widget_protocol::markdown::allowed_url;
 use chat_widget_protocol::ActionKind;
-use leptos::html::Div;
-use leptos::prelude::*;
-use leptos::reactive::effect::RenderEffect;
 use wasm_bindgen::JsCast;
 
-use super::icon::{self, Icon};
+use super::icon;
 use crate::browser::dom;
 use crate::chat::{BotReply, Chat, Delivery, Message, ReplyState};
+use crate::reactive::{Effect, EffectGuard, RwSignal, StoredValue};
 use crate::text::Strings;
 
 /// How close to the bottom (in px) still counts as "at the bottom".
@@ -22,32 +20,57 @@ const STICKY_SLACK_PX: i32 = 48;
 /// A thousand restored messages cost the time of fifty.
 const WINDOW: usize = 50;
 
-/// The list of messages.
-#[component]
-pub fn MessageList(
-    /// The conversation (its look carries the greeting, shown first as the bot's).
-    chat: Chat,
-) -> impl IntoView {
+/// Draws the list of messages at the end of `parent` (the panel).
+pub fn message_list(parent: &web_sys::Element, chat: Chat) {
     let t = chat.strings();
-    let list = NodeRef::<Div>::new();
+    let wrap = dom::element("div", "cw-messages-wrap");
+    let _ = parent.append_child(&wrap);
+    // A log, but not a live one: streamed text would be read out chunk by chunk.
+    // Finished replies are announced once, through the status region below.
+    let list = dom::html("div", "cw-messages", &[("role", "log"), ("aria-live", "off"), ("aria-label", t.messages), ("tabindex", "-1")]);
+    let _ = wrap.append_child(&list);
+    // The greeting, shown first as the bot's.
+    let greeting = dom::element("div", "cw-msg cw-msg--bot cw-msg--greeting");
+    dom::append(&greeting, "span", "cw-sr-only", &format!("{} ", t.bot_said));
+    let greeting_text = dom::append(&greeting, "p", "cw-bubble", "");
+    let _ = greeting_text.set_attribute("dir", "auto");
+    let greeting = dom::Optional::new(&list, greeting);
+    let earlier = dom::html("button", "cw-earlier", &[("type", "button")]);
+    earlier.set_text_content(Some(t.earlier_messages));
+    let earlier_button = earlier.clone();
+    let earlier = dom::Optional::new(&list, earlier.into());
+    let rows = dom::element("div", "cw-rows");
+    let _ = list.append_child(&rows);
+    let typing = dom::html("div", "cw-typing", &[("role", "status"), ("aria-label", t.typing)]);
+    for _ in 0..3 {
+        dom::append(&typing, "span", "", "");
+    }
+    let typing = dom::Optional::new(&list, typing.into());
+    let announcement = dom::html("div", "cw-sr-only", &[("role", "status"), ("aria-live", "polite"), ("aria-atomic", "true")]);
+    let _ = wrap.append_child(&announcement);
+    let pill = dom::html("button", "cw-pill", &[("type", "button")]);
+    let _ = pill.append_with_str_1(t.new_messages);
+    let _ = pill.append_child(&dom::icon(icon::DOWN, 16, ""));
+    let pill_button = pill.clone();
+    let pill = dom::Optional::new(&wrap, pill.into());
+
     let at_bottom = RwSignal::new(true);
     let unseen = RwSignal::new(false);
-
     // Whenever something visible changes: follow it if the visitor is at the bottom,
     // otherwise let them read and show the pill.
-    Effect::new(move |_| {
-        chat.revision.track();
-        chat.is_waiting();
-        if at_bottom.get_untracked() {
-            dom::next_frame(move || {
-                if let Some(list) = list.try_get_untracked().flatten() {
-                    dom::scroll_to_bottom(&list);
-                }
-            });
-        } else {
-            unseen.set(true);
-        }
-    });
+    {
+        let list = list.clone();
+        Effect::new(move |_| {
+            chat.revision.track();
+            chat.is_waiting();
+            if at_bottom.get_untracked() {
+                let list = list.clone();
+                dom::next_frame(move || dom::scroll_to_bottom(&list));
+            } else {
+                unseen.set(true);
+            }
+        });
+    }
     // Messages held back at the start of a long restored conversation.
     let hidden = RwSignal::new(0usize);
     let seen_len = StoredValue::new(0usize);
@@ -56,29 +79,51 @@ pub fn MessageList(
             hidden.update(|h| *h = h.saturating_sub(WINDOW));
         }
     };
-    let on_scroll = move |_| {
-        if let Some(list) = list.get_untracked() {
-            if list.scroll_top() < 200 {
+    {
+        let element = list.clone();
+        dom::on(&list, "scroll", move |_: web_sys::Event| {
+            if element.scroll_top() < 200 {
                 show_earlier();
             }
-            let bottom = list.scroll_height() - list.scroll_top() - list.client_height() <= STICKY_SLACK_PX;
+            let bottom = element.scroll_height() - element.scroll_top() - element.client_height() <= STICKY_SLACK_PX;
             at_bottom.set(bottom);
             if bottom {
                 unseen.set(false);
             }
-        }
-    };
-    let jump_down = move |_| {
-        at_bottom.set(true);
-        unseen.set(false);
-        if let Some(list) = list.get_untracked() {
+        });
+    }
+    {
+        let list = list.clone();
+        dom::on(&pill_button, "click", move |_: web_sys::Event| {
+            at_bottom.set(true);
+            unseen.set(false);
             dom::scroll_to_bottom(&list);
-        }
-    };
+        });
+    }
+    {
+        let list = list.clone();
+        dom::on(&earlier_button, "click", move |_: web_sys::Event| {
+            show_earlier();
+            if hidden.get_untracked() == 0 {
+                dom::focus(&list);
+            }
+        });
+    }
+    dom::on(&rows, "click", move |ev: web_sys::Event| {
+        on_control(chat, ev.target());
+    });
+    Effect::new(move |_| {
+        let text = chat.look.with(|look| look.greeting.clone());
+        greeting.show(text.is_some());
+        greeting_text.set_text_content(text.as_deref());
+    });
+    Effect::new(move |_| earlier.show(hidden.get() > 0));
+    Effect::new(move |_| typing.show(chat.is_waiting()));
+    Effect::new(move |_| announcement.set_text_content(Some(&chat.announcement.get())));
+    Effect::new(move |_| pill.show(unseen.get()));
     // The rows, kept in step with the messages shown.
-    let rows = NodeRef::<Div>::new();
     let mut drawn = Vec::new();
-    let draw = RenderEffect::new(move |_| {
+    Effect::new(move |_| {
         let visible = chat.messages.with(|messages| {
             // A jump of more than a window at once is a restore: hold back all but the
             // latest window. A shrink is a new conversation.
@@ -91,49 +136,8 @@ pub fn MessageList(
             }
             messages[hidden.get().min(now)..].to_vec()
         });
-        if let Some(container) = rows.get() {
-            sync_rows(chat, &container, &mut drawn, visible);
-        }
+        sync_rows(chat, &rows, &mut drawn, visible);
     });
-    let _drawing = StoredValue::new_local(draw);
-
-    view! {
-        <div class="cw-messages-wrap">
-            // A log, but not a live one: streamed text would be read out chunk by chunk.
-            // Finished replies are announced once, through the status region below.
-            <div class="cw-messages" role="log" aria-live="off" aria-label=t.messages tabindex="-1" node_ref=list on:scroll=on_scroll>
-                {move || chat.look.with(|look| look.greeting.clone()).map(|text| view! {
-                    <div class="cw-msg cw-msg--bot cw-msg--greeting">
-                        <span class="cw-sr-only">{t.bot_said}" "</span>
-                        <p class="cw-bubble" dir="auto">{text}</p>
-                    </div>
-                })}
-                <Show when=move || { hidden.get() > 0 }>
-                    <button type="button" class="cw-earlier" on:click=move |_| {
-                        show_earlier();
-                        if hidden.get_untracked() == 0 {
-                            if let Some(list) = list.get_untracked() {
-                                dom::focus(&list);
-                            }
-                        }
-                    }>{t.earlier_messages}</button>
-                </Show>
-                <div class="cw-rows" node_ref=rows on:click=move |ev| { on_control(chat, ev.target()); }></div>
-                <Show when=move || chat.is_waiting()>
-                    <div class="cw-typing" role="status" aria-label=t.typing>
-                        <span></span><span></span><span></span>
-                    </div>
-                </Show>
-            </div>
-            <div class="cw-sr-only" role="status" aria-live="polite" aria-atomic="true">{move || chat.announcement.get()}</div>
-            <Show when=move || unseen.get()>
-                <button type="button" class="cw-pill" on:click=jump_down>
-                    {t.new_messages}
-                    <Icon d=icon::DOWN size=16/>
-                </button>
-            </Show>
-        </div>
-    }
 }
 
 /// One drawn message: its element, and the render effect that keeps it current (dropped,
@@ -141,7 +145,7 @@ pub fn MessageList(
 struct Row {
     id: u64,
     node: web_sys::Element,
-    _effect: RenderEffect<()>,
+    _effect: EffectGuard,
 }
 
 impl Row {
@@ -212,7 +216,7 @@ fn time_element(chat: Chat, at: f64) -> web_sys::Element {
 }
 
 /// A visitor's message: its text, time, and while it is not through, why and a Retry.
-fn visitor_row(chat: Chat, t: &'static Strings, node: &web_sys::Element, message: &Message) -> RenderEffect<()> {
+fn visitor_row(chat: Chat, t: &'static Strings, node: &web_sys::Element, message: &Message) -> EffectGuard {
     dom::set_class(node, "cw-msg--visitor", true);
     dom::append(node, "span", "cw-sr-only", &format!("{} ", t.you_said));
     let _ = dom::append(node, "p", "cw-bubble", &message.text).set_attribute("dir", "auto");
@@ -225,7 +229,7 @@ fn visitor_row(chat: Chat, t: &'static Strings, node: &web_sys::Element, message
     let waiting = dom::element("p", "cw-status cw-status--muted");
     waiting.set_text_content(Some(t.waiting_for_connection));
     let (node, delivery, auto_retry) = (node.clone(), message.delivery, message.auto_retry);
-    RenderEffect::new(move |_| {
+    EffectGuard::new(move |_| {
         let delivery = delivery.get();
         let is_failed = matches!(delivery, Delivery::Failed(_));
         dom::set_class(&node, "cw-msg--failed", is_failed);
@@ -254,7 +258,7 @@ fn show(parent: &web_sys::Element, child: &web_sys::Element, on: bool) {
 
 /// A bot reply: the final blocks drawn once, the block being written redrawn per frame, then
 /// the exact final HTML; under it its time, its state and the quick replies.
-fn bot_row(chat: Chat, t: &'static Strings, node: &web_sys::Element, id: u64, at: f64, reply: BotReply) -> RenderEffect<()> {
+fn bot_row(chat: Chat, t: &'static Strings, node: &web_sys::Element, id: u64, at: f64, reply: BotReply) -> EffectGuard {
     dom::set_class(node, "cw-msg--bot", true);
     dom::append(node, "span", "cw-sr-only", t.bot_said);
     let bubble = dom::append(node, "div", "cw-bubble cw-markdown", "");
@@ -270,7 +274,7 @@ fn bot_row(chat: Chat, t: &'static Strings, node: &web_sys::Element, id: u64, at
     let mut footer: Option<(u8, bool)> = None;
     let mut footer_nodes: Vec<web_sys::Element> = Vec::new();
     let mut buttons: Vec<web_sys::Element> = Vec::new();
-    RenderEffect::new(move |_| {
+    EffectGuard::new(move |_| {
         let state = reply.state.get();
         let streaming = state == ReplyState::Streaming;
         // Touched only when they change (this runs once per frame while the reply streams).

@@ -1,10 +1,14 @@
-//! The widget's Leptos components. They read [`crate::chat::Chat`] signals and call its
-//! actions; they never build requests or touch storage themselves.
+//! The widget's view, drawn with the DOM API. It reads [`crate::chat::Chat`] signals (see
+//! [`crate::reactive`]) and calls its actions; it never builds requests or touches storage.
 
 mod icon;
 mod launcher;
+#[cfg(feature = "leptos")]
+mod leptos_component;
 mod messages;
 mod panel;
 mod widget;
 
-pub use widget::{ChatWidget, Controls, WidgetView};
+#[cfg(feature = "leptos")]
+pub use leptos_component::ChatWidget;
+pub use widget::{widget_view, Controls};

@@ -1,102 +1,205 @@
 //! The chat panel: header, message list, failure notice and composer. A non-modal dialog:
 //! Escape closes it, focus goes to the input when it opens.
 
-use leptos::ev::KeyboardEvent;
-use leptos::html::Textarea;
-use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 
-use super::icon::{self, Icon};
-use super::messages::MessageList;
+use super::icon;
+use super::messages::message_list;
 use crate::browser::dom;
 use crate::chat::Chat;
 use crate::config::WidgetConfig;
+use crate::reactive::{on_cleanup, Effect, RwSignal, StoredValue};
 
-/// The panel. It stays in the DOM while closed (hidden), so a half-typed message and the
-/// scroll position survive closing and reopening.
-#[component]
-pub fn Panel(
-    /// The conversation.
-    chat: Chat,
-    /// Settings (bot name, greeting).
-    config: WidgetConfig,
-    /// Whether the panel is shown.
-    open: RwSignal<bool>,
-    /// Closes the panel and gives focus back to the launcher.
-    on_close: Callback<()>,
-) -> impl IntoView {
+/// Draws the panel at the end of `root`. It stays in the DOM while closed (hidden), so a
+/// half-typed message and the scroll position survive closing and reopening. `on_close`
+/// closes it and gives focus back to the launcher.
+pub fn panel(root: &web_sys::Element, chat: Chat, config: &WidgetConfig, open: RwSignal<bool>, on_close: impl Fn() + Clone + 'static) {
     let t = chat.strings();
+    let label = t.chat_with(&config.bot_name);
+    let panel = dom::html("section", "cw-panel", &[("id", "cw-panel"), ("role", "dialog"), ("tabindex", "-1"), ("aria-label", &label)]);
+    let _ = root.append_child(&panel);
+
+    // Header: avatar, name, New conversation, Close.
+    let header = dom::element("header", "cw-header");
+    let _ = panel.append_child(&header);
+    match &config.avatar_url {
+        Some(url) => {
+            let _ = header.append_child(&dom::html("img", "cw-avatar cw-avatar--image", &[("src", url), ("alt", ""), ("width", "34"), ("height", "34")]));
+        }
+        None => {
+            let _ = dom::append(&header, "span", "cw-avatar", &initial(&config.bot_name)).set_attribute("aria-hidden", "true");
+        }
+    }
+    dom::append(&header, "h2", "cw-title", &config.bot_name);
+    let new_conversation = dom::html(
+        "button",
+        "cw-icon-button cw-new-conversation",
+        &[("type", "button"), ("aria-label", t.new_conversation), ("title", t.new_conversation)],
+    );
+    let _ = new_conversation.append_child(&dom::icon(icon::NEW_CONVERSATION, 20, ""));
+    let close = dom::html("button", "cw-icon-button", &[("type", "button"), ("aria-label", t.close_chat)]);
+    let _ = close.append_child(&dom::icon(icon::CLOSE, 22, ""));
+    let _ = header.append_child(&new_conversation);
+    let _ = header.append_child(&close);
+
+    // "Start over?" asked in place.
+    let confirm = dom::html(
+        "div",
+        "cw-confirm",
+        &[("role", "alertdialog"), ("aria-label", t.new_conversation), ("aria-describedby", "cw-confirm-text")],
+    );
+    let _ = dom::append(&confirm, "p", "", t.confirm_new_conversation).set_attribute("id", "cw-confirm-text");
+    let choices = dom::append(&confirm, "div", "cw-confirm-actions", "");
+    let no = dom::append_button(&choices, "cw-confirm-no", t.cancel, "");
+    let yes = dom::append_button(&choices, "cw-confirm-yes", t.start_over, "");
+    let confirm = dom::Optional::new(&panel, confirm.into());
+
+    message_list(&panel, chat);
+
+    // Notices: offline, the latest failure, the rate-limit countdown.
+    let banner = dom::Optional::new(&panel, dom::html("p", "cw-banner", &[("role", "status")]).into());
+    banner.node.set_text_content(Some(t.offline));
+    // Polite: it waits for the screen reader to finish what it is saying.
+    let alert = dom::Optional::new(&panel, dom::html("p", "cw-alert", &[("role", "status"), ("aria-live", "polite")]).into());
+    let cooldown = dom::Optional::new(&panel, dom::html("p", "cw-cooldown", &[("role", "timer"), ("aria-live", "off")]).into());
+
+    // The composer.
+    let form = dom::element("form", "cw-composer");
+    let _ = panel.append_child(&form);
+    let input: web_sys::HtmlTextAreaElement = dom::html(
+        "textarea",
+        "cw-input",
+        &[("rows", "1"), ("aria-label", t.input_label), ("placeholder", t.input_placeholder), ("enterkeyhint", "send")],
+    )
+    .unchecked_into();
+    let _ = form.append_child(&input);
+    let send = dom::html("button", "cw-send", &[("type", "submit"), ("aria-label", t.send)]);
+    let _ = send.append_child(&dom::icon(icon::SEND, 20, ""));
+    let send = dom::Optional::new(&form, send.into());
+    let stop = dom::html("button", "cw-send cw-stop", &[("type", "button"), ("aria-label", t.stop)]);
+    let _ = stop.append_child(&dom::icon(icon::STOP, 16, ""));
+    let stop_button = stop.clone();
+    let stop = dom::Optional::new(&form, stop.into());
+
     let draft = RwSignal::new(String::new());
-    let input = NodeRef::<Textarea>::new();
     let confirming = RwSignal::new(false);
-    let panel = NodeRef::<leptos::html::Section>::new();
-    let confirm_yes = NodeRef::<leptos::html::Button>::new();
-    let focus_input = move || {
-        dom::next_frame(move || {
-            if let Some(input) = input.try_get_untracked().flatten() {
-                dom::focus(&input);
-            }
-        })
+    let modal = RwSignal::new(false);
+    let focus_input = {
+        let input = input.clone();
+        move || {
+            let input = input.clone();
+            dom::next_frame(move || dom::focus(&input));
+        }
     };
 
     // Each time the panel opens: on a phone it covers the screen, is modal and the page behind
     // it stops scrolling; focus goes to the input, except on touch screens, where that would
     // pop the keyboard up uninvited (the dialog itself gets focus instead).
-    let modal = RwSignal::new(false);
     let configured_modal = config.modal;
-    let scroll_lock = StoredValue::new_local(None::<dom::PageScrollLock>);
-    Effect::new(move |was_open: Option<bool>| {
-        let is_open = open.get();
-        if is_open && was_open != Some(true) {
-            // (Also when the widget starts open: the loader opens it right after mounting when
-            // the visitor clicked before it was ready, before this effect first runs.)
-            let small = dom::is_small_screen();
-            let is_modal = configured_modal.unwrap_or(small);
-            modal.set(is_modal);
-            if is_modal {
-                scroll_lock.set_value(dom::PageScrollLock::engage());
-            }
-            let touch = dom::is_coarse_pointer();
-            dom::next_frame(move || {
-                if touch {
-                    if let Some(panel) = panel.try_get_untracked().flatten() {
-                        dom::focus(&panel);
-                    }
-                } else if let Some(input) = input.try_get_untracked().flatten() {
-                    dom::focus(&input);
+    let scroll_lock = StoredValue::new(None::<dom::PageScrollLock>);
+    {
+        let (panel, input) = (panel.clone(), input.clone());
+        Effect::new(move |was_open: Option<bool>| {
+            let is_open = open.get();
+            dom::set_flag(&panel, "hidden", !is_open);
+            if is_open && was_open != Some(true) {
+                let small = dom::is_small_screen();
+                let is_modal = configured_modal.unwrap_or(small);
+                modal.set(is_modal);
+                if is_modal {
+                    scroll_lock.set_value(dom::PageScrollLock::engage());
                 }
-            });
-        }
-        if !is_open && was_open == Some(true) {
-            if let Some(lock) = scroll_lock.try_update_value(Option::take).flatten() {
-                lock.release();
+                let touch = dom::is_coarse_pointer();
+                let (panel, input) = (panel.clone(), input.clone());
+                dom::next_frame(move || {
+                    if !panel.is_connected() {
+                        return; // unmounted meanwhile
+                    }
+                    dom::focus(if touch { &panel } else { input.unchecked_ref() });
+                });
             }
-        }
-        is_open
-    });
-    // A chosen quick reply disappears with its buttons: keyboard focus continues in the input.
-    Effect::new(move |previous: Option<u32>| {
-        let requested = chat.focus_composer.get();
-        if previous.is_some_and(|p| p != requested) && !dom::is_coarse_pointer() {
-            focus_input();
-        }
-        requested
-    });
+            if !is_open && was_open == Some(true) {
+                if let Some(lock) = scroll_lock.try_update_value(Option::take).flatten() {
+                    lock.release();
+                }
+            }
+            is_open
+        });
+    }
     on_cleanup(move || {
         if let Some(lock) = scroll_lock.try_update_value(Option::take).flatten() {
             lock.release();
         }
     });
+    // A chosen quick reply disappears with its buttons: keyboard focus continues in the input.
+    {
+        let focus_input = focus_input.clone();
+        Effect::new(move |previous: Option<u32>| {
+            let requested = chat.focus_composer.get();
+            if previous.is_some_and(|p| p != requested) && !dom::is_coarse_pointer() {
+                focus_input();
+            }
+            requested
+        });
+    }
     // The on-screen keyboard shrinks the visual viewport: the full-screen panel follows it,
     // so the input stays visible above the keyboard.
-    dom::watch_visual_viewport(move |height, top| {
-        if !(height.is_finite() && height > 0.0 && top.is_finite()) {
-            return; // a browser (or a page) reporting nonsense: keep the last good size
-        }
-        if let Some(panel) = panel.try_get_untracked().flatten() {
+    {
+        let panel = panel.clone();
+        dom::watch_visual_viewport(move |height, top| {
+            if !(height.is_finite() && height > 0.0 && top.is_finite()) {
+                return; // a browser (or a page) reporting nonsense: keep the last good size
+            }
             dom::set_css_variable(&panel, "--cw-viewport-height", &format!("{}px", height.floor() as i32));
             dom::set_css_variable(&panel, "--cw-viewport-top", &format!("{}px", top.round() as i32));
+        });
+    }
+
+    // What is shown follows the conversation (each part touched only when it changes).
+    {
+        let dialog = panel.clone();
+        Effect::new(move |_| {
+            let _ = dialog.set_attribute("aria-modal", if modal.get() { "true" } else { "false" });
+        });
+    }
+    {
+        let new_conversation = new_conversation.clone();
+        Effect::new(move |_| dom::set_flag(&new_conversation, "disabled", chat.messages.with(Vec::is_empty)));
+    }
+    Effect::new(move |_| confirm.show(confirming.get()));
+    Effect::new(move |_| banner.show(!chat.online.get()));
+    Effect::new(move |shown: Option<Option<String>>| {
+        let error = chat.latest_error();
+        if shown.as_ref() != Some(&error) {
+            alert.show(error.is_some());
+            alert.node.set_text_content(error.as_deref());
         }
+        error
     });
+    Effect::new(move |_| {
+        let left = chat.cooldown_left_s();
+        cooldown.show(left.is_some());
+        cooldown.node.set_text_content(left.map(|s| t.cooldown(s)).as_deref());
+    });
+    let send_button = send.node.clone();
+    Effect::new(move |_| {
+        let busy = chat.busy.get();
+        stop.show(busy);
+        send.show(!busy);
+    });
+    {
+        let input = input.clone();
+        Effect::new(move |_| {
+            // The value is written only when it differs (writing moves the caret).
+            let empty = draft.with(|draft| {
+                if input.value() != *draft {
+                    input.set_value(draft);
+                }
+                draft.trim().is_empty()
+            });
+            dom::set_flag(&send_button, "disabled", !chat.can_send() || empty);
+        });
+    }
 
     // The draft is cleared only once the chat took the message: while a reply is on its
     // way, Enter keeps the text in the input.
@@ -105,19 +208,52 @@ pub fn Panel(
             draft.set(String::new());
         }
     };
-    let on_input_keydown = move |ev: KeyboardEvent| {
+    {
+        let input_element = input.clone();
+        dom::on(&input, "input", move |_: web_sys::Event| draft.set(input_element.value()));
+    }
+    dom::on(&input, "keydown", move |ev: web_sys::KeyboardEvent| {
         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
             ev.prevent_default();
             submit();
         }
-    };
-    let on_panel_keydown = move |ev: KeyboardEvent| {
-        if ev.key() == "Tab" && modal.get_untracked() {
-            if let Some(panel) = panel.get_untracked() {
-                if dom::trap_tab(&panel, ev.shift_key()) {
-                    ev.prevent_default();
-                }
-            }
+    });
+    dom::on(&form, "submit", move |ev: web_sys::Event| {
+        ev.prevent_default();
+        submit();
+    });
+    dom::on(&stop_button, "click", move |_: web_sys::Event| chat.stop());
+    {
+        let on_close = on_close.clone();
+        dom::on(&close, "click", move |_: web_sys::Event| on_close());
+    }
+    {
+        let yes = yes.clone();
+        dom::on(&new_conversation, "click", move |_: web_sys::Event| {
+            confirming.set(true);
+            let yes = yes.clone();
+            dom::next_frame(move || dom::focus(yes.unchecked_ref()));
+        });
+    }
+    {
+        let focus_input = focus_input.clone();
+        dom::on(&no, "click", move |_: web_sys::Event| {
+            confirming.set(false);
+            focus_input();
+        });
+    }
+    {
+        let focus_input = focus_input.clone();
+        dom::on(&yes, "click", move |_: web_sys::Event| {
+            chat.reset();
+            confirming.set(false);
+            focus_input();
+        });
+    }
+    let dialog = panel.clone();
+    dom::on(&panel, "keydown", move |ev: web_sys::KeyboardEvent| {
+        if ev.key() == "Tab" && modal.get_untracked() && dom::trap_tab(&dialog, ev.shift_key()) {
+            ev.prevent_default();
         }
         if ev.key() == "Escape" {
             ev.stop_propagation();
@@ -125,93 +261,10 @@ pub fn Panel(
                 confirming.set(false);
                 focus_input();
             } else {
-                on_close.run(());
+                on_close();
             }
         }
-    };
-    let label = t.chat_with(&config.bot_name);
-    let bot_name = config.bot_name.clone();
-    let avatar = match config.avatar_url.clone() {
-        Some(url) => view! { <img class="cw-avatar cw-avatar--image" src=url alt="" width="34" height="34"/> }.into_any(),
-        None => view! { <span class="cw-avatar" aria-hidden="true">{initial(&bot_name)}</span> }.into_any(),
-    };
-
-    view! {
-        <section
-            id="cw-panel"
-            class="cw-panel"
-            role="dialog"
-            aria-modal=move || modal.get().to_string()
-            tabindex="-1"
-            node_ref=panel
-            aria-label=label
-            hidden=move || !open.get()
-            on:keydown=on_panel_keydown
-        >
-            <header class="cw-header">
-                {avatar}
-                <h2 class="cw-title">{bot_name.clone()}</h2>
-                <button type="button" class="cw-icon-button cw-new-conversation" aria-label=t.new_conversation title=t.new_conversation
-                    disabled=move || chat.messages.with(Vec::is_empty)
-                    on:click=move |_| {
-                        confirming.set(true);
-                        dom::next_frame(move || { if let Some(button) = confirm_yes.try_get_untracked().flatten() { dom::focus(&button); } });
-                    }>
-                    <Icon d=icon::NEW_CONVERSATION size=20/>
-                </button>
-                <button type="button" class="cw-icon-button" aria-label=t.close_chat on:click=move |_| on_close.run(())>
-                    <Icon d=icon::CLOSE size=22/>
-                </button>
-            </header>
-            <Show when=move || confirming.get()>
-                <div class="cw-confirm" role="alertdialog" aria-label=t.new_conversation aria-describedby="cw-confirm-text">
-                    <p id="cw-confirm-text">{t.confirm_new_conversation}</p>
-                    <div class="cw-confirm-actions">
-                        <button type="button" class="cw-confirm-no" on:click=move |_| { confirming.set(false); focus_input(); }>{t.cancel}</button>
-                        <button type="button" class="cw-confirm-yes" node_ref=confirm_yes on:click=move |_| { chat.reset(); confirming.set(false); focus_input(); }>{t.start_over}</button>
-                    </div>
-                </div>
-            </Show>
-            <MessageList chat/>
-            <Show when=move || !chat.online.get()>
-                <p class="cw-banner" role="status">{t.offline}</p>
-            </Show>
-            <Show when=move || chat.latest_error().is_some()>
-                // Polite: it waits for the screen reader to finish what it is saying.
-                <p class="cw-alert" role="status" aria-live="polite">{move || chat.latest_error()}</p>
-            </Show>
-            <Show when=move || chat.cooldown_left_s().is_some()>
-                <p class="cw-cooldown" role="timer" aria-live="off">
-                    {move || t.cooldown(chat.cooldown_left_s().unwrap_or(0))}
-                </p>
-            </Show>
-            <form class="cw-composer" on:submit=move |ev| { ev.prevent_default(); submit(); }>
-                <textarea
-                    class="cw-input"
-                    node_ref=input
-                    rows="1"
-                    aria-label=t.input_label
-                    placeholder=t.input_placeholder
-                    enterkeyhint="send"
-                    prop:value=move || draft.get()
-                    on:input=move |ev| draft.set(event_target_value(&ev))
-                    on:keydown=on_input_keydown
-                ></textarea>
-                <Show
-                    when=move || chat.busy.get()
-                    fallback=move || view! {
-                        <button type="submit" class="cw-send" aria-label=t.send disabled=move || !chat.can_send() || draft.with(|d| d.trim().is_empty())>
-                            <Icon d=icon::SEND size=20/>
-                        </button>
-                    }
-                >
-                    <button type="button" class="cw-send cw-stop" aria-label=t.stop on:click=move |_| chat.stop()>
-                        <Icon d=icon::STOP size=16/>
-                    </button>
-                </Show>
-            </form>
-        </section>
-    }
+    });
 }
 
 /// The first letter of the bot's name, for the header avatar. The stylesheet shows it in

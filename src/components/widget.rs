@@ -1,13 +1,12 @@
 //! The widget's root: the launcher, the greeting bubble, the panel, open/close state, the
 //! unread count, theme and placement, and focus moves between launcher and panel.
 
-use leptos::html::{Button, Div};
-use leptos::portal::Portal;
-use leptos::prelude::*;
+use std::rc::Rc;
 
-use super::launcher::{GreetingBubble, Launcher};
-use super::panel::Panel;
+use super::launcher::{greeting_bubble, launcher};
+use super::panel::panel;
 use crate::browser::{dom, storage::Flag, styles};
+use crate::reactive::{Effect, RwSignal, StoredValue};
 use crate::chat::Chat;
 use crate::config::WidgetConfig;
 use crate::events::WidgetEvent;
@@ -44,57 +43,28 @@ impl Controls {
     }
 }
 
-/// The chat widget for Leptos apps: renders into its own shadow root (attached to a new element
-/// at the end of `<body>`), so the page's CSS cannot reach it and its CSS cannot leak out.
-///
-/// ```no_run
-/// use chat_widget::{ChatWidget, WidgetConfig};
-/// use leptos::prelude::*;
-///
-/// #[component]
-/// fn App() -> impl IntoView {
-///     let config = WidgetConfig::new("demo", "http://127.0.0.1:8787").api_key("pk_live_...");
-///     view! { <h1>"My shop"</h1> <ChatWidget config/> }
-/// }
-/// ```
-#[component]
-pub fn ChatWidget(
-    /// What bot to talk to and how the widget looks.
-    config: WidgetConfig,
-) -> impl IntoView {
-    view! {
-        <Portal use_shadow=true>
-            {
-                let controls = Controls::new(&config);
-                view! { <WidgetView config=config.clone() controls/> }
-            }
-        </Portal>
-    }
-}
-
-/// The widget itself, without isolation. [`ChatWidget`] and the script-tag entry both render
-/// this inside a shadow root; its CSS is installed into whatever root it lands in.
-#[component]
-pub fn WidgetView(
-    /// What bot to talk to and how the widget looks.
-    config: WidgetConfig,
-    /// Its handles (see [`Controls`]).
-    controls: Controls,
-) -> impl IntoView {
+/// Draws the widget at the end of `parent` (a shadow root): the launcher, the greeting bubble,
+/// the panel, with theme and placement. Its CSS is installed into the root it lands in.
+/// Call under the widget's [`crate::reactive::Owner`]: unmounting disposes that owner.
+pub fn widget_view(parent: &web_sys::Node, config: &WidgetConfig, controls: Controls) -> web_sys::Element {
     let Controls { chat, open, unread } = controls;
     chat.watch_connection();
     chat.restore();
-    let root = NodeRef::<Div>::new();
-    let launcher = NodeRef::<Button>::new();
+    let root = dom::html("div", "", &[("dir", if chat.locale.is_rtl() { "rtl" } else { "ltr" }), ("lang", chat.locale.tag())]);
+    let _ = parent.append_child(&root);
+    styles::install_for(&root);
     let (offset_x, offset_y, z_index) = (config.offset_x, config.offset_y, config.z_index);
 
     // Styles, theme colours and placement go in through the CSSOM (allowed by a strict CSP).
-    // The colour can change once, when a bot configuration arrives from the server.
-    Effect::new(move |_| {
-        let (surface, on_surface) = chat.look.with(|look| look.primary.accessible_surface());
-        let ink = surface.readable_on(crate::theme::Color::WHITE);
-        if let Some(root) = root.get() {
-            styles::install_for(&root);
+    // The colour and corner can change once, when a bot configuration arrives from the server.
+    let theme = config.theme;
+    {
+        let root = root.clone();
+        Effect::new(move |_| {
+            let (surface, on_surface, position) =
+                chat.look.with(|look| (look.primary.accessible_surface().0, look.primary.accessible_surface().1, look.position));
+            root.set_class_name(&format!("cw-root cw-root--{} cw-root--{}", position.as_str(), theme.as_str()));
+            let ink = surface.readable_on(crate::theme::Color::WHITE);
             dom::set_css_variable(&root, "--cw-primary-ink", &ink.to_hex());
             dom::set_css_variable(&root, "--cw-primary", &surface.to_hex());
             dom::set_css_variable(&root, "--cw-on-primary", &on_surface.to_hex());
@@ -103,22 +73,8 @@ pub fn WidgetView(
             if let Some(z) = z_index {
                 dom::set_css_variable(&root, "--cw-z-index", &z.to_string());
             }
-        }
-    });
-
-    // The page hears about the widget through DOM events on the host element. (The script
-    // entry sets the listener before the first render; the Leptos component gets it here.)
-    Effect::new(move |_| {
-        if let Some(root) = root.get() {
-            if !chat.has_listener() {
-                let node: web_sys::Node = root.into();
-                chat.set_listener(move |event: WidgetEvent| {
-                    dom::dispatch_widget_event(&node, event.name(), &event.detail());
-                });
-                chat.emit(WidgetEvent::Ready);
-            }
-        }
-    });
+        });
+    }
     // A reply finished while the panel was closed: count it for the launcher's badge.
     Effect::new(move |seen: Option<usize>| {
         let replies = chat.completed_replies();
@@ -130,7 +86,20 @@ pub fn WidgetView(
         replies
     });
 
-    let greeting_dismissed = std::sync::Arc::new(Flag::new(&config.bot_id, "greeting-dismissed"));
+    // The launcher is drawn after the panel (and the bubble between them), so the stacking
+    // and tab order are panel first; `launcher` is filled in once it exists.
+    let launcher_button: StoredValue<Option<web_sys::HtmlElement>> = StoredValue::new(None);
+    let close = move || {
+        controls.set_open(false);
+        dom::next_frame(move || {
+            if let Some(Some(launcher)) = launcher_button.try_get_value() {
+                dom::focus(&launcher);
+            }
+        });
+    };
+    panel(&root, chat, config, open, close);
+
+    let greeting_dismissed = Rc::new(Flag::new(&config.bot_id, "greeting-dismissed"));
     let show_bubble = RwSignal::new(false);
     if let Some(delay) = config.greeting_delay_s {
         if !greeting_dismissed.is_set() {
@@ -142,45 +111,44 @@ pub fn WidgetView(
             });
         }
     }
-    let dismiss_bubble = {
-        let flag = greeting_dismissed.clone();
-        Callback::new(move |()| {
-            show_bubble.set(false);
-            flag.set();
-        })
+    let dismiss_bubble = move || {
+        show_bubble.set(false);
+        greeting_dismissed.set();
     };
-
-    let toggle = Callback::new(move |()| {
-        controls.set_open(!open.get_untracked());
-        dismiss_bubble.run(());
-    });
-    let close = Callback::new(move |()| {
-        controls.set_open(false);
-        dom::next_frame(move || {
-            if let Some(launcher) = launcher.try_get_untracked().flatten() {
-                dom::focus(&launcher);
+    // The bubble, between the panel and the launcher, drawn afresh each time it shows.
+    let place = dom::document().create_text_node("");
+    let _ = root.append_child(&place);
+    let bot_name = config.bot_name.clone();
+    let drawn: StoredValue<Option<web_sys::Element>> = StoredValue::new(None);
+    {
+        let dismiss_bubble = dismiss_bubble.clone();
+        Effect::new(move |_| {
+            let shown = show_bubble.get() && !open.get();
+            match drawn.try_update_value(Option::take).flatten() {
+                Some(bubble) if !shown => bubble.remove(),
+                Some(bubble) => drawn.set_value(Some(bubble)),
+                None if shown => {
+                    let text = chat.look.with_untracked(|look| look.greeting.clone().unwrap_or_default());
+                    let (dismiss, open_and_dismiss) = (dismiss_bubble.clone(), dismiss_bubble.clone());
+                    let open_chat = move || {
+                        controls.set_open(true);
+                        open_and_dismiss();
+                    };
+                    let bubble = greeting_bubble(&text, &bot_name, chat.strings(), open_chat, dismiss);
+                    if let Some(parent) = place.parent_node() {
+                        let _ = parent.insert_before(&bubble, Some(&place));
+                    }
+                    drawn.set_value(Some(bubble));
+                }
+                None => {}
             }
         });
-    });
-    let open_from_bubble = Callback::new(move |()| {
-        controls.set_open(true);
-        dismiss_bubble.run(());
-    });
-
-    let theme = config.theme;
-    let root_class = move || {
-        format!("cw-root cw-root--{} cw-root--{}", chat.look.with(|look| look.position.as_str()), theme.as_str())
-    };
-    let greeting = move || chat.look.with(|look| look.greeting.clone().unwrap_or_default());
-    let bot_name = config.bot_name.clone();
-    let icon = config.launcher_icon.clone();
-    view! {
-        <div class=root_class node_ref=root dir=if chat.locale.is_rtl() { "rtl" } else { "ltr" } lang=chat.locale.tag()>
-            <Panel chat config open on_close=close/>
-            <Show when=move || show_bubble.get() && !open.get()>
-                <GreetingBubble text=greeting() bot_name=bot_name.clone() on_open=open_from_bubble on_dismiss=dismiss_bubble t=chat.strings()/>
-            </Show>
-            <Launcher open unread icon=icon.clone() on_toggle=toggle node_ref=launcher t=chat.strings()/>
-        </div>
     }
+    let toggle = move || {
+        controls.set_open(!open.get_untracked());
+        dismiss_bubble();
+    };
+    let button = launcher(&root, open, unread, &config.launcher_icon, chat.strings(), toggle);
+    launcher_button.set_value(Some(button));
+    root.into()
 }
