@@ -108,7 +108,12 @@ pub fn icon(d: &str, size: u32, class: &str) -> web_sys::Element {
 /// Calls `f` with each `name` event on `target`, for as long as the current reactive owner
 /// (the widget) lives.
 pub fn on<E: JsCast>(target: &web_sys::EventTarget, name: &str, mut f: impl FnMut(E) + 'static) {
-    let callback = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| f(event.unchecked_into()));
+    listen(target, name, Box::new(move |event: web_sys::Event| f(event.unchecked_into())));
+}
+
+/// [`on`] for a boxed handler: one copy of the closure glue for every listener.
+fn listen(target: &web_sys::EventTarget, name: &str, f: Box<dyn FnMut(web_sys::Event)>) {
+    let callback = wasm_bindgen::closure::Closure::wrap(f);
     let _ = target.add_event_listener_with_callback(name, callback.as_ref().unchecked_ref());
     crate::reactive::StoredValue::new(callback);
 }
@@ -176,6 +181,7 @@ pub fn set_flag(element: &web_sys::Element, name: &str, on: bool) {
 
 /// Runs `f` on the next animation frame (after the DOM has been updated and laid out).
 pub fn next_frame(f: impl FnOnce() + 'static) {
+    let f: Box<dyn FnOnce()> = Box::new(f);
     let callback = wasm_bindgen::closure::Closure::once_into_js(f);
     if let Some(window) = web_sys::window() {
         let _ = window.request_animation_frame(callback.unchecked_ref());
@@ -236,6 +242,7 @@ pub fn dispatch_widget_event(node: &web_sys::Node, name: &str, detail: &Json) {
 
 /// Runs `f` once after `ms` milliseconds.
 pub fn after_ms(ms: u32, f: impl FnOnce() + 'static) {
+    let f: Box<dyn FnOnce()> = Box::new(f);
     let callback = wasm_bindgen::closure::Closure::once_into_js(f);
     if let Some(window) = web_sys::window() {
         let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), ms as i32);

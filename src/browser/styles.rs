@@ -5,7 +5,8 @@
 //! The stylesheet comes in two parts. `assets/launcher.css` is what a closed widget needs; the
 //! script tag's loader carries it and has adopted it before the widget arrives, so the
 //! script-tag build (feature `embedded-css` off) leaves it out. `assets/widget.css` (the
-//! greeting bubble and the panel) is always compiled in and added after it.
+//! greeting bubble and the panel) is always compiled in and added after it. Both are compiled
+//! in minified (`build.rs`).
 
 use std::cell::OnceCell;
 
@@ -13,10 +14,10 @@ use wasm_bindgen::JsCast;
 
 /// The part of the stylesheet this build installs.
 #[cfg(feature = "embedded-css")]
-pub const WIDGET_CSS: &str = concat!(include_str!("../../assets/launcher.css"), include_str!("../../assets/widget.css"));
+pub const WIDGET_CSS: &str = concat!(include_str!(concat!(env!("OUT_DIR"), "/launcher.css")), include_str!(concat!(env!("OUT_DIR"), "/widget.css")));
 /// The part of the stylesheet this build installs (the loader brought the launcher's part).
 #[cfg(not(feature = "embedded-css"))]
-pub const WIDGET_CSS: &str = include_str!("../../assets/widget.css");
+pub const WIDGET_CSS: &str = include_str!(concat!(env!("OUT_DIR"), "/widget.css"));
 
 thread_local! {
     /// One constructed sheet, shared by every widget on the page.
