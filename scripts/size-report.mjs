@@ -8,10 +8,10 @@ import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
 import { minifyCss } from './bundle-css.mjs';
 
 // Brotli budgets, in bytes. The loader's is the issue's; the whole widget's goal is 110 KB
-// (`GOAL`), not reached yet, so the check holds the line where the build is today (173.5 KB
-// with the message rows drawn through the DOM API; 189.7 KB before, 241.5 KB and 290 KB before
-// that).
-export const BUDGET = { loader: 6 * 1024, widget: 180 * 1024 };
+// (`GOAL`), not reached yet, so the check holds the line where the build is today (123.9 KB
+// without Leptos, drawn with the DOM API on src/reactive.rs; 173.5 KB, 189.7 KB, 241.5 KB and
+// 290 KB before that).
+export const BUDGET = { loader: 6 * 1024, widget: 128 * 1024 };
 export const GOAL = { widget: 110 * 1024 };
 
 export function sizes(bytes) {

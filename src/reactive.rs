@@ -541,3 +541,99 @@ impl Drop for Cleanup {
 pub fn on_cleanup(f: impl FnOnce() + 'static) {
     StoredValue::new(Cleanup(Some(Box::new(f))));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    /// Lets queued effects run (they run in a microtask).
+    async fn settle() {
+        let _ = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&wasm_bindgen::JsValue::NULL)).await;
+    }
+
+    #[wasm_bindgen_test]
+    async fn an_effect_runs_at_once_then_once_per_batch_of_writes_to_what_it_read() {
+        let owner = Owner::new();
+        let runs = Rc::new(Cell::new(0));
+        let (a, b, unread) = owner.with(|| (RwSignal::new(1), RwSignal::new(10), RwSignal::new(0)));
+        let seen = Rc::new(Cell::new(0));
+        owner.with(|| {
+            let (runs, seen) = (runs.clone(), seen.clone());
+            Effect::new(move |_| {
+                runs.set(runs.get() + 1);
+                seen.set(a.get() + b.get());
+            })
+        });
+        assert_eq!((runs.get(), seen.get()), (1, 11), "runs when created");
+        a.set(2);
+        b.update(|b| *b = 20);
+        assert_eq!(runs.get(), 1, "writes are not seen half-done");
+        settle().await;
+        assert_eq!((runs.get(), seen.get()), (2, 22), "one run for both writes");
+        unread.set(5);
+        settle().await;
+        assert_eq!(runs.get(), 2, "a signal it did not read does not wake it");
+        owner.dispose();
+    }
+
+    #[wasm_bindgen_test]
+    async fn disposing_the_owner_stops_its_effects_and_its_handles_say_so() {
+        let owner = Owner::new();
+        let runs = Rc::new(Cell::new(0));
+        let (count, stored) = owner.with(|| (RwSignal::new(0), StoredValue::new("kept")));
+        owner.with(|| {
+            let runs = runs.clone();
+            Effect::new(move |_| {
+                count.track();
+                runs.set(runs.get() + 1);
+            })
+        });
+        let cleaned = Rc::new(Cell::new(false));
+        owner.with(|| {
+            let cleaned = cleaned.clone();
+            on_cleanup(move || cleaned.set(true));
+        });
+        owner.dispose();
+        assert!(cleaned.get(), "cleanups run");
+        assert!(count.is_disposed() && stored.is_disposed());
+        assert_eq!(count.try_get_untracked(), None);
+        assert_eq!(count.try_set(3), Some(3), "a disposed signal gives the value back");
+        assert_eq!(stored.try_get_value(), None);
+        // A new signal may take the freed slot: the old handle still reads as disposed.
+        let fresh = RwSignal::new(7);
+        assert!(count.is_disposed() && !fresh.is_disposed());
+        settle().await;
+        assert_eq!(runs.get(), 1);
+    }
+
+    #[wasm_bindgen_test]
+    async fn an_effect_guard_stops_its_effect_when_dropped_and_effects_made_in_effects_run_after() {
+        let owner = Owner::new();
+        let count = owner.with(|| RwSignal::new(0));
+        let inner_runs = Rc::new(Cell::new(0));
+        let guard: Rc<RefCell<Option<EffectGuard>>> = Rc::default();
+        owner.with(|| {
+            let (guard, inner_runs) = (guard.clone(), inner_runs.clone());
+            Effect::new(move |_| {
+                let runs = inner_runs.clone();
+                // Made inside a running effect: it runs right after that one, not inside it.
+                *guard.borrow_mut() = Some(EffectGuard::new(move |_| {
+                    count.track();
+                    runs.set(runs.get() + 1);
+                }));
+                assert_eq!(inner_runs.get(), 0);
+            })
+        });
+        assert_eq!(inner_runs.get(), 1);
+        count.set(1);
+        settle().await;
+        assert_eq!(inner_runs.get(), 2);
+        guard.borrow_mut().take();
+        count.set(2);
+        settle().await;
+        assert_eq!(inner_runs.get(), 2, "a dropped guard's effect is stopped");
+        owner.dispose();
+    }
+}

@@ -6,10 +6,10 @@ use std::rc::Rc;
 use super::launcher::{greeting_bubble, launcher};
 use super::panel::panel;
 use crate::browser::{dom, storage::Flag, styles};
-use crate::reactive::{Effect, RwSignal, StoredValue};
 use crate::chat::Chat;
 use crate::config::WidgetConfig;
 use crate::events::WidgetEvent;
+use crate::reactive::{Effect, RwSignal, StoredValue};
 
 /// The handles that drive one widget: its conversation and whether its panel is open.
 /// The JavaScript API (`open()`, `send()`, ...) goes through these.
@@ -61,8 +61,8 @@ pub fn widget_view(parent: &web_sys::Node, config: &WidgetConfig, controls: Cont
     {
         let root = root.clone();
         Effect::new(move |_| {
-            let (surface, on_surface, position) =
-                chat.look.with(|look| (look.primary.accessible_surface().0, look.primary.accessible_surface().1, look.position));
+            let (primary, position) = chat.look.with(|look| (look.primary, look.position));
+            let (surface, on_surface) = primary.accessible_surface();
             root.set_class_name(&format!("cw-root cw-root--{} cw-root--{}", position.as_str(), theme.as_str()));
             let ink = surface.readable_on(crate::theme::Color::WHITE);
             dom::set_css_variable(&root, "--cw-primary-ink", &ink.to_hex());
