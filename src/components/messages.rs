@@ -140,7 +140,7 @@ pub fn message_list(parent: &web_sys::Element, chat: Chat) {
     });
 }
 
-/// One drawn message: its element, and the render effect that keeps it current (dropped,
+/// One drawn message: its element, and the effect that keeps it current (dropped,
 /// and so stopped, with the row).
 struct Row {
     id: u64,
