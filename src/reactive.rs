@@ -271,12 +271,9 @@ impl<T: 'static> RwSignal<T> {
     /// Reads it without tracking; `None` once disposed.
     pub fn try_with_untracked<R>(&self, f: impl FnOnce(&T) -> R) -> Option<R> {
         let cell = cell::<T>(self.id)?;
-        let result = {
-            let _busy = Busy::enter();
-            let value = cell.borrow();
-            f(&value)
-        };
-        Some(result)
+        let _busy = Busy::enter();
+        let value = cell.borrow();
+        Some(f(&value))
     }
 
     /// Reads it, tracking; `None` once disposed.
@@ -297,14 +294,17 @@ impl<T: 'static> RwSignal<T> {
 
     /// Changes it and re-runs the effects that read it; `None` once disposed.
     pub fn try_update<R>(&self, f: impl FnOnce(&mut T) -> R) -> Option<R> {
-        let cell = cell::<T>(self.id)?;
-        let result = {
-            let _busy = Busy::enter();
-            let mut value = cell.borrow_mut();
-            f(&mut value)
-        };
+        let result = self.try_update_silently(f)?;
         notify(self.id);
         Some(result)
+    }
+
+    /// Changes it without re-running anything (what [`StoredValue`] is); `None` once disposed.
+    fn try_update_silently<R>(&self, f: impl FnOnce(&mut T) -> R) -> Option<R> {
+        let cell = cell::<T>(self.id)?;
+        let _busy = Busy::enter();
+        let mut value = cell.borrow_mut();
+        Some(f(&mut value))
     }
 
     /// Changes it and re-runs the effects that read it (nothing once disposed).
@@ -358,10 +358,7 @@ fn disposed() -> ! {
 
 /// A value owned like a signal but not reactive: reading it is never tracked and writing it
 /// re-runs nothing.
-pub struct StoredValue<T> {
-    id: Id,
-    _type: PhantomData<fn() -> T>,
-}
+pub struct StoredValue<T>(RwSignal<T>);
 
 impl<T> Clone for StoredValue<T> {
     fn clone(&self) -> Self {
@@ -380,29 +377,17 @@ impl<T> std::fmt::Debug for StoredValue<T> {
 impl<T: 'static> StoredValue<T> {
     /// A new stored value, owned by the current [`Owner`].
     pub fn new(value: T) -> Self {
-        Self { id: alloc(Kind::Value(Rc::new(RefCell::new(value)))), _type: PhantomData }
+        Self(RwSignal::new(value))
     }
 
     /// Reads it; `None` once disposed.
     pub fn try_with_value<R>(&self, f: impl FnOnce(&T) -> R) -> Option<R> {
-        let cell = cell::<T>(self.id)?;
-        let result = {
-            let _busy = Busy::enter();
-            let value = cell.borrow();
-            f(&value)
-        };
-        Some(result)
+        self.0.try_with_untracked(f)
     }
 
     /// Changes it; `None` once disposed.
     pub fn try_update_value<R>(&self, f: impl FnOnce(&mut T) -> R) -> Option<R> {
-        let cell = cell::<T>(self.id)?;
-        let result = {
-            let _busy = Busy::enter();
-            let mut value = cell.borrow_mut();
-            f(&mut value)
-        };
-        Some(result)
+        self.0.try_update_silently(f)
     }
 
     /// Reads it. Panics once disposed.
@@ -422,7 +407,7 @@ impl<T: 'static> StoredValue<T> {
 
     /// Whether its owner was disposed.
     pub fn is_disposed(&self) -> bool {
-        !is_alive(self.id)
+        self.0.is_disposed()
     }
 }
 
