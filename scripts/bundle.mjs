@@ -1,12 +1,14 @@
 // Finishes the script-tag distribution after Trunk has built dist/core/chat-widget.js (the
 // wasm-bindgen glue) and dist/core/chat-widget_bg.wasm:
-//   1. minifies the glue, then gives both content-hashed names (core/chat-widget.<hash>.js / .wasm), so the server
+//   1. shortens the names the wasm and the glue share (imports, exports), minifies the glue,
+//      then gives both content-hashed names (core/chat-widget.<hash>.js / .wasm), so the server
 //      can let browsers cache them for a year;
 //   2. writes the loader dist/chat-widget.js (stable name, short cache) from
 //      assets/chat-widget.js, with the minified stylesheet and those names put in, minified;
 //   3. writes dist/manifest.json ({ loader, glue, wasm, css }) for tools and benchmarks;
 //   4. precompresses every file as <file>.br and <file>.gz (served by the reference server).
 // Usage: node scripts/bundle.mjs [dist]
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync, readdirSync, statSync, unlinkSync, renameSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -25,6 +27,44 @@ function hashed(file, extension) {
   const name = `chat-widget.${hash}.${extension}`;
   renameSync(join(core, file), join(core, name));
   return `core/${name}`;
+}
+
+/**
+ * Gives the wasm's imports, exports and import module one- or two-letter names (binaryen's
+ * `--minify-imports-and-exports-and-modules`, as emscripten does), and renames them to match in
+ * the wasm-bindgen glue. wasm-bindgen names each import after its JS function plus a 16-digit
+ * hash, written once in the wasm and once in the glue: 170 of them, about 3 KB after brotli
+ * that does nothing. Every name must be found where the glue is known to use it (an import
+ * object key, `wasm.<export>`), or the build stops: a rename missed would fail only at load.
+ */
+function shortNames(wasmPath, glue) {
+  const features = ['bulk-memory', 'nontrapping-float-to-int', 'sign-ext', 'mutable-globals', 'reference-types', 'multivalue'];
+  const printed = execFileSync(join(root, 'node_modules', '.bin', 'wasm-opt'), [
+    ...features.map((f) => `--enable-${f}`), wasmPath, '--minify-imports-and-exports-and-modules', '-o', wasmPath,
+  ]).toString();
+  const map = JSON.parse(printed.slice(printed.indexOf('{')));
+  const modules = new WebAssembly.Module(readFileSync(wasmPath));
+  const renamed = new Set(WebAssembly.Module.imports(modules).map((entry) => entry.module));
+  const fail = (what) => { throw new Error(`bundle: cannot shorten the wasm names: ${what}`); };
+  const replaceOnce = (pattern, replacement, what) => {
+    let count = 0;
+    glue = glue.replace(pattern, (...args) => { count++; return replacement(...args); });
+    if (count === 0) fail(`${what} is not where expected in the glue`);
+  };
+  const escape = (name) => name.replace(/[$]/g, '\\$&');
+  const oldModules = new Set(map.imports.map(([module]) => module));
+  if (oldModules.size !== 1 || renamed.size !== 1) throw new Error('bundle: expected one import module');
+  for (const [, name, short] of map.imports) {
+    replaceOnce(new RegExp(`^(\\s+)${escape(name)}:`, 'gm'), (_, indent) => `${indent}${JSON.stringify(short)}:`, `import ${name}`);
+  }
+  replaceOnce(new RegExp(`^(\\s+)${JSON.stringify([...oldModules][0]).replace(/[.$]/g, '\\$&')}:`, 'gm'), (_, indent) => `${indent}${JSON.stringify([...renamed][0])}:`, 'the import module');
+  for (const [name, short] of map.exports) {
+    // Exports the glue never calls (wasm-bindgen's abort hooks) need no rename.
+    glue = glue.replace(new RegExp(`\\bwasm\\.${escape(name)}\\b`, 'g'), () => `wasm.${short}`);
+  }
+  const leftover = map.exports.find(([name]) => new RegExp(`\\.${escape(name)}\\b`).test(glue));
+  if (leftover) fail(`the glue uses export ${leftover[0]} other than as wasm.${leftover[0]}`);
+  return glue;
 }
 
 function walk(dir) {
@@ -46,7 +86,7 @@ for (const file of ['chat-widget.js', 'chat-widget_bg.wasm']) {
 }
 // The wasm-bindgen glue is an ES module of plain functions: minified, it is about a quarter
 // smaller after brotli. Minified before hashing, so the name follows what is served.
-const glueSource = readFileSync(join(core, 'chat-widget.js'), 'utf8');
+const glueSource = shortNames(join(core, 'chat-widget_bg.wasm'), readFileSync(join(core, 'chat-widget.js'), 'utf8'));
 const glueMinified = await minify(glueSource, { module: true, compress: { passes: 2 }, mangle: true, format: { comments: false } });
 writeFileSync(join(core, 'chat-widget.js'), glueMinified.code);
 const glue = hashed('chat-widget.js', 'js');
