@@ -19,8 +19,9 @@
   }
   // Filled in by scripts/bundle.mjs.
   var CSS = '__CW_CSS__';
-  var GLUE = '__CW_GLUE__';
-  var WASM = '__CW_WASM__';
+  // The widget is built once per dialect, { dialect: [glue, wasm] }, the default first: a page
+  // downloads only the code of the API it talks to.
+  var BUILDS = '__CW_BUILDS__';
   // Files sit next to this script, wherever it is hosted.
   var base = new URL('.', script.src).href;
   var fallbackApiUrl = new URL(script.src).origin;
@@ -255,23 +256,30 @@
 
   // --- Loading the widget -----------------------------------------------------------------
 
-  var modulePromise = null;
-  function loadModule() {
-    if (!modulePromise) {
+  /** The build for the settings' data-dialect, spelled as the widget reads it (trimmed, any
+   * case, "open-ai" for "openai"). The default build warns about an unknown one. */
+  function dialect(s) {
+    var name = lower(s.dialect).replace(/^open[-_]ai$/, 'openai');
+    return BUILDS[name] ? name : Object.keys(BUILDS)[0];
+  }
+
+  var modules = {};
+  function loadModule(name) {
+    if (!modules[name]) {
       // The wasm download starts at once, beside the JS glue; instantiateStreaming compiles it
       // while it arrives (the glue falls back to a plain instantiate when a server sends the
       // wrong MIME type).
-      var wasm = fetch(base + WASM, { credentials: 'omit' });
-      modulePromise = import(base + GLUE)
+      var wasm = fetch(base + BUILDS[name][1], { credentials: 'omit' });
+      modules[name] = import(base + BUILDS[name][0])
         .then(function (module) {
           return module.default({ module_or_path: wasm }).then(function () { return module; });
         })
         .catch(function (error) {
-          modulePromise = null; // the next interaction tries again
+          modules[name] = null; // the next interaction tries again
           throw error;
         });
     }
-    return modulePromise;
+    return modules[name];
   }
 
   function eventName(name) {
@@ -339,14 +347,14 @@
 
   /** A jelytech bot brings its colour and corner from the server unless the page sets them. */
   function lookFromServer(s) {
-    return lower(s.dialect) === 'jelytech' && !(s['primary-color'] && s.position);
+    return dialect(s) === 'jelytech' && !(s['primary-color'] && s.position);
   }
 
   /** Seconds until the greeting bubble is due, or null when there will be none. */
   function greetingDelay(s) {
     var value = lower(s['greeting-delay'] || '5').replace(/s$/, '');
     if (!/^\d+$/.test(value)) return null;
-    var hasGreeting = String(s.greeting || '').trim() || lower(s.dialect) === 'jelytech';
+    var hasGreeting = String(s.greeting || '').trim() || dialect(s) === 'jelytech';
     if (!hasGreeting || stored(s, 'greeting-dismissed') === '1' || returning(s)) return null;
     return Number(value);
   }
@@ -371,7 +379,7 @@
     var state = equip(host);
     if (state.widget || state.loading || !state.settings) return;
     state.loading = true;
-    loadModule()
+    loadModule(dialect(state.settings))
       .then(function (module) {
         state.loading = false;
         state.module = module;

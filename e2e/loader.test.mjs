@@ -4,8 +4,10 @@
 // and keyboard focus survives the swap. With the real build and the real reference server.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import { startServer, startHostPage, launchBrowser, newPage, waitFor } from './support.mjs';
+import { startServer, startHostPage, launchBrowser, newPage, waitFor, distDir } from './support.mjs';
 
 let server;
 let browser;
@@ -249,6 +251,34 @@ test('ChatWidget.open() loads the widget and opens it; data-preload="idle" loads
   assert.deepEqual([...page.consoleErrors, ...idle.consoleErrors], []);
   await page.context().close();
   await idle.context().close();
+});
+
+test('a page downloads only the build for its dialect, and two dialects on one page each get their own', async () => {
+  const { builds } = JSON.parse(readFileSync(join(distDir, 'manifest.json'), 'utf8'));
+  const files = (dialect) => [builds[dialect].glue, builds[dialect].wasm].map((file) => `/widget/${file}`).sort();
+  const page = await newPage(browser);
+  const requests = widgetRequests(page);
+  const posts = [];
+  page.on('request', (request) => request.method() === 'POST' && posts.push(new URL(request.url()).pathname));
+  const element = `<chat-widget bot-id="${server.bot}" api-key="${server.key}" api-url="${server.url}" dialect="jelytech" position="left" primary-color="#0a7cff" greeting-delay="off"></chat-widget>`;
+  await page.goto(await hostPage('data-dialect=" Open-AI "', element));
+  await page.evaluate(() => window.ChatWidget.open());
+  await mounted(page).waitFor({ state: 'attached' });
+  assert.deepEqual(requests.filter(isWidgetFile).sort(), files('openai'), 'the script tag’s widget: the openai build alone');
+
+  await page.evaluate(() => document.querySelector('chat-widget').send('Hello from the element'));
+  const reply = page.locator('chat-widget .cw-msg--bot:not(.cw-msg--greeting):not(.cw-msg--streaming) .cw-bubble');
+  await reply.first().waitFor();
+  assert.deepEqual(requests.filter(isWidgetFile).sort(), [...files('openai'), ...files('jelytech')].sort(), 'then the jelytech build, for the element');
+  assert.ok(posts.includes('/v1/chat/send'), `the element speaks jelytech: ${posts.join(', ')}`);
+
+  const input = page.locator('[data-chat-widget] .cw-input');
+  await input.fill('Hello from the tag');
+  await input.press('Enter');
+  await page.locator('[data-chat-widget] .cw-msg--bot:not(.cw-msg--greeting):not(.cw-msg--streaming) .cw-bubble').first().waitFor();
+  assert.ok(posts.includes('/v1/chat/completions'), `the script tag's widget speaks openai: ${posts.join(', ')}`);
+  assert.deepEqual(page.consoleErrors, []);
+  await page.context().close();
 });
 
 test('the widget still starts when the server sends the wasm with the wrong MIME type', async () => {

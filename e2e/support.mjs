@@ -15,7 +15,7 @@ mkdirSync(artifacts, { recursive: true });
 
 const serverBinary = process.env.CHAT_WIDGET_SERVER || join(root, 'target', 'debug', 'chat-widget-server');
 /** The widget build the tests load: dist/, or another build's directory in CHAT_WIDGET_DIST. */
-const distDir = process.env.CHAT_WIDGET_DIST || join(root, 'dist');
+export const distDir = process.env.CHAT_WIDGET_DIST || join(root, 'dist');
 
 /**
  * Starts the reference server; resolves once it printed its address and demo key.

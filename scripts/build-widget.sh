@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
-# Builds the script-tag distribution into dist/ (release, wasm-opt -Oz), then names the widget's
-# files by content hash, writes the loader and precompresses everything (scripts/bundle.mjs),
-# and prints the sizes against their budgets. Expects the toolchain from scripts/setup.sh.
+# Builds the script-tag distribution into dist/: the widget module once per dialect (release,
+# wasm-opt -Oz, Trunk; each build has only its own dialect's code), then the content-hashed
+# names, the loader and the precompressed files (scripts/bundle.mjs), and prints the sizes
+# against their budgets. Expects the toolchain from scripts/setup.sh.
+# Usage: scripts/build-widget.sh [--check]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
 export TRUNK_SKIP_VERSION_CHECK=true
-trunk build --release --skip-version-check 2>&1 | grep -vE '^\s*$' | tail -n 3
-node scripts/bundle.mjs dist
+# The default dialect first: the loader falls back to it for an unknown data-dialect.
+dialects=(chatbots jombot jelytech chataibot openai)
+for dialect in "${dialects[@]}"; do
+  echo "build-widget: $dialect"
+  trunk build --release --skip-version-check --features "$dialect" --dist "target/widget/$dialect" 2>&1 \
+    | grep -vE '^\s*$' | tail -n 1
+done
+node scripts/bundle.mjs dist target/widget "${dialects[@]}"
 node scripts/size-report.mjs dist "$@"

@@ -1,16 +1,19 @@
-// Finishes the script-tag distribution after Trunk has built dist/core/chat-widget.js (the
-// wasm-bindgen glue) and dist/core/chat-widget_bg.wasm:
-//   1. shortens the names the wasm and the glue share (imports, exports), minifies the glue,
-//      then gives both content-hashed names (core/chat-widget.<hash>.js / .wasm), so the server
-//      can let browsers cache them for a year;
+// Writes the script-tag distribution dist/ from the widget modules Trunk built, one per
+// dialect (<builds dir>/<dialect>/core/chat-widget.js, the wasm-bindgen glue, and
+// chat-widget_bg.wasm; see scripts/build-widget.sh):
+//   1. for each dialect, shortens the names the wasm and the glue share (imports, exports),
+//      minifies the glue, then gives both content-hashed names (core/chat-widget.<hash>.js /
+//      .wasm), so the server can let browsers cache them for a year;
 //   2. writes the loader dist/chat-widget.js (stable name, short cache) from
-//      assets/chat-widget.js, with the minified stylesheet and those names put in, minified;
-//   3. writes dist/manifest.json ({ loader, glue, wasm, css }) for tools and benchmarks;
+//      assets/chat-widget.js, with the minified stylesheet and the builds' names put in,
+//      minified;
+//   3. writes dist/manifest.json ({ loader, css, builds: { dialect: { glue, wasm } } }) for
+//      tools and benchmarks;
 //   4. precompresses every file as <file>.br and <file>.gz (served by the reference server).
-// Usage: node scripts/bundle.mjs [dist]
+// Usage: node scripts/bundle.mjs <dist> <builds dir> <dialect>... (the default dialect first)
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync, readdirSync, statSync, unlinkSync, renameSync, existsSync } from 'node:fs';
+import { readFileSync, writeFileSync, readdirSync, statSync, renameSync, existsSync, rmSync, mkdirSync, copyFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
@@ -18,7 +21,11 @@ import { minify } from 'terser';
 import { minifyCss } from './bundle-css.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const dist = process.argv[2] || join(root, 'dist');
+const [dist, buildsDir, ...dialects] = process.argv.slice(2);
+if (!dist || !buildsDir || dialects.length === 0) {
+  console.error('usage: node scripts/bundle.mjs <dist> <builds dir> <dialect>... (the default dialect first)');
+  process.exit(2);
+}
 const core = join(dist, 'core');
 
 function hashed(file, extension) {
@@ -74,27 +81,30 @@ function walk(dir) {
   });
 }
 
-// Leftovers of an earlier bundle (Trunk normally starts from an empty dist/).
-for (const path of walk(dist)) {
-  if (/\.(br|gz)$/.test(path) || /chat-widget\.[0-9a-f]{12}\./.test(path)) unlinkSync(path);
-}
-for (const file of ['chat-widget.js', 'chat-widget_bg.wasm']) {
-  if (!existsSync(join(core, file))) {
-    console.error(`bundle: ${join(core, file)} is missing; run Trunk first (scripts/build-widget.sh)`);
-    process.exit(1);
+// dist/ is written afresh: the loader, manifest.json and core/ with this build's modules.
+rmSync(dist, { recursive: true, force: true });
+mkdirSync(core, { recursive: true });
+const builds = {};
+for (const dialect of dialects) {
+  const from = join(buildsDir, dialect, 'core');
+  for (const file of ['chat-widget.js', 'chat-widget_bg.wasm']) {
+    if (!existsSync(join(from, file))) {
+      console.error(`bundle: ${join(from, file)} is missing; run Trunk first (scripts/build-widget.sh)`);
+      process.exit(1);
+    }
   }
+  // The wasm-bindgen glue is an ES module of plain functions: minified, it is about a quarter
+  // smaller after brotli. Minified before hashing, so the name follows what is served.
+  copyFileSync(join(from, 'chat-widget_bg.wasm'), join(core, 'chat-widget_bg.wasm'));
+  const glueSource = shortNames(join(core, 'chat-widget_bg.wasm'), readFileSync(join(from, 'chat-widget.js'), 'utf8'));
+  const glueMinified = await minify(glueSource, { module: true, compress: { passes: 2 }, mangle: true, format: { comments: false } });
+  writeFileSync(join(core, 'chat-widget.js'), glueMinified.code);
+  builds[dialect] = [hashed('chat-widget.js', 'js'), hashed('chat-widget_bg.wasm', 'wasm')];
 }
-// The wasm-bindgen glue is an ES module of plain functions: minified, it is about a quarter
-// smaller after brotli. Minified before hashing, so the name follows what is served.
-const glueSource = shortNames(join(core, 'chat-widget_bg.wasm'), readFileSync(join(core, 'chat-widget.js'), 'utf8'));
-const glueMinified = await minify(glueSource, { module: true, compress: { passes: 2 }, mangle: true, format: { comments: false } });
-writeFileSync(join(core, 'chat-widget.js'), glueMinified.code);
-const glue = hashed('chat-widget.js', 'js');
-const wasm = hashed('chat-widget_bg.wasm', 'wasm');
 const css = minifyCss(readFileSync(join(root, 'assets', 'launcher.css'), 'utf8'));
 
 let source = readFileSync(join(root, 'assets', 'chat-widget.js'), 'utf8');
-for (const [placeholder, value] of [['__CW_CSS__', css], ['__CW_GLUE__', glue], ['__CW_WASM__', wasm]]) {
+for (const [placeholder, value] of [['__CW_CSS__', css], ['__CW_BUILDS__', builds]]) {
   const quoted = `'${placeholder}'`;
   if (!source.includes(quoted)) throw new Error(`bundle: ${quoted} is missing from assets/chat-widget.js`);
   source = source.replace(quoted, () => JSON.stringify(value));
@@ -105,11 +115,16 @@ const minified = await minify(source, {
   format: { comments: false, preamble: '/*! chat-widget loader (source: assets/chat-widget.js) */' },
 });
 writeFileSync(join(dist, 'chat-widget.js'), minified.code);
-writeFileSync(join(dist, 'manifest.json'), JSON.stringify({ loader: 'chat-widget.js', glue, wasm, css: css.length }, null, 2));
+const manifest = {
+  loader: 'chat-widget.js',
+  css: css.length,
+  builds: Object.fromEntries(Object.entries(builds).map(([dialect, [glue, wasm]]) => [dialect, { glue, wasm }])),
+};
+writeFileSync(join(dist, 'manifest.json'), JSON.stringify(manifest, null, 2));
 
 for (const path of walk(dist)) {
   const bytes = readFileSync(path);
   writeFileSync(`${path}.br`, brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }));
   writeFileSync(`${path}.gz`, gzipSync(bytes, { level: 9 }));
 }
-console.log(`bundle: dist/chat-widget.js -> ${glue}, ${wasm} (stylesheet ${css.length} bytes)`);
+console.log(`bundle: dist/chat-widget.js (stylesheet ${css.length} bytes) -> ${dialects.map((d) => `${d}: ${builds[d][1]}`).join(', ')}`);

@@ -3,6 +3,9 @@
 //! chataibot) delivered it separately to be listened for or polled. The parser is chosen by
 //! the response's `Content-Type`, never by what was asked for. The UI never sees a wire format.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use chat_widget_protocol::dialect::{chataibot, chatbots, jelytech, jombot, openai, Dialect};
 use chat_widget_protocol::sse::{SseEvent, SseParser};
 use chat_widget_protocol::stream::{decode_event, StreamEvent};
@@ -10,7 +13,7 @@ use chat_widget_protocol::{ApiError, ErrorCode, OutgoingMessage, Reply, Response
 
 use crate::browser::http::{self, Abort, HttpResponse};
 use crate::browser::dom;
-use crate::config::WidgetConfig;
+use crate::config::{speaks, WidgetConfig};
 
 /// What a dialect needs besides the message, kept by the chat between messages.
 pub struct Session<'a> {
@@ -38,23 +41,30 @@ pub async fn send(
 ) -> Result<Option<u64>, ApiError> {
     let config = session.config;
     let key = config.api_key.as_deref();
+    // Each arm is guarded by `speaks`, a constant: a build without a dialect has none of its code.
     let (path, body) = match config.dialect {
-        Dialect::Chatbots => (chatbots::chat_path(&config.bot_id), chatbots::encode_request(message)),
-        Dialect::Jombot => (
+        Dialect::Chatbots if speaks(Dialect::Chatbots) => (chatbots::chat_path(&config.bot_id), chatbots::encode_request(message)),
+        Dialect::Jombot if speaks(Dialect::Jombot) => (
             jombot::CHAT_PATH.to_owned(),
             jombot::encode_request(message, &config.bot_id, config.user_id.as_deref(), None),
         ),
-        Dialect::Jelytech => (
+        Dialect::Jelytech if speaks(Dialect::Jelytech) => (
             jelytech::SEND_PATH.to_owned(),
             jelytech::encode_send(message, &config.bot_id, config.user_id.as_deref()),
         ),
-        Dialect::Openai => {
+        Dialect::Openai if speaks(Dialect::Openai) => {
             let mut turns = session.history.clone();
             turns.push(openai::ChatTurn::new(openai::Role::User, message.message.clone()));
             let body = openai::encode_request(&turns, &config.bot_id, message.stream.unwrap_or(true));
             (openai::CHAT_COMPLETIONS_PATH.to_owned(), body)
         }
-        Dialect::Chataibot => return send_chataibot(session, message, abort, on_event).await,
+        Dialect::Chataibot if speaks(Dialect::Chataibot) => {
+            // Boxed: a future awaited in place keeps its code in this function's state machine
+            // even where the guard is false; behind a box it goes with the guarded call.
+            let reply: Pin<Box<dyn Future<Output = _> + '_>> = Box::pin(send_chataibot(session, message, abort, on_event));
+            return reply.await;
+        }
+        other => return Err(not_in_this_build(other)),
     };
     let response = http::post_json(&format!("{}{path}", config.api_url), &body, key, abort).await?;
     let meta = response.meta.clone();
@@ -72,13 +82,20 @@ pub async fn send(
     }
     let bytes = response.bytes().await?;
     let reply = match config.dialect {
-        Dialect::Jombot => jombot::decode_response(&meta, &bytes),
-        Dialect::Jelytech => jelytech::decode_response(&meta, &bytes),
-        Dialect::Openai => openai::decode_response(&meta, &bytes),
-        Dialect::Chatbots | Dialect::Chataibot => chatbots::decode_response(&meta, &bytes),
+        Dialect::Jombot if speaks(Dialect::Jombot) => jombot::decode_response(&meta, &bytes),
+        Dialect::Jelytech if speaks(Dialect::Jelytech) => jelytech::decode_response(&meta, &bytes),
+        Dialect::Openai if speaks(Dialect::Openai) => openai::decode_response(&meta, &bytes),
+        Dialect::Chatbots if speaks(Dialect::Chatbots) => chatbots::decode_response(&meta, &bytes),
+        other => Err(not_in_this_build(other)),
     }?;
     emit_whole(reply, &mut on_event);
     Ok(meta.exhausted_wait_s())
+}
+
+/// The error for a dialect this build leaves out (`mount_config` refuses such a config, so
+/// only a caller bypassing it could see this).
+pub fn not_in_this_build(dialect: Dialect) -> ApiError {
+    ApiError::new(ErrorCode::InvalidRequest, format!("this build of the widget does not speak the {dialect} dialect"))
 }
 
 /// A whole reply, told as the events a stream would have given.

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::browser::http::Abort;
 use crate::browser::{dom, storage, storage::ConversationStore, storage::Slot};
-use crate::config::{Dialect, Position, WidgetConfig};
+use crate::config::{speaks, Dialect, Position, WidgetConfig};
 use crate::theme::Color;
 use chat_widget_protocol::dialect::{jelytech, openai};
 use crate::events::WidgetEvent;
@@ -310,7 +310,7 @@ impl Chat {
         let config = self.config.get_value();
         let this = *self;
         match config.dialect {
-            Dialect::Openai => {
+            Dialect::Openai if speaks(Dialect::Openai) => {
                 let turns = self
                     .transcript
                     .with_value(|slot| slot.get())
@@ -320,7 +320,7 @@ impl Chat {
                     self.push_restored(turn.role == openai::Role::User, turn.content, None);
                 }
             }
-            Dialect::Jelytech => {
+            Dialect::Jelytech if speaks(Dialect::Jelytech) => {
                 let explicit = config.explicit;
                 if !(explicit.greeting && explicit.primary_color && explicit.position) {
                     let config = config.clone();
@@ -413,7 +413,7 @@ impl Chat {
 
     /// openai: keeps the transcript (last 40 turns) so a reload shows and continues it.
     fn save_transcript(&self) {
-        if self.config.with_value(|config| config.dialect) != Dialect::Openai {
+        if !self.config.with_value(|config| config.uses(Dialect::Openai)) {
             return;
         }
         let turns = self.turns(u64::MAX);
@@ -761,8 +761,8 @@ impl Chat {
         self.in_flight.set_value(Some(InFlight { abort: abort.clone(), stopping: false }));
         self.busy.set(true);
 
-        let history = if config.dialect == Dialect::Openai { self.turns(id) } else { Vec::new() };
-        let visitor_id = if config.dialect == Dialect::Chataibot {
+        let history = if config.uses(Dialect::Openai) { self.turns(id) } else { Vec::new() };
+        let visitor_id = if config.uses(Dialect::Chataibot) {
             self.visitor.with_value(|slot| storage::visitor_id(slot))
         } else {
             String::new()

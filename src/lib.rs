@@ -160,6 +160,12 @@ pub fn mount_widget(
 
 /// Mounts the widget for an already-built config into a shadow root attached to `host`.
 pub fn mount_config(host: web_sys::HtmlElement, config: WidgetConfig) -> Result<MountedWidget, JsValue> {
+    if !config::speaks(config.dialect) {
+        return Err(JsValue::from_str(&format!(
+            "chat-widget: {}; load it with chat-widget.js, which fetches the build for data-dialect",
+            api::not_in_this_build(config.dialect).message
+        )));
+    }
     // The loader may have drawn the launcher already (a `[data-cw-placeholder]` root with the
     // stylesheet adopted): the widget renders beside it and then takes its place.
     let (shadow, placeholder) = match host.shadow_root() {
