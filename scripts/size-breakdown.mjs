@@ -1,22 +1,24 @@
-// What each crate costs in the wasm: takes the release build Trunk left in target/ (with its
-// symbol names), runs wasm-bindgen and wasm-opt -Oz as the real build does but keeping names,
-// and sums twiggy's per-function sizes by crate. Code only; data (strings, tables, the
-// stylesheet) is one line.
-// Needs `cargo install twiggy` (from crates.io) and a prior scripts/build-widget.sh.
-// Usage: node scripts/size-breakdown.mjs [top=25]
+// What each crate costs in one dialect's wasm: builds that dialect's release module (as
+// scripts/build-widget.sh does, but keeping symbol names), runs wasm-bindgen and wasm-opt -Oz
+// as the real build does, and sums twiggy's per-function sizes by crate. Code only; data
+// (strings, tables, the stylesheet) is one line.
+// Needs `cargo install twiggy` (from crates.io).
+// Usage: node scripts/size-breakdown.mjs [dialect=chataibot] [top=25]
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const input = join(root, 'target', 'wasm32-unknown-unknown', 'release', 'chat_widget.wasm');
-const top = Number(process.argv[2] || 25);
-if (!existsSync(input)) {
-  console.error(`${input} is missing: run scripts/build-widget.sh first`);
-  process.exit(1);
-}
+const dialect = process.argv[2] || 'chataibot';
+const top = Number(process.argv[3] || 25);
+execFileSync('cargo', ['build', '--release', '--target', 'wasm32-unknown-unknown', '-p', 'chat-widget', '--no-default-features', '--features', dialect], {
+  cwd: root,
+  stdio: 'inherit',
+});
+console.log(`dialect: ${dialect}`);
 const work = mkdtempSync(join(tmpdir(), 'cw-size-'));
 try {
   execFileSync('wasm-bindgen', ['--target', 'web', '--keep-debug', '--out-dir', work, input]);
