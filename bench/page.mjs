@@ -411,7 +411,9 @@ async function measureMemory(page, cdp, coreJs) {
       try {
         const module = await import(coreJs);
         const exports = await Promise.race([module.default(), new Promise((r) => setTimeout(() => r(null), 2000))]);
-        if (exports && exports.memory) out.wasm = exports.memory.buffer.byteLength;
+        // The exports have short names (scripts/bundle.mjs): find the memory by its type.
+        const memory = exports && Object.values(exports).find((value) => value instanceof WebAssembly.Memory);
+        if (memory) out.wasm = memory.buffer.byteLength;
       } catch (e) {
         out.wasmError = String(e);
       }

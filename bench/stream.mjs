@@ -20,7 +20,9 @@ const manifestPath = join(dist, 'manifest.json');
 const manifest = existsSync(manifestPath) ? JSON.parse(readFileSync(manifestPath, 'utf8')) : {};
 const runs = Number(process.argv.find((a) => /^\d+$/.test(a)) || 3);
 const sizes = [200, 2000, 20000];
-if (!existsSync(join(dist, 'chat-widget.js')) || !manifest.glue) {
+// The replies stream in the default (chatbots) dialect: its build is the one the page loads.
+const glue = manifest.builds?.chatbots?.glue;
+if (!existsSync(join(dist, 'chat-widget.js')) || !glue) {
   console.error('dist/ is missing: run scripts/build-widget.sh first');
   process.exit(1);
 }
@@ -175,11 +177,12 @@ async function measure(tokens) {
       longestTask: Math.max(0, ...inWindow.map((t) => t.duration)),
       totalBlocking: inWindow.reduce((sum, t) => sum + Math.max(0, t.duration - 50), 0),
       longTasks: inWindow.length,
-      wasmMemory: wasm.memory.buffer.byteLength,
+      // The exports have short names (scripts/bundle.mjs): find the memory by its type.
+      wasmMemory: Object.values(wasm).find((value) => value instanceof WebAssembly.Memory).buffer.byteLength,
       jsHeap: performance.memory ? performance.memory.usedJSHeapSize : 0,
       textLength: root.querySelectorAll('.cw-msg--bot:not(.cw-msg--greeting) .cw-bubble')[1].textContent.length,
     };
-  }, `/widget/${manifest.glue}`);
+  }, `/widget/${glue}`);
   await page.close();
   return result;
 }
