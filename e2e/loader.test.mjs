@@ -281,6 +281,27 @@ test('a page downloads only the build for its dialect, and two dialects on one p
   await page.context().close();
 });
 
+test('a build asked to speak a dialect it lacks says so and draws nothing', async () => {
+  const { builds } = JSON.parse(readFileSync(join(distDir, 'manifest.json'), 'utf8'));
+  const page = await newPage(browser);
+  await page.goto(await hostPage('data-preload="off"'));
+  const outcome = await page.evaluate(async ([glue, wasm, bot]) => {
+    const module = await import(glue);
+    await module.default({ module_or_path: wasm });
+    const host = document.createElement('div');
+    document.body.appendChild(host);
+    try {
+      module.mountWidget(host, { botId: bot, dialect: 'jombot' }, location.origin);
+      return { mounted: true };
+    } catch (error) {
+      return { error: String(error), drawn: host.shadowRoot ? host.shadowRoot.childElementCount : 0 };
+    }
+  }, [`${server.url}/widget/${builds.chatbots.glue}`, `${server.url}/widget/${builds.chatbots.wasm}`, server.bot]);
+  assert.match(outcome.error || '', /does not speak the jombot dialect/, JSON.stringify(outcome));
+  assert.equal(outcome.drawn, 0, 'nothing drawn');
+  await page.context().close();
+});
+
 test('the widget still starts when the server sends the wasm with the wrong MIME type', async () => {
   const page = await newPage(browser);
   const warnings = [];
