@@ -40,7 +40,7 @@ function hashed(file, extension) {
  * Gives the wasm's imports, exports and import module one- or two-letter names (binaryen's
  * `--minify-imports-and-exports-and-modules`, as emscripten does), and renames them to match in
  * the wasm-bindgen glue. wasm-bindgen names each import after its JS function plus a 16-digit
- * hash, written once in the wasm and once in the glue: 170 of them, about 3 KB after brotli
+ * hash, written once in the wasm and once in the glue: about 170 of them, 3 KB after brotli
  * that does nothing. Every name must be found where the glue is known to use it (an import
  * object key, `wasm.<export>`), or the build stops: a rename missed would fail only at load.
  */
@@ -50,10 +50,9 @@ function shortNames(wasmPath, glue) {
     ...features.map((f) => `--enable-${f}`), wasmPath, '--minify-imports-and-exports-and-modules', '-o', wasmPath,
   ]).toString();
   const map = JSON.parse(printed.slice(printed.indexOf('{')));
-  const modules = new WebAssembly.Module(readFileSync(wasmPath));
-  const renamed = new Set(WebAssembly.Module.imports(modules).map((entry) => entry.module));
+  const renamed = new Set(WebAssembly.Module.imports(new WebAssembly.Module(readFileSync(wasmPath))).map((entry) => entry.module));
   const fail = (what) => { throw new Error(`bundle: cannot shorten the wasm names: ${what}`); };
-  const replaceOnce = (pattern, replacement, what) => {
+  const replaceFound = (pattern, replacement, what) => {
     let count = 0;
     glue = glue.replace(pattern, (...args) => { count++; return replacement(...args); });
     if (count === 0) fail(`${what} is not where expected in the glue`);
@@ -62,9 +61,9 @@ function shortNames(wasmPath, glue) {
   const oldModules = new Set(map.imports.map(([module]) => module));
   if (oldModules.size !== 1 || renamed.size !== 1) throw new Error('bundle: expected one import module');
   for (const [, name, short] of map.imports) {
-    replaceOnce(new RegExp(`^(\\s+)${escape(name)}:`, 'gm'), (_, indent) => `${indent}${JSON.stringify(short)}:`, `import ${name}`);
+    replaceFound(new RegExp(`^(\\s+)${escape(name)}:`, 'gm'), (_, indent) => `${indent}${JSON.stringify(short)}:`, `import ${name}`);
   }
-  replaceOnce(new RegExp(`^(\\s+)${JSON.stringify([...oldModules][0]).replace(/[.$]/g, '\\$&')}:`, 'gm'), (_, indent) => `${indent}${JSON.stringify([...renamed][0])}:`, 'the import module');
+  replaceFound(new RegExp(`^(\\s+)${JSON.stringify([...oldModules][0]).replace(/[.$]/g, '\\$&')}:`, 'gm'), (_, indent) => `${indent}${JSON.stringify([...renamed][0])}:`, 'the import module');
   for (const [name, short] of map.exports) {
     // Exports the glue never calls (wasm-bindgen's abort hooks) need no rename.
     glue = glue.replace(new RegExp(`\\bwasm\\.${escape(name)}\\b`, 'g'), () => `wasm.${short}`);
