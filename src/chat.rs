@@ -255,6 +255,9 @@ pub struct Chat {
     pub announcement: RwSignal<String>,
     /// Whether the panel is open (chataibot polls more slowly while it is closed).
     pub visible: StoredValue<bool>,
+    /// Bumped by `logout`: the view drops what it holds of the previous visitor (the draft in
+    /// the input, the unread count).
+    pub forgotten: RwSignal<u32>,
     /// The language everything is said in.
     pub locale: Locale,
     /// chataibot: the visitor's stable id; openai: the transcript the widget keeps.
@@ -295,6 +298,7 @@ impl Chat {
                 },
             }),
             visible: StoredValue::new(false),
+            forgotten: RwSignal::new(0),
             announcement: RwSignal::new(String::new()),
             focus_composer: RwSignal::new(0),
             locale,
@@ -332,9 +336,13 @@ impl Chat {
                     });
                 }
                 if let Some(conversation) = self.store.with_value(|store| store.get()) {
+                    let generation = self.generation.get_value();
                     spawn_local(async move {
-                        match crate::api::load_history(&config, &conversation).await {
-                            Ok(history) if this.messages.try_with_untracked(Vec::is_empty) == Some(true) => {
+                        let result = crate::api::load_history(&config, &conversation).await;
+                        // A reset or logout while it loaded: that conversation is not shown.
+                        let current = this.generation.try_get_value() == Some(generation);
+                        match result {
+                            Ok(history) if current && this.messages.try_with_untracked(Vec::is_empty) == Some(true) => {
                                 for message in history.messages {
                                     let at = message.timestamp.as_deref().and_then(dom::parse_date_ms);
                                     this.push_restored(message.role == jelytech::Role::User, message.content, at);
@@ -550,17 +558,22 @@ impl Chat {
         self.store.with_value(|store| store.clear());
         self.transcript.with_value(|slot| slot.clear());
         self.messages.set(Vec::new());
+        self.announcement.set(String::new());
         self.busy.set(false);
         self.revision.update(|r| *r += 1);
     }
 
-    /// Like [`Chat::reset`], and also forgets who the visitor is and everything stored for
-    /// this bot, so the next person on a shared computer starts clean.
+    /// Like [`Chat::reset`], and also forgets who the visitor is and everything kept for this
+    /// bot, in memory and in storage: the identity and context, the visitor id (chataibot), the
+    /// transcript, the draft and the unread count. The next person on a shared computer starts
+    /// clean.
     pub fn logout(&self) {
         self.reset();
         self.metadata.set_value(Json::object());
+        self.visitor.with_value(|slot| slot.clear());
         let bot_id = self.config.with_value(|config| config.bot_id.clone());
         storage::forget_bot(&bot_id);
+        self.forgotten.update(|n| *n += 1);
     }
 
     /// Whether the typing dots show: a message awaits its reply, or a reply has no text yet.

@@ -138,6 +138,13 @@ impl Visit {
         self.settle().await;
     }
 
+    async fn close_panel(&self) {
+        if self.get(".cw-launcher").get_attribute("aria-expanded").as_deref() == Some("true") {
+            self.get(".cw-launcher").click();
+            self.settle().await;
+        }
+    }
+
     fn type_text(&self, text: &str) {
         let input: HtmlTextAreaElement = self.get(".cw-input").unchecked_into();
         input.set_value(text);
@@ -1239,4 +1246,120 @@ async fn an_owner_can_make_the_panel_modal_on_desktop_too() {
     visit.press(".cw-input", "Escape", false);
     visit.settle().await;
     assert_ne!(eval_js("getComputedStyle(document.documentElement).overflow").as_string().as_deref(), Some("hidden"), "released on close");
+}
+
+/// What visitor A's session leaves behind, for one dialect: every answer the fake server gives
+/// A, then B (`conv_alpha…` for A, `conv_beta` for B), and where the conversation id shows.
+struct LogoutCase {
+    dialect: &'static str,
+    routes: Vec<(&'static str, Vec<(&'static str, String)>)>,
+}
+
+fn logout_cases() -> Vec<LogoutCase> {
+    let chatbots = |text: &str, conversation: &str| {
+        let data = Json::object().with("response", text).with("conversationId", conversation).with("messageId", "m1");
+        Json::object().with("success", true).with("data", data).to_string()
+    };
+    let jombot = |text: &str, conversation: &str| {
+        Json::object().with("response", text).with("conversation_id", conversation).with("bot_id", "b").to_string()
+    };
+    let jelytech = |text: &str, conversation: &str| {
+        Json::object().with("success", true).with("response", text).with("conversationId", conversation).with("messageId", "m4").to_string()
+    };
+    let openai = |text: &str| {
+        let message = Json::object().with("role", "assistant").with("content", text);
+        let choice = Json::object().with("index", 0_u64).with("message", message).with("finish_reason", "stop");
+        Json::object().with("id", "chatcmpl-1").with("choices", vec![choice]).to_string()
+    };
+    let chataibot_started = |conversation: &str| {
+        format!(r#"{{ "ok": true, "conversation": {{ "id": "{conversation}" }}, "message_id": "m_1" }}"#)
+    };
+    let chataibot_event = |text: &str| format!("event: message\nid: m_2\ndata: {}\n\n", Json::object().with("id", "m_2").with("from", "BOT").with("body", text));
+    vec![
+        LogoutCase {
+            dialect: "chatbots",
+            routes: vec![("POST /api/v1/chatbots/", vec![(JSON, chatbots("Alpha answer", "conv_alpha")), (JSON, chatbots("Alpha answer again", "conv_alpha")), (JSON, chatbots("Beta answer", "conv_beta"))])],
+        },
+        LogoutCase {
+            dialect: "jombot",
+            routes: vec![("POST /v1/chat/message", vec![(JSON, jombot("Alpha answer", "conv_alpha")), (JSON, jombot("Alpha answer again", "conv_alpha")), (JSON, jombot("Beta answer", "conv_beta"))])],
+        },
+        LogoutCase {
+            dialect: "jelytech",
+            routes: vec![("POST /v1/chat/send", vec![(JSON, jelytech("Alpha answer", "conv_alpha")), (JSON, jelytech("Alpha answer again", "conv_alpha")), (JSON, jelytech("Beta answer", "conv_beta"))])],
+        },
+        LogoutCase {
+            dialect: "chataibot",
+            routes: vec![
+                ("POST /api/v1/conversations", vec![(JSON, chataibot_started("conv_alpha")), (JSON, chataibot_started("conv_beta"))]),
+                ("GET /api/v1/conversation/conv_alpha/", vec![("text/event-stream", chataibot_event("Alpha answer"))]),
+                ("POST /api/v1/conversation/conv_alpha/", vec![(JSON, r#"{ "ok": true, "message_id": "m_3" }"#.to_owned())]),
+                ("GET /api/v1/conversation/conv_beta/", vec![("text/event-stream", chataibot_event("Beta answer"))]),
+            ],
+        },
+        LogoutCase {
+            dialect: "openai",
+            routes: vec![("POST /v1/chat/completions", vec![(JSON, openai("Alpha answer")), (JSON, openai("Alpha answer again")), (JSON, openai("Beta answer"))])],
+        },
+    ]
+}
+
+/// Everything in `localStorage`, keys and values, as one text.
+fn all_storage() -> String {
+    eval_js("JSON.stringify(Object.entries(localStorage))").as_string().unwrap_or_default()
+}
+
+#[wasm_bindgen_test]
+async fn logout_leaves_nothing_of_the_previous_visitor_in_the_widget_storage_or_next_requests() {
+    for case in logout_cases() {
+        let dialect = case.dialect;
+        stub_routes(routes(&case.routes));
+        let bot = format!("logout-{dialect}");
+        let visit = Visit::start(dialect_config(&bot, dialect)).await;
+        let widget = &visit._widget;
+        widget.identify(&eval_js("({ userId: 'alpha_user', name: 'Alpha Person', email: 'alpha@example.test' })"));
+        widget.set_context(&eval_js("({ plan: 'alpha-plan' })")).unwrap();
+        // Visitor A asks, closes the panel before the answer: the launcher counts it as unread.
+        widget.send("Alpha question");
+        widget.close();
+        visit.until(&format!("{dialect}: A's answer, unread"), |v| v.find(".cw-badge").is_some()).await;
+        visit.open().await;
+        visit.until(&format!("{dialect}: A's answer"), |v| v.bot_bubbles().iter().any(|b| b.contains("Alpha answer"))).await;
+        visit.until(&format!("{dialect}: the announcement"), |v| v.text(".cw-messages-wrap [role=status][aria-live=polite]").contains("Alpha answer")).await;
+        let visitor_id = if dialect == "chataibot" { request_field(0, "body.from.user_external_id").as_string().unwrap() } else { "alpha".to_owned() };
+        visit.close_panel().await;
+        widget.send("Alpha second question");
+        widget.close();
+        visit.until(&format!("{dialect}: unread badge"), |v| v.find(".cw-badge").is_some()).await;
+        visit.open().await;
+        visit.type_text("Alpha draft");
+        visit.settle().await;
+        assert!(all_storage().contains(&format!("chat-widget:{bot}:")), "{dialect}: A's session was kept in storage");
+
+        widget.logout();
+        visit.settle().await;
+        let html = visit.shadow.inner_html();
+        let lower = html.to_lowercase();
+        assert!(!lower.contains("alpha"), "{dialect}: A's words are gone from the widget: {html}");
+        assert!(!html.contains(&visitor_id), "{dialect}: A's visitor id is gone from the widget");
+        let input: HtmlTextAreaElement = visit.get(".cw-input").unchecked_into();
+        assert_eq!(input.value(), "", "{dialect}: A's draft is gone");
+        let stored = all_storage();
+        assert!(!stored.contains(&format!("chat-widget:{bot}:")), "{dialect}: nothing stored for the bot: {stored}");
+        visit.close_panel().await;
+        assert!(visit.find(".cw-badge").is_none(), "{dialect}: no unread badge for B");
+        assert_eq!(visit.text(".cw-unread-status"), "", "{dialect}: the unread status is empty");
+
+        // Visitor B: a fresh conversation, nothing of A's in the request.
+        let before = requests().length();
+        widget.send("Beta question");
+        visit.until(&format!("{dialect}: B's answer"), |v| v.bot_bubbles().iter().any(|b| b.contains("Beta answer"))).await;
+        let sent = js_sys::JSON::stringify(&requests().slice(before, requests().length())).unwrap().as_string().unwrap();
+        assert!(!sent.to_lowercase().contains("alpha"), "{dialect}: nothing of A's in B's requests: {sent}");
+        assert!(!sent.contains(&visitor_id), "{dialect}: B gets a visitor id of their own: {sent}");
+        assert!(sent.contains("Beta question"), "{dialect}: {sent}");
+        let html = visit.shadow.inner_html().to_lowercase();
+        assert!(!html.contains("alpha"), "{dialect}: A's words do not come back");
+        assert!(!all_storage().to_lowercase().contains("alpha"), "{dialect}: storage holds B's conversation only");
+    }
 }

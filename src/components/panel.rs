@@ -201,6 +201,15 @@ pub fn panel(root: &web_sys::Element, chat: Chat, config: &WidgetConfig, open: R
         });
     }
 
+    // After a logout the next visitor does not find the previous one's draft.
+    Effect::new(move |seen: Option<u32>| {
+        let forgotten = chat.forgotten.get();
+        if seen.is_some_and(|seen| seen != forgotten) {
+            draft.set(String::new());
+        }
+        forgotten
+    });
+
     // The draft is cleared only once the chat took the message: while a reply is on its
     // way, Enter keeps the text in the input.
     let submit = move || {

@@ -75,6 +75,14 @@ pub fn widget_view(parent: &web_sys::Node, config: &WidgetConfig, controls: Cont
             }
         });
     }
+    // After a logout the badge does not tell the next visitor about the previous one's replies.
+    Effect::new(move |seen: Option<u32>| {
+        let forgotten = chat.forgotten.get();
+        if seen.is_some_and(|seen| seen != forgotten) {
+            unread.set(0);
+        }
+        forgotten
+    });
     // A reply finished while the panel was closed: count it for the launcher's badge.
     Effect::new(move |seen: Option<usize>| {
         let replies = chat.completed_replies();
