@@ -273,7 +273,7 @@ fn accept(
         if let Err(err) =
             store.add_bot_message(&conversation_id, &answer.text, &answer.suggested_actions)
         {
-            eprintln!("chat-widget-server: cannot deliver an answer in {conversation_id}: {err}");
+            tracing::error!(conversation = %conversation_id, error = %err, "cannot deliver an answer");
         }
         // The quota counted the answer as pending until now, when it is stored.
         drop(pending);
@@ -404,7 +404,7 @@ fn message_event(message: ChatMessage) -> Event {
 /// `event: error` with the chataibot error body.
 fn error_event(err: &AppError) -> Event {
     if let AppError::Internal(detail) = err {
-        eprintln!("chat-widget-server: internal error while listening: {detail}");
+        tracing::error!(detail = %detail, "internal error while listening");
     }
     let body = chataibot::ErrorBody::new(
         chataibot::wire_code(&err.code()),

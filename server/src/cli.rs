@@ -13,7 +13,8 @@ chat-widget-server: the chat widget's reference server
 USAGE:
   chat-widget-server [--addr 127.0.0.1:8787] [--data-dir ./data] [--dist-dir ./dist]
                      [--stream-delay-ms 25] [--reply-delay-ms 300] [--admin-token TOKEN]
-                     [--rate-window-s 60]
+                     [--rate-window-s 60] [--header-timeout-s 20] [--request-timeout-s 30]
+                     [--max-connections N] [--log-format text|json]
       Serves the API, the demo page at / and the built widget at /widget/ (from --dist-dir;
       a file's .br/.gz sibling when the browser accepts it; content-hashed names are cached
       for a year, chat-widget.js and the rest for 5 minutes).
@@ -22,6 +23,13 @@ USAGE:
       Chataibot answers are delivered --reply-delay-ms milliseconds after the visitor's message.
       POST /v1/bots (jelytech) creates bots only with --admin-token as the bearer key.
       A bot's --rate-limit counts requests per window of --rate-window-s seconds (default 60).
+      A connection must send each request's headers within --header-timeout-s seconds of
+      opening or of its previous response (so an idle keep-alive connection is closed then);
+      a request's body must have arrived, and its answer begun, within --request-timeout-s
+      (else 408). At most --max-connections are open at once (default: 90% of the open-files
+      limit, which the server raises to its hard limit); more wait to be accepted.
+      One log line per request goes to stderr, as text or (--log-format json) JSON lines;
+      RUST_LOG filters them (default info).
 
   chat-widget-server bot [--data-dir ./data] --bot ID [SETTINGS]
       Changes a bot's settings; a running server sees them on its next request.
@@ -49,6 +57,21 @@ pub const DEFAULT_STREAM_DELAY_MS: u64 = 25;
 pub const DEFAULT_REPLY_DELAY_MS: u64 = 300;
 /// The default length of a rate-limit window, in seconds.
 pub const DEFAULT_RATE_WINDOW_S: u64 = crate::rate_limit::DEFAULT_WINDOW_SECS;
+
+/// The default for `--header-timeout-s`.
+pub const DEFAULT_HEADER_TIMEOUT_S: u64 = 20;
+/// The default for `--request-timeout-s`.
+pub const DEFAULT_REQUEST_TIMEOUT_S: u64 = 30;
+
+/// How log lines are written (on stderr).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
 
 /// What to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +101,17 @@ pub struct ServeOptions {
     pub admin_token: Option<String>,
     /// `--rate-window-s`: how long a bot's rate-limit window lasts, in seconds (at least 1).
     pub rate_window_s: u64,
+    /// `--header-timeout-s`: the time to send a request's headers, from the connection's
+    /// opening or the end of its previous response (at least 1).
+    pub header_timeout_s: u64,
+    /// `--request-timeout-s`: the time from a request's headers to its answer's, reading the
+    /// body included (at least 1).
+    pub request_timeout_s: u64,
+    /// `--max-connections`: connections open at once; `None` for the default under the
+    /// open-files limit ([`crate::serve::default_max_connections`]).
+    pub max_connections: Option<usize>,
+    /// `--log-format`.
+    pub log_format: LogFormat,
 }
 
 impl Default for ServeOptions {
@@ -90,6 +124,10 @@ impl Default for ServeOptions {
             reply_delay_ms: DEFAULT_REPLY_DELAY_MS,
             admin_token: None,
             rate_window_s: DEFAULT_RATE_WINDOW_S,
+            header_timeout_s: DEFAULT_HEADER_TIMEOUT_S,
+            request_timeout_s: DEFAULT_REQUEST_TIMEOUT_S,
+            max_connections: None,
+            log_format: LogFormat::Text,
         }
     }
 }
@@ -166,6 +204,20 @@ fn parse_serve(args: &[String]) -> Result<Command, CliError> {
                 }
                 secs => options.rate_window_s = secs,
             },
+            "--header-timeout-s" => options.header_timeout_s = positive(&flag, &value)?,
+            "--request-timeout-s" => options.request_timeout_s = positive(&flag, &value)?,
+            "--max-connections" => options.max_connections = Some(positive(&flag, &value)?),
+            "--log-format" => {
+                options.log_format = match value.trim() {
+                    "text" => LogFormat::Text,
+                    "json" => LogFormat::Json,
+                    _ => {
+                        return Err(CliError(format!(
+                            "--log-format needs text or json, not {value:?}"
+                        )))
+                    }
+                }
+            }
             _ => return Err(CliError(format!("unknown option {flag}"))),
         }
     }
@@ -260,6 +312,17 @@ fn number<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, CliError> 
         .map_err(|_| CliError(format!("{flag} needs a whole number, not {value:?}")))
 }
 
+fn positive<T: std::str::FromStr + PartialEq + From<u8>>(
+    flag: &str,
+    value: &str,
+) -> Result<T, CliError> {
+    let number = number(flag, value)?;
+    if number == T::from(0) {
+        return Err(CliError(format!("{flag} needs at least 1")));
+    }
+    Ok(number)
+}
+
 fn boolean(flag: &str, value: &str) -> Result<bool, CliError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "true" | "yes" | "on" | "1" => Ok(true),
@@ -289,11 +352,16 @@ mod tests {
             reply_delay_ms: 20,
             admin_token: Some("s3cret".into()),
             rate_window_s: 3,
+            header_timeout_s: 2,
+            request_timeout_s: 4,
+            max_connections: Some(100),
+            log_format: LogFormat::Json,
         };
         assert_eq!(
             parse_line(
                 "--addr 0.0.0.0:9000 --data-dir /tmp/d --dist-dir=dist2 --stream-delay-ms 0 \
-                 --reply-delay-ms 20 --admin-token s3cret --rate-window-s 3"
+                 --reply-delay-ms 20 --admin-token s3cret --rate-window-s 3 \
+                 --header-timeout-s 2 --request-timeout-s 4 --max-connections 100 --log-format json"
             ),
             Ok(Command::Serve(expected))
         );
@@ -305,6 +373,10 @@ mod tests {
         assert_eq!(ServeOptions::default().rate_window_s, 60);
         assert!(parse_line("--rate-window-s 0").is_err());
         assert!(parse_line("--rate-window-s soon").is_err());
+        assert!(parse_line("--header-timeout-s 0").is_err());
+        assert!(parse_line("--request-timeout-s 0").is_err());
+        assert!(parse_line("--max-connections 0").is_err());
+        assert!(parse_line("--log-format xml").is_err());
         assert!(parse_line("--addr").is_err());
         assert!(parse_line("--port 1").is_err());
         assert!(parse_line("serve").is_err());

@@ -47,6 +47,13 @@ pub enum AppError {
     InvalidRequest(String),
     /// 500: something broke on our side; the detail goes to the log, not to the client.
     Internal(String),
+    /// 413: the body is over the endpoint's limit.
+    PayloadTooLarge,
+    /// A refusal at the HTTP level, made by the framework or a limit rather than by an
+    /// endpoint: 404 (no such route), 405 (a method the route does not take), 408 (the request
+    /// did not arrive in time), 414, 431. Its code is the status's name (`NOT_FOUND`,
+    /// `METHOD_NOT_ALLOWED`, `URI_TOO_LONG`...).
+    Http(StatusCode),
 }
 
 impl AppError {
@@ -62,14 +69,20 @@ impl AppError {
             Self::RateLimited { .. } => ErrorCode::RateLimitExceeded,
             Self::InvalidRequest(_) => ErrorCode::InvalidRequest,
             Self::Internal(_) => ErrorCode::Server,
+            Self::PayloadTooLarge => ErrorCode::Other(PAYLOAD_TOO_LARGE.to_owned()),
+            Self::Http(status) if status.is_server_error() => ErrorCode::Server,
+            Self::Http(status) => ErrorCode::Other(http_code(*status)),
         }
     }
 
     /// The HTTP status the protocol crate assigns to the code (404 for our
     /// `CONVERSATION_NOT_FOUND`, which the protocol crate does not name).
     pub fn status(&self) -> StatusCode {
-        if let Self::ConversationNotFound = self {
-            return StatusCode::NOT_FOUND;
+        match self {
+            Self::ConversationNotFound => return StatusCode::NOT_FOUND,
+            Self::PayloadTooLarge => return StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Http(status) => return *status,
+            _ => {}
         }
         StatusCode::from_u16(self.code().http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
@@ -96,6 +109,8 @@ impl AppError {
             }
             Self::InvalidRequest(text) => text.clone(),
             Self::Internal(_) => "Internal server error. Please try again later.".to_owned(),
+            Self::PayloadTooLarge => "The request body is too large".to_owned(),
+            Self::Http(status) => http_message(*status),
         }
     }
 
@@ -138,7 +153,7 @@ impl AppError {
     /// 429). The chatbots dialect's is exactly `IntoResponse`'s.
     pub fn into_dialect_response(self, dialect: Dialect) -> Response {
         if let Self::Internal(detail) = &self {
-            eprintln!("chat-widget-server: internal error: {detail}");
+            tracing::error!(detail = %detail, "internal error");
         }
         let (code, status, message) = (self.code(), self.status(), self.message_in(dialect));
         let retry_after = self.retry_after();
@@ -172,6 +187,45 @@ impl AppError {
 /// Our code for an unknown conversation (404), in every dialect that has conversation URLs.
 pub const CONVERSATION_NOT_FOUND: &str = "CONVERSATION_NOT_FOUND";
 
+/// Our code for a body over the limit (413).
+pub const PAYLOAD_TOO_LARGE: &str = "PAYLOAD_TOO_LARGE";
+
+/// The code of an HTTP-level refusal: the status's reason, upper-case with underscores
+/// (`NOT_FOUND`, `METHOD_NOT_ALLOWED`, `REQUEST_TIMEOUT`, `URI_TOO_LONG`), with
+/// `HEADERS_TOO_LARGE` for 431.
+fn http_code(status: StatusCode) -> String {
+    match status {
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => "HEADERS_TOO_LARGE".to_owned(),
+        StatusCode::PAYLOAD_TOO_LARGE => PAYLOAD_TOO_LARGE.to_owned(),
+        _ => status
+            .canonical_reason()
+            .unwrap_or("HTTP_ERROR")
+            .to_ascii_uppercase()
+            .replace([' ', '-'], "_"),
+    }
+}
+
+/// The text of an HTTP-level refusal, saying what to change.
+fn http_message(status: StatusCode) -> String {
+    match status {
+        StatusCode::NOT_FOUND => "No endpoint at this path".to_owned(),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            "This endpoint does not take this method (see the Allow header)".to_owned()
+        }
+        StatusCode::REQUEST_TIMEOUT => {
+            "The request did not arrive in time; send it again".to_owned()
+        }
+        StatusCode::URI_TOO_LONG => "The request's URL is too long".to_owned(),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => {
+            "The request's headers are too large".to_owned()
+        }
+        _ => status
+            .canonical_reason()
+            .unwrap_or("The request was refused")
+            .to_owned(),
+    }
+}
+
 impl std::fmt::Display for AppError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -198,6 +252,9 @@ impl From<StoreError> for AppError {
 /// The JSON extractor's rejections, in our error shape with a text that says how to fix it.
 impl From<JsonRejection> for AppError {
     fn from(rejection: JsonRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return Self::PayloadTooLarge;
+        }
         let text = match &rejection {
             JsonRejection::MissingJsonContentType(_) => {
                 "Expected a JSON body with the header Content-Type: application/json".to_owned()
@@ -254,6 +311,23 @@ mod tests {
             assert_eq!(error.body().code, code);
             assert!(!error.body().success);
         }
+        for (status, code) in [
+            (StatusCode::NOT_FOUND, "NOT_FOUND"),
+            (StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED"),
+            (StatusCode::REQUEST_TIMEOUT, "REQUEST_TIMEOUT"),
+            (StatusCode::URI_TOO_LONG, "URI_TOO_LONG"),
+            (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "HEADERS_TOO_LARGE",
+            ),
+            (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"),
+            (StatusCode::SERVICE_UNAVAILABLE, "SERVER_ERROR"),
+        ] {
+            let error = AppError::Http(status);
+            assert_eq!(error.status(), status);
+            assert_eq!(error.body().code, code);
+        }
+        assert_eq!(AppError::PayloadTooLarge.status().as_u16(), 413);
         assert!(!AppError::Internal("disk full".into())
             .message()
             .contains("disk"));

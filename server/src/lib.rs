@@ -20,6 +20,10 @@
 //!   as immutable, the loader `chat-widget.js` and other stable names for 5 minutes.
 //! * `GET /healthz`: `ok`.
 //!
+//! Around every route: a request id and a log line per request, JSON errors for what the
+//! framework answers (404, 405, 408, 413, 414, 431) and a request timeout ([`middleware`]).
+//! The binary serves it with a cap on connections and a header timeout ([`serve`]).
+//!
 //! Storage is SQLite ([`store`]); the demo bot answers from a Markdown FAQ ([`faq`]).
 #![deny(missing_docs)]
 
@@ -35,8 +39,10 @@ pub mod faq;
 pub mod ids;
 pub mod jelytech;
 pub mod jombot;
+pub mod middleware;
 pub mod openai;
 pub mod rate_limit;
+pub mod serve;
 pub mod sse;
 pub mod store;
 
@@ -49,7 +55,10 @@ use axum::http::{header, HeaderName, Method};
 use axum::routing::{get, post};
 use axum::Router;
 use chat_widget_protocol::dialect;
+use tower::util::MapRequestLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
 
 pub use error::AppError;
 pub use faq::Faq;
@@ -58,6 +67,9 @@ pub use store::{Store, StoreError};
 
 /// The largest chat request body accepted (a 4000-character message plus metadata fits).
 const MAX_CHAT_BODY_BYTES: usize = 64 * 1024;
+
+/// The request timeout unless the server says otherwise ([`AppState::with_request_timeout`]).
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Unix seconds, replaceable in tests.
 pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
@@ -79,6 +91,7 @@ pub struct AppState {
     stream_delay: Duration,
     reply_delay: Duration,
     listen_idle_timeout: Duration,
+    request_timeout: Duration,
     admin_token: Option<Arc<str>>,
     deliveries: Arc<chataibot::Deliveries>,
 }
@@ -92,6 +105,7 @@ impl std::fmt::Debug for AppState {
             .field("stream_delay", &self.stream_delay)
             .field("reply_delay", &self.reply_delay)
             .field("listen_idle_timeout", &self.listen_idle_timeout)
+            .field("request_timeout", &self.request_timeout)
             .field("admin_token", &self.admin_token.as_ref().map(|_| "<set>"))
             .finish_non_exhaustive()
     }
@@ -113,6 +127,7 @@ impl AppState {
             stream_delay: sse::DEFAULT_STREAM_DELAY,
             reply_delay: chataibot::DEFAULT_REPLY_DELAY,
             listen_idle_timeout: chataibot::DEFAULT_LISTEN_IDLE_TIMEOUT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
             admin_token: None,
             deliveries: Arc::new(chataibot::Deliveries::default()),
         }
@@ -180,6 +195,18 @@ impl AppState {
         self.listen_idle_timeout
     }
 
+    /// The same state with another request timeout: the time from a request's head to its
+    /// response's head, reading the body included (408 after it).
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// How long a request may take to arrive in full and be answered (its response's head).
+    pub fn request_timeout(&self) -> Duration {
+        self.request_timeout
+    }
+
     /// The same state with an admin token, which `POST /v1/bots` requires (without one, bots
     /// are created with the `bot` admin command only). An empty token counts as none.
     pub fn with_admin_token(mut self, token: Option<String>) -> Self {
@@ -221,8 +248,12 @@ pub fn system_now_unix() -> u64 {
 /// (`core/chat-widget.3f9a1c0b2d7e.wasm`) get `Cache-Control:` [`assets::IMMUTABLE`]; the
 /// loader `chat-widget.js` and every other file [`assets::REVALIDATE`]; responses that are not
 /// a file (`404`...) [`assets::NOT_A_FILE`].
+///
+/// The layers of [`middleware`] wrap everything: request id, log line, JSON errors, head
+/// limits, request timeout.
 pub fn app(state: AppState) -> Router {
     let widget_files = assets::service(&state.dist_dir);
+    let request_timeout = state.request_timeout;
     Router::new()
         .route(
             "/api/v1/chatbots/{chatbot_id}/chat",
@@ -264,7 +295,20 @@ pub fn app(state: AppState) -> Router {
         .route("/favicon.svg", get(demo::favicon))
         .route("/healthz", get(|| async { "ok" }))
         .nest_service("/widget", widget_files)
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
+        .layer(axum::middleware::from_fn(middleware::head_limits))
+        .layer(axum::middleware::from_fn(middleware::json_errors))
         .layer(cors())
+        .layer(PropagateRequestIdLayer::new(middleware::REQUEST_ID))
+        .layer(middleware::trace_layer())
+        .layer(SetRequestIdLayer::new(
+            middleware::REQUEST_ID,
+            MakeRequestUuid,
+        ))
+        .layer(MapRequestLayer::new(middleware::forget_client_request_id))
         .with_state(state)
 }
 
@@ -288,6 +332,7 @@ fn cors() -> CorsLayer {
             HeaderName::from_static("x-ratelimit-remaining"),
             HeaderName::from_static("x-ratelimit-reset"),
             header::RETRY_AFTER,
+            middleware::REQUEST_ID,
         ])
         .max_age(Duration::from_secs(600))
 }

@@ -7,11 +7,18 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use chat_widget_server::cli::{self, BotCommand, BotTarget, Command, ServeOptions};
+use chat_widget_server::serve::{self as connections, ConnectionLimits};
 use chat_widget_server::store::{Bot, DEMO_BOT_ID};
 use chat_widget_server::{app, AppState, Store};
 
 fn main() -> ExitCode {
-    let result = match cli::parse(std::env::args().skip(1)) {
+    let command = cli::parse(std::env::args().skip(1));
+    let log_format = match &command {
+        Ok(Command::Serve(options)) => options.log_format,
+        _ => cli::LogFormat::Text,
+    };
+    chat_widget_server::middleware::init_logging(log_format);
+    let result = match command {
         Ok(Command::Help) => {
             print!("{}", cli::USAGE);
             Ok(())
@@ -23,13 +30,32 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("chat-widget-server: {message}");
+            tracing::error!("chat-widget-server: {message}");
             ExitCode::FAILURE
         }
     }
 }
 
 fn serve(options: ServeOptions) -> Result<(), String> {
+    let fd_limit = connections::raise_fd_limit();
+    let default_cap = connections::default_max_connections(fd_limit);
+    let max_connections = match options.max_connections {
+        Some(asked) if asked > default_cap => {
+            tracing::warn!(
+                asked,
+                allowed = default_cap,
+                fd_limit,
+                "--max-connections leaves no room under the open-files limit; using the lower cap"
+            );
+            default_cap
+        }
+        Some(asked) => asked,
+        None => default_cap,
+    };
+    let limits = ConnectionLimits {
+        header_timeout: Duration::from_secs(options.header_timeout_s),
+        max_connections,
+    };
     let store = Store::open(&options.data_dir).map_err(|err| err.to_string())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -55,16 +81,24 @@ fn serve(options: ServeOptions) -> Result<(), String> {
             .with_stream_delay(Duration::from_millis(options.stream_delay_ms))
             .with_reply_delay(Duration::from_millis(options.reply_delay_ms))
             .with_admin_token(options.admin_token)
-            .with_rate_window_secs(options.rate_window_s);
+            .with_rate_window_secs(options.rate_window_s)
+            .with_request_timeout(Duration::from_secs(options.request_timeout_s));
         let deliveries = std::sync::Arc::clone(state.deliveries());
-        axum::serve(listener, app(state))
-            .with_graceful_shutdown(async move {
-                shutdown_signal().await;
-                // Listening streams would otherwise hold the shutdown for their idle time.
-                deliveries.close();
-            })
-            .await
-            .map_err(|err| format!("server error: {err}"))
+        tracing::info!(
+            %addr,
+            max_connections = limits.max_connections,
+            fd_limit,
+            header_timeout_s = options.header_timeout_s,
+            request_timeout_s = options.request_timeout_s,
+            "serving"
+        );
+        connections::serve(listener, app(state), limits, async move {
+            shutdown_signal().await;
+            // Listening streams would otherwise hold the shutdown for their idle time.
+            deliveries.close();
+        })
+        .await
+        .map_err(|err| format!("server error: {err}"))
     })
 }
 
@@ -90,7 +124,7 @@ async fn shutdown_signal() {
         () = ctrl_c => {}
         () = terminate => {}
     }
-    eprintln!("chat-widget-server: shutting down");
+    tracing::info!("shutting down");
 }
 
 fn admin(command: BotCommand) -> Result<(), String> {

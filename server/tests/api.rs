@@ -757,10 +757,11 @@ async fn a_malformed_request_is_400_with_a_helpful_text() {
         StatusCode::OK
     );
     let huge = json!({ "message": "a".repeat(200_000) }).to_string();
-    server
-        .send(json_body(&huge))
-        .await
-        .assert_invalid_request("could not be read");
+    server.send(json_body(&huge)).await.assert_error(
+        413,
+        "PAYLOAD_TOO_LARGE",
+        "The request body is too large",
+    );
     server
         .send(json_body("\u{0}\u{ff}"))
         .await

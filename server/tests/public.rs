@@ -1,0 +1,573 @@
+//! The real binary in front of the public: sockets that never send a request, or send it a
+//! byte at a time, do not shut out a visitor and are closed after the header timeout; the
+//! connection cap keeps further clients waiting instead of failing; a body that does not
+//! arrive gets a 408; oversized and unknown requests get JSON errors in the shape of the
+//! dialect their path names; and the log has one line per request, with its id, and never a
+//! key, a token or a visitor's words.
+
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_chat-widget-server");
+
+/// A data directory under the system temp dir, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(label: &str) -> Self {
+        let path = std::env::temp_dir().join(format!(
+            "chat-widget-server-public-{label}-{}-{}",
+            std::process::id(),
+            chat_widget_server::system_now_unix()
+        ));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).expect("create the data directory");
+        Self(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A running server, what it printed, and where its log goes.
+struct Running {
+    child: Child,
+    _stdout: BufReader<ChildStdout>,
+    addr: String,
+    key: String,
+    log: PathBuf,
+}
+
+impl Running {
+    /// Everything the server logged so far.
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(dir: &Path, extra_args: &[&str]) -> Running {
+    let log = dir.join(format!(
+        "server-{}.log",
+        chat_widget_server::ids::random_hex(8).expect("random")
+    ));
+    let mut child = Command::new(BINARY)
+        .args(["--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.join("data"))
+        .args(["--dist-dir"])
+        .arg(dir.join("no-dist"))
+        .args(extra_args)
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).expect("a log file"))
+        .spawn()
+        .expect("start the server");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut lines = Vec::new();
+    for _ in 0..4 {
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("read a line");
+        lines.push(line.trim_end().to_owned());
+    }
+    let addr = lines[0]
+        .strip_prefix("chat-widget-server listening on http://")
+        .unwrap_or_else(|| panic!("first line: {:?}", lines[0]))
+        .to_owned();
+    let key = lines[2]
+        .strip_prefix("publishable key: ")
+        .unwrap_or_else(|| panic!("{:?}", lines[2]))
+        .to_owned();
+    Running {
+        child,
+        _stdout: stdout,
+        addr,
+        key,
+        log,
+    }
+}
+
+/// A response: status, headers (names in lower case), body.
+#[derive(Debug)]
+struct Response {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Response {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|err| panic!("{err}: {self:?}"))
+    }
+}
+
+fn parse_response(raw: &str) -> Response {
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((raw, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|line| line.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    Response {
+        status,
+        headers,
+        body: body.to_owned(),
+    }
+}
+
+/// Sends `request` (raw bytes) on a fresh connection and reads the whole response.
+fn exchange(addr: &str, request: &[u8]) -> Response {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    stream.write_all(request).expect("send");
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw);
+    parse_response(&String::from_utf8_lossy(&raw))
+}
+
+/// One HTTP/1.1 request over a fresh connection.
+fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Response {
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    exchange(addr, request.as_bytes())
+}
+
+/// Asks the demo bot (chatbots dialect) for a JSON reply.
+fn say(server: &Running, message: &str) -> Response {
+    let auth = format!("Bearer {}", server.key);
+    http(
+        &server.addr,
+        "POST",
+        "/api/v1/chatbots/demo/chat",
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", &auth),
+        ],
+        &serde_json::json!({ "message": message, "stream": false }).to_string(),
+    )
+}
+
+/// Whether the server closed `stream` (end of file or reset) before `deadline`; anything it
+/// sends before closing is read and dropped.
+fn closed_by_server(stream: &mut TcpStream, deadline: Instant) -> bool {
+    let mut buffer = [0_u8; 1024];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        stream
+            .set_read_timeout(Some(left.min(Duration::from_secs(1))))
+            .expect("timeout");
+        match stream.read(&mut buffer) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(_) => return true,
+        }
+    }
+}
+
+#[test]
+fn two_thousand_idle_or_trickling_sockets_do_not_stop_a_visitor_and_are_closed_after_the_timeout() {
+    // 2,000 sockets here and as many in the server, with room to spare.
+    let fd_limit = chat_widget_server::serve::raise_fd_limit();
+    assert!(fd_limit >= 4_500, "the open-files limit is {fd_limit}");
+    let dir = TempDir::new("idle");
+    let server = start(&dir.0, &["--header-timeout-s", "3"]);
+    assert_eq!(say(&server, "hello").status, 200);
+
+    let mut idle: Vec<TcpStream> = (0..1_000)
+        .map(|_| TcpStream::connect(&server.addr).expect("an idle socket"))
+        .collect();
+    let mut trickling: Vec<TcpStream> = (0..1_000)
+        .map(|_| {
+            let mut stream = TcpStream::connect(&server.addr).expect("a trickling socket");
+            stream
+                .write_all(b"POST /api/v1/chatbots/demo/chat HTTP/1.1\r\n")
+                .expect("the request line");
+            stream
+        })
+        .collect();
+
+    // While all of them are open, a visitor chats as usual; the tricklers send a header byte
+    // at a time in between.
+    for round in 0..3 {
+        for stream in &mut trickling {
+            let _ = stream.write_all(b"X");
+        }
+        let reply = say(&server, &format!("where is my order {round}"));
+        assert_eq!(reply.status, 200, "{reply:?}");
+        assert_eq!(reply.json()["success"], true);
+    }
+
+    // Then the server closes them: the idle ones that never sent a byte and the trickling
+    // ones that never finished their headers.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for stream in idle
+        .iter_mut()
+        .step_by(50)
+        .chain(trickling.iter_mut().step_by(50))
+    {
+        assert!(
+            closed_by_server(stream, deadline),
+            "a socket without a complete request is closed after the header timeout"
+        );
+    }
+    assert_eq!(say(&server, "still there?").status, 200);
+}
+
+#[test]
+fn an_idle_keep_alive_connection_is_closed_after_the_timeout() {
+    let dir = TempDir::new("keepalive");
+    let server = start(&dir.0, &["--header-timeout-s", "2"]);
+    let mut stream = TcpStream::connect(&server.addr).expect("connect");
+    stream
+        .write_all(format!("GET /healthz HTTP/1.1\r\nHost: {}\r\n\r\n", server.addr).as_bytes())
+        .expect("send");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut buffer = [0_u8; 1024];
+    let n = stream.read(&mut buffer).expect("the response");
+    let response = String::from_utf8_lossy(&buffer[..n]);
+    assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
+    assert!(response.ends_with("\r\n\r\nok"), "kept alive: {response}");
+    assert!(
+        closed_by_server(&mut stream, Instant::now() + Duration::from_secs(30)),
+        "the kept-alive connection is closed once it has been idle for the timeout"
+    );
+}
+
+#[test]
+fn past_the_connection_cap_a_client_waits_and_is_served_when_room_frees_up() {
+    let dir = TempDir::new("cap");
+    let server = start(
+        &dir.0,
+        &["--max-connections", "20", "--header-timeout-s", "120"],
+    );
+    let mut holders: Vec<TcpStream> = Vec::new();
+    // Fill the cap with idle connections; the server has accepted all of them once a
+    // request on the last one is answered.
+    for _ in 0..19 {
+        holders.push(TcpStream::connect(&server.addr).expect("connect"));
+    }
+    let mut last = TcpStream::connect(&server.addr).expect("connect");
+    last.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {}\r\n\r\n", server.addr).as_bytes())
+        .expect("send");
+    last.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let mut buffer = [0_u8; 512];
+    let n = last.read(&mut buffer).expect("answered within the cap");
+    assert!(String::from_utf8_lossy(&buffer[..n]).starts_with("HTTP/1.1 200"));
+    holders.push(last);
+
+    // One more client: connected by the kernel, but not answered while the cap is full.
+    let mut waiting = TcpStream::connect(&server.addr).expect("queued by the kernel");
+    waiting
+        .write_all(
+            format!(
+                "GET /healthz HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+                server.addr
+            )
+            .as_bytes(),
+        )
+        .expect("send");
+    waiting
+        .set_read_timeout(Some(Duration::from_millis(700)))
+        .expect("timeout");
+    let early = waiting.read(&mut buffer);
+    assert!(
+        matches!(&early, Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)),
+        "not served past the cap: {early:?}"
+    );
+    // Room frees up: it is served.
+    holders.truncate(10);
+    waiting
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let mut raw = Vec::new();
+    waiting.read_to_end(&mut raw).expect("served");
+    let response = parse_response(&String::from_utf8_lossy(&raw));
+    assert_eq!((response.status, response.body.as_str()), (200, "ok"));
+}
+
+#[test]
+fn a_body_that_does_not_arrive_in_time_gets_a_json_408() {
+    let dir = TempDir::new("body");
+    let server = start(&dir.0, &["--request-timeout-s", "1"]);
+    let mut stream = TcpStream::connect(&server.addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let head = format!(
+        "POST /v1/chat/message HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+         Authorization: Bearer {}\r\nContent-Length: 100\r\n\r\n{{\"mess",
+        server.addr, server.key
+    );
+    stream.write_all(head.as_bytes()).expect("send");
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw);
+    let response = parse_response(&String::from_utf8_lossy(&raw));
+    assert_eq!(response.status, 408, "{response:?}");
+    // The jombot shape, since the path is jombot's.
+    assert_eq!(
+        response.json()["error"]["code"],
+        "REQUEST_TIMEOUT",
+        "{response:?}"
+    );
+    assert_eq!(say(&server, "hi").status, 200);
+}
+
+#[test]
+fn oversized_and_unknown_requests_get_json_errors_in_the_dialect_of_their_path() {
+    let dir = TempDir::new("errors");
+    let server = start(&dir.0, &[]);
+    let auth = format!("Bearer {}", server.key);
+    let json_headers = [
+        ("Content-Type", "application/json"),
+        ("Authorization", auth.as_str()),
+    ];
+    let huge = "a".repeat(300_000);
+
+    // 413, in each dialect's own shape.
+    let chatbots = http(
+        &server.addr,
+        "POST",
+        "/api/v1/chatbots/demo/chat",
+        &json_headers,
+        &serde_json::json!({ "message": huge }).to_string(),
+    );
+    assert_eq!(chatbots.status, 413, "{chatbots:?}");
+    assert_eq!(
+        chatbots.json(),
+        serde_json::json!({"success": false, "error": "The request body is too large", "code": "PAYLOAD_TOO_LARGE"})
+    );
+    let jombot = http(
+        &server.addr,
+        "POST",
+        "/v1/chat/message",
+        &json_headers,
+        &serde_json::json!({ "bot_id": "demo", "message": huge }).to_string(),
+    );
+    assert_eq!(jombot.status, 413);
+    assert_eq!(jombot.json()["error"]["code"], "PAYLOAD_TOO_LARGE");
+    let openai = http(
+        &server.addr,
+        "POST",
+        "/v1/chat/completions",
+        &json_headers,
+        &serde_json::json!({ "model": "demo", "messages": [{"role": "user", "content": huge.repeat(3)}] }).to_string(),
+    );
+    assert_eq!(openai.status, 413);
+    assert_eq!(
+        openai.json()["error"]["code"],
+        "payload_too_large",
+        "{openai:?}"
+    );
+
+    // No such route: 404; a method the route does not take: 405 with Allow.
+    let missing = http(&server.addr, "GET", "/api/v1/nothing", &[], "");
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.json()["code"], "NOT_FOUND");
+    assert_eq!(
+        missing.header("content-type"),
+        Some("application/json"),
+        "{missing:?}"
+    );
+    let wrong_method = http(&server.addr, "GET", "/api/v1/chatbots/demo/chat", &[], "");
+    assert_eq!(wrong_method.status, 405);
+    assert_eq!(wrong_method.header("allow"), Some("POST"));
+    assert_eq!(wrong_method.json()["code"], "METHOD_NOT_ALLOWED");
+    let chataibot = http(&server.addr, "DELETE", "/api/v1/conversations", &[], "");
+    assert_eq!(chataibot.status, 405);
+    assert_eq!(
+        chataibot.json()["ok"],
+        false,
+        "chataibot's shape: {chataibot:?}"
+    );
+    let jelytech = http(&server.addr, "GET", "/v1/chat/nothing", &[], "");
+    assert_eq!(jelytech.status, 404);
+    assert_eq!(jelytech.json()["error"]["statusCode"], 404, "{jelytech:?}");
+    assert_eq!(
+        http(&server.addr, "GET", "/widget/missing.js", &[], "").json()["code"],
+        "NOT_FOUND"
+    );
+
+    // A URL or headers too large: 414 and 431, as JSON.
+    let long_url = format!("/v1/chat/history/c?{}", "q".repeat(10_000));
+    let too_long = http(&server.addr, "GET", &long_url, &[], "");
+    assert_eq!(too_long.status, 414);
+    assert_eq!(too_long.json()["error"]["code"], "URI_TOO_LONG");
+    let cookie = "c".repeat(40_000);
+    let too_large = http(
+        &server.addr,
+        "GET",
+        "/api/v1/chatbots/demo/chat",
+        &[("Cookie", &cookie)],
+        "",
+    );
+    assert_eq!(too_large.status, 431);
+    assert_eq!(too_large.json()["code"], "HEADERS_TOO_LARGE");
+
+    // And every error carries the request's id, as every response does.
+    assert!(too_large
+        .header("x-request-id")
+        .is_some_and(|id| id.len() == 36));
+    assert_eq!(say(&server, "hi").status, 200);
+}
+
+#[test]
+fn the_log_has_a_line_per_request_and_no_key_token_or_message_text() {
+    let dir = TempDir::new("log");
+    let admin_token = "admin-token-b7c1e5d9";
+    let server = start(
+        &dir.0,
+        &[
+            "--log-format",
+            "json",
+            "--admin-token",
+            admin_token,
+            "--reply-delay-ms",
+            "0",
+        ],
+    );
+    let secret_words = "zebra quartz 7781 ada@example.com";
+    let auth = format!("Bearer {}", server.key);
+    let json_headers = [
+        ("Content-Type", "application/json"),
+        ("Authorization", auth.as_str()),
+    ];
+
+    let reply = say(&server, secret_words);
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let request_id = reply.header("x-request-id").expect("an id").to_owned();
+    let streamed = http(
+        &server.addr,
+        "POST",
+        "/api/v1/chatbots/demo/chat",
+        &json_headers,
+        &serde_json::json!({ "message": secret_words, "stream": true }).to_string(),
+    );
+    assert_eq!(streamed.status, 200);
+    let jelytech = http(
+        &server.addr,
+        "POST",
+        "/v1/chat/send",
+        &json_headers,
+        &serde_json::json!({ "botId": "demo", "message": secret_words }).to_string(),
+    );
+    assert_eq!(jelytech.status, 200, "{jelytech:?}");
+    let started = http(
+        &server.addr,
+        "POST",
+        "/api/v1/conversations",
+        &json_headers,
+        &serde_json::json!({
+            "channel": "API",
+            "message": { "type": "TEXT", "data": { "body": secret_words } },
+            "bot_key": "demo",
+            "from": { "user_external_id": "visitor-1", "type": "VISITOR" },
+        })
+        .to_string(),
+    );
+    assert_eq!(started.status, 200, "{started:?}");
+    // A wrong key, a client's own request id, and the admin token at work.
+    let wrong = http(
+        &server.addr,
+        "POST",
+        "/api/v1/chatbots/demo/chat",
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", "Bearer pk_live_wrongwrongwrongwrong00"),
+            ("X-Request-Id", "client-chosen-id-123"),
+        ],
+        &serde_json::json!({ "message": secret_words }).to_string(),
+    );
+    assert_eq!(wrong.status, 401);
+    assert_ne!(wrong.header("x-request-id"), Some("client-chosen-id-123"));
+    let admin_auth = format!("Bearer {admin_token}");
+    let created = http(
+        &server.addr,
+        "POST",
+        "/v1/bots",
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", &admin_auth),
+        ],
+        &serde_json::json!({ "name": "Logged", "configuration": { "greeting": secret_words } })
+            .to_string(),
+    );
+    assert!(created.status < 300, "{created:?}");
+
+    // The lines are written as the responses go out; wait for the last one.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let log = loop {
+        let log = server.log();
+        if log.contains("\"status\":2")
+            && log.lines().filter(|l| l.contains("\"status\"")).count() >= 6
+        {
+            break log;
+        }
+        assert!(Instant::now() < deadline, "log so far: {log}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|err| panic!("{err}: {line}")))
+        .collect();
+    let ours = lines
+        .iter()
+        .find(|line| line["span"]["id"] == request_id.as_str())
+        .unwrap_or_else(|| panic!("a line for {request_id}: {log}"));
+    assert_eq!(ours["status"], 200);
+    assert_eq!(ours["span"]["method"], "POST");
+    assert_eq!(ours["span"]["path"], "/api/v1/chatbots/demo/chat");
+    assert!(
+        ours["latency"].as_str().is_some_and(|l| l.ends_with(" ms")),
+        "{ours}"
+    );
+    assert!(lines.iter().any(|line| line["status"] == 401));
+
+    for forbidden in [
+        server.key.as_str(),
+        admin_token,
+        "pk_live_wrongwrong",
+        "zebra",
+        "quartz",
+        "ada@example.com",
+        "client-chosen-id",
+    ] {
+        assert!(
+            !log.contains(forbidden),
+            "{forbidden:?} is in the log:\n{log}"
+        );
+    }
+}
