@@ -14,7 +14,7 @@ USAGE:
   chat-widget-server [--addr 127.0.0.1:8787] [--data-dir ./data] [--dist-dir ./dist]
                      [--stream-delay-ms 25] [--reply-delay-ms 300] [--admin-token TOKEN]
                      [--rate-window-s 60] [--header-timeout-s 20] [--request-timeout-s 30]
-                     [--max-connections N] [--log-format text|json]
+                     [--max-connections N] [--log-format text|json] [--trust-forwarded-for]
       Serves the API, the demo page at / and the built widget at /widget/ (from --dist-dir;
       a file's .br/.gz sibling when the browser accepts it; content-hashed names are cached
       for a year, chat-widget.js and the rest for 5 minutes).
@@ -28,6 +28,8 @@ USAGE:
       a request's body must have arrived, and its answer begun, within --request-timeout-s
       (else 408). At most --max-connections are open at once (default: 90% of the open-files
       limit, which the server raises to its hard limit); more wait to be accepted.
+      Behind a reverse proxy, --trust-forwarded-for takes the client's address (which the
+      rate limits count by) from the last X-Forwarded-For entry instead of the connection.
       One log line per request goes to stderr, as text or (--log-format json) JSON lines;
       RUST_LOG filters them (default info).
 
@@ -112,6 +114,8 @@ pub struct ServeOptions {
     pub max_connections: Option<usize>,
     /// `--log-format`.
     pub log_format: LogFormat,
+    /// `--trust-forwarded-for`: the client's address comes from `X-Forwarded-For`.
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for ServeOptions {
@@ -128,6 +132,7 @@ impl Default for ServeOptions {
             request_timeout_s: DEFAULT_REQUEST_TIMEOUT_S,
             max_connections: None,
             log_format: LogFormat::Text,
+            trust_forwarded_for: false,
         }
     }
 }
@@ -207,6 +212,7 @@ fn parse_serve(args: &[String]) -> Result<Command, CliError> {
             "--header-timeout-s" => options.header_timeout_s = positive(&flag, &value)?,
             "--request-timeout-s" => options.request_timeout_s = positive(&flag, &value)?,
             "--max-connections" => options.max_connections = Some(positive(&flag, &value)?),
+            "--trust-forwarded-for" => options.trust_forwarded_for = boolean(&flag, &value)?,
             "--log-format" => {
                 options.log_format = match value.trim() {
                     "text" => LogFormat::Text,
@@ -284,6 +290,9 @@ fn parse_bot(args: &[String]) -> Result<Command, CliError> {
     }))
 }
 
+/// Flags that stand alone (`--flag` means `--flag=true`).
+const SWITCHES: &[&str] = &["--trust-forwarded-for"];
+
 /// Pairs each `--flag` with its value.
 fn flags(args: &[String]) -> Result<Vec<(String, String)>, CliError> {
     let mut out = Vec::new();
@@ -294,6 +303,7 @@ fn flags(args: &[String]) -> Result<Vec<(String, String)>, CliError> {
         }
         match arg.split_once('=') {
             Some((flag, value)) => out.push((flag.to_owned(), value.to_owned())),
+            None if SWITCHES.contains(&arg.as_str()) => out.push((arg.clone(), "true".to_owned())),
             None => {
                 let value = iter
                     .next()
@@ -356,12 +366,14 @@ mod tests {
             request_timeout_s: 4,
             max_connections: Some(100),
             log_format: LogFormat::Json,
+            trust_forwarded_for: true,
         };
         assert_eq!(
             parse_line(
                 "--addr 0.0.0.0:9000 --data-dir /tmp/d --dist-dir=dist2 --stream-delay-ms 0 \
                  --reply-delay-ms 20 --admin-token s3cret --rate-window-s 3 \
-                 --header-timeout-s 2 --request-timeout-s 4 --max-connections 100 --log-format json"
+                 --header-timeout-s 2 --request-timeout-s 4 --max-connections 100 --log-format json \
+                 --trust-forwarded-for"
             ),
             Ok(Command::Serve(expected))
         );
@@ -377,6 +389,13 @@ mod tests {
         assert!(parse_line("--request-timeout-s 0").is_err());
         assert!(parse_line("--max-connections 0").is_err());
         assert!(parse_line("--log-format xml").is_err());
+        assert!(matches!(
+            parse_line("--trust-forwarded-for=false --addr 1.2.3.4:5"),
+            Ok(Command::Serve(ServeOptions {
+                trust_forwarded_for: false,
+                ..
+            }))
+        ));
         assert!(parse_line("--addr").is_err());
         assert!(parse_line("--port 1").is_err());
         assert!(parse_line("serve").is_err());

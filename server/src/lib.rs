@@ -29,6 +29,7 @@
 
 pub mod access;
 pub mod assets;
+pub mod caller;
 pub mod chat;
 pub mod chataibot;
 pub mod cli;
@@ -92,6 +93,7 @@ pub struct AppState {
     reply_delay: Duration,
     listen_idle_timeout: Duration,
     request_timeout: Duration,
+    trust_forwarded_for: bool,
     admin_token: Option<Arc<str>>,
     deliveries: Arc<chataibot::Deliveries>,
 }
@@ -106,6 +108,7 @@ impl std::fmt::Debug for AppState {
             .field("reply_delay", &self.reply_delay)
             .field("listen_idle_timeout", &self.listen_idle_timeout)
             .field("request_timeout", &self.request_timeout)
+            .field("trust_forwarded_for", &self.trust_forwarded_for)
             .field("admin_token", &self.admin_token.as_ref().map(|_| "<set>"))
             .finish_non_exhaustive()
     }
@@ -128,6 +131,7 @@ impl AppState {
             reply_delay: chataibot::DEFAULT_REPLY_DELAY,
             listen_idle_timeout: chataibot::DEFAULT_LISTEN_IDLE_TIMEOUT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            trust_forwarded_for: false,
             admin_token: None,
             deliveries: Arc::new(chataibot::Deliveries::default()),
         }
@@ -205,6 +209,18 @@ impl AppState {
     /// How long a request may take to arrive in full and be answered (its response's head).
     pub fn request_timeout(&self) -> Duration {
         self.request_timeout
+    }
+
+    /// The same state taking the client's address from `X-Forwarded-For` (behind a reverse
+    /// proxy that sets it) instead of the connection's peer; see [`caller::Caller`].
+    pub fn with_trust_forwarded_for(mut self, trust: bool) -> Self {
+        self.trust_forwarded_for = trust;
+        self
+    }
+
+    /// Whether the client's address comes from `X-Forwarded-For`.
+    pub fn trusts_forwarded_for(&self) -> bool {
+        self.trust_forwarded_for
     }
 
     /// The same state with an admin token, which `POST /v1/bots` requires (without one, bots
