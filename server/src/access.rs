@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use chat_widget_protocol::dialect::Dialect;
 
 use crate::error::{AppError, MAX_MESSAGE_CHARS};
-use crate::rate_limit::{Decision, RateLimitStatus};
+use crate::rate_limit::{self, Decision, RateLimitStatus};
 use crate::store::{ApiKey, Bot, ExchangeOutcome, RecordedExchange, DEFAULT_RATE_LIMIT};
 use crate::AppState;
 
@@ -69,68 +69,89 @@ pub struct Admitted {
 /// Checks the key, the bot, the origin and (when counting) the rate limit. Returns the
 /// `X-RateLimit-*` status to send whatever the outcome: a refusal before the request is
 /// counted reports the window without using it up.
-pub fn admit(
+pub async fn admit(
     state: &AppState,
     headers: &HeaderMap,
     choice: BotChoice<'_>,
     counting: Counting,
 ) -> (RateLimitStatus, Result<Admitted, AppError>) {
-    let now = state.now_unix();
     let named = match choice {
         BotChoice::Named(id) => Some(id),
         BotChoice::KeysBot => None,
     };
-    let bucket = named.unwrap_or("");
+    let store = &state.store;
+    // The status to send with a refusal (nothing counted).
+    let peek = |scope: String, limit: u32| async move { peek_status(state, &scope, limit).await };
+    let bucket = rate_limit::bot_scope(named.unwrap_or(""));
     // A bot named by the request is looked up first: its limit is in the headers of a refusal.
-    let named_bot = match named.map(|id| state.store.bot(id)).transpose() {
-        Ok(bot) => bot.flatten(),
-        Err(err) => {
-            return (
-                state.limiter.peek(bucket, DEFAULT_RATE_LIMIT, now),
-                Err(err.into()),
-            )
-        }
+    let named_bot = match named {
+        Some(id) => match store.bot(id).await {
+            Ok(bot) => bot,
+            Err(err) => return (peek(bucket, DEFAULT_RATE_LIMIT).await, Err(err.into())),
+        },
+        None => None,
     };
     let limit = named_bot
         .as_ref()
         .map_or(DEFAULT_RATE_LIMIT, |bot| bot.rate_limit_per_minute);
-    let refuse = |err: AppError| (state.limiter.peek(bucket, limit, now), Err(err));
 
-    let key = match authenticate(state, headers) {
+    let key = match authenticate(state, headers).await {
         Ok(key) => key,
-        Err(err) => return refuse(err),
+        Err(err) => return (peek(bucket, limit).await, Err(err)),
     };
     let bot = match named {
         Some(_) => named_bot,
-        None => match state.store.bot(&key.bot_id) {
+        None => match store.bot(&key.bot_id).await {
             Ok(bot) => bot,
-            Err(err) => return refuse(err.into()),
+            Err(err) => return (peek(bucket, limit).await, Err(err.into())),
         },
     };
     let Some(bot) = bot.filter(|bot| bot.id == key.bot_id) else {
-        return refuse(AppError::BotNotFound);
+        return (peek(bucket, limit).await, Err(AppError::BotNotFound));
     };
-    let peek = || state.limiter.peek(&bot.id, bot.rate_limit_per_minute, now);
+    let scope = rate_limit::bot_scope(&bot.id);
     if let Some(origin) = headers.get(header::ORIGIN) {
         let origin = String::from_utf8_lossy(origin.as_bytes());
         if !key.allowed_origins.allows(&origin) {
             let refused = AppError::OriginNotAllowed {
                 origin: origin.into_owned(),
             };
-            return (peek(), Err(refused));
+            return (peek(scope, bot.rate_limit_per_minute).await, Err(refused));
         }
     }
     let status = match counting {
-        Counting::Peek => peek(),
-        Counting::Count => match state.limiter.check(&bot.id, bot.rate_limit_per_minute, now) {
-            Decision::Allowed(status) => status,
-            Decision::Limited {
+        Counting::Peek => peek(scope, bot.rate_limit_per_minute).await,
+        Counting::Count => match check_rate(state, &scope, bot.rate_limit_per_minute).await {
+            Ok(Decision::Allowed(status)) => status,
+            Ok(Decision::Limited {
                 status,
                 retry_after_s,
-            } => return (status, Err(AppError::RateLimited { retry_after_s })),
+            }) => return (status, Err(AppError::RateLimited { retry_after_s })),
+            Err(err) => return (peek(scope, bot.rate_limit_per_minute).await, Err(err)),
         },
     };
     (status, Ok(Admitted { bot, key }))
+}
+
+/// The `X-RateLimit-*` status of `scope` without counting a request; when the database
+/// cannot say, a fresh window (the request's own outcome, an error or not, goes ahead).
+pub async fn peek_status(state: &AppState, scope: &str, limit: u32) -> RateLimitStatus {
+    let now = state.now_unix();
+    state
+        .limiter
+        .peek(&state.store, scope, limit, now)
+        .await
+        .unwrap_or(RateLimitStatus {
+            limit,
+            remaining: limit,
+            reset_unix: now + state.limiter.window_secs(),
+        })
+}
+
+/// Counts a request against `scope`'s window, if `limit` allows it.
+pub async fn check_rate(state: &AppState, scope: &str, limit: u32) -> Result<Decision, AppError> {
+    let now = state.now_unix();
+    Ok(state.limiter.check(&state.store, scope, limit, now).await?)
 }
 
 /// The bearer token of the request, if it has one.
@@ -142,9 +163,9 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The `Authorization: Bearer <key>` key, if it exists and is active.
-pub fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<ApiKey, AppError> {
+pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<ApiKey, AppError> {
     let key = bearer(headers).ok_or(AppError::InvalidApiKey)?;
-    match state.store.key(key)? {
+    match state.store.key(key).await? {
         Some(key) if key.active => Ok(key),
         _ => Err(AppError::InvalidApiKey),
     }
@@ -191,7 +212,7 @@ pub fn conversation_id(requested: Option<String>) -> Option<String> {
 /// Stores a visitor message and the bot's reply (see
 /// [`crate::store::Store::record_exchange`]), or says why not: 402 without credits, 403 when
 /// the monthly quota is used up.
-pub fn record_exchange(
+pub async fn record_exchange(
     state: &AppState,
     bot: &Bot,
     conversation_id: Option<&str>,
@@ -201,7 +222,8 @@ pub fn record_exchange(
     outcome(
         state
             .store
-            .record_exchange(&bot.id, conversation_id, message, reply)?,
+            .record_exchange(&bot.id, conversation_id, message, reply)
+            .await?,
     )
 }
 

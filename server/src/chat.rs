@@ -30,22 +30,24 @@ pub async fn chat(
 ) -> Response {
     // A bot id that is not valid UTF-8 names no bot; the empty id is never a bot either.
     let bot_id = bot_id.map(|Path(id)| id).unwrap_or_default();
-    let (rate_limit, result) = handle(&state, &bot_id, &headers, body);
+    let (rate_limit, result) = handle(&state, &bot_id, &headers, body).await;
     (rate_limit, result).into_response()
 }
 
-fn handle(
+async fn handle(
     state: &AppState,
     bot_id: &str,
     headers: &HeaderMap,
     body: Result<Json<ChatRequest>, JsonRejection>,
 ) -> (RateLimitStatus, Result<Response, AppError>) {
-    let (rate_limit, admitted) = admit(state, headers, BotChoice::Named(bot_id), Counting::Count);
-    let result = admitted.and_then(|Admitted { bot, .. }| {
-        body.map_err(AppError::from)
-            .and_then(validate)
-            .and_then(|request| reply(state, &bot, request))
-    });
+    let (rate_limit, admitted) =
+        admit(state, headers, BotChoice::Named(bot_id), Counting::Count).await;
+    let result = async {
+        let Admitted { bot, .. } = admitted?;
+        let request = validate(body?)?;
+        reply(state, &bot, request).await
+    }
+    .await;
     (rate_limit, result)
 }
 
@@ -73,20 +75,20 @@ impl ReplyFormat {
     }
 }
 
-fn reply(state: &AppState, bot: &Bot, request: ChatRequest) -> Result<Response, AppError> {
+async fn reply(state: &AppState, bot: &Bot, request: ChatRequest) -> Result<Response, AppError> {
     if bot.credits == Some(0) {
         return Err(AppError::InsufficientCredits);
     }
     let answer = state.faq.answer(&request.message, &bot.name);
     match ReplyFormat::choose(request.stream, bot.stream_default) {
-        ReplyFormat::Json => json_reply(state, bot, &request, answer),
-        ReplyFormat::EventStream => stream_reply(state, bot, &request, answer),
+        ReplyFormat::Json => json_reply(state, bot, &request, answer).await,
+        ReplyFormat::EventStream => stream_reply(state, bot, &request, answer).await,
     }
 }
 
 /// `200 {"success":true,"data":{...}}`, encoded with the protocol crate's types, after storing
 /// the exchange.
-fn json_reply(
+async fn json_reply(
     state: &AppState,
     bot: &Bot,
     request: &ChatRequest,
@@ -99,7 +101,8 @@ fn json_reply(
         request.conversation_id.as_deref(),
         &request.message,
         &answer.text,
-    )?;
+    )
+    .await?;
     let data = ChatData {
         response: answer.text,
         conversation_id: recorded.conversation_id,
@@ -111,17 +114,22 @@ fn json_reply(
 
 /// `200 text/event-stream`: the visitor's message is stored and the credit spent now; the
 /// stream stores the reply as it goes ([`crate::sse`]).
-fn stream_reply(
+async fn stream_reply(
     state: &AppState,
     bot: &Bot,
     request: &ChatRequest,
     answer: Answer,
 ) -> Result<Response, AppError> {
-    let exchange = access::outcome(state.store.begin_streamed_exchange(
-        &bot.id,
-        request.conversation_id.as_deref(),
-        &request.message,
-    )?)?;
+    let exchange = access::outcome(
+        state
+            .store
+            .begin_streamed_exchange(
+                &bot.id,
+                request.conversation_id.as_deref(),
+                &request.message,
+            )
+            .await?,
+    )?;
     Ok(sse::respond(state, &bot.id, exchange, answer))
 }
 

@@ -15,10 +15,14 @@
 //!   [`AppState::listen_idle_timeout`] without a new message.
 //!
 //! Each visitor message costs a credit and counts towards the monthly quota when it is
-//! accepted (402/403 are decided then); the demo brain's answer is stored as a `BOT` message
-//! [`AppState::reply_delay`] later, by a task of this process (until then the quota counts
-//! it as pending, see [`crate::store::Store::record_visitor_message`]; [`Deliveries`] wakes
-//! the listening streams when it is stored). Later calls name the conversation, whose bot the
+//! accepted (402/403 are decided then). The answer is due [`AppState::reply_delay`] later: it
+//! is stored as a job in the same transaction as the message (until it is answered the quota
+//! counts it as pending, see [`crate::store::Store::record_visitor_message`]). A timer of the
+//! accepting process claims the job when it is due and stores the demo brain's answer as a
+//! `BOT` message ([`deliver`]); if that process died, [`crate::maintain`] in any instance
+//! sharing the database claims it once the job's lease allows, so a restart, even after
+//! `kill -9`, still answers every acknowledged message. [`Deliveries`] wakes the listening
+//! streams of this process when an answer is stored; the others see it within a second. Later calls name the conversation, whose bot the
 //! key must belong to: an unknown conversation, or another bot's, is 404
 //! `CONVERSATION_NOT_FOUND`. Errors are `{"ok":false,"error":{"code","message",
 //! "retry_after"?}}`. The poll and the stream are reads: not counted against the rate limit.
@@ -47,7 +51,9 @@ use crate::access::{
 };
 use crate::error::AppError;
 use crate::sse::{KEEP_ALIVE_INTERVAL, KEEP_ALIVE_TEXT};
-use crate::store::{Bot, Outcome, PromisedReply, RecordedMessage, Role, Store, StoredMessage};
+use crate::store::{
+    Bot, Outcome, PromisedReply, RecordedMessage, ReplyJob, Role, Store, StoredMessage,
+};
 use crate::{dates, AppState};
 
 /// How long after the visitor's message the answer is delivered, unless
@@ -117,8 +123,9 @@ pub async fn start(
 ) -> Response {
     let bot_key = access::bot_named_in(&body, |request| &request.bot_key);
     let choice = BotChoice::from_body(bot_key.as_deref());
-    let (rate_limit, admitted) = admit(&state, &headers, choice, Counting::Count);
-    let result = admitted.and_then(|Admitted { bot, .. }| {
+    let (rate_limit, admitted) = admit(&state, &headers, choice, Counting::Count).await;
+    let result = async {
+        let Admitted { bot, .. } = admitted?;
         let Json(request) = body?;
         if bot_key.is_none() {
             return Err(invalid("The \"bot_key\" field must name a bot"));
@@ -133,7 +140,7 @@ pub async fn start(
             ));
         }
         let text = text_of(&request.message)?;
-        let recorded = accept(&state, &bot, None, text)?;
+        let recorded = accept(&state, &bot, None, text).await?;
         let contact = request
             .variables
             .and_then(|variables| variables.contact)
@@ -157,7 +164,8 @@ pub async fn start(
             message_id: Some(recorded.message_id),
         };
         Ok(Json(reply).into_response())
-    });
+    }
+    .await;
     respond(Dialect::Chataibot, rate_limit, result)
 }
 
@@ -169,21 +177,23 @@ pub async fn send(
     body: Result<Json<SendRequest>, JsonRejection>,
 ) -> Response {
     let conversation_id = conversation_id.map(|Path(id)| id).unwrap_or_default();
-    let (rate_limit, admitted) = admit(&state, &headers, BotChoice::KeysBot, Counting::Count);
-    let result = admitted.and_then(|Admitted { bot, .. }| {
-        owned_conversation(&state, &bot, &conversation_id)?;
+    let (rate_limit, admitted) = admit(&state, &headers, BotChoice::KeysBot, Counting::Count).await;
+    let result = async {
+        let Admitted { bot, .. } = admitted?;
+        owned_conversation(&state, &bot, &conversation_id).await?;
         let Json(request) = body?;
         if !request.user.kind.eq_ignore_ascii_case("VISITOR") {
             return Err(invalid("The \"user.type\" field must be \"VISITOR\""));
         }
         let text = text_of(&request.message)?;
-        let recorded = accept(&state, &bot, Some(&conversation_id), text)?;
+        let recorded = accept(&state, &bot, Some(&conversation_id), text).await?;
         let reply = SendReply {
             ok: true,
             message_id: recorded.message_id,
         };
         Ok(Json(reply).into_response())
-    });
+    }
+    .await;
     respond(Dialect::Chataibot, rate_limit, result)
 }
 
@@ -206,18 +216,21 @@ pub async fn messages(
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|accept| accept.contains(chataibot::EVENT_STREAM));
-    let (rate_limit, admitted) = admit(&state, &headers, BotChoice::KeysBot, Counting::Peek);
-    let result = admitted.and_then(|Admitted { bot, .. }| {
-        owned_conversation(&state, &bot, &conversation_id)?;
+    let (rate_limit, admitted) = admit(&state, &headers, BotChoice::KeysBot, Counting::Peek).await;
+    let result = async {
+        let Admitted { bot, .. } = admitted?;
+        owned_conversation(&state, &bot, &conversation_id).await?;
         if listen {
             return Ok(listen_response(&state, conversation_id, after));
         }
-        let messages = ready_messages(&state.store, &conversation_id, after.as_deref())?
+        let messages = ready_messages(&state.store, &conversation_id, after.as_deref())
+            .await?
             .into_iter()
             .map(chat_message)
             .collect();
         Ok(Json(MessagesReply { ok: true, messages }).into_response())
-    });
+    }
+    .await;
     respond(Dialect::Chataibot, rate_limit, result)
 }
 
@@ -237,60 +250,88 @@ fn text_of(message: &chataibot::MessageContent) -> Result<&str, AppError> {
 }
 
 /// 404 unless the conversation exists and is the bot's.
-fn owned_conversation(state: &AppState, bot: &Bot, conversation_id: &str) -> Result<(), AppError> {
-    match state.store.conversation_bot(conversation_id)? {
+async fn owned_conversation(
+    state: &AppState,
+    bot: &Bot,
+    conversation_id: &str,
+) -> Result<(), AppError> {
+    match state.store.conversation_bot(conversation_id).await? {
         Some(owner) if owner == bot.id => Ok(()),
         _ => Err(AppError::ConversationNotFound),
     }
 }
 
-/// Stores the visitor's message (spending the credit and counting the quota, with the
-/// answers already on their way) and sends the answer on its way.
-fn accept(
+/// Stores the visitor's message with the job for its answer (spending the credit and
+/// counting the quota, with the answers already on their way) and starts this process's
+/// timer for the answer.
+async fn accept(
     state: &AppState,
     bot: &Bot,
     conversation_id: Option<&str>,
     text: &str,
 ) -> Result<RecordedMessage, AppError> {
+    let delay = state.reply_delay();
     let promised = match state
         .store
-        .record_visitor_message(&bot.id, conversation_id, text)?
+        .record_visitor_message(&bot.id, conversation_id, text, delay)
+        .await?
     {
         Outcome::Recorded(promised) => promised,
         Outcome::NoCredits => return Err(AppError::InsufficientCredits),
         Outcome::QuotaExceeded => return Err(AppError::QuotaExceeded),
     };
-    let PromisedReply { message, pending } = promised;
-    let answer = state.faq.answer(text, &bot.name);
-    let store = state.store.clone();
-    let deliveries = Arc::clone(state.deliveries());
-    let delay = state.reply_delay();
-    let conversation_id = message.conversation_id.clone();
+    let PromisedReply { message, job_id } = promised;
+    let state = state.clone();
     tokio::spawn(async move {
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
-        if let Err(err) =
-            store.add_bot_message(&conversation_id, &answer.text, &answer.suggested_actions)
-        {
-            tracing::error!(conversation = %conversation_id, error = %err, "cannot deliver an answer");
+        match state.store.claim_job(&job_id).await {
+            Ok(Some(job)) => deliver(&state, job).await,
+            // Another instance holds it.
+            Ok(None) => {}
+            // Still stored: [`crate::maintain`] claims it.
+            Err(err) => tracing::error!(job = %job_id, error = %err, "cannot claim an answer"),
         }
-        // The quota counted the answer as pending until now, when it is stored.
-        drop(pending);
-        deliveries.notify();
     });
     Ok(message)
 }
 
+/// Stores the demo brain's answer to a claimed job and wakes this process's listeners. On
+/// failure the job stays, and is claimed again when its lease ends.
+pub async fn deliver(state: &AppState, job: ReplyJob) {
+    let name = match state.store.bot(&job.bot_id).await {
+        Ok(Some(bot)) => bot.name,
+        Ok(None) => String::new(),
+        Err(err) => {
+            tracing::error!(job = %job.id, error = %err, "cannot deliver an answer");
+            return;
+        }
+    };
+    let answer = state.faq.answer(&job.question, &name);
+    match state
+        .store
+        .deliver_job(&job, &answer.text, &answer.suggested_actions)
+        .await
+    {
+        Ok(Some(_)) => state.deliveries().notify(),
+        Ok(None) => {}
+        Err(err) => {
+            tracing::error!(job = %job.id, error = %err, "cannot deliver an answer");
+        }
+    }
+}
+
 /// The messages after `after` that a client may see, stopping before a streamed reply that
 /// has not sent a word yet (so a cursor never skips past it).
-fn ready_messages(
+async fn ready_messages(
     store: &Store,
     conversation_id: &str,
     after: Option<&str>,
 ) -> Result<Vec<StoredMessage>, AppError> {
     Ok(store
-        .messages_after(conversation_id, after)?
+        .messages_after(conversation_id, after)
+        .await?
         .into_iter()
         .take_while(StoredMessage::is_visible)
         .collect())
@@ -365,7 +406,7 @@ impl Listener {
             }
             // Marked seen before reading, so a delivery during the read is not missed.
             self.arrived.borrow_and_update();
-            match ready_messages(&self.store, &self.conversation_id, self.cursor.as_deref()) {
+            match ready_messages(&self.store, &self.conversation_id, self.cursor.as_deref()).await {
                 Ok(messages) if !messages.is_empty() => {
                     self.queue.extend(messages);
                     self.deadline = tokio::time::Instant::now() + self.idle;

@@ -12,13 +12,16 @@ chat-widget-server: the chat widget's reference server
 
 USAGE:
   chat-widget-server [--addr 127.0.0.1:8787] [--data-dir ./data] [--dist-dir ./dist]
+                     [--database-url postgres://user@host:5432/db] [--db-connections 16]
                      [--stream-delay-ms 25] [--reply-delay-ms 300] [--admin-token TOKEN]
                      [--rate-window-s 60] [--header-timeout-s 20] [--request-timeout-s 30]
                      [--max-connections N] [--log-format text|json] [--trust-forwarded-for]
       Serves the API, the demo page at / and the built widget at /widget/ (from --dist-dir;
       a file's .br/.gz sibling when the browser accepts it; content-hashed names are cached
       for a year, chat-widget.js and the rest for 5 minutes).
-      The database is DATA_DIR/chat.sqlite3; the demo bot and its key are created on first start.
+      The database is DATA_DIR/chat.sqlite3, or the PostgreSQL database at --database-url
+      (several instances may share it; --db-connections sizes each one's pool). The schema is
+      migrated, and the demo bot and its key are created, on first start.
       Streamed replies send a word every --stream-delay-ms milliseconds (0: as fast as possible).
       Chataibot answers are delivered --reply-delay-ms milliseconds after the visitor's message.
       POST /v1/bots (jelytech) creates bots only with --admin-token as the bearer key.
@@ -33,9 +36,9 @@ USAGE:
       One log line per request goes to stderr, as text or (--log-format json) JSON lines;
       RUST_LOG filters them (default info).
 
-  chat-widget-server bot [--data-dir ./data] --bot ID [SETTINGS]
+  chat-widget-server bot [--data-dir ./data | --database-url URL] --bot ID [SETTINGS]
       Changes a bot's settings; a running server sees them on its next request.
-  chat-widget-server bot [--data-dir ./data] --create ID [--name NAME] [SETTINGS]
+  chat-widget-server bot [--data-dir ./data | --database-url URL] --create ID [--name NAME] [SETTINGS]
       Creates a bot with its own publishable key (printed).
 
 SETTINGS:
@@ -93,6 +96,10 @@ pub struct ServeOptions {
     pub addr: String,
     /// `--data-dir`: where `chat.sqlite3` lives.
     pub data_dir: PathBuf,
+    /// `--database-url`: a PostgreSQL database instead of the data directory.
+    pub database_url: Option<String>,
+    /// `--db-connections`: the PostgreSQL pool's size.
+    pub db_connections: Option<u32>,
     /// `--dist-dir`: the built widget, served under `/widget/`.
     pub dist_dir: PathBuf,
     /// `--stream-delay-ms`: the pause between two deltas of a streamed reply.
@@ -123,6 +130,8 @@ impl Default for ServeOptions {
         Self {
             addr: DEFAULT_ADDR.to_owned(),
             data_dir: DEFAULT_DATA_DIR.into(),
+            database_url: None,
+            db_connections: None,
             dist_dir: DEFAULT_DIST_DIR.into(),
             stream_delay_ms: DEFAULT_STREAM_DELAY_MS,
             reply_delay_ms: DEFAULT_REPLY_DELAY_MS,
@@ -142,6 +151,8 @@ impl Default for ServeOptions {
 pub struct BotCommand {
     /// `--data-dir`.
     pub data_dir: PathBuf,
+    /// `--database-url`.
+    pub database_url: Option<String>,
     /// Which bot.
     pub target: BotTarget,
     /// The settings to change.
@@ -194,6 +205,11 @@ fn parse_serve(args: &[String]) -> Result<Command, CliError> {
         match flag.as_str() {
             "--addr" => options.addr = value,
             "--data-dir" => options.data_dir = value.into(),
+            "--database-url" => options.database_url = database_url(&value)?,
+            "--db-connections" => match number(&flag, &value)? {
+                0 => return Err(CliError("--db-connections needs at least 1".to_owned())),
+                n => options.db_connections = Some(n),
+            },
             "--dist-dir" => options.dist_dir = value.into(),
             "--stream-delay-ms" => options.stream_delay_ms = number(&flag, &value)?,
             "--reply-delay-ms" => options.reply_delay_ms = number(&flag, &value)?,
@@ -232,11 +248,13 @@ fn parse_serve(args: &[String]) -> Result<Command, CliError> {
 
 fn parse_bot(args: &[String]) -> Result<Command, CliError> {
     let mut data_dir = PathBuf::from(DEFAULT_DATA_DIR);
+    let mut database = None;
     let (mut existing, mut create, mut name) = (None, None, None);
     let mut update = BotUpdate::default();
     for (flag, value) in flags(args)? {
         match flag.as_str() {
             "--data-dir" => data_dir = value.into(),
+            "--database-url" => database = database_url(&value)?,
             "--bot" => existing = Some(value),
             "--create" => create = Some(value),
             "--name" => name = Some(value),
@@ -285,6 +303,7 @@ fn parse_bot(args: &[String]) -> Result<Command, CliError> {
     };
     Ok(Command::Bot(BotCommand {
         data_dir,
+        database_url: database,
         target,
         update,
     }))
@@ -292,6 +311,19 @@ fn parse_bot(args: &[String]) -> Result<Command, CliError> {
 
 /// Flags that stand alone (`--flag` means `--flag=true`).
 const SWITCHES: &[&str] = &["--trust-forwarded-for"];
+
+/// A `--database-url` this server can use (PostgreSQL).
+fn database_url(value: &str) -> Result<Option<String>, CliError> {
+    let value = value.trim();
+    if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+        Ok(Some(value.to_owned()))
+    } else {
+        Err(CliError(
+            "--database-url needs postgres://user@host:port/database (SQLite is --data-dir)"
+                .to_owned(),
+        ))
+    }
+}
 
 /// Pairs each `--flag` with its value.
 fn flags(args: &[String]) -> Result<Vec<(String, String)>, CliError> {
@@ -357,6 +389,8 @@ mod tests {
         let expected = ServeOptions {
             addr: "0.0.0.0:9000".into(),
             data_dir: "/tmp/d".into(),
+            database_url: Some("postgres://chat@db:5432/chat".into()),
+            db_connections: Some(8),
             dist_dir: "dist2".into(),
             stream_delay_ms: 0,
             reply_delay_ms: 20,
@@ -373,7 +407,7 @@ mod tests {
                 "--addr 0.0.0.0:9000 --data-dir /tmp/d --dist-dir=dist2 --stream-delay-ms 0 \
                  --reply-delay-ms 20 --admin-token s3cret --rate-window-s 3 \
                  --header-timeout-s 2 --request-timeout-s 4 --max-connections 100 --log-format json \
-                 --trust-forwarded-for"
+                 --trust-forwarded-for --database-url postgres://chat@db:5432/chat --db-connections 8"
             ),
             Ok(Command::Serve(expected))
         );
@@ -396,6 +430,11 @@ mod tests {
                 ..
             }))
         ));
+        assert!(
+            parse_line("--database-url mysql://x/y").is_err(),
+            "PostgreSQL only"
+        );
+        assert!(parse_line("--db-connections 0").is_err());
         assert!(parse_line("--addr").is_err());
         assert!(parse_line("--port 1").is_err());
         assert!(parse_line("serve").is_err());
@@ -441,6 +480,7 @@ mod tests {
             command,
             Ok(Command::Bot(BotCommand {
                 data_dir: "d".into(),
+                database_url: None,
                 target: BotTarget::Existing("demo".into()),
                 update
             }))

@@ -22,12 +22,13 @@ pub async fn index(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Html<String>, AppError> {
-    let bot = state.store.bot(DEMO_BOT_ID)?.ok_or_else(|| {
+    let bot = state.store.bot(DEMO_BOT_ID).await?.ok_or_else(|| {
         AppError::Internal("the demo bot is missing from the database".to_owned())
     })?;
     let key = state
         .store
-        .first_key(DEMO_BOT_ID)?
+        .first_key(DEMO_BOT_ID)
+        .await?
         .map(|key| key.key)
         .unwrap_or_default();
     let host = headers

@@ -39,7 +39,7 @@ use crate::access::{
     self, admit, check_message, is_admin, query_param, respond, BotChoice, Counting,
 };
 use crate::error::AppError;
-use crate::rate_limit::{Decision, RateLimitStatus};
+use crate::rate_limit::{self, Decision, RateLimitStatus};
 use crate::store::{self, Bot, NewBot, StoredMessage, DEFAULT_RATE_LIMIT};
 use crate::{dates, ids, AppState};
 
@@ -57,8 +57,9 @@ pub async fn send(
 ) -> Response {
     let bot_id = access::bot_named_in(&body, |request| &request.bot_id);
     let choice = BotChoice::from_body(bot_id.as_deref());
-    let (rate_limit, admitted) = admit(&state, &headers, choice, Counting::Count);
-    let result = admitted.and_then(|admitted| {
+    let (rate_limit, admitted) = admit(&state, &headers, choice, Counting::Count).await;
+    let result = async {
+        let admitted = admitted?;
         let Json(request) = body?;
         if bot_id.is_none() {
             return Err(AppError::InvalidRequest(
@@ -74,7 +75,8 @@ pub async fn send(
             access::conversation_id(request.conversation_id).as_deref(),
             &request.message,
             &answer.text,
-        )?;
+        )
+        .await?;
         let reply = SendReply {
             success: true,
             response: answer.text,
@@ -84,7 +86,8 @@ pub async fn send(
             suggested_actions: answer.suggested_actions,
         };
         Ok(Json(reply).into_response())
-    });
+    }
+    .await;
     respond(Dialect::Jelytech, rate_limit, result)
 }
 
@@ -95,15 +98,17 @@ pub async fn history(
     headers: HeaderMap,
 ) -> Response {
     let conversation_id = conversation_id.map(|Path(id)| id).unwrap_or_default();
-    let (rate_limit, admitted) = admit(&state, &headers, BotChoice::KeysBot, Counting::Peek);
-    let result = admitted.and_then(|admitted| {
-        let owner = state.store.conversation_bot(&conversation_id)?;
+    let (rate_limit, admitted) = admit(&state, &headers, BotChoice::KeysBot, Counting::Peek).await;
+    let result = async {
+        let admitted = admitted?;
+        let owner = state.store.conversation_bot(&conversation_id).await?;
         if owner.as_deref() != Some(admitted.bot.id.as_str()) {
             return Err(AppError::ConversationNotFound);
         }
         let messages = state
             .store
-            .messages(&conversation_id)?
+            .messages(&conversation_id)
+            .await?
             .into_iter()
             .filter(StoredMessage::is_visible)
             .map(history_message)
@@ -114,7 +119,8 @@ pub async fn history(
             messages,
         };
         Ok(Json(reply).into_response())
-    });
+    }
+    .await;
     respond(Dialect::Jelytech, rate_limit, result)
 }
 
@@ -137,21 +143,24 @@ pub async fn create_bot(
     headers: HeaderMap,
     body: Result<Json<CreateBotRequest>, JsonRejection>,
 ) -> Response {
-    let now = state.now_unix();
     if !is_admin(&state, &headers) {
-        let rate_limit = state.limiter.peek(ADMIN_BUCKET, DEFAULT_RATE_LIMIT, now);
+        let rate_limit = access::peek_status(&state, ADMIN_BUCKET, DEFAULT_RATE_LIMIT).await;
         return respond(
             Dialect::Jelytech,
             rate_limit,
             Err(AppError::AdminTokenRequired),
         );
     }
-    let rate_limit = match state.limiter.check(ADMIN_BUCKET, DEFAULT_RATE_LIMIT, now) {
-        Decision::Allowed(status) => status,
-        Decision::Limited {
+    let rate_limit = match access::check_rate(&state, ADMIN_BUCKET, DEFAULT_RATE_LIMIT).await {
+        Err(err) => {
+            let status = access::peek_status(&state, ADMIN_BUCKET, DEFAULT_RATE_LIMIT).await;
+            return respond(Dialect::Jelytech, status, Err(err));
+        }
+        Ok(Decision::Allowed(status)) => status,
+        Ok(Decision::Limited {
             status,
             retry_after_s,
-        } => {
+        }) => {
             return respond(
                 Dialect::Jelytech,
                 status,
@@ -159,11 +168,11 @@ pub async fn create_bot(
             )
         }
     };
-    let result = body
-        .map_err(AppError::from)
-        .and_then(|Json(request)| new_bot(request))
-        .and_then(|new| {
-            let (bot, key) = state.store.create_bot_with(&new)?;
+    let result = async {
+        let Json(request) = body?;
+        let new = new_bot(request)?;
+        {
+            let (bot, key) = state.store.create_bot_with(&new).await?;
             let reply = BotReply {
                 success: true,
                 bot: BotInfo {
@@ -177,7 +186,9 @@ pub async fn create_bot(
                 publishable_key: Some(key.key),
             };
             Ok((StatusCode::CREATED, Json(reply)).into_response())
-        });
+        }
+    }
+    .await;
     respond(Dialect::Jelytech, rate_limit, result)
 }
 
@@ -251,44 +262,48 @@ pub async fn read_bot(
     headers: HeaderMap,
 ) -> Response {
     let bot_id = bot_id.map(|Path(id)| id).unwrap_or_default();
-    let (rate_limit, bot) = bot_for_read(&state, &headers, &bot_id);
-    let result = bot.and_then(|bot| {
+    let (rate_limit, bot) = bot_for_read(&state, &headers, &bot_id).await;
+    let result = async {
+        let bot = bot?;
         let active = state
             .store
-            .first_key(&bot.id)?
+            .first_key(&bot.id)
+            .await?
             .is_some_and(|key| key.active);
         Ok(Json(bot_reply(bot, active)).into_response())
-    });
+    }
+    .await;
     respond(Dialect::Jelytech, rate_limit, result)
 }
 
 /// The bot a read is about: with the admin token any bot, else the key's own (as [`admit`]
 /// checks it, not counted).
-fn bot_for_read(
+async fn bot_for_read(
     state: &AppState,
     headers: &HeaderMap,
     bot_id: &str,
 ) -> (RateLimitStatus, Result<Bot, AppError>) {
     if is_admin(state, headers) {
-        return admin_read(state, bot_id);
+        return admin_read(state, bot_id).await;
     }
-    let (rate_limit, admitted) = admit(state, headers, BotChoice::Named(bot_id), Counting::Peek);
+    let (rate_limit, admitted) =
+        admit(state, headers, BotChoice::Named(bot_id), Counting::Peek).await;
     (rate_limit, admitted.map(|admitted| admitted.bot))
 }
 
-fn admin_read(state: &AppState, bot_id: &str) -> (RateLimitStatus, Result<Bot, AppError>) {
-    let now = state.now_unix();
-    match state.store.bot(bot_id) {
+async fn admin_read(state: &AppState, bot_id: &str) -> (RateLimitStatus, Result<Bot, AppError>) {
+    let scope = rate_limit::bot_scope(bot_id);
+    match state.store.bot(bot_id).await {
         Ok(Some(bot)) => (
-            state.limiter.peek(&bot.id, bot.rate_limit_per_minute, now),
+            access::peek_status(state, &scope, bot.rate_limit_per_minute).await,
             Ok(bot),
         ),
         Ok(None) => (
-            state.limiter.peek(bot_id, DEFAULT_RATE_LIMIT, now),
+            access::peek_status(state, &scope, DEFAULT_RATE_LIMIT).await,
             Err(AppError::BotNotFound),
         ),
         Err(err) => (
-            state.limiter.peek(bot_id, DEFAULT_RATE_LIMIT, now),
+            access::peek_status(state, &scope, DEFAULT_RATE_LIMIT).await,
             Err(err.into()),
         ),
     }
@@ -328,8 +343,9 @@ pub async fn analytics(
     headers: HeaderMap,
 ) -> Response {
     let bot_id = bot_id.map(|Path(id)| id).unwrap_or_default();
-    let (rate_limit, bot) = bot_for_read(&state, &headers, &bot_id);
-    let result = bot.and_then(|bot| {
+    let (rate_limit, bot) = bot_for_read(&state, &headers, &bot_id).await;
+    let result = async {
+        let bot = bot?;
         let query = uri.query().unwrap_or("");
         let start = date_param(query, "startDate")?.map_or(i64::MIN, dates::Instant::start_ms);
         let end = date_param(query, "endDate")?.map_or(i64::MAX, dates::Instant::end_ms);
@@ -339,7 +355,7 @@ pub async fn analytics(
             ));
         }
         let metrics = metrics_param(query)?;
-        let figures = state.store.analytics(&bot.id, start, end)?;
+        let figures = state.store.analytics(&bot.id, start, end).await?;
         let messages = metrics.contains(&"messages");
         let analytics = Analytics {
             total_messages: messages.then_some(figures.total_messages),
@@ -356,7 +372,8 @@ pub async fn analytics(
             analytics,
         })
         .into_response())
-    });
+    }
+    .await;
     respond(Dialect::Jelytech, rate_limit, result)
 }
 

@@ -26,8 +26,9 @@ pub async fn message(
 ) -> Response {
     let bot_id = access::bot_named_in(&body, |request| &request.bot_id);
     let choice = BotChoice::from_body(bot_id.as_deref());
-    let (rate_limit, admitted) = admit(&state, &headers, choice, Counting::Count);
-    let result = admitted.and_then(|admitted| {
+    let (rate_limit, admitted) = admit(&state, &headers, choice, Counting::Count).await;
+    let result = async {
+        let admitted = admitted?;
         let Json(request) = body?;
         if bot_id.is_none() {
             return Err(AppError::InvalidRequest(
@@ -43,7 +44,8 @@ pub async fn message(
             access::conversation_id(request.conversation_id).as_deref(),
             &request.message,
             &answer.text,
-        )?;
+        )
+        .await?;
         let reply = ChatReply {
             response: answer.text,
             conversation_id: recorded.conversation_id,
@@ -53,6 +55,7 @@ pub async fn message(
             suggested_actions: answer.suggested_actions,
         };
         Ok(Json(reply).into_response())
-    });
+    }
+    .await;
     respond(Dialect::Jombot, rate_limit, result)
 }

@@ -24,7 +24,9 @@
 //! framework answers (404, 405, 408, 413, 414, 431) and a request timeout ([`middleware`]).
 //! The binary serves it with a cap on connections and a header timeout ([`serve`]).
 //!
-//! Storage is SQLite ([`store`]); the demo bot answers from a Markdown FAQ ([`faq`]).
+//! Storage is SQLite in a data directory or PostgreSQL shared by several instances
+//! ([`store`], over sqlx); [`maintain`] is the background work of a serving process. The demo
+//! bot answers from a Markdown FAQ ([`faq`]).
 #![deny(missing_docs)]
 
 pub mod access;
@@ -82,8 +84,9 @@ pub struct AppState {
     pub store: Store,
     /// The demo bot's brain.
     pub faq: Arc<Faq>,
-    /// Requests per bot per window ([`AppState::with_rate_window_secs`] sets its length).
-    pub limiter: Arc<RateLimiter>,
+    /// Requests per scope per window, counted in the database
+    /// ([`AppState::with_rate_window_secs`] sets its length).
+    pub limiter: RateLimiter,
     /// Where `/widget/*` files come from.
     pub dist_dir: PathBuf,
     /// The listen address, for the demo page when a request has no `Host` header.
@@ -123,7 +126,7 @@ impl AppState {
         Self {
             store,
             faq: Arc::new(Faq::builtin()),
-            limiter: Arc::new(RateLimiter::default()),
+            limiter: RateLimiter::default(),
             dist_dir: dist_dir.into(),
             listen_addr: listen_addr.into(),
             clock: Arc::new(system_now_unix),
@@ -138,12 +141,16 @@ impl AppState {
     }
 
     /// Opens the data directory (see [`Store::open`]) and builds a state over it.
-    pub fn open(
+    pub async fn open(
         data_dir: &Path,
         dist_dir: impl Into<PathBuf>,
         listen_addr: impl Into<String>,
     ) -> Result<Self, StoreError> {
-        Ok(Self::new(Store::open(data_dir)?, dist_dir, listen_addr))
+        Ok(Self::new(
+            Store::open(data_dir).await?,
+            dist_dir,
+            listen_addr,
+        ))
     }
 
     /// The same state with another clock (tests move time forward with it).
@@ -154,9 +161,9 @@ impl AppState {
 
     /// The same state with rate-limit windows of `secs` seconds (at least 1) instead of
     /// [`rate_limit::DEFAULT_WINDOW_SECS`]; a bot's limit then counts requests per such
-    /// window. The counts start afresh.
+    /// window (a window already open keeps the length it started with).
     pub fn with_rate_window_secs(mut self, secs: u64) -> Self {
-        self.limiter = Arc::new(RateLimiter::new(secs));
+        self.limiter = RateLimiter::new(secs);
         self
     }
 
@@ -243,6 +250,55 @@ impl AppState {
     /// Unix seconds now, by this state's clock.
     pub fn now_unix(&self) -> u64 {
         (self.clock)()
+    }
+}
+
+/// How often [`maintain`] runs.
+pub const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(1);
+/// An instance whose heartbeat is older than this is dead: its unfinished streamed replies
+/// are marked interrupted.
+pub const INSTANCE_STALE_AFTER: Duration = Duration::from_secs(10);
+
+/// The background work of a serving process, every [`MAINTENANCE_INTERVAL`] until the server
+/// stops ([`chataibot::Deliveries::close`]): its heartbeat; marking the replies that dead
+/// instances were streaming as interrupted; claiming and answering the chataibot jobs that
+/// are due and that nobody holds (a crashed instance's, or a missed timer's); and deleting
+/// ended rate-limit windows, a bounded batch at a time. Errors are logged and retried.
+pub async fn maintain(state: AppState) {
+    let mut tick = tokio::time::interval(MAINTENANCE_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if state.deliveries().is_closing() {
+            return;
+        }
+        if let Err(err) = state.store.heartbeat().await {
+            tracing::error!(error = %err, "cannot record the heartbeat");
+        }
+        if let Err(err) = state.store.sweep_interrupted(INSTANCE_STALE_AFTER).await {
+            tracing::error!(error = %err, "cannot mark interrupted replies");
+        }
+        loop {
+            match state.store.claim_due_jobs(16).await {
+                Ok(jobs) if jobs.is_empty() => break,
+                Ok(jobs) => {
+                    for job in jobs {
+                        chataibot::deliver(&state, job).await;
+                    }
+                }
+                Err(err) => {
+                    tracing::error!(error = %err, "cannot claim due answers");
+                    break;
+                }
+            }
+        }
+        if let Err(err) = state
+            .limiter
+            .prune(&state.store, state.now_unix(), 1000)
+            .await
+        {
+            tracing::error!(error = %err, "cannot prune rate-limit windows");
+        }
     }
 }
 

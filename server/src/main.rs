@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chat_widget_server::cli::{self, BotCommand, BotTarget, Command, ServeOptions};
 use chat_widget_server::serve::{self as connections, ConnectionLimits};
-use chat_widget_server::store::{Bot, DEMO_BOT_ID};
+use chat_widget_server::store::{Bot, StoreOptions, DEMO_BOT_ID};
 use chat_widget_server::{app, AppState, Store};
 
 fn main() -> ExitCode {
@@ -36,6 +36,26 @@ fn main() -> ExitCode {
     }
 }
 
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| format!("cannot start the async runtime: {err}"))
+}
+
+async fn open_store(
+    data_dir: &std::path::Path,
+    database_url: Option<&str>,
+    connections: Option<u32>,
+) -> Result<Store, String> {
+    let options = StoreOptions {
+        max_connections: connections,
+    };
+    Store::open_or_connect(data_dir, database_url, &options)
+        .await
+        .map_err(|err| err.to_string())
+}
+
 fn serve(options: ServeOptions) -> Result<(), String> {
     let fd_limit = connections::raise_fd_limit();
     let default_cap = connections::default_max_connections(fd_limit);
@@ -56,18 +76,20 @@ fn serve(options: ServeOptions) -> Result<(), String> {
         header_timeout: Duration::from_secs(options.header_timeout_s),
         max_connections,
     };
-    let store = Store::open(&options.data_dir).map_err(|err| err.to_string())?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|err| format!("cannot start the async runtime: {err}"))?;
-    runtime.block_on(async move {
+    runtime()?.block_on(async move {
+        let store = open_store(
+            &options.data_dir,
+            options.database_url.as_deref(),
+            options.db_connections,
+        )
+        .await?;
         let listener = tokio::net::TcpListener::bind(&options.addr)
             .await
             .map_err(|err| format!("cannot listen on {}: {err}", options.addr))?;
         let addr = listener.local_addr().map_err(|err| err.to_string())?;
         let key = store
             .first_key(DEMO_BOT_ID)
+            .await
             .map_err(|err| err.to_string())?
             .map(|key| key.key)
             .unwrap_or_default();
@@ -77,7 +99,7 @@ fn serve(options: ServeOptions) -> Result<(), String> {
         println!("demo page: http://{addr}/");
         // Tests and scripts read these lines through a pipe; do not leave them in a buffer.
         let _ = std::io::stdout().flush();
-        let state = AppState::new(store, options.dist_dir, addr.to_string())
+        let state = AppState::new(store.clone(), options.dist_dir, addr.to_string())
             .with_stream_delay(Duration::from_millis(options.stream_delay_ms))
             .with_reply_delay(Duration::from_millis(options.reply_delay_ms))
             .with_admin_token(options.admin_token)
@@ -93,13 +115,19 @@ fn serve(options: ServeOptions) -> Result<(), String> {
             request_timeout_s = options.request_timeout_s,
             "serving"
         );
-        connections::serve(listener, app(state), limits, async move {
+        tokio::spawn(chat_widget_server::maintain(state.clone()));
+        let served = connections::serve(listener, app(state), limits, async move {
             shutdown_signal().await;
             // Listening streams would otherwise hold the shutdown for their idle time.
             deliveries.close();
         })
         .await
-        .map_err(|err| format!("server error: {err}"))
+        .map_err(|err| format!("server error: {err}"));
+        // Unfinished replies of streams cut by the shutdown are written by tasks; give them a
+        // moment (they are marked interrupted by the next instance otherwise).
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        store.close().await;
+        served
     })
 }
 
@@ -129,23 +157,30 @@ async fn shutdown_signal() {
 }
 
 fn admin(command: BotCommand) -> Result<(), String> {
-    let store = Store::open(&command.data_dir).map_err(|err| err.to_string())?;
-    let id = match &command.target {
-        BotTarget::Existing(id) => id.clone(),
-        BotTarget::Create { id, name } => {
-            let (bot, key) = store.create_bot(id, name).map_err(|err| err.to_string())?;
-            println!("bot: {}", bot.id);
-            println!("publishable key: {}", key.key);
-            bot.id
-        }
-    };
-    let bot = store
-        .update_bot(&id, &command.update)
-        .map_err(|err| err.to_string())?;
-    let key = store.first_key(&id).map_err(|err| err.to_string())?;
-    println!("{}", describe(&bot, key.as_ref()));
-    let _ = std::io::stdout().flush();
-    Ok(())
+    runtime()?.block_on(async move {
+        let store = open_store(&command.data_dir, command.database_url.as_deref(), Some(2)).await?;
+        let id = match &command.target {
+            BotTarget::Existing(id) => id.clone(),
+            BotTarget::Create { id, name } => {
+                let (bot, key) = store
+                    .create_bot(id, name)
+                    .await
+                    .map_err(|err| err.to_string())?;
+                println!("bot: {}", bot.id);
+                println!("publishable key: {}", key.key);
+                bot.id
+            }
+        };
+        let bot = store
+            .update_bot(&id, &command.update)
+            .await
+            .map_err(|err| err.to_string())?;
+        let key = store.first_key(&id).await.map_err(|err| err.to_string())?;
+        println!("{}", describe(&bot, key.as_ref()));
+        let _ = std::io::stdout().flush();
+        store.close().await;
+        Ok(())
+    })
 }
 
 /// One line describing a bot's settings after the admin command.

@@ -32,8 +32,9 @@ pub async fn completions(
 ) -> Response {
     let model = access::bot_named_in(&body, |request| &request.model);
     let choice = BotChoice::from_body(model.as_deref());
-    let (rate_limit, admitted) = admit(&state, &headers, choice, Counting::Count);
-    let result = admitted.and_then(|Admitted { bot, .. }| {
+    let (rate_limit, admitted) = admit(&state, &headers, choice, Counting::Count).await;
+    let result = async {
+        let Admitted { bot, .. } = admitted?;
         let Json(request) = body?;
         let Some(model) = model else {
             return Err(AppError::InvalidRequest(
@@ -54,11 +55,12 @@ pub async fn completions(
         let answer = state.faq.answer(&question.content, &bot.name);
         let created = state.now_unix();
         if request.stream {
-            let exchange = access::outcome(state.store.begin_streamed_exchange(
-                &bot.id,
-                None,
-                &question.content,
-            )?)?;
+            let exchange = access::outcome(
+                state
+                    .store
+                    .begin_streamed_exchange(&bot.id, None, &question.content)
+                    .await?,
+            )?;
             let format = StreamFormat::Openai {
                 completion_id: completion_id(&exchange.reply_message_id),
                 model,
@@ -67,7 +69,7 @@ pub async fn completions(
             return Ok(sse::respond_as(&state, &bot.id, exchange, answer, format));
         }
         let recorded =
-            access::record_exchange(&state, &bot, None, &question.content, &answer.text)?;
+            access::record_exchange(&state, &bot, None, &question.content, &answer.text).await?;
         let prompt_tokens = request
             .messages
             .iter()
@@ -94,7 +96,8 @@ pub async fn completions(
             }),
         };
         Ok(Json(completion).into_response())
-    });
+    }
+    .await;
     respond(Dialect::Openai, rate_limit, result)
 }
 

@@ -34,7 +34,7 @@ use serde::Serialize;
 
 use crate::error::AppError;
 use crate::faq::Answer;
-use crate::store::{RecordedExchange, Store, StoreError};
+use crate::store::{RecordedExchange, Store};
 use crate::AppState;
 
 /// The pause between two deltas unless [`AppState::with_stream_delay`] says otherwise.
@@ -200,10 +200,11 @@ impl StreamedReply {
                     };
                     // Stored before `done` goes out: a client that saw `done` can reload the
                     // conversation and find the reply complete.
-                    break self.done_event().and_then(|event| {
-                        self.writer.finish()?;
-                        Ok(event)
-                    });
+                    let event = match self.done_event() {
+                        Ok(event) => self.writer.finish().await.map(|()| event),
+                        Err(err) => Err(err),
+                    };
+                    break event;
                 }
                 Step::Terminator => {
                     self.step = Step::Ended;
@@ -334,8 +335,10 @@ fn log(line: &str) {
 /// A streamed reply as stored: what has been handed to the connection so far, and whether it
 /// was stored complete. Dropped before that (the visitor closed the page, the connection
 /// broke, the server is stopping), it stores what was sent, marked incomplete, or, if nothing
-/// was sent, withdraws the reply and gives the credit back. It writes to SQLite synchronously
-/// in `Drop` (a short local write) and never panics there: failures go to stderr.
+/// was sent, withdraws the reply and gives the credit back. `Drop` cannot wait, so it hands
+/// that write to a task of the runtime, and never panics: failures go to stderr. If the
+/// process dies first, the reply stays unfinished under this instance's id, and a live
+/// instance marks it interrupted ([`Store::sweep_interrupted`]).
 struct ReplyWriter {
     store: Store,
     bot_id: String,
@@ -346,9 +349,10 @@ struct ReplyWriter {
 
 impl ReplyWriter {
     /// Stores the whole reply as complete.
-    fn finish(&mut self) -> Result<(), StoreError> {
+    async fn finish(&mut self) -> Result<(), AppError> {
         self.store
-            .finish_reply(&self.message_id, &self.sent, true)?;
+            .finish_reply(&self.message_id, &self.sent, true)
+            .await?;
         self.finished = true;
         Ok(())
     }
@@ -359,17 +363,32 @@ impl Drop for ReplyWriter {
         if self.finished {
             return;
         }
-        let stored = if self.sent.is_empty() {
-            self.store.withdraw_reply(&self.bot_id, &self.message_id)
-        } else {
-            self.store.finish_reply(&self.message_id, &self.sent, false)
-        };
-        if let Err(err) = stored {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             log(&format!(
-                "cannot store the unfinished reply {}: {err}",
+                "cannot store the unfinished reply {}: no runtime",
                 self.message_id
             ));
-        }
+            return;
+        };
+        let store = self.store.clone();
+        let bot_id = std::mem::take(&mut self.bot_id);
+        let message_id = std::mem::take(&mut self.message_id);
+        let sent = std::mem::take(&mut self.sent);
+        runtime.spawn(async move {
+            let stored = if sent.is_empty() {
+                store.withdraw_reply(&bot_id, &message_id).await
+            } else {
+                store
+                    .finish_reply(&message_id, &sent, false)
+                    .await
+                    .map(|_| true)
+            };
+            if let Err(err) = stored {
+                log(&format!(
+                    "cannot store the unfinished reply {message_id}: {err}"
+                ));
+            }
+        });
     }
 }
 

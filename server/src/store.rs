@@ -1,33 +1,46 @@
-//! SQLite storage: bots, publishable API keys, conversations and messages. The schema lives
-//! here and only here. Every read comes straight from the database, so a change made by the
-//! `bot` admin command (another process) takes effect on the running server's next request.
+//! Storage over `sqlx`: bots, publishable API keys, conversations and messages, and what the
+//! hot paths need to stay O(1) in the data size (a monthly usage counter per bot, daily
+//! analytics rollups, rate-limit windows, pending chataibot answers). The schema lives in
+//! `server/migrations/<backend>/` and only there.
 //!
-//! A JSON reply is stored with its question in one go ([`Store::record_exchange`]). A streamed
-//! reply is stored in steps: [`Store::begin_streamed_exchange`] stores the question and an
-//! empty reply marked incomplete (spending the credit), then [`Store::finish_reply`] writes
-//! the text that was sent, or [`Store::withdraw_reply`] removes a reply of which nothing was
-//! sent and gives the credit back.
+//! Two backends, one code path (sqlx's `Any` driver, the same SQL for both except where
+//! noted):
+//! * **SQLite** in a data directory (the default, nothing to install): WAL, one writer
+//!   connection (write transactions begin `IMMEDIATE`, so they queue in the pool instead of
+//!   failing on a busy database) and a pool of read-only readers.
+//! * **PostgreSQL** ([`Store::connect`] with `postgres://…`): one pool; several server
+//!   processes may share the database. Everything they must agree on is in it: rate-limit
+//!   windows, the usage counters, pending answers (claimed with `FOR UPDATE SKIP LOCKED`).
 //!
-//! A visitor message whose answer is delivered later (the chataibot dialect) is stored alone
-//! ([`Store::record_visitor_message`], spending the credit), and the answer is added when it
-//! is ready ([`Store::add_bot_message`]).
+//! Every read comes straight from the database, so a change made by the `bot` admin command
+//! (another process) takes effect on the running server's next request.
+//!
+//! A JSON reply is stored with its question in one transaction ([`Store::record_exchange`]).
+//! A streamed reply is stored in steps: [`Store::begin_streamed_exchange`] stores the question
+//! and an empty reply marked incomplete (spending the credit), then [`Store::finish_reply`]
+//! writes the text that was sent, or [`Store::withdraw_reply`] removes a reply of which
+//! nothing was sent and gives the credit back. A reply whose server died mid-stream (its
+//! instance stopped sending heartbeats) is marked interrupted by [`Store::sweep_interrupted`],
+//! and its credit and quota are given back.
+//!
+//! A visitor message whose answer is delivered later (the chataibot dialect) is stored with a
+//! job for its answer ([`Store::record_visitor_message`]); whichever instance claims the job
+//! ([`Store::claim_job`], [`Store::claim_due_jobs`]) stores the answer and deletes the job in
+//! one transaction ([`Store::deliver_job`]). A job claimed by an instance that died is claimed
+//! again when its lease ends, so an acknowledged message always gets its answer.
 //!
 //! Limits: `credits` (replies left, 402 when none) and `monthly_quota` (assistant replies per
-//! UTC calendar month, counted from the stored messages, 403 when used up) are checked and
-//! spent in the same transaction as the message they pay for.
-//!
-//! Schema versions: 1 is the first; 2 adds `bots.monthly_quota`, `bots.description` and
-//! `messages.actions`. [`Store::open`] upgrades an older data directory in place, keeping
-//! its data.
+//! UTC calendar month, stored or promised, 403 when used up) are checked and spent in the
+//! same transaction as the message they pay for, against the `monthly_usage` counter.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chat_widget_protocol::SuggestedAction;
-use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyConnection, AnyPool, Executor, Row, Transaction};
 
 use crate::dates;
 use crate::ids::{self, RandomError};
@@ -48,61 +61,31 @@ pub const DEFAULT_POSITION: &str = "bottom-right";
 /// The requests per minute of new bots (and of the demo bot).
 pub const DEFAULT_RATE_LIMIT: u32 = 30;
 
-/// Schema version 1 (the tables as first created; [`V2_COLUMNS`] are added to them).
-/// `created_at` columns are unix milliseconds.
-const SCHEMA_V1: &str = "
-CREATE TABLE IF NOT EXISTS bots (
-    id                    TEXT PRIMARY KEY,
-    name                  TEXT NOT NULL,
-    greeting              TEXT NOT NULL DEFAULT '',
-    primary_color         TEXT NOT NULL DEFAULT '#0a7cff',
-    position              TEXT NOT NULL DEFAULT 'bottom-right',
-    stream_default        INTEGER NOT NULL DEFAULT 0,
-    credits               INTEGER,            -- NULL: unlimited
-    rate_limit_per_minute INTEGER NOT NULL DEFAULT 30,
-    created_at            INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS api_keys (
-    key             TEXT PRIMARY KEY,
-    bot_id          TEXT NOT NULL REFERENCES bots(id),
-    allowed_origins TEXT NOT NULL DEFAULT '*', -- '*' or comma-separated origins
-    active          INTEGER NOT NULL DEFAULT 1
-);
-CREATE INDEX IF NOT EXISTS api_keys_by_bot ON api_keys(bot_id);
-CREATE TABLE IF NOT EXISTS conversations (
-    id         TEXT PRIMARY KEY,
-    bot_id     TEXT NOT NULL REFERENCES bots(id),
-    created_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS messages (
-    id              TEXT PRIMARY KEY,
-    conversation_id TEXT NOT NULL REFERENCES conversations(id),
-    role            TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
-    content         TEXT NOT NULL,
-    created_at      INTEGER NOT NULL,
-    complete        INTEGER NOT NULL DEFAULT 1
-);
-CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages(conversation_id);
-";
+/// How many read-only connections the SQLite backend opens (besides its one writer).
+const SQLITE_READERS: u32 = 4;
+/// The PostgreSQL pool's size, unless [`StoreOptions::max_connections`] says otherwise.
+pub const DEFAULT_PG_CONNECTIONS: u32 = 16;
+/// How long a claimed chataibot job is its instance's before another may claim it.
+pub const JOB_LEASE_MS: i64 = 10_000;
+/// Questions longer than this (in bytes, after trimming and lower-casing) are compared by
+/// their beginning only in `topQuestions` (an index entry must stay small).
+const QUESTION_KEY_BYTES: usize = 512;
+const MS_PER_DAY: i64 = 86_400_000;
 
-/// The schema version [`Store::open`] leaves a database at.
-pub const SCHEMA_VERSION: i64 = 2;
-
-/// Version 2's new columns: (table, column, definition). Added only where missing, so an
-/// interrupted upgrade can run again.
-const V2_COLUMNS: [(&str, &str, &str); 3] = [
-    ("bots", "monthly_quota", "INTEGER"), // NULL: unlimited; assistant replies per UTC month
-    ("bots", "description", "TEXT NOT NULL DEFAULT ''"),
-    ("messages", "actions", "TEXT"), // JSON list of suggested actions, NULL when none
-];
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
 /// Why a storage operation failed.
 #[derive(Debug)]
 pub enum StoreError {
     /// The data directory could not be created.
     Io(PathBuf, std::io::Error),
-    /// SQLite said no.
-    Sqlite(rusqlite::Error),
+    /// The database said no (or could not be reached).
+    Database(sqlx::Error),
+    /// The schema could not be brought up to date.
+    Migrate(sqlx::migrate::MigrateError),
+    /// A `--database-url` this server cannot use.
+    UnsupportedUrl(String),
     /// No random bytes for a new id or key.
     Random(RandomError),
     /// No bot with this id.
@@ -119,7 +102,12 @@ impl fmt::Display for StoreError {
             Self::Io(path, err) => {
                 write!(f, "cannot use the data directory {}: {err}", path.display())
             }
-            Self::Sqlite(err) => write!(f, "database error: {err}"),
+            Self::Database(err) => write!(f, "database error: {err}"),
+            Self::Migrate(err) => write!(f, "cannot migrate the database: {err}"),
+            Self::UnsupportedUrl(url) => write!(
+                f,
+                "unsupported database URL {url:?}: use postgres://user@host:port/database"
+            ),
             Self::Random(err) => err.fmt(f),
             Self::UnknownBot(id) => write!(f, "no bot with id {id:?}"),
             Self::BotExists(id) => write!(f, "a bot with id {id:?} exists already"),
@@ -135,9 +123,15 @@ impl fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
-impl From<rusqlite::Error> for StoreError {
-    fn from(err: rusqlite::Error) -> Self {
-        Self::Sqlite(err)
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Database(err)
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(err: sqlx::migrate::MigrateError) -> Self {
+        Self::Migrate(err)
     }
 }
 
@@ -145,6 +139,15 @@ impl From<RandomError> for StoreError {
     fn from(err: RandomError) -> Self {
         Self::Random(err)
     }
+}
+
+/// Which database a store is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A file in the data directory.
+    Sqlite,
+    /// A PostgreSQL server, possibly shared by several instances.
+    Postgres,
 }
 
 /// A chatbot and its settings.
@@ -164,7 +167,7 @@ pub struct Bot {
     pub stream_default: bool,
     /// Replies left; `None` is unlimited.
     pub credits: Option<u64>,
-    /// Requests allowed per 60-second window.
+    /// Requests allowed per rate-limit window.
     pub rate_limit_per_minute: u32,
     /// Assistant replies allowed per UTC calendar month; `None` is unlimited.
     pub monthly_quota: Option<u64>,
@@ -174,27 +177,30 @@ pub struct Bot {
     pub created_at: i64,
 }
 
+const BOT_COLUMNS: &str = "id, name, greeting, primary_color, position, stream_default, credits,
+    rate_limit_per_minute, monthly_quota, description, created_at";
+
 impl Bot {
-    fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
-            id: row.get("id")?,
-            name: row.get("name")?,
-            greeting: row.get("greeting")?,
-            primary_color: row.get("primary_color")?,
-            position: row.get("position")?,
-            stream_default: row.get::<_, i64>("stream_default")? != 0,
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            greeting: row.try_get("greeting")?,
+            primary_color: row.try_get("primary_color")?,
+            position: row.try_get("position")?,
+            stream_default: row.try_get::<i64, _>("stream_default")? != 0,
             credits: row
-                .get::<_, Option<i64>>("credits")?
+                .try_get::<Option<i64>, _>("credits")?
                 .map(|c| u64::try_from(c).unwrap_or(0)),
             rate_limit_per_minute: u32::try_from(
-                row.get::<_, i64>("rate_limit_per_minute")?.max(0),
+                row.try_get::<i64, _>("rate_limit_per_minute")?.max(0),
             )
             .unwrap_or(u32::MAX),
             monthly_quota: row
-                .get::<_, Option<i64>>("monthly_quota")?
+                .try_get::<Option<i64>, _>("monthly_quota")?
                 .map(|q| u64::try_from(q).unwrap_or(0)),
-            description: row.get("description")?,
-            created_at: row.get("created_at")?,
+            description: row.try_get("description")?,
+            created_at: row.try_get("created_at")?,
         })
     }
 }
@@ -262,12 +268,12 @@ pub struct ApiKey {
 }
 
 impl ApiKey {
-    fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
-            key: row.get("key")?,
-            bot_id: row.get("bot_id")?,
-            allowed_origins: AllowedOrigins::parse(&row.get::<_, String>("allowed_origins")?),
-            active: row.get::<_, i64>("active")? != 0,
+            key: row.try_get("key")?,
+            bot_id: row.try_get("bot_id")?,
+            allowed_origins: AllowedOrigins::parse(&row.try_get::<String, _>("allowed_origins")?),
+            active: row.try_get::<i64, _>("active")? != 0,
         })
     }
 }
@@ -305,27 +311,34 @@ pub struct StoredMessage {
     /// Unix milliseconds.
     pub created_at: i64,
     /// False while a streamed reply is being written, and for good if the visitor left before
-    /// it finished: `content` is then what had been sent.
+    /// it finished or the server died while sending it: `content` is then what had been sent.
     pub complete: bool,
+    /// True for a streamed reply that its server's crash cut off (it costs no credit and
+    /// does not count towards the quota).
+    pub interrupted: bool,
     /// Quick replies stored with a bot message (only those delivered later, see
-    /// [`Store::add_bot_message`]; empty otherwise).
+    /// [`Store::deliver_job`]; empty otherwise).
     pub suggested_actions: Vec<SuggestedAction>,
 }
 
+const MESSAGE_COLUMNS: &str =
+    "id, conversation_id, role, content, created_at, complete, interrupted, actions";
+
 impl StoredMessage {
-    fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
-        let actions: Option<String> = row.get("actions")?;
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        let actions: Option<String> = row.try_get("actions")?;
         Ok(Self {
-            id: row.get("id")?,
-            conversation_id: row.get("conversation_id")?,
-            role: if row.get::<_, String>("role")? == "user" {
+            id: row.try_get("id")?,
+            conversation_id: row.try_get("conversation_id")?,
+            role: if row.try_get::<String, _>("role")? == "user" {
                 Role::User
             } else {
                 Role::Assistant
             },
-            content: row.get("content")?,
-            created_at: row.get("created_at")?,
-            complete: row.get::<_, i64>("complete")? != 0,
+            content: row.try_get("content")?,
+            created_at: row.try_get("created_at")?,
+            complete: row.try_get::<i64, _>("complete")? != 0,
+            interrupted: row.try_get::<i64, _>("interrupted")? != 0,
             // Written by this server only; anything unreadable is shown without buttons.
             suggested_actions: actions
                 .and_then(|json| serde_json::from_str(&json).ok())
@@ -333,9 +346,10 @@ impl StoredMessage {
         })
     }
 
-    /// Whether a client may see it: anything but a streamed reply that has not sent a word yet.
+    /// Whether a client may see it: anything but a streamed reply that has not sent a word
+    /// yet (and is still being written).
     pub fn is_visible(&self) -> bool {
-        self.complete || !self.content.is_empty()
+        self.complete || !self.content.is_empty() || self.interrupted
     }
 }
 
@@ -429,42 +443,33 @@ pub enum Outcome<T> {
 /// What happened to an exchange.
 pub type ExchangeOutcome = Outcome<RecordedExchange>;
 
-/// The answers promised by [`Store::record_visitor_message`] and not stored yet, per bot.
-type PendingMap = Arc<Mutex<HashMap<String, u64>>>;
-
-/// A visitor message stored alone, and the answer it was promised.
-#[derive(Debug)]
+/// A visitor message stored alone, and the job that will store its answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PromisedReply {
     /// The visitor's message.
     pub message: RecordedMessage,
-    /// The promise: counted by the monthly quota until it is dropped, which should happen
-    /// right after the answer is stored ([`Store::add_bot_message`]) or given up.
-    pub pending: PendingReply,
+    /// The job's id, for [`Store::claim_job`].
+    pub job_id: String,
 }
 
-/// One answer on its way; dropping it takes it off its bot's count.
-#[derive(Debug)]
-pub struct PendingReply {
-    pending: PendingMap,
-    bot_id: String,
-}
-
-impl Drop for PendingReply {
-    fn drop(&mut self) {
-        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(count) = pending.get_mut(&self.bot_id) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                pending.remove(&self.bot_id);
-            }
-        }
-    }
+/// A chataibot answer that is due, claimed by this instance ([`Store::claim_job`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyJob {
+    /// The job's id.
+    pub id: String,
+    /// The bot that answers.
+    pub bot_id: String,
+    /// The conversation the answer goes to.
+    pub conversation_id: String,
+    /// The visitor message it answers (its text).
+    pub question: String,
+    month: i64,
 }
 
 /// A bot's figures over a period ([`Store::analytics`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BotAnalytics {
-    /// Messages stored in the period, both sides (replies not begun yet left out).
+    /// Messages stored in the period, both sides.
     pub total_messages: u64,
     /// Conversations with a message in the period (no user ids are stored, so each
     /// conversation stands for a visitor).
@@ -479,114 +484,252 @@ pub struct BotAnalytics {
 /// How many questions [`BotAnalytics::top_questions`] lists.
 pub const TOP_QUESTIONS: usize = 5;
 
-/// The database, shared by all requests.
+/// How to open a store.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// The size of the PostgreSQL pool ([`DEFAULT_PG_CONNECTIONS`] when `None`).
+    pub max_connections: Option<u32>,
+}
+
+/// The database, shared by all requests. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    conn: Arc<Mutex<Connection>>,
-    path: PathBuf,
-    /// Lock order: `conn` before `pending`, never the other way round.
-    pending: PendingMap,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    backend: Backend,
+    /// Writes (and reads that must see them). SQLite: one connection.
+    writer: AnyPool,
+    /// Reads. SQLite: read-only connections; PostgreSQL: the writer pool.
+    reader: AnyPool,
+    /// Where the data is, for messages (never a password).
+    location: String,
+    /// The SQLite file, if that is the backend.
+    path: Option<PathBuf>,
+    /// This process's id in the `instances` table.
+    instance: String,
 }
 
 impl fmt::Debug for Store {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Store")
-            .field("path", &self.path)
+            .field("backend", &self.inner.backend)
+            .field("location", &self.inner.location)
             .finish_non_exhaustive()
     }
 }
 
+type Tx = Transaction<'static, Any>;
+
 impl Store {
-    /// Opens (creating if needed) the data directory and its database, makes sure the schema
-    /// and the demo bot with a publishable key exist, and switches to WAL mode so the admin
-    /// command can write while the server reads.
-    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+    /// Opens (creating if needed) the data directory and its SQLite database, brings the
+    /// schema up to date (moving a data directory of the rusqlite releases into it), and makes
+    /// sure the demo bot with a publishable key exists.
+    pub async fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
         std::fs::create_dir_all(data_dir)
             .map_err(|err| StoreError::Io(data_dir.to_owned(), err))?;
         let path = data_dir.join(DATABASE_FILE);
-        let mut conn = Connection::open(&path)?;
-        conn.busy_timeout(Duration::from_secs(5))?;
-        conn.query_row("PRAGMA journal_mode = WAL", [], |row| {
-            row.get::<_, String>(0)
-        })?;
-        conn.execute_batch("PRAGMA foreign_keys = ON;")?;
-        migrate(&mut conn)?;
-        let store = Self {
-            conn: Arc::new(Mutex::new(conn)),
-            path,
-            pending: PendingMap::default(),
-        };
-        store.ensure_demo_bot()?;
+        let url = sqlite_url(&path);
+        let writer_options: AnyConnectOptions = format!("{url}?mode=rwc").parse()?;
+        let writer = AnyPoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(60))
+            // A local file: no ping round trip before each use.
+            .test_before_acquire(false)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute(
+                        "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;
+                         PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+            .connect_with(writer_options)
+            .await?;
+        legacy::prepare(&writer).await?;
+        SQLITE_MIGRATIONS.run(&writer).await?;
+        legacy::finish(&writer).await?;
+        let reader_options: AnyConnectOptions = format!("{url}?mode=ro").parse()?;
+        let reader = AnyPoolOptions::new()
+            .max_connections(SQLITE_READERS)
+            .acquire_timeout(Duration::from_secs(60))
+            .test_before_acquire(false)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA busy_timeout = 5000;").await?;
+                    Ok(())
+                })
+            })
+            .connect_with(reader_options)
+            .await?;
+        let store = Self::with_pools(
+            Backend::Sqlite,
+            writer,
+            reader,
+            path.display().to_string(),
+            Some(path),
+        )?;
+        store.ensure_demo_bot().await?;
+        store.heartbeat().await?;
         Ok(store)
     }
 
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The connection. A panic elsewhere while holding it rolled back any open transaction
-    /// (the `Transaction` was dropped), so a poisoned lock is safe to keep using.
-    fn conn(&self) -> MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn ensure_demo_bot(&self) -> Result<(), StoreError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        // An existing demo bot keeps its settings, `stream_default` included.
-        tx.execute(
-            "INSERT OR IGNORE INTO bots (id, name, greeting, primary_color, stream_default,
-                 credits, rate_limit_per_minute, created_at)
-             VALUES (?1, ?2, ?3, ?4, 1, NULL, ?5, ?6)",
-            params![
-                DEMO_BOT_ID,
-                DEMO_BOT_NAME,
-                DEMO_BOT_GREETING,
-                DEFAULT_PRIMARY_COLOR,
-                DEFAULT_RATE_LIMIT,
-                now_ms()
-            ],
-        )?;
-        if first_key(&tx, DEMO_BOT_ID)?.is_none() {
-            insert_key(&tx, DEMO_BOT_ID)?;
+    /// Connects to the database at `url` (`postgres://…`; `sqlite://…` opens that file, a
+    /// data directory is [`Store::open`]'s), migrates it, and makes sure the demo bot exists.
+    pub async fn connect(url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(StoreError::UnsupportedUrl(redact(url)));
         }
-        tx.commit()?;
+        let connect: AnyConnectOptions = url.parse()?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(options.max_connections.unwrap_or(DEFAULT_PG_CONNECTIONS))
+            .acquire_timeout(Duration::from_secs(60))
+            // No ping round trip before each use: a connection the server dropped fails one
+            // query and is replaced.
+            .test_before_acquire(false)
+            .connect_with(connect)
+            .await?;
+        POSTGRES_MIGRATIONS.run(&pool).await?;
+        let store = Self::with_pools(Backend::Postgres, pool.clone(), pool, redact(url), None)?;
+        store.ensure_demo_bot().await?;
+        store.heartbeat().await?;
+        Ok(store)
+    }
+
+    /// [`Store::connect`] when `database_url` is given, else [`Store::open`] on `data_dir`.
+    pub async fn open_or_connect(
+        data_dir: &Path,
+        database_url: Option<&str>,
+        options: &StoreOptions,
+    ) -> Result<Self, StoreError> {
+        match database_url.filter(|url| !url.trim().is_empty()) {
+            Some(url) => Self::connect(url.trim(), options).await,
+            None => Self::open(data_dir).await,
+        }
+    }
+
+    fn with_pools(
+        backend: Backend,
+        writer: AnyPool,
+        reader: AnyPool,
+        location: String,
+        path: Option<PathBuf>,
+    ) -> Result<Self, StoreError> {
+        Ok(Self {
+            inner: Arc::new(Inner {
+                backend,
+                writer,
+                reader,
+                location,
+                path,
+                instance: format!("inst_{}", ids::random_hex(16)?),
+            }),
+        })
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.inner.backend
+    }
+
+    /// Where the data is: the SQLite file, or the PostgreSQL URL without its password.
+    pub fn location(&self) -> &str {
+        &self.inner.location
+    }
+
+    /// The SQLite database file (`None` on PostgreSQL).
+    pub fn path(&self) -> Option<&Path> {
+        self.inner.path.as_deref()
+    }
+
+    /// This process's id among the instances sharing the database.
+    pub fn instance_id(&self) -> &str {
+        &self.inner.instance
+    }
+
+    /// Runs SQL statements as they are (the benchmark's seeding, tests that break the database
+    /// on purpose). Not for request handling.
+    pub async fn execute_script(&self, sql: &str) -> Result<(), StoreError> {
+        sqlx::raw_sql(sql).execute(&self.inner.writer).await?;
+        Ok(())
+    }
+
+    /// Closes the pools (waiting for connections in use to come back).
+    pub async fn close(&self) {
+        self.inner.writer.close().await;
+        self.inner.reader.close().await;
+    }
+
+    /// A write transaction. SQLite: `BEGIN IMMEDIATE`, so it holds the write lock from the
+    /// start and never fails half-way on a busy database.
+    async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(match self.inner.backend {
+            Backend::Sqlite => self.inner.writer.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.inner.writer.begin().await?,
+        })
+    }
+
+    async fn ensure_demo_bot(&self) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        // An existing demo bot keeps its settings, `stream_default` included.
+        sqlx::query(
+            "INSERT INTO bots (id, name, greeting, primary_color, stream_default,
+                 credits, rate_limit_per_minute, created_at)
+             VALUES ($1, $2, $3, $4, 1, NULL, $5, $6) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(DEMO_BOT_ID)
+        .bind(DEMO_BOT_NAME)
+        .bind(DEMO_BOT_GREETING)
+        .bind(DEFAULT_PRIMARY_COLOR)
+        .bind(i64::from(DEFAULT_RATE_LIMIT))
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        if first_key(&mut tx, DEMO_BOT_ID).await?.is_none() {
+            insert_key(&mut tx, DEMO_BOT_ID).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
     /// The bot with this id.
-    pub fn bot(&self, id: &str) -> Result<Option<Bot>, StoreError> {
-        Ok(self
-            .conn()
-            .query_row("SELECT * FROM bots WHERE id = ?1", [id], Bot::from_row)
-            .optional()?)
+    pub async fn bot(&self, id: &str) -> Result<Option<Bot>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {BOT_COLUMNS} FROM bots WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.inner.reader)
+            .await?;
+        Ok(row.as_ref().map(Bot::from_row).transpose()?)
     }
 
     /// The key with this text (active or not).
-    pub fn key(&self, key: &str) -> Result<Option<ApiKey>, StoreError> {
-        Ok(self
-            .conn()
-            .query_row(
-                "SELECT * FROM api_keys WHERE key = ?1",
-                [key],
-                ApiKey::from_row,
-            )
-            .optional()?)
+    pub async fn key(&self, key: &str) -> Result<Option<ApiKey>, StoreError> {
+        let row =
+            sqlx::query("SELECT key, bot_id, allowed_origins, active FROM api_keys WHERE key = $1")
+                .bind(key)
+                .fetch_optional(&self.inner.reader)
+                .await?;
+        Ok(row.as_ref().map(ApiKey::from_row).transpose()?)
     }
 
     /// The bot's first key (the one printed at start and put in the demo page).
-    pub fn first_key(&self, bot_id: &str) -> Result<Option<ApiKey>, StoreError> {
-        first_key(&self.conn(), bot_id)
+    pub async fn first_key(&self, bot_id: &str) -> Result<Option<ApiKey>, StoreError> {
+        let mut conn = self.inner.reader.acquire().await?;
+        first_key(&mut conn, bot_id).await
     }
 
     /// Creates a bot with default settings and a publishable key for it.
-    pub fn create_bot(&self, id: &str, name: &str) -> Result<(Bot, ApiKey), StoreError> {
-        self.create_bot_with(&NewBot::new(id, name))
+    pub async fn create_bot(&self, id: &str, name: &str) -> Result<(Bot, ApiKey), StoreError> {
+        self.create_bot_with(&NewBot::new(id, name)).await
     }
 
     /// Creates a bot with these settings (the rest default) and a publishable key for it.
-    pub fn create_bot_with(&self, new: &NewBot) -> Result<(Bot, ApiKey), StoreError> {
+    pub async fn create_bot_with(&self, new: &NewBot) -> Result<(Bot, ApiKey), StoreError> {
         let id = new.id.as_str();
         let valid = (1..=64).contains(&id.len())
             && id
@@ -595,82 +738,88 @@ impl Store {
         if !valid {
             return Err(StoreError::InvalidBotId(id.to_owned()));
         }
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let inserted = tx.execute(
-            "INSERT OR IGNORE INTO bots (id, name, description, greeting, primary_color, position,
+        let mut tx = self.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO bots (id, name, description, greeting, primary_color, position,
                  credits, rate_limit_per_minute, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7, ?8)",
-            params![
-                id,
-                new.name,
-                new.description,
-                new.greeting,
-                new.primary_color,
-                new.position,
-                DEFAULT_RATE_LIMIT,
-                now_ms()
-            ],
-        )?;
+             VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(&new.name)
+        .bind(&new.description)
+        .bind(&new.greeting)
+        .bind(&new.primary_color)
+        .bind(&new.position)
+        .bind(i64::from(DEFAULT_RATE_LIMIT))
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         if inserted == 0 {
             return Err(StoreError::BotExists(id.to_owned()));
         }
-        let key = insert_key(&tx, id)?;
-        let bot = tx.query_row("SELECT * FROM bots WHERE id = ?1", [id], Bot::from_row)?;
-        tx.commit()?;
+        let key = insert_key(&mut tx, id).await?;
+        let bot = bot_in(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::UnknownBot(id.to_owned()))?;
+        tx.commit().await?;
         Ok((bot, key))
     }
 
     /// Changes a bot's settings (and those of all its keys); returns the bot as it is now.
-    pub fn update_bot(&self, id: &str, update: &BotUpdate) -> Result<Bot, StoreError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let exists = tx
-            .query_row("SELECT 1 FROM bots WHERE id = ?1", [id], |_| Ok(()))
-            .optional()?;
-        if exists.is_none() {
+    pub async fn update_bot(&self, id: &str, update: &BotUpdate) -> Result<Bot, StoreError> {
+        let mut tx = self.begin().await?;
+        if bot_in(&mut tx, id).await?.is_none() {
             return Err(StoreError::UnknownBot(id.to_owned()));
         }
         if let Some(credits) = update.credits {
             let credits = credits.map(|c| i64::try_from(c).unwrap_or(i64::MAX));
-            tx.execute(
-                "UPDATE bots SET credits = ?2 WHERE id = ?1",
-                params![id, credits],
-            )?;
+            sqlx::query("UPDATE bots SET credits = $2 WHERE id = $1")
+                .bind(id)
+                .bind(credits)
+                .execute(&mut *tx)
+                .await?;
         }
         if let Some(limit) = update.rate_limit_per_minute {
-            tx.execute(
-                "UPDATE bots SET rate_limit_per_minute = ?2 WHERE id = ?1",
-                params![id, limit],
-            )?;
+            sqlx::query("UPDATE bots SET rate_limit_per_minute = $2 WHERE id = $1")
+                .bind(id)
+                .bind(i64::from(limit))
+                .execute(&mut *tx)
+                .await?;
         }
         if let Some(stream) = update.stream_default {
-            tx.execute(
-                "UPDATE bots SET stream_default = ?2 WHERE id = ?1",
-                params![id, stream],
-            )?;
+            sqlx::query("UPDATE bots SET stream_default = $2 WHERE id = $1")
+                .bind(id)
+                .bind(i64::from(stream))
+                .execute(&mut *tx)
+                .await?;
         }
         if let Some(origins) = &update.allowed_origins {
-            tx.execute(
-                "UPDATE api_keys SET allowed_origins = ?2 WHERE bot_id = ?1",
-                params![id, origins.to_string()],
-            )?;
+            sqlx::query("UPDATE api_keys SET allowed_origins = $2 WHERE bot_id = $1")
+                .bind(id)
+                .bind(origins.to_string())
+                .execute(&mut *tx)
+                .await?;
         }
         if let Some(quota) = update.monthly_quota {
             let quota = quota.map(|q| i64::try_from(q).unwrap_or(i64::MAX));
-            tx.execute(
-                "UPDATE bots SET monthly_quota = ?2 WHERE id = ?1",
-                params![id, quota],
-            )?;
+            sqlx::query("UPDATE bots SET monthly_quota = $2 WHERE id = $1")
+                .bind(id)
+                .bind(quota)
+                .execute(&mut *tx)
+                .await?;
         }
         if let Some(active) = update.keys_active {
-            tx.execute(
-                "UPDATE api_keys SET active = ?2 WHERE bot_id = ?1",
-                params![id, active],
-            )?;
+            sqlx::query("UPDATE api_keys SET active = $2 WHERE bot_id = $1")
+                .bind(id)
+                .bind(i64::from(active))
+                .execute(&mut *tx)
+                .await?;
         }
-        let bot = tx.query_row("SELECT * FROM bots WHERE id = ?1", [id], Bot::from_row)?;
-        tx.commit()?;
+        let bot = bot_in(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::UnknownBot(id.to_owned()))?;
+        tx.commit().await?;
         Ok(bot)
     }
 
@@ -678,7 +827,7 @@ impl Store {
     /// the bot's credits are limited. `conversation_id` continues a conversation if it is one
     /// of this bot's; otherwise (absent, unknown, another bot's) a new one is started, so a
     /// stale id kept in a visitor's browser never breaks the chat.
-    pub fn record_exchange(
+    pub async fn record_exchange(
         &self,
         bot_id: &str,
         conversation_id: Option<&str>,
@@ -686,22 +835,24 @@ impl Store {
         reply_text: &str,
     ) -> Result<ExchangeOutcome, StoreError> {
         self.insert_exchange(bot_id, conversation_id, user_text, reply_text, true)
+            .await
     }
 
     /// Like [`Store::record_exchange`] for a reply about to be streamed: the visitor message
-    /// is stored and the credit spent now, the reply as an empty message marked incomplete,
-    /// whose id the stream announces. [`Store::finish_reply`] or [`Store::withdraw_reply`]
-    /// settles it.
-    pub fn begin_streamed_exchange(
+    /// is stored and the credit spent now, the reply as an empty message marked incomplete
+    /// (written by this instance), whose id the stream announces. [`Store::finish_reply`] or
+    /// [`Store::withdraw_reply`] settles it.
+    pub async fn begin_streamed_exchange(
         &self,
         bot_id: &str,
         conversation_id: Option<&str>,
         user_text: &str,
     ) -> Result<ExchangeOutcome, StoreError> {
         self.insert_exchange(bot_id, conversation_id, user_text, "", false)
+            .await
     }
 
-    fn insert_exchange(
+    async fn insert_exchange(
         &self,
         bot_id: &str,
         conversation_id: Option<&str>,
@@ -709,26 +860,37 @@ impl Store {
         reply_text: &str,
         reply_complete: bool,
     ) -> Result<ExchangeOutcome, StoreError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut tx = self.begin().await?;
         let now = now_ms();
-        let pending = self.pending_replies(bot_id);
-        if let Some(refused) = charge(&tx, bot_id, now, pending)? {
+        let (conversation_id, new_conversation) =
+            conversation_for(&mut tx, bot_id, conversation_id, now).await?;
+        let question = NewMessage {
+            bot_id,
+            conversation_id: &conversation_id,
+            role: Role::User,
+            content: user_text,
+            now,
+            complete: true,
+            actions: None,
+            writer: None,
+            response_ms: None,
+        };
+        let (user_message_id, _) = insert_message(&mut tx, &question).await?;
+        let reply = NewMessage {
+            role: Role::Assistant,
+            content: reply_text,
+            complete: reply_complete,
+            writer: (!reply_complete).then_some(self.inner.instance.as_str()),
+            response_ms: Some(0),
+            ..question
+        };
+        let (reply_message_id, _) = insert_message(&mut tx, &reply).await?;
+        // The hot rows (the bot's credits and usage) last, so they are locked the shortest.
+        if let Some(refused) = charge(&mut tx, bot_id, now, Charge::Reply).await? {
             return Ok(refused);
         }
-        let (conversation_id, new_conversation) =
-            conversation_for(&tx, bot_id, conversation_id, now)?;
-        let user_message_id =
-            insert_message(&tx, &conversation_id, Role::User, user_text, now, true)?;
-        let reply_message_id = insert_message(
-            &tx,
-            &conversation_id,
-            Role::Assistant,
-            reply_text,
-            now,
-            reply_complete,
-        )?;
-        tx.commit()?;
+        count_messages(&mut tx, &[&question, &reply]).await?;
+        tx.commit().await?;
         Ok(ExchangeOutcome::Recorded(RecordedExchange {
             conversation_id,
             new_conversation,
@@ -738,34 +900,51 @@ impl Store {
         }))
     }
 
-    /// Stores a visitor message whose answer will be added later by
-    /// [`Store::add_bot_message`], spending the credit for that answer now. Until the
-    /// returned promise is dropped, the monthly quota counts the answer as if it were stored.
-    /// `conversation_id` as in [`Store::record_exchange`].
-    pub fn record_visitor_message(
+    /// Stores a visitor message and a job for its answer, due `delay` from now, spending the
+    /// credit for that answer now; until the answer is stored, the monthly quota counts it as
+    /// pending. `conversation_id` as in [`Store::record_exchange`].
+    pub async fn record_visitor_message(
         &self,
         bot_id: &str,
         conversation_id: Option<&str>,
         text: &str,
+        delay: Duration,
     ) -> Result<Outcome<PromisedReply>, StoreError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut tx = self.begin().await?;
         let now = now_ms();
-        let pending = self.pending_replies(bot_id);
-        if let Some(refused) = charge(&tx, bot_id, now, pending)? {
+        let (conversation_id, new_conversation) =
+            conversation_for(&mut tx, bot_id, conversation_id, now).await?;
+        let question = NewMessage {
+            bot_id,
+            conversation_id: &conversation_id,
+            role: Role::User,
+            content: text,
+            now,
+            complete: true,
+            actions: None,
+            writer: None,
+            response_ms: None,
+        };
+        let (message_id, _) = insert_message(&mut tx, &question).await?;
+        let job_id = format!("job_{}", ids::random_hex(24)?);
+        let due = now.saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX));
+        sqlx::query(
+            "INSERT INTO reply_jobs (id, bot_id, conversation_id, question_message_id, month, due_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&job_id)
+        .bind(bot_id)
+        .bind(&conversation_id)
+        .bind(&message_id)
+        .bind(dates::month_start_ms(now))
+        .bind(due)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(refused) = charge(&mut tx, bot_id, now, Charge::Pending).await? {
             return Ok(refused);
         }
-        let (conversation_id, new_conversation) =
-            conversation_for(&tx, bot_id, conversation_id, now)?;
-        let message_id = insert_message(&tx, &conversation_id, Role::User, text, now, true)?;
-        tx.commit()?;
-        // Counted before the connection is released, so the next charge sees it.
-        *self
-            .pending
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(bot_id.to_owned())
-            .or_insert(0) += 1;
+        count_messages(&mut tx, &[&question]).await?;
+        tx.commit().await?;
         Ok(Outcome::Recorded(PromisedReply {
             message: RecordedMessage {
                 conversation_id,
@@ -773,361 +952,1047 @@ impl Store {
                 message_id,
                 created_at: now,
             },
-            pending: PendingReply {
-                pending: Arc::clone(&self.pending),
-                bot_id: bot_id.to_owned(),
-            },
+            job_id,
         }))
     }
 
-    /// The answers promised by [`Store::record_visitor_message`] for a bot and not given up
-    /// or stored yet.
-    pub fn pending_replies(&self, bot_id: &str) -> u64 {
-        let pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        pending.get(bot_id).copied().unwrap_or(0)
+    /// The answers promised by [`Store::record_visitor_message`] this month for a bot and
+    /// not stored yet.
+    pub async fn pending_replies(&self, bot_id: &str) -> Result<u64, StoreError> {
+        let pending: Option<i64> = sqlx::query_scalar(
+            "SELECT pending FROM monthly_usage WHERE bot_id = $1 AND month = $2",
+        )
+        .bind(bot_id)
+        .bind(dates::month_start_ms(now_ms()))
+        .fetch_optional(&self.inner.writer)
+        .await?;
+        Ok(u64::try_from(pending.unwrap_or(0)).unwrap_or(0))
     }
 
-    /// Adds a bot message, complete, with its quick replies, to a conversation (the answer
-    /// promised by [`Store::record_visitor_message`]; no credit is spent here).
-    pub fn add_bot_message(
+    /// Claims the job `job_id` for this instance if nobody holds it (it is due whenever its
+    /// claimer says so: the in-process timer of the instance that accepted the message).
+    pub async fn claim_job(&self, job_id: &str) -> Result<Option<ReplyJob>, StoreError> {
+        let now = now_ms();
+        let claimed = sqlx::query(
+            "UPDATE reply_jobs SET claimed_by = $2, claimed_until = $3
+             WHERE id = $1 AND (claimed_until IS NULL OR claimed_until < $4)
+             RETURNING id",
+        )
+        .bind(job_id)
+        .bind(&self.inner.instance)
+        .bind(now + JOB_LEASE_MS)
+        .bind(now)
+        .fetch_optional(&self.inner.writer)
+        .await?;
+        if claimed.is_none() {
+            return Ok(None);
+        }
+        Ok(self.jobs_by_ids(&[job_id.to_owned()]).await?.pop())
+    }
+
+    /// Claims up to `limit` jobs that are due and that nobody holds (never claimed, or whose
+    /// claimer's lease ended: it died). PostgreSQL skips the rows other instances are claiming
+    /// at the same moment (`FOR UPDATE SKIP LOCKED`), so each job goes to one instance.
+    pub async fn claim_due_jobs(&self, limit: u32) -> Result<Vec<ReplyJob>, StoreError> {
+        let now = now_ms();
+        let lock = match self.inner.backend {
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let ids: Vec<String> = sqlx::query_scalar(&format!(
+            "UPDATE reply_jobs SET claimed_by = $1, claimed_until = $2
+             WHERE id IN (SELECT id FROM reply_jobs
+                          WHERE due_at <= $3 AND (claimed_until IS NULL OR claimed_until < $3)
+                          ORDER BY due_at LIMIT $4 {lock})
+             RETURNING id"
+        ))
+        .bind(&self.inner.instance)
+        .bind(now + JOB_LEASE_MS)
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&self.inner.writer)
+        .await?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.jobs_by_ids(&ids).await
+    }
+
+    async fn jobs_by_ids(&self, ids: &[String]) -> Result<Vec<ReplyJob>, StoreError> {
+        let mut jobs = Vec::with_capacity(ids.len());
+        for id in ids {
+            let row = sqlx::query(
+                "SELECT j.id, j.bot_id, j.conversation_id, j.month, m.content
+                 FROM reply_jobs j JOIN messages m ON m.id = j.question_message_id
+                 WHERE j.id = $1",
+            )
+            .bind(id)
+            .fetch_optional(&self.inner.writer)
+            .await?;
+            if let Some(row) = row {
+                jobs.push(ReplyJob {
+                    id: row.try_get("id")?,
+                    bot_id: row.try_get("bot_id")?,
+                    conversation_id: row.try_get("conversation_id")?,
+                    question: row.try_get("content")?,
+                    month: row.try_get("month")?,
+                });
+            }
+        }
+        Ok(jobs)
+    }
+
+    /// Stores a claimed job's answer, complete, with its quick replies, and deletes the job, in
+    /// one transaction (the credit was spent when the question was accepted; the quota's
+    /// pending answer becomes a stored one). `None` if the job is no longer this instance's
+    /// (its lease ended and another instance took it).
+    pub async fn deliver_job(
         &self,
-        conversation_id: &str,
+        job: &ReplyJob,
         text: &str,
         actions: &[SuggestedAction],
-    ) -> Result<StoredMessage, StoreError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let now = now_ms();
-        let id = insert_message(&tx, conversation_id, Role::Assistant, text, now, true)?;
-        if !actions.is_empty() {
-            let json = serde_json::to_string(actions).unwrap_or_else(|_| "[]".to_owned());
-            tx.execute(
-                "UPDATE messages SET actions = ?2 WHERE id = ?1",
-                params![id, json],
-            )?;
+    ) -> Result<Option<StoredMessage>, StoreError> {
+        let mut tx = self.begin().await?;
+        let deleted = sqlx::query("DELETE FROM reply_jobs WHERE id = $1 AND claimed_by = $2")
+            .bind(&job.id)
+            .bind(&self.inner.instance)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if deleted == 0 {
+            return Ok(None);
         }
-        let message = tx.query_row(
-            "SELECT * FROM messages WHERE id = ?1",
-            [&id],
-            StoredMessage::from_row,
-        )?;
-        tx.commit()?;
-        Ok(message)
+        let now = now_ms();
+        let previous = sqlx::query(
+            "SELECT role, created_at FROM messages WHERE conversation_id = $1
+             ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(&job.conversation_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let response_ms = match previous {
+            Some(row) if row.try_get::<String, _>("role")? == "user" => {
+                Some((now - row.try_get::<i64, _>("created_at")?).max(0))
+            }
+            _ => None,
+        };
+        let json = (!actions.is_empty())
+            .then(|| serde_json::to_string(actions).unwrap_or_else(|_| "[]".to_owned()));
+        let answer = NewMessage {
+            bot_id: &job.bot_id,
+            conversation_id: &job.conversation_id,
+            role: Role::Assistant,
+            content: text,
+            now,
+            complete: true,
+            actions: json.as_deref(),
+            writer: None,
+            response_ms,
+        };
+        let (id, _) = insert_message(&mut tx, &answer).await?;
+        sqlx::query(
+            "UPDATE monthly_usage SET pending = pending - 1
+             WHERE bot_id = $1 AND month = $2 AND pending > 0",
+        )
+        .bind(&job.bot_id)
+        .bind(job.month)
+        .execute(&mut *tx)
+        .await?;
+        add_usage(&mut tx, &job.bot_id, dates::month_start_ms(now), 1).await?;
+        count_messages(&mut tx, &[&answer]).await?;
+        let message = sqlx::query(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1"
+        ))
+        .bind(&id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let message = StoredMessage::from_row(&message)?;
+        tx.commit().await?;
+        Ok(Some(message))
     }
 
     /// The assistant replies stored for a bot since the start of this UTC calendar month
-    /// (what the monthly quota counts).
-    pub fn replies_this_month(&self, bot_id: &str) -> Result<u64, StoreError> {
-        replies_since(&self.conn(), bot_id, dates::month_start_ms(now_ms()))
+    /// (what the monthly quota counts, with the pending ones).
+    pub async fn replies_this_month(&self, bot_id: &str) -> Result<u64, StoreError> {
+        let replies: Option<i64> = sqlx::query_scalar(
+            "SELECT replies FROM monthly_usage WHERE bot_id = $1 AND month = $2",
+        )
+        .bind(bot_id)
+        .bind(dates::month_start_ms(now_ms()))
+        .fetch_optional(&self.inner.writer)
+        .await?;
+        Ok(u64::try_from(replies.unwrap_or(0)).unwrap_or(0))
     }
 
     /// Writes a streamed reply's text: all of it with `complete`, or the part that was sent
     /// before the visitor left without. Returns false if there is no such reply.
-    pub fn finish_reply(
+    pub async fn finish_reply(
         &self,
         message_id: &str,
         content: &str,
         complete: bool,
     ) -> Result<bool, StoreError> {
-        let updated = self.conn().execute(
-            "UPDATE messages SET content = ?2, complete = ?3 WHERE id = ?1 AND role = 'assistant'",
-            params![message_id, content, complete],
-        )?;
+        let updated = sqlx::query(
+            "UPDATE messages SET content = $2, complete = $3, writer = NULL
+             WHERE id = $1 AND role = 'assistant'",
+        )
+        .bind(message_id)
+        .bind(content)
+        .bind(i64::from(complete))
+        .execute(&self.inner.writer)
+        .await?
+        .rows_affected();
         Ok(updated > 0)
     }
 
     /// Removes a streamed reply of which nothing was sent and gives its bot the credit back
-    /// (if its credits are limited). The visitor's message stays. Returns false if there was
-    /// no such reply (nothing is refunded then).
-    pub fn withdraw_reply(&self, bot_id: &str, message_id: &str) -> Result<bool, StoreError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let deleted = tx.execute(
-            "DELETE FROM messages WHERE id = ?1 AND role = 'assistant' AND complete = 0
-                 AND conversation_id IN (SELECT id FROM conversations WHERE bot_id = ?2)",
-            [message_id, bot_id],
-        )?;
-        if deleted > 0 {
-            tx.execute(
-                "UPDATE bots SET credits = credits + 1 WHERE id = ?1 AND credits IS NOT NULL",
-                [bot_id],
-            )?;
-        }
-        tx.commit()?;
-        Ok(deleted > 0)
+    /// (if its credits are limited) and the quota its reply. The visitor's message stays.
+    /// Returns false if there was no such reply (nothing is refunded then).
+    pub async fn withdraw_reply(&self, bot_id: &str, message_id: &str) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(
+            "DELETE FROM messages WHERE id = $1 AND bot_id = $2 AND role = 'assistant'
+                 AND complete = 0 AND interrupted = 0
+             RETURNING created_at, conversation_id",
+        )
+        .bind(message_id)
+        .bind(bot_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(false);
+        };
+        let created_at: i64 = row.try_get("created_at")?;
+        refund(&mut tx, bot_id, created_at).await?;
+        sqlx::query(
+            "UPDATE daily_stats SET messages = messages - 1, replies = replies - 1
+             WHERE bot_id = $1 AND day = $2",
+        )
+        .bind(bot_id)
+        .bind(created_at.div_euclid(MS_PER_DAY))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// The bot a conversation belongs to, if the conversation exists.
-    pub fn conversation_bot(&self, conversation_id: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .conn()
-            .query_row(
-                "SELECT bot_id FROM conversations WHERE id = ?1",
-                [conversation_id],
-                |row| row.get(0),
-            )
-            .optional()?)
+    pub async fn conversation_bot(
+        &self,
+        conversation_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT bot_id FROM conversations WHERE id = $1")
+                .bind(conversation_id)
+                .fetch_optional(&self.inner.reader)
+                .await?,
+        )
     }
 
     /// A bot's figures for the messages stored from `from_ms` (inclusive) to `until_ms`
-    /// (exclusive).
-    pub fn analytics(
+    /// (exclusive): the whole UTC days inside the period from the daily rollups, the partial
+    /// days at its ends from the messages themselves (by the `(bot_id, created_at)` index).
+    /// Runs on the readers, so it never holds up a chat request.
+    pub async fn analytics(
         &self,
         bot_id: &str,
         from_ms: i64,
         until_ms: i64,
     ) -> Result<BotAnalytics, StoreError> {
-        let conn = self.conn();
-        let mut statement = conn.prepare(
-            "SELECT m.* FROM messages m JOIN conversations c ON c.id = m.conversation_id
-             WHERE c.bot_id = ?1 AND m.created_at >= ?2 AND m.created_at < ?3
-             ORDER BY m.rowid",
-        )?;
-        let messages = statement
-            .query_map(params![bot_id, from_ms, until_ms], StoredMessage::from_row)?
-            .collect::<Result<Vec<_>, _>>()?;
-        let messages: Vec<StoredMessage> = messages
-            .into_iter()
-            .filter(StoredMessage::is_visible)
-            .collect();
-
-        let mut conversations = std::collections::HashSet::new();
-        let (mut waited_ms, mut replies) = (0i64, 0i64);
-        let mut asked: Vec<(String, String, u64)> = Vec::new(); // (key, first wording, count)
-                                                                // The message before each one in its own conversation.
-        let mut previous_in: HashMap<&str, &StoredMessage> = HashMap::new();
-        for message in &messages {
-            let previous = previous_in.insert(message.conversation_id.as_str(), message);
-            conversations.insert(message.conversation_id.as_str());
-            match message.role {
-                Role::User => {
-                    let key = message.content.trim().to_lowercase();
-                    match asked.iter_mut().find(|(k, _, _)| *k == key) {
-                        Some((_, _, count)) => *count += 1,
-                        None => asked.push((key, message.content.trim().to_owned(), 1)),
-                    }
-                }
-                Role::Assistant => {
-                    if let Some(question) = previous.filter(|p| p.role == Role::User) {
-                        waited_ms += (message.created_at - question.created_at).max(0);
-                        replies += 1;
-                    }
-                }
-            }
+        let from = from_ms.max(0);
+        let until = until_ms.min(i64::MAX / 2);
+        if from >= until {
+            return Ok(BotAnalytics::default());
         }
-        // A stable sort keeps the first-asked order among equals.
-        asked.sort_by_key(|&(_, _, count)| std::cmp::Reverse(count));
+        let first_day = from.div_euclid(MS_PER_DAY) + i64::from(from.rem_euclid(MS_PER_DAY) != 0);
+        let end_day = until.div_euclid(MS_PER_DAY);
+        // Full days [first_day, end_day); edges [from, first_day) and [end_day, until).
+        let (first_day, end_day, head, tail) = if first_day < end_day {
+            (
+                first_day,
+                end_day,
+                (from, first_day * MS_PER_DAY),
+                (end_day * MS_PER_DAY, until),
+            )
+        } else {
+            (0, 0, (from, until), (0, 0))
+        };
+        let mut conn = self.inner.reader.acquire().await?;
+        let days = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(messages), 0) AS BIGINT) AS messages,
+                    CAST(COALESCE(SUM(replies), 0) AS BIGINT) AS replies,
+                    CAST(COALESCE(SUM(response_ms), 0) AS BIGINT) AS response_ms
+             FROM daily_stats WHERE bot_id = $1 AND day >= $2 AND day < $3",
+        )
+        .bind(bot_id)
+        .bind(first_day)
+        .bind(end_day)
+        .fetch_one(&mut *conn)
+        .await?;
+        let edges = sqlx::query(
+            "SELECT COUNT(*) AS messages, COUNT(response_ms) AS replies,
+                    CAST(COALESCE(SUM(response_ms), 0) AS BIGINT) AS response_ms
+             FROM messages WHERE bot_id = $1
+               AND ((created_at >= $2 AND created_at < $3) OR (created_at >= $4 AND created_at < $5))",
+        )
+        .bind(bot_id)
+        .bind(head.0)
+        .bind(head.1)
+        .bind(tail.0)
+        .bind(tail.1)
+        .fetch_one(&mut *conn)
+        .await?;
+        let total = |name: &str| -> Result<i64, sqlx::Error> {
+            Ok(days.try_get::<i64, _>(name)? + edges.try_get::<i64, _>(name)?)
+        };
+        let messages = total("messages")?;
+        let replies = total("replies")?;
+        let response_ms = total("response_ms")?;
+        let conversations: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (
+                 SELECT conversation_id FROM daily_conversations
+                 WHERE bot_id = $1 AND day >= $2 AND day < $3
+                 UNION
+                 SELECT conversation_id FROM messages WHERE bot_id = $1
+                   AND ((created_at >= $4 AND created_at < $5) OR (created_at >= $6 AND created_at < $7))
+             ) c",
+        )
+        .bind(bot_id)
+        .bind(first_day)
+        .bind(end_day)
+        .bind(head.0)
+        .bind(head.1)
+        .bind(tail.0)
+        .bind(tail.1)
+        .fetch_one(&mut *conn)
+        .await?;
+        let top = sqlx::query(
+            "SELECT question_key, CAST(SUM(asked) AS BIGINT) AS asked, MIN(first_seq) AS first_seq
+             FROM (
+                 SELECT question_key, asked, first_seq FROM daily_questions
+                 WHERE bot_id = $1 AND day >= $2 AND day < $3
+                 UNION ALL
+                 SELECT question_key, 1 AS asked, seq AS first_seq FROM messages
+                 WHERE bot_id = $1 AND role = 'user'
+                   AND ((created_at >= $4 AND created_at < $5) OR (created_at >= $6 AND created_at < $7))
+             ) q
+             GROUP BY question_key ORDER BY asked DESC, first_seq LIMIT $8",
+        )
+        .bind(bot_id)
+        .bind(first_day)
+        .bind(end_day)
+        .bind(head.0)
+        .bind(head.1)
+        .bind(tail.0)
+        .bind(tail.1)
+        .bind(TOP_QUESTIONS as i64)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut top_questions = Vec::with_capacity(top.len());
+        for row in top {
+            let first_seq: i64 = row.try_get("first_seq")?;
+            let wording: Option<String> =
+                sqlx::query_scalar("SELECT content FROM messages WHERE seq = $1")
+                    .bind(first_seq)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            let key: String = row.try_get("question_key")?;
+            top_questions.push(wording.map_or(key, |text| text.trim().to_owned()));
+        }
         Ok(BotAnalytics {
-            total_messages: messages.len() as u64,
-            conversations: conversations.len() as u64,
-            average_response_ms: (replies > 0).then(|| waited_ms / replies),
-            top_questions: asked
-                .into_iter()
-                .take(TOP_QUESTIONS)
-                .map(|(_, text, _)| text)
-                .collect(),
+            total_messages: u64::try_from(messages).unwrap_or(0),
+            conversations: u64::try_from(conversations).unwrap_or(0),
+            average_response_ms: (replies > 0).then(|| response_ms / replies),
+            top_questions,
         })
     }
 
     /// The conversation a message belongs to, if the message exists.
-    pub fn conversation_of_message(&self, message_id: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .conn()
-            .query_row(
-                "SELECT conversation_id FROM messages WHERE id = ?1",
-                [message_id],
-                |row| row.get(0),
-            )
-            .optional()?)
+    pub async fn conversation_of_message(
+        &self,
+        message_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT conversation_id FROM messages WHERE id = $1")
+                .bind(message_id)
+                .fetch_optional(&self.inner.reader)
+                .await?,
+        )
     }
 
     /// A conversation's messages, oldest first.
-    pub fn messages(&self, conversation_id: &str) -> Result<Vec<StoredMessage>, StoreError> {
-        let conn = self.conn();
-        let mut statement = conn.prepare(
-            "SELECT * FROM messages WHERE conversation_id = ?1 ORDER BY created_at, rowid",
-        )?;
-        let rows = statement.query_map([conversation_id], StoredMessage::from_row)?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    pub async fn messages(&self, conversation_id: &str) -> Result<Vec<StoredMessage>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 ORDER BY seq"
+        ))
+        .bind(conversation_id)
+        .fetch_all(&self.inner.reader)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(StoredMessage::from_row)
+            .collect::<Result<_, _>>()?)
     }
 
     /// A conversation's messages stored after the message `after`, in the order they were
     /// stored; all of them without `after`, or when `after` is not a message of this
     /// conversation (a stale cursor gets everything again rather than nothing).
-    pub fn messages_after(
+    pub async fn messages_after(
         &self,
         conversation_id: &str,
         after: Option<&str>,
     ) -> Result<Vec<StoredMessage>, StoreError> {
-        let conn = self.conn();
+        // The writer pool: a listener woken by a delivery must see it.
+        let mut conn = self.inner.writer.acquire().await?;
         let cursor: i64 = match after {
-            Some(after) => conn
-                .query_row(
-                    "SELECT rowid FROM messages WHERE id = ?1 AND conversation_id = ?2",
-                    [after, conversation_id],
-                    |row| row.get(0),
-                )
-                .optional()?
-                .unwrap_or(0),
+            Some(after) => sqlx::query_scalar(
+                "SELECT seq FROM messages WHERE id = $1 AND conversation_id = $2",
+            )
+            .bind(after)
+            .bind(conversation_id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .unwrap_or(0),
             None => 0,
         };
-        let mut statement = conn.prepare(
-            "SELECT * FROM messages WHERE conversation_id = ?1 AND rowid > ?2 ORDER BY rowid",
-        )?;
-        let rows =
-            statement.query_map(params![conversation_id, cursor], StoredMessage::from_row)?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        let rows = sqlx::query(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND seq > $2
+             ORDER BY seq"
+        ))
+        .bind(conversation_id)
+        .bind(cursor)
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(StoredMessage::from_row)
+            .collect::<Result<_, _>>()?)
     }
-}
 
-/// Brings a database at any earlier schema version (0: empty) to [`SCHEMA_VERSION`].
-fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let version: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
-    if version < SCHEMA_VERSION {
-        tx.execute_batch(SCHEMA_V1)?;
-        for (table, column, definition) in V2_COLUMNS {
-            let exists = tx
-                .prepare(&format!(
-                    "SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1"
-                ))?
-                .exists([column])?;
-            if !exists {
-                tx.execute_batch(&format!(
-                    "ALTER TABLE {table} ADD COLUMN {column} {definition}"
-                ))?;
+    // -----------------------------------------------------------------------------------------
+    // Rate-limit windows.
+
+    /// Counts a request against `scope`'s window (`window_secs` long, starting with the first
+    /// request after the previous window ended) if fewer than `limit` were counted in it, at
+    /// unix second `now`. Returns the window's start and its count after this request; a count
+    /// above `limit` means refused (then nothing more was counted). One atomic statement, so
+    /// instances sharing the database share the window.
+    pub async fn hit_rate_window(
+        &self,
+        scope: &str,
+        limit: u32,
+        window_secs: u64,
+        now: u64,
+    ) -> Result<(u64, u32), StoreError> {
+        let now = i64::try_from(now).unwrap_or(i64::MAX / 2);
+        let window = i64::try_from(window_secs).unwrap_or(i64::MAX / 4);
+        let row = sqlx::query(
+            "INSERT INTO rate_windows (scope, window_start, window_secs, hits)
+             VALUES ($1, $2, $3, 1)
+             ON CONFLICT (scope) DO UPDATE SET
+                 hits = CASE
+                     WHEN rate_windows.window_start + rate_windows.window_secs <= $2 THEN 1
+                     WHEN rate_windows.hits > $4 THEN rate_windows.hits
+                     ELSE rate_windows.hits + 1 END,
+                 window_start = CASE
+                     WHEN rate_windows.window_start + rate_windows.window_secs <= $2 THEN $2
+                     ELSE rate_windows.window_start END,
+                 window_secs = $3
+             RETURNING window_start, hits",
+        )
+        .bind(scope)
+        .bind(now)
+        .bind(window)
+        .bind(i64::from(limit))
+        .fetch_one(&self.inner.writer)
+        .await?;
+        let start: i64 = row.try_get("window_start")?;
+        let hits: i64 = row.try_get("hits")?;
+        Ok((
+            u64::try_from(start).unwrap_or(0),
+            u32::try_from(hits.max(0)).unwrap_or(u32::MAX),
+        ))
+    }
+
+    /// `scope`'s current window (start, count) at unix second `now`, without counting; `None`
+    /// when no window is open.
+    pub async fn peek_rate_window(
+        &self,
+        scope: &str,
+        now: u64,
+    ) -> Result<Option<(u64, u32)>, StoreError> {
+        let now = i64::try_from(now).unwrap_or(i64::MAX / 2);
+        let row = sqlx::query(
+            "SELECT window_start, hits FROM rate_windows
+             WHERE scope = $1 AND window_start + window_secs > $2",
+        )
+        .bind(scope)
+        .bind(now)
+        .fetch_optional(&self.inner.writer)
+        .await?;
+        Ok(match row {
+            Some(row) => Some((
+                u64::try_from(row.try_get::<i64, _>("window_start")?).unwrap_or(0),
+                u32::try_from(row.try_get::<i64, _>("hits")?.max(0)).unwrap_or(u32::MAX),
+            )),
+            None => None,
+        })
+    }
+
+    /// Deletes up to `batch` windows that ended before unix second `now` (bounded work per
+    /// call, whatever scopes clients made up). Returns how many were deleted.
+    pub async fn prune_rate_windows(&self, now: u64, batch: u32) -> Result<u64, StoreError> {
+        let now = i64::try_from(now).unwrap_or(i64::MAX / 2);
+        Ok(sqlx::query(
+            "DELETE FROM rate_windows WHERE scope IN (
+                 SELECT scope FROM rate_windows WHERE window_start + window_secs <= $1
+                 ORDER BY window_start LIMIT $2)",
+        )
+        .bind(now)
+        .bind(i64::from(batch))
+        .execute(&self.inner.writer)
+        .await?
+        .rows_affected())
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Instances and interrupted replies.
+
+    /// Records that this instance is alive (now).
+    pub async fn heartbeat(&self) -> Result<(), StoreError> {
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO instances (id, started_at, heartbeat_at) VALUES ($1, $2, $2)
+             ON CONFLICT (id) DO UPDATE SET heartbeat_at = $2",
+        )
+        .bind(&self.inner.instance)
+        .bind(now)
+        .execute(&self.inner.writer)
+        .await?;
+        Ok(())
+    }
+
+    /// Marks as interrupted the unfinished streamed replies of instances not seen for
+    /// `stale` (they died mid-stream: the text they had written so far stays), giving back
+    /// their credits and quota, and forgets those instances. Returns how many replies.
+    pub async fn sweep_interrupted(&self, stale: Duration) -> Result<u64, StoreError> {
+        let cutoff = now_ms() - i64::try_from(stale.as_millis()).unwrap_or(i64::MAX / 2);
+        let dead: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM instances WHERE heartbeat_at < $1 AND id <> $2 LIMIT 100",
+        )
+        .bind(cutoff)
+        .bind(&self.inner.instance)
+        .fetch_all(&self.inner.writer)
+        .await?;
+        let mut swept = 0;
+        for instance in dead {
+            let mut tx = self.begin().await?;
+            let rows = sqlx::query(
+                "UPDATE messages SET interrupted = 1, writer = NULL
+                 WHERE writer = $1 AND complete = 0 AND interrupted = 0
+                 RETURNING bot_id, created_at",
+            )
+            .bind(&instance)
+            .fetch_all(&mut *tx)
+            .await?;
+            for row in &rows {
+                let bot_id: String = row.try_get("bot_id")?;
+                refund(&mut tx, &bot_id, row.try_get("created_at")?).await?;
             }
+            swept += rows.len() as u64;
+            sqlx::query("DELETE FROM instances WHERE id = $1")
+                .bind(&instance)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
         }
-        tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
+        Ok(swept)
     }
-    tx.commit()?;
-    Ok(())
 }
 
-/// Spends one credit and checks the monthly quota (counting `pending` promised replies too).
-/// `Some` refusal leaves the transaction to be dropped, which undoes the credit.
-fn charge<T>(
-    tx: &Transaction<'_>,
+/// A message about to be inserted.
+#[derive(Clone, Copy)]
+struct NewMessage<'a> {
+    bot_id: &'a str,
+    conversation_id: &'a str,
+    role: Role,
+    content: &'a str,
+    now: i64,
+    complete: bool,
+    actions: Option<&'a str>,
+    writer: Option<&'a str>,
+    response_ms: Option<i64>,
+}
+
+/// What a message costs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Charge {
+    /// A reply stored now.
+    Reply,
+    /// A reply promised (a chataibot job).
+    Pending,
+}
+
+/// Spends one credit and counts the reply (or the promise) in the month's usage, if the
+/// monthly quota allows. `Some` refusal leaves the transaction to be dropped, which undoes
+/// everything.
+async fn charge<T>(
+    tx: &mut Tx,
     bot_id: &str,
     now: i64,
-    pending: u64,
+    charge: Charge,
 ) -> Result<Option<Outcome<T>>, StoreError> {
-    let spent = tx.execute(
-        "UPDATE bots SET credits = CASE WHEN credits IS NULL THEN NULL ELSE credits - 1 END
-         WHERE id = ?1 AND (credits IS NULL OR credits > 0)",
-        [bot_id],
-    )?;
-    if spent == 0 {
+    let limits = sqlx::query("SELECT credits, monthly_quota FROM bots WHERE id = $1")
+        .bind(bot_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some(limits) = limits else {
         return Ok(Some(Outcome::NoCredits));
-    }
-    let quota: Option<i64> = tx.query_row(
-        "SELECT monthly_quota FROM bots WHERE id = ?1",
-        [bot_id],
-        |row| row.get(0),
-    )?;
-    if let Some(quota) = quota {
-        let used = replies_since(tx, bot_id, dates::month_start_ms(now))?.saturating_add(pending);
-        if used >= u64::try_from(quota).unwrap_or(0) {
-            return Ok(Some(Outcome::QuotaExceeded));
+    };
+    let credits: Option<i64> = limits.try_get("credits")?;
+    let quota: Option<i64> = limits.try_get("monthly_quota")?;
+    if credits.is_some() {
+        let spent =
+            sqlx::query("UPDATE bots SET credits = credits - 1 WHERE id = $1 AND credits > 0")
+                .bind(bot_id)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+        if spent == 0 {
+            return Ok(Some(Outcome::NoCredits));
         }
+    }
+    if quota.is_some_and(|q| q <= 0) {
+        return Ok(Some(Outcome::QuotaExceeded));
+    }
+    let (replies, pending) = match charge {
+        Charge::Reply => (1, 0),
+        Charge::Pending => (0, 1),
+    };
+    // One atomic statement: the usage row is updated only while under the quota.
+    let counted = sqlx::query(
+        "INSERT INTO monthly_usage (bot_id, month, replies, pending) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (bot_id, month) DO UPDATE SET
+             replies = monthly_usage.replies + $3, pending = monthly_usage.pending + $4
+         WHERE $5 < 0 OR monthly_usage.replies + monthly_usage.pending < $5
+         RETURNING replies",
+    )
+    .bind(bot_id)
+    .bind(dates::month_start_ms(now))
+    .bind(replies)
+    .bind(pending)
+    .bind(quota.unwrap_or(-1))
+    .fetch_optional(&mut **tx)
+    .await?;
+    if counted.is_none() {
+        return Ok(Some(Outcome::QuotaExceeded));
     }
     Ok(None)
 }
 
-/// Assistant messages of a bot's conversations stored at or after `since_ms`.
-fn replies_since(conn: &Connection, bot_id: &str, since_ms: i64) -> Result<u64, StoreError> {
-    let count: i64 = conn.query_row(
-        "SELECT COUNT(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id
-         WHERE c.bot_id = ?1 AND m.role = 'assistant' AND m.created_at >= ?2",
-        params![bot_id, since_ms],
-        |row| row.get(0),
-    )?;
-    Ok(u64::try_from(count).unwrap_or(0))
+/// Adds `replies` to a bot's usage of the month starting at `month`.
+async fn add_usage(tx: &mut Tx, bot_id: &str, month: i64, replies: i64) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO monthly_usage (bot_id, month, replies, pending) VALUES ($1, $2, $3, 0)
+         ON CONFLICT (bot_id, month) DO UPDATE SET replies = monthly_usage.replies + $3",
+    )
+    .bind(bot_id)
+    .bind(month)
+    .bind(replies)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Gives back what a reply stored at `created_at` cost: its credit, its place in the quota.
+async fn refund(tx: &mut Tx, bot_id: &str, created_at: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE bots SET credits = credits + 1 WHERE id = $1 AND credits IS NOT NULL")
+        .bind(bot_id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "UPDATE monthly_usage SET replies = replies - 1
+         WHERE bot_id = $1 AND month = $2 AND replies > 0",
+    )
+    .bind(bot_id)
+    .bind(dates::month_start_ms(created_at))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Adds messages (stored in this transaction, all of one bot and conversation) to the daily
+/// analytics rollups.
+async fn count_messages(tx: &mut Tx, messages: &[&NewMessage<'_>]) -> Result<(), StoreError> {
+    let Some(first) = messages.first() else {
+        return Ok(());
+    };
+    let day = first.now.div_euclid(MS_PER_DAY);
+    let replies = messages.iter().filter(|m| m.response_ms.is_some()).count() as i64;
+    let response_ms: i64 = messages.iter().filter_map(|m| m.response_ms).sum();
+    sqlx::query(
+        "INSERT INTO daily_stats (bot_id, day, messages, replies, response_ms)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (bot_id, day) DO UPDATE SET
+             messages = daily_stats.messages + $3, replies = daily_stats.replies + $4,
+             response_ms = daily_stats.response_ms + $5",
+    )
+    .bind(first.bot_id)
+    .bind(day)
+    .bind(messages.len() as i64)
+    .bind(replies)
+    .bind(response_ms)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO daily_conversations (bot_id, day, conversation_id) VALUES ($1, $2, $3)
+         ON CONFLICT (bot_id, day, conversation_id) DO NOTHING",
+    )
+    .bind(first.bot_id)
+    .bind(day)
+    .bind(first.conversation_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The text `topQuestions` compares: trimmed, lower-cased, at most [`QUESTION_KEY_BYTES`].
+pub fn question_key(text: &str) -> String {
+    let mut key = text.trim().to_lowercase();
+    if key.len() > QUESTION_KEY_BYTES {
+        let mut end = QUESTION_KEY_BYTES;
+        while !key.is_char_boundary(end) {
+            end -= 1;
+        }
+        key.truncate(end);
+    }
+    key
+}
+
+async fn bot_in(conn: &mut AnyConnection, id: &str) -> Result<Option<Bot>, StoreError> {
+    let row = sqlx::query(&format!("SELECT {BOT_COLUMNS} FROM bots WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.as_ref().map(Bot::from_row).transpose()?)
 }
 
 /// The conversation to store in: `requested` if it is one of the bot's, else a new one.
 /// Returns its id and whether it is new.
-fn conversation_for(
-    tx: &Transaction<'_>,
+async fn conversation_for(
+    tx: &mut Tx,
     bot_id: &str,
     requested: Option<&str>,
     now: i64,
 ) -> Result<(String, bool), StoreError> {
-    let existing = match requested {
-        Some(id) => tx
-            .query_row(
-                "SELECT id FROM conversations WHERE id = ?1 AND bot_id = ?2",
-                [id, bot_id],
-                |row| row.get::<_, String>(0),
-            )
-            .optional()?,
+    let existing: Option<String> = match requested {
+        Some(id) => {
+            sqlx::query_scalar("SELECT id FROM conversations WHERE id = $1 AND bot_id = $2")
+                .bind(id)
+                .bind(bot_id)
+                .fetch_optional(&mut **tx)
+                .await?
+        }
         None => None,
     };
     match existing {
         Some(id) => Ok((id, false)),
         None => {
             let id = ids::conversation_id()?;
-            tx.execute(
-                "INSERT INTO conversations (id, bot_id, created_at) VALUES (?1, ?2, ?3)",
-                params![id, bot_id, now],
-            )?;
+            sqlx::query("INSERT INTO conversations (id, bot_id, created_at) VALUES ($1, $2, $3)")
+                .bind(&id)
+                .bind(bot_id)
+                .bind(now)
+                .execute(&mut **tx)
+                .await?;
             Ok((id, true))
         }
     }
 }
 
-fn first_key(conn: &Connection, bot_id: &str) -> Result<Option<ApiKey>, StoreError> {
-    Ok(conn
-        .query_row(
-            "SELECT * FROM api_keys WHERE bot_id = ?1 ORDER BY rowid LIMIT 1",
-            [bot_id],
-            ApiKey::from_row,
-        )
-        .optional()?)
+async fn first_key(conn: &mut AnyConnection, bot_id: &str) -> Result<Option<ApiKey>, StoreError> {
+    let row = sqlx::query(
+        "SELECT key, bot_id, allowed_origins, active FROM api_keys WHERE bot_id = $1
+         ORDER BY seq LIMIT 1",
+    )
+    .bind(bot_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.as_ref().map(ApiKey::from_row).transpose()?)
 }
 
-fn insert_key(tx: &Transaction<'_>, bot_id: &str) -> Result<ApiKey, StoreError> {
+async fn insert_key(tx: &mut Tx, bot_id: &str) -> Result<ApiKey, StoreError> {
     let key = ApiKey {
         key: ids::publishable_key()?,
         bot_id: bot_id.to_owned(),
         allowed_origins: AllowedOrigins::Any,
         active: true,
     };
-    tx.execute(
-        "INSERT INTO api_keys (key, bot_id, allowed_origins, active) VALUES (?1, ?2, ?3, 1)",
-        params![key.key, key.bot_id, key.allowed_origins.to_string()],
-    )?;
+    sqlx::query(
+        "INSERT INTO api_keys (key, bot_id, allowed_origins, active) VALUES ($1, $2, $3, 1)",
+    )
+    .bind(&key.key)
+    .bind(&key.bot_id)
+    .bind(key.allowed_origins.to_string())
+    .execute(&mut **tx)
+    .await?;
     Ok(key)
 }
 
-fn insert_message(
-    tx: &Transaction<'_>,
-    conversation_id: &str,
-    role: Role,
-    content: &str,
-    now: i64,
-    complete: bool,
-) -> Result<String, StoreError> {
+/// Inserts a message (and, for a visitor message, counts its question for the day). Returns
+/// its id and seq.
+async fn insert_message(
+    tx: &mut Tx,
+    message: &NewMessage<'_>,
+) -> Result<(String, i64), StoreError> {
     let id = ids::message_id()?;
-    tx.execute(
-        "INSERT INTO messages (id, conversation_id, role, content, created_at, complete)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![id, conversation_id, role.as_str(), content, now, complete],
-    )?;
-    Ok(id)
+    let key = (message.role == Role::User).then(|| question_key(message.content));
+    let seq: i64 = sqlx::query_scalar(
+        "INSERT INTO messages (id, bot_id, conversation_id, role, content, created_at, complete,
+             actions, writer, question_key, response_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         RETURNING seq",
+    )
+    .bind(&id)
+    .bind(message.bot_id)
+    .bind(message.conversation_id)
+    .bind(message.role.as_str())
+    .bind(message.content)
+    .bind(message.now)
+    .bind(i64::from(message.complete))
+    .bind(message.actions)
+    .bind(message.writer)
+    .bind(key.as_deref())
+    .bind(message.response_ms)
+    .fetch_one(&mut **tx)
+    .await?;
+    if let Some(key) = key {
+        sqlx::query(
+            "INSERT INTO daily_questions (bot_id, day, question_key, first_seq, asked)
+             VALUES ($1, $2, $3, $4, 1)
+             ON CONFLICT (bot_id, day, question_key) DO UPDATE SET asked = daily_questions.asked + 1",
+        )
+        .bind(message.bot_id)
+        .bind(message.now.div_euclid(MS_PER_DAY))
+        .bind(key)
+        .bind(seq)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok((id, seq))
+}
+
+/// Rebuilds the analytics rollups and this month's usage from the messages (after moving a
+/// legacy database in, or after seeding messages with SQL). Slow on big data: not for
+/// request handling.
+pub async fn rebuild_rollups(store: &Store) -> Result<(), StoreError> {
+    let mut tx = store.begin().await?;
+    for sql in [
+        "DELETE FROM daily_stats",
+        "DELETE FROM daily_conversations",
+        "DELETE FROM daily_questions",
+        "INSERT INTO daily_stats (bot_id, day, messages, replies, response_ms)
+         SELECT bot_id, created_at / 86400000, COUNT(*), COUNT(response_ms),
+                CAST(COALESCE(SUM(response_ms), 0) AS BIGINT)
+         FROM messages GROUP BY bot_id, created_at / 86400000",
+        "INSERT INTO daily_conversations (bot_id, day, conversation_id)
+         SELECT DISTINCT bot_id, created_at / 86400000, conversation_id FROM messages",
+        "INSERT INTO daily_questions (bot_id, day, question_key, first_seq, asked)
+         SELECT bot_id, created_at / 86400000, question_key, MIN(seq), COUNT(*) FROM messages
+         WHERE role = 'user' AND question_key IS NOT NULL
+         GROUP BY bot_id, created_at / 86400000, question_key",
+    ] {
+        sqlx::query(sql).execute(&mut *tx).await?;
+    }
+    let month = dates::month_start_ms(now_ms());
+    sqlx::query("DELETE FROM monthly_usage WHERE month = $1")
+        .bind(month)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO monthly_usage (bot_id, month, replies, pending)
+         SELECT bot_id, $1, COUNT(*), 0 FROM messages
+         WHERE role = 'assistant' AND created_at >= $1 AND interrupted = 0 GROUP BY bot_id",
+    )
+    .bind(month)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE monthly_usage SET pending = (SELECT COUNT(*) FROM reply_jobs j
+             WHERE j.bot_id = monthly_usage.bot_id AND j.month = monthly_usage.month)
+         WHERE month = $1",
+    )
+    .bind(month)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// `sqlite://` and the path, with the characters a URL would misread escaped.
+fn sqlite_url(path: &Path) -> String {
+    let mut url = String::from("sqlite://");
+    for c in path.display().to_string().chars() {
+        match c {
+            '%' => url.push_str("%25"),
+            '?' => url.push_str("%3F"),
+            '#' => url.push_str("%23"),
+            ' ' => url.push_str("%20"),
+            c => url.push(c),
+        }
+    }
+    url
+}
+
+/// A database URL without its password (`postgres://user:***@host/db`).
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rsplit_once('@') {
+        Some((user_info, host)) => {
+            let user = user_info
+                .split_once(':')
+                .map_or(user_info, |(user, _)| user);
+            let password = if user_info.contains(':') { ":***" } else { "" };
+            format!(
+                "{scheme}://{user}{password}@{host}{}",
+                &rest[authority_end..]
+            )
+        }
+        None => url.to_owned(),
+    }
 }
 
 /// Unix milliseconds (0 if the clock is before 1970).
-fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
 }
 
+/// Data directories of the rusqlite releases (`PRAGMA user_version` 1 or 2, no sqlx
+/// migrations table): their tables are renamed `legacy_*` before the migrations run, and
+/// copied into the new tables after (a crash in between finishes the copy on the next open).
+mod legacy {
+    use super::*;
+
+    const TABLES: [&str; 4] = ["bots", "api_keys", "conversations", "messages"];
+
+    async fn exists(pool: &AnyPool, name: &str) -> Result<bool, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = $1")
+            .bind(name)
+            .fetch_one(pool)
+            .await?;
+        Ok(n > 0)
+    }
+
+    pub(super) async fn prepare(pool: &AnyPool) -> Result<(), StoreError> {
+        let version: i64 = sqlx::query_scalar("PRAGMA user_version")
+            .fetch_one(pool)
+            .await?;
+        if version < 1 || exists(pool, "_sqlx_migrations").await? || !exists(pool, "bots").await? {
+            return Ok(());
+        }
+        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+        // Version 2's columns, where a version 1 database lacks them.
+        for (table, column, definition) in [
+            ("bots", "monthly_quota", "INTEGER"),
+            ("bots", "description", "TEXT NOT NULL DEFAULT ''"),
+            ("messages", "actions", "TEXT"),
+        ] {
+            let has: i64 = sqlx::query_scalar(&format!(
+                "SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE name = $1"
+            ))
+            .bind(column)
+            .fetch_one(&mut *tx)
+            .await?;
+            if has == 0 {
+                sqlx::raw_sql(&format!(
+                    "ALTER TABLE {table} ADD COLUMN {column} {definition}"
+                ))
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        sqlx::raw_sql(
+            "DROP INDEX IF EXISTS api_keys_by_bot; DROP INDEX IF EXISTS messages_by_conversation;",
+        )
+        .execute(&mut *tx)
+        .await?;
+        for table in TABLES {
+            sqlx::raw_sql(&format!("ALTER TABLE {table} RENAME TO legacy_{table}"))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn finish(pool: &AnyPool) -> Result<(), StoreError> {
+        if !exists(pool, "legacy_messages").await? {
+            return Ok(());
+        }
+        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::raw_sql(
+            "INSERT INTO bots (id, name, greeting, primary_color, position, stream_default, credits,
+                 rate_limit_per_minute, monthly_quota, description, created_at)
+             SELECT id, name, greeting, primary_color, position, stream_default, credits,
+                 rate_limit_per_minute, monthly_quota, description, created_at FROM legacy_bots;
+             INSERT INTO api_keys (key, bot_id, allowed_origins, active)
+             SELECT key, bot_id, allowed_origins, active FROM legacy_api_keys ORDER BY rowid;
+             INSERT INTO conversations (id, bot_id, created_at)
+             SELECT id, bot_id, created_at FROM legacy_conversations;
+             INSERT INTO messages (id, bot_id, conversation_id, role, content, created_at, complete,
+                 actions, interrupted)
+             SELECT m.id, c.bot_id, m.conversation_id, m.role, m.content, m.created_at, m.complete,
+                 m.actions, 0
+             FROM legacy_messages m JOIN legacy_conversations c ON c.id = m.conversation_id
+             ORDER BY m.rowid;
+             UPDATE messages SET response_ms = created_at - (SELECT p.created_at FROM messages p
+                 WHERE p.conversation_id = messages.conversation_id AND p.seq < messages.seq
+                 ORDER BY p.seq DESC LIMIT 1)
+             WHERE role = 'assistant' AND (SELECT p.role FROM messages p
+                 WHERE p.conversation_id = messages.conversation_id AND p.seq < messages.seq
+                 ORDER BY p.seq DESC LIMIT 1) = 'user';",
+        )
+        .execute(&mut *tx)
+        .await?;
+        let questions: Vec<(i64, String)> =
+            sqlx::query_as("SELECT seq, content FROM messages WHERE role = 'user'")
+                .fetch_all(&mut *tx)
+                .await?;
+        for (seq, content) in questions {
+            sqlx::query("UPDATE messages SET question_key = $2 WHERE seq = $1")
+                .bind(seq)
+                .bind(question_key(&content))
+                .execute(&mut *tx)
+                .await?;
+        }
+        for table in TABLES.iter().rev() {
+            sqlx::raw_sql(&format!("DROP TABLE legacy_{table}"))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        // The rollups, by the same code as after seeding.
+        let store = Store::with_pools(
+            Backend::Sqlite,
+            pool.clone(),
+            pool.clone(),
+            String::new(),
+            None,
+        )?;
+        rebuild_rollups(&store).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sqlx::Connection;
 
     /// A data directory under the system temp dir, removed when dropped.
     struct TempDir(PathBuf);
@@ -1150,25 +2015,82 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_version_1_data_directory_is_upgraded_and_keeps_its_data() {
+    /// The data of a test: SQLite in `dir`, or with `CHAT_TEST_DATABASE_URL` (see
+    /// `tests/support`) a fresh PostgreSQL database, the same one for the same `dir`.
+    async fn test_store(dir: &Path) -> Store {
+        let Some(server) = std::env::var("CHAT_TEST_DATABASE_URL")
+            .ok()
+            .filter(|url| !url.is_empty())
+        else {
+            return Store::open(dir).await.expect("open");
+        };
+        let marker = dir.join("database-url");
+        let url = match std::fs::read_to_string(&marker) {
+            Ok(url) => url,
+            Err(_) => {
+                sqlx::any::install_default_drivers();
+                let name = format!("u_{}", ids::random_hex(16).expect("random"));
+                let mut admin = AnyConnection::connect(&server).await.expect("connect");
+                sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .await
+                    .expect("create database");
+                let base = server.rsplit_once('/').map_or(server.as_str(), |(b, _)| b);
+                let url = format!("{base}/{name}");
+                std::fs::write(&marker, &url).expect("remember the database");
+                url
+            }
+        };
+        Store::connect(&url, &StoreOptions::default())
+            .await
+            .expect("connect")
+    }
+
+    /// Schema version 1 as the first (rusqlite) release created it.
+    const SCHEMA_V1: &str = "
+    CREATE TABLE bots (id TEXT PRIMARY KEY, name TEXT NOT NULL, greeting TEXT NOT NULL DEFAULT '',
+        primary_color TEXT NOT NULL DEFAULT '#0a7cff', position TEXT NOT NULL DEFAULT 'bottom-right',
+        stream_default INTEGER NOT NULL DEFAULT 0, credits INTEGER,
+        rate_limit_per_minute INTEGER NOT NULL DEFAULT 30, created_at INTEGER NOT NULL);
+    CREATE TABLE api_keys (key TEXT PRIMARY KEY, bot_id TEXT NOT NULL REFERENCES bots(id),
+        allowed_origins TEXT NOT NULL DEFAULT '*', active INTEGER NOT NULL DEFAULT 1);
+    CREATE INDEX api_keys_by_bot ON api_keys(bot_id);
+    CREATE TABLE conversations (id TEXT PRIMARY KEY, bot_id TEXT NOT NULL REFERENCES bots(id),
+        created_at INTEGER NOT NULL);
+    CREATE TABLE messages (id TEXT PRIMARY KEY, conversation_id TEXT NOT NULL REFERENCES conversations(id),
+        role TEXT NOT NULL CHECK (role IN ('user', 'assistant')), content TEXT NOT NULL,
+        created_at INTEGER NOT NULL, complete INTEGER NOT NULL DEFAULT 1);
+    CREATE INDEX messages_by_conversation ON messages(conversation_id);";
+
+    #[tokio::test]
+    async fn a_version_1_data_directory_is_upgraded_and_keeps_its_data() {
         let dir = TempDir::new("v1");
         {
             // The database as the first release left it.
-            let conn = Connection::open(dir.0.join(DATABASE_FILE)).expect("open");
-            conn.execute_batch(SCHEMA_V1).expect("v1 schema");
-            conn.execute_batch(
+            sqlx::any::install_default_drivers();
+            let url = format!("{}?mode=rwc", sqlite_url(&dir.0.join(DATABASE_FILE)));
+            let mut conn = AnyConnection::connect(&url).await.expect("open");
+            sqlx::raw_sql(SCHEMA_V1)
+                .execute(&mut conn)
+                .await
+                .expect("v1 schema");
+            sqlx::raw_sql(
                 "PRAGMA user_version = 1;
                  INSERT INTO bots (id, name, credits, created_at) VALUES ('shop', 'Shop', 7, 1);
                  INSERT INTO api_keys (key, bot_id) VALUES ('pk_live_old', 'shop');
                  INSERT INTO conversations (id, bot_id, created_at) VALUES ('conv_old', 'shop', 1);
                  INSERT INTO messages (id, conversation_id, role, content, created_at)
-                     VALUES ('msg_old', 'conv_old', 'user', 'Hello', 1);",
+                     VALUES ('msg_old', 'conv_old', 'user', 'Hello', 1);
+                 INSERT INTO messages (id, conversation_id, role, content, created_at)
+                     VALUES ('msg_old2', 'conv_old', 'assistant', 'Hi there', 4);",
             )
+            .execute(&mut conn)
+            .await
             .expect("v1 data");
+            conn.close().await.expect("close");
         }
-        let store = Store::open(&dir.0).expect("upgrade");
-        let bot = store.bot("shop").expect("read").expect("kept");
+        let store = Store::open(&dir.0).await.expect("upgrade");
+        let bot = store.bot("shop").await.expect("read").expect("kept");
         assert_eq!(
             (bot.credits, bot.monthly_quota, bot.description.as_str()),
             (Some(7), None, "")
@@ -1176,75 +2098,114 @@ mod tests {
         assert_eq!(
             store
                 .key("pk_live_old")
+                .await
                 .expect("read")
                 .map(|k| k.bot_id)
                 .as_deref(),
             Some("shop")
         );
-        let messages = store.messages("conv_old").expect("read");
+        let messages = store.messages("conv_old").await.expect("read");
         assert_eq!(
             (
                 messages[0].content.as_str(),
-                messages[0].suggested_actions.len()
+                messages[0].suggested_actions.len(),
+                messages.len()
             ),
-            ("Hello", 0)
+            ("Hello", 0, 2)
         );
-        let version: i64 = store
-            .conn()
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .expect("version");
-        assert_eq!(version, SCHEMA_VERSION);
+        // The rollups were rebuilt from the old messages.
+        let figures = store
+            .analytics("shop", i64::MIN, i64::MAX)
+            .await
+            .expect("analytics");
+        assert_eq!(
+            (
+                figures.total_messages,
+                figures.conversations,
+                figures.average_response_ms
+            ),
+            (2, 1, Some(3))
+        );
+        assert_eq!(figures.top_questions, ["Hello"]);
+        store.close().await;
         drop(store);
         // Opening again changes nothing.
-        let store = Store::open(&dir.0).expect("reopen");
-        assert!(store.bot(DEMO_BOT_ID).expect("read").is_some());
+        let store = Store::open(&dir.0).await.expect("reopen");
+        assert!(store.bot(DEMO_BOT_ID).await.expect("read").is_some());
+        assert_eq!(store.messages("conv_old").await.expect("read").len(), 2);
     }
 
-    #[test]
-    fn the_monthly_quota_counts_replies_and_refuses_the_one_too_many() {
+    #[tokio::test]
+    async fn the_monthly_quota_counts_replies_and_refuses_the_one_too_many() {
         let dir = TempDir::new("quota");
-        let store = Store::open(&dir.0).expect("open");
+        let store = test_store(&dir.0).await;
         let update = BotUpdate {
             monthly_quota: Some(Some(2)),
             credits: Some(Some(10)),
             ..Default::default()
         };
-        store.update_bot(DEMO_BOT_ID, &update).expect("update");
+        store
+            .update_bot(DEMO_BOT_ID, &update)
+            .await
+            .expect("update");
         assert!(matches!(
-            store.record_exchange(DEMO_BOT_ID, None, "a", "b"),
+            store.record_exchange(DEMO_BOT_ID, None, "a", "b").await,
             Ok(Outcome::Recorded(_))
         ));
-        // A promised answer counts as well, until it is stored or given up.
-        let Ok(Outcome::Recorded(promised)) = store.record_visitor_message(DEMO_BOT_ID, None, "c")
+        // A promised answer counts as well, until it is stored.
+        let Ok(Outcome::Recorded(promised)) = store
+            .record_visitor_message(DEMO_BOT_ID, None, "c", Duration::ZERO)
+            .await
         else {
             panic!("recorded");
         };
-        assert_eq!(store.pending_replies(DEMO_BOT_ID), 1);
+        assert_eq!(store.pending_replies(DEMO_BOT_ID).await.expect("read"), 1);
         assert!(matches!(
-            store.record_visitor_message(DEMO_BOT_ID, None, "c"),
+            store
+                .record_visitor_message(DEMO_BOT_ID, None, "c", Duration::ZERO)
+                .await,
             Ok(Outcome::QuotaExceeded)
         ));
         assert_eq!(
             store
                 .record_exchange(DEMO_BOT_ID, None, "d", "e")
+                .await
                 .expect("store"),
             Outcome::QuotaExceeded
         );
-        drop(promised.pending);
-        assert_eq!(store.pending_replies(DEMO_BOT_ID), 0);
-        assert!(matches!(
-            store.begin_streamed_exchange(DEMO_BOT_ID, None, "c"),
-            Ok(Outcome::Recorded(_))
-        ));
-        assert_eq!(store.replies_this_month(DEMO_BOT_ID).expect("count"), 2);
+        let job = store
+            .claim_job(&promised.job_id)
+            .await
+            .expect("claim")
+            .expect("unclaimed");
+        assert_eq!(job.question, "c");
+        assert!(
+            store
+                .claim_job(&promised.job_id)
+                .await
+                .expect("claim")
+                .is_none(),
+            "held"
+        );
+        store
+            .deliver_job(&job, "answer", &[])
+            .await
+            .expect("deliver")
+            .expect("ours");
+        assert_eq!(store.pending_replies(DEMO_BOT_ID).await.expect("read"), 0);
+        assert_eq!(
+            store.replies_this_month(DEMO_BOT_ID).await.expect("count"),
+            2
+        );
         assert_eq!(
             store
                 .record_exchange(DEMO_BOT_ID, None, "d", "e")
+                .await
                 .expect("store"),
             Outcome::QuotaExceeded
         );
-        let bot = store.bot(DEMO_BOT_ID).expect("read").expect("bot");
-        assert_eq!(bot.credits, Some(7), "a refused exchange spends no credit");
+        let bot = store.bot(DEMO_BOT_ID).await.expect("read").expect("bot");
+        assert_eq!(bot.credits, Some(8), "a refused exchange spends no credit");
         store
             .update_bot(
                 DEMO_BOT_ID,
@@ -1253,19 +2214,24 @@ mod tests {
                     ..Default::default()
                 },
             )
+            .await
             .expect("update");
         assert!(matches!(
-            store.record_exchange(DEMO_BOT_ID, None, "d", "e"),
+            store.record_exchange(DEMO_BOT_ID, None, "d", "e").await,
             Ok(Outcome::Recorded(_))
         ));
     }
 
-    #[test]
-    fn messages_after_a_cursor_come_in_the_order_they_were_stored() {
+    #[tokio::test]
+    async fn messages_after_a_cursor_come_in_the_order_they_were_stored() {
         let dir = TempDir::new("after");
-        let store = Store::open(&dir.0).expect("open");
-        let Outcome::Recorded(PromisedReply { message: first, .. }) = store
-            .record_visitor_message(DEMO_BOT_ID, None, "Hi")
+        let store = test_store(&dir.0).await;
+        let Outcome::Recorded(PromisedReply {
+            message: first,
+            job_id,
+        }) = store
+            .record_visitor_message(DEMO_BOT_ID, None, "Hi", Duration::ZERO)
+            .await
             .expect("store")
         else {
             panic!("recorded");
@@ -1276,33 +2242,175 @@ mod tests {
             payload: Some("more".into()),
             ..Default::default()
         };
+        let job = store
+            .claim_due_jobs(10)
+            .await
+            .expect("claim")
+            .pop()
+            .expect("due");
+        assert_eq!(job.id, job_id);
         let answer = store
-            .add_bot_message(conversation, "Hello!", std::slice::from_ref(&action))
-            .expect("add");
+            .deliver_job(&job, "Hello!", std::slice::from_ref(&action))
+            .await
+            .expect("add")
+            .expect("ours");
         assert_eq!((answer.role, answer.complete), (Role::Assistant, true));
-        let ids = |after: Option<&str>| -> Vec<String> {
-            store
-                .messages_after(conversation, after)
-                .expect("read")
-                .into_iter()
-                .map(|m| m.id)
-                .collect()
+        let ids = |after: Option<String>| {
+            let store = store.clone();
+            let conversation = conversation.to_owned();
+            async move {
+                store
+                    .messages_after(&conversation, after.as_deref())
+                    .await
+                    .expect("read")
+                    .into_iter()
+                    .map(|m| m.id)
+                    .collect::<Vec<_>>()
+            }
         };
-        assert_eq!(ids(None), [first.message_id.clone(), answer.id.clone()]);
         assert_eq!(
-            ids(Some(&first.message_id)),
+            ids(None).await,
+            [first.message_id.clone(), answer.id.clone()]
+        );
+        assert_eq!(
+            ids(Some(first.message_id.clone())).await,
             std::slice::from_ref(&answer.id)
         );
-        assert!(ids(Some(&answer.id)).is_empty());
+        assert!(ids(Some(answer.id.clone())).await.is_empty());
         assert_eq!(
-            ids(Some("msg_unknown")).len(),
+            ids(Some("msg_unknown".into())).await.len(),
             2,
             "a stale cursor gets everything again"
         );
         let stored = store
             .messages_after(conversation, Some(&first.message_id))
+            .await
             .expect("read");
         assert_eq!(stored[0].suggested_actions, vec![action]);
+        assert!(
+            store.claim_due_jobs(10).await.expect("claim").is_empty(),
+            "delivered once"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_reply_cut_off_by_a_dead_instance_is_interrupted_and_refunded() {
+        let dir = TempDir::new("interrupted");
+        let dead = test_store(&dir.0).await;
+        dead.update_bot(
+            DEMO_BOT_ID,
+            &BotUpdate {
+                credits: Some(Some(5)),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("update");
+        let Outcome::Recorded(exchange) = dead
+            .begin_streamed_exchange(DEMO_BOT_ID, None, "Tell me")
+            .await
+            .expect("store")
+        else {
+            panic!("recorded");
+        };
+        assert_eq!(dead.replies_this_month(DEMO_BOT_ID).await.expect("n"), 1);
+        // Another instance (a restart) sees the first one go quiet.
+        let alive = test_store(&dir.0).await;
+        assert_eq!(
+            alive
+                .sweep_interrupted(Duration::from_secs(60))
+                .await
+                .expect("sweep"),
+            0
+        );
+        assert_eq!(
+            alive
+                .sweep_interrupted(Duration::ZERO)
+                .await
+                .expect("sweep"),
+            1
+        );
+        let messages = alive
+            .messages(&exchange.conversation_id)
+            .await
+            .expect("read");
+        assert!(messages[1].interrupted && !messages[1].complete && messages[1].is_visible());
+        let bot = alive.bot(DEMO_BOT_ID).await.expect("read").expect("bot");
+        assert_eq!(bot.credits, Some(5), "the credit is given back");
+        assert_eq!(alive.replies_this_month(DEMO_BOT_ID).await.expect("n"), 0);
+        assert_eq!(
+            alive
+                .sweep_interrupted(Duration::ZERO)
+                .await
+                .expect("sweep"),
+            0,
+            "once"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_rate_window_counts_to_its_limit_and_old_windows_are_pruned() {
+        let dir = TempDir::new("rate");
+        let store = test_store(&dir.0).await;
+        assert_eq!(
+            store
+                .hit_rate_window("bot:a", 2, 60, 100)
+                .await
+                .expect("hit"),
+            (100, 1)
+        );
+        assert_eq!(
+            store
+                .hit_rate_window("bot:a", 2, 60, 110)
+                .await
+                .expect("hit"),
+            (100, 2)
+        );
+        assert_eq!(
+            store
+                .hit_rate_window("bot:a", 2, 60, 120)
+                .await
+                .expect("hit"),
+            (100, 3)
+        );
+        assert_eq!(
+            store
+                .hit_rate_window("bot:a", 2, 60, 130)
+                .await
+                .expect("hit"),
+            (100, 3)
+        );
+        assert_eq!(
+            store.peek_rate_window("bot:a", 159).await.expect("peek"),
+            Some((100, 3))
+        );
+        assert_eq!(
+            store.peek_rate_window("bot:a", 160).await.expect("peek"),
+            None
+        );
+        assert_eq!(
+            store
+                .hit_rate_window("bot:a", 2, 60, 160)
+                .await
+                .expect("hit"),
+            (160, 1)
+        );
+        for i in 0..5 {
+            store
+                .hit_rate_window(&format!("ip:{i}"), 2, 1, 100)
+                .await
+                .expect("hit");
+        }
+        assert_eq!(
+            store.prune_rate_windows(150, 3).await.expect("prune"),
+            3,
+            "bounded"
+        );
+        assert_eq!(store.prune_rate_windows(150, 3).await.expect("prune"), 2);
+        assert_eq!(
+            store.peek_rate_window("bot:a", 161).await.expect("peek"),
+            Some((160, 1))
+        );
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! dialect's shape, rate limits, CORS, the demo page, the widget's files, and a data directory
 //! that outlives the process. Chat here is the JSON form; streamed replies are in `stream.rs`.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -60,25 +62,26 @@ struct TestServer {
 const T0: u64 = 1_700_000_000;
 
 impl TestServer {
-    fn start() -> Self {
+    async fn start() -> Self {
         let dir = TempDir::new();
-        Self::start_in(dir)
+        Self::start_in(dir).await
     }
 
-    fn start_in(dir: TempDir) -> Self {
+    async fn start_in(dir: TempDir) -> Self {
         let clock = Arc::new(AtomicU64::new(T0));
         let tick = clock.clone();
-        let state = AppState::open(
+        let state = support::state(
             &dir.path().join("data"),
-            dir.path().join("dist"),
+            &dir.path().join("dist"),
             "127.0.0.1:8787",
         )
-        .expect("open data dir")
+        .await
         .with_clock(move || tick.load(Ordering::SeqCst))
         .with_stream_delay(Duration::ZERO);
         let key = state
             .store
             .first_key(DEMO_BOT_ID)
+            .await
             .expect("read key")
             .expect("demo key")
             .key;
@@ -127,10 +130,11 @@ impl TestServer {
         .await
     }
 
-    fn update_demo(&self, update: BotUpdate) {
+    async fn update_demo(&self, update: BotUpdate) {
         self.state
             .store
             .update_bot(DEMO_BOT_ID, &update)
+            .await
             .expect("update bot");
     }
 
@@ -257,7 +261,7 @@ impl Reply {
 
 #[tokio::test]
 async fn a_visitor_asks_two_questions_in_one_conversation() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
 
     let first = server.say("Hello, how can you help me?", json!({})).await;
     assert_eq!(first.status, StatusCode::OK, "{}", first.text());
@@ -300,6 +304,7 @@ async fn a_visitor_asks_two_questions_in_one_conversation() {
         .state
         .store
         .messages(&conversation)
+        .await
         .expect("messages");
     let stored: Vec<(Role, &str)> = messages
         .iter()
@@ -316,7 +321,7 @@ async fn a_visitor_asks_two_questions_in_one_conversation() {
 
 #[tokio::test]
 async fn the_success_body_has_exactly_the_documented_fields() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     // A fallback answer has quick replies; a thank-you has none.
     let plain = server
         .say(
@@ -342,7 +347,7 @@ async fn the_success_body_has_exactly_the_documented_fields() {
 
 #[tokio::test]
 async fn faq_follow_ups_arrive_as_quick_replies() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let answer = server.say("where is my order", json!({})).await;
     assert_eq!(
         answer.json()["data"]["suggested_actions"],
@@ -376,7 +381,7 @@ async fn faq_follow_ups_arrive_as_quick_replies() {
 
 #[tokio::test]
 async fn a_stale_or_foreign_conversation_id_starts_a_new_conversation() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let stale = server
         .say(
             "hi",
@@ -387,7 +392,12 @@ async fn a_stale_or_foreign_conversation_id_starts_a_new_conversation() {
     let fresh = stale.decoded().expect("decodes").conversation_id;
     assert_ne!(fresh, "conv_from_a_wiped_database");
     assert_eq!(
-        server.state.store.conversation_bot(&fresh).expect("read"),
+        server
+            .state
+            .store
+            .conversation_bot(&fresh)
+            .await
+            .expect("read"),
         Some(DEMO_BOT_ID.to_owned())
     );
 
@@ -396,6 +406,7 @@ async fn a_stale_or_foreign_conversation_id_starts_a_new_conversation() {
         .state
         .store
         .create_bot("other", "Other")
+        .await
         .expect("create");
     let other = server
         .send(
@@ -413,7 +424,16 @@ async fn a_stale_or_foreign_conversation_id_starts_a_new_conversation() {
         .decoded()
         .expect("decodes");
     assert_ne!(reply.conversation_id, other);
-    assert_eq!(server.state.store.messages(&other).expect("read").len(), 2);
+    assert_eq!(
+        server
+            .state
+            .store
+            .messages(&other)
+            .await
+            .expect("read")
+            .len(),
+        2
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -421,7 +441,7 @@ async fn a_stale_or_foreign_conversation_id_starts_a_new_conversation() {
 
 #[tokio::test]
 async fn a_request_without_a_valid_key_is_401() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let text = "Invalid or inactive API key";
     let body = || Body::from(r#"{"message":"hi"}"#);
 
@@ -451,10 +471,12 @@ async fn a_request_without_a_valid_key_is_401() {
         .await
         .assert_error(401, "INVALID_API_KEY", text);
 
-    server.update_demo(BotUpdate {
-        keys_active: Some(false),
-        ..Default::default()
-    });
+    server
+        .update_demo(BotUpdate {
+            keys_active: Some(false),
+            ..Default::default()
+        })
+        .await;
     let inactive = server.say("hi", json!({})).await;
     inactive.assert_error(401, "INVALID_API_KEY", text);
     // The widget's decoder names it too.
@@ -463,16 +485,18 @@ async fn a_request_without_a_valid_key_is_401() {
         Err(chat_widget_protocol::ErrorCode::InvalidApiKey)
     );
 
-    server.update_demo(BotUpdate {
-        keys_active: Some(true),
-        ..Default::default()
-    });
+    server
+        .update_demo(BotUpdate {
+            keys_active: Some(true),
+            ..Default::default()
+        })
+        .await;
     assert_eq!(server.say("hi", json!({})).await.status, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn an_unknown_bot_or_another_bots_key_is_404() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let text = "Chatbot not found or access denied";
     let body = || Body::from(r#"{"message":"hi"}"#);
 
@@ -489,6 +513,7 @@ async fn an_unknown_bot_or_another_bots_key_is_404() {
         .state
         .store
         .create_bot("other", "Other Bot")
+        .await
         .expect("create");
     let crossed = server
         .send(
@@ -523,11 +548,13 @@ async fn an_unknown_bot_or_another_bots_key_is_404() {
 
 #[tokio::test]
 async fn a_key_only_works_from_the_origins_it_allows() {
-    let server = TestServer::start();
-    server.update_demo(BotUpdate {
-        allowed_origins: Some(AllowedOrigins::parse("https://a.test,https://b.test")),
-        ..Default::default()
-    });
+    let server = TestServer::start().await;
+    server
+        .update_demo(BotUpdate {
+            allowed_origins: Some(AllowedOrigins::parse("https://a.test,https://b.test")),
+            ..Default::default()
+        })
+        .await;
     let from = |origin: &str| {
         chat(DEMO_BOT_ID, Some(&server.key))
             .header(header::ORIGIN, origin)
@@ -562,10 +589,12 @@ async fn a_key_only_works_from_the_origins_it_allows() {
     // No Origin header (curl, a server-side proxy): allowed.
     assert_eq!(server.say("hi", json!({})).await.status, StatusCode::OK);
 
-    server.update_demo(BotUpdate {
-        allowed_origins: Some(AllowedOrigins::Any),
-        ..Default::default()
-    });
+    server
+        .update_demo(BotUpdate {
+            allowed_origins: Some(AllowedOrigins::Any),
+            ..Default::default()
+        })
+        .await;
     assert_eq!(
         server.send(from("https://evil.test")).await.status,
         StatusCode::OK
@@ -574,11 +603,13 @@ async fn a_key_only_works_from_the_origins_it_allows() {
 
 #[tokio::test]
 async fn a_bot_without_credits_answers_402_and_each_reply_spends_one() {
-    let server = TestServer::start();
-    server.update_demo(BotUpdate {
-        credits: Some(Some(2)),
-        ..Default::default()
-    });
+    let server = TestServer::start().await;
+    server
+        .update_demo(BotUpdate {
+            credits: Some(Some(2)),
+            ..Default::default()
+        })
+        .await;
     assert_eq!(server.say("hi", json!({})).await.status, StatusCode::OK);
     assert_eq!(server.say("hi", json!({})).await.status, StatusCode::OK);
 
@@ -592,19 +623,23 @@ async fn a_bot_without_credits_answers_402_and_each_reply_spends_one() {
         .state
         .store
         .bot(DEMO_BOT_ID)
+        .await
         .expect("read")
         .expect("demo bot");
     assert_eq!(bot.credits, Some(0));
 
-    server.update_demo(BotUpdate {
-        credits: Some(None),
-        ..Default::default()
-    });
+    server
+        .update_demo(BotUpdate {
+            credits: Some(None),
+            ..Default::default()
+        })
+        .await;
     assert_eq!(server.say("hi", json!({})).await.status, StatusCode::OK);
     let bot = server
         .state
         .store
         .bot(DEMO_BOT_ID)
+        .await
         .expect("read")
         .expect("demo bot");
     assert_eq!(bot.credits, None, "unlimited stays unlimited");
@@ -612,11 +647,13 @@ async fn a_bot_without_credits_answers_402_and_each_reply_spends_one() {
 
 #[tokio::test]
 async fn too_many_requests_in_a_minute_is_429_until_the_window_ends() {
-    let server = TestServer::start();
-    server.update_demo(BotUpdate {
-        rate_limit_per_minute: Some(2),
-        ..Default::default()
-    });
+    let server = TestServer::start().await;
+    server
+        .update_demo(BotUpdate {
+            rate_limit_per_minute: Some(2),
+            ..Default::default()
+        })
+        .await;
 
     let first = server.say("hi", json!({})).await;
     assert_eq!(first.rate_limit(), (2, 1, T0 + 60));
@@ -660,10 +697,12 @@ async fn too_many_requests_in_a_minute_is_429_until_the_window_ends() {
     assert_eq!(later.rate_limit(), (2, 1, T0 + 120));
 
     // Raising the limit takes effect at once.
-    server.update_demo(BotUpdate {
-        rate_limit_per_minute: Some(10),
-        ..Default::default()
-    });
+    server
+        .update_demo(BotUpdate {
+            rate_limit_per_minute: Some(10),
+            ..Default::default()
+        })
+        .await;
     assert_eq!(
         server.say("hi", json!({})).await.rate_limit(),
         (10, 8, T0 + 120)
@@ -672,13 +711,15 @@ async fn too_many_requests_in_a_minute_is_429_until_the_window_ends() {
 
 #[tokio::test]
 async fn a_server_with_a_short_rate_window_lets_the_visitor_send_again_seconds_later() {
-    let mut server = TestServer::start();
+    let mut server = TestServer::start().await;
     server.state = server.state.clone().with_rate_window_secs(3);
     assert_eq!(server.state.rate_window_secs(), 3);
-    server.update_demo(BotUpdate {
-        rate_limit_per_minute: Some(1),
-        ..Default::default()
-    });
+    server
+        .update_demo(BotUpdate {
+            rate_limit_per_minute: Some(1),
+            ..Default::default()
+        })
+        .await;
 
     let first = server.say("hi", json!({})).await;
     assert_eq!(first.status, StatusCode::OK);
@@ -698,7 +739,7 @@ async fn a_server_with_a_short_rate_window_lets_the_visitor_send_again_seconds_l
 
 #[tokio::test]
 async fn a_malformed_request_is_400_with_a_helpful_text() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let send = |content_type: &str, body: Body| {
         Request::builder()
             .method(Method::POST)
@@ -791,6 +832,7 @@ async fn a_malformed_request_is_400_with_a_helpful_text() {
         .state
         .store
         .bot(DEMO_BOT_ID)
+        .await
         .expect("read")
         .expect("demo bot");
     assert_eq!(bot.credits, None);
@@ -801,7 +843,7 @@ async fn a_malformed_request_is_400_with_a_helpful_text() {
 
 #[tokio::test]
 async fn a_page_on_another_origin_may_call_the_api() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let preflight = Request::builder()
         .method(Method::OPTIONS)
         .uri(chat_path(DEMO_BOT_ID))
@@ -868,7 +910,7 @@ async fn a_page_on_another_origin_may_call_the_api() {
 
 #[tokio::test]
 async fn the_demo_page_embeds_the_widget_with_one_script_tag() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let page = server.send(get("/")).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page
@@ -898,7 +940,7 @@ async fn the_demo_page_embeds_the_widget_with_one_script_tag() {
 
 #[tokio::test]
 async fn a_hostile_host_header_cannot_break_out_of_the_attribute() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let request = Request::builder()
         .uri("/")
         .header(header::HOST, "evil.test\"><script>alert(1)</script>")
@@ -924,7 +966,7 @@ async fn a_hostile_host_header_cannot_break_out_of_the_attribute() {
 
 #[tokio::test]
 async fn the_page_stylesheet_and_health_check_are_served() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let css = server.send(get("/demo.css")).await;
     assert_eq!(css.status, StatusCode::OK);
     assert_eq!(css.header("content-type"), Some("text/css; charset=utf-8"));
@@ -939,7 +981,7 @@ async fn the_page_stylesheet_and_health_check_are_served() {
 
 #[tokio::test]
 async fn the_built_widget_is_served_with_the_right_types() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     // Before the widget is built: its script 404s, the page still renders.
     assert_eq!(
         server.send(get("/widget/chat-widget.js")).await.status,
@@ -1019,7 +1061,7 @@ fn built_dist(server: &TestServer) {
 
 #[tokio::test]
 async fn the_brotli_sibling_goes_to_a_browser_that_accepts_it() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     built_dist(&server);
 
     let wasm = server
@@ -1060,7 +1102,7 @@ async fn the_brotli_sibling_goes_to_a_browser_that_accepts_it() {
 
 #[tokio::test]
 async fn gzip_goes_to_a_browser_without_brotli_and_the_file_itself_to_one_without_either() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     built_dist(&server);
     let wasm_url = format!("/widget/{HASHED_WASM}");
 
@@ -1103,7 +1145,7 @@ async fn gzip_goes_to_a_browser_without_brotli_and_the_file_itself_to_one_withou
 
 #[tokio::test]
 async fn a_file_without_siblings_goes_out_as_it_is_and_a_sibling_by_its_own_name_too() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     // A dist from an older build script: no siblings at all.
     dist_file(&server, "core/chat-widget.0123456789ab.js", b"export {}");
     // Only a gzip sibling.
@@ -1135,7 +1177,7 @@ async fn a_file_without_siblings_goes_out_as_it_is_and_a_sibling_by_its_own_name
 
 #[tokio::test]
 async fn an_unchanged_file_answers_304_with_its_cache_and_cors_headers() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     built_dist(&server);
 
     for (url, cache_control) in [
@@ -1185,7 +1227,7 @@ async fn an_unchanged_file_answers_304_with_its_cache_and_cors_headers() {
 
 #[tokio::test]
 async fn what_is_not_a_file_is_never_cached() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     // Not built yet: the hashed file the next build brings must not be cached as missing.
     for url in [
         format!("/widget/{HASHED_WASM}"),
@@ -1223,7 +1265,7 @@ async fn what_is_not_a_file_is_never_cached() {
 async fn conversations_and_the_key_survive_a_restart() {
     let dir = TempDir::new();
     let dir_path = dir.path().to_owned();
-    let server = TestServer::start_in(dir);
+    let server = TestServer::start_in(dir).await;
     let key = server.key.clone();
     let conversation = server
         .say("where is my order", json!({}))
@@ -1231,10 +1273,12 @@ async fn conversations_and_the_key_survive_a_restart() {
         .decoded()
         .expect("reply")
         .conversation_id;
-    server.update_demo(BotUpdate {
-        credits: Some(Some(5)),
-        ..Default::default()
-    });
+    server
+        .update_demo(BotUpdate {
+            credits: Some(Some(5)),
+            ..Default::default()
+        })
+        .await;
 
     // "Restart": drop every handle on the database, then open the same directory again.
     let TestServer {
@@ -1242,13 +1286,14 @@ async fn conversations_and_the_key_survive_a_restart() {
     } = server;
     drop(state);
     assert_eq!(dir.path(), dir_path);
-    let server = TestServer::start_in(dir);
+    let server = TestServer::start_in(dir).await;
 
     assert_eq!(server.key, key, "the demo key is reused");
     let messages = server
         .state
         .store
         .messages(&conversation)
+        .await
         .expect("messages");
     assert_eq!(messages.len(), 2);
     assert_eq!(messages[0].content, "where is my order");
@@ -1256,6 +1301,7 @@ async fn conversations_and_the_key_survive_a_restart() {
         .state
         .store
         .bot(DEMO_BOT_ID)
+        .await
         .expect("read")
         .expect("demo bot");
     assert_eq!(bot.credits, Some(5), "settings persist too");
@@ -1274,6 +1320,7 @@ async fn conversations_and_the_key_survive_a_restart() {
             .state
             .store
             .messages(&conversation)
+            .await
             .expect("messages")
             .len(),
         4
@@ -1282,6 +1329,7 @@ async fn conversations_and_the_key_survive_a_restart() {
         .state
         .store
         .bot(DEMO_BOT_ID)
+        .await
         .expect("read")
         .expect("demo bot");
     assert_eq!(bot.credits, Some(4));

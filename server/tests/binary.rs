@@ -4,6 +4,8 @@
 //! `bot` admin command while it runs, stop it with SIGTERM, and start it again on the same data
 //! directory.
 
+mod support;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -52,10 +54,32 @@ fn start(data_dir: &Path) -> Running {
     start_with(data_dir, &[])
 }
 
+fn database_args(data_dir: &Path) -> Vec<String> {
+    support::database_args(data_dir)
+}
+
+/// The server's store, opened alongside it, and a runtime to use it with.
+fn open_alongside(data_dir: &Path) -> (tokio::runtime::Runtime, chat_widget_server::Store) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let args = database_args(data_dir);
+    let store = runtime
+        .block_on(chat_widget_server::Store::open_or_connect(
+            data_dir,
+            args.get(1).map(String::as_str),
+            &Default::default(),
+        ))
+        .expect("open the database alongside");
+    (runtime, store)
+}
+
 fn start_with(data_dir: &Path, extra_args: &[&str]) -> Running {
     let mut child = Command::new(BINARY)
         .args(["--addr", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
+        .args(database_args(data_dir))
         .args(["--dist-dir"])
         .arg(data_dir.join("no-dist"))
         .args(extra_args)
@@ -172,9 +196,16 @@ fn read_until(stream: &mut TcpStream, needle: &str, times: usize) -> (String, Ve
 }
 
 fn admin(args: &[&str]) -> (bool, String, String) {
+    let data_dir = args
+        .iter()
+        .position(|arg| *arg == "--data-dir")
+        .and_then(|at| args.get(at + 1))
+        .map(|dir| database_args(Path::new(dir)))
+        .unwrap_or_default();
     let output = Command::new(BINARY)
         .arg("bot")
         .args(args)
+        .args(data_dir)
         .output()
         .expect("run the bot command");
     (
@@ -293,12 +324,19 @@ fn an_operator_runs_the_server_and_changes_the_bot_while_it_runs() {
     );
     drop(server);
 
-    // Started again on the same directory: the same key, the settings kept.
+    // Started again on the same directory: the same key, the settings kept, and the
+    // rate-limit window too (it lives in the database, like the quota).
     let server = start(&dir.0);
     assert_eq!(server.key, first_key);
-    let (status, _) = say(&server, "hi");
-    assert_eq!(status, 200, "a new process starts a new rate-limit window");
-    assert_eq!(say(&server, "hi").0, 429, "the limit of 1/min was kept");
+    let (status, body) = say(&server, "hi");
+    assert_eq!(status, 429, "a restart does not reset the window: {body}");
+    let (ok, _, err) = admin(&["--data-dir", &data, "--bot", "demo", "--rate-limit", "10"]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        say(&server, "hi").0,
+        200,
+        "the raised limit applies at once"
+    );
 }
 
 #[test]
@@ -337,10 +375,12 @@ fn a_streamed_reply_arrives_word_by_word_and_a_visitor_can_hang_up() {
         .to_owned();
     drop(stream);
 
-    let store = chat_widget_server::Store::open(&dir.0).expect("open the database alongside");
+    let (runtime, store) = open_alongside(&dir.0);
     let deadline = Instant::now() + Duration::from_secs(5);
     let reply = loop {
-        let messages = store.messages(&conversation).expect("messages");
+        let messages = runtime
+            .block_on(store.messages(&conversation))
+            .expect("messages");
         match messages.get(1) {
             Some(reply) if !reply.content.is_empty() => break reply.clone(),
             _ if Instant::now() > deadline => panic!("nothing stored: {messages:?}"),

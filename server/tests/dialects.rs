@@ -4,6 +4,8 @@
 //! with the protocol crate's decoders, the widget's own. Then the refusals every dialect shares
 //! (401, 402, 403 for the quota and the origin, 404, 429), each in the dialect's own shape.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -62,14 +64,14 @@ struct TestServer {
 }
 
 impl TestServer {
-    fn start() -> Self {
+    async fn start() -> Self {
         let dir = TempDir::new();
-        let state = AppState::open(
+        let state = support::state(
             &dir.path().join("data"),
-            dir.path().join("dist"),
+            &dir.path().join("dist"),
             "127.0.0.1:8787",
         )
-        .expect("open data dir")
+        .await
         .with_clock(|| T0)
         .with_stream_delay(Duration::ZERO)
         .with_reply_delay(Duration::from_millis(20))
@@ -78,6 +80,7 @@ impl TestServer {
         let key = state
             .store
             .first_key(DEMO_BOT_ID)
+            .await
             .expect("read key")
             .expect("demo key")
             .key;
@@ -102,10 +105,11 @@ impl TestServer {
         self.send(get(path, Some(&self.key))).await
     }
 
-    fn update_demo(&self, update: BotUpdate) {
+    async fn update_demo(&self, update: BotUpdate) {
         self.state
             .store
             .update_bot(DEMO_BOT_ID, &update)
+            .await
             .expect("update bot");
     }
 }
@@ -238,7 +242,7 @@ fn is_iso8601(text: &str) -> bool {
 
 #[tokio::test]
 async fn a_jombot_client_gets_the_documented_reply_with_confidence_and_quick_replies() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let message = OutgoingMessage {
         message: "Hello, I need help with my order".into(),
         conversation_id: Some("conv_12345".into()),
@@ -314,6 +318,7 @@ async fn a_jombot_client_gets_the_documented_reply_with_confidence_and_quick_rep
             .state
             .store
             .messages(&conversation)
+            .await
             .expect("read")
             .len(),
         4
@@ -336,7 +341,7 @@ async fn a_jombot_client_gets_the_documented_reply_with_confidence_and_quick_rep
 
 #[tokio::test]
 async fn jombot_requests_that_name_no_bot_or_say_nothing_are_400() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     for (body, hint) in [
         (json!({"message": "hi"}), "bot_id"),
         (json!({"message": "hi", "bot_id": "  "}), "bot_id"),
@@ -362,7 +367,7 @@ async fn jombot_requests_that_name_no_bot_or_say_nothing_are_400() {
 
 #[tokio::test]
 async fn a_jelytech_visitor_chats_and_a_reloaded_page_restores_the_conversation() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let first = OutgoingMessage {
         message: "thanks!".into(),
         metadata: Some(json!({"source": "website", "userAgent": "Mozilla/5.0..."}).into()),
@@ -446,7 +451,7 @@ async fn a_jelytech_visitor_chats_and_a_reloaded_page_restores_the_conversation(
 
 #[tokio::test]
 async fn history_shows_only_the_keys_own_conversations_and_partial_replies_are_marked() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let unknown = server
         .get(&jelytech::history_path("conv_does_not_exist"))
         .await;
@@ -461,9 +466,10 @@ async fn history_shows_only_the_keys_own_conversations_and_partial_replies_are_m
         .state
         .store
         .create_bot("other", "Other")
+        .await
         .expect("create");
     let store = &server.state.store;
-    let theirs = match store.record_exchange("other", None, "hi", "hello") {
+    let theirs = match store.record_exchange("other", None, "hi", "hello").await {
         Ok(chat_widget_server::store::Outcome::Recorded(r)) => r.conversation_id,
         other => panic!("{other:?}"),
     };
@@ -477,18 +483,21 @@ async fn history_shows_only_the_keys_own_conversations_and_partial_replies_are_m
     assert_eq!(allowed.status, StatusCode::OK);
 
     // A streamed reply cut off mid-way, and one that has not sent anything yet.
-    let exchange = match store.begin_streamed_exchange(DEMO_BOT_ID, None, "Tell me a story") {
+    let exchange = match store
+        .begin_streamed_exchange(DEMO_BOT_ID, None, "Tell me a story")
+        .await
+    {
         Ok(chat_widget_server::store::Outcome::Recorded(r)) => r,
         other => panic!("{other:?}"),
     };
     store
         .finish_reply(&exchange.reply_message_id, "Once upon", false)
+        .await
         .expect("store");
-    let pending = match store.begin_streamed_exchange(
-        DEMO_BOT_ID,
-        Some(&exchange.conversation_id),
-        "And then?",
-    ) {
+    let pending = match store
+        .begin_streamed_exchange(DEMO_BOT_ID, Some(&exchange.conversation_id), "And then?")
+        .await
+    {
         Ok(chat_widget_server::store::Outcome::Recorded(r)) => r,
         other => panic!("{other:?}"),
     };
@@ -518,7 +527,7 @@ async fn history_shows_only_the_keys_own_conversations_and_partial_replies_are_m
 
 #[tokio::test]
 async fn an_operator_creates_a_bot_over_http_and_the_widget_reads_its_launcher_settings() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let seed = json!({
         "name": "Customer Support Bot",
         "description": "Handles customer inquiries",
@@ -611,7 +620,7 @@ async fn an_operator_creates_a_bot_over_http_and_the_widget_reads_its_launcher_s
 
 #[tokio::test]
 async fn bot_creation_refuses_settings_the_widget_could_not_use() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     for (body, hint) in [
         (json!({"description": "x"}), "name"),
         (json!({"name": " "}), "name"),
@@ -651,7 +660,7 @@ async fn bot_creation_refuses_settings_the_widget_could_not_use() {
 
 #[tokio::test]
 async fn the_bot_owner_reads_analytics_computed_from_the_conversations() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let say = |message: &str, conversation: Option<&str>| {
         let mut body = json!({"botId": DEMO_BOT_ID, "message": message});
         if let Some(id) = conversation {
@@ -742,6 +751,7 @@ async fn the_bot_owner_reads_analytics_computed_from_the_conversations() {
         .state
         .store
         .create_bot("other", "Other")
+        .await
         .expect("create");
     let crossed = server
         .send(get(
@@ -800,7 +810,7 @@ async fn poll_for_bot(server: &TestServer, conversation: &str, after: &str) -> A
 
 #[tokio::test]
 async fn a_chataibot_visitor_starts_a_conversation_and_polls_for_the_answers() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let started = server
         .post(chataibot::START_PATH, chataibot_start("Where is my order?"))
         .await;
@@ -866,7 +876,7 @@ async fn a_chataibot_visitor_starts_a_conversation_and_polls_for_the_answers() {
     let replies = chataibot::decode_bot_replies(&polled.meta(), &polled.body, id).expect("decodes");
     assert!(replies[0].text.contains("30 days"), "{}", replies[0].text);
 
-    let stored = server.state.store.messages(id).expect("read");
+    let stored = server.state.store.messages(id).await.expect("read");
     let roles: Vec<Role> = stored.iter().map(|m| m.role).collect();
     assert_eq!(
         roles,
@@ -876,7 +886,7 @@ async fn a_chataibot_visitor_starts_a_conversation_and_polls_for_the_answers() {
 
 #[tokio::test]
 async fn the_chataibot_listening_form_delivers_the_answer_as_it_arrives() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let started = server
         .post(chataibot::START_PATH, chataibot_start("hi"))
         .await;
@@ -936,7 +946,7 @@ async fn the_chataibot_listening_form_delivers_the_answer_as_it_arrives() {
 
 #[tokio::test]
 async fn a_stopping_server_ends_the_listening_streams() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let started = server
         .post(chataibot::START_PATH, chataibot_start("hi"))
         .await;
@@ -972,7 +982,7 @@ async fn a_stopping_server_ends_the_listening_streams() {
 
 #[tokio::test]
 async fn chataibot_conversations_belong_to_their_bot() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let started = server
         .post(chataibot::START_PATH, chataibot_start("hi"))
         .await;
@@ -983,6 +993,7 @@ async fn chataibot_conversations_belong_to_their_bot() {
         .state
         .store
         .create_bot("other", "Other")
+        .await
         .expect("create");
     let send_body: Value = serde_json::from_str(&chataibot::encode_send("hi")).expect("json");
 
@@ -1061,7 +1072,7 @@ fn history() -> Vec<openai::ChatTurn> {
 
 #[tokio::test]
 async fn an_openai_client_gets_a_chat_completion() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let body: Value = serde_json::from_str(&openai::encode_request(&history(), DEMO_BOT_ID, false))
         .expect("json");
     let answer = server.post(openai::CHAT_COMPLETIONS_PATH, body).await;
@@ -1092,7 +1103,7 @@ async fn an_openai_client_gets_a_chat_completion() {
 
 #[tokio::test]
 async fn an_openai_stream_is_chunks_ending_with_done() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let body: Value =
         serde_json::from_str(&openai::encode_request(&history(), DEMO_BOT_ID, true)).expect("json");
     let answer = server.post(openai::CHAT_COMPLETIONS_PATH, body).await;
@@ -1138,10 +1149,12 @@ async fn an_openai_stream_is_chunks_ending_with_done() {
                 .state
                 .store
                 .conversation_of_message(reply_id)
+                .await
                 .expect("read")
                 .expect("stored"),
             None,
         )
+        .await
         .expect("read");
     assert_eq!(conversations.len(), 2);
     assert_eq!(
@@ -1152,7 +1165,7 @@ async fn an_openai_stream_is_chunks_ending_with_done() {
 
 #[tokio::test]
 async fn openai_requests_need_a_known_model_and_a_user_message() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let unknown = server
         .post(
             openai::CHAT_COMPLETIONS_PATH,
@@ -1302,7 +1315,7 @@ fn wire_code(dialect: Dialect, answer: &Answer) -> String {
 
 #[tokio::test]
 async fn every_dialect_answers_each_refusal_in_its_own_shape() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     // (what is set up, status, model code, wire code per dialect in Dialect::ALL order)
     type Case = (&'static str, u16, ErrorCode, [&'static str; 5]);
     let cases: [Case; 6] = [
@@ -1383,11 +1396,14 @@ async fn every_dialect_answers_each_refusal_in_its_own_shape() {
         .state
         .store
         .create_bot("other", "Other")
+        .await
         .expect("create");
-    server.update_demo(BotUpdate {
-        allowed_origins: Some(AllowedOrigins::parse("https://shop.test")),
-        ..Default::default()
-    });
+    server
+        .update_demo(BotUpdate {
+            allowed_origins: Some(AllowedOrigins::parse("https://shop.test")),
+            ..Default::default()
+        })
+        .await;
 
     for (setup, status, code, wire) in cases {
         let (key, origin) = match setup {
@@ -1396,22 +1412,25 @@ async fn every_dialect_answers_each_refusal_in_its_own_shape() {
             "a page on another origin" => (Some(server.key.as_str()), Some("https://evil.test")),
             _ => (Some(server.key.as_str()), Some("https://shop.test")),
         };
-        match setup {
-            "no credits left" => server.update_demo(BotUpdate {
+        let update = match setup {
+            "no credits left" => Some(BotUpdate {
                 credits: Some(Some(0)),
                 ..Default::default()
             }),
-            "the monthly quota used up" => server.update_demo(BotUpdate {
+            "the monthly quota used up" => Some(BotUpdate {
                 credits: Some(None),
                 monthly_quota: Some(Some(0)),
                 ..Default::default()
             }),
-            "the rate limit used up" => server.update_demo(BotUpdate {
+            "the rate limit used up" => Some(BotUpdate {
                 monthly_quota: Some(None),
                 rate_limit_per_minute: Some(0),
                 ..Default::default()
             }),
-            _ => {}
+            _ => None,
+        };
+        if let Some(update) = update {
+            server.update_demo(update).await;
         }
         for (dialect, wire) in Dialect::ALL.into_iter().zip(wire) {
             let answer = server.send(ask(dialect, key, origin)).await;
@@ -1433,11 +1452,13 @@ async fn every_dialect_answers_each_refusal_in_its_own_shape() {
 
 #[tokio::test]
 async fn the_monthly_quota_counts_the_replies_of_every_dialect() {
-    let server = TestServer::start();
-    server.update_demo(BotUpdate {
-        monthly_quota: Some(Some(4)),
-        ..Default::default()
-    });
+    let server = TestServer::start().await;
+    server
+        .update_demo(BotUpdate {
+            monthly_quota: Some(Some(4)),
+            ..Default::default()
+        })
+        .await;
     for dialect in [
         Dialect::Chatbots,
         Dialect::Jombot,
@@ -1457,6 +1478,7 @@ async fn the_monthly_quota_counts_the_replies_of_every_dialect() {
             .state
             .store
             .replies_this_month(DEMO_BOT_ID)
+            .await
             .expect("count"),
         4
     );
@@ -1474,24 +1496,34 @@ async fn the_monthly_quota_counts_the_replies_of_every_dialect() {
     );
 
     // A chataibot answer still on its way counts too.
-    server.update_demo(BotUpdate {
-        monthly_quota: Some(Some(5)),
-        ..Default::default()
-    });
+    server
+        .update_demo(BotUpdate {
+            monthly_quota: Some(Some(5)),
+            ..Default::default()
+        })
+        .await;
     let slow = server
         .state
         .clone()
         .with_reply_delay(Duration::from_secs(60));
     let accepted = send_to(&slow, ask(Dialect::Chataibot, Some(&server.key), None)).await;
     assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.text());
-    assert_eq!(server.state.store.pending_replies(DEMO_BOT_ID), 1);
+    assert_eq!(
+        server
+            .state
+            .store
+            .pending_replies(DEMO_BOT_ID)
+            .await
+            .expect("read"),
+        1
+    );
     let refused = send_to(&slow, ask(Dialect::Jombot, Some(&server.key), None)).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text());
 }
 
 #[tokio::test]
 async fn pages_on_other_origins_may_listen_and_read_with_their_key() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let preflight = Request::builder()
         .method(Method::OPTIONS)
         .uri(chataibot::poll_path("conv_1", Some("msg_1")))

@@ -4,6 +4,8 @@
 //! stored, the bot default that chooses between SSE and JSON, errors that stay JSON, and a
 //! visitor who leaves mid-reply.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -16,7 +18,7 @@ use chat_widget_protocol::sse::{SseEvent, SseParser};
 use chat_widget_protocol::stream::{decode_event, ReplyBuilder, StreamEvent};
 use chat_widget_protocol::ErrorCode;
 use chat_widget_server::sse::word_pieces;
-use chat_widget_server::store::{BotUpdate, Role, StoredMessage, DEMO_BOT_ID};
+use chat_widget_server::store::{Backend, BotUpdate, Role, StoredMessage, DEMO_BOT_ID};
 use chat_widget_server::{app, AppError, AppState, Faq};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
@@ -60,23 +62,24 @@ struct TestServer {
 
 impl TestServer {
     /// A fresh server whose streamed replies are not paced (fast tests).
-    fn start() -> Self {
-        Self::with_delay(Duration::ZERO)
+    async fn start() -> Self {
+        Self::with_delay(Duration::ZERO).await
     }
 
     /// A fresh server with this pause between deltas.
-    fn with_delay(delay: Duration) -> Self {
+    async fn with_delay(delay: Duration) -> Self {
         let dir = TempDir::new();
-        let state = AppState::open(
+        let state = support::state(
             &dir.path().join("data"),
-            dir.path().join("dist"),
+            &dir.path().join("dist"),
             "127.0.0.1:8787",
         )
-        .expect("open data dir")
+        .await
         .with_stream_delay(delay);
         let key = state
             .store
             .first_key(DEMO_BOT_ID)
+            .await
             .expect("read key")
             .expect("demo key")
             .key;
@@ -122,24 +125,30 @@ impl TestServer {
         self.send(body).await
     }
 
-    fn update_demo(&self, update: BotUpdate) {
+    async fn update_demo(&self, update: BotUpdate) {
         self.state
             .store
             .update_bot(DEMO_BOT_ID, &update)
+            .await
             .expect("update bot");
     }
 
-    fn credits(&self) -> Option<u64> {
+    async fn credits(&self) -> Option<u64> {
         self.state
             .store
             .bot(DEMO_BOT_ID)
+            .await
             .expect("read")
             .expect("demo bot")
             .credits
     }
 
-    fn messages(&self, conversation: &str) -> Vec<StoredMessage> {
-        self.state.store.messages(conversation).expect("messages")
+    async fn messages(&self, conversation: &str) -> Vec<StoredMessage> {
+        self.state
+            .store
+            .messages(conversation)
+            .await
+            .expect("messages")
     }
 }
 
@@ -279,7 +288,7 @@ fn faq_answer(message: &str) -> chat_widget_server::faq::Answer {
 
 #[tokio::test]
 async fn a_streamed_reply_is_start_then_deltas_then_quick_replies_then_done() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let answer = server.stream("where is my order", json!({})).await;
 
     assert_eq!(answer.status, StatusCode::OK);
@@ -338,7 +347,7 @@ async fn a_streamed_reply_is_start_then_deltas_then_quick_replies_then_done() {
 
 #[tokio::test]
 async fn the_deltas_add_up_to_the_reply_the_widget_shows_and_the_server_stores() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     // Arrows and dashes (multi-byte UTF-8), a table, a code block, a greeting, a fallback.
     for message in [
         "where is my order",
@@ -375,7 +384,7 @@ async fn the_deltas_add_up_to_the_reply_the_widget_shows_and_the_server_stores()
         assert_eq!(reply.conversation_id, done.conversation_id);
         assert_eq!(reply.message_id, done.message_id);
 
-        let stored = server.messages(&done.conversation_id);
+        let stored = server.messages(&done.conversation_id).await;
         assert_eq!(stored.len(), 2);
         assert_eq!(
             (stored[0].role, stored[0].content.as_str()),
@@ -390,7 +399,7 @@ async fn the_deltas_add_up_to_the_reply_the_widget_shows_and_the_server_stores()
 
 #[tokio::test]
 async fn a_reply_without_quick_replies_has_no_actions_event() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let answer = server.stream("thank you!", json!({})).await;
     let names = answer.event_names();
     assert_eq!(names.first().map(String::as_str), Some("start"));
@@ -400,7 +409,7 @@ async fn a_reply_without_quick_replies_has_no_actions_event() {
 
 #[tokio::test]
 async fn a_streamed_conversation_continues_and_mixes_with_json() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let first = server.stream("hi", json!({})).await.done();
     let conversation = first.conversation_id;
 
@@ -419,7 +428,7 @@ async fn a_streamed_conversation_continues_and_mixes_with_json() {
     assert!(third.is_json());
     assert_eq!(third.json()["data"]["conversationId"], json!(conversation));
 
-    let stored = server.messages(&conversation);
+    let stored = server.messages(&conversation).await;
     let roles: Vec<Role> = stored.iter().map(|m| m.role).collect();
     assert_eq!(
         roles,
@@ -438,7 +447,7 @@ async fn a_streamed_conversation_continues_and_mixes_with_json() {
 
 #[tokio::test]
 async fn a_streamed_page_on_another_origin_can_read_the_stream_and_its_headers() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let request = Request::builder()
         .method(Method::POST)
         .uri(chat_path(DEMO_BOT_ID))
@@ -464,8 +473,8 @@ async fn a_streamed_page_on_another_origin_can_read_the_stream_and_its_headers()
 
 #[tokio::test]
 async fn the_bots_default_decides_when_the_request_does_not_say() {
-    let server = TestServer::start();
-    let demo = server.state.store.bot(DEMO_BOT_ID).expect("read");
+    let server = TestServer::start().await;
+    let demo = server.state.store.bot(DEMO_BOT_ID).await.expect("read");
     assert!(
         demo.is_some_and(|bot| bot.stream_default),
         "the demo bot streams by default"
@@ -484,10 +493,12 @@ async fn the_bots_default_decides_when_the_request_does_not_say() {
     assert!(refused.is_json(), "stream:false wins over the default");
     assert_eq!(refused.json()["success"], json!(true));
 
-    server.update_demo(BotUpdate {
-        stream_default: Some(false),
-        ..Default::default()
-    });
+    server
+        .update_demo(BotUpdate {
+            stream_default: Some(false),
+            ..Default::default()
+        })
+        .await;
     let absent = server.send(json!({ "message": "hi" })).await;
     assert!(absent.is_json(), "default false: JSON");
     assert_eq!(absent.json()["success"], json!(true));
@@ -501,6 +512,7 @@ async fn the_bots_default_decides_when_the_request_does_not_say() {
         .state
         .store
         .create_bot("other", "Other")
+        .await
         .expect("create");
     assert!(!bot.stream_default);
     let other = Answer::read(
@@ -524,7 +536,9 @@ async fn the_bots_default_decides_when_the_request_does_not_say() {
 async fn an_existing_data_dir_keeps_its_demo_bots_setting() {
     let dir = TempDir::new();
     let data = dir.path().join("data");
-    let state = AppState::open(&data, dir.path().join("dist"), "x").expect("open");
+    let state = AppState::open(&data, dir.path().join("dist"), "x")
+        .await
+        .expect("open");
     state
         .store
         .update_bot(
@@ -534,10 +548,19 @@ async fn an_existing_data_dir_keeps_its_demo_bots_setting() {
                 ..Default::default()
             },
         )
+        .await
         .expect("update");
+    state.store.close().await;
     drop(state);
-    let state = AppState::open(&data, dir.path().join("dist"), "x").expect("reopen");
-    let bot = state.store.bot(DEMO_BOT_ID).expect("read").expect("demo");
+    let state = AppState::open(&data, dir.path().join("dist"), "x")
+        .await
+        .expect("reopen");
+    let bot = state
+        .store
+        .bot(DEMO_BOT_ID)
+        .await
+        .expect("read")
+        .expect("demo");
     assert!(!bot.stream_default);
 }
 
@@ -546,7 +569,7 @@ async fn an_existing_data_dir_keeps_its_demo_bots_setting() {
 
 #[tokio::test]
 async fn errors_before_the_stream_are_json_with_their_status() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let assert_json_error = |answer: &Answer, status: u16, code: &str| {
         assert_eq!(answer.status.as_u16(), status);
         assert!(answer.is_json(), "{:?}", answer.header("content-type"));
@@ -577,21 +600,25 @@ async fn errors_before_the_stream_are_json_with_their_status() {
     let empty = server.send(json!({ "message": " ", "stream": true })).await;
     assert_json_error(&empty, 400, "INVALID_REQUEST");
 
-    server.update_demo(BotUpdate {
-        credits: Some(Some(0)),
-        ..Default::default()
-    });
+    server
+        .update_demo(BotUpdate {
+            credits: Some(Some(0)),
+            ..Default::default()
+        })
+        .await;
     let broke = server.stream("hi", json!({})).await;
     assert_json_error(&broke, 402, "INSUFFICIENT_CREDITS");
     // The bot's default (stream) does not change that either.
     let broke = server.send(json!({ "message": "hi" })).await;
     assert_json_error(&broke, 402, "INSUFFICIENT_CREDITS");
 
-    server.update_demo(BotUpdate {
-        credits: Some(None),
-        rate_limit_per_minute: Some(4),
-        ..Default::default()
-    });
+    server
+        .update_demo(BotUpdate {
+            credits: Some(None),
+            rate_limit_per_minute: Some(4),
+            ..Default::default()
+        })
+        .await;
     // Three of the four were used by the requests refused for their body or credits above
     // (a bad key or bot is refused before it counts).
     assert!(server.stream("hi", json!({})).await.is_event_stream());
@@ -603,15 +630,17 @@ async fn errors_before_the_stream_are_json_with_their_status() {
 
 #[tokio::test]
 async fn each_streamed_reply_spends_one_credit() {
-    let server = TestServer::start();
-    server.update_demo(BotUpdate {
-        credits: Some(Some(2)),
-        ..Default::default()
-    });
+    let server = TestServer::start().await;
+    server
+        .update_demo(BotUpdate {
+            credits: Some(Some(2)),
+            ..Default::default()
+        })
+        .await;
     server.stream("hi", json!({})).await.done();
-    assert_eq!(server.credits(), Some(1));
+    assert_eq!(server.credits().await, Some(1));
     server.stream("where is my order", json!({})).await.done();
-    assert_eq!(server.credits(), Some(0));
+    assert_eq!(server.credits().await, Some(0));
     assert_eq!(server.stream("hi", json!({})).await.status.as_u16(), 402);
 }
 
@@ -620,11 +649,13 @@ async fn each_streamed_reply_spends_one_credit() {
 
 #[tokio::test]
 async fn a_visitor_who_leaves_mid_reply_leaves_what_was_sent_stored_as_incomplete() {
-    let server = TestServer::with_delay(Duration::from_millis(5));
-    server.update_demo(BotUpdate {
-        credits: Some(Some(5)),
-        ..Default::default()
-    });
+    let server = TestServer::with_delay(Duration::from_millis(5)).await;
+    server
+        .update_demo(BotUpdate {
+            credits: Some(Some(5)),
+            ..Default::default()
+        })
+        .await;
     let full = faq_answer("where is my order").text;
 
     let response = server
@@ -641,9 +672,14 @@ async fn a_visitor_who_leaves_mid_reply_leaves_what_was_sent_stored_as_incomplet
     };
     let received = delta_texts(&frames);
     drop(body);
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // The dropped stream's reply is written by a task.
+    support::eventually("the cut reply is stored", || async {
+        let stored = server.messages(&start.conversation_id).await;
+        stored.len() == 2 && !stored[1].content.is_empty()
+    })
+    .await;
 
-    let stored = server.messages(&start.conversation_id);
+    let stored = server.messages(&start.conversation_id).await;
     assert_eq!(stored.len(), 2);
     assert_eq!(stored[0].content, "where is my order");
     let reply = &stored[1];
@@ -652,7 +688,7 @@ async fn a_visitor_who_leaves_mid_reply_leaves_what_was_sent_stored_as_incomplet
     assert_eq!(reply.content, received, "exactly what was sent");
     assert!(full.starts_with(&reply.content) && reply.content.len() < full.len());
     assert_eq!(
-        server.credits(),
+        server.credits().await,
         Some(4),
         "a reply that was partly sent spends its credit"
     );
@@ -670,7 +706,7 @@ async fn a_visitor_who_leaves_mid_reply_leaves_what_was_sent_stored_as_incomplet
         done.response.as_deref(),
         Some(faq_answer("How long does shipping take?").text.as_str())
     );
-    let stored = server.messages(&start.conversation_id);
+    let stored = server.messages(&start.conversation_id).await;
     let shape: Vec<(Role, bool)> = stored.iter().map(|m| (m.role, m.complete)).collect();
     assert_eq!(
         shape,
@@ -681,16 +717,18 @@ async fn a_visitor_who_leaves_mid_reply_leaves_what_was_sent_stored_as_incomplet
             (Role::Assistant, true)
         ]
     );
-    assert_eq!(server.credits(), Some(3));
+    assert_eq!(server.credits().await, Some(3));
 }
 
 #[tokio::test]
 async fn a_visitor_who_leaves_before_the_first_word_costs_nothing() {
-    let server = TestServer::with_delay(Duration::from_millis(5));
-    server.update_demo(BotUpdate {
-        credits: Some(Some(3)),
-        ..Default::default()
-    });
+    let server = TestServer::with_delay(Duration::from_millis(5)).await;
+    server
+        .update_demo(BotUpdate {
+            credits: Some(Some(3)),
+            ..Default::default()
+        })
+        .await;
 
     // Gone after reading `start` only.
     let response = server
@@ -703,14 +741,19 @@ async fn a_visitor_who_leaves_before_the_first_word_costs_nothing() {
         serde_json::from_str(&parser.feed(&frames[0])[0].data).expect("start")
     };
     drop(body);
-    let stored = server.messages(&start.conversation_id);
+    // The dropped stream's withdrawal is written by a task.
+    support::eventually("the empty reply is withdrawn", || async {
+        server.messages(&start.conversation_id).await.len() == 1
+    })
+    .await;
+    let stored = server.messages(&start.conversation_id).await;
     assert_eq!(
         stored.len(),
         1,
         "the question is kept, the empty reply is not"
     );
     assert_eq!(stored[0].role, Role::User);
-    assert_eq!(server.credits(), Some(3), "the credit is given back");
+    assert_eq!(server.credits().await, Some(3), "the credit is given back");
 
     // Gone before reading anything.
     drop(
@@ -718,7 +761,10 @@ async fn a_visitor_who_leaves_before_the_first_word_costs_nothing() {
             .post(json!({ "message": "hi", "stream": true }))
             .await,
     );
-    assert_eq!(server.credits(), Some(3));
+    support::eventually("the credit is given back", || async {
+        server.credits().await == Some(3)
+    })
+    .await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -726,14 +772,26 @@ async fn a_visitor_who_leaves_before_the_first_word_costs_nothing() {
 
 #[tokio::test]
 async fn a_failure_after_the_stream_started_ends_it_with_an_error_event() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     // Break the database the way a full disk would: replies can no longer be written.
-    let conn = rusqlite::Connection::open(server.state.store.path()).expect("second connection");
-    conn.execute_batch(
-        "CREATE TRIGGER broken BEFORE UPDATE ON messages
-         BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;",
-    )
-    .expect("trigger");
+    let trigger = match server.state.store.backend() {
+        Backend::Sqlite => {
+            "CREATE TRIGGER broken BEFORE UPDATE ON messages
+             BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;"
+        }
+        Backend::Postgres => {
+            "CREATE FUNCTION broken() RETURNS trigger AS $$
+             BEGIN RAISE EXCEPTION 'disk I/O error'; END; $$ LANGUAGE plpgsql;
+             CREATE TRIGGER broken BEFORE UPDATE ON messages
+             FOR EACH ROW EXECUTE FUNCTION broken();"
+        }
+    };
+    server
+        .state
+        .store
+        .execute_script(trigger)
+        .await
+        .expect("trigger");
 
     let answer = server.stream("where is my order", json!({})).await;
     assert_eq!(answer.status, StatusCode::OK, "the stream had started");
@@ -758,19 +816,23 @@ async fn a_failure_after_the_stream_started_ends_it_with_an_error_event() {
         other => panic!("the widget reads an error, not {other:?}"),
     }
 
-    let stored = server.messages(&answer.start().conversation_id);
+    let stored = server.messages(&answer.start().conversation_id).await;
     assert!(!stored[1].complete, "never stored as complete");
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn a_silent_stream_sends_keep_alive_comments() {
-    // A "model" that takes 40 s per word; the clock is paused and jumps ahead when idle.
-    let server = TestServer::with_delay(Duration::from_secs(40));
+    // A "model" that takes 40 s per word. The clock is paused once the reply has started (and
+    // jumps ahead when idle): the database work before it runs on real time, as a paused
+    // clock would jump past the request's timeout while a query is on its way.
+    let server = TestServer::with_delay(Duration::from_secs(40)).await;
     let response = server
         .post(json!({ "message": "where is my order", "stream": true }))
         .await;
     let mut body = response.into_body();
-    let frames = read_frames(&mut body, 5).await;
+    let mut frames = read_frames(&mut body, 2).await;
+    tokio::time::pause();
+    frames.extend(read_frames(&mut body, 3).await);
     let text: Vec<String> = frames
         .iter()
         .map(|f| String::from_utf8_lossy(f).into_owned())
