@@ -33,6 +33,15 @@ if [ "$need_browser" = 1 ] && { ! [ -x /usr/bin/chromium ] || ! [ -x /usr/bin/ch
   apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 
+# The server's tests also run against PostgreSQL (scripts/with-postgres.sh makes a throw-away
+# cluster with initdb/pg_ctl; the package's own cluster is not used).
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  say "installing Debian postgresql (the server's tests run against it too)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq postgresql >/dev/null
+fi
+
 if ! [ -x node_modules/.bin/wasm-opt ] || ! [ -d node_modules/playwright-core ] || ! [ -d node_modules/pngjs ] || ! [ -d node_modules/axe-core ] || ! [ -d node_modules/terser ] \
    || [ package.json -nt node_modules/.install-stamp ]; then
   say "installing npm packages (binaryen's wasm-opt, playwright-core, terser, ...)"

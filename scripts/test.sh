@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # One command for every test: installs what is missing, then runs
-#   1. native tests of the protocol crate and the reference server,
+#   1. native tests of the protocol crate and the reference server, the server's against
+#      SQLite and again against PostgreSQL (a throw-away cluster: scripts/with-postgres.sh;
+#      if it cannot start, this fails),
 #   2. browser tests of the widget (wasm-bindgen-test in headless Chromium),
 #   3. the release builds of the script-tag bundle (sizes printed and checked against their
 #      budgets) and of the Leptos example,
@@ -16,8 +18,11 @@ export CARGO_TERM_COLOR=never
 # The browser suite waits out real countdowns and back-offs; give the runner room (default 20 s).
 export WASM_BINDGEN_TEST_TIMEOUT=300
 
-step "native tests: protocol and reference server"
+step "native tests: protocol and reference server (SQLite)"
 cargo test -p chat-widget-protocol -p chat-widget-server
+
+step "reference server tests against PostgreSQL (throw-away cluster)"
+scripts/with-postgres.sh cargo test -p chat-widget-server
 
 step "browser tests: widget in headless Chromium (wasm-bindgen-test)"
 cargo test --target wasm32-unknown-unknown -p chat-widget --lib --tests
