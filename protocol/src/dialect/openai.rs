@@ -303,11 +303,17 @@ pub fn error_body(code: &ErrorCode, message: impl Into<String>) -> ErrorBody {
 }
 
 /// Reads an OpenAI-style error body into the model: the code, else the type, else the
-/// status names it.
+/// status names it. The wait before trying again is the body's `retryAfter` (or
+/// `retry_after`, in `error` or beside it) when there is one, as in the other dialects, else
+/// the `Retry-After` / `X-RateLimit-Reset` headers.
 pub fn decode_error_value(meta: &ResponseMeta, value: &Json) -> ApiError {
     let detail = value.get("error").filter(|e| e.is_object()).unwrap_or(value);
     let text = |name: &str| detail.get(name).and_then(Json::as_str).filter(|t| !t.is_empty());
     let message = text("message").or_else(|| value.get("error").and_then(Json::as_str));
+    let in_body = [detail, value]
+        .into_iter()
+        .flat_map(|object| ["retryAfter", "retry_after"].map(|name| object.get(name)))
+        .find_map(|found| found.and_then(Json::as_u64));
     let code = text("code").and_then(from_code);
     let kind = text("type").and_then(|kind| from_type(kind, meta.status));
     let Some(code) = code.or(kind) else {
@@ -315,12 +321,14 @@ pub fn decode_error_value(meta: &ResponseMeta, value: &Json) -> ApiError {
         if let (Some(code), ErrorCode::MalformedResponse) = (text("code"), &error.code) {
             error.code = ErrorCode::Other(code.to_owned());
         }
+        error.retry_after_s = in_body.filter(|_| meta.status == 429).or(error.retry_after_s);
         return error;
     };
+    let limited = meta.status == 429 || code == ErrorCode::RateLimitExceeded;
     ApiError {
         message: message.unwrap_or(code.as_str()).to_owned(),
         http_status: reported_status(meta),
-        retry_after_s: meta.header_retry_after_s().filter(|_| meta.status == 429 || code == ErrorCode::RateLimitExceeded),
+        retry_after_s: in_body.or_else(|| meta.header_retry_after_s()).filter(|_| limited),
         code,
     }
 }
@@ -454,6 +462,28 @@ mod tests {
         limited.retry_after = Some("20".into());
         let body = br#"{"error":{"message":"slow","type":"rate_limit_error","code":"rate_limit_exceeded"}}"#;
         assert_eq!(decode_response(&limited, body).unwrap_err().retry_after_s, Some(20));
+    }
+
+    #[test]
+    fn a_429_waits_as_long_as_its_body_says() {
+        let bodies: [&[u8]; 4] = [
+            br#"{"error":{"message":"slow","type":"rate_limit_error","code":"rate_limit_exceeded","retryAfter":42}}"#,
+            br#"{"error":{"message":"slow","code":"rate_limit_exceeded","retry_after":42}}"#,
+            br#"{"error":{"message":"slow","type":"requests"},"retryAfter":42}"#,
+            br#"{"error":"slow down","retryAfter":42}"#,
+        ];
+        for body in bodies {
+            let err = decode_response(&meta(429), body).unwrap_err();
+            assert_eq!((err.code, err.retry_after_s), (ErrorCode::RateLimitExceeded, Some(42)), "{}", String::from_utf8_lossy(body));
+            // The body wins over the headers, as in the other dialects.
+            let mut with_header = meta(429);
+            with_header.retry_after = Some("5".into());
+            assert_eq!(decode_response(&with_header, body).unwrap_err().retry_after_s, Some(42));
+        }
+        let without = br#"{"error":{"message":"slow","code":"rate_limit_exceeded"}}"#;
+        assert_eq!(decode_response(&meta(429), without).unwrap_err().retry_after_s, None, "the widget's own default applies");
+        let not_limited = br#"{"error":{"message":"bad key","code":"invalid_api_key","retryAfter":42}}"#;
+        assert_eq!(decode_response(&meta(401), not_limited).unwrap_err().retry_after_s, None);
     }
 
     #[test]
