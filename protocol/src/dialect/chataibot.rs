@@ -421,6 +421,27 @@ impl ChatMessage {
     }
 }
 
+/// A message's `created_at` as ISO 8601 in UTC (`2025-02-10T20:21:03.913Z`), which browsers
+/// parse the same everywhere. The document's spelling (`2025-02-10 20:21:03.913000`) has no
+/// zone: it is UTC, and a browser would read it as local time. Other spellings are kept.
+pub fn created_at_iso(created_at: &str) -> String {
+    let bytes = created_at.as_bytes();
+    let documented = bytes.len() >= 19
+        && bytes[10] == b' '
+        && bytes.iter().enumerate().all(|(i, b)| match i {
+            4 | 7 => *b == b'-',
+            10 => *b == b' ',
+            13 | 16 => *b == b':',
+            19 => *b == b'.',
+            _ => b.is_ascii_digit(),
+        });
+    if !documented {
+        return created_at.to_owned();
+    }
+    let fraction: String = created_at.get(20..).unwrap_or("").chars().chain("000".chars()).take(3).collect();
+    format!("{}T{}.{fraction}Z", &created_at[..10], &created_at[11..19])
+}
+
 /// A poll success body.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
@@ -667,6 +688,16 @@ mod tests {
         assert_eq!(poll_path("conv_1", Some("msg_2")), "/api/v1/conversation/conv_1/messages?after=msg_2");
         assert_eq!(poll_path("a/b", Some("x&y")), "/api/v1/conversation/a%2Fb/messages?after=x%26y");
         assert_eq!(poll_path("c", None), messages_path("c"));
+    }
+
+    #[test]
+    fn the_documented_time_reads_as_utc() {
+        assert_eq!(created_at_iso("2025-02-10 20:21:03.913000"), "2025-02-10T20:21:03.913Z");
+        assert_eq!(created_at_iso("2025-02-10 20:21:03"), "2025-02-10T20:21:03.000Z");
+        assert_eq!(created_at_iso("2025-02-10 20:21:03.9"), "2025-02-10T20:21:03.900Z");
+        assert_eq!(created_at_iso("2025-02-10T20:21:03+01:00"), "2025-02-10T20:21:03+01:00", "a zone is kept");
+        assert_eq!(created_at_iso("yesterday"), "yesterday");
+        assert_eq!(created_at_iso("2025-02-10 20:21:03.9x"), "2025-02-10 20:21:03.9x");
     }
 
     #[test]

@@ -195,7 +195,39 @@ where
     })
 }
 
-/// Encodes a path segment so an id can never change the path.
+/// The longest id, in bytes, the widget puts in a URL or keeps in storage.
+pub const MAX_ID_BYTES: usize = 256;
+
+/// Whether `id` (a conversation, message or bot id, from a server, the page or storage) can
+/// be one URL path segment once encoded: not empty, at most [`MAX_ID_BYTES`] bytes, no
+/// control characters or white space (no server's id has them: that is text, or garbage in
+/// storage), and not `.` or `..`, which a URL resolves as "this folder" and "one up",
+/// escaped (`%2E`) or not. `/`, `?`, `#`, `%` and the rest are fine: they are escaped.
+///
+/// ```
+/// use chat_widget_protocol::dialect::is_usable_id;
+/// assert!(is_usable_id("conv_1") && is_usable_id("a/b?c#d%e"));
+/// assert!(!is_usable_id("..") && !is_usable_id("") && !is_usable_id("a\nb"));
+/// ```
+pub fn is_usable_id(id: &str) -> bool {
+    let odd = |c: char| c.is_control() || c.is_whitespace();
+    !id.is_empty() && id.len() <= MAX_ID_BYTES && id != "." && id != ".." && !id.chars().any(odd)
+}
+
+/// `id` itself when [`is_usable_id`], else the error that names what was wrong (a server
+/// that sent such an id is misbehaving: [`ErrorCode::MalformedResponse`]). Every path the
+/// widget builds from an id goes through this first.
+pub fn usable_id<'a>(what: &str, id: &'a str) -> Result<&'a str, ApiError> {
+    if is_usable_id(id) {
+        Ok(id)
+    } else {
+        let shown: String = id.chars().take(40).flat_map(char::escape_debug).collect();
+        Err(ApiError::new(ErrorCode::MalformedResponse, format!("the {what} \"{shown}\" cannot be used in a URL")))
+    }
+}
+
+/// Encodes a path segment so an id can never change the path. Callers pass a usable id
+/// ([`usable_id`]): `.` and `..` stay what they are.
 fn path_segment(segment: &str) -> String {
     let mut out = String::with_capacity(segment.len());
     for byte in segment.bytes() {
@@ -245,5 +277,24 @@ mod tests {
         assert_eq!(path_segment("conv_1-a.b~"), "conv_1-a.b~");
         assert_eq!(path_segment("../x?y=1#z"), "..%2Fx%3Fy%3D1%23z");
         assert_eq!(path_segment("é"), "%C3%A9");
+    }
+
+    #[test]
+    fn hostile_ids_are_one_segment_or_refused() {
+        for hostile in ["a/b", "../admin", "x?y=1", "x#y", "100%", "%2E%2E", "<b>{\"x\":1}</b>", "é/€", "...", ".a"] {
+            assert!(is_usable_id(hostile), "{hostile:?}");
+            let segment = path_segment(usable_id("conversation id", hostile).unwrap());
+            assert!(!segment.contains(['/', '?', '#']), "{hostile:?} stays one segment: {segment}");
+            assert!(segment != "." && segment != "..");
+        }
+        assert_eq!(path_segment("%2E%2E"), "%252E%252E", "an escaped dot is escaped again, not decoded");
+        let long = "x".repeat(MAX_ID_BYTES + 1);
+        for refused in ["", ".", "..", "a\nb", "a\u{0}b", "\u{7f}", "tab\there", "\u{85}", " ", "a b", "a\u{a0}b", long.as_str()] {
+            assert!(!is_usable_id(refused), "{refused:?}");
+            let error = usable_id("conversation id", refused).unwrap_err();
+            assert_eq!(error.code, ErrorCode::MalformedResponse);
+            assert!(error.message.contains("conversation id") && error.message.len() < 120, "{}", error.message);
+        }
+        assert!(is_usable_id(&"x".repeat(MAX_ID_BYTES)));
     }
 }
