@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use chat_widget_protocol::dialect::{chataibot, chatbots, jelytech, jombot, openai, Dialect};
+use chat_widget_protocol::dialect::{chataibot, chatbots, jelytech, jombot, openai, usable_id, Dialect};
 use chat_widget_protocol::sse::{SseEvent, SseParser};
 use chat_widget_protocol::stream::{decode_event, StreamEvent};
 use chat_widget_protocol::{ApiError, ErrorCode, OutgoingMessage, Reply, ResponseMeta};
@@ -43,7 +43,9 @@ pub async fn send(
     let key = config.api_key.as_deref();
     // Each arm is guarded by `speaks`, a constant: a build without a dialect has none of its code.
     let (path, body) = match config.dialect {
-        Dialect::Chatbots if speaks(Dialect::Chatbots) => (chatbots::chat_path(&config.bot_id), chatbots::encode_request(message)),
+        Dialect::Chatbots if speaks(Dialect::Chatbots) => {
+            (chatbots::chat_path(usable_id("bot id", &config.bot_id)?), chatbots::encode_request(message))
+        }
         Dialect::Jombot if speaks(Dialect::Jombot) => (
             jombot::CHAT_PATH.to_owned(),
             jombot::encode_request(message, &config.bot_id, config.user_id.as_deref(), None),
@@ -134,11 +136,13 @@ async fn send_chataibot(
             let response = http::post_json(&format!("{base}{}", chataibot::START_PATH), &body, key, abort).await?;
             let meta = response.meta.clone();
             let started = chataibot::decode_start(&meta, &response.bytes().await?)?;
+            usable_id("conversation id", &started.conversation_id)?;
             (started.conversation_id, started.message_id, meta)
         }
         Some(id) => {
             let body = chataibot::encode_send(&message.message);
-            let response = http::post_json(&format!("{base}{}", chataibot::messages_path(id)), &body, key, abort).await?;
+            let path = chataibot::messages_path(usable_id("conversation id", id)?);
+            let response = http::post_json(&format!("{base}{path}"), &body, key, abort).await?;
             let meta = response.meta.clone();
             let message_id = chataibot::decode_send(&meta, &response.bytes().await?)?;
             (id.clone(), Some(message_id), meta)
@@ -154,7 +158,8 @@ async fn send_chataibot(
 /// closed), for at most two minutes.
 async fn await_bot_message(session: &Session<'_>, conversation: &str, after: Option<&str>, abort: &Abort) -> Result<Reply, ApiError> {
     let config = session.config;
-    let url = format!("{}{}", config.api_url, chataibot::poll_path(conversation, after));
+    let after = after.map(|after| usable_id("message id", after)).transpose()?;
+    let url = format!("{}{}", config.api_url, chataibot::poll_path(usable_id("conversation id", conversation)?, after));
     let key = config.api_key.as_deref();
     if let Ok(response) = http::get(&url, key, chataibot::EVENT_STREAM, abort).await {
         if (200..300).contains(&response.meta.status) && response.meta.is_event_stream() {
@@ -264,17 +269,64 @@ impl StreamOutcome {
     }
 }
 
-/// jelytech: the stored conversation's messages, to show again after a reload.
-pub async fn load_history(config: &WidgetConfig, conversation_id: &str) -> Result<jelytech::History, ApiError> {
-    let url = format!("{}{}", config.api_url, jelytech::history_path(conversation_id));
-    let response = http::get(&url, config.api_key.as_deref(), "application/json", &Abort::new()).await?;
+/// A message of an earlier visit, to show again after a reload.
+pub struct Earlier {
+    /// Whether the visitor wrote it (else the bot).
+    pub from_visitor: bool,
+    /// What was shown (Markdown for the bot).
+    pub text: String,
+    /// What a quick reply sent instead of `text`.
+    pub payload: Option<String>,
+    /// When it was written, in ms since the epoch, where known.
+    pub at: Option<f64>,
+    /// The quick replies under it (given for the last message only).
+    pub actions: Vec<chat_widget_protocol::SuggestedAction>,
+}
+
+/// jelytech: the stored conversation's messages (`GET /v1/chat/history/{id}`).
+pub async fn load_jelytech_history(config: &WidgetConfig, conversation_id: &str) -> Result<Vec<Earlier>, ApiError> {
+    let path = jelytech::history_path(usable_id("conversation id", conversation_id)?);
+    let response = http::get(&format!("{}{path}", config.api_url), config.api_key.as_deref(), "application/json", &Abort::new()).await?;
     let meta: ResponseMeta = response.meta.clone();
-    jelytech::decode_history(&meta, &response.bytes().await?)
+    let history = jelytech::decode_history(&meta, &response.bytes().await?)?;
+    Ok(history
+        .messages
+        .into_iter()
+        .map(|message| Earlier {
+            from_visitor: message.role == jelytech::Role::User,
+            text: message.content,
+            payload: None,
+            at: message.timestamp.as_deref().and_then(dom::parse_date_ms),
+            actions: Vec::new(),
+        })
+        .collect())
+}
+
+/// chataibot: the stored conversation's messages, both senders (`GET
+/// /api/v1/conversation/{id}/messages` without `after`), with the quick replies of the last
+/// one when the bot wrote it.
+pub async fn load_chataibot_history(config: &WidgetConfig, conversation_id: &str) -> Result<Vec<Earlier>, ApiError> {
+    let path = chataibot::messages_path(usable_id("conversation id", conversation_id)?);
+    let response = http::get(&format!("{}{path}", config.api_url), config.api_key.as_deref(), "application/json", &Abort::new()).await?;
+    let meta = response.meta.clone();
+    let messages = chataibot::decode_messages(&meta, &response.bytes().await?)?;
+    let last = messages.len();
+    Ok(messages
+        .into_iter()
+        .enumerate()
+        .map(|(index, message)| Earlier {
+            from_visitor: message.from == chataibot::Sender::Visitor,
+            text: message.body,
+            payload: None,
+            at: message.created_at.as_deref().map(chataibot::created_at_iso).as_deref().and_then(dom::parse_date_ms),
+            actions: if index + 1 == last { message.suggested_actions } else { Vec::new() },
+        })
+        .collect())
 }
 
 /// jelytech: the bot's configuration (greeting, colour, position).
 pub async fn load_bot_configuration(config: &WidgetConfig) -> Result<jelytech::BotConfiguration, ApiError> {
-    let url = format!("{}{}", config.api_url, jelytech::bot_path(&config.bot_id));
+    let url = format!("{}{}", config.api_url, jelytech::bot_path(usable_id("bot id", &config.bot_id)?));
     let response = http::get(&url, config.api_key.as_deref(), "application/json", &Abort::new()).await?;
     let meta = response.meta.clone();
     jelytech::decode_bot(&meta, &response.bytes().await?)

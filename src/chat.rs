@@ -11,11 +11,20 @@ use std::sync::Arc;
 
 use crate::browser::http::Abort;
 use crate::browser::{dom, storage, storage::ConversationStore, storage::Slot};
-use crate::config::{speaks, Dialect, Position, WidgetConfig};
+use crate::config::{Dialect, Position, WidgetConfig};
 use crate::theme::Color;
 use chat_widget_protocol::dialect::{jelytech, openai};
+use chat_widget_protocol::transcript::{self, Author, Entry};
+use crate::api::Earlier;
 use crate::events::WidgetEvent;
 use crate::text::{Locale, Strings};
+
+/// Whether the widget keeps the conversation itself: the dialects whose server gives none
+/// back (jelytech's history and chataibot's messages do). A constant `false` in a build
+/// without these dialects, so their code goes.
+fn keeps_transcript(config: &WidgetConfig) -> bool {
+    config.uses(Dialect::Chatbots) || config.uses(Dialect::Jombot) || config.uses(Dialect::Openai)
+}
 
 /// Who hears about [`WidgetEvent`]s.
 type Listener = Rc<dyn Fn(WidgetEvent)>;
@@ -260,7 +269,8 @@ pub struct Chat {
     pub forgotten: RwSignal<u32>,
     /// The language everything is said in.
     pub locale: Locale,
-    /// chataibot: the visitor's stable id; openai: the transcript the widget keeps.
+    /// chataibot: the visitor's stable id; chatbots, jombot, openai: the transcript the
+    /// widget keeps ([`Chat::save_transcript`]).
     visitor: StoredValue<Rc<Slot>>,
     transcript: StoredValue<Rc<Slot>>,
 }
@@ -307,54 +317,55 @@ impl Chat {
         }
     }
 
-    /// Brings back what a reload should show: the bot's look (jelytech, where the page set
-    /// none), and the conversation (jelytech history from the server, the openai transcript
-    /// from storage). Runs once when the widget mounts, before the visitor opens the panel.
+    /// Brings back what a reload (or another page of the same site) should show: the bot's
+    /// look (jelytech, where the page set none), and the conversation. Where the dialect's
+    /// server keeps the conversation (jelytech's history, chataibot's messages) it is read
+    /// from there; otherwise from the transcript this widget keeps in `localStorage`
+    /// ([`chat_widget_protocol::transcript`]). Runs once when the widget mounts, before the
+    /// visitor opens the panel.
     pub fn restore(&self) {
         let config = self.config.get_value();
         let this = *self;
-        match config.dialect {
-            Dialect::Openai if speaks(Dialect::Openai) => {
-                let turns = self
-                    .transcript
-                    .with_value(|slot| slot.get())
-                    .and_then(|json| openai::decode_turns(&json))
-                    .unwrap_or_default();
-                for turn in turns {
-                    self.push_restored(turn.role == openai::Role::User, turn.content, None);
+        if config.uses(Dialect::Jelytech) {
+            let explicit = config.explicit;
+            if !(explicit.greeting && explicit.primary_color && explicit.position) {
+                let config = config.clone();
+                spawn_local(async move {
+                    match crate::api::load_bot_configuration(&config).await {
+                        Ok(bot) => this.apply_bot_configuration(bot),
+                        Err(error) => dom::console_warn(&format!("chat-widget: could not read the bot's configuration: {error}")),
+                    }
+                });
+            }
+        }
+        if keeps_transcript(&config) {
+            let entries = self.transcript.with_value(|slot| slot.get()).map(|text| transcript::decode(&text)).unwrap_or_default();
+            let last = entries.len();
+            for (index, entry) in entries.into_iter().enumerate() {
+                let actions = if index + 1 == last { entry.actions } else { Vec::new() };
+                let earlier = Earlier { from_visitor: entry.from == Author::Visitor, text: entry.text, payload: entry.payload, at: entry.at.map(|at| at as f64), actions };
+                self.push_restored(earlier);
+            }
+            return;
+        }
+        let Some(conversation) = self.store.with_value(|store| store.get()) else { return };
+        let generation = self.generation.get_value();
+        let show = move |history: Result<Vec<Earlier>, ApiError>| match history {
+            // A reset or logout while it loaded: that conversation is not shown. The visitor
+            // may have written before it arrived: then the list is theirs.
+            Ok(history) if this.generation.try_get_value() == Some(generation) && this.messages.try_with_untracked(Vec::is_empty) == Some(true) => {
+                for earlier in history {
+                    this.push_restored(earlier);
                 }
             }
-            Dialect::Jelytech if speaks(Dialect::Jelytech) => {
-                let explicit = config.explicit;
-                if !(explicit.greeting && explicit.primary_color && explicit.position) {
-                    let config = config.clone();
-                    spawn_local(async move {
-                        match crate::api::load_bot_configuration(&config).await {
-                            Ok(bot) => this.apply_bot_configuration(bot),
-                            Err(error) => dom::console_warn(&format!("chat-widget: could not read the bot's configuration: {error}")),
-                        }
-                    });
-                }
-                if let Some(conversation) = self.store.with_value(|store| store.get()) {
-                    let generation = self.generation.get_value();
-                    spawn_local(async move {
-                        let result = crate::api::load_history(&config, &conversation).await;
-                        // A reset or logout while it loaded: that conversation is not shown.
-                        let current = this.generation.try_get_value() == Some(generation);
-                        match result {
-                            Ok(history) if current && this.messages.try_with_untracked(Vec::is_empty) == Some(true) => {
-                                for message in history.messages {
-                                    let at = message.timestamp.as_deref().and_then(dom::parse_date_ms);
-                                    this.push_restored(message.role == jelytech::Role::User, message.content, at);
-                                }
-                            }
-                            Ok(_) => {}
-                            Err(error) => dom::console_warn(&format!("chat-widget: could not restore the conversation: {error}")),
-                        }
-                    });
-                }
-            }
-            _ => {}
+            Ok(_) => {}
+            Err(error) => dom::console_warn(&format!("chat-widget: could not restore the conversation: {error}")),
+        };
+        // Each guarded by `speaks`, so a build without the dialect has none of its code.
+        if config.uses(Dialect::Jelytech) {
+            spawn_local(async move { show(crate::api::load_jelytech_history(&config, &conversation).await) });
+        } else if config.uses(Dialect::Chataibot) {
+            spawn_local(async move { show(crate::api::load_chataibot_history(&config, &conversation).await) });
         }
     }
 
@@ -379,19 +390,20 @@ impl Chat {
         });
     }
 
-    /// Shows a message from an earlier visit (delivered, or a complete reply).
-    fn push_restored(&self, from_visitor: bool, text: String, at: Option<f64>) {
-        if from_visitor {
-            let id = self.push_visitor(text, None);
+    /// Shows a message from an earlier visit (delivered, or a complete reply), with its time
+    /// when known and its quick replies (given for the last message only).
+    fn push_restored(&self, earlier: Earlier) {
+        if earlier.from_visitor {
+            let id = self.push_visitor(earlier.text, earlier.payload);
             if let Some(message) = self.find(id) {
                 message.delivery.set(Delivery::Delivered);
             }
         } else {
             let reply = self.push_reply(0);
-            reply.markdown.update_value(|markdown| markdown.push(&text));
-            reply.finish(ReplyState::Complete, Vec::new());
+            reply.markdown.update_value(|markdown| markdown.push(&earlier.text));
+            reply.finish(ReplyState::Complete, earlier.actions);
         }
-        if let Some(at) = at {
+        if let Some(at) = earlier.at {
             self.messages.update(|messages| {
                 if let Some(last) = messages.last_mut() {
                     last.at = at;
@@ -419,15 +431,31 @@ impl Chat {
         })
     }
 
-    /// openai: keeps the transcript (last 40 turns) so a reload shows and continues it.
+    /// Keeps the conversation in `localStorage` where the server keeps none (chatbots,
+    /// jombot, openai), so a reload or another page shows it again and openai continues it:
+    /// delivered messages and finished replies, the newest 100 or 200 KB
+    /// ([`transcript::encode`]), with the quick replies under the last one.
     fn save_transcript(&self) {
-        if !self.config.with_value(|config| config.uses(Dialect::Openai)) {
+        if !self.config.with_value(keeps_transcript) {
             return;
         }
-        let turns = self.turns(u64::MAX);
-        let keep = &turns[turns.len().saturating_sub(40)..];
-        let json = openai::encode_turns(keep);
-        self.transcript.with_value(|slot| slot.set(&json));
+        let entries: Vec<Entry> = self.messages.with_untracked(|messages| {
+            let last = messages.len();
+            let entry = |from, text, payload, m: &Message| Entry { from, text, payload, at: Some(m.at.max(0.0) as u64), actions: Vec::new() };
+            messages
+                .iter()
+                .enumerate()
+                .filter_map(|(index, m)| match m.reply {
+                    None if m.delivery.get_untracked() == Delivery::Delivered => Some(entry(Author::Visitor, m.text.clone(), m.payload.clone(), m)),
+                    Some(reply) if matches!(reply.state.get_untracked(), ReplyState::Complete | ReplyState::Stopped) => {
+                        let actions = if index + 1 == last { reply.actions.get_untracked() } else { Vec::new() };
+                        Some(Entry { actions, ..entry(Author::Bot, reply.source(), None, m) })
+                    }
+                    _ => None,
+                })
+                .collect()
+        });
+        self.transcript.with_value(|slot| slot.set(&transcript::encode(&entries)));
     }
 
     /// The visitor-facing strings, in the widget's language.
@@ -831,6 +859,7 @@ impl Chat {
                     this.announce(&built.text, Some(this.strings().stopped));
                     message.delivery.set(Delivery::Delivered);
                     reply.unwrap_or_else(|| this.push_reply(id)).finish(ReplyState::Stopped, Vec::new());
+                    this.save_transcript();
                 }
                 (Err(error), Some(reply)) => {
                     this.announce(&built.text, Some(this.strings().interrupted));

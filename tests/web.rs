@@ -215,7 +215,7 @@ fn request_field(index: u32, path: &str) -> JsValue {
 }
 
 fn config(bot: &str) -> WidgetConfig {
-    let _ = eval_js(&format!("localStorage.removeItem('chat-widget:{bot}:conversation')"));
+    forget_bot(bot);
     WidgetConfig::new(bot, "https://api.example.test/").api_key("pk_test_1").greeting("Hi! How can I help?").bot_name("Acme")
 }
 
@@ -914,8 +914,13 @@ fn routes(entries: &[(&str, Vec<(&str, String)>)]) -> JsValue {
     object.into()
 }
 
-fn dialect_config(bot: &str, dialect: &str) -> WidgetConfig {
+/// Clears what an earlier run kept for `bot` (conversation id, transcript, flags).
+fn forget_bot(bot: &str) {
     let _ = eval_js(&format!("Object.keys(localStorage).filter((k) => k.startsWith('chat-widget:{bot}:')).forEach((k) => localStorage.removeItem(k))"));
+}
+
+fn dialect_config(bot: &str, dialect: &str) -> WidgetConfig {
+    forget_bot(bot);
     let (config, _) = WidgetConfig::from_settings(
         [("bot-id", bot), ("api-url", "https://api.example.test"), ("dialect", dialect), ("user-id", "user_7"), ("greeting-delay", "off")],
         "https://x.test",
@@ -1362,4 +1367,395 @@ async fn logout_leaves_nothing_of_the_previous_visitor_in_the_widget_storage_or_
         assert!(!html.contains("alpha"), "{dialect}: A's words do not come back");
         assert!(!all_storage().to_lowercase().contains("alpha"), "{dialect}: storage holds B's conversation only");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What a reload shows, in every dialect (issue 20).
+
+fn stored(key: &str) -> Option<String> {
+    eval_js(&format!("localStorage.getItem('{key}')")).as_string()
+}
+
+fn times(visit: &Visit) -> Vec<String> {
+    visit.all(".cw-msg:not(.cw-msg--greeting) .cw-time").iter().filter_map(|t| t.get_attribute("datetime")).collect()
+}
+
+fn action_labels(visit: &Visit) -> Vec<String> {
+    visit.all(".cw-action").iter().map(|a| a.text_content().unwrap_or_default()).collect()
+}
+
+fn paths() -> Vec<String> {
+    requests().iter().map(|r| js_sys::Reflect::get(&r, &"path".into()).unwrap().as_string().unwrap_or_default()).collect()
+}
+
+/// A visitor talks (a typed question, then a quick reply), reloads, and sees the same
+/// conversation: same texts, same times, Markdown rendered, the quick replies only under the
+/// last bot message; the conversation then goes on. For the dialects whose server keeps no
+/// history, so the widget keeps a transcript.
+async fn reload_journey(dialect: &str, route: &str, first: String, second: String, third: String, conversation_field: &str) {
+    let bot = format!("reload-{dialect}");
+    stub_routes(routes(&[(route, vec![(JSON, first), (JSON, second), (JSON, third)])]));
+    let config = dialect_config(&bot, dialect);
+    let visit = Visit::start(config.clone()).await;
+    visit.open().await;
+    visit.send("Where is my order?").await;
+    visit.until("the first reply's quick replies", |v| v.find(".cw-action").is_some()).await;
+    visit.get(".cw-action").click();
+    visit.until("the second reply", |v| v.bot_bubbles().len() == 2).await;
+    visit.until("its quick replies", |v| action_labels(v) == ["Talk to a human", "Done"]).await;
+    let before_times = times(&visit);
+    let before_bubbles = visit.bot_bubbles();
+    assert_eq!(before_times.len(), 4);
+    assert!(stored(&format!("chat-widget:{bot}:transcript")).is_some(), "{dialect}: the transcript is kept");
+    drop(visit);
+
+    let visit = Visit::start(config.clone()).await;
+    visit.until("the restored conversation", |v| v.all(".cw-msg--visitor").len() == 2 && v.bot_bubbles().len() == 2).await;
+    visit.open().await;
+    let visitor: Vec<String> = visit.all(".cw-msg--visitor .cw-bubble").iter().map(|m| m.text_content().unwrap_or_default()).collect();
+    assert_eq!(visitor, ["Where is my order?", "Check order status"], "{dialect}: the quick reply shows as its label");
+    assert_eq!(visit.bot_bubbles(), before_bubbles, "{dialect}: the replies look as they did, Markdown rendered");
+    assert!(visit.bot_bubbles()[1].contains("<strong>ACM-123</strong>"), "{dialect}: {}", visit.bot_bubbles()[1]);
+    assert_eq!(times(&visit), before_times, "{dialect}: restored messages keep their times");
+    assert_eq!(visit.all(".cw-actions").len(), 1, "{dialect}: quick replies under one message only");
+    assert_eq!(action_labels(&visit), ["Talk to a human", "Done"], "{dialect}: the last bot message's");
+    assert!(visit.find(".cw-alert").is_none() && visit.find(".cw-msg--failed").is_none(), "{dialect}: nothing looks wrong");
+
+    // The conversation goes on, in the same conversation.
+    visit.get(".cw-action").click();
+    visit.until("the third reply", |v| v.bot_bubbles().len() == 3).await;
+    assert_eq!(request_field(2, &format!("body.{conversation_field}")).as_string().as_deref(), Some("conv_r1"), "{dialect}");
+    assert_eq!(request_field(2, "body.message").as_string().as_deref(), Some("human"), "{dialect}: the restored quick reply sends its payload");
+    drop(visit);
+    let visit = Visit::start(config).await;
+    visit.until("the longer conversation", |v| v.bot_bubbles().len() == 3).await;
+    assert!(visit.all(".cw-actions").is_empty(), "{dialect}: the last message has no quick replies, so none show");
+}
+
+fn chatbots_reply(text: &str, actions: &str) -> String {
+    format!(r#"{{"success":true,"data":{{"response":{},"conversationId":"conv_r1","messageId":"m1","suggested_actions":[{actions}]}}}}"#, Json::from(text))
+}
+
+fn jombot_reply(text: &str, actions: &str) -> String {
+    format!(
+        r#"{{"response":{},"conversation_id":"conv_r1","bot_id":"b","timestamp":"2025-01-15T10:30:00Z","confidence":0.9,"suggested_actions":[{actions}]}}"#,
+        Json::from(text)
+    )
+}
+
+const FIRST_ACTIONS: &str = r#"{"type":"quick_reply","text":"Check order status","payload":"check_order"}"#;
+const SECOND_ACTIONS: &str = r#"{"type":"quick_reply","text":"Talk to a human","payload":"human"},{"type":"quick_reply","text":"Done"}"#;
+
+#[wasm_bindgen_test]
+async fn chatbots_shows_the_conversation_again_after_a_reload() {
+    let replies = [chatbots_reply("I can help with that.", FIRST_ACTIONS), chatbots_reply("Order **ACM-123** ships *today*.", SECOND_ACTIONS), chatbots_reply("A human will call.", "")];
+    let [first, second, third] = replies;
+    reload_journey("chatbots", "POST /api/v1/chatbots/reload-chatbots/chat", first, second, third, "conversationId").await;
+}
+
+#[wasm_bindgen_test]
+async fn jombot_shows_the_conversation_again_after_a_reload() {
+    let [first, second, third] = [jombot_reply("I can help with that.", FIRST_ACTIONS), jombot_reply("Order **ACM-123** ships *today*.", SECOND_ACTIONS), jombot_reply("A human will call.", "")];
+    reload_journey("jombot", "POST /v1/chat/message", first, second, third, "conversation_id").await;
+}
+
+#[wasm_bindgen_test]
+async fn openai_shows_the_conversation_again_with_its_times_and_reads_what_earlier_versions_kept() {
+    let completion = |text: &str| {
+        let message = Json::object().with("role", "assistant").with("content", text);
+        let choice = Json::object().with("index", 0_u64).with("message", message).with("finish_reason", "stop");
+        Json::object().with("id", "chatcmpl-1").with("choices", vec![choice]).to_string()
+    };
+    stub_routes(routes(&[("POST /v1/chat/completions", vec![(JSON, completion("Order **ACM-123** ships today."))])]));
+    let config = dialect_config("reload-openai", "openai");
+    let visit = Visit::start(config.clone()).await;
+    visit.open().await;
+    visit.send("Where is my order?").await;
+    visit.until("the answer", |v| v.bot_bubbles().len() == 1).await;
+    let before = times(&visit);
+    drop(visit);
+    let visit = Visit::start(config.clone()).await;
+    visit.until("the restored conversation", |v| v.bot_bubbles().len() == 1).await;
+    assert_eq!(times(&visit), before, "restored messages keep their times");
+    assert!(visit.bot_bubbles()[0].contains("<strong>ACM-123</strong>"));
+    drop(visit);
+
+    // What the widget kept before transcripts had times: still shown, and still sent.
+    let _ = eval_js(r#"localStorage.setItem('chat-widget:reload-openai:transcript', '[{"role":"user","content":"Hi"},{"role":"assistant","content":"**Hello**"}]')"#);
+    let visit = Visit::start(config).await;
+    visit.until("the earlier transcript", |v| v.bot_bubbles().len() == 1).await;
+    assert!(visit.bot_bubbles()[0].contains("<strong>Hello</strong>"));
+    visit.open().await;
+    visit.send("Next").await;
+    visit.until("the answer", |v| v.bot_bubbles().len() == 2).await;
+    let sent = js_sys::JSON::stringify(&request_field(1, "body.messages")).unwrap().as_string().unwrap();
+    assert_eq!(sent, r#"[{"role":"user","content":"Hi"},{"role":"assistant","content":"**Hello**"},{"role":"user","content":"Next"}]"#);
+}
+
+#[wasm_bindgen_test]
+async fn chataibot_shows_the_conversation_again_from_the_server_with_its_times() {
+    let history = r#"{ "ok": true, "messages": [
+        { "id": "m1", "from": "VISITOR", "body": "Where is my order?", "created_at": "2025-02-10 20:21:03.913000" },
+        { "id": "m2", "from": "BOT", "body": "Which one?", "created_at": "2025-02-10 20:21:04.000000",
+          "suggested_actions": [{ "type": "quick_reply", "text": "Old choice" }] },
+        { "id": "m3", "from": "VISITOR", "body": "ACM-123", "created_at": "2025-02-10 20:21:09.500000" },
+        { "id": "m4", "from": "BOT", "body": "Order **ACM-123** ships today.", "created_at": "2025-02-10 20:21:10.250000",
+          "suggested_actions": [{ "type": "quick_reply", "text": "Talk to a human", "payload": "human" }] } ] }"#;
+    let posted = r#"{ "ok": true, "message_id": "m5" }"#;
+    let answer = format!("event: message\nid: m6\ndata: {}\n\n", r#"{ "id": "m6", "from": "BOT", "body": "Connecting you." }"#);
+    stub_routes(routes(&[
+        ("GET /api/v1/conversation/c_9/messages", vec![(JSON, history.to_string()), ("text/event-stream", answer)]),
+        ("POST /api/v1/conversation/c_9/messages", vec![(JSON, posted.to_string())]),
+    ]));
+    let config = dialect_config("reload-chatai", "chataibot");
+    let _ = eval_js("localStorage.setItem('chat-widget:reload-chatai:conversation', 'c_9')");
+    let visit = Visit::start(config).await;
+    visit.until("the restored conversation", |v| v.all(".cw-msg--visitor").len() == 2 && v.bot_bubbles().len() == 2).await;
+    assert_eq!(paths()[0], "/api/v1/conversation/c_9/messages", "all the messages: no `after`");
+    assert!(stored("chat-widget:reload-chatai:transcript").is_none(), "the server keeps it: no copy in the browser");
+    visit.open().await;
+    assert!(visit.bot_bubbles()[1].contains("<strong>ACM-123</strong>"));
+    assert_eq!(
+        times(&visit),
+        ["2025-02-10T20:21:03.913Z", "2025-02-10T20:21:04.000Z", "2025-02-10T20:21:09.500Z", "2025-02-10T20:21:10.250Z"],
+        "the server's times, read as UTC"
+    );
+    assert_eq!(action_labels(&visit), ["Talk to a human"], "only the last bot message's quick replies");
+    visit.get(".cw-action").click();
+    visit.until("the answer", |v| v.bot_bubbles().len() == 3).await;
+    assert_eq!(request_field(1, "body.message.data.body").as_string().as_deref(), Some("human"));
+    assert_eq!(paths()[2], "/api/v1/conversation/c_9/messages?after=m5");
+}
+
+#[wasm_bindgen_test]
+async fn a_new_conversation_and_logout_erase_the_kept_transcript() {
+    let key = "chat-widget:erase:transcript";
+    stub_fetch(answers(vec![reply("Noted.", "conv_e")]));
+    let config = config("erase");
+    let visit = Visit::start(config.clone()).await;
+    visit.open().await;
+    visit.send("My address is 1 Main St").await;
+    visit.until("the reply", |v| v.bot_bubbles().len() == 1).await;
+    assert!(stored(key).is_some_and(|t| t.contains("1 Main St")));
+    visit._widget.reset();
+    visit.settle().await;
+    assert_eq!(stored(key), None, "a new conversation forgets the old one");
+    drop(visit);
+    let visit = Visit::start(config.clone()).await;
+    assert!(visit.all(".cw-msg--visitor").is_empty() && visit.bot_bubbles().is_empty(), "nothing comes back");
+
+    visit.open().await;
+    visit.send("My phone is 555-0100").await;
+    visit.until("the reply", |v| v.bot_bubbles().len() == 1).await;
+    assert!(stored(key).is_some());
+    visit._widget.logout();
+    visit.settle().await;
+    assert_eq!(stored(key), None, "logout forgets it");
+    drop(visit);
+    let visit = Visit::start(config).await;
+    assert!(visit.all(".cw-msg--visitor").is_empty() && visit.bot_bubbles().is_empty(), "the next person sees nothing");
+}
+
+#[wasm_bindgen_test]
+async fn the_transcript_keeps_the_latest_hundred_messages() {
+    let seeded: Vec<Json> = (0..150)
+        .map(|i| Json::object().with("from", if i % 2 == 0 { "visitor" } else { "bot" }).with("text", format!("message {i}")).with("at", 1_733_300_000_000_u64 + i))
+        .collect();
+    let config = config("cap");
+    let _ = eval_js(&format!("localStorage.setItem('chat-widget:cap:transcript', {})", Json::from(Json::Array(seeded).to_string())));
+    stub_fetch(answers(vec![reply("The newest.", "conv_c")]));
+    let visit = Visit::start(config).await;
+    visit.open().await;
+    visit.until("the restored messages", |v| v.find(".cw-earlier").is_some()).await;
+    visit.get(".cw-earlier").click();
+    visit.until("all of them", |v| v.find(".cw-earlier").is_none()).await;
+    let shown: Vec<String> = visit.all(".cw-msg:not(.cw-msg--greeting) .cw-bubble").iter().map(|m| m.text_content().unwrap_or_default()).collect();
+    assert_eq!(shown.len(), 100, "the newest hundred");
+    assert!(shown[0].contains("message 50") && shown[99].contains("message 149"));
+    visit.send("One more").await;
+    visit.until("the reply", |v| v.bot_bubbles().len() == 51).await;
+    let kept = Json::parse(&stored("chat-widget:cap:transcript").unwrap()).unwrap();
+    let kept = kept.as_array().unwrap();
+    assert_eq!(kept.len(), 100, "still a hundred after two more");
+    assert_eq!(kept[0].get("text").and_then(Json::as_str), Some("message 52"));
+    assert_eq!(kept[99].get("text").and_then(Json::as_str), Some("The newest."));
+}
+
+#[wasm_bindgen_test]
+async fn full_or_blocked_storage_never_shows_an_outdated_conversation() {
+    // Full: the new transcript cannot be written, so the old one must not stay behind.
+    let config = config("full");
+    let _ = eval_js(r#"localStorage.setItem('chat-widget:full:transcript', '[{"from":"visitor","text":"an old visit"}]')"#);
+    stub_fetch(answers(vec![reply("Fine.", "conv_f")]));
+    let visit = Visit::start(config.clone()).await;
+    visit.until("the old visit", |v| v.all(".cw-msg--visitor").len() == 1).await;
+    let _ = eval_js("window.__cwSetItem = Storage.prototype.setItem; Storage.prototype.setItem = function () { throw new DOMException('full', 'QuotaExceededError'); };");
+    visit.open().await;
+    visit.send("a new message").await;
+    visit.until("the reply", |v| v.bot_bubbles().len() == 1).await;
+    let _ = eval_js("Storage.prototype.setItem = window.__cwSetItem");
+    assert!(visit.find(".cw-alert").is_none(), "the visitor is not alarmed");
+    assert_eq!(stored("chat-widget:full:transcript"), None, "nothing outdated is left");
+    drop(visit);
+    let visit = Visit::start(config).await;
+    visit.settle().await;
+    assert!(visit.all(".cw-msg--visitor").is_empty(), "a fresh start rather than a stale one");
+    drop(visit);
+
+    // Blocked: the conversation lives in memory; a reload starts afresh, quietly.
+    let _ = eval_js(
+        "window.__cwStorage = Object.getOwnPropertyDescriptor(window, 'localStorage') || Object.getOwnPropertyDescriptor(Window.prototype, 'localStorage'); Object.defineProperty(window, 'localStorage', { configurable: true, get() { throw new DOMException('The operation is insecure.', 'SecurityError'); } });",
+    );
+    stub_fetch(answers(vec![reply("Hello.", "conv_b")]));
+    let config = WidgetConfig::new("blocked-restore", "https://api.example.test");
+    let visit = Visit::start(config.clone()).await;
+    visit.open().await;
+    visit.send("hi").await;
+    visit.until("the reply", |v| v.bot_bubbles().len() == 1).await;
+    drop(visit);
+    let visit = Visit::start(config).await;
+    visit.open().await;
+    let _ = eval_js("Object.defineProperty(window, 'localStorage', window.__cwStorage)");
+    assert!(visit.all(".cw-msg--visitor").is_empty() && visit.find(".cw-alert").is_none());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ids from a server or from storage are one path segment, or refused (issue 20).
+
+#[wasm_bindgen_test]
+async fn chatbots_and_jombot_keep_only_ids_that_can_be_a_path_segment() {
+    for (dialect, route, field) in [("chatbots", "POST /api/v1/chatbots/", "conversationId"), ("jombot", "POST /v1/chat/message", "conversation_id")] {
+        let body = |id: &str| match dialect {
+            "chatbots" => format!(r#"{{"success":true,"data":{{"response":"ok","conversationId":{}}}}}"#, Json::from(id)),
+            _ => format!(r#"{{"response":"ok","conversation_id":{},"bot_id":"b"}}"#, Json::from(id)),
+        };
+        let bot = format!("ids-{dialect}");
+        let key = format!("chat-widget:{bot}:conversation");
+        stub_routes(routes(&[(route, vec![(JSON, body("..")), (JSON, body("a/b?c#d%25")), (JSON, body("x"))])]));
+        let config = dialect_config(&bot, dialect);
+        let _ = eval_js(&format!("localStorage.setItem('{key}', '..')"));
+        let visit = Visit::start(config).await;
+        visit.open().await;
+        visit.send("one").await;
+        visit.until("the reply", |v| v.bot_bubbles().len() == 1).await;
+        assert!(request_field(0, &format!("body.{field}")).is_undefined(), "{dialect}: `..` in storage is not an id");
+        assert_eq!(stored(&key), None, "{dialect}: `..` from the server is not kept");
+        visit.send("two").await;
+        visit.until("the reply", |v| v.bot_bubbles().len() == 2).await;
+        assert!(request_field(1, &format!("body.{field}")).is_undefined(), "{dialect}: a new conversation instead");
+        assert_eq!(stored(&key).as_deref(), Some("a/b?c#d%25"), "{dialect}: an odd but usable id is kept as it is");
+        visit.send("three").await;
+        visit.until("the reply", |v| v.bot_bubbles().len() == 3).await;
+        assert_eq!(request_field(2, &format!("body.{field}")).as_string().as_deref(), Some("a/b?c#d%25"), "{dialect}");
+        assert!(paths().iter().all(|p| p == paths()[0].as_str()), "{dialect}: always the same endpoint: {:?}", paths());
+    }
+    // The bot id in chatbots' path is one segment too.
+    stub_routes(routes(&[("POST /api/v1/chatbots/", vec![(JSON, reply_body("ok", "c"))])]));
+    let visit = Visit::start(dialect_config("a/b?x#y", "chatbots")).await;
+    visit.open().await;
+    visit.send("hi").await;
+    visit.until("the reply", |v| v.bot_bubbles().len() == 1).await;
+    assert_eq!(paths(), ["/api/v1/chatbots/a%2Fb%3Fx%23y/chat"]);
+}
+
+fn reply_body(text: &str, conversation: &str) -> String {
+    Json::object().with("success", true).with("data", Json::object().with("response", text).with("conversationId", conversation)).to_string()
+}
+
+#[wasm_bindgen_test]
+async fn jelytech_reads_history_only_for_an_id_that_is_one_path_segment() {
+    let history = |id: &str| format!(r#"{{ "success": true, "conversationId": {}, "messages": [] }}"#, Json::from(id));
+    let sent = |id: &str| format!(r#"{{ "success": true, "response": "ok", "conversationId": {}, "messageId": "m" }}"#, Json::from(id));
+    let bot_config = r#"{ "success": false, "error": { "code": "BOT_NOT_FOUND", "message": "no", "statusCode": 404 } }"#.to_string();
+    for (stored_id, expected) in [("../../bots/x", Some("/v1/chat/history/..%2F..%2Fbots%2Fx")), ("a?b#c%2F", Some("/v1/chat/history/a%3Fb%23c%252F")), (".", None), ("..", None)] {
+        stub_routes(routes(&[
+            ("GET /v1/bots/", vec![(JSON, bot_config.clone())]),
+            ("GET /v1/chat/history/", vec![(JSON, history(stored_id))]),
+            ("POST /v1/chat/send", vec![(JSON, sent(".."))]),
+        ]));
+        let config = dialect_config("ids-jely", "jelytech").greeting("Hi").primary_color(Color::parse_hex("#1a1a2e").unwrap()).position(chat_widget::Position::BottomRight);
+        let _ = eval_js(&format!("localStorage.setItem('chat-widget:ids-jely:conversation', {})", Json::from(stored_id)));
+        let visit = Visit::start(config).await;
+        visit.settle().await;
+        visit.settle().await;
+        match expected {
+            Some(path) => assert_eq!(paths(), [path], "{stored_id:?}: the page set the look, so only the history is asked for"),
+            None => {
+                assert!(requests().length() == 0, "{stored_id:?}: no request at all: {:?}", paths());
+                assert_eq!(stored("chat-widget:ids-jely:conversation"), None, "{stored_id:?}: removed from storage");
+            }
+        }
+        drop(visit);
+    }
+    // `..` in a reply is not kept.
+    let visit = Visit::start(dialect_config("ids-jely", "jelytech").greeting("Hi").primary_color(Color::parse_hex("#1a1a2e").unwrap()).position(chat_widget::Position::BottomRight)).await;
+    visit.open().await;
+    visit.send("hi").await;
+    visit.until("the reply", |v| v.bot_bubbles().len() == 1).await;
+    assert_eq!(stored("chat-widget:ids-jely:conversation"), None);
+}
+
+#[wasm_bindgen_test]
+async fn chataibot_never_builds_a_path_from_an_id_that_is_not_one_segment() {
+    // A start reply whose conversation id is `..`: polling it would hit another endpoint.
+    let started = |id: &str, message: &str| format!(r#"{{ "ok": true, "conversation": {{ "id": {} }}, "message_id": {} }}"#, Json::from(id), Json::from(message));
+    stub_routes(routes(&[("POST /api/v1/conversations", vec![(JSON, started("..", "m1"))]), ("GET /api/v1/", vec![(JSON, r#"{"ok":true,"messages":[]}"#.to_string())])]));
+    let visit = Visit::start(dialect_config("ids-chatai", "chataibot")).await;
+    visit.open().await;
+    visit.send("hello").await;
+    visit.until("the message marked not sent", |v| v.find(".cw-msg--failed").is_some()).await;
+    assert_eq!(paths(), ["/api/v1/conversations"], "nothing else was asked");
+    assert!(visit.text(".cw-msg--failed").contains("hello"), "the visitor's text stays, with Retry");
+    drop(visit);
+
+    // Odd but usable ids are escaped: one segment, and the cursor stays in the query.
+    let event = format!("event: message\nid: m2\ndata: {}\n\n", r#"{ "id": "m2", "from": "BOT", "body": "Hi!" }"#);
+    stub_routes(routes(&[
+        ("POST /api/v1/conversations", vec![(JSON, started("a/b", "m#1&after=0"))]),
+        ("GET /api/v1/conversation/", vec![("text/event-stream", event)]),
+    ]));
+    let visit = Visit::start(dialect_config("ids-chatai", "chataibot")).await;
+    visit.open().await;
+    visit.send("hello").await;
+    visit.until("the bot's message", |v| v.bot_bubbles().len() == 1).await;
+    assert_eq!(paths()[1], "/api/v1/conversation/a%2Fb/messages?after=m%231%26after%3D0");
+    assert_eq!(stored("chat-widget:ids-chatai:conversation").as_deref(), Some("a/b"));
+    drop(visit);
+
+    // Hostile ids in storage: `..` is dropped, never asked for.
+    for hostile in ["..", ".", "a\u{7}b"] {
+        stub_routes(routes(&[("GET /api/v1/", vec![(JSON, r#"{"ok":true,"messages":[]}"#.to_string())])]));
+        let config = dialect_config("ids-chatai", "chataibot");
+        let _ = eval_js(&format!("localStorage.setItem('chat-widget:ids-chatai:conversation', {})", Json::from(hostile)));
+        let visit = Visit::start(config).await;
+        visit.settle().await;
+        assert_eq!(requests().length(), 0, "{hostile:?}: {:?}", paths());
+        drop(visit);
+    }
+}
+
+#[wasm_bindgen_test]
+async fn openai_has_no_id_in_its_path_whatever_the_bot_or_storage_say() {
+    let completion = r#"{"id":"../../x","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}]}"#;
+    stub_routes(routes(&[("POST /v1/chat/completions", vec![(JSON, completion.to_string())])]));
+    let config = dialect_config("../models?x", "openai");
+    let _ = eval_js("localStorage.setItem('chat-widget:../models?x:conversation', '..')");
+    let visit = Visit::start(config).await;
+    visit.open().await;
+    visit.send("hi").await;
+    visit.until("the reply", |v| v.bot_bubbles().len() == 1).await;
+    assert_eq!(paths(), ["/v1/chat/completions"]);
+    assert_eq!(request_field(0, "body.model").as_string().as_deref(), Some("../models?x"), "the bot id is the model, in the body");
+}
+
+#[wasm_bindgen_test]
+async fn openai_waits_as_long_as_a_429_body_says() {
+    let limited = r#"{"error":{"message":"Rate limit reached","type":"rate_limit_error","code":"rate_limit_exceeded","retryAfter":42}}"#;
+    stub_fetch(answers(vec![response(429, limited)]));
+    let visit = Visit::start(dialect_config("openai-429", "openai")).await;
+    visit.open().await;
+    visit.send("hello").await;
+    visit.until("the notice", |v| v.find(".cw-alert").is_some()).await;
+    assert!(visit.text(".cw-alert").contains("wait 42 s"), "{}", visit.text(".cw-alert"));
+    assert!(visit.text(".cw-cooldown").contains("42") || visit.text(".cw-cooldown").contains("41"), "{}", visit.text(".cw-cooldown"));
 }

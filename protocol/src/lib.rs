@@ -5,6 +5,7 @@
 //! * [`json`]: the small JSON value, parser and writer the dialects read and write with.
 //! * [`sse`]: a byte-fed Server-Sent Events parser; [`stream`]: what streamed events mean.
 //! * [`markdown`]: bot replies as Markdown, rendered to HTML that is safe to insert in a page.
+//! * [`transcript`]: the conversation the widget keeps in the browser where the server keeps none.
 //!
 //! Architecture invariant: this crate never touches `web_sys`, `leptos` or any I/O. It is
 //! tested natively with `cargo test -p chat-widget-protocol`.
@@ -19,6 +20,7 @@ pub mod markdown;
 pub mod model;
 pub mod sse;
 pub mod stream;
+pub mod transcript;
 
 pub use json::Json;
 pub use model::{

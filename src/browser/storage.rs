@@ -42,15 +42,16 @@ impl ConversationStore {
         }
     }
 
-    /// Remembers a conversation id.
+    /// Remembers a conversation id; one that cannot be a URL path segment (`..`, empty,
+    /// control characters, too long) is refused: the next message starts a new conversation.
     pub fn set(&self, id: &str) {
         if !is_plausible_id(id) {
+            let shown: String = id.chars().take(40).flat_map(char::escape_debug).collect();
+            super::dom::console_warn(&format!("chat-widget: the server's conversation id \"{shown}\" cannot be used in a URL; not kept"));
             return;
         }
         *self.memory.borrow_mut() = Some(id.to_owned());
-        if let Some(storage) = local_storage() {
-            let _ = storage.set_item(&self.key, id);
-        }
+        write(&self.key, id);
     }
 }
 
@@ -104,12 +105,11 @@ impl Slot {
         local_storage()?.get_item(&self.key).ok().flatten()
     }
 
-    /// Stores `value`.
+    /// Stores `value`. Where storage refuses it (full), the older value there is removed, so
+    /// the next page never shows something out of date; memory has the new one.
     pub fn set(&self, value: &str) {
         *self.memory.borrow_mut() = Some(value.to_owned());
-        if let Some(storage) = local_storage() {
-            let _ = storage.set_item(&self.key, value);
-        }
+        write(&self.key, value);
     }
 
     /// Forgets it.
@@ -146,13 +146,22 @@ pub fn forget_bot(bot_id: &str) {
     }
 }
 
+/// Writes `value` under `key`; where that fails (storage full), removes what was there.
+fn write(key: &str, value: &str) {
+    if let Some(storage) = local_storage() {
+        if storage.set_item(key, value).is_err() {
+            let _ = storage.remove_item(key);
+        }
+    }
+}
+
 /// `localStorage`, or `None` where reading it throws (blocked) or there is none.
 fn local_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok().flatten()
 }
 
-/// Ids are short and printable; anything else in storage was not written by us.
+/// Ids that can be one URL path segment (not `.` or `..`, no control characters, not too
+/// long); anything else in storage was not written by us, and a server's is not kept.
 fn is_plausible_id(id: &str) -> bool {
-    (1..=128).contains(&id.len())
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+    chat_widget_protocol::dialect::is_usable_id(id)
 }

@@ -80,17 +80,6 @@ impl ChatTurn {
 
 from_fields!(ChatTurn { role: field("role"), content: field("content") });
 
-/// Turns as JSON: `[{"role","content"}, ...]`, the `messages` of a request. The widget keeps
-/// its transcript in this form.
-pub fn encode_turns(turns: &[ChatTurn]) -> String {
-    turns_json(turns).to_string()
-}
-
-/// Turns written by [`encode_turns`]; `None` unless every one of them reads.
-pub fn decode_turns(text: &str) -> Option<Vec<ChatTurn>> {
-    Vec::from_json(&Json::parse(text).ok()?).ok()
-}
-
 fn turns_json(turns: &[ChatTurn]) -> Json {
     Json::Array(turns.iter().map(ChatTurn::to_json).collect())
 }
@@ -407,14 +396,10 @@ mod tests {
     }
 
     #[test]
-    fn the_transcript_reads_what_earlier_versions_stored() {
+    fn turns_are_written_as_serde_writes_them() {
         let turns = vec![ChatTurn::new(Role::User, "Hi \"there\"\n\u{1}"), ChatTurn::new(Role::Assistant, "**Hello** 😀")];
-        let stored_with_serde = serde_json::to_string(&turns).unwrap();
-        assert_eq!(decode_turns(&stored_with_serde), Some(turns.clone()));
-        assert_eq!(encode_turns(&turns), stored_with_serde);
-        let one_unreadable = r#"[{"role":"user","content":"a"},{"role":"robot","content":"b"}]"#;
-        assert_eq!(decode_turns(one_unreadable), None, "all or nothing");
-        assert_eq!(decode_turns("garbage"), None);
+        let with_serde = serde_json::to_string(&turns).unwrap();
+        assert_eq!(turns_json(&turns).to_string(), with_serde);
     }
 
     #[test]

@@ -1,0 +1,258 @@
+//! The conversation as the widget keeps it in the visitor's browser, for the dialects whose
+//! server has no history to read back (`chatbots`, `jombot`, `openai`): what a reload or
+//! another page of the same site shows again, and (openai) the history it sends.
+//!
+//! Stored as a JSON list, oldest first, of `{"from":"visitor"|"bot","text","payload"?,"at"?,
+//! "actions"?}`: `text` is what was shown (Markdown for the bot), `payload` what a quick reply
+//! sent instead, `at` the time in ms since the epoch, `actions` the quick replies under the
+//! last bot message. [`encode`] keeps the newest messages that fit in [`MAX_MESSAGES`] and
+//! [`MAX_BYTES`]. [`decode`] skips what it cannot read, and also reads the `[{"role",
+//! "content"}]` turns that earlier versions kept for openai.
+
+use crate::dialect::shape::Fields;
+use crate::json::Json;
+use crate::model::{ActionKind, SuggestedAction};
+
+/// At most this many messages are kept (the newest).
+pub const MAX_MESSAGES: usize = 100;
+
+/// At most this many bytes of JSON are kept (the newest messages that fit).
+pub const MAX_BYTES: usize = 200 * 1024;
+
+/// Who wrote a kept message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Author {
+    /// The visitor.
+    Visitor,
+    /// The bot.
+    Bot,
+}
+
+/// One kept message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// Who wrote it.
+    pub from: Author,
+    /// What was shown: the visitor's text (or a quick reply's label), or the bot's Markdown.
+    pub text: String,
+    /// What was sent instead of `text` (a quick reply's payload).
+    pub payload: Option<String>,
+    /// When it was written, in ms since the epoch.
+    pub at: Option<u64>,
+    /// The quick replies under it (kept for the last message only).
+    pub actions: Vec<SuggestedAction>,
+}
+
+impl Entry {
+    fn to_json(&self) -> Json {
+        let from = match self.from {
+            Author::Visitor => "visitor",
+            Author::Bot => "bot",
+        };
+        let actions: Vec<Json> = self.actions.iter().map(action_json).collect();
+        Json::object()
+            .with("from", from)
+            .with("text", self.text.as_str())
+            .with_some("payload", self.payload.as_deref())
+            .with_some("at", self.at)
+            .with_some("actions", (!actions.is_empty()).then_some(actions))
+    }
+
+    fn from_json(json: &Json) -> Option<Self> {
+        let fields = Fields::of(json).ok()?;
+        let from = match fields
+            .lenient::<String>("from")
+            .or_else(|| fields.lenient("role"))?
+            .as_str()
+        {
+            "visitor" | "user" => Author::Visitor,
+            "bot" | "assistant" => Author::Bot,
+            _ => return None,
+        };
+        let text: String = fields
+            .lenient("text")
+            .or_else(|| fields.lenient("content"))?;
+        let at = fields
+            .lenient::<f64>("at")
+            .filter(|at| at.is_finite() && *at >= 0.0)
+            .map(|at| at as u64);
+        Some(Self {
+            from,
+            text,
+            payload: fields.lenient("payload"),
+            at,
+            actions: fields.actions("actions"),
+        })
+    }
+}
+
+fn action_json(action: &SuggestedAction) -> Json {
+    let kind = match action.kind {
+        ActionKind::QuickReply => "quick_reply",
+        ActionKind::Url => "url",
+        ActionKind::Postback => "postback",
+    };
+    Json::object()
+        .with("type", kind)
+        .with("text", action.text.as_str())
+        .with_some("payload", action.payload.as_deref())
+}
+
+/// The newest entries that fit in [`MAX_MESSAGES`] and [`MAX_BYTES`], as JSON. A single
+/// message bigger than the whole allowance is left out (with everything before it).
+pub fn encode(entries: &[Entry]) -> String {
+    let mut kept: Vec<String> = Vec::new();
+    let mut bytes = 2; // the brackets
+    for entry in entries.iter().rev().take(MAX_MESSAGES) {
+        let json = entry.to_json().to_string();
+        let added = json.len() + usize::from(!kept.is_empty());
+        if bytes + added > MAX_BYTES {
+            break;
+        }
+        bytes += added;
+        kept.push(json);
+    }
+    kept.reverse();
+    format!("[{}]", kept.join(","))
+}
+
+/// The entries in stored text, oldest first. Garbage gives none; an entry that does not
+/// read (another version, a hand edit) is skipped, and so are a legacy `system` turn and
+/// anything past the caps.
+pub fn decode(text: &str) -> Vec<Entry> {
+    let Ok(json) = Json::parse(text) else {
+        return Vec::new();
+    };
+    let items = json.as_array().unwrap_or_default();
+    let entries: Vec<Entry> = items.iter().filter_map(Entry::from_json).collect();
+    entries[entries.len().saturating_sub(MAX_MESSAGES)..].to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn visitor(text: &str, at: u64) -> Entry {
+        Entry {
+            from: Author::Visitor,
+            text: text.into(),
+            payload: None,
+            at: Some(at),
+            actions: Vec::new(),
+        }
+    }
+
+    fn bot(text: &str, at: u64) -> Entry {
+        Entry {
+            from: Author::Bot,
+            text: text.into(),
+            payload: None,
+            at: Some(at),
+            actions: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_conversation_comes_back_as_it_was_kept() {
+        let mut last = bot(
+            "Pick **one**:\n\n| a | b |\n|---|---|\n| 1 | 2 |",
+            1_733_300_000_500,
+        );
+        last.actions = vec![
+            SuggestedAction {
+                kind: ActionKind::QuickReply,
+                text: "Yes".into(),
+                payload: Some("yes".into()),
+            },
+            SuggestedAction {
+                kind: ActionKind::Url,
+                text: "Docs".into(),
+                payload: Some("https://x.test".into()),
+            },
+        ];
+        let chosen = Entry {
+            payload: Some("check_order".into()),
+            ..visitor("Check order status", 1_733_300_000_000)
+        };
+        let entries = vec![
+            chosen,
+            bot("Hello \"there\"\n\u{1} 😀", 1_733_300_000_100),
+            visitor("é/..?#%", 1_733_300_000_200),
+            last,
+        ];
+        assert_eq!(decode(&encode(&entries)), entries);
+    }
+
+    #[test]
+    fn only_the_newest_hundred_messages_are_kept() {
+        let entries: Vec<Entry> = (0..150)
+            .map(|i| visitor(&format!("message {i}"), i))
+            .collect();
+        let kept = decode(&encode(&entries));
+        assert_eq!(kept.len(), MAX_MESSAGES);
+        assert_eq!(kept[0].text, "message 50");
+        assert_eq!(kept[99].text, "message 149");
+    }
+
+    #[test]
+    fn only_the_newest_200_kb_are_kept() {
+        let entries: Vec<Entry> = (0..10)
+            .map(|i| bot(&format!("{i}{}", "x".repeat(50 * 1024)), i))
+            .collect();
+        let text = encode(&entries);
+        assert!(text.len() <= MAX_BYTES, "{}", text.len());
+        let kept = decode(&text);
+        assert_eq!(
+            kept.len(),
+            3,
+            "three 50 KB replies fit in 200 KB, four do not"
+        );
+        assert!(
+            kept[0].text.starts_with('7') && kept[2].text.starts_with('9'),
+            "the newest"
+        );
+        let huge = vec![visitor("before", 1), bot(&"y".repeat(MAX_BYTES), 2)];
+        assert_eq!(
+            decode(&encode(&huge)),
+            vec![],
+            "nothing fits after a message bigger than the whole allowance"
+        );
+    }
+
+    #[test]
+    fn what_earlier_versions_kept_for_openai_still_reads() {
+        let legacy = r#"[{"role":"system","content":"Be kind"},{"role":"user","content":"Hi"},{"role":"assistant","content":"**Hello**"}]"#;
+        let entries = decode(legacy);
+        assert_eq!(
+            entries
+                .iter()
+                .map(|e| (e.from, e.text.as_str(), e.at))
+                .collect::<Vec<_>>(),
+            [
+                (Author::Visitor, "Hi", None),
+                (Author::Bot, "**Hello**", None)
+            ]
+        );
+    }
+
+    #[test]
+    fn garbage_reads_as_nothing_and_bad_entries_are_skipped() {
+        for garbage in ["", "garbage", "{}", "null", "[1,2", "\"text\""] {
+            assert_eq!(decode(garbage), vec![], "{garbage:?}");
+        }
+        let mixed = r#"[{"from":"visitor","text":"kept","at":5},{"from":"martian","text":"x"},{"from":"bot"},7,
+            {"from":"bot","text":"also kept","at":-3,"actions":"nope","payload":12}]"#;
+        let entries = decode(mixed);
+        assert_eq!(entries.len(), 2);
+        assert_eq!((entries[0].text.as_str(), entries[0].at), ("kept", Some(5)));
+        assert_eq!(
+            (
+                entries[1].text.as_str(),
+                entries[1].at,
+                entries[1].payload.as_ref(),
+                entries[1].actions.len()
+            ),
+            ("also kept", None, None, 0)
+        );
+    }
+}
