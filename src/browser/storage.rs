@@ -46,7 +46,7 @@ impl ConversationStore {
     /// control characters, too long) is refused: the next message starts a new conversation.
     pub fn set(&self, id: &str) {
         if !is_plausible_id(id) {
-            let shown: String = id.chars().take(40).flat_map(char::escape_debug).collect();
+            let shown: String = id.chars().take(40).map(|c| if c.is_control() { '?' } else { c }).collect();
             super::dom::console_warn(&format!("chat-widget: the server's conversation id \"{shown}\" cannot be used in a URL; not kept"));
             return;
         }

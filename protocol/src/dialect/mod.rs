@@ -221,7 +221,7 @@ pub fn usable_id<'a>(what: &str, id: &'a str) -> Result<&'a str, ApiError> {
     if is_usable_id(id) {
         Ok(id)
     } else {
-        let shown: String = id.chars().take(40).flat_map(char::escape_debug).collect();
+        let shown: String = id.chars().take(40).map(|c| if c.is_control() { '?' } else { c }).collect();
         Err(ApiError::new(ErrorCode::MalformedResponse, format!("the {what} \"{shown}\" cannot be used in a URL")))
     }
 }
