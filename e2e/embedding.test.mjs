@@ -181,10 +181,10 @@ test('two <chat-widget> elements for two bots keep separate state and storage', 
   assert.equal(await page.locator('#support .cw-msg--visitor').count(), 0, 'the other widget is untouched');
   assert.match(chat[0].sent.message, /gift cards/);
   const keys = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('chat-widget:')));
-  assert.deepEqual(keys, ['chat-widget:sales:conversation']);
+  assert.deepEqual(keys.sort(), ['chat-widget:sales:conversation', 'chat-widget:sales:transcript']);
   await page.evaluate(() => document.getElementById('support').send('Hi'));
   await finishedReplies(page, 1, '#support');
-  assert.equal((await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('chat-widget:')))).length, 2);
+  assert.equal((await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('chat-widget:')))).length, 4);
   await page.screenshot({ path: join(artifacts, 'two-elements.png') });
 
   // Removing an element removes its widget.

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::browser::http::Abort;
 use crate::browser::{dom, storage, storage::ConversationStore, storage::Slot};
-use crate::config::{Dialect, Position, WidgetConfig};
+use crate::config::{speaks, Dialect, Position, WidgetConfig};
 use crate::theme::Color;
 use chat_widget_protocol::dialect::{jelytech, openai};
 use chat_widget_protocol::transcript::{self, Author, Entry};
@@ -19,12 +19,18 @@ use crate::api::Earlier;
 use crate::events::WidgetEvent;
 use crate::text::{Locale, Strings};
 
+/// Whether this build has a dialect whose conversation the widget keeps itself (a constant:
+/// without one, the transcript's code goes).
+const KEEPS_TRANSCRIPTS: bool = speaks(Dialect::Chatbots) || speaks(Dialect::Jombot) || speaks(Dialect::Openai);
+
 /// Whether the widget keeps the conversation itself: the dialects whose server gives none
-/// back (jelytech's history and chataibot's messages do). A constant `false` in a build
-/// without these dialects, so their code goes.
+/// back (jelytech's history and chataibot's messages do).
 fn keeps_transcript(config: &WidgetConfig) -> bool {
-    config.uses(Dialect::Chatbots) || config.uses(Dialect::Jombot) || config.uses(Dialect::Openai)
+    KEEPS_TRANSCRIPTS && matches!(config.dialect, Dialect::Chatbots | Dialect::Jombot | Dialect::Openai)
 }
+
+/// The `request` of a restored reply: it answers no message of this page (ids start at 1).
+const RESTORED: u64 = 0;
 
 /// Who hears about [`WidgetEvent`]s.
 type Listener = Rc<dyn Fn(WidgetEvent)>;
@@ -399,7 +405,7 @@ impl Chat {
                 message.delivery.set(Delivery::Delivered);
             }
         } else {
-            let reply = self.push_reply(0);
+            let reply = self.push_reply(RESTORED);
             reply.markdown.update_value(|markdown| markdown.push(&earlier.text));
             reply.finish(ReplyState::Complete, earlier.actions);
         }
@@ -436,7 +442,7 @@ impl Chat {
     /// delivered messages and finished replies, the newest 100 or 200 KB
     /// ([`transcript::encode`]), with the quick replies under the last one.
     fn save_transcript(&self) {
-        if !self.config.with_value(keeps_transcript) {
+        if !KEEPS_TRANSCRIPTS || !self.config.with_value(keeps_transcript) {
             return;
         }
         let entries: Vec<Entry> = self.messages.with_untracked(|messages| {
@@ -615,10 +621,11 @@ impl Chat {
         })
     }
 
-    /// How many bot replies have completed (for the unread count).
+    /// How many bot replies have completed on this page (for the unread count): restored ones,
+    /// which answer no message of this page, were read before and do not count.
     pub fn completed_replies(&self) -> usize {
         self.messages.with(|messages| {
-            messages.iter().filter(|m| m.reply.is_some_and(|r| r.state.get() == ReplyState::Complete)).count()
+            messages.iter().filter(|m| m.reply.is_some_and(|r| r.request != RESTORED && r.state.get() == ReplyState::Complete)).count()
         })
     }
 

@@ -1513,6 +1513,8 @@ async fn chataibot_shows_the_conversation_again_from_the_server_with_its_times()
     visit.until("the restored conversation", |v| v.all(".cw-msg--visitor").len() == 2 && v.bot_bubbles().len() == 2).await;
     assert_eq!(paths()[0], "/api/v1/conversation/c_9/messages", "all the messages: no `after`");
     assert!(stored("chat-widget:reload-chatai:transcript").is_none(), "the server keeps it: no copy in the browser");
+    visit.settle().await;
+    assert!(visit.find(".cw-badge").is_none(), "replies read on an earlier visit are not unread");
     visit.open().await;
     assert!(visit.bot_bubbles()[1].contains("<strong>ACM-123</strong>"));
     assert_eq!(
