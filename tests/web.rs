@@ -1569,6 +1569,12 @@ async fn the_transcript_keeps_the_latest_hundred_messages() {
     let visit = Visit::start(config).await;
     visit.open().await;
     visit.until("the restored messages", |v| v.find(".cw-earlier").is_some()).await;
+    visit
+        .until("the newest messages in view on opening", |v| {
+            let list = v.get(".cw-messages");
+            list.scroll_height() > list.client_height() && list.scroll_height() - list.scroll_top() - list.client_height() <= 2
+        })
+        .await;
     visit.get(".cw-earlier").click();
     visit.until("all of them", |v| v.find(".cw-earlier").is_none()).await;
     let shown: Vec<String> = visit.all(".cw-msg:not(.cw-msg--greeting) .cw-bubble").iter().map(|m| m.text_content().unwrap_or_default()).collect();

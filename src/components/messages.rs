@@ -20,8 +20,8 @@ const STICKY_SLACK_PX: i32 = 48;
 /// A thousand restored messages cost the time of fifty.
 const WINDOW: usize = 50;
 
-/// Draws the list of messages at the end of `parent` (the panel).
-pub fn message_list(parent: &web_sys::Element, chat: Chat) {
+/// Draws the list of messages at the end of `parent` (the panel, shown while `open`).
+pub fn message_list(parent: &web_sys::Element, chat: Chat, open: RwSignal<bool>) {
     let t = chat.strings();
     let wrap = dom::element("div", "cw-messages-wrap");
     let _ = parent.append_child(&wrap);
@@ -68,6 +68,17 @@ pub fn message_list(parent: &web_sys::Element, chat: Chat) {
                 dom::next_frame(move || dom::scroll_to_bottom(&list));
             } else {
                 unseen.set(true);
+            }
+        });
+    }
+    // A closed panel cannot scroll: on opening, a visitor who was at the bottom (or has not
+    // opened it yet, with a conversation restored meanwhile) sees the newest messages.
+    {
+        let list = list.clone();
+        Effect::new(move |_| {
+            if open.get() && at_bottom.get_untracked() {
+                let list = list.clone();
+                dom::next_frame(move || dom::scroll_to_bottom(&list));
             }
         });
     }

@@ -54,7 +54,7 @@ pub fn panel(root: &web_sys::Element, chat: Chat, config: &WidgetConfig, open: R
     let yes = dom::append_button(&choices, "cw-confirm-yes", t.start_over, "");
     let confirm = dom::Optional::new(&panel, confirm.into());
 
-    message_list(&panel, chat);
+    message_list(&panel, chat, open);
 
     // Notices: offline, the latest failure, the rate-limit countdown.
     let banner = dom::Optional::new(&panel, dom::html("p", "cw-banner", &[("role", "status")]).into());

@@ -1,0 +1,136 @@
+// What a visitor sees after a reload, and on another page of the same site, in every dialect:
+// the real widget build on a host page of another origin, the real reference server and
+// Chromium. jelytech and chataibot read the conversation back from the server; chatbots,
+// jombot and openai show the transcript the widget keeps in localStorage. Each keeps the
+// messages' texts, times and Markdown, shows quick replies under the last bot message only,
+// and forgets everything after logout(). A screenshot per dialect is left in e2e/artifacts.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { startServer, startPageServer, launchBrowser, newPage, recordApi, waitFor, artifacts } from './support.mjs';
+
+let server;
+let pages;
+let browser;
+
+before(async () => {
+  server = await startServer({ args: ['--stream-delay-ms', '5', '--reply-delay-ms', '100'] });
+  pages = await startPageServer({ API: server.url });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await pages?.stop();
+  await server?.stop();
+});
+
+/** e2e/pages/dialect.html for `bot` in `dialect`; `page` tells two pages of the site apart. */
+function pageFor(dialect, bot, page = 'home') {
+  const query = new URLSearchParams({ DIALECT: dialect, BOT: bot.id, KEY: bot.key, EXTRA: '', page });
+  return `${pages.url}/pages/dialect.html?${query}`;
+}
+
+const finishedReplies = (page) => page.locator('.cw-msg--bot:not(.cw-msg--greeting):not(.cw-msg--streaming) .cw-bubble');
+
+async function openChat(page) {
+  await page.locator('.cw-launcher').click();
+  await page.locator('.cw-panel').waitFor();
+}
+
+async function ask(page, text) {
+  const earlier = await finishedReplies(page).count();
+  const input = page.locator('.cw-input');
+  await input.fill(text);
+  await input.press('Enter');
+  await finishedReplies(page).nth(earlier).waitFor();
+}
+
+/** What the visitor sees in the list: who, the text (HTML for the bot), the time, the quick replies. */
+async function conversation(page) {
+  return page.evaluate(() => {
+    const root = document.querySelector('[data-chat-widget]')?.shadowRoot ?? document.querySelector('chat-widget')?.shadowRoot;
+    const rows = [...root.querySelectorAll('.cw-msg:not(.cw-msg--greeting)')];
+    return rows.map((row) => ({
+      from: row.classList.contains('cw-msg--visitor') ? 'visitor' : 'bot',
+      html: row.querySelector('.cw-bubble')?.innerHTML ?? '',
+      at: Date.parse(row.querySelector('.cw-time')?.getAttribute('datetime') ?? ''),
+      actions: [...row.querySelectorAll('.cw-action')].map((a) => a.textContent.trim()),
+    }));
+  });
+}
+
+/** The same conversation: texts and Markdown alike, times alike (to the ms where the widget kept them). */
+function assertSameConversation(after, before, { exactTimes, what }) {
+  assert.deepEqual(after.map((m) => [m.from, m.html]), before.map((m) => [m.from, m.html]), `${what}: the same messages, rendered alike`);
+  after.forEach((m, i) => {
+    assert.ok(Number.isFinite(m.at), `${what}: message ${i} has a time`);
+    // The server's own clock stamps what it keeps; the widget stamped what the visitor saw.
+    const slack = exactTimes ? 0 : 5000;
+    assert.ok(Math.abs(m.at - before[i].at) <= slack, `${what}: message ${i} keeps its time (${new Date(m.at).toISOString()} vs ${new Date(before[i].at).toISOString()})`);
+  });
+  const withActions = after.map((m, i) => [i, m.actions.length]).filter(([, n]) => n > 0).map(([i]) => i);
+  assert.ok(withActions.length <= 1, `${what}: quick replies under one message at most`);
+  if (withActions.length === 1) {
+    assert.equal(withActions[0], after.length - 1, `${what}: under the last message`);
+    assert.equal(after.at(-1).from, 'bot');
+  }
+}
+
+const dialects = [
+  { dialect: 'chatbots', keeps: 'transcript' },
+  { dialect: 'jombot', keeps: 'transcript' },
+  { dialect: 'jelytech', keeps: 'server' },
+  { dialect: 'chataibot', keeps: 'server' },
+  { dialect: 'openai', keeps: 'transcript' },
+];
+
+for (const { dialect, keeps } of dialects) {
+  test(`${dialect}: a reload and another page show the same conversation; logout() forgets it`, async (t) => {
+    const bot = server.createBot(`restore-${dialect}`, '--name', 'Acme');
+    const page = await newPage(browser);
+    t.after(() => page.context().close());
+    const history = recordApi(page, /^\/(v1\/chat\/history|api\/v1\/conversation\/)/);
+    await page.goto(pageFor(dialect, bot));
+    await openChat(page);
+    await ask(page, 'Where is my order?');
+    await ask(page, 'Show me what Markdown looks like');
+    const before = await conversation(page);
+    assert.equal(before.length, 4);
+    assert.match(before[3].html, /<strong>|<code>|<li>/, 'the second answer has Markdown');
+    const stored = await page.evaluate((id) => localStorage.getItem(`chat-widget:${id}:transcript`), bot.id);
+    assert.equal(stored !== null, keeps === 'transcript', `the ${keeps} keeps it`);
+
+    await page.reload();
+    await waitFor(async () => (await finishedReplies(page).count()) === 2, 'the conversation shown again');
+    assert.equal(await page.locator('.cw-panel').isVisible(), false, 'restored before the visitor opens the chat');
+    await openChat(page);
+    assertSameConversation(await conversation(page), before, { exactTimes: keeps === 'transcript', what: `${dialect} after a reload` });
+    if (keeps === 'server') {
+      const read = history.filter((call) => call.method === 'GET' && !call.query.get('after'));
+      assert.ok(read.length >= 1, 'read back from the server');
+    }
+    await page.waitForTimeout(300); // the panel's opening animation is over
+    await page.screenshot({ path: join(artifacts, `restore-${dialect}.png`) });
+    assert.deepEqual(page.consoleErrors, []);
+
+    // Another page of the same site.
+    await page.goto(pageFor(dialect, bot, 'shipping'));
+    await waitFor(async () => (await finishedReplies(page).count()) === 2, 'the conversation on the other page');
+    await openChat(page);
+    assertSameConversation(await conversation(page), before, { exactTimes: keeps === 'transcript', what: `${dialect} on another page` });
+    await ask(page, 'How long does shipping take?');
+    assert.equal((await conversation(page)).length, 6, 'the conversation goes on');
+
+    // logout(): the next person on this computer sees nothing.
+    await page.evaluate(() => window.ChatWidget.logout());
+    await page.reload();
+    await page.locator('.cw-launcher').waitFor();
+    await page.waitForTimeout(500);
+    await openChat(page);
+    assert.equal((await conversation(page)).length, 0, 'nothing comes back after logout()');
+    const left = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('chat-widget:')));
+    assert.deepEqual(left.filter((k) => k.endsWith(':transcript') || k.endsWith(':conversation')), []);
+    assert.deepEqual(page.consoleErrors, []);
+  });
+}
