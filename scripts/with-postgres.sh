@@ -6,6 +6,7 @@
 # Needs Debian's `postgresql` package (scripts/setup.sh installs it). As root, initdb and
 # pg_ctl run as the `postgres` user the package creates (they refuse to run as root).
 # If the cluster cannot start, this fails with the reason; it never runs the command without.
+# PG_DURABLE=1 keeps PostgreSQL's durable defaults (fsync on): for benchmarks, not tests.
 set -euo pipefail
 
 fail() { printf '\033[1m[postgres]\033[0m %s\n' "$*" >&2; exit 1; }
@@ -46,12 +47,14 @@ done
 as_pg "$PG_BIN/initdb" -D "$PG_DIR/data" -A trust -U test -E UTF8 >"$PG_DIR/initdb.log" 2>&1 \
   || fail "initdb failed: $(tail -n 5 "$PG_DIR/initdb.log")"
 # fsync off: a test cluster thrown away at the end needs no durability, and tests run faster.
+fast="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+[ "${PG_DURABLE:-0}" = 1 ] && fast=""
 as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
-  -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+  -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=300 $fast" \
   start >/dev/null 2>&1 || fail "the cluster did not start: $(tail -n 5 "$PG_DIR/server.log" 2>/dev/null)"
 
 export CHAT_TEST_DATABASE_URL="postgres://test@127.0.0.1:$port/postgres"
-say "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (CHAT_TEST_DATABASE_URL)"
+say "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (CHAT_TEST_DATABASE_URL)${fast:+, fsync off}"
 status=0
 "$@" || status=$?
 exit $status

@@ -889,7 +889,6 @@ impl Store {
         if let Some(refused) = charge(&mut tx, bot_id, now, Charge::Reply).await? {
             return Ok(refused);
         }
-        count_messages(&mut tx, &[&question, &reply]).await?;
         tx.commit().await?;
         Ok(ExchangeOutcome::Recorded(RecordedExchange {
             conversation_id,
@@ -943,7 +942,6 @@ impl Store {
         if let Some(refused) = charge(&mut tx, bot_id, now, Charge::Pending).await? {
             return Ok(refused);
         }
-        count_messages(&mut tx, &[&question]).await?;
         tx.commit().await?;
         Ok(Outcome::Recorded(PromisedReply {
             message: RecordedMessage {
@@ -1099,7 +1097,6 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         add_usage(&mut tx, &job.bot_id, dates::month_start_ms(now), 1).await?;
-        count_messages(&mut tx, &[&answer]).await?;
         let message = sqlx::query(&format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1"
         ))
@@ -1511,7 +1508,6 @@ impl Store {
 }
 
 /// A message about to be inserted.
-#[derive(Clone, Copy)]
 struct NewMessage<'a> {
     bot_id: &'a str,
     conversation_id: &'a str,
@@ -1621,41 +1617,6 @@ async fn refund(tx: &mut Tx, bot_id: &str, created_at: i64) -> Result<(), StoreE
     Ok(())
 }
 
-/// Adds messages (stored in this transaction, all of one bot and conversation) to the daily
-/// analytics rollups.
-async fn count_messages(tx: &mut Tx, messages: &[&NewMessage<'_>]) -> Result<(), StoreError> {
-    let Some(first) = messages.first() else {
-        return Ok(());
-    };
-    let day = first.now.div_euclid(MS_PER_DAY);
-    let replies = messages.iter().filter(|m| m.response_ms.is_some()).count() as i64;
-    let response_ms: i64 = messages.iter().filter_map(|m| m.response_ms).sum();
-    sqlx::query(
-        "INSERT INTO daily_stats (bot_id, day, messages, replies, response_ms)
-         VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (bot_id, day) DO UPDATE SET
-             messages = daily_stats.messages + $3, replies = daily_stats.replies + $4,
-             response_ms = daily_stats.response_ms + $5",
-    )
-    .bind(first.bot_id)
-    .bind(day)
-    .bind(messages.len() as i64)
-    .bind(replies)
-    .bind(response_ms)
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO daily_conversations (bot_id, day, conversation_id) VALUES ($1, $2, $3)
-         ON CONFLICT (bot_id, day, conversation_id) DO NOTHING",
-    )
-    .bind(first.bot_id)
-    .bind(day)
-    .bind(first.conversation_id)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
 /// The text `topQuestions` compares: trimmed, lower-cased, at most [`QUESTION_KEY_BYTES`].
 pub fn question_key(text: &str) -> String {
     let mut key = text.trim().to_lowercase();
@@ -1739,8 +1700,8 @@ async fn insert_key(tx: &mut Tx, bot_id: &str) -> Result<ApiKey, StoreError> {
     Ok(key)
 }
 
-/// Inserts a message (and, for a visitor message, counts its question for the day). Returns
-/// its id and seq.
+/// Inserts a message (the `messages_rollup` trigger of the migrations adds it to the daily
+/// analytics rollups). Returns its id and seq.
 async fn insert_message(
     tx: &mut Tx,
     message: &NewMessage<'_>,
@@ -1762,23 +1723,10 @@ async fn insert_message(
     .bind(i64::from(message.complete))
     .bind(message.actions)
     .bind(message.writer)
-    .bind(key.as_deref())
+    .bind(key)
     .bind(message.response_ms)
     .fetch_one(&mut **tx)
     .await?;
-    if let Some(key) = key {
-        sqlx::query(
-            "INSERT INTO daily_questions (bot_id, day, question_key, first_seq, asked)
-             VALUES ($1, $2, $3, $4, 1)
-             ON CONFLICT (bot_id, day, question_key) DO UPDATE SET asked = daily_questions.asked + 1",
-        )
-        .bind(message.bot_id)
-        .bind(message.now.div_euclid(MS_PER_DAY))
-        .bind(key)
-        .bind(seq)
-        .execute(&mut **tx)
-        .await?;
-    }
     Ok((id, seq))
 }
 
@@ -2411,6 +2359,61 @@ mod tests {
             store.peek_rate_window("bot:a", 161).await.expect("peek"),
             Some((160, 1))
         );
+    }
+
+    #[tokio::test]
+    async fn analytics_agree_whether_read_from_rollups_or_from_the_messages() {
+        let dir = TempDir::new("analytics");
+        let store = test_store(&dir.0).await;
+        let mut conversation = None;
+        for (question, answer) in [
+            ("Where is my order?", "a"),
+            ("  where IS my order?", "b"),
+            ("Hi", "c"),
+        ] {
+            let Outcome::Recorded(exchange) = store
+                .record_exchange(DEMO_BOT_ID, conversation.as_deref(), question, answer)
+                .await
+                .expect("store")
+            else {
+                panic!("recorded");
+            };
+            conversation = Some(exchange.conversation_id);
+        }
+        store
+            .record_exchange(DEMO_BOT_ID, None, "Hi", "d")
+            .await
+            .expect("store");
+        let now = now_ms();
+        let today = now.div_euclid(MS_PER_DAY) * MS_PER_DAY;
+        let expected = BotAnalytics {
+            total_messages: 8,
+            conversations: 2,
+            average_response_ms: Some(0),
+            top_questions: vec!["Where is my order?".into(), "Hi".into()],
+        };
+        // All time: whole days from the rollups (today is one of them); today alone, as a
+        // whole day; and a window of minutes around now, read from the messages only.
+        for (from, until) in [
+            (i64::MIN, i64::MAX),
+            (today, today + MS_PER_DAY),
+            (now - 60_000, now + 60_000),
+            (today - 3 * MS_PER_DAY + 5, now + 1),
+        ] {
+            assert_eq!(
+                store
+                    .analytics(DEMO_BOT_ID, from, until)
+                    .await
+                    .expect("read"),
+                expected,
+                "{from}..{until}"
+            );
+        }
+        let later = store
+            .analytics(DEMO_BOT_ID, now + 60_000, i64::MAX)
+            .await
+            .expect("read");
+        assert_eq!(later, BotAnalytics::default());
     }
 
     #[test]

@@ -1,0 +1,225 @@
+// Server throughput benchmark (a script, not a test): JSON chat (chatbots dialect,
+// `"stream": false`, each client continuing its own conversation) against the real server
+// binary on loopback. For each server and backend, with 0 and with N stored messages (seeded
+// with SQL, not HTTP: server/examples/seed.rs), it prints req/s, p50 and p99 at concurrency
+// 1/16/128 without and with a monthly quota, chat at c=16 while analytics are read in a loop,
+// and the latency of one analytics call alone. Then the issue's goals as ratios.
+//
+//   cargo build --release -p chat-widget-server --bin chat-widget-server --example seed
+//   PG_DURABLE=1 scripts/with-postgres.sh node bench/server.mjs --old /path/to/previous/chat-widget-server
+//
+// --old: a server binary built from the commit before the sqlx store (SQLite only); its rows
+//        are the baseline. Without it, only the current server is measured.
+// PostgreSQL rows need CHAT_TEST_DATABASE_URL (scripts/with-postgres.sh sets it; PG_DURABLE=1
+// keeps fsync on, as in production) or --postgres.
+// Other options: --new BINARY, --seed BINARY, --messages 1000000, --seconds 4.
+// Every server is started with RUST_LOG=warn (no per-request log line) and a rate limit and
+// credits that never refuse. The load generator is this one Node process: on a small machine
+// it competes with the server for the CPU, so compare rows of one run, not across machines.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import http from 'node:http';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+const newBinary = arg('new', join(root, 'target', 'release', 'chat-widget-server'));
+const seedBinary = arg('seed', join(root, 'target', 'release', 'examples', 'seed'));
+const oldBinary = arg('old', null);
+const seeded = Number(arg('messages', 1_000_000));
+const seconds = Number(arg('seconds', 4));
+const postgres = arg('postgres', process.env.CHAT_TEST_DATABASE_URL || null);
+const ADMIN = 'bench-admin-token';
+for (const [what, path] of [['server', newBinary], ['seeder', seedBinary], ['old server', oldBinary]]) {
+  if (path && !existsSync(path)) {
+    console.error(`no ${what} at ${path} (cargo build --release -p chat-widget-server --bin chat-widget-server --example seed)`);
+    process.exit(1);
+  }
+}
+
+const configs = [];
+for (const size of [0, seeded]) {
+  if (oldBinary) configs.push({ name: 'before (rusqlite)', binary: oldBinary, backend: 'sqlite', size, legacy: true });
+  configs.push({ name: 'sqlx', binary: newBinary, backend: 'sqlite', size });
+  if (postgres) configs.push({ name: 'sqlx', binary: newBinary, backend: 'postgres', size });
+}
+if (!postgres) console.error('(no PostgreSQL: run under scripts/with-postgres.sh for its rows)');
+
+let databases = 0;
+const results = [];
+
+for (const config of configs) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'chat-widget-bench-'));
+  let dbArgs = [];
+  if (config.backend === 'postgres') {
+    const url = execFileSync(seedBinary, ['create-db', postgres, `bench_${process.pid}_${databases++}`], { encoding: 'utf8' }).trim();
+    dbArgs = ['--database-url', url];
+  }
+  const admin = (...settings) => execFileSync(config.binary, ['bot', '--data-dir', dataDir, ...dbArgs, '--bot', 'demo', ...settings], { stdio: 'ignore' });
+  // Creates the schema (and the demo bot) the way this server does, then the settings.
+  admin('--rate-limit', '1000000000', '--credits', 'unlimited', '--quota', 'unlimited', '--stream-default', 'false');
+  if (config.size > 0) {
+    const started = performance.now();
+    const where = dbArgs.length ? dbArgs : ['--data-dir', dataDir];
+    execFileSync(seedBinary, ['messages', ...where, String(config.size), ...(config.legacy ? ['--legacy'] : [])], { stdio: 'inherit' });
+    console.error(`seeded ${config.size.toLocaleString('en')} messages for ${config.name} ${config.backend} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  }
+  const server = await start(config.binary, dataDir, dbArgs);
+  const label = { server: config.name, backend: config.backend, stored: config.size };
+  try {
+    await chatLoad(server, 16, 1); // warm-up
+    for (const quota of [false, true]) {
+      admin('--quota', quota ? '1000000000' : 'unlimited');
+      for (const c of [1, 16, 128]) {
+        results.push({ ...label, scenario: quota ? 'quota' : 'no quota', c, ...(await chatLoad(server, c, seconds)) });
+      }
+    }
+    admin('--quota', 'unlimited');
+    const alone = await analyticsAlone(server, 20);
+    const [chat, analytics] = await Promise.all([chatLoad(server, 16, seconds), analyticsLoad(server, seconds)]);
+    results.push({ ...label, scenario: 'analytics running', c: 16, ...chat, analytics, alone });
+  } finally {
+    server.child.kill('SIGTERM');
+    await new Promise((resolve) => server.child.once('exit', resolve));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  printTable(results.filter((r) => r.server === label.server && r.backend === label.backend && r.stored === label.stored));
+}
+
+console.log('\n## All runs\n');
+printTable(results);
+printGoals();
+
+// ---------------------------------------------------------------------------------------------
+
+async function start(binary, dataDir, dbArgs) {
+  const child = spawn(binary, ['--addr', '127.0.0.1:0', '--data-dir', dataDir, ...dbArgs, '--dist-dir', join(dataDir, 'none'),
+    '--admin-token', ADMIN, '--header-timeout-s', '300'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, RUST_LOG: 'warn' } });
+  const lines = createInterface({ input: child.stdout });
+  const printed = [];
+  for await (const line of lines) {
+    printed.push(line);
+    if (printed.length === 4) break;
+  }
+  const [host, port] = printed[0].replace('chat-widget-server listening on http://', '').split(':');
+  return { child, host, port: Number(port), key: printed[2].replace('publishable key: ', '') };
+}
+
+function request(server, agent, method, path, token, body) {
+  return new Promise((resolve) => {
+    const payload = body ? JSON.stringify(body) : '';
+    const req = http.request({ host: server.host, port: server.port, method, path, agent,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'content-length': Buffer.byteLength(payload) } },
+    (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => { text += chunk; });
+      res.on('end', () => resolve({ status: res.statusCode, text }));
+      res.on('error', () => resolve({ status: 0, text: '' }));
+    });
+    req.on('error', () => resolve({ status: 0, text: '' }));
+    req.end(payload);
+  });
+}
+
+function percentile(sorted, p) {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+}
+
+function summary(latencies, errors, elapsed) {
+  const sorted = latencies.sort((a, b) => a - b);
+  return { requests: sorted.length, rps: sorted.length / elapsed, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), errors };
+}
+
+/** `c` clients, each continuing its own conversation, for `secs` seconds. */
+async function chatLoad(server, c, secs) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: c });
+  const latencies = [];
+  let errors = 0;
+  const started = performance.now();
+  const end = started + secs * 1000;
+  await Promise.all(Array.from({ length: c }, async (_, client) => {
+    let conversationId;
+    let n = 0;
+    while (performance.now() < end) {
+      const body = { message: n++ % 2 ? 'How long does shipping take?' : `where is my order ${client}`, stream: false, ...(conversationId ? { conversationId } : {}) };
+      const t0 = performance.now();
+      const res = await request(server, agent, 'POST', '/api/v1/chatbots/demo/chat', server.key, body);
+      latencies.push(performance.now() - t0);
+      if (res.status === 200) conversationId = JSON.parse(res.text).data?.conversationId;
+      else errors++;
+    }
+  }));
+  agent.destroy();
+  return summary(latencies, errors, (performance.now() - started) / 1000);
+}
+
+/** One client reading the bot's analytics (all time) in a loop, for `secs` seconds. */
+async function analyticsLoad(server, secs) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const latencies = [];
+  let errors = 0;
+  const started = performance.now();
+  const end = started + secs * 1000;
+  while (performance.now() < end) {
+    const t0 = performance.now();
+    const res = await request(server, agent, 'GET', '/v1/bots/demo/analytics', ADMIN);
+    latencies.push(performance.now() - t0);
+    if (res.status !== 200) errors++;
+  }
+  agent.destroy();
+  return summary(latencies, errors, (performance.now() - started) / 1000);
+}
+
+/** `n` analytics calls one after another, nothing else running. */
+async function analyticsAlone(server, n) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const latencies = [];
+  let errors = 0;
+  const started = performance.now();
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const res = await request(server, agent, 'GET', '/v1/bots/demo/analytics', ADMIN);
+    latencies.push(performance.now() - t0);
+    if (res.status !== 200) errors++;
+  }
+  agent.destroy();
+  return summary(latencies, errors, (performance.now() - started) / 1000);
+}
+
+function ms(x) { return Number.isFinite(x) ? x.toFixed(1) : '-'; }
+
+function printTable(rows) {
+  console.log('\n| server | backend | stored messages | scenario | c | chat req/s | p50 ms | p99 ms | errors | analytics alone p50 / p99 ms | analytics calls/s while chatting |');
+  console.log('|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of rows) {
+    const alone = r.alone ? `${ms(r.alone.p50)} / ${ms(r.alone.p99)}` : '';
+    const during = r.analytics ? `${r.analytics.rps.toFixed(1)} (p50 ${ms(r.analytics.p50)} ms)` : '';
+    console.log(`| ${r.server} | ${r.backend} | ${r.stored.toLocaleString('en')} | ${r.scenario} | ${r.c} | ${r.rps.toFixed(0)} | ${ms(r.p50)} | ${ms(r.p99)} | ${r.errors} | ${alone} | ${during} |`);
+  }
+}
+
+function printGoals() {
+  const find = (server, backend, stored, scenario, c) => results.find((r) => r.server === server && r.backend === backend && r.stored === stored && r.scenario === scenario && r.c === c);
+  console.log('\n## Goals (c=16)\n');
+  console.log('| server | backend | stored | quota cost (req/s lost) | p99 with analytics / without | req/s vs before (SQLite, same data) |');
+  console.log('|---|---|---:|---:|---:|---:|');
+  for (const config of configs) {
+    const base = find(config.name, config.backend, config.size, 'no quota', 16);
+    const quota = find(config.name, config.backend, config.size, 'quota', 16);
+    const analytics = find(config.name, config.backend, config.size, 'analytics running', 16);
+    const before = find('before (rusqlite)', 'sqlite', config.size, 'no quota', 16);
+    if (!base) continue;
+    const cost = quota ? `${((1 - quota.rps / base.rps) * 100).toFixed(0)} %` : '-';
+    const p99 = analytics ? `${(analytics.p99 / base.p99).toFixed(2)}x` : '-';
+    const speed = before && config.name !== before.server ? `${(base.rps / before.rps).toFixed(1)}x` : '-';
+    console.log(`| ${config.name} | ${config.backend} | ${config.size.toLocaleString('en')} | ${cost} | ${p99} | ${speed} |`);
+  }
+}
