@@ -110,6 +110,10 @@ for (const { dialect, keeps } of dialects) {
       const read = history.filter((call) => call.method === 'GET' && !call.query.get('after'));
       assert.ok(read.length >= 1, 'read back from the server');
     }
+    const gap = () => page.locator('.cw-messages').evaluate((list) => list.scrollHeight - list.scrollTop - list.clientHeight);
+    await waitFor(async () => (await gap()) <= 2, 'the newest message in view', 3000).catch(async (error) => {
+      throw new Error(`${error.message}: ${await gap()} px below`);
+    });
     await page.waitForTimeout(300); // the panel's opening animation is over
     await page.screenshot({ path: join(artifacts, `restore-${dialect}.png`) });
     assert.deepEqual(page.consoleErrors, []);

@@ -60,11 +60,12 @@ test('on the demo page a visitor chats, reloads and continues the same conversat
 
   await page.reload();
   await page.locator('.cw-launcher').click();
+  assert.equal((await finishedReply(page)).trim(), firstAnswer.trim(), 'the conversation is shown again');
   await sendMessage(page, 'How long does shipping take?');
   await waitFor(() => chat.length === 2 && chat[1].received, 'the second exchange');
   assert.equal(chat[1].sent.conversationId, conversationId, 'after a reload the widget continues the conversation');
   assert.equal(chat[1].received.conversationId, conversationId, 'the server recognised the same conversation');
-  assert.match(await finishedReply(page), /ship|deliver/i);
+  assert.match(await finishedReply(page, 2), /ship|deliver/i);
   assert.deepEqual(page.consoleErrors, []);
 });
 

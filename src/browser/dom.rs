@@ -194,9 +194,26 @@ pub fn set_css_variable(element: &web_sys::HtmlElement, name: &str, value: &str)
     let _ = element.style().set_property(name, value);
 }
 
-/// Scrolls an element to its bottom.
+/// Scrolls an element to its bottom, and keeps it there for the next few frames while what
+/// comes into view is laid out and grows (`content-visibility: auto` gives rows not yet seen
+/// an estimated size), unless the visitor scrolls meanwhile.
 pub fn scroll_to_bottom(element: &web_sys::Element) {
+    fn settle(element: web_sys::Element, top: i32, frames: u8) {
+        next_frame(move || {
+            // Scrolled up: the visitor is reading. (Down is the browser's scroll anchoring
+            // keeping the view while rows above grow.)
+            if frames == 0 || element.scroll_top() < top {
+                return;
+            }
+            // The browser decides what came into view after these callbacks: a row may grow
+            // a frame later, so this looks again for a few frames even when nothing changed.
+            element.set_scroll_top(element.scroll_height());
+            let top = element.scroll_top();
+            settle(element, top, frames - 1);
+        });
+    }
     element.set_scroll_top(element.scroll_height());
+    settle(element.clone(), element.scroll_top(), 8);
 }
 
 /// How long one piece of work may hold the main thread before it yields (well under the
