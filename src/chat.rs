@@ -365,7 +365,14 @@ impl Chat {
                 }
             }
             Ok(_) => {}
-            Err(error) => dom::console_warn(&format!("chat-widget: could not restore the conversation: {error}")),
+            Err(error) => {
+                dom::console_warn(&format!("chat-widget: could not restore the conversation: {error}"));
+                // The server no longer has it (expired, deleted): the next message starts a
+                // new one instead of failing against the old id.
+                if error.http_status == Some(404) && this.generation.try_get_value() == Some(generation) {
+                    this.store.with_value(|store| store.clear());
+                }
+            }
         };
         // Each guarded by `speaks`, so a build without the dialect has none of its code.
         if config.uses(Dialect::Jelytech) {

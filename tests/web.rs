@@ -1730,8 +1730,9 @@ async fn chataibot_never_builds_a_path_from_an_id_that_is_not_one_segment() {
     assert_eq!(stored("chat-widget:ids-chatai:conversation").as_deref(), Some("a/b"));
     drop(visit);
 
-    // Hostile ids in storage: `..` is dropped, never asked for.
-    for hostile in ["..", ".", "a\u{7}b"] {
+    // Hostile ids in storage: dropped, never asked for.
+    let long = "x".repeat(300);
+    for hostile in ["..", ".", "a\u{7}b", "a b", long.as_str()] {
         stub_routes(routes(&[("GET /api/v1/", vec![(JSON, r#"{"ok":true,"messages":[]}"#.to_string())])]));
         let config = dialect_config("ids-chatai", "chataibot");
         let _ = eval_js(&format!("localStorage.setItem('chat-widget:ids-chatai:conversation', {})", Json::from(hostile)));
@@ -1766,4 +1767,30 @@ async fn openai_waits_as_long_as_a_429_body_says() {
     visit.until("the notice", |v| v.find(".cw-alert").is_some()).await;
     assert!(visit.text(".cw-alert").contains("wait 42 s"), "{}", visit.text(".cw-alert"));
     assert!(visit.text(".cw-cooldown").contains("42") || visit.text(".cw-cooldown").contains("41"), "{}", visit.text(".cw-cooldown"));
+}
+
+#[wasm_bindgen_test]
+async fn a_conversation_the_server_no_longer_has_is_let_go_and_the_next_message_starts_anew() {
+    let gone = r#"{ "ok": false, "error": { "code": "CONVERSATION_NOT_FOUND", "message": "no such conversation" } }"#;
+    let started = r#"{ "ok": true, "conversation": { "id": "c_new" }, "message_id": "m1" }"#;
+    let event = format!("event: message\nid: m2\ndata: {}\n\n", r#"{ "id": "m2", "from": "BOT", "body": "Hello again." }"#);
+    let object = routes(&[
+        ("GET /api/v1/conversation/c_gone/messages", vec![(JSON, gone.to_string())]),
+        ("POST /api/v1/conversations", vec![(JSON, started.to_string())]),
+        ("GET /api/v1/conversation/c_new/messages", vec![("text/event-stream", event)]),
+    ]);
+    // The history answers 404.
+    let first = js_sys::Reflect::get(&object, &"GET /api/v1/conversation/c_gone/messages".into()).unwrap();
+    js_sys::Reflect::set(&js_sys::Array::from(&first).get(0), &"status".into(), &404.into()).unwrap();
+    stub_routes(object);
+    let config = dialect_config("gone-chatai", "chataibot");
+    let _ = eval_js("localStorage.setItem('chat-widget:gone-chatai:conversation', 'c_gone')");
+    let visit = Visit::start(config).await;
+    visit.until("the old id let go", |_| stored("chat-widget:gone-chatai:conversation").is_none()).await;
+    visit.open().await;
+    assert!(visit.find(".cw-alert").is_none(), "nothing alarming before the visitor writes");
+    visit.send("Hi").await;
+    visit.until("the answer", |v| v.bot_bubbles().len() == 1).await;
+    assert_eq!(paths()[1], "/api/v1/conversations", "a new conversation, not a post to the gone one");
+    assert_eq!(stored("chat-widget:gone-chatai:conversation").as_deref(), Some("c_new"));
 }
