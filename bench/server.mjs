@@ -17,7 +17,7 @@
 // credits that never refuse. The load generator is this one Node process: on a small machine
 // it competes with the server for the CPU, so compare rows of one run, not across machines.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -138,8 +138,15 @@ function summary(latencies, errors, elapsed) {
   return { requests: sorted.length, rps: sorted.length / elapsed, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), errors };
 }
 
+/** The server process's CPU time so far (user + system), ms. */
+function cpuMs(server) {
+  const fields = readFileSync(`/proc/${server.child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 /** `c` clients, each continuing its own conversation, for `secs` seconds. */
 async function chatLoad(server, c, secs) {
+  const cpu0 = cpuMs(server);
   const agent = new http.Agent({ keepAlive: true, maxSockets: c });
   const latencies = [];
   let errors = 0;
@@ -158,7 +165,8 @@ async function chatLoad(server, c, secs) {
     }
   }));
   agent.destroy();
-  return summary(latencies, errors, (performance.now() - started) / 1000);
+  const result = summary(latencies, errors, (performance.now() - started) / 1000);
+  return { ...result, cpuUs: ((cpuMs(server) - cpu0) * 1000) / Math.max(1, result.requests) };
 }
 
 /** One client reading the bot's analytics (all time) in a loop, for `secs` seconds. */
@@ -178,13 +186,13 @@ async function analyticsLoad(server, secs) {
   return summary(latencies, errors, (performance.now() - started) / 1000);
 }
 
-/** `n` analytics calls one after another, nothing else running. */
+/** Up to `n` analytics calls (and 15 s) one after another, nothing else running. */
 async function analyticsAlone(server, n) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const latencies = [];
   let errors = 0;
   const started = performance.now();
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < n && performance.now() - started < 15_000; i++) {
     const t0 = performance.now();
     const res = await request(server, agent, 'GET', '/v1/bots/demo/analytics', ADMIN);
     latencies.push(performance.now() - t0);
@@ -197,12 +205,12 @@ async function analyticsAlone(server, n) {
 function ms(x) { return Number.isFinite(x) ? x.toFixed(1) : '-'; }
 
 function printTable(rows) {
-  console.log('\n| server | backend | stored messages | scenario | c | chat req/s | p50 ms | p99 ms | errors | analytics alone p50 / p99 ms | analytics calls/s while chatting |');
-  console.log('|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('\n| server | backend | stored messages | scenario | c | chat req/s | p50 ms | p99 ms | errors | server CPU µs/req | analytics alone p50 / p99 ms | analytics calls/s while chatting |');
+  console.log('|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
     const alone = r.alone ? `${ms(r.alone.p50)} / ${ms(r.alone.p99)}` : '';
     const during = r.analytics ? `${r.analytics.rps.toFixed(1)} (p50 ${ms(r.analytics.p50)} ms)` : '';
-    console.log(`| ${r.server} | ${r.backend} | ${r.stored.toLocaleString('en')} | ${r.scenario} | ${r.c} | ${r.rps.toFixed(0)} | ${ms(r.p50)} | ${ms(r.p99)} | ${r.errors} | ${alone} | ${during} |`);
+    console.log(`| ${r.server} | ${r.backend} | ${r.stored.toLocaleString('en')} | ${r.scenario} | ${r.c} | ${r.rps.toFixed(0)} | ${ms(r.p50)} | ${ms(r.p99)} | ${r.errors} | ${r.cpuUs.toFixed(0)} | ${alone} | ${during} |`);
   }
 }
 

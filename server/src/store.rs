@@ -1196,8 +1196,12 @@ impl Store {
         from_ms: i64,
         until_ms: i64,
     ) -> Result<BotAnalytics, StoreError> {
+        // No message is older than 1970 or newer than tomorrow (a clock a little ahead on
+        // another instance included): an open end becomes a day boundary, so "all time" is
+        // whole days, read from the rollups only.
+        let tomorrow_end = (now_ms().div_euclid(MS_PER_DAY) + 2) * MS_PER_DAY;
         let from = from_ms.max(0);
-        let until = until_ms.min(i64::MAX / 2);
+        let until = until_ms.min(tomorrow_end);
         if from >= until {
             return Ok(BotAnalytics::default());
         }
@@ -1245,14 +1249,23 @@ impl Store {
         let messages = total("messages")?;
         let replies = total("replies")?;
         let response_ms = total("response_ms")?;
-        let conversations: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM (
-                 SELECT conversation_id FROM daily_conversations
-                 WHERE bot_id = $1 AND day >= $2 AND day < $3
-                 UNION
-                 SELECT conversation_id FROM messages WHERE bot_id = $1
-                   AND ((created_at >= $4 AND created_at < $5) OR (created_at >= $6 AND created_at < $7))
-             ) c",
+        // Distinct conversations of the whole days (a covering index in conversation order),
+        // plus those of the partial days that no whole day has.
+        let whole_days: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT DISTINCT conversation_id FROM daily_conversations
+                                   WHERE bot_id = $1 AND day >= $2 AND day < $3) c",
+        )
+        .bind(bot_id)
+        .bind(first_day)
+        .bind(end_day)
+        .fetch_one(&mut *conn)
+        .await?;
+        let edges_only: i64 = sqlx::query_scalar(
+            "SELECT COUNT(DISTINCT conversation_id) FROM messages m WHERE bot_id = $1
+               AND ((created_at >= $4 AND created_at < $5) OR (created_at >= $6 AND created_at < $7))
+               AND NOT EXISTS (SELECT 1 FROM daily_conversations d
+                               WHERE d.bot_id = $1 AND d.conversation_id = m.conversation_id
+                                 AND d.day >= $2 AND d.day < $3)",
         )
         .bind(bot_id)
         .bind(first_day)
@@ -1263,28 +1276,47 @@ impl Store {
         .bind(tail.1)
         .fetch_one(&mut *conn)
         .await?;
-        let top = sqlx::query(
-            "SELECT question_key, CAST(SUM(asked) AS BIGINT) AS asked, MIN(first_seq) AS first_seq
-             FROM (
-                 SELECT question_key, asked, first_seq FROM daily_questions
-                 WHERE bot_id = $1 AND day >= $2 AND day < $3
-                 UNION ALL
-                 SELECT question_key, 1 AS asked, seq AS first_seq FROM messages
-                 WHERE bot_id = $1 AND role = 'user'
-                   AND ((created_at >= $4 AND created_at < $5) OR (created_at >= $6 AND created_at < $7))
-             ) q
-             GROUP BY question_key ORDER BY asked DESC, first_seq LIMIT $8",
-        )
-        .bind(bot_id)
-        .bind(first_day)
-        .bind(end_day)
-        .bind(head.0)
-        .bind(head.1)
-        .bind(tail.0)
-        .bind(tail.1)
-        .bind(TOP_QUESTIONS as i64)
-        .fetch_all(&mut *conn)
-        .await?;
+        let conversations = whole_days + edges_only;
+        let top = if head.0 >= head.1 && tail.0 >= tail.1 {
+            // Whole days only: one pass over a covering index in question order.
+            sqlx::query(
+                "SELECT question_key, CAST(SUM(asked) AS BIGINT) AS asked,
+                        MIN(first_seq) AS first_seq
+                 FROM daily_questions WHERE bot_id = $1 AND day >= $2 AND day < $3
+                 GROUP BY question_key ORDER BY asked DESC, first_seq LIMIT $4",
+            )
+            .bind(bot_id)
+            .bind(first_day)
+            .bind(end_day)
+            .bind(TOP_QUESTIONS as i64)
+            .fetch_all(&mut *conn)
+            .await?
+        } else {
+            sqlx::query(
+                "SELECT question_key, CAST(SUM(asked) AS BIGINT) AS asked,
+                        MIN(first_seq) AS first_seq
+                 FROM (
+                     SELECT question_key, asked, first_seq FROM daily_questions
+                     WHERE bot_id = $1 AND day >= $2 AND day < $3
+                     UNION ALL
+                     SELECT question_key, 1 AS asked, seq AS first_seq FROM messages
+                     WHERE bot_id = $1 AND role = 'user'
+                       AND ((created_at >= $4 AND created_at < $5)
+                            OR (created_at >= $6 AND created_at < $7))
+                 ) q
+                 GROUP BY question_key ORDER BY asked DESC, first_seq LIMIT $8",
+            )
+            .bind(bot_id)
+            .bind(first_day)
+            .bind(end_day)
+            .bind(head.0)
+            .bind(head.1)
+            .bind(tail.0)
+            .bind(tail.1)
+            .bind(TOP_QUESTIONS as i64)
+            .fetch_all(&mut *conn)
+            .await?
+        };
         let mut top_questions = Vec::with_capacity(top.len());
         for row in top {
             let first_seq: i64 = row.try_get("first_seq")?;
