@@ -8,7 +8,7 @@ use std::pin::Pin;
 
 use chat_widget_protocol::dialect::{chataibot, chatbots, jelytech, jombot, openai, usable_id, Dialect};
 use chat_widget_protocol::sse::{SseEvent, SseParser};
-use chat_widget_protocol::stream::{decode_event, StreamEvent};
+use chat_widget_protocol::stream::{ReplyStream, StreamEvent};
 use chat_widget_protocol::{ApiError, ErrorCode, OutgoingMessage, Reply, ResponseMeta};
 
 use crate::browser::http::{self, Abort, HttpResponse};
@@ -71,15 +71,18 @@ pub async fn send(
     let response = http::post_json(&format!("{}{path}", config.api_url), &body, key, abort).await?;
     let meta = response.meta.clone();
     if (200..300).contains(&meta.status) && meta.is_event_stream() {
-        let mut parser = SseParser::new();
+        let mut stream = ReplyStream::new();
         let mut outcome = StreamOutcome::default();
         let read = response
             .stream(|chunk| {
-                outcome.absorb(parser.feed(chunk), &mut on_event);
+                outcome.absorb(stream.feed(chunk), &mut on_event);
                 true
             })
             .await;
-        outcome.absorb(parser.finish(), &mut on_event);
+        // A stream that broke leaves its half-received event unfinished: it is dropped.
+        if read.is_ok() {
+            outcome.absorb(stream.finish(), &mut on_event);
+        }
         return outcome.result(read).map(|()| meta.exhausted_wait_s());
     }
     let bytes = response.bytes().await?;
@@ -155,7 +158,8 @@ async fn send_chataibot(
 
 /// Waits for the bot's next message after `after`: first by listening (SSE), then, if the
 /// server cannot stream, by polling every 0.5 s, doubling up to 4 s (15 s while the panel is
-/// closed), for at most two minutes.
+/// closed). Listening is under the reply's deadline on silence like any stream; polling, whose
+/// answers arrive but say nothing yet, gives up after the same time without the message.
 async fn await_bot_message(session: &Session<'_>, conversation: &str, after: Option<&str>, abort: &Abort) -> Result<Reply, ApiError> {
     let config = session.config;
     let after = after.map(|after| usable_id("message id", after)).transpose()?;
@@ -163,7 +167,7 @@ async fn await_bot_message(session: &Session<'_>, conversation: &str, after: Opt
     let key = config.api_key.as_deref();
     if let Ok(response) = http::get(&url, key, chataibot::EVENT_STREAM, abort).await {
         if (200..300).contains(&response.meta.status) && response.meta.is_event_stream() {
-            if let Some(found) = listen(response, conversation).await? {
+            if let Some(found) = listen(response, conversation, abort).await? {
                 return found;
             }
         } else if !(200..300).contains(&response.meta.status) {
@@ -175,8 +179,9 @@ async fn await_bot_message(session: &Session<'_>, conversation: &str, after: Opt
         }
     }
     let started = dom::now_ms();
+    let limit = f64::from(config.reply_timeout_ms);
     let mut delay: f64 = 500.0;
-    while dom::now_ms() - started < 120_000.0 {
+    while dom::now_ms() - started < limit {
         let response = http::get(&url, key, "application/json", abort).await?;
         let meta = response.meta.clone();
         let bytes = response.bytes().await?;
@@ -187,12 +192,12 @@ async fn await_bot_message(session: &Session<'_>, conversation: &str, after: Opt
         let cap = if (session.visible)() { 4_000.0 } else { 15_000.0 };
         delay = (delay * 2.0).min(cap);
     }
-    Err(ApiError::network("the bot did not answer within two minutes"))
+    Err(ApiError::timeout(format!("the bot did not answer within {} ms", config.reply_timeout_ms)))
 }
 
 /// Reads a listening stream until the first bot message. `Ok(None)`: the stream ended
 /// without one (the caller falls back to polling).
-async fn listen(response: HttpResponse, conversation: &str) -> Result<Option<Result<Reply, ApiError>>, ApiError> {
+async fn listen(response: HttpResponse, conversation: &str, abort: &Abort) -> Result<Option<Result<Reply, ApiError>>, ApiError> {
     let mut parser = SseParser::new();
     let mut found = None;
     let take = |events: Vec<SseEvent>, found: &mut Option<Result<Reply, ApiError>>| {
@@ -213,7 +218,7 @@ async fn listen(response: HttpResponse, conversation: &str) -> Result<Option<Res
     }
     match (found, read) {
         (Some(found), _) => Ok(Some(found)),
-        (None, Err(error)) if error.message.contains("abort") => Err(error),
+        (None, Err(error)) if abort.is_aborted() => Err(error), // stopped, or silent too long
         (None, _) => Ok(None),
     }
 }
@@ -228,8 +233,8 @@ struct StreamOutcome {
 }
 
 impl StreamOutcome {
-    fn absorb(&mut self, events: Vec<SseEvent>, on_event: &mut impl FnMut(StreamEvent)) {
-        for event in events.iter().filter_map(decode_event) {
+    fn absorb(&mut self, events: Vec<StreamEvent>, on_event: &mut impl FnMut(StreamEvent)) {
+        for event in events {
             if self.done || self.failure.is_some() {
                 return; // nothing after the end counts
             }

@@ -812,7 +812,7 @@ impl Chat {
             metadata,
         };
         let generation = self.generation.get_value();
-        let abort = Abort::new();
+        let abort = Abort::with_deadline(Some(config.reply_timeout_ms));
         self.in_flight.set_value(Some(InFlight { abort: abort.clone(), stopping: false }));
         self.busy.set(true);
 

@@ -160,6 +160,10 @@ pub struct WidgetConfig {
     /// Seconds after page load before the greeting bubble appears next to the closed
     /// launcher (`data-greeting-delay`, default 5; `off` for never). Needs a greeting.
     pub greeting_delay_s: Option<u32>,
+    /// How long a reply may stay silent before the widget gives up on it, ms
+    /// (`data-reply-timeout`, in seconds, default 45). Every byte counts, keep-alive comments
+    /// too; a reply that goes silent is aborted and keeps its text with a Retry.
+    pub reply_timeout_ms: u32,
     /// Which API the bot speaks (`data-dialect`, default `chatbots`).
     pub dialect: Dialect,
     /// The site's id for the visitor (`data-user-id`): jombot `user_id`, jelytech `userId`.
@@ -203,6 +207,7 @@ impl Default for WidgetConfig {
             offset_y: 20,
             z_index: None,
             greeting_delay_s: Some(5),
+            reply_timeout_ms: 45_000,
             dialect: Dialect::default(),
             user_id: None,
             locale: None,
@@ -335,6 +340,13 @@ impl WidgetConfig {
         self
     }
 
+    /// Sets how long a reply may stay silent before it is given up, in milliseconds (see
+    /// [`WidgetConfig::reply_timeout_ms`]).
+    pub fn reply_timeout_ms(mut self, ms: u32) -> Self {
+        self.reply_timeout_ms = ms.max(1);
+        self
+    }
+
     /// Sets the API dialect.
     pub fn dialect(mut self, dialect: Dialect) -> Self {
         self.dialect = dialect;
@@ -409,6 +421,10 @@ impl WidgetConfig {
                         Ok(seconds) => config.greeting_delay_s = Some(seconds),
                         Err(_) => warnings.push(warning("data-greeting-delay", value, "seconds or off", "5")),
                     },
+                },
+                "reply-timeout" => match value.trim().trim_end_matches('s').trim().parse::<u32>() {
+                    Ok(seconds @ 1..=3600) => config.reply_timeout_ms = seconds * 1000,
+                    _ => warnings.push(warning("data-reply-timeout", value, "whole seconds from 1 to 3600", "45")),
                 },
                 "stream" => match value.trim().to_ascii_lowercase().as_str() {
                     "true" | "on" | "yes" | "" => config.stream = true,
@@ -514,6 +530,19 @@ mod tests {
         let (config, _) = WidgetConfig::from_settings([("bot-id", "b"), ("dialect", "Jelytech"), ("userId", "u7")], "https://x.test").unwrap();
         assert_eq!((config.dialect, config.user_id.as_deref()), (Dialect::Jelytech, Some("u7")));
         assert_eq!(config.explicit, ExplicitLook::default());
+    }
+
+    #[test]
+    fn reads_the_reply_timeout_in_seconds() {
+        let read = |value: &str| WidgetConfig::from_settings([("bot-id", "b"), ("reply-timeout", value)], "https://x.test").unwrap();
+        assert_eq!(WidgetConfig::default().reply_timeout_ms, 45_000, "45 s unless the page says");
+        assert_eq!(read("20").0.reply_timeout_ms, 20_000);
+        assert_eq!(read("90s").0.reply_timeout_ms, 90_000);
+        for unusable in ["0", "-3", "1.5", "soon", "7200"] {
+            let (config, warnings) = read(unusable);
+            assert_eq!(config.reply_timeout_ms, 45_000, "{unusable}");
+            assert_eq!(warnings[0].attribute, "data-reply-timeout", "{unusable}");
+        }
     }
 
     #[test]

@@ -117,6 +117,8 @@ pub struct Strings {
     pub offline: &'static str,
     /// Under a message written while offline.
     pub waiting_for_connection: &'static str,
+    /// A message that waits its turn: a reply is still arriving, or the rate-limit window is used up.
+    pub waiting_to_send: &'static str,
     /// The header button that starts over.
     pub new_conversation: &'static str,
     /// The question before starting over.
@@ -145,6 +147,8 @@ pub struct Strings {
     pub error_too_quickly: &'static str,
     /// The request never reached a server.
     pub error_network: &'static str,
+    /// No reply came before the deadline on silence (`data-reply-timeout`).
+    pub error_timeout: &'static str,
     /// A 5xx.
     pub error_server: &'static str,
     /// A reply that could not be understood.
@@ -157,6 +161,8 @@ pub struct Strings {
     pub interrupted_network: &'static str,
     /// A stream that broke off for another reason.
     pub interrupted_other: &'static str,
+    /// A reply went silent part-way and was given up (`data-reply-timeout`).
+    pub interrupted_timeout: &'static str,
 }
 
 impl Strings {
@@ -195,6 +201,7 @@ impl Strings {
             ErrorCode::Server => self.error_server.to_owned(),
             ErrorCode::MalformedResponse => self.error_malformed.to_owned(),
             ErrorCode::InvalidRequest => self.error_invalid.to_owned(),
+            ErrorCode::Other(_) if error.is_timeout() => self.error_timeout.to_owned(),
             ErrorCode::Other(_) => self.error_other.to_owned(),
         }
     }
@@ -203,6 +210,7 @@ impl Strings {
     pub fn interrupted_reply(&self, error: &ApiError) -> String {
         match &error.code {
             ErrorCode::Network => self.interrupted_network.to_owned(),
+            ErrorCode::Other(_) if error.is_timeout() => self.interrupted_timeout.to_owned(),
             ErrorCode::RateLimitExceeded | ErrorCode::InsufficientCredits | ErrorCode::QuotaExceeded => {
                 self.visitor_error(error)
             }
@@ -234,6 +242,7 @@ pub const EN: Strings = Strings {
     dismiss_greeting: "Dismiss greeting",
     offline: "You're offline. Messages will be sent when the connection is back.",
     waiting_for_connection: "Waiting for the connection…",
+    waiting_to_send: "Waiting to be sent…",
     new_conversation: "Start a new conversation",
     confirm_new_conversation: "Start a new conversation? The messages here will be cleared.",
     start_over: "Start over",
@@ -248,12 +257,14 @@ pub const EN: Strings = Strings {
     error_too_quickly_wait: "You're sending messages too quickly. Please wait {n} s and retry.",
     error_too_quickly: "You're sending messages too quickly. Please wait a moment and retry.",
     error_network: "Can't reach the chat service. Check your connection, then retry.",
+    error_timeout: "No answer came in time. Retry to ask again.",
     error_server: "The chat service had a problem. Please retry in a moment.",
     error_malformed: "Something went wrong receiving the reply. Please retry.",
     error_invalid: "That message couldn't be sent. Try rephrasing it.",
     error_other: "Your message couldn't be sent. Please retry.",
     interrupted_network: "The connection dropped before the reply was finished. Retry to get the whole answer.",
     interrupted_other: "The chat service stopped before the reply was finished. Please retry.",
+    interrupted_timeout: "The reply stopped arriving. Retry to get the whole answer.",
 };
 
 /// Spanish.
@@ -279,6 +290,7 @@ pub const ES: Strings = Strings {
     dismiss_greeting: "Cerrar el saludo",
     offline: "Estás sin conexión. Los mensajes se enviarán cuando vuelva la conexión.",
     waiting_for_connection: "Esperando la conexión…",
+    waiting_to_send: "Esperando para enviarse…",
     new_conversation: "Empezar una conversación nueva",
     confirm_new_conversation: "¿Empezar una conversación nueva? Se borrarán los mensajes de aquí.",
     start_over: "Empezar de nuevo",
@@ -293,12 +305,14 @@ pub const ES: Strings = Strings {
     error_too_quickly_wait: "Estás enviando mensajes demasiado rápido. Espera {n} s y vuelve a intentarlo.",
     error_too_quickly: "Estás enviando mensajes demasiado rápido. Espera un momento y vuelve a intentarlo.",
     error_network: "No se puede conectar con el servicio de chat. Revisa tu conexión y vuelve a intentarlo.",
+    error_timeout: "La respuesta no llegó a tiempo. Reintenta para preguntar de nuevo.",
     error_server: "El servicio de chat ha tenido un problema. Vuelve a intentarlo en un momento.",
     error_malformed: "Algo ha fallado al recibir la respuesta. Vuelve a intentarlo.",
     error_invalid: "No se ha podido enviar ese mensaje. Prueba a formularlo de otra manera.",
     error_other: "No se ha podido enviar tu mensaje. Vuelve a intentarlo.",
     interrupted_network: "La conexión se cortó antes de terminar la respuesta. Reintenta para recibirla completa.",
     interrupted_other: "El servicio de chat se detuvo antes de terminar la respuesta. Vuelve a intentarlo.",
+    interrupted_timeout: "La respuesta dejó de llegar. Reintenta para recibirla completa.",
 };
 
 /// German.
@@ -324,6 +338,7 @@ pub const DE: Strings = Strings {
     dismiss_greeting: "Begrüßung schließen",
     offline: "Sie sind offline. Nachrichten werden gesendet, sobald die Verbindung wieder steht.",
     waiting_for_connection: "Warte auf die Verbindung…",
+    waiting_to_send: "Wartet auf das Senden…",
     new_conversation: "Neues Gespräch beginnen",
     confirm_new_conversation: "Ein neues Gespräch beginnen? Die Nachrichten hier werden gelöscht.",
     start_over: "Neu beginnen",
@@ -338,12 +353,14 @@ pub const DE: Strings = Strings {
     error_too_quickly_wait: "Sie senden Nachrichten zu schnell. Bitte warten Sie {n} s und versuchen Sie es dann erneut.",
     error_too_quickly: "Sie senden Nachrichten zu schnell. Bitte warten Sie einen Moment und versuchen Sie es dann erneut.",
     error_network: "Der Chat-Dienst ist nicht erreichbar. Prüfen Sie Ihre Verbindung und versuchen Sie es erneut.",
+    error_timeout: "Es kam rechtzeitig keine Antwort. Versuchen Sie es erneut.",
     error_server: "Beim Chat-Dienst ist ein Problem aufgetreten. Bitte versuchen Sie es gleich noch einmal.",
     error_malformed: "Beim Empfangen der Antwort ist etwas schiefgegangen. Bitte versuchen Sie es erneut.",
     error_invalid: "Diese Nachricht konnte nicht gesendet werden. Versuchen Sie, sie anders zu formulieren.",
     error_other: "Ihre Nachricht konnte nicht gesendet werden. Bitte versuchen Sie es erneut.",
     interrupted_network: "Die Verbindung brach ab, bevor die Antwort fertig war. Versuchen Sie es erneut, um die ganze Antwort zu erhalten.",
     interrupted_other: "Der Chat-Dienst hat aufgehört, bevor die Antwort fertig war. Bitte versuchen Sie es erneut.",
+    interrupted_timeout: "Die Antwort kam nicht weiter. Versuchen Sie es erneut, um die ganze Antwort zu erhalten.",
 };
 
 /// French.
@@ -369,6 +386,7 @@ pub const FR: Strings = Strings {
     dismiss_greeting: "Fermer le message d’accueil",
     offline: "Vous êtes hors ligne. Les messages partiront dès le retour de la connexion.",
     waiting_for_connection: "En attente de la connexion…",
+    waiting_to_send: "En attente d’envoi…",
     new_conversation: "Commencer une nouvelle conversation",
     confirm_new_conversation: "Commencer une nouvelle conversation ? Les messages affichés ici seront effacés.",
     start_over: "Recommencer",
@@ -383,12 +401,14 @@ pub const FR: Strings = Strings {
     error_too_quickly_wait: "Vous envoyez des messages trop vite. Patientez {n} s puis réessayez.",
     error_too_quickly: "Vous envoyez des messages trop vite. Patientez un instant puis réessayez.",
     error_network: "Impossible de joindre le service de chat. Vérifiez votre connexion, puis réessayez.",
+    error_timeout: "Aucune réponse n’est arrivée à temps. Réessayez pour reposer la question.",
     error_server: "Le service de chat a rencontré un problème. Réessayez dans un instant.",
     error_malformed: "Un problème est survenu à la réception de la réponse. Veuillez réessayer.",
     error_invalid: "Ce message n’a pas pu être envoyé. Essayez de le reformuler.",
     error_other: "Votre message n’a pas pu être envoyé. Veuillez réessayer.",
     interrupted_network: "La connexion a été coupée avant la fin de la réponse. Réessayez pour l’obtenir en entier.",
     interrupted_other: "Le service de chat s’est arrêté avant la fin de la réponse. Veuillez réessayer.",
+    interrupted_timeout: "La réponse a cessé d’arriver. Réessayez pour l’obtenir en entier.",
 };
 
 /// Arabic (Modern Standard, gender-neutral where the language allows).
@@ -414,6 +434,7 @@ pub const AR: Strings = Strings {
     dismiss_greeting: "إغلاق التحية",
     offline: "أنت غير متصل بالإنترنت. ستُرسَل الرسائل عند عودة الاتصال.",
     waiting_for_connection: "في انتظار الاتصال…",
+    waiting_to_send: "في انتظار الإرسال…",
     new_conversation: "بدء محادثة جديدة",
     confirm_new_conversation: "هل تريد بدء محادثة جديدة؟ ستُحذف الرسائل الظاهرة هنا.",
     start_over: "البدء من جديد",
@@ -428,12 +449,14 @@ pub const AR: Strings = Strings {
     error_too_quickly_wait: "ترسل الرسائل بسرعة كبيرة. يُرجى الانتظار {n} ث ثم إعادة المحاولة.",
     error_too_quickly: "ترسل الرسائل بسرعة كبيرة. يُرجى الانتظار قليلًا ثم إعادة المحاولة.",
     error_network: "تعذّر الوصول إلى خدمة المحادثة. تحقّق من اتصالك ثم أعد المحاولة.",
+    error_timeout: "لم يصل أي رد في الوقت المناسب. أعد المحاولة لتسأل مجددًا.",
     error_server: "واجهت خدمة المحادثة مشكلة. يُرجى إعادة المحاولة بعد قليل.",
     error_malformed: "حدث خطأ أثناء استلام الرد. يُرجى إعادة المحاولة.",
     error_invalid: "تعذّر إرسال هذه الرسالة. جرّب صياغتها بطريقة أخرى.",
     error_other: "تعذّر إرسال رسالتك. يُرجى إعادة المحاولة.",
     interrupted_network: "انقطع الاتصال قبل اكتمال الرد. أعد المحاولة للحصول على الإجابة كاملة.",
     interrupted_other: "توقفت خدمة المحادثة قبل اكتمال الرد. يُرجى إعادة المحاولة.",
+    interrupted_timeout: "توقف وصول الرد. أعد المحاولة للحصول على الإجابة كاملة.",
 };
 
 /// Hebrew.
@@ -459,6 +482,7 @@ pub const HE: Strings = Strings {
     dismiss_greeting: "סגירת הברכה",
     offline: "אין חיבור לאינטרנט. ההודעות יישלחו כשהחיבור יחזור.",
     waiting_for_connection: "ממתין לחיבור…",
+    waiting_to_send: "ממתין לשליחה…",
     new_conversation: "התחלת שיחה חדשה",
     confirm_new_conversation: "להתחיל שיחה חדשה? ההודעות כאן יימחקו.",
     start_over: "להתחיל מחדש",
@@ -473,12 +497,14 @@ pub const HE: Strings = Strings {
     error_too_quickly_wait: "נשלחות הודעות מהר מדי. המתינו {n} שנ׳ ונסו שוב.",
     error_too_quickly: "נשלחות הודעות מהר מדי. המתינו רגע ונסו שוב.",
     error_network: "אין גישה לשירות הצ׳אט. בדקו את החיבור ונסו שוב.",
+    error_timeout: "לא הגיעה תשובה בזמן. נסו שוב כדי לשאול שוב.",
     error_server: "אירעה תקלה בשירות הצ׳אט. נסו שוב בעוד רגע.",
     error_malformed: "משהו השתבש בקבלת התשובה. נסו שוב.",
     error_invalid: "לא ניתן היה לשלוח את ההודעה. נסו לנסח אותה אחרת.",
     error_other: "לא ניתן היה לשלוח את ההודעה. נסו שוב.",
     interrupted_network: "החיבור נותק לפני שהתשובה הסתיימה. נסו שוב כדי לקבל את התשובה המלאה.",
     interrupted_other: "שירות הצ׳אט הפסיק לפני שהתשובה הסתיימה. נסו שוב.",
+    interrupted_timeout: "התשובה הפסיקה להגיע. נסו שוב כדי לקבל את התשובה המלאה.",
 };
 
 /// What the site owner is told in the console, or `None` when it is not their problem.

@@ -1794,3 +1794,196 @@ async fn a_conversation_the_server_no_longer_has_is_let_go_and_the_next_message_
     assert_eq!(paths()[1], "/api/v1/conversations", "a new conversation, not a post to the gone one");
     assert_eq!(stored("chat-widget:gone-chatai:conversation").as_deref(), Some("c_new"));
 }
+
+#[wasm_bindgen(inline_js = r#"
+export function stub_script(routes) {
+  // routes: { "METHOD /path-prefix": [answers...] }, each request takes the next answer of the
+  // longest matching key (the last one repeats). An answer: { type, body } sent at once, and:
+  // hang: the headers never come; stall: the body stays open after `body`;
+  // keepalive: ms between keep-alive comments, for `for` ms, then `tail` and the end.
+  window.__cwRequests = [];
+  window.fetch = async (input, init) => {
+    const request = input instanceof Request ? input : new Request(input, init);
+    const url = new URL(request.url);
+    const text = request.method === 'GET' ? '' : await request.text();
+    window.__cwRequests.push({ method: request.method, path: url.pathname + url.search, body: text ? JSON.parse(text) : null });
+    const key = Object.keys(routes).filter((k) => `${request.method} ${url.pathname}`.startsWith(k)).sort((a, b) => b.length - a.length)[0];
+    if (!key) return new Response('not found', { status: 404 });
+    const list = routes[key];
+    const next = list.length > 1 ? list.shift() : list[0];
+    const aborted = () => new DOMException('The user aborted a request.', 'AbortError');
+    if (next.hang) return new Promise((_, reject) => request.signal.addEventListener('abort', () => reject(aborted())));
+    if (!next.stall && !next.keepalive) return new Response(next.body, { headers: { 'content-type': next.type } });
+    const bytes = (s) => new TextEncoder().encode(s);
+    const stream = new ReadableStream({
+      start(controller) {
+        if (next.body) controller.enqueue(bytes(next.body));
+        request.signal.addEventListener('abort', () => { try { controller.error(aborted()); } catch (e) {} });
+        if (next.keepalive) {
+          const started = Date.now();
+          const beat = setInterval(() => {
+            try {
+              if (Date.now() - started < next.for) return controller.enqueue(bytes(': keep-alive\n\n'));
+              clearInterval(beat);
+              controller.enqueue(bytes(next.tail));
+              controller.close();
+            } catch (e) { clearInterval(beat); }
+          }, next.keepalive);
+        }
+      },
+    });
+    return new Response(stream, { headers: { 'content-type': next.type } });
+  };
+}
+"#)]
+extern "C" {
+    fn stub_script(routes: JsValue);
+}
+
+/// A scripted answer for [`stub_script`].
+fn scripted(content_type: &str, body: &str, extra: &str) -> JsValue {
+    let answer = eval_js(&format!("({{ {extra} }})"));
+    js_sys::Reflect::set(&answer, &"type".into(), &content_type.into()).unwrap();
+    js_sys::Reflect::set(&answer, &"body".into(), &body.into()).unwrap();
+    answer
+}
+
+fn script(entries: Vec<(&str, Vec<JsValue>)>) -> JsValue {
+    let object = js_sys::Object::new();
+    for (key, answers) in entries {
+        js_sys::Reflect::set(&object, &key.into(), &answers.into_iter().collect::<js_sys::Array>()).unwrap();
+    }
+    object.into()
+}
+
+/// Per dialect: where the reply comes from, and the answers a silent server gives: headers that
+/// never come, then a reply that starts and goes silent, then a whole reply, then a reply that
+/// takes a while but keeps the connection alive.
+fn silent_server(dialect: &str) -> (bool, JsValue) {
+    const SSE: &str = "text/event-stream";
+    let hang = || scripted(JSON, "", "hang: true");
+    let slow = |tail: &str| scripted(SSE, "", &format!("keepalive: 100, for: 1500, tail: {}", Json::from(tail)));
+    let openai_delta = |text: &str| format!("data: {}\n\n", Json::object().with("choices", vec![Json::object().with("delta", Json::object().with("content", text))]));
+    let chataibot_event = |text: &str| format!("event: message\nid: m_2\ndata: {}\n\n", Json::object().with("id", "m_2").with("from", "BOT").with("body", text));
+    match dialect {
+        "chatbots" => (true, script(vec![(
+            "POST /api/v1/chatbots/",
+            vec![
+                hang(),
+                scripted(SSE, &format!("{START}{}", delta("Partial words")), "stall: true"),
+                scripted(SSE, &format!("{START}{}{}", delta("Complete answer"), done("Complete answer")), ""),
+                slow(&format!("{START}{}{}", delta("Worth the wait"), done("Worth the wait"))),
+            ],
+        )])),
+        "openai" => (true, script(vec![(
+            "POST /v1/chat/completions",
+            vec![
+                hang(),
+                scripted(SSE, &openai_delta("Partial words"), "stall: true"),
+                scripted(SSE, &format!("{}data: [DONE]\n\n", openai_delta("Complete answer")), ""),
+                slow(&format!("{}data: [DONE]\n\n", openai_delta("Worth the wait"))),
+            ],
+        )])),
+        "jombot" => {
+            let answer = |text: &str| Json::object().with("response", text).with("conversation_id", "conv_j").with("bot_id", "b").to_string();
+            (false, script(vec![(
+                "POST /v1/chat/message",
+                vec![hang(), scripted(JSON, r#"{"response": "Partial wo"#, "stall: true"), scripted(JSON, &answer("Complete answer"), ""), scripted(JSON, &answer("Worth the wait"), "")],
+            )]))
+        }
+        "jelytech" => {
+            let answer = |text: &str| Json::object().with("success", true).with("response", text).with("conversationId", "conv_j").with("messageId", "m").to_string();
+            (false, script(vec![(
+                "POST /v1/chat/send",
+                vec![hang(), scripted(JSON, r#"{"success": true, "response": "Partial wo"#, "stall: true"), scripted(JSON, &answer("Complete answer"), ""), scripted(JSON, &answer("Worth the wait"), "")],
+            )]))
+        }
+        _ => {
+            let started = r#"{ "ok": true, "conversation": { "id": "c_1" }, "message_id": "m_1" }"#;
+            (false, script(vec![
+                ("POST /api/v1/conversations", vec![hang(), scripted(JSON, started, "")]),
+                ("POST /api/v1/conversation/c_1/", vec![scripted(JSON, r#"{ "ok": true, "message_id": "m_3" }"#, "")]),
+                (
+                    "GET /api/v1/conversation/c_1/",
+                    vec![scripted(SSE, ": listening\n\n", "stall: true"), scripted(SSE, &chataibot_event("Complete answer"), ""), slow(&chataibot_event("Worth the wait"))],
+                ),
+            ]))
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_reply_that_goes_silent_is_given_up_after_the_reply_timeout_in_every_dialect() {
+    for dialect in ["chatbots", "jombot", "jelytech", "chataibot", "openai"] {
+        let (streams, answers) = silent_server(dialect);
+        stub_script(answers);
+        let visit = Visit::start(dialect_config(&format!("silent-{dialect}"), dialect).reply_timeout_ms(600)).await;
+        visit.open().await;
+
+        // The headers never come: the message is marked, with the reason and Retry.
+        visit.send("Are you there?").await;
+        assert!(visit.find(".cw-typing").is_some(), "{dialect}: typing dots while it waits");
+        visit.until(&format!("{dialect}: the hung request given up"), |v| v.find(".cw-msg--failed .cw-retry").is_some()).await;
+        assert!(visit.text(".cw-alert").contains("No answer came in time"), "{dialect}: {}", visit.text(".cw-alert"));
+        assert!(visit.find(".cw-typing").is_none(), "{dialect}: no endless typing");
+        assert!(visit.find(".cw-stop").is_none(), "{dialect}: the send button is back");
+
+        // The reply starts, then goes silent: what arrived stays, with Retry.
+        visit.get(".cw-msg--failed .cw-retry").click();
+        visit.settle().await;
+        if streams {
+            visit.until(&format!("{dialect}: the partial reply"), |v| v.streaming_text().contains("Partial words")).await;
+            visit.until(&format!("{dialect}: the silent reply given up"), |v| v.find(".cw-msg--bot .cw-retry").is_some()).await;
+            assert!(visit.streaming_text().contains("Partial words"), "{dialect}: the partial text stays");
+            assert!(visit.text(".cw-alert").contains("The reply stopped arriving"), "{dialect}: {}", visit.text(".cw-alert"));
+            visit.get(".cw-msg--bot .cw-retry").click();
+            visit.settle().await;
+        } else {
+            visit.until(&format!("{dialect}: the silent reply given up"), |v| v.find(".cw-msg--failed .cw-retry").is_some()).await;
+            assert!(visit.text(".cw-alert").contains("No answer came in time"), "{dialect}: {}", visit.text(".cw-alert"));
+            assert!(visit.bot_bubbles().is_empty(), "{dialect}: no fragment of the cut body is shown: {:?}", visit.bot_bubbles());
+            visit.get(".cw-msg--failed .cw-retry").click();
+            visit.settle().await;
+        }
+        // Retry gets the whole reply.
+        visit.until(&format!("{dialect}: the whole reply"), |v| v.bot_bubbles().iter().any(|b| b.contains("Complete answer"))).await;
+        assert_eq!(visit.bot_bubbles().len(), 1, "{dialect}: into the same bubble");
+        assert!(visit.find(".cw-alert").is_none(), "{dialect}: the notice is gone");
+
+        // A slow reply that keeps the connection alive is not given up.
+        visit.send("Take your time").await;
+        visit.until(&format!("{dialect}: the slow reply"), |v| v.bot_bubbles().iter().any(|b| b.contains("Worth the wait"))).await;
+        assert!(visit.find(".cw-alert").is_none(), "{dialect}: keep-alive comments count as bytes");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_stream_cut_in_the_middle_of_an_event_never_shows_wire_text() {
+    let openai_chunk = |text: &str| format!("data: {{\"id\":\"chatcmpl-9xA7\",\"object\":\"chat.completion.chunk\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{text}\"}}}}]}}\n\n");
+    let cases = [
+        ("openai", openai_chunk("Partial words")),
+        ("chatbots", format!("{START}{}", delta("Partial words"))),
+    ];
+    for (dialect, first) in cases {
+        for broken in [false, true] {
+            stub_stream();
+            let visit = Visit::start(dialect_config(&format!("cut-{dialect}"), dialect)).await;
+            visit.open().await;
+            visit.send("Tell me").await;
+            visit.until("the request", |_| stream_count() == 1).await;
+            stream_send(0, &first);
+            visit.until("the first words", |v| v.streaming_text().contains("Partial words")).await;
+            // The next event is cut after its first bytes of JSON.
+            let next = if dialect == "openai" { openai_chunk(" and more") } else { delta(" and more") };
+            stream_send(0, &next[..next.find("and").unwrap()]);
+            if broken { stream_fail(0) } else { stream_close(0) }
+            visit.until("the end of the reply", |v| v.find(".cw-stop").is_none()).await;
+            visit.settle().await;
+            let shown = visit.streaming_text();
+            assert_eq!(shown.trim(), "Partial words", "{dialect} (broken: {broken}): only the reply's text is shown");
+            if broken {
+                assert!(visit.find(".cw-msg--bot .cw-retry").is_some(), "{dialect}: the broken reply offers Retry");
+            }
+        }
+    }
+}

@@ -180,6 +180,20 @@ impl ApiError {
     pub fn malformed(status: u16, detail: impl Into<String>) -> Self {
         Self { http_status: Some(status), ..Self::new(ErrorCode::MalformedResponse, detail) }
     }
+
+    /// A reply that went silent: nothing arrived for as long as the widget waits (its code is
+    /// [`ApiError::REPLY_TIMEOUT`]).
+    pub fn timeout(detail: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Other(Self::REPLY_TIMEOUT.to_owned()), detail)
+    }
+
+    /// The code of [`ApiError::timeout`], as the page's `chat-widget:error` event reports it.
+    pub const REPLY_TIMEOUT: &'static str = "REPLY_TIMEOUT";
+
+    /// Whether the reply went silent (see [`ApiError::timeout`]).
+    pub fn is_timeout(&self) -> bool {
+        matches!(&self.code, ErrorCode::Other(code) if code == Self::REPLY_TIMEOUT)
+    }
 }
 
 impl std::fmt::Display for ApiError {

@@ -11,7 +11,7 @@ use crate::dialect::chatbots::decode_error_value;
 use crate::dialect::shape::{FromJson, ACTIONS};
 use crate::json::Json;
 use crate::model::{ApiError, ErrorCode, Reply, ResponseMeta, SuggestedAction};
-use crate::sse::SseEvent;
+use crate::sse::{SseEvent, SseParser};
 
 /// One step of a streamed reply.
 #[derive(Debug, Clone, PartialEq)]
@@ -127,6 +127,53 @@ fn stream_error(json: &Json) -> ApiError {
     }
     error.http_status = None;
     error
+}
+
+/// Reads one reply's SSE stream: bytes in, [`StreamEvent`]s out, and wire text never out as
+/// reply text. Data that is not JSON becomes text only in a plain-text stream: once a stream
+/// has sent a JSON event it never turns into text, and data that starts like a JSON object
+/// (`{"`) but does not parse is dropped either way. So a half-received event (a stream cut in
+/// the middle of `{"id":"chatcmpl-…`) is never shown.
+#[derive(Debug, Default)]
+pub struct ReplyStream {
+    parser: SseParser,
+    /// The stream has sent JSON: non-JSON data in it is a broken event, not text.
+    structured: bool,
+}
+
+impl ReplyStream {
+    /// A stream at its start.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Consumes the next chunk of bytes; returns the events it completed.
+    pub fn feed(&mut self, bytes: &[u8]) -> Vec<StreamEvent> {
+        let events = self.parser.feed(bytes);
+        events.iter().filter_map(|event| self.admit(event, false)).collect()
+    }
+
+    /// The server closed the stream: a last event without its blank line still counts, unless
+    /// it is cut short (see [`ReplyStream`]). A stream that broke instead (the connection
+    /// dropped, a deadline) is simply not finished: its half-received event is dropped.
+    pub fn finish(&mut self) -> Vec<StreamEvent> {
+        let events = self.parser.finish();
+        events.iter().filter_map(|event| self.admit(event, true)).collect()
+    }
+
+    fn admit(&mut self, event: &SseEvent, at_end: bool) -> Option<StreamEvent> {
+        let decoded = decode_event(event)?;
+        // Plain-text data is the delta itself; a JSON chunk's text is one of its fields.
+        let plain = matches!(&decoded, StreamEvent::Delta(text) if *text == event.data);
+        let data = event.data.trim();
+        if !plain {
+            self.structured |= data.starts_with('{');
+            return Some(decoded);
+        }
+        // At the end, a cut can leave just the first byte of a JSON object or of `[DONE]`.
+        let wire = data.starts_with("{\"") || (at_end && (data.starts_with('{') || "[DONE]".starts_with(data)));
+        (!self.structured && !wire).then_some(decoded)
+    }
 }
 
 /// Folds stream events into a reply. The text so far is always available, so a stream that

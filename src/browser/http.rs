@@ -2,29 +2,114 @@
 //! either whole or chunk by chunk as it streams in. Requests can be aborted. Transport failures
 //! become [`ApiError`]s with the widget's own codes; what a body means is the dialect's business.
 
+use std::cell::Cell;
+use std::rc::Rc;
+
 use chat_widget_protocol::{ApiError, ResponseMeta};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-/// A way to cancel a request (and the reading of its body) from elsewhere.
+/// A way to cancel a request (and the reading of its body) from elsewhere, and optionally a
+/// deadline on silence: when no byte arrives for that long (headers, body chunks, keep-alive
+/// comments all count), the request is aborted and fails with [`ApiError::timeout`]. Clones
+/// share one controller and one deadline, so every request of one reply is under it.
 #[derive(Clone)]
-pub struct Abort(Option<web_sys::AbortController>);
+pub struct Abort(Rc<AbortState>);
+
+struct AbortState {
+    controller: Option<web_sys::AbortController>,
+    /// How long silence may last, ms.
+    silence_ms: Option<f64>,
+    /// Whether a request is being waited on (between requests, e.g. chataibot's polling pauses,
+    /// the clock stops).
+    watching: Cell<bool>,
+    /// When the last sign of life came.
+    last_activity: Cell<f64>,
+    /// A timer is pending (one at a time; it re-arms itself for the time left).
+    scheduled: Cell<bool>,
+    timed_out: Cell<bool>,
+}
 
 impl Abort {
     /// A new, untriggered abort handle.
     pub fn new() -> Self {
-        Self(web_sys::AbortController::new().ok())
+        Self::with_deadline(None)
+    }
+
+    /// An abort handle that also fires when a response is silent for `silence_ms`.
+    pub fn with_deadline(silence_ms: Option<u32>) -> Self {
+        Self(Rc::new(AbortState {
+            controller: web_sys::AbortController::new().ok(),
+            silence_ms: silence_ms.map(f64::from),
+            watching: Cell::new(false),
+            last_activity: Cell::new(0.0),
+            scheduled: Cell::new(false),
+            timed_out: Cell::new(false),
+        }))
     }
 
     /// Cancels the request; its pending futures fail.
     pub fn abort(&self) {
-        if let Some(controller) = &self.0 {
+        if let Some(controller) = &self.0.controller {
             controller.abort();
         }
     }
 
+    /// Whether it was aborted (by [`Abort::abort`] or by the deadline).
+    pub fn is_aborted(&self) -> bool {
+        self.signal().is_some_and(|signal| signal.aborted())
+    }
+
+    /// Whether the deadline on silence fired.
+    pub fn timed_out(&self) -> bool {
+        self.0.timed_out.get()
+    }
+
     fn signal(&self) -> Option<web_sys::AbortSignal> {
-        self.0.as_ref().map(web_sys::AbortController::signal)
+        self.0.controller.as_ref().map(web_sys::AbortController::signal)
+    }
+
+    /// Something arrived (or a request starts): the silence is counted from now.
+    fn alive(&self) {
+        let Some(limit) = self.0.silence_ms else { return };
+        self.0.last_activity.set(super::dom::now_ms());
+        self.0.watching.set(true);
+        if !self.0.scheduled.replace(true) {
+            Self::check_after(self.0.clone(), limit);
+        }
+    }
+
+    /// The response is read: silence from now on is not the server's.
+    fn rest(&self) {
+        self.0.watching.set(false);
+    }
+
+    fn check_after(state: Rc<AbortState>, ms: f64) {
+        super::dom::after_ms(ms.ceil() as u32, move || {
+            state.scheduled.set(false);
+            let Some(limit) = state.silence_ms else { return };
+            if !state.watching.get() {
+                return;
+            }
+            let silent = super::dom::now_ms() - state.last_activity.get();
+            if silent >= limit {
+                state.timed_out.set(true);
+                if let Some(controller) = &state.controller {
+                    controller.abort();
+                }
+            } else {
+                state.scheduled.set(true);
+                Self::check_after(state, limit - silent);
+            }
+        });
+    }
+
+    /// The error for a request that failed: the deadline's, if it fired.
+    fn failure(&self, otherwise: ApiError) -> ApiError {
+        match self.0.silence_ms.filter(|_| self.timed_out()) {
+            Some(limit) => ApiError::timeout(format!("no answer for {} ms ({otherwise})", limit as u32)),
+            None => otherwise,
+        }
     }
 }
 
@@ -34,6 +119,7 @@ pub struct HttpResponse {
     pub meta: ResponseMeta,
     response: web_sys::Response,
     url: String,
+    abort: Abort,
 }
 
 /// POSTs `body` as JSON to `url`, with `Authorization: Bearer <key>` when a key is given, and
@@ -51,33 +137,46 @@ async fn fetch(url: &str, body: Option<&str>, bearer: Option<&str>, accept: &str
     let request = build_request(url, body, bearer, accept, abort)
         .map_err(|err| ApiError::network(format!("could not build the request to {url}: {}", describe(&err))))?;
     let window = web_sys::window().ok_or_else(|| ApiError::network("no window"))?;
+    abort.alive();
     let response: web_sys::Response = JsFuture::from(window.fetch_with_request(&request))
         .await
         .and_then(JsCast::dyn_into)
-        .map_err(|err| ApiError::network(format!("request to {url} failed: {}", describe(&err))))?;
+        .map_err(|err| {
+            abort.rest();
+            abort.failure(ApiError::network(format!("request to {url} failed: {}", describe(&err))))
+        })?;
+    abort.alive();
     let headers = response.headers();
     let meta = ResponseMeta::from_headers(response.status(), super::dom::now_unix(), |name| {
         headers.get(name).ok().flatten()
     });
-    Ok(HttpResponse { meta, response, url: url.to_owned() })
+    Ok(HttpResponse { meta, response, url: url.to_owned(), abort: abort.clone() })
 }
 
 impl HttpResponse {
-    /// Reads the whole body.
+    /// Reads the whole body (chunk by chunk, so the deadline on silence sees it arrive).
     pub async fn bytes(self) -> Result<Vec<u8>, ApiError> {
-        let buffer = match self.response.array_buffer() {
-            Ok(promise) => JsFuture::from(promise).await,
-            Err(err) => Err(err),
-        }
-        .map_err(|err| self.broke_off(&err))?;
-        Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+        let mut bytes = Vec::new();
+        self.stream(|chunk| {
+            bytes.extend_from_slice(chunk);
+            true
+        })
+        .await?;
+        Ok(bytes)
     }
 
     /// Reads the body chunk by chunk as it arrives, handing each to `on_chunk`, which returns
     /// whether to go on reading (`false` cancels the rest of the body).
     /// Ends with `Ok` when the server closed the body or reading was stopped, `Err` when the
-    /// connection broke or the request was aborted.
+    /// connection broke, the request was aborted, or nothing arrived before the deadline.
     pub async fn stream(self, mut on_chunk: impl FnMut(&[u8]) -> bool) -> Result<(), ApiError> {
+        let result = self.read(&mut on_chunk).await;
+        self.abort.rest();
+        result.map_err(|err| self.abort.failure(self.broke_off(&err)))
+    }
+
+    /// One copy of the read loop for every caller (`on_chunk` is not generic).
+    async fn read(&self, on_chunk: &mut dyn FnMut(&[u8]) -> bool) -> Result<(), JsValue> {
         let Some(body) = self.response.body() else { return Ok(()) };
         let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
         // When bytes arrive faster than they are handled, every read resolves at once and the
@@ -89,7 +188,8 @@ impl HttpResponse {
                 super::dom::yield_to_browser().await;
                 slice_started = js_sys::Date::now();
             }
-            let result = JsFuture::from(reader.read()).await.map_err(|err| self.broke_off(&err))?;
+            let result = JsFuture::from(reader.read()).await?;
+            self.abort.alive();
             let done = js_sys::Reflect::get(&result, &"done".into()).ok().and_then(|d| d.as_bool()).unwrap_or(true);
             if done {
                 return Ok(());

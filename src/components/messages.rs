@@ -238,7 +238,6 @@ fn visitor_row(chat: Chat, t: &'static Strings, node: &web_sys::Element, message
     let note = dom::append(&failed, "span", "", "");
     let retry = dom::append_button(&failed, "cw-retry", t.retry, "retry");
     let waiting = dom::element("p", "cw-status cw-status--muted");
-    waiting.set_text_content(Some(t.waiting_for_connection));
     let (node, delivery, auto_retry) = (node.clone(), message.delivery, message.auto_retry);
     EffectGuard::new(move |_| {
         let delivery = delivery.get();
@@ -247,6 +246,11 @@ fn visitor_row(chat: Chat, t: &'static Strings, node: &web_sys::Element, message
         dom::set_class(&node, "cw-msg--sending", delivery == Delivery::Sending);
         show(&node, &failed, is_failed);
         show(&node, &waiting, delivery == Delivery::Waiting);
+        if delivery == Delivery::Waiting {
+            // Offline, it waits for the connection; online, for its turn (a reply on its way,
+            // a used-up rate-limit window).
+            waiting.set_text_content(Some(if chat.online.get() { t.waiting_to_send } else { t.waiting_for_connection }));
+        }
         if is_failed {
             let left = auto_retry.get().map(|at| ((at - chat.now.get()) / 1000.0).ceil().max(1.0) as u64);
             note.set_text_content(left.map(|left| t.retrying_in(left)).as_deref());
