@@ -282,6 +282,16 @@
     return modules[name];
   }
 
+  /** send() answers with a Promise even while its call waits in a queue: it settles as the
+   * widget's own once the call runs. */
+  function promised(call) {
+    if (call[0] === 'send') return new Promise(function (resolve) { call[2] = resolve; });
+  }
+  function run(target, call) {
+    var result = target[call[0]].apply(target, call[1]);
+    if (call[2]) call[2](result);
+  }
+
   function eventName(name) {
     name = String(name).replace(/^chat-widget:/, '');
     return 'chat-widget:' + (ALIASES[name] || name);
@@ -295,8 +305,10 @@
     METHODS.forEach(function (method) {
       host[method] = function () {
         if (state.widget) return state.widget[method].apply(state.widget, arguments);
-        state.queue.push([method, arguments]);
+        var call = [method, arguments];
+        state.queue.push(call);
         if (WAKING[method]) activate(host);
+        return promised(call);
       };
     });
     host.on = function (name, listener) {
@@ -418,9 +430,10 @@
     if (state.openWhenReady && !queued.some(function (call) { return WAKING[call[0]]; })) queued.unshift(['open', []]);
     queued.forEach(function (call) {
       try {
-        state.widget[call[0]].apply(state.widget, call[1]);
+        run(state.widget, call);
       } catch (error) {
         console.error('chat-widget: ' + call[0] + '() failed: ' + describe(error));
+        if (call[2]) call[2]({ delivered: false, error: { code: 'NOT_DELIVERED', message: describe(error) } });
       }
     });
   }
@@ -434,7 +447,14 @@
   }
 
   // The <chat-widget> element: attributes mirror the data-* settings (bot-id, api-url, ...).
-  if (window.customElements && !window.customElements.get('chat-widget')) {
+  // A page whose customElements.define throws (patched, or a polyfill) still gets the script
+  // tag's widget, which needs no custom element.
+  try {
+    if (window.customElements && !window.customElements.get('chat-widget')) defineElement();
+  } catch (error) {
+    console.warn('chat-widget: <chat-widget> is not available on this page (' + describe(error) + '); the script tag works without it');
+  }
+  function defineElement() {
     window.customElements.define(
       'chat-widget',
       class extends HTMLElement {
@@ -479,15 +499,16 @@
     if (!host || !host.open) return;
     var queued = globalQueue;
     globalQueue = [];
-    queued.forEach(function (call) { host[call[0]].apply(host, call[1]); });
+    queued.forEach(function (call) { run(host, call); });
   }
   var api = {};
   METHODS.concat(['on', 'off']).forEach(function (method) {
     api[method] = function () {
       var host = defaultHost();
       if (host && host[method]) return host[method].apply(host, arguments);
-      globalQueue.push([method, arguments]);
-      return method === 'on' || method === 'off' ? api : undefined;
+      var call = [method, arguments];
+      globalQueue.push(call);
+      return method === 'on' || method === 'off' ? api : promised(call);
     };
   });
   window.ChatWidget = api;

@@ -35,6 +35,9 @@ const RESTORED: u64 = 0;
 /// Who hears about [`WidgetEvent`]s.
 type Listener = Rc<dyn Fn(WidgetEvent)>;
 
+/// Told once whether a message was delivered (`None`) or given up (the reason).
+type Settled = Box<dyn FnOnce(Option<ApiError>)>;
+
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -231,6 +234,8 @@ pub struct Look {
 struct InFlight {
     abort: Abort,
     stopping: bool,
+    /// The browser went offline while it was on its way.
+    went_offline: bool,
 }
 
 /// The conversation and the actions on it. Cheap to copy.
@@ -257,6 +262,11 @@ pub struct Chat {
     listener: StoredValue<Option<Listener>>,
     /// Sending is paused until then (ms since the epoch): a 429, or a window used up.
     pub cooldown_until: RwSignal<Option<f64>>,
+    /// The pause is a 429's (the server refused a message), not a used-up window's: the
+    /// visitor's new text stays in the input instead of waiting its turn.
+    refused: StoredValue<bool>,
+    /// Who is told when a message was delivered or given up (the page's `send()` Promises).
+    settled: StoredValue<Vec<(u64, Settled)>>,
     /// The clock the countdowns read, ticking once a second while one runs.
     pub now: RwSignal<f64>,
     /// Whether the browser is online.
@@ -302,6 +312,8 @@ impl Chat {
             metadata: StoredValue::new(Json::object()),
             listener: StoredValue::new(None),
             cooldown_until: RwSignal::new(None),
+            refused: StoredValue::new(false),
+            settled: StoredValue::new(Vec::new()),
             now: RwSignal::new(dom::now_ms()),
             online: RwSignal::new(dom::is_online()),
             look: RwSignal::new(Look {
@@ -476,12 +488,24 @@ impl Chat {
         self.locale.strings()
     }
 
-    /// Follows the browser's connection: offline shows a banner; back online sends what waited.
+    /// Follows the browser's connection: offline shows a banner and gives up the reply on its
+    /// way (what arrived stays, interrupted; a message with no reply yet waits); back online
+    /// sends what waited.
     pub fn watch_connection(&self) {
         let this = *self;
         dom::watch_online(move |online| {
-            if this.online.try_set(online).is_none() && online {
+            if this.online.try_set(online).is_some() {
+                return; // unmounted
+            }
+            if online {
                 this.resume();
+            } else {
+                this.in_flight.update_value(|in_flight| {
+                    if let Some(in_flight) = in_flight {
+                        in_flight.went_offline = true;
+                        in_flight.abort.abort();
+                    }
+                });
             }
         });
     }
@@ -493,13 +517,22 @@ impl Chat {
         (left > 0.0).then_some(left as u64)
     }
 
-    /// Whether a message can go right now (no reply on its way, no cooldown).
+    /// Whether the visitor can send now: no reply on its way, no 429 countdown (during a
+    /// used-up window a message is taken and waits its turn).
     pub fn can_send(&self) -> bool {
-        !self.busy.get() && self.cooldown_until.get().is_none()
+        !self.busy.get() && !self.refusing(self.cooldown_until.get().is_some())
+    }
+
+    /// Whether the countdown that runs (`running`) is a 429's.
+    fn refusing(&self, running: bool) -> bool {
+        running && self.refused.get_value()
     }
 
     /// Pauses sending for `seconds`; a countdown shows, and sending comes back by itself.
-    fn start_cooldown(&self, seconds: u64) {
+    fn start_cooldown(&self, seconds: u64, refused: bool) {
+        if refused {
+            self.refused.set_value(true);
+        }
         let until = dom::now_ms() + seconds as f64 * 1000.0;
         if self.cooldown_until.get_untracked().is_some_and(|current| current >= until) {
             return;
@@ -521,6 +554,7 @@ impl Chat {
             }
             match this.cooldown_until.get_untracked() {
                 Some(until) if now >= until => {
+                    this.refused.set_value(false);
                     this.cooldown_until.set(None);
                     this.announcement.set(this.strings().can_send_again.to_owned());
                     this.resume();
@@ -590,6 +624,7 @@ impl Chat {
     /// Starts over: stops a reply on its way, clears the messages and forgets the stored
     /// conversation; the next message starts a new one.
     pub fn reset(&self) {
+        self.settle_all("the conversation was reset before it went out");
         self.generation.update_value(|g| *g += 1);
         self.in_flight.update_value(|in_flight| {
             if let Some(in_flight) = in_flight.take() {
@@ -647,23 +682,64 @@ impl Chat {
         })
     }
 
-    /// Sends what the visitor typed. Blank text, or text while a reply is on its way, is not
-    /// sent (the caller keeps it in the input). Returns whether it was sent.
+    /// Sends what the visitor typed in the composer. Offline, or during a used-up rate-limit
+    /// window, it is taken and waits its turn. Blank text, or text while a reply is arriving or
+    /// a 429's countdown runs, is not taken (the caller keeps it in the input). Returns whether
+    /// it was taken.
     pub fn send(&self, text: &str) -> bool {
-        let text = text.trim();
-        if text.is_empty() || self.busy.get_untracked() || self.cooldown_until.get_untracked().is_some() {
+        if !self.can_send_untracked() {
             return false;
+        }
+        self.submit(text).is_some()
+    }
+
+    /// Sends on the visitor's behalf (the page's `send()`): while a reply is arriving, during
+    /// a countdown or offline, the message waits its turn, and the queue goes out in order.
+    /// Returns the message's id (see [`Chat::when_settled`]); `None` for blank text.
+    pub fn send_queued(&self, text: &str) -> Option<u64> {
+        self.submit(text)
+    }
+
+    fn can_send_untracked(&self) -> bool {
+        !self.busy.get_untracked() && !self.refusing(self.cooldown_until.get_untracked().is_some())
+    }
+
+    fn submit(&self, text: &str) -> Option<u64> {
+        let text = text.trim();
+        if text.is_empty() {
+            return None;
         }
         let id = self.push_visitor(text.to_owned(), None);
         self.emit(WidgetEvent::MessageSent { text: text.to_owned() });
-        if self.online.get_untracked() {
-            self.deliver(id, None);
-        } else {
-            if let Some(message) = self.find(id) {
-                message.delivery.set(Delivery::Waiting);
-            }
+        if let Some(message) = self.find(id) {
+            message.delivery.set(Delivery::Waiting);
         }
-        true
+        // Messages go in order: this one after any that wait already.
+        self.resume();
+        Some(id)
+    }
+
+    /// Calls `f` once message `id` is delivered (`None`) or given up (why): failed with no
+    /// automatic retry left, or dropped by a reset, a logout or the widget's removal.
+    pub fn when_settled(&self, id: u64, f: impl FnOnce(Option<ApiError>) + 'static) {
+        self.settled.update_value(|settled| settled.push((id, Box::new(f))));
+    }
+
+    fn settle(&self, id: u64, outcome: Option<ApiError>) {
+        let Some(mut settled) = self.settled.try_update_value(std::mem::take) else { return };
+        let (now, later): (Vec<_>, Vec<_>) = settled.drain(..).partition(|(of, _)| *of == id);
+        self.settled.set_value(later);
+        for (_, f) in now {
+            f(outcome.clone());
+        }
+    }
+
+    /// Gives up every message still waiting to be settled (reset, logout, unmount).
+    pub fn settle_all(&self, why: &str) {
+        let settled = self.settled.try_update_value(std::mem::take).unwrap_or_default();
+        for (_, f) in settled {
+            f(Some(ApiError::new(ErrorCode::Other("NOT_DELIVERED".to_owned()), why)));
+        }
     }
 
     /// Sends a quick reply: its label is shown as the visitor's message, its payload is sent,
@@ -679,25 +755,26 @@ impl Chat {
         self.deliver(id, None);
     }
 
-    /// Sends a failed visitor message again.
+    /// Sends a failed visitor message again (now, or in its turn when a reply is arriving or
+    /// the rate-limit window is used up; not during a 429's countdown).
     pub fn retry(&self, id: u64) {
         let Some(message) = self.find(id) else { return };
-        let clear = !self.busy.get_untracked() && self.cooldown_until.get_untracked().is_none();
-        if clear && matches!(message.delivery.get_untracked(), Delivery::Failed(_)) {
+        if !self.refusing(self.cooldown_until.get_untracked().is_some()) && matches!(message.delivery.get_untracked(), Delivery::Failed(_)) {
             message.auto_retry.set(None);
-            message.delivery.set(Delivery::Sending);
-            self.deliver(id, None);
+            message.delivery.set(Delivery::Waiting);
+            self.resume();
         }
     }
 
     /// After a network failure or a 5xx, tries again by itself: 1, 2, 4, 8 s (with jitter,
     /// at most 30 s), up to four times; then the visitor's Retry button is what is left.
-    fn schedule_auto_retry(&self, message: &Message) {
+    /// Returns whether one was scheduled.
+    fn schedule_auto_retry(&self, message: &Message) -> bool {
         const MAX_AUTOMATIC: u32 = 4;
         let attempt = message.attempts.get_value();
         if attempt >= MAX_AUTOMATIC {
             message.auto_retry.set(None);
-            return;
+            return false;
         }
         message.attempts.set_value(attempt + 1);
         let base = (1000.0 * 2f64.powi(attempt as i32)).min(30_000.0);
@@ -716,6 +793,7 @@ impl Chat {
             }
         });
         self.tick_for_display();
+        true
     }
 
     /// Keeps the "retrying in N s" text current while an automatic retry is pending.
@@ -813,7 +891,7 @@ impl Chat {
         };
         let generation = self.generation.get_value();
         let abort = Abort::with_deadline(Some(config.reply_timeout_ms));
-        self.in_flight.set_value(Some(InFlight { abort: abort.clone(), stopping: false }));
+        self.in_flight.set_value(Some(InFlight { abort: abort.clone(), stopping: false, went_offline: false }));
         self.busy.set(true);
 
         let history = if config.uses(Dialect::Openai) { self.turns(id) } else { Vec::new() };
@@ -846,7 +924,8 @@ impl Chat {
             if !current() {
                 return; // unmounted or reset while the reply was on its way: nothing to update
             }
-            let stopped = this.in_flight.with_value(|f| f.as_ref().is_some_and(|f| f.stopping));
+            let (stopped, went_offline) =
+                this.in_flight.with_value(|f| f.as_ref().map_or((false, false), |f| (f.stopping, f.went_offline)));
             this.in_flight.set_value(None);
 
             let built = builder.into_reply();
@@ -859,7 +938,7 @@ impl Chat {
                     message.delivery.set(Delivery::Delivered);
                     message.attempts.set_value(0);
                     if let Some(seconds) = wait {
-                        this.start_cooldown(seconds);
+                        this.start_cooldown(seconds, false);
                     }
                     let reply = reply.unwrap_or_else(|| this.push_reply(id));
                     reply.finish(ReplyState::Complete, built.suggested_actions);
@@ -868,31 +947,42 @@ impl Chat {
                         this.emit(WidgetEvent::ConversationStarted { conversation_id: built.conversation_id.clone() });
                     }
                     this.emit(WidgetEvent::MessageReceived { text: built.text, conversation_id: built.conversation_id });
+                    this.settle(id, None);
                 }
                 (Err(_), reply) if stopped => {
                     this.announce(&built.text, Some(this.strings().stopped));
                     message.delivery.set(Delivery::Delivered);
                     reply.unwrap_or_else(|| this.push_reply(id)).finish(ReplyState::Stopped, Vec::new());
                     this.save_transcript();
+                    this.settle(id, None);
+                }
+                (Err(_), None) if went_offline => {
+                    // Nothing of the reply came: the message waits for the connection, like
+                    // one written while offline, and goes by itself when it is back.
+                    message.delivery.set(Delivery::Waiting);
                 }
                 (Err(error), Some(reply)) => {
+                    let error = if went_offline { ApiError::network("the connection was lost") } else { error };
                     this.announce(&built.text, Some(this.strings().interrupted));
                     this.report(&error, &config);
                     reply.finish(ReplyState::Interrupted(error), Vec::new());
+                    this.settle(id, None); // the message got through; its reply broke off
                 }
                 (Err(error), None) => {
                     this.report(&error, &config);
                     let code = error.code.clone();
                     let wait = error.retry_after_s;
-                    message.delivery.set(Delivery::Failed(error));
-                    match code {
-                        ErrorCode::RateLimitExceeded => this.start_cooldown(wait.unwrap_or(10).max(1)),
-                        ErrorCode::Network | ErrorCode::Server => {
-                            if let Some(message) = this.find(id) {
-                                this.schedule_auto_retry(&message);
-                            }
+                    message.delivery.set(Delivery::Failed(error.clone()));
+                    let retrying = match code {
+                        ErrorCode::RateLimitExceeded => {
+                            this.start_cooldown(wait.unwrap_or(10).max(1), true);
+                            false
                         }
-                        _ => {}
+                        ErrorCode::Network | ErrorCode::Server => this.find(id).is_some_and(|message| this.schedule_auto_retry(&message)),
+                        _ => false,
+                    };
+                    if !retrying {
+                        this.settle(id, Some(error));
                     }
                 }
             }

@@ -69,14 +69,31 @@ impl MountedWidget {
         self.controls.open.try_get_untracked().unwrap_or(false)
     }
 
-    /// Sends `text` as the visitor (and opens the panel so they see it). Returns whether it
-    /// was sent: blank text, or text while a reply is still arriving, is not.
-    pub fn send(&self, text: &str) -> bool {
-        if self.controls.chat.messages.is_disposed() {
-            return false;
-        }
-        self.open();
-        self.controls.chat.send(text)
+    /// Sends `text` as the visitor (and opens the panel so they see it). While a reply is
+    /// arriving, a countdown runs or the browser is offline, it waits its turn: messages go out
+    /// in order. Returns a Promise of `{ delivered: true }` once the server took it, or
+    /// `{ delivered: false, error: { code, message } }` when it is given up (blank text, failed
+    /// with no automatic retry left, reset, logout, unmount). It never rejects.
+    pub fn send(&self, text: &str) -> js_sys::Promise {
+        let chat = self.controls.chat;
+        let id = if chat.messages.is_disposed() {
+            None
+        } else {
+            self.open();
+            chat.send_queued(text)
+        };
+        js_sys::Promise::new(&mut |resolve, _reject| {
+            let outcome = move |error: Option<chat_widget_protocol::ApiError>| {
+                let _ = resolve.call1(&JsValue::NULL, &send_outcome(error.as_ref()));
+            };
+            match id {
+                Some(id) => chat.when_settled(id, outcome),
+                None => outcome(Some(chat_widget_protocol::ApiError::new(
+                    chat_widget_protocol::ErrorCode::InvalidRequest,
+                    "nothing to send (blank text, or the widget is gone)",
+                ))),
+            }
+        })
     }
 
     /// Starts a new conversation: clears the messages and forgets the stored conversation.
@@ -117,11 +134,22 @@ impl MountedWidget {
 
     /// Removes the widget from the page.
     pub fn unmount(mut self) {
+        self.controls.chat.settle_all("the widget was removed before it went out");
         self.mount.take();
         if let Some(shadow) = self.host.shadow_root() {
             shadow.set_inner_html("");
         }
     }
+}
+
+/// What a `send()` Promise resolves to: `{ delivered: true }`, or `{ delivered: false,
+/// error: { code, message } }`.
+fn send_outcome(error: Option<&chat_widget_protocol::ApiError>) -> JsValue {
+    let mut outcome = Json::object().with("delivered", error.is_none());
+    if let Some(error) = error {
+        outcome = outcome.with("error", Json::object().with("code", error.code.as_str()).with("message", error.message.as_str()));
+    }
+    js_sys::JSON::parse(&outcome.to_string()).unwrap_or(JsValue::NULL)
 }
 
 /// Mounts the widget into a shadow root attached to `host`.

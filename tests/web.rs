@@ -206,6 +206,12 @@ fn answers(list: Vec<JsValue>) -> JsValue {
     list.into_iter().collect::<js_sys::Array>().into()
 }
 
+/// What a `send()` Promise resolved to, as JSON.
+async fn outcome(promise: js_sys::Promise) -> String {
+    let value = wasm_bindgen_futures::JsFuture::from(promise).await.expect("send() never rejects");
+    js_sys::JSON::stringify(&value).unwrap().as_string().unwrap()
+}
+
 fn request_field(index: u32, path: &str) -> JsValue {
     let mut value = requests().get(index);
     for key in path.split('.') {
@@ -401,14 +407,22 @@ async fn a_used_up_window_pauses_sending_until_the_reset_instead_of_provoking_a_
     visit.send("one").await;
     visit.until("the reply", |v| v.bot_bubbles().len() == 1).await;
     visit.until("the pause", |v| v.find(".cw-cooldown").is_some()).await;
+    // A message written during the pause is taken, waits, and goes by itself at the reset.
     visit.type_text("two");
     visit.settle().await;
-    assert!(visit.get(".cw-send").has_attribute("disabled"));
-    assert!(visit.find(".cw-alert").is_none(), "nothing went wrong: the widget just waits");
-    visit.until("the reset", |v| v.find(".cw-cooldown").is_none()).await;
+    assert!(!visit.get(".cw-send").has_attribute("disabled"), "the visitor can write and send");
     visit.press(".cw-input", "Enter", false);
+    visit.settle().await;
+    let input: HtmlTextAreaElement = visit.get(".cw-input").unchecked_into();
+    assert_eq!(input.value(), "", "the message left the input");
+    let waiting = &visit.all(".cw-msg--visitor")[1];
+    assert!(waiting.text_content().unwrap().contains("Waiting to be sent"), "{:?}", waiting.text_content());
+    assert!(visit.find(".cw-alert").is_none(), "nothing went wrong: the widget just waits");
+    assert_eq!(requests().length(), 1, "nothing is sent during the pause");
+    visit.until("the reset", |v| v.find(".cw-cooldown").is_none()).await;
     visit.until("the second reply", |v| v.bot_bubbles().len() == 2).await;
     assert_eq!(requests().length(), 2);
+    assert_eq!(request_field(1, "body.message").as_string().as_deref(), Some("two"));
 }
 
 #[wasm_bindgen_test]
@@ -817,12 +831,18 @@ async fn the_widget_tells_the_page_what_happens_through_dom_events() {
         let refused = visit._widget.set_context(&eval_js(&format!("({not_an_object})"))).unwrap_err();
         assert_eq!(refused.as_string().as_deref(), Some("chat-widget: setContext takes a plain object"), "{not_an_object}");
     }
-    assert!(visit._widget.send("Hi there"));
+    let delivered = visit._widget.send("Hi there");
     visit.until("the reply", |v| !v.bot_bubbles().is_empty()).await;
+    assert_eq!(outcome(delivered).await, r#"{"delivered":true}"#, "send() says when it was delivered");
     assert_eq!(request_field(0, "body.metadata.userId").as_string().as_deref(), Some("u1"));
     assert_eq!(request_field(0, "body.metadata.plan").as_string().as_deref(), Some("pro"));
-    visit._widget.send("again");
+    let refused = visit._widget.send("again");
     visit.until("the error", |v| v.find(".cw-alert").is_some()).await;
+    assert_eq!(
+        outcome(refused).await,
+        r#"{"delivered":false,"error":{"code":"INSUFFICIENT_CREDITS","message":"Out of credits"}}"#,
+        "and when it failed, with why"
+    );
     visit._widget.close();
     visit.settle().await;
     let seen: Vec<String> = seen.iter().filter_map(|v| v.as_string()).collect();
@@ -1325,7 +1345,7 @@ async fn logout_leaves_nothing_of_the_previous_visitor_in_the_widget_storage_or_
         widget.identify(&eval_js("({ userId: 'alpha_user', name: 'Alpha Person', email: 'alpha@example.test' })"));
         widget.set_context(&eval_js("({ plan: 'alpha-plan' })")).unwrap();
         // Visitor A asks, closes the panel before the answer: the launcher counts it as unread.
-        widget.send("Alpha question");
+        let _ = widget.send("Alpha question");
         widget.close();
         visit.until(&format!("{dialect}: A's answer, unread"), |v| v.find(".cw-badge").is_some()).await;
         visit.open().await;
@@ -1333,7 +1353,7 @@ async fn logout_leaves_nothing_of_the_previous_visitor_in_the_widget_storage_or_
         visit.until(&format!("{dialect}: the announcement"), |v| v.text(".cw-messages-wrap [role=status][aria-live=polite]").contains("Alpha answer")).await;
         let visitor_id = if dialect == "chataibot" { request_field(0, "body.from.user_external_id").as_string().unwrap() } else { "alpha".to_owned() };
         visit.close_panel().await;
-        widget.send("Alpha second question");
+        let _ = widget.send("Alpha second question");
         widget.close();
         visit.until(&format!("{dialect}: unread badge"), |v| v.find(".cw-badge").is_some()).await;
         visit.open().await;
@@ -1357,7 +1377,7 @@ async fn logout_leaves_nothing_of_the_previous_visitor_in_the_widget_storage_or_
 
         // Visitor B: a fresh conversation, nothing of A's in the request.
         let before = requests().length();
-        widget.send("Beta question");
+        let _ = widget.send("Beta question");
         visit.until(&format!("{dialect}: B's answer"), |v| v.bot_bubbles().iter().any(|b| b.contains("Beta answer"))).await;
         let sent = js_sys::JSON::stringify(&requests().slice(before, requests().length())).unwrap().as_string().unwrap();
         assert!(!sent.to_lowercase().contains("alpha"), "{dialect}: nothing of A's in B's requests: {sent}");
@@ -1986,4 +2006,101 @@ async fn a_stream_cut_in_the_middle_of_an_event_never_shows_wire_text() {
             }
         }
     }
+}
+
+fn go_offline() {
+    let _ = eval_js("Object.defineProperty(Navigator.prototype, 'onLine', { configurable: true, get: () => false }); window.dispatchEvent(new Event('offline'));");
+}
+
+fn go_online() {
+    let _ = eval_js("delete Navigator.prototype.onLine; Object.defineProperty(Navigator.prototype, 'onLine', { configurable: true, get: () => true }); window.dispatchEvent(new Event('online'));");
+}
+
+#[wasm_bindgen_test]
+async fn going_offline_mid_reply_keeps_what_arrived_and_the_chat_recovers_in_every_dialect() {
+    for dialect in ["chatbots", "jombot", "jelytech", "chataibot", "openai"] {
+        // The same server as for silence: a request that hangs, one that stalls part-way, then
+        // whole replies.
+        let (streams, answers) = silent_server(dialect);
+        stub_script(answers);
+        let visit = Visit::start(dialect_config(&format!("offline-{dialect}"), dialect)).await;
+        visit.open().await;
+
+        // Offline before the reply began: the message waits and goes by itself once online.
+        let earlier = requests().length();
+        visit.send("Are you there?").await;
+        visit.until(&format!("{dialect}: the request"), |_| requests().length() > earlier).await;
+        go_offline();
+        visit.until(&format!("{dialect}: the message waits"), |v| v.find(".cw-msg--visitor .cw-status--muted").is_some()).await;
+        assert!(visit.text(".cw-msg--visitor .cw-status--muted").contains("Waiting for the connection"), "{dialect}");
+        assert!(visit.find(".cw-stop").is_none() && visit.find(".cw-typing").is_none(), "{dialect}: not stuck on the reply");
+        let before = requests().length();
+        go_online();
+        visit.until(&format!("{dialect}: sent again once online"), |_| requests().length() > before).await;
+
+        // Offline while the reply streams in: what arrived stays, marked, with Retry.
+        if streams {
+            visit.until(&format!("{dialect}: the partial reply"), |v| v.streaming_text().contains("Partial words")).await;
+            go_offline();
+            visit.until(&format!("{dialect}: the reply interrupted"), |v| v.find(".cw-msg--bot .cw-retry").is_some()).await;
+            assert!(visit.streaming_text().contains("Partial words"), "{dialect}: the partial text stays");
+            assert!(visit.text(".cw-alert").contains("connection dropped"), "{dialect}: {}", visit.text(".cw-alert"));
+            go_online();
+            visit.settle().await;
+            visit.get(".cw-msg--bot .cw-retry").click();
+        } else {
+            // The answer had not begun: the message waits again, and goes again once online.
+            visit.settle().await;
+            go_offline();
+            visit.until(&format!("{dialect}: the message waits again"), |v| v.find(".cw-msg--visitor .cw-status--muted").is_some()).await;
+            go_online();
+        }
+        visit.until(&format!("{dialect}: the whole reply"), |v| v.bot_bubbles().iter().any(|b| b.contains("Complete answer"))).await;
+        assert_eq!(visit.bot_bubbles().len(), 1, "{dialect}: one reply, in one bubble");
+        assert_eq!(visit.all(".cw-msg--visitor").len(), 1, "{dialect}: the message is not duplicated");
+        assert!(visit.find(".cw-alert").is_none(), "{dialect}: the notice is gone");
+
+        // And the next message works.
+        visit.send("Take your time").await;
+        visit.until(&format!("{dialect}: the next reply"), |v| v.bot_bubbles().iter().any(|b| b.contains("Worth the wait"))).await;
+    }
+}
+
+#[wasm_bindgen_test]
+async fn send_during_a_reply_queues_the_text_and_every_message_goes_out_in_order() {
+    stub_stream();
+    let visit = Visit::start(config("queue")).await;
+    let widget = &visit._widget;
+    let first = widget.send("message 0");
+    visit.until("the first request", |_| stream_count() == 1).await;
+    // Two hundred more while the first reply is still arriving: none is refused.
+    let promises: Vec<js_sys::Promise> = (1..=200).map(|i| widget.send(&format!("message {i}"))).collect();
+    visit.settle().await;
+    assert_eq!(visit.all(".cw-msg--visitor").len(), 201, "every message is in the list");
+    assert_eq!(stream_count(), 1, "they wait for the reply on its way");
+    assert!(visit.all(".cw-msg--visitor")[200].text_content().unwrap().contains("Waiting to be sent"));
+    for i in 0..=200u32 {
+        visit.until(&format!("request {i}"), |_| stream_count() == i + 1).await;
+        stream_send(i, START);
+        stream_send(i, &done(&format!("answer {i}")));
+        stream_close(i);
+    }
+    visit.until("the last answer", |v| v.bot_bubbles().len() == 201).await;
+    for i in 0..=200u32 {
+        assert_eq!(request_field(i, "body.message").as_string(), Some(format!("message {i}")), "in order");
+    }
+    assert_eq!(outcome(first).await, r#"{"delivered":true}"#);
+    for promise in promises {
+        assert_eq!(outcome(promise).await, r#"{"delivered":true}"#);
+    }
+    // Blank text is not sent, and the Promise says so.
+    assert!(outcome(widget.send("  ")).await.starts_with(r#"{"delivered":false"#));
+    // A message still waiting when the conversation is reset is given up, and says so.
+    let answering = widget.send("one more");
+    let dropped = widget.send("and another");
+    visit.until("the request", |_| stream_count() == 202).await;
+    widget.reset();
+    assert!(outcome(answering).await.contains("NOT_DELIVERED"));
+    assert!(outcome(dropped).await.contains("NOT_DELIVERED"));
+    assert_eq!(stream_count(), 202, "nothing of the old conversation goes out after the reset");
 }
