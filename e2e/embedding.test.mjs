@@ -220,8 +220,11 @@ test('the greeting bubble appears, can be dismissed for good, and unread replies
   assert.equal(await bubble.count(), 0, 'a dismissed greeting stays dismissed');
 
   // A reply that arrives while the panel is closed counts as unread.
-  await page.evaluate(() => ChatWidget.send('How long does shipping take?'));
-  await page.evaluate(() => ChatWidget.close());
+  // (send() answers with a Promise of delivery: not awaited here, the panel closes first.)
+  await page.evaluate(() => {
+    ChatWidget.send('How long does shipping take?');
+    ChatWidget.close();
+  });
   await page.locator('.cw-badge').waitFor();
   assert.equal(await page.locator('.cw-badge').innerText(), '1');
   assert.equal(await page.locator('.cw-launcher').getAttribute('aria-label'), 'Open chat (1 unread message)');

@@ -154,6 +154,7 @@ for (const dialect of ['chatbots', 'openai']) {
       const shown = await botReplies(page).nth(index).innerText();
       assert.equal(shown.trim(), 'The first half of the answer', `${words}: only the reply's words`);
       assert.doesNotMatch(await page.locator('.cw-messages').innerText(), /chatcmpl|\{|"content"|data:/, `${words}: no wire text anywhere`);
+      assert.equal(await page.locator('.cw-msg--bot .cw-retry').count(), index + 1, `${words}: the cut reply is marked, with Retry`);
     }
     await page.screenshot({ path: join(artifacts, `cut-stream-${dialect}.png`) });
   });

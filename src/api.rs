@@ -83,6 +83,7 @@ pub async fn send(
         if read.is_ok() {
             outcome.absorb(stream.finish(), &mut on_event);
         }
+        outcome.started |= stream.is_structured();
         return outcome.result(read).map(|()| meta.exhausted_wait_s());
     }
     let bytes = response.bytes().await?;
@@ -265,7 +266,8 @@ impl StreamOutcome {
         read?;
         // The server closed the stream without saying it was done. Servers that never send an
         // end marker (plain-text streams) are complete when they close; ours always end with
-        // `done`, so a stream that began with `start` and just stopped was cut off.
+        // `done` and OpenAI's with `[DONE]`, so a stream that began with `start` or spoke JSON
+        // and just stopped was cut off.
         match (self.started, self.text) {
             (_, false) => Err(ApiError::new(ErrorCode::MalformedResponse, "the stream ended without a reply")),
             (true, true) => Err(ApiError::network("the stream ended before the reply was complete")),

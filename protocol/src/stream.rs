@@ -161,6 +161,12 @@ impl ReplyStream {
         events.iter().filter_map(|event| self.admit(event, true)).collect()
     }
 
+    /// Whether the stream has sent JSON events (ours, OpenAI's): such a stream ends with an
+    /// end marker, so closing without one means it was cut off.
+    pub fn is_structured(&self) -> bool {
+        self.structured
+    }
+
     fn admit(&mut self, event: &SseEvent, at_end: bool) -> Option<StreamEvent> {
         let decoded = decode_event(event)?;
         // Plain-text data is the delta itself; a JSON chunk's text is one of its fields.
