@@ -37,10 +37,9 @@ pub async fn send(
     session: &Session<'_>,
     message: &OutgoingMessage,
     abort: &Abort,
-    mut on_event: impl FnMut(StreamEvent),
+    on_event: impl FnMut(StreamEvent),
 ) -> Result<Option<u64>, ApiError> {
     let config = session.config;
-    let key = config.api_key.as_deref();
     // Each arm is guarded by `speaks`, a constant: a build without a dialect has none of its code.
     let (path, body) = match config.dialect {
         Dialect::Chatbots if speaks(Dialect::Chatbots) => {
@@ -68,6 +67,21 @@ pub async fn send(
         }
         other => return Err(not_in_this_build(other)),
     };
+    // Boxed too: only the four dialects that answer the request itself reach it, so a
+    // chataibot build leaves the stream and body reading out.
+    let direct: Pin<Box<dyn Future<Output = _> + '_>> = Box::pin(send_direct(config, path, body, abort, on_event));
+    direct.await
+}
+
+/// Posts `body` to `path` and reads the answer, streamed or whole (every dialect but chataibot).
+async fn send_direct(
+    config: &WidgetConfig,
+    path: String,
+    body: String,
+    abort: &Abort,
+    mut on_event: impl FnMut(StreamEvent),
+) -> Result<Option<u64>, ApiError> {
+    let key = config.api_key.as_deref();
     let response = http::post_json(&format!("{}{path}", config.api_url), &body, key, abort).await?;
     let meta = response.meta.clone();
     if (200..300).contains(&meta.status) && meta.is_event_stream() {
@@ -193,7 +207,7 @@ async fn await_bot_message(session: &Session<'_>, conversation: &str, after: Opt
         let cap = if (session.visible)() { 4_000.0 } else { 15_000.0 };
         delay = (delay * 2.0).min(cap);
     }
-    Err(ApiError::timeout(format!("the bot did not answer within {} ms", config.reply_timeout_ms)))
+    Err(ApiError::timeout("the bot did not answer in time"))
 }
 
 /// Reads a listening stream until the first bot message. `Ok(None)`: the stream ended

@@ -725,21 +725,21 @@ impl Chat {
         self.settled.update_value(|settled| settled.push((id, Box::new(f))));
     }
 
-    fn settle(&self, id: u64, outcome: Option<ApiError>) {
-        let Some(mut settled) = self.settled.try_update_value(std::mem::take) else { return };
-        let (now, later): (Vec<_>, Vec<_>) = settled.drain(..).partition(|(of, _)| *of == id);
-        self.settled.set_value(later);
-        for (_, f) in now {
-            f(outcome.clone());
+    /// Tells who waits for message `id` (every message: `None`) how it went.
+    fn settle(&self, id: Option<u64>, outcome: Option<ApiError>) {
+        let settled = self.settled.try_update_value(std::mem::take).unwrap_or_default();
+        for (of, f) in settled {
+            if id.is_none_or(|id| id == of) {
+                f(outcome.clone());
+            } else {
+                self.settled.update_value(|settled| settled.push((of, f)));
+            }
         }
     }
 
     /// Gives up every message still waiting to be settled (reset, logout, unmount).
     pub fn settle_all(&self, why: &str) {
-        let settled = self.settled.try_update_value(std::mem::take).unwrap_or_default();
-        for (_, f) in settled {
-            f(Some(ApiError::new(ErrorCode::Other("NOT_DELIVERED".to_owned()), why)));
-        }
+        self.settle(None, Some(ApiError::new(ErrorCode::Other("NOT_DELIVERED".to_owned()), why)));
     }
 
     /// Sends a quick reply: its label is shown as the visitor's message, its payload is sent,
@@ -947,14 +947,14 @@ impl Chat {
                         this.emit(WidgetEvent::ConversationStarted { conversation_id: built.conversation_id.clone() });
                     }
                     this.emit(WidgetEvent::MessageReceived { text: built.text, conversation_id: built.conversation_id });
-                    this.settle(id, None);
+                    this.settle(Some(id), None);
                 }
                 (Err(_), reply) if stopped => {
                     this.announce(&built.text, Some(this.strings().stopped));
                     message.delivery.set(Delivery::Delivered);
                     reply.unwrap_or_else(|| this.push_reply(id)).finish(ReplyState::Stopped, Vec::new());
                     this.save_transcript();
-                    this.settle(id, None);
+                    this.settle(Some(id), None);
                 }
                 (Err(_), None) if went_offline => {
                     // Nothing of the reply came: the message waits for the connection, like
@@ -966,7 +966,7 @@ impl Chat {
                     this.announce(&built.text, Some(this.strings().interrupted));
                     this.report(&error, &config);
                     reply.finish(ReplyState::Interrupted(error), Vec::new());
-                    this.settle(id, None); // the message got through; its reply broke off
+                    this.settle(Some(id), None); // the message got through; its reply broke off
                 }
                 (Err(error), None) => {
                     this.report(&error, &config);
@@ -982,7 +982,7 @@ impl Chat {
                         _ => false,
                     };
                     if !retrying {
-                        this.settle(id, Some(error));
+                        this.settle(Some(id), Some(error));
                     }
                 }
             }

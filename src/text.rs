@@ -161,8 +161,6 @@ pub struct Strings {
     pub interrupted_network: &'static str,
     /// A stream that broke off for another reason.
     pub interrupted_other: &'static str,
-    /// A reply went silent part-way and was given up (`data-reply-timeout`).
-    pub interrupted_timeout: &'static str,
 }
 
 impl Strings {
@@ -210,7 +208,6 @@ impl Strings {
     pub fn interrupted_reply(&self, error: &ApiError) -> String {
         match &error.code {
             ErrorCode::Network => self.interrupted_network.to_owned(),
-            ErrorCode::Other(_) if error.is_timeout() => self.interrupted_timeout.to_owned(),
             ErrorCode::RateLimitExceeded | ErrorCode::InsufficientCredits | ErrorCode::QuotaExceeded => {
                 self.visitor_error(error)
             }
@@ -264,7 +261,6 @@ pub const EN: Strings = Strings {
     error_other: "Your message couldn't be sent. Please retry.",
     interrupted_network: "The connection dropped before the reply was finished. Retry to get the whole answer.",
     interrupted_other: "The chat service stopped before the reply was finished. Please retry.",
-    interrupted_timeout: "The reply stopped arriving. Retry to get the whole answer.",
 };
 
 /// Spanish.
@@ -312,7 +308,6 @@ pub const ES: Strings = Strings {
     error_other: "No se ha podido enviar tu mensaje. Vuelve a intentarlo.",
     interrupted_network: "La conexión se cortó antes de terminar la respuesta. Reintenta para recibirla completa.",
     interrupted_other: "El servicio de chat se detuvo antes de terminar la respuesta. Vuelve a intentarlo.",
-    interrupted_timeout: "La respuesta dejó de llegar. Reintenta para recibirla completa.",
 };
 
 /// German.
@@ -360,7 +355,6 @@ pub const DE: Strings = Strings {
     error_other: "Ihre Nachricht konnte nicht gesendet werden. Bitte versuchen Sie es erneut.",
     interrupted_network: "Die Verbindung brach ab, bevor die Antwort fertig war. Versuchen Sie es erneut, um die ganze Antwort zu erhalten.",
     interrupted_other: "Der Chat-Dienst hat aufgehört, bevor die Antwort fertig war. Bitte versuchen Sie es erneut.",
-    interrupted_timeout: "Die Antwort kam nicht weiter. Versuchen Sie es erneut, um die ganze Antwort zu erhalten.",
 };
 
 /// French.
@@ -408,7 +402,6 @@ pub const FR: Strings = Strings {
     error_other: "Votre message n’a pas pu être envoyé. Veuillez réessayer.",
     interrupted_network: "La connexion a été coupée avant la fin de la réponse. Réessayez pour l’obtenir en entier.",
     interrupted_other: "Le service de chat s’est arrêté avant la fin de la réponse. Veuillez réessayer.",
-    interrupted_timeout: "La réponse a cessé d’arriver. Réessayez pour l’obtenir en entier.",
 };
 
 /// Arabic (Modern Standard, gender-neutral where the language allows).
@@ -456,7 +449,6 @@ pub const AR: Strings = Strings {
     error_other: "تعذّر إرسال رسالتك. يُرجى إعادة المحاولة.",
     interrupted_network: "انقطع الاتصال قبل اكتمال الرد. أعد المحاولة للحصول على الإجابة كاملة.",
     interrupted_other: "توقفت خدمة المحادثة قبل اكتمال الرد. يُرجى إعادة المحاولة.",
-    interrupted_timeout: "توقف وصول الرد. أعد المحاولة للحصول على الإجابة كاملة.",
 };
 
 /// Hebrew.
@@ -504,7 +496,6 @@ pub const HE: Strings = Strings {
     error_other: "לא ניתן היה לשלוח את ההודעה. נסו שוב.",
     interrupted_network: "החיבור נותק לפני שהתשובה הסתיימה. נסו שוב כדי לקבל את התשובה המלאה.",
     interrupted_other: "שירות הצ׳אט הפסיק לפני שהתשובה הסתיימה. נסו שוב.",
-    interrupted_timeout: "התשובה הפסיקה להגיע. נסו שוב כדי לקבל את התשובה המלאה.",
 };
 
 /// What the site owner is told in the console, or `None` when it is not their problem.

@@ -1955,7 +1955,7 @@ async fn a_reply_that_goes_silent_is_given_up_after_the_reply_timeout_in_every_d
             visit.until(&format!("{dialect}: the partial reply"), |v| v.streaming_text().contains("Partial words")).await;
             visit.until(&format!("{dialect}: the silent reply given up"), |v| v.find(".cw-msg--bot .cw-retry").is_some()).await;
             assert!(visit.streaming_text().contains("Partial words"), "{dialect}: the partial text stays");
-            assert!(visit.text(".cw-alert").contains("The reply stopped arriving"), "{dialect}: {}", visit.text(".cw-alert"));
+            assert!(visit.text(".cw-alert").contains("stopped before the reply was finished"), "{dialect}: {}", visit.text(".cw-alert"));
             visit.get(".cw-msg--bot .cw-retry").click();
             visit.settle().await;
         } else {

@@ -106,9 +106,10 @@ impl Abort {
 
     /// The error for a request that failed: the deadline's, if it fired.
     fn failure(&self, otherwise: ApiError) -> ApiError {
-        match self.0.silence_ms.filter(|_| self.timed_out()) {
-            Some(limit) => ApiError::timeout(format!("no answer for {} ms ({otherwise})", limit as u32)),
-            None => otherwise,
+        if self.timed_out() {
+            ApiError::timeout(otherwise.message)
+        } else {
+            otherwise
         }
     }
 }
