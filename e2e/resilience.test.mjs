@@ -239,3 +239,42 @@ test('send() from the page queues behind the reply and a used-up window, and eve
   assert.equal(await page.locator('.cw-msg--failed').count(), 0);
   assert.deepEqual(page.consoleErrors, []);
 });
+
+test('chataibot on a shared computer: after logout() the next visitor starts clean, with an id of their own', async (t) => {
+  const bot = server.createBot('shared', '--name', 'Shared');
+  const page = await newPage(browser);
+  t.after(() => page.context().close());
+  const api = recordApi(page, /^\/api\/v1\/conversation/);
+  const starts = () => api.filter((call) => call.method === 'POST' && call.path === '/api/v1/conversations');
+  await page.goto(pageFor('chataibot', bot));
+  await page.evaluate(() => {
+    ChatWidget.identify({ userId: 'visitor_a', name: 'Ada Lovelace', email: 'ada@example.com' });
+    ChatWidget.setContext({ plan: 'analytical-engine' });
+  });
+  await openChat(page);
+  await type(page, 'Where is my order, for Ada?');
+  await botReplies(page).first().waitFor();
+  await waitFor(() => starts()[0]?.received, 'A\'s conversation started');
+  const first = starts()[0];
+  const visitorA = first.sent.from.user_external_id;
+  const conversationA = first.received.conversation.id;
+
+  await page.evaluate(() => ChatWidget.logout());
+  await waitFor(async () => (await page.locator('.cw-msg--visitor').count()) === 0, 'an empty conversation');
+  const shadow = await page.evaluate(() => document.querySelector('[data-chat-widget]').shadowRoot.innerHTML);
+  for (const trace of ['Ada', visitorA, conversationA, 'order']) assert.ok(!shadow.includes(trace), `no ${trace} in the widget`);
+  const stored = await page.evaluate(() => JSON.stringify(Object.entries(localStorage)));
+  for (const trace of ['Ada', visitorA, conversationA]) assert.ok(!stored.includes(trace), `no ${trace} in storage`);
+  await page.screenshot({ path: join(artifacts, 'logout-next-visitor.png') });
+
+  await type(page, 'Hello, I am someone else');
+  await botReplies(page).first().waitFor();
+  await waitFor(() => starts()[1]?.received, 'B\'s conversation started');
+  const second = starts()[1];
+  const sentByB = JSON.stringify(api.slice(api.indexOf(second)).map((call) => [call.path, call.sent]));
+  for (const trace of ['Ada', 'ada@example.com', 'analytical-engine', visitorA, conversationA]) {
+    assert.ok(!sentByB.includes(trace), `B's requests carry no ${trace}: ${sentByB}`);
+  }
+  assert.notEqual(second.received.conversation.id, conversationA, 'a conversation of their own');
+  assert.deepEqual(page.consoleErrors, []);
+});
