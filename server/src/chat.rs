@@ -15,7 +15,7 @@ use chat_widget_protocol::dialect::chatbots::{ChatData, ChatRequest, ChatSuccess
 
 use crate::access::{self, admit, check_message, Admitted, BotChoice, Counting};
 use crate::error::AppError;
-use crate::faq::Answer;
+use crate::faq::{self, Answer};
 use crate::rate_limit::RateLimitStatus;
 use crate::store::Bot;
 use crate::{sse, AppState};
@@ -79,7 +79,7 @@ async fn reply(state: &AppState, bot: &Bot, request: ChatRequest) -> Result<Resp
     if bot.credits == Some(0) {
         return Err(AppError::InsufficientCredits);
     }
-    let answer = state.faq.answer(&request.message, &bot.name);
+    let answer = faq::answer(&state.store, &bot.id, &bot.name, &request.message).await?;
     match ReplyFormat::choose(request.stream, bot.stream_default) {
         ReplyFormat::Json => json_reply(state, bot, &request, answer).await,
         ReplyFormat::EventStream => stream_reply(state, bot, &request, answer).await,

@@ -308,7 +308,13 @@ pub async fn deliver(state: &AppState, job: ReplyJob) {
             return;
         }
     };
-    let answer = state.faq.answer(&job.question, &name);
+    let answer = match crate::faq::answer(&state.store, &job.bot_id, &name, &job.question).await {
+        Ok(answer) => answer,
+        Err(err) => {
+            tracing::error!(job = %job.id, error = %err, "cannot deliver an answer");
+            return;
+        }
+    };
     match state
         .store
         .deliver_job(&job, &answer.text, &answer.suggested_actions)

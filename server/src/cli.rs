@@ -16,6 +16,7 @@ USAGE:
                      [--stream-delay-ms 25] [--reply-delay-ms 300] [--admin-token TOKEN]
                      [--rate-window-s 60] [--header-timeout-s 20] [--request-timeout-s 30]
                      [--max-connections N] [--log-format text|json] [--trust-forwarded-for]
+                     [--max-upload-bytes 10485760]
       Serves the API, the demo page at / and the built widget at /widget/ (from --dist-dir;
       a file's .br/.gz sibling when the browser accepts it; content-hashed names are cached
       for a year, chat-widget.js and the rest for 5 minutes).
@@ -24,7 +25,9 @@ USAGE:
       migrated, and the demo bot and its key are created, on first start.
       Streamed replies send a word every --stream-delay-ms milliseconds (0: as fast as possible).
       Chataibot answers are delivered --reply-delay-ms milliseconds after the visitor's message.
-      POST /v1/bots (jelytech) creates bots only with --admin-token as the bearer key.
+      POST /v1/bots (jelytech) creates bots only with --admin-token as the bearer key; so
+      do the training-document endpoints (/v1/bots/ID/train, /v1/bots/ID/documents), which
+      take files of at most --max-upload-bytes (default 10 MiB).
       A bot's --rate-limit counts requests per window of --rate-window-s seconds (default 60).
       A connection must send each request's headers within --header-timeout-s seconds of
       opening or of its previous response (so an idle keep-alive connection is closed then);
@@ -123,6 +126,8 @@ pub struct ServeOptions {
     pub log_format: LogFormat,
     /// `--trust-forwarded-for`: the client's address comes from `X-Forwarded-For`.
     pub trust_forwarded_for: bool,
+    /// `--max-upload-bytes`: the largest training document accepted (at least 1).
+    pub max_upload_bytes: usize,
 }
 
 impl Default for ServeOptions {
@@ -142,6 +147,7 @@ impl Default for ServeOptions {
             max_connections: None,
             log_format: LogFormat::Text,
             trust_forwarded_for: false,
+            max_upload_bytes: crate::documents::DEFAULT_MAX_UPLOAD_BYTES,
         }
     }
 }
@@ -228,6 +234,7 @@ fn parse_serve(args: &[String]) -> Result<Command, CliError> {
             "--header-timeout-s" => options.header_timeout_s = positive(&flag, &value)?,
             "--request-timeout-s" => options.request_timeout_s = positive(&flag, &value)?,
             "--max-connections" => options.max_connections = Some(positive(&flag, &value)?),
+            "--max-upload-bytes" => options.max_upload_bytes = positive(&flag, &value)?,
             "--trust-forwarded-for" => options.trust_forwarded_for = boolean(&flag, &value)?,
             "--log-format" => {
                 options.log_format = match value.trim() {
@@ -401,13 +408,15 @@ mod tests {
             max_connections: Some(100),
             log_format: LogFormat::Json,
             trust_forwarded_for: true,
+            max_upload_bytes: 5000,
         };
         assert_eq!(
             parse_line(
                 "--addr 0.0.0.0:9000 --data-dir /tmp/d --dist-dir=dist2 --stream-delay-ms 0 \
                  --reply-delay-ms 20 --admin-token s3cret --rate-window-s 3 \
                  --header-timeout-s 2 --request-timeout-s 4 --max-connections 100 --log-format json \
-                 --trust-forwarded-for --database-url postgres://chat@db:5432/chat --db-connections 8"
+                 --trust-forwarded-for --database-url postgres://chat@db:5432/chat --db-connections 8 \
+                 --max-upload-bytes 5000"
             ),
             Ok(Command::Serve(expected))
         );
@@ -422,6 +431,8 @@ mod tests {
         assert!(parse_line("--header-timeout-s 0").is_err());
         assert!(parse_line("--request-timeout-s 0").is_err());
         assert!(parse_line("--max-connections 0").is_err());
+        assert!(parse_line("--max-upload-bytes 0").is_err());
+        assert_eq!(ServeOptions::default().max_upload_bytes, 10 * 1024 * 1024);
         assert!(parse_line("--log-format xml").is_err());
         assert!(matches!(
             parse_line("--trust-forwarded-for=false --addr 1.2.3.4:5"),

@@ -49,6 +49,11 @@ pub enum AppError {
     Internal(String),
     /// 413: the body is over the endpoint's limit.
     PayloadTooLarge,
+    /// 413 `INVALID_REQUEST`: an uploaded training document is over the size limit; the text
+    /// says the limit.
+    UploadTooLarge(String),
+    /// 404: no such training document for this bot.
+    DocumentNotFound,
     /// A refusal at the HTTP level, made by the framework or a limit rather than by an
     /// endpoint: 404 (no such route), 405 (a method the route does not take), 408 (the request
     /// did not arrive in time), 414, 431. Its code is the status's name (`NOT_FOUND`,
@@ -67,7 +72,8 @@ impl AppError {
             Self::QuotaExceeded => ErrorCode::QuotaExceeded,
             Self::ConversationNotFound => ErrorCode::Other(CONVERSATION_NOT_FOUND.to_owned()),
             Self::RateLimited { .. } => ErrorCode::RateLimitExceeded,
-            Self::InvalidRequest(_) => ErrorCode::InvalidRequest,
+            Self::InvalidRequest(_) | Self::UploadTooLarge(_) => ErrorCode::InvalidRequest,
+            Self::DocumentNotFound => ErrorCode::Other(DOCUMENT_NOT_FOUND.to_owned()),
             Self::Internal(_) => ErrorCode::Server,
             Self::PayloadTooLarge => ErrorCode::Other(PAYLOAD_TOO_LARGE.to_owned()),
             Self::Http(status) if status.is_server_error() => ErrorCode::Server,
@@ -80,7 +86,10 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::ConversationNotFound => return StatusCode::NOT_FOUND,
-            Self::PayloadTooLarge => return StatusCode::PAYLOAD_TOO_LARGE,
+            Self::PayloadTooLarge | Self::UploadTooLarge(_) => {
+                return StatusCode::PAYLOAD_TOO_LARGE
+            }
+            Self::DocumentNotFound => return StatusCode::NOT_FOUND,
             Self::Http(status) => return *status,
             _ => {}
         }
@@ -107,7 +116,8 @@ impl AppError {
             Self::RateLimited { .. } => {
                 "Rate limit exceeded. Please wait before sending another message.".to_owned()
             }
-            Self::InvalidRequest(text) => text.clone(),
+            Self::InvalidRequest(text) | Self::UploadTooLarge(text) => text.clone(),
+            Self::DocumentNotFound => "Document not found".to_owned(),
             Self::Internal(_) => "Internal server error. Please try again later.".to_owned(),
             Self::PayloadTooLarge => "The request body is too large".to_owned(),
             Self::Http(status) => http_message(*status),
@@ -186,6 +196,9 @@ impl AppError {
 
 /// Our code for an unknown conversation (404), in every dialect that has conversation URLs.
 pub const CONVERSATION_NOT_FOUND: &str = "CONVERSATION_NOT_FOUND";
+
+/// Our code for an unknown training document (404).
+pub const DOCUMENT_NOT_FOUND: &str = "DOCUMENT_NOT_FOUND";
 
 /// Our code for a body over the limit (413).
 pub const PAYLOAD_TOO_LARGE: &str = "PAYLOAD_TOO_LARGE";

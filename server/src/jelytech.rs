@@ -19,7 +19,8 @@
 //! * `GET /v1/bots/{botId}/analytics?startDate&endDate&metrics` (the bot's own key or the
 //!   admin token): figures computed from the stored messages ([`analytics`]).
 //!
-//! Not served: `POST /v1/bots/{botId}/train` (the demo brain learns from `server/faq.md`).
+//! Training documents (`/v1/bots/{botId}/train`, `/v1/bots/{botId}/documents`) are in
+//! [`crate::training`].
 //!
 //! Reads are not counted against the rate limit; bot creation is counted in a window of its
 //! own ([`ADMIN_BUCKET`]).
@@ -68,7 +69,7 @@ pub async fn send(
         }
         check_message(&request.message, "message")?;
         let bot = admitted.bot;
-        let answer = state.faq.answer(&request.message, &bot.name);
+        let answer = crate::faq::answer(&state.store, &bot.id, &bot.name, &request.message).await?;
         let recorded = access::record_exchange(
             &state,
             &bot,

@@ -37,7 +37,7 @@ pub async fn message(
         }
         check_message(&request.message, "message")?;
         let bot = admitted.bot;
-        let answer = state.faq.answer(&request.message, &bot.name);
+        let answer = crate::faq::answer(&state.store, &bot.id, &bot.name, &request.message).await?;
         let recorded = access::record_exchange(
             &state,
             &bot,

@@ -10,6 +10,8 @@
 //! * `POST /api/v1/conversations`, `POST|GET /api/v1/conversation/{id}/messages`: the
 //!   "chataibot" dialect ([`chataibot`]), whose answers arrive later, by polling or SSE.
 //! * `POST /v1/chat/completions`: the "openai" dialect ([`openai`]), JSON or `[DONE]`-ended SSE.
+//! * `POST /v1/bots/{botId}/train`, `GET /v1/bots/{botId}/documents`,
+//!   `DELETE /v1/bots/{botId}/documents/{id}`: training documents ([`training`]).
 //!
 //! All of them share the data (bots, keys, conversations, messages), the checks of the key,
 //! the origin and the rate limit ([`access`]), credits and the monthly quota; each answers
@@ -25,8 +27,9 @@
 //! The binary serves it with a cap on connections and a header timeout ([`serve`]).
 //!
 //! Storage is SQLite in a data directory or PostgreSQL shared by several instances
-//! ([`store`], over sqlx); [`maintain`] is the background work of a serving process. The demo
-//! bot answers from a Markdown FAQ ([`faq`]).
+//! ([`store`], over sqlx); [`maintain`] is the background work of a serving process. A bot
+//! answers from its training documents ([`faq`], [`documents`]): the demo bot's first one is
+//! the built-in Markdown FAQ.
 #![deny(missing_docs)]
 
 pub mod access;
@@ -37,6 +40,7 @@ pub mod chataibot;
 pub mod cli;
 pub mod dates;
 pub mod demo;
+pub mod documents;
 pub mod error;
 pub mod faq;
 pub mod ids;
@@ -48,6 +52,7 @@ pub mod rate_limit;
 pub mod serve;
 pub mod sse;
 pub mod store;
+pub mod training;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -55,7 +60,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderName, Method};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use chat_widget_protocol::dialect;
 use tower::util::MapRequestLayer;
@@ -71,6 +76,9 @@ pub use store::{Store, StoreError};
 /// The largest chat request body accepted (a 4000-character message plus metadata fits).
 const MAX_CHAT_BODY_BYTES: usize = 64 * 1024;
 
+/// Room for a training upload's form around its file (boundaries, headers, metadata).
+const UPLOAD_FORM_BYTES: usize = 64 * 1024;
+
 /// The request timeout unless the server says otherwise ([`AppState::with_request_timeout`]).
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -82,8 +90,6 @@ pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
 pub struct AppState {
     /// The database.
     pub store: Store,
-    /// The demo bot's brain.
-    pub faq: Arc<Faq>,
     /// Requests per scope per window, counted in the database
     /// ([`AppState::with_rate_window_secs`] sets its length).
     pub limiter: RateLimiter,
@@ -98,6 +104,7 @@ pub struct AppState {
     request_timeout: Duration,
     trust_forwarded_for: bool,
     admin_token: Option<Arc<str>>,
+    max_upload_bytes: usize,
     deliveries: Arc<chataibot::Deliveries>,
 }
 
@@ -125,7 +132,6 @@ impl AppState {
     pub fn new(store: Store, dist_dir: impl Into<PathBuf>, listen_addr: impl Into<String>) -> Self {
         Self {
             store,
-            faq: Arc::new(Faq::builtin()),
             limiter: RateLimiter::default(),
             dist_dir: dist_dir.into(),
             listen_addr: listen_addr.into(),
@@ -136,6 +142,7 @@ impl AppState {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             trust_forwarded_for: false,
             admin_token: None,
+            max_upload_bytes: documents::DEFAULT_MAX_UPLOAD_BYTES,
             deliveries: Arc::new(chataibot::Deliveries::default()),
         }
     }
@@ -242,6 +249,17 @@ impl AppState {
         self.admin_token.as_deref()
     }
 
+    /// The same state with another size limit for training documents (bytes of the file).
+    pub fn with_max_upload_bytes(mut self, bytes: usize) -> Self {
+        self.max_upload_bytes = bytes;
+        self
+    }
+
+    /// The largest training document accepted, in bytes.
+    pub fn max_upload_bytes(&self) -> usize {
+        self.max_upload_bytes
+    }
+
     /// The signal that a chataibot answer was stored.
     pub fn deliveries(&self) -> &Arc<chataibot::Deliveries> {
         &self.deliveries
@@ -326,6 +344,7 @@ pub fn system_now_unix() -> u64 {
 pub fn app(state: AppState) -> Router {
     let widget_files = assets::service(&state.dist_dir);
     let request_timeout = state.request_timeout;
+    let max_upload = state.max_upload_bytes;
     Router::new()
         .route(
             "/api/v1/chatbots/{chatbot_id}/chat",
@@ -346,6 +365,19 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/v1/bots/{bot_id}", get(jelytech::read_bot))
         .route("/v1/bots/{bot_id}/analytics", get(jelytech::analytics))
+        .route(
+            "/v1/bots/{bot_id}/train",
+            // The file plus the form's own bytes; a file over the limit is refused as it
+            // arrives (413).
+            post(training::train).layer(DefaultBodyLimit::max(
+                max_upload.saturating_add(UPLOAD_FORM_BYTES),
+            )),
+        )
+        .route("/v1/bots/{bot_id}/documents", get(training::list))
+        .route(
+            "/v1/bots/{bot_id}/documents/{document_id}",
+            delete(training::delete),
+        )
         .route(
             dialect::chataibot::START_PATH,
             post(chataibot::start).layer(DefaultBodyLimit::max(MAX_CHAT_BODY_BYTES)),
@@ -392,7 +424,7 @@ pub fn app(state: AppState) -> Router {
 fn cors() -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::mirror_request())
-        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
         .allow_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,

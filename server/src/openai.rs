@@ -52,7 +52,8 @@ pub async fn completions(
             ));
         };
         check_message(&question.content, "messages[].content")?;
-        let answer = state.faq.answer(&question.content, &bot.name);
+        let answer =
+            crate::faq::answer(&state.store, &bot.id, &bot.name, &question.content).await?;
         let created = state.now_unix();
         if request.stream {
             let exchange = access::outcome(

@@ -520,7 +520,7 @@ impl fmt::Debug for Store {
     }
 }
 
-type Tx = Transaction<'static, Any>;
+pub(crate) type Tx = Transaction<'static, Any>;
 
 impl Store {
     /// Opens (creating if needed) the data directory and its SQLite database, brings the
@@ -575,6 +575,7 @@ impl Store {
             Some(path),
         )?;
         store.ensure_demo_bot().await?;
+        crate::documents::ensure_demo_documents(&store).await?;
         store.heartbeat().await?;
         Ok(store)
     }
@@ -598,6 +599,7 @@ impl Store {
         POSTGRES_MIGRATIONS.run(&pool).await?;
         let store = Self::with_pools(Backend::Postgres, pool.clone(), pool, redact(url), None)?;
         store.ensure_demo_bot().await?;
+        crate::documents::ensure_demo_documents(&store).await?;
         store.heartbeat().await?;
         Ok(store)
     }
@@ -666,9 +668,14 @@ impl Store {
         self.inner.reader.close().await;
     }
 
+    /// The pool for reads (the training documents' queries live in [`crate::documents`]).
+    pub(crate) fn reader(&self) -> &AnyPool {
+        &self.inner.reader
+    }
+
     /// A write transaction. SQLite: `BEGIN IMMEDIATE`, so it holds the write lock from the
     /// start and never fails half-way on a busy database.
-    async fn begin(&self) -> Result<Tx, StoreError> {
+    pub(crate) async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(match self.inner.backend {
             Backend::Sqlite => self.inner.writer.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.inner.writer.begin().await?,

@@ -387,8 +387,14 @@ fn a_streamed_reply_arrives_word_by_word_and_a_visitor_can_hang_up() {
             _ => std::thread::sleep(Duration::from_millis(50)),
         }
     };
-    let full = chat_widget_server::Faq::builtin()
-        .answer("where is my order", "Acme Assistant")
+    let full = runtime
+        .block_on(chat_widget_server::faq::answer(
+            &store,
+            "demo",
+            "Acme Assistant",
+            "where is my order",
+        ))
+        .expect("an answer")
         .text;
     assert!(!reply.complete, "{reply:?}");
     assert!(

@@ -19,7 +19,7 @@ use chat_widget_protocol::stream::{decode_event, ReplyBuilder, StreamEvent};
 use chat_widget_protocol::ErrorCode;
 use chat_widget_server::sse::word_pieces;
 use chat_widget_server::store::{Backend, BotUpdate, Role, StoredMessage, DEMO_BOT_ID};
-use chat_widget_server::{app, AppError, AppState, Faq};
+use chat_widget_server::{app, AppError, AppState};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
@@ -279,8 +279,11 @@ fn delta_texts(frames: &[Bytes]) -> String {
         .collect()
 }
 
-fn faq_answer(message: &str) -> chat_widget_server::faq::Answer {
-    Faq::builtin().answer(message, "Acme Assistant")
+/// What the demo bot answers from its training documents (the built-in FAQ).
+async fn faq_answer(server: &TestServer, message: &str) -> chat_widget_server::faq::Answer {
+    chat_widget_server::faq::answer(&server.state.store, "demo", "Acme Assistant", message)
+        .await
+        .expect("an answer")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -312,7 +315,7 @@ async fn a_streamed_reply_is_start_then_deltas_then_quick_replies_then_done() {
 
     // Byte for byte what the protocol crate's types encode: the server cannot drift from the
     // format the widget parses.
-    let faq = faq_answer("where is my order");
+    let faq = faq_answer(&server, "where is my order").await;
     let start = answer.start();
     assert!(start.conversation_id.starts_with("conv_"));
     assert!(start
@@ -359,7 +362,7 @@ async fn the_deltas_add_up_to_the_reply_the_widget_shows_and_the_server_stores()
         "thanks",
     ] {
         let answer = server.stream(message, json!({})).await;
-        let faq = faq_answer(message);
+        let faq = faq_answer(&server, message).await;
         let deltas = answer.deltas();
         assert!(
             deltas
@@ -656,7 +659,7 @@ async fn a_visitor_who_leaves_mid_reply_leaves_what_was_sent_stored_as_incomplet
             ..Default::default()
         })
         .await;
-    let full = faq_answer("where is my order").text;
+    let full = faq_answer(&server, "where is my order").await.text;
 
     let response = server
         .post(json!({ "message": "where is my order", "stream": true }))
@@ -704,7 +707,12 @@ async fn a_visitor_who_leaves_mid_reply_leaves_what_was_sent_stored_as_incomplet
     assert_eq!(done.conversation_id, start.conversation_id);
     assert_eq!(
         done.response.as_deref(),
-        Some(faq_answer("How long does shipping take?").text.as_str())
+        Some(
+            faq_answer(&server, "How long does shipping take?")
+                .await
+                .text
+                .as_str()
+        )
     );
     let stored = server.messages(&start.conversation_id).await;
     let shape: Vec<(Role, bool)> = stored.iter().map(|m| (m.role, m.complete)).collect();
