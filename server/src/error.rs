@@ -101,7 +101,8 @@ impl AppError {
         match self {
             Self::InvalidApiKey => "Invalid or inactive API key".to_owned(),
             Self::AdminTokenRequired => {
-                "Creating bots needs the server's admin token (--admin-token) as the bearer key"
+                "This endpoint (creating bots, training documents) needs the server's admin \
+                 token (--admin-token) as the bearer key"
                     .to_owned()
             }
             Self::BotNotFound => "Chatbot not found or access denied".to_owned(),

@@ -67,6 +67,27 @@ impl From<Document> for DocumentInfo {
     }
 }
 
+/// `POST …/train`'s answer.
+#[derive(Debug, Serialize)]
+struct Trained {
+    success: bool,
+    document: DocumentInfo,
+}
+
+/// `GET …/documents`' answer.
+#[derive(Debug, Serialize)]
+struct Listed {
+    success: bool,
+    documents: Vec<DocumentInfo>,
+}
+
+/// `DELETE …/documents/{id}`'s answer.
+#[derive(Debug, Serialize)]
+struct Deleted {
+    success: bool,
+    deleted: String,
+}
+
 /// The `metadata` field.
 #[derive(Debug, Default, Deserialize)]
 struct Metadata {
@@ -180,10 +201,10 @@ pub async fn train(
             chunks = document.chunks,
             "trained"
         );
-        let body = serde_json::json!({
-            "success": true,
-            "document": DocumentInfo::from(document),
-        });
+        let body = Trained {
+            success: true,
+            document: DocumentInfo::from(document),
+        };
         Ok((StatusCode::CREATED, Json(body)).into_response())
     }
     .await;
@@ -205,7 +226,11 @@ pub async fn list(
             .into_iter()
             .map(DocumentInfo::from)
             .collect();
-        Ok(Json(serde_json::json!({ "success": true, "documents": documents })).into_response())
+        Ok(Json(Listed {
+            success: true,
+            documents,
+        })
+        .into_response())
     }
     .await;
     respond(Dialect::Jelytech, rate_limit, result)
@@ -225,7 +250,11 @@ pub async fn delete(
             return Err(AppError::DocumentNotFound);
         }
         tracing::info!(bot = %bot_id, document = %document_id, "document deleted");
-        Ok(Json(serde_json::json!({ "success": true, "deleted": document_id })).into_response())
+        Ok(Json(Deleted {
+            success: true,
+            deleted: document_id,
+        })
+        .into_response())
     }
     .await;
     respond(Dialect::Jelytech, rate_limit, result)
@@ -247,6 +276,7 @@ struct Upload {
 /// ignored.
 async fn read_form(form: &mut Multipart, max_bytes: usize) -> Result<Upload, AppError> {
     let mut upload = Upload::default();
+    let form_error = |err| form_error(err, max_bytes);
     while let Some(mut field) = form.next_field().await.map_err(form_error)? {
         match field.name() {
             Some("file") => {
@@ -293,11 +323,9 @@ fn too_large(max_bytes: usize) -> AppError {
     ))
 }
 
-fn form_error(err: MultipartError) -> AppError {
+fn form_error(err: MultipartError, max_bytes: usize) -> AppError {
     if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return AppError::UploadTooLarge(
-            "The upload is too large for this server's limit (--max-upload-bytes)".to_owned(),
-        );
+        return too_large(max_bytes);
     }
     AppError::InvalidRequest(format!(
         "The multipart/form-data body cannot be read: {}",

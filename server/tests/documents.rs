@@ -448,6 +448,8 @@ async fn text_and_html_uploads_are_searched_and_html_scripts_are_dropped() {
 async fn bad_uploads_get_a_clear_error_and_store_nothing() {
     let server = TestServer::with_limit(1000).await;
     let big = vec![b'a'; 1001];
+    // Beyond the form's room around the file too: refused while the body arrives.
+    let huge = vec![b'a'; 200_000];
     let cases: Vec<(Vec<Part<'_>>, StatusCode, &str)> = vec![
         (
             vec![("file", Some("slides.pptx"), None, b"PK..".as_slice())],
@@ -461,6 +463,11 @@ async fn bad_uploads_get_a_clear_error_and_store_nothing() {
         ),
         (
             vec![("file", Some("big.txt"), None, big.as_slice())],
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too large",
+        ),
+        (
+            vec![("file", Some("huge.md"), None, huge.as_slice())],
             StatusCode::PAYLOAD_TOO_LARGE,
             "too large",
         ),
