@@ -394,7 +394,7 @@ test('a used-up window: the widget waits it out before sending instead of being 
 
   const cooldown = page.locator('.cw-cooldown');
   await cooldown.waitFor();
-  assert.match(await cooldown.innerText(), /You can send again in [1-3] s\./);
+  assert.match(await cooldown.innerText(), /Messages go out again in [1-3] s\./);
   // A message written meanwhile is taken, waits, and goes by itself when the window reopens.
   await type(page, 'How long does shipping take?');
   await page.locator('.cw-msg--visitor').filter({ hasText: 'Waiting to be sent…' }).waitFor();

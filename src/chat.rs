@@ -523,6 +523,12 @@ impl Chat {
         !self.busy.get() && !self.refusing(self.cooldown_until.get().is_some())
     }
 
+    /// Whether the countdown is a 429's (the visitor's text stays in the input meanwhile), not a
+    /// used-up window's (what they write waits for it).
+    pub fn cooldown_refuses(&self) -> bool {
+        self.refused.get_value()
+    }
+
     /// Whether the countdown that runs (`running`) is a 429's.
     fn refusing(&self, running: bool) -> bool {
         running && self.refused.get_value()

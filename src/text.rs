@@ -133,6 +133,9 @@ pub struct Strings {
     pub unread_many: &'static str,
     /// The countdown while sending is paused (`{n}` seconds).
     pub cooldown: &'static str,
+    /// The countdown of a used-up rate-limit window, when what the visitor writes waits for it
+    /// (`{n}` seconds).
+    pub cooldown_queued: &'static str,
     /// Announced once when the countdown ends.
     pub can_send_again: &'static str,
     /// Next to a failed message that will be tried again by itself (`{n}` seconds).
@@ -176,8 +179,8 @@ impl Strings {
     }
 
     /// The countdown while sending is paused by a rate limit.
-    pub fn cooldown(&self, seconds: u64) -> String {
-        self.cooldown.replace("{n}", &seconds.to_string())
+    pub fn cooldown(&self, seconds: u64, queued: bool) -> String {
+        (if queued { self.cooldown_queued } else { self.cooldown }).replace("{n}", &seconds.to_string())
     }
 
     /// Next to a failed message that will be tried again by itself.
@@ -247,6 +250,7 @@ pub const EN: Strings = Strings {
     unread_one: "1 unread message",
     unread_many: "{n} unread messages",
     cooldown: "You can send again in {n} s.",
+    cooldown_queued: "Messages go out again in {n} s.",
     can_send_again: "You can send messages again.",
     retrying_in: "Retrying in {n} s…",
     error_unavailable: "Chat is unavailable right now. Please try again later.",
@@ -294,6 +298,7 @@ pub const ES: Strings = Strings {
     unread_one: "1 mensaje sin leer",
     unread_many: "{n} mensajes sin leer",
     cooldown: "Podrás enviar de nuevo en {n} s.",
+    cooldown_queued: "Los mensajes saldrán de nuevo en {n} s.",
     can_send_again: "Ya puedes volver a enviar mensajes.",
     retrying_in: "Reintentando en {n} s…",
     error_unavailable: "El chat no está disponible en este momento. Inténtalo de nuevo más tarde.",
@@ -341,6 +346,7 @@ pub const DE: Strings = Strings {
     unread_one: "1 ungelesene Nachricht",
     unread_many: "{n} ungelesene Nachrichten",
     cooldown: "Sie können in {n} s wieder senden.",
+    cooldown_queued: "Nachrichten werden in {n} s wieder gesendet.",
     can_send_again: "Sie können wieder Nachrichten senden.",
     retrying_in: "Neuer Versuch in {n} s…",
     error_unavailable: "Der Chat ist gerade nicht verfügbar. Bitte versuchen Sie es später noch einmal.",
@@ -388,6 +394,7 @@ pub const FR: Strings = Strings {
     unread_one: "1 message non lu",
     unread_many: "{n} messages non lus",
     cooldown: "Vous pourrez envoyer à nouveau dans {n} s.",
+    cooldown_queued: "Les messages repartiront dans {n} s.",
     can_send_again: "Vous pouvez de nouveau envoyer des messages.",
     retrying_in: "Nouvel essai dans {n} s…",
     error_unavailable: "Le chat est indisponible pour le moment. Veuillez réessayer plus tard.",
@@ -435,6 +442,7 @@ pub const AR: Strings = Strings {
     unread_one: "رسالة واحدة غير مقروءة",
     unread_many: "رسائل غير مقروءة: {n}",
     cooldown: "يمكنك الإرسال مجددًا بعد {n} ث.",
+    cooldown_queued: "ستُرسل الرسائل مجددًا بعد {n} ث.",
     can_send_again: "يمكنك إرسال الرسائل مجددًا.",
     retrying_in: "إعادة المحاولة بعد {n} ث…",
     error_unavailable: "المحادثة غير متاحة حاليًا. يُرجى المحاولة لاحقًا.",
@@ -482,6 +490,7 @@ pub const HE: Strings = Strings {
     unread_one: "הודעה אחת שלא נקראה",
     unread_many: "הודעות שלא נקראו: {n}",
     cooldown: "אפשר לשלוח שוב בעוד {n} שנ׳.",
+    cooldown_queued: "ההודעות יישלחו שוב בעוד {n} שנ׳.",
     can_send_again: "אפשר לשלוח הודעות שוב.",
     retrying_in: "ניסיון חוזר בעוד {n} שנ׳…",
     error_unavailable: "הצ׳אט אינו זמין כרגע. נסו שוב מאוחר יותר.",
@@ -542,10 +551,10 @@ mod tests {
         let error = ApiError { retry_after_s: Some(7), ..ApiError::new(ErrorCode::RateLimitExceeded, "x") };
         for locale in [Locale::En, Locale::Es, Locale::De, Locale::Fr, Locale::Ar, Locale::He] {
             let strings = locale.strings();
-            for text in [strings.unread_count(3), strings.cooldown(9), strings.retrying_in(4), strings.visitor_error(&error), strings.chat_with("Acme")] {
+            for text in [strings.unread_count(3), strings.cooldown(9, false), strings.cooldown(9, true), strings.retrying_in(4), strings.visitor_error(&error), strings.chat_with("Acme")] {
                 assert!(!text.contains('{'), "{locale:?}: {text}");
             }
-            assert!(strings.unread_count(3).contains('3') && strings.cooldown(9).contains('9'));
+            assert!(strings.unread_count(3).contains('3') && strings.cooldown(9, true).contains('9'));
             assert!(strings.visitor_error(&error).contains('7'));
             assert!(strings.chat_with("Acme").contains("Acme"));
         }

@@ -415,6 +415,7 @@ async fn a_used_up_window_pauses_sending_until_the_reset_instead_of_provoking_a_
     visit.settle().await;
     let input: HtmlTextAreaElement = visit.get(".cw-input").unchecked_into();
     assert_eq!(input.value(), "", "the message left the input");
+    assert!(visit.text(".cw-cooldown").contains("Messages go out again in"), "{}", visit.text(".cw-cooldown"));
     let waiting = &visit.all(".cw-msg--visitor")[1];
     assert!(waiting.text_content().unwrap().contains("Waiting to be sent"), "{:?}", waiting.text_content());
     assert!(visit.find(".cw-alert").is_none(), "nothing went wrong: the widget just waits");

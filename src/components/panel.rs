@@ -179,7 +179,8 @@ pub fn panel(root: &web_sys::Element, chat: Chat, config: &WidgetConfig, open: R
     Effect::new(move |_| {
         let left = chat.cooldown_left_s();
         cooldown.show(left.is_some());
-        cooldown.node.set_text_content(left.map(|s| t.cooldown(s)).as_deref());
+        // During a used-up window a message is taken and waits: the countdown says when it goes.
+        cooldown.node.set_text_content(left.map(|s| t.cooldown(s, !chat.cooldown_refuses())).as_deref());
     });
     let send_button = send.node.clone();
     Effect::new(move |_| {
