@@ -503,6 +503,10 @@ struct Inner {
     writer: AnyPool,
     /// Reads. SQLite: read-only connections; PostgreSQL: the writer pool.
     reader: AnyPool,
+    /// Writes that may be lost in a database crash (rate-limit windows, heartbeats). SQLite:
+    /// the writer; PostgreSQL: a few connections with `synchronous_commit = off`, so a chat
+    /// request's rate-limit hit does not wait for a WAL flush (its message still does).
+    counters: AnyPool,
     /// Where the data is, for messages (never a password).
     location: String,
     /// The SQLite file, if that is the backend.
@@ -569,6 +573,7 @@ impl Store {
             .await?;
         let store = Self::with_pools(
             Backend::Sqlite,
+            writer.clone(),
             writer,
             reader,
             path.display().to_string(),
@@ -597,7 +602,26 @@ impl Store {
             .connect_with(connect)
             .await?;
         POSTGRES_MIGRATIONS.run(&pool).await?;
-        let store = Self::with_pools(Backend::Postgres, pool.clone(), pool, redact(url), None)?;
+        let counters = AnyPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(60))
+            .test_before_acquire(false)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute("SET synchronous_commit = off").await?;
+                    Ok(())
+                })
+            })
+            .connect_with(url.parse()?)
+            .await?;
+        let store = Self::with_pools(
+            Backend::Postgres,
+            counters,
+            pool.clone(),
+            pool,
+            redact(url),
+            None,
+        )?;
         store.ensure_demo_bot().await?;
         crate::documents::ensure_demo_documents(&store).await?;
         store.heartbeat().await?;
@@ -618,6 +642,7 @@ impl Store {
 
     fn with_pools(
         backend: Backend,
+        counters: AnyPool,
         writer: AnyPool,
         reader: AnyPool,
         location: String,
@@ -626,6 +651,7 @@ impl Store {
         Ok(Self {
             inner: Arc::new(Inner {
                 backend,
+                counters,
                 writer,
                 reader,
                 location,
@@ -664,6 +690,7 @@ impl Store {
 
     /// Closes the pools (waiting for connections in use to come back).
     pub async fn close(&self) {
+        self.inner.counters.close().await;
         self.inner.writer.close().await;
         self.inner.reader.close().await;
     }
@@ -1440,7 +1467,7 @@ impl Store {
         .bind(now)
         .bind(window)
         .bind(i64::from(limit))
-        .fetch_one(&self.inner.writer)
+        .fetch_one(&self.inner.counters)
         .await?;
         let start: i64 = row.try_get("window_start")?;
         let hits: i64 = row.try_get("hits")?;
@@ -1486,7 +1513,7 @@ impl Store {
         )
         .bind(now)
         .bind(i64::from(batch))
-        .execute(&self.inner.writer)
+        .execute(&self.inner.counters)
         .await?
         .rows_affected())
     }
@@ -1503,7 +1530,7 @@ impl Store {
         )
         .bind(&self.inner.instance)
         .bind(now)
-        .execute(&self.inner.writer)
+        .execute(&self.inner.counters)
         .await?;
         Ok(())
     }
@@ -1967,6 +1994,7 @@ mod legacy {
         // The rollups, by the same code as after seeding.
         let store = Store::with_pools(
             Backend::Sqlite,
+            pool.clone(),
             pool.clone(),
             pool.clone(),
             String::new(),
