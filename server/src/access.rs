@@ -219,12 +219,22 @@ pub async fn record_exchange(
     message: &str,
     reply: &str,
 ) -> Result<RecordedExchange, AppError> {
-    outcome(
+    let recorded = outcome(
         state
             .store
             .record_exchange(&bot.id, conversation_id, message, reply)
             .await?,
+    )?;
+    crate::webhooks::emit_exchange(
+        &state.store,
+        &bot.id,
+        &recorded.conversation_id,
+        recorded.new_conversation,
+        (&recorded.user_message_id, message),
+        Some((&recorded.reply_message_id, reply)),
     )
+    .await;
+    Ok(recorded)
 }
 
 /// An exchange's outcome as a result.

@@ -281,6 +281,15 @@ async fn accept(
         Outcome::QuotaExceeded => return Err(AppError::QuotaExceeded),
     };
     let PromisedReply { message, job_id } = promised;
+    crate::webhooks::emit_exchange(
+        &state.store,
+        &bot.id,
+        &message.conversation_id,
+        message.new_conversation,
+        (&message.message_id, text),
+        None,
+    )
+    .await;
     let state = state.clone();
     tokio::spawn(async move {
         if !delay.is_zero() {
@@ -320,7 +329,17 @@ pub async fn deliver(state: &AppState, job: ReplyJob) {
         .deliver_job(&job, &answer.text, &answer.suggested_actions)
         .await
     {
-        Ok(Some(_)) => state.deliveries().notify(),
+        Ok(Some(stored)) => {
+            state.deliveries().notify();
+            crate::webhooks::emit_reply(
+                &state.store,
+                &job.bot_id,
+                &job.conversation_id,
+                &stored.id,
+                &stored.content,
+            )
+            .await;
+        }
         Ok(None) => {}
         Err(err) => {
             tracing::error!(job = %job.id, error = %err, "cannot deliver an answer");

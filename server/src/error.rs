@@ -54,6 +54,8 @@ pub enum AppError {
     UploadTooLarge(String),
     /// 404: no such training document for this bot.
     DocumentNotFound,
+    /// 404: no such webhook endpoint for this bot.
+    WebhookNotFound,
     /// A refusal at the HTTP level, made by the framework or a limit rather than by an
     /// endpoint: 404 (no such route), 405 (a method the route does not take), 408 (the request
     /// did not arrive in time), 414, 431. Its code is the status's name (`NOT_FOUND`,
@@ -74,6 +76,7 @@ impl AppError {
             Self::RateLimited { .. } => ErrorCode::RateLimitExceeded,
             Self::InvalidRequest(_) | Self::UploadTooLarge(_) => ErrorCode::InvalidRequest,
             Self::DocumentNotFound => ErrorCode::Other(DOCUMENT_NOT_FOUND.to_owned()),
+            Self::WebhookNotFound => ErrorCode::Other("WEBHOOK_NOT_FOUND".to_owned()),
             Self::Internal(_) => ErrorCode::Server,
             Self::PayloadTooLarge => ErrorCode::Other(PAYLOAD_TOO_LARGE.to_owned()),
             Self::Http(status) if status.is_server_error() => ErrorCode::Server,
@@ -89,7 +92,7 @@ impl AppError {
             Self::PayloadTooLarge | Self::UploadTooLarge(_) => {
                 return StatusCode::PAYLOAD_TOO_LARGE
             }
-            Self::DocumentNotFound => return StatusCode::NOT_FOUND,
+            Self::DocumentNotFound | Self::WebhookNotFound => return StatusCode::NOT_FOUND,
             Self::Http(status) => return *status,
             _ => {}
         }
@@ -119,6 +122,7 @@ impl AppError {
             }
             Self::InvalidRequest(text) | Self::UploadTooLarge(text) => text.clone(),
             Self::DocumentNotFound => "Document not found".to_owned(),
+            Self::WebhookNotFound => "Webhook not found".to_owned(),
             Self::Internal(_) => "Internal server error. Please try again later.".to_owned(),
             Self::PayloadTooLarge => "The request body is too large".to_owned(),
             Self::Http(status) => http_message(*status),

@@ -12,6 +12,8 @@
 //! * `POST /v1/chat/completions`: the "openai" dialect ([`openai`]), JSON or `[DONE]`-ended SSE.
 //! * `POST /v1/bots/{botId}/train`, `GET /v1/bots/{botId}/documents`,
 //!   `DELETE /v1/bots/{botId}/documents/{id}`: training documents ([`training`]).
+//! * `POST|GET /v1/bots/{botId}/webhooks`, `DELETE /v1/bots/{botId}/webhooks/{id}`,
+//!   `GET /v1/bots/{botId}/webhooks/{id}/deliveries`: webhook endpoints ([`webhooks`]).
 //!
 //! All of them share the data (bots, keys, conversations, messages), the checks of the key,
 //! the origin and the rate limit ([`access`]), credits and the monthly quota; each answers
@@ -53,6 +55,7 @@ pub mod serve;
 pub mod sse;
 pub mod store;
 pub mod training;
+pub mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -105,6 +108,8 @@ pub struct AppState {
     trust_forwarded_for: bool,
     admin_token: Option<Arc<str>>,
     max_upload_bytes: usize,
+    webhook_retry_ms: i64,
+    webhook_client: reqwest::Client,
     deliveries: Arc<chataibot::Deliveries>,
 }
 
@@ -143,6 +148,8 @@ impl AppState {
             trust_forwarded_for: false,
             admin_token: None,
             max_upload_bytes: documents::DEFAULT_MAX_UPLOAD_BYTES,
+            webhook_retry_ms: webhooks::FIRST_RETRY_DELAY_MS,
+            webhook_client: webhooks::client(),
             deliveries: Arc::new(chataibot::Deliveries::default()),
         }
     }
@@ -260,6 +267,18 @@ impl AppState {
         self.max_upload_bytes
     }
 
+    /// The same state with another first webhook retry delay (tests shorten it; each next
+    /// retry doubles it).
+    pub fn with_webhook_retry(mut self, first: Duration) -> Self {
+        self.webhook_retry_ms = i64::try_from(first.as_millis()).unwrap_or(i64::MAX).max(1);
+        self
+    }
+
+    /// Posts the webhook deliveries that are due (what [`maintain`] does every second).
+    pub async fn deliver_webhooks(&self) -> Result<usize, StoreError> {
+        webhooks::deliver_due(&self.store, &self.webhook_client, 32, self.webhook_retry_ms).await
+    }
+
     /// The signal that a chataibot answer was stored.
     pub fn deliveries(&self) -> &Arc<chataibot::Deliveries> {
         &self.deliveries
@@ -310,6 +329,13 @@ pub async fn maintain(state: AppState) {
                 }
             }
         }
+        // Posted in a task of their own: a slow receiver never holds up the rest.
+        let webhooks = state.clone();
+        tokio::spawn(async move {
+            if let Err(err) = webhooks.deliver_webhooks().await {
+                tracing::error!(error = %err, "cannot deliver webhooks");
+            }
+        });
         if let Err(err) = state
             .limiter
             .prune(&state.store, state.now_unix(), 1000)
@@ -374,6 +400,20 @@ pub fn app(state: AppState) -> Router {
             )),
         )
         .route("/v1/bots/{bot_id}/documents", get(training::list))
+        .route(
+            "/v1/bots/{bot_id}/webhooks",
+            get(webhooks::index)
+                .post(webhooks::create)
+                .layer(DefaultBodyLimit::max(MAX_CHAT_BODY_BYTES)),
+        )
+        .route(
+            "/v1/bots/{bot_id}/webhooks/{webhook_id}",
+            delete(webhooks::remove),
+        )
+        .route(
+            "/v1/bots/{bot_id}/webhooks/{webhook_id}/deliveries",
+            get(webhooks::delivery_log),
+        )
         .route(
             "/v1/bots/{bot_id}/documents/{document_id}",
             delete(training::delete),

@@ -108,6 +108,7 @@ pub fn respond_as(
         writer: ReplyWriter {
             store: state.store.clone(),
             bot_id: bot_id.to_owned(),
+            conversation_id: exchange.conversation_id.clone(),
             message_id: exchange.reply_message_id,
             sent: String::with_capacity(answer.text.len()),
             finished: false,
@@ -342,6 +343,7 @@ fn log(line: &str) {
 struct ReplyWriter {
     store: Store,
     bot_id: String,
+    conversation_id: String,
     message_id: String,
     sent: String,
     finished: bool,
@@ -354,6 +356,14 @@ impl ReplyWriter {
             .finish_reply(&self.message_id, &self.sent, true)
             .await?;
         self.finished = true;
+        crate::webhooks::emit_reply(
+            &self.store,
+            &self.bot_id,
+            &self.conversation_id,
+            &self.message_id,
+            &self.sent,
+        )
+        .await;
         Ok(())
     }
 }

@@ -695,6 +695,11 @@ impl Store {
         self.inner.reader.close().await;
     }
 
+    /// The pool for writes outside a transaction (the webhook outbox, [`crate::webhooks`]).
+    pub(crate) fn writer(&self) -> &AnyPool {
+        &self.inner.writer
+    }
+
     /// The pool for reads (the training documents' queries live in [`crate::documents`]).
     pub(crate) fn reader(&self) -> &AnyPool {
         &self.inner.reader

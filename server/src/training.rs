@@ -99,7 +99,7 @@ struct Metadata {
 
 /// The checks every document endpoint makes first: the admin token, the admin rate limit and
 /// the bot. Secret keys (`sk_…`) will be accepted here too once they exist.
-async fn authorise(
+pub(crate) async fn authorise(
     state: &AppState,
     headers: &HeaderMap,
     bot_id: &str,

@@ -1,0 +1,30 @@
+-- Webhook endpoints per bot and the outbox of their deliveries. An event is written to the
+-- outbox for every endpoint that wants it; a background worker posts it, signed, and retries
+-- with exponential back-off (times are unix milliseconds).
+
+CREATE TABLE webhooks (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    id         TEXT NOT NULL UNIQUE,
+    bot_id     TEXT NOT NULL REFERENCES bots(id),
+    url        TEXT NOT NULL,
+    events     TEXT NOT NULL,             -- ',message.received,message.sent,' (commas around)
+    secret     TEXT NOT NULL,             -- never answered after creation
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX webhooks_by_bot ON webhooks(bot_id, seq);
+
+CREATE TABLE webhook_deliveries (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    webhook_id    TEXT NOT NULL,
+    event         TEXT NOT NULL,
+    body          TEXT NOT NULL,           -- the JSON posted, {"event","timestamp","data"}
+    status        TEXT NOT NULL DEFAULT 'pending', -- pending, delivered, failed
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    next_at       INTEGER NOT NULL,        -- when it is due (or its claim ends)
+    last_status   INTEGER,                 -- the receiver's last HTTP status
+    last_error    TEXT,                    -- why the last attempt failed
+    created_at    INTEGER NOT NULL,
+    delivered_at  INTEGER
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_at) WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries(webhook_id, seq);

@@ -1,0 +1,689 @@
+//! Webhooks: per-bot endpoints (`url`, `events`, `secret`) and an outbox of deliveries in the
+//! database. An event ([`EVENTS`], the seeds' names) is written to the outbox, one row per
+//! endpoint that wants it, right after the change it reports is stored; the background worker
+//! ([`deliver_due`], run by [`crate::maintain`] every second) claims due rows (with
+//! `FOR UPDATE SKIP LOCKED` on PostgreSQL, so instances share the work), posts each as
+//! `{"event","timestamp","data"}` with the signature header, and on failure retries with
+//! exponential back-off and jitter for about a day ([`retry_delay_ms`]). A chat reply never
+//! waits for a receiver: the request only writes the outbox row.
+//!
+//! The signature: `X-Webhook-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of
+//! "<t>.<body>" keyed with the endpoint's secret>` (also `X-Webhook-Timestamp: <t>`,
+//! `X-Webhook-Event`, `X-Webhook-Delivery`).
+
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use serde::Serialize;
+use serde_json::{json, Value};
+use sha2::Sha256;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::store::{now_ms, Backend, Store, StoreError};
+use crate::{dates, ids};
+
+/// The events an endpoint may ask for.
+pub const EVENTS: [&str; 4] = [
+    "message.received",
+    "message.sent",
+    "bot.response",
+    "conversation.started",
+];
+/// The signature header.
+pub const SIGNATURE_HEADER: &str = "x-webhook-signature";
+/// Attempts before a delivery is given up as failed (about a day of back-off in all).
+pub const MAX_ATTEMPTS: i64 = 18;
+/// The first retry's delay; each next one doubles, up to [`MAX_RETRY_DELAY_MS`].
+pub const FIRST_RETRY_DELAY_MS: i64 = 10_000;
+/// The longest single wait between two attempts.
+pub const MAX_RETRY_DELAY_MS: i64 = 4 * 3_600_000;
+/// How long a receiver may take to answer.
+pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a claimed delivery is its instance's (longer than [`DELIVERY_TIMEOUT`]).
+const CLAIM_MS: i64 = 30_000;
+
+/// A registered endpoint, as answered (without its secret).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Webhook {
+    /// `wh_…`.
+    pub id: String,
+    /// The bot whose events it receives.
+    pub bot_id: String,
+    /// Where they are posted.
+    pub url: String,
+    /// Which events.
+    pub events: Vec<String>,
+    /// ISO 8601.
+    pub created_at: String,
+}
+
+impl Webhook {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        let events: String = row.try_get("events")?;
+        Ok(Self {
+            id: row.try_get("id")?,
+            bot_id: row.try_get("bot_id")?,
+            url: row.try_get("url")?,
+            events: events
+                .split(',')
+                .filter(|e| !e.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            created_at: dates::iso8601(row.try_get("created_at")?),
+        })
+    }
+}
+
+/// One delivery of an event to an endpoint, as answered.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Delivery {
+    /// Its number.
+    pub id: i64,
+    /// The event's name.
+    pub event: String,
+    /// `pending`, `delivered` or `failed`.
+    pub status: String,
+    /// Attempts made.
+    pub attempts: i64,
+    /// The receiver's last HTTP status, if it answered.
+    pub last_status: Option<i64>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// When it is next tried (pending only), ISO 8601.
+    pub next_attempt_at: Option<String>,
+    /// When the event happened, ISO 8601.
+    pub created_at: String,
+    /// When the receiver accepted it, ISO 8601.
+    pub delivered_at: Option<String>,
+}
+
+/// Why an endpoint cannot be registered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid(pub String);
+
+/// Checks a registration: an `http://` URL (this build has no TLS client), known events.
+pub fn validate(url: &str, events: &[String]) -> Result<(), Invalid> {
+    let url = url.trim();
+    let Ok(parsed) = url.parse::<reqwest::Url>() else {
+        return Err(Invalid(format!("The \"url\" {url:?} is not a URL")));
+    };
+    if parsed.scheme() != "http" || parsed.host_str().is_none() {
+        return Err(Invalid(
+            "The \"url\" must be an http:// URL (this server posts webhooks without TLS: put a \
+             TLS-terminating proxy in front of an https receiver)"
+                .to_owned(),
+        ));
+    }
+    if events.is_empty() {
+        return Err(Invalid(format!(
+            "The \"events\" field must list at least one of {}",
+            EVENTS.join(", ")
+        )));
+    }
+    if let Some(unknown) = events.iter().find(|e| !EVENTS.contains(&e.as_str())) {
+        return Err(Invalid(format!(
+            "Unknown event {unknown:?}: use {}",
+            EVENTS.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// Registers an endpoint (already [`validate`]d).
+pub async fn add(
+    store: &Store,
+    bot_id: &str,
+    url: &str,
+    events: &[String],
+    secret: &str,
+) -> Result<Webhook, StoreError> {
+    let id = format!("wh_{}", ids::random_hex(24)?);
+    let mut tx = store.begin().await?;
+    let row = sqlx::query(
+        "INSERT INTO webhooks (id, bot_id, url, events, secret, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, bot_id, url, events, created_at",
+    )
+    .bind(&id)
+    .bind(bot_id)
+    .bind(url.trim())
+    .bind(format!(",{},", events.join(",")))
+    .bind(secret)
+    .bind(now_ms())
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Webhook::from_row(&row)?)
+}
+
+/// The bot's endpoints, oldest first.
+pub async fn list(store: &Store, bot_id: &str) -> Result<Vec<Webhook>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, bot_id, url, events, created_at FROM webhooks WHERE bot_id = $1 ORDER BY seq",
+    )
+    .bind(bot_id)
+    .fetch_all(store.reader())
+    .await?;
+    Ok(rows
+        .iter()
+        .map(Webhook::from_row)
+        .collect::<Result<_, _>>()?)
+}
+
+/// Removes the bot's endpoint `id` and its pending deliveries; `false` when there is none.
+pub async fn delete(store: &Store, bot_id: &str, id: &str) -> Result<bool, StoreError> {
+    let mut tx = store.begin().await?;
+    let deleted = sqlx::query("DELETE FROM webhooks WHERE id = $1 AND bot_id = $2")
+        .bind(id)
+        .bind(bot_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if deleted > 0 {
+        sqlx::query("DELETE FROM webhook_deliveries WHERE webhook_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(deleted > 0)
+}
+
+/// The endpoint's deliveries, newest first (at most 100); `None` when the bot has no such
+/// endpoint.
+pub async fn deliveries(
+    store: &Store,
+    bot_id: &str,
+    id: &str,
+) -> Result<Option<Vec<Delivery>>, StoreError> {
+    let owner = sqlx::query("SELECT id FROM webhooks WHERE id = $1 AND bot_id = $2")
+        .bind(id)
+        .bind(bot_id)
+        .fetch_optional(store.reader())
+        .await?;
+    if owner.is_none() {
+        return Ok(None);
+    }
+    let rows = sqlx::query(
+        "SELECT seq, event, status, attempts, last_status, last_error, next_at, created_at,
+                delivered_at
+         FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY seq DESC LIMIT 100",
+    )
+    .bind(id)
+    .fetch_all(store.reader())
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let status: String = row.try_get("status")?;
+        out.push(Delivery {
+            id: row.try_get("seq")?,
+            next_attempt_at: (status == "pending")
+                .then(|| row.try_get::<i64, _>("next_at").map(dates::iso8601))
+                .transpose()?,
+            event: row.try_get("event")?,
+            status,
+            attempts: row.try_get("attempts")?,
+            last_status: row.try_get("last_status")?,
+            last_error: row.try_get("last_error")?,
+            created_at: dates::iso8601(row.try_get("created_at")?),
+            delivered_at: row
+                .try_get::<Option<i64>, _>("delivered_at")?
+                .map(dates::iso8601),
+        });
+    }
+    Ok(Some(out))
+}
+
+/// Writes `event` about `bot_id` to the outbox of every endpoint of the bot that wants it.
+/// Errors are logged, never returned: the chat that caused the event has been answered.
+pub async fn emit(store: &Store, bot_id: &str, event: &str, data: Value) {
+    let now = now_ms();
+    let body = json!({
+        "event": event,
+        "timestamp": dates::iso8601(now),
+        "data": data,
+    })
+    .to_string();
+    let written = sqlx::query(
+        "INSERT INTO webhook_deliveries (webhook_id, event, body, next_at, created_at)
+         SELECT id, $1, $2, $3, $3 FROM webhooks
+         WHERE bot_id = $4 AND events LIKE $5",
+    )
+    .bind(event)
+    .bind(&body)
+    .bind(now)
+    .bind(bot_id)
+    .bind(format!("%,{event},%"))
+    .execute(store.writer())
+    .await;
+    if let Err(err) = written {
+        tracing::error!(bot = %bot_id, event, error = %err, "cannot queue a webhook event");
+    }
+}
+
+/// The events of a visitor's message and the bot's reply, both stored: `conversation.started`
+/// (when the message started it), `message.received`, `message.sent` and `bot.response`.
+pub async fn emit_exchange(
+    store: &Store,
+    bot_id: &str,
+    conversation_id: &str,
+    new_conversation: bool,
+    message: (&str, &str),
+    reply: Option<(&str, &str)>,
+) {
+    if new_conversation {
+        emit(
+            store,
+            bot_id,
+            "conversation.started",
+            json!({ "botId": bot_id, "conversationId": conversation_id }),
+        )
+        .await;
+    }
+    let (message_id, text) = message;
+    emit(
+        store,
+        bot_id,
+        "message.received",
+        json!({ "botId": bot_id, "conversationId": conversation_id, "messageId": message_id,
+                "message": text }),
+    )
+    .await;
+    if let Some((reply_id, reply)) = reply {
+        emit_reply(store, bot_id, conversation_id, reply_id, reply).await;
+    }
+}
+
+/// `message.sent` and `bot.response` for a stored reply.
+pub async fn emit_reply(
+    store: &Store,
+    bot_id: &str,
+    conversation_id: &str,
+    reply_id: &str,
+    reply: &str,
+) {
+    for event in ["message.sent", "bot.response"] {
+        emit(
+            store,
+            bot_id,
+            event,
+            json!({ "botId": bot_id, "conversationId": conversation_id, "messageId": reply_id,
+                    "response": reply }),
+        )
+        .await;
+    }
+}
+
+/// The signature header's value for `body` sent at `timestamp` (unix seconds).
+pub fn signature(secret: &str, timestamp: u64, body: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(format!("{timestamp}.{body}").as_bytes());
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("t={timestamp},v1={hex}")
+}
+
+/// The wait before attempt `attempts + 1`, after `attempts` failures: 10 s doubling up to
+/// 4 h, times a random factor in 0.5..1 (so receivers coming back are not hit all at once).
+/// Eighteen attempts span about a day (17 to 34 hours).
+pub fn retry_delay_ms(attempts: i64, base_ms: i64) -> i64 {
+    let exponent = u32::try_from(attempts.clamp(1, 30) - 1).unwrap_or(0);
+    let full = base_ms
+        .saturating_mul(2_i64.saturating_pow(exponent))
+        .min(MAX_RETRY_DELAY_MS.max(base_ms));
+    let mut byte = [0u8; 1];
+    let jitter = match getrandom::fill(&mut byte) {
+        Ok(()) => 0.5 + f64::from(byte[0]) / 510.0,
+        Err(_) => 0.75,
+    };
+    (full as f64 * jitter) as i64
+}
+
+struct Due {
+    seq: i64,
+    event: String,
+    body: String,
+    attempts: i64,
+    url: String,
+    secret: String,
+}
+
+/// Claims the due deliveries (at most `limit`) and posts each, concurrently; returns how many
+/// were tried. `base_ms` is the first retry delay ([`FIRST_RETRY_DELAY_MS`] in production).
+pub async fn deliver_due(
+    store: &Store,
+    client: &reqwest::Client,
+    limit: u32,
+    base_ms: i64,
+) -> Result<usize, StoreError> {
+    let now = now_ms();
+    let lock = match store.backend() {
+        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    // Claimed: its next_at moves past the claim, so nobody else takes it meanwhile; an
+    // instance that dies holding it leaves it due again when the claim ends.
+    let claimed: Vec<i64> = sqlx::query_scalar(&format!(
+        "UPDATE webhook_deliveries SET next_at = $1
+         WHERE seq IN (SELECT seq FROM webhook_deliveries
+                       WHERE status = 'pending' AND next_at <= $2
+                       ORDER BY next_at, seq LIMIT $3 {lock})
+         RETURNING seq"
+    ))
+    .bind(now + CLAIM_MS)
+    .bind(now)
+    .bind(i64::from(limit))
+    .fetch_all(store.writer())
+    .await?;
+    let mut due = Vec::with_capacity(claimed.len());
+    for seq in claimed {
+        let row = sqlx::query(
+            "SELECT d.seq, d.event, d.body, d.attempts, w.url, w.secret
+             FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id WHERE d.seq = $1",
+        )
+        .bind(seq)
+        .fetch_optional(store.writer())
+        .await?;
+        if let Some(row) = row {
+            due.push(Due {
+                seq: row.try_get("seq")?,
+                event: row.try_get("event")?,
+                body: row.try_get("body")?,
+                attempts: row.try_get("attempts")?,
+                url: row.try_get("url")?,
+                secret: row.try_get("secret")?,
+            });
+        }
+    }
+    let tried = due.len();
+    let posts = due.into_iter().map(|due| async move {
+        let outcome = post(client, &due).await;
+        if let Err(err) = record(store, &due, outcome, base_ms).await {
+            tracing::error!(delivery = due.seq, error = %err, "cannot record a webhook delivery");
+        }
+    });
+    futures_util::future::join_all(posts).await;
+    Ok(tried)
+}
+
+/// `Ok(status)` for a 2xx, else the status (if any) and why.
+async fn post(client: &reqwest::Client, due: &Due) -> Result<u16, (Option<u16>, String)> {
+    let timestamp = crate::system_now_unix();
+    let response = client
+        .post(&due.url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header(
+            SIGNATURE_HEADER,
+            signature(&due.secret, timestamp, &due.body),
+        )
+        .header("x-webhook-timestamp", timestamp.to_string())
+        .header("x-webhook-event", &due.event)
+        .header("x-webhook-delivery", due.seq.to_string())
+        .timeout(DELIVERY_TIMEOUT)
+        .body(due.body.clone())
+        .send()
+        .await
+        .map_err(|err| (None, describe(&err)))?;
+    let status = response.status().as_u16();
+    if response.status().is_success() {
+        Ok(status)
+    } else {
+        Err((Some(status), format!("the receiver answered {status}")))
+    }
+}
+
+/// A client error's kind, never its URL (it could hold a token).
+fn describe(err: &reqwest::Error) -> String {
+    if err.is_timeout() {
+        "the receiver did not answer in time".to_owned()
+    } else if err.is_connect() {
+        "cannot connect to the receiver".to_owned()
+    } else {
+        "the request failed".to_owned()
+    }
+}
+
+async fn record(
+    store: &Store,
+    due: &Due,
+    outcome: Result<u16, (Option<u16>, String)>,
+    base_ms: i64,
+) -> Result<(), StoreError> {
+    let now = now_ms();
+    let attempts = due.attempts + 1;
+    match outcome {
+        Ok(status) => {
+            sqlx::query(
+                "UPDATE webhook_deliveries SET status = 'delivered', attempts = $1,
+                     last_status = $2, last_error = NULL, delivered_at = $3 WHERE seq = $4",
+            )
+            .bind(attempts)
+            .bind(i64::from(status))
+            .bind(now)
+            .bind(due.seq)
+            .execute(store.writer())
+            .await?;
+        }
+        Err((status, why)) => {
+            let status_text = if attempts >= MAX_ATTEMPTS {
+                "failed"
+            } else {
+                "pending"
+            };
+            tracing::warn!(
+                delivery = due.seq,
+                event = %due.event,
+                attempts,
+                reason = %why,
+                "webhook delivery failed"
+            );
+            sqlx::query(
+                "UPDATE webhook_deliveries SET status = $1, attempts = $2, last_status = $3,
+                     last_error = $4, next_at = $5 WHERE seq = $6",
+            )
+            .bind(status_text)
+            .bind(attempts)
+            .bind(status.map(i64::from))
+            .bind(why)
+            .bind(now + retry_delay_ms(attempts, base_ms))
+            .bind(due.seq)
+            .execute(store.writer())
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The HTTP client webhooks are posted with (HTTP/1, no TLS, no proxy from the environment).
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+        .unwrap_or_else(|_| reqwest::Client::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_signature_is_hmac_sha256_of_timestamp_dot_body() {
+        // printf '1700000000.{}' | openssl dgst -sha256 -hmac whsec_test
+        assert_eq!(
+            signature("whsec_test", 1_700_000_000, "{}"),
+            "t=1700000000,v1=35495024f4ef3f94e5a93e22221544c4b75e9a42300cd965ab81cb85cd994e91"
+        );
+        assert_ne!(
+            signature("whsec_test", 1_700_000_000, "{}"),
+            signature("whsec_other", 1_700_000_000, "{}")
+        );
+    }
+
+    #[test]
+    fn retries_back_off_exponentially_with_jitter_for_about_a_day() {
+        for attempts in 1..20 {
+            let full = (FIRST_RETRY_DELAY_MS << (attempts - 1).min(30)).min(MAX_RETRY_DELAY_MS);
+            let delay = retry_delay_ms(attempts, FIRST_RETRY_DELAY_MS);
+            assert!(
+                delay >= full / 2 && delay <= full,
+                "{attempts}: {delay} of {full}"
+            );
+        }
+        let longest: i64 = (1..MAX_ATTEMPTS)
+            .map(|a| (FIRST_RETRY_DELAY_MS << (a - 1)).min(MAX_RETRY_DELAY_MS))
+            .sum();
+        assert!(
+            (24 * 3_600_000..40 * 3_600_000).contains(&longest),
+            "{longest} ms"
+        );
+    }
+
+    #[test]
+    fn only_http_urls_and_known_events_register() {
+        let events = |list: &[&str]| list.iter().map(|e| (*e).to_owned()).collect::<Vec<_>>();
+        assert!(validate("http://127.0.0.1:9/hook", &events(&["message.received"])).is_ok());
+        assert!(validate("https://example.com/hook", &events(&["message.sent"])).is_err());
+        assert!(validate("not a url", &events(&["message.sent"])).is_err());
+        assert!(validate("http://x.test/", &events(&[])).is_err());
+        assert!(validate("http://x.test/", &events(&["message.deleted"])).is_err());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The admin API, in the jelytech dialect's shapes, with the admin token (as training).
+
+/// `POST /v1/bots/{botId}/webhooks` body.
+#[derive(Debug, serde::Deserialize)]
+pub struct NewWebhook {
+    url: String,
+    #[serde(default)]
+    events: Vec<String>,
+    #[serde(default)]
+    secret: Option<String>,
+}
+
+/// The shortest secret accepted.
+pub const MIN_SECRET_CHARS: usize = 16;
+
+/// `POST /v1/bots/{botId}/webhooks`: 201 with the endpoint and its secret (shown this once;
+/// generated when the body has none).
+pub async fn create(
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+    bot_id: Result<axum::extract::Path<String>, axum::extract::rejection::PathRejection>,
+    headers: axum::http::HeaderMap,
+    body: Result<axum::Json<NewWebhook>, axum::extract::rejection::JsonRejection>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let bot_id = bot_id.map(|axum::extract::Path(id)| id).unwrap_or_default();
+    let (rate_limit, allowed) = crate::training::authorise(&state, &headers, &bot_id).await;
+    let result = async {
+        allowed?;
+        let axum::Json(request) = body?;
+        validate(&request.url, &request.events)
+            .map_err(|e| crate::AppError::InvalidRequest(e.0))?;
+        let secret = match request.secret {
+            Some(secret) if secret.chars().count() < MIN_SECRET_CHARS => {
+                return Err(crate::AppError::InvalidRequest(format!(
+                    "The \"secret\" must have at least {MIN_SECRET_CHARS} characters"
+                )))
+            }
+            Some(secret) => secret,
+            None => format!("whsec_{}", ids::random_hex(32).map_err(StoreError::from)?),
+        };
+        let webhook = add(
+            &state.store,
+            &bot_id,
+            &request.url,
+            &request.events,
+            &secret,
+        )
+        .await?;
+        tracing::info!(bot = %bot_id, webhook = %webhook.id, "webhook registered");
+        let body = json!({ "success": true, "webhook": webhook, "secret": secret });
+        Ok((axum::http::StatusCode::CREATED, axum::Json(body)).into_response())
+    }
+    .await;
+    crate::access::respond(
+        chat_widget_protocol::dialect::Dialect::Jelytech,
+        rate_limit,
+        result,
+    )
+}
+
+/// `GET /v1/bots/{botId}/webhooks`: the endpoints, without their secrets.
+pub async fn index(
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+    bot_id: Result<axum::extract::Path<String>, axum::extract::rejection::PathRejection>,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let bot_id = bot_id.map(|axum::extract::Path(id)| id).unwrap_or_default();
+    let (rate_limit, allowed) = crate::training::authorise(&state, &headers, &bot_id).await;
+    let result = async {
+        allowed?;
+        let webhooks = list(&state.store, &bot_id).await?;
+        Ok(axum::Json(json!({ "success": true, "webhooks": webhooks })).into_response())
+    }
+    .await;
+    crate::access::respond(
+        chat_widget_protocol::dialect::Dialect::Jelytech,
+        rate_limit,
+        result,
+    )
+}
+
+/// `DELETE /v1/bots/{botId}/webhooks/{id}`.
+pub async fn remove(
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+    ids: Result<axum::extract::Path<(String, String)>, axum::extract::rejection::PathRejection>,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let (bot_id, id) = ids.map(|axum::extract::Path(ids)| ids).unwrap_or_default();
+    let (rate_limit, allowed) = crate::training::authorise(&state, &headers, &bot_id).await;
+    let result = async {
+        allowed?;
+        if !delete(&state.store, &bot_id, &id).await? {
+            return Err(crate::AppError::WebhookNotFound);
+        }
+        Ok(axum::Json(json!({ "success": true, "deleted": id })).into_response())
+    }
+    .await;
+    crate::access::respond(
+        chat_widget_protocol::dialect::Dialect::Jelytech,
+        rate_limit,
+        result,
+    )
+}
+
+/// `GET /v1/bots/{botId}/webhooks/{id}/deliveries`: newest first, each with its status.
+pub async fn delivery_log(
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+    ids: Result<axum::extract::Path<(String, String)>, axum::extract::rejection::PathRejection>,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let (bot_id, id) = ids.map(|axum::extract::Path(ids)| ids).unwrap_or_default();
+    let (rate_limit, allowed) = crate::training::authorise(&state, &headers, &bot_id).await;
+    let result = async {
+        allowed?;
+        let Some(found) = deliveries(&state.store, &bot_id, &id).await? else {
+            return Err(crate::AppError::WebhookNotFound);
+        };
+        Ok(axum::Json(json!({ "success": true, "deliveries": found })).into_response())
+    }
+    .await;
+    crate::access::respond(
+        chat_widget_protocol::dialect::Dialect::Jelytech,
+        rate_limit,
+        result,
+    )
+}
