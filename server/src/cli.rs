@@ -51,6 +51,12 @@ SETTINGS:
   --origins \"https://a.test,https://b.test\"|*   page origins the bot's keys work from
   --stream-default true|false streamed replies when a request does not say
   --key-active true|false     deactivated keys answer 401 INVALID_API_KEY
+
+WEBHOOKS (with --bot):
+  --webhook-add http://host/path --events message.received,message.sent [--webhook-secret S]
+                              registers an endpoint; prints its id and secret (only now)
+  --webhook-delete ID         removes an endpoint and its pending deliveries
+  --webhooks                  lists the bot's endpoints (without secrets)
 ";
 
 /// The default listen address.
@@ -163,6 +169,26 @@ pub struct BotCommand {
     pub target: BotTarget,
     /// The settings to change.
     pub update: BotUpdate,
+    /// A webhook change or listing, if asked.
+    pub webhook: Option<WebhookAction>,
+}
+
+/// What the `bot` command does with the bot's webhooks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebhookAction {
+    /// `--webhook-add URL --events a,b [--webhook-secret S]`.
+    Add {
+        /// Where events are posted.
+        url: String,
+        /// Which events.
+        events: Vec<String>,
+        /// The signing secret (one is made when `None`).
+        secret: Option<String>,
+    },
+    /// `--webhook-delete ID`.
+    Delete(String),
+    /// `--webhooks`.
+    List,
 }
 
 /// The bot the `bot` command works on.
@@ -258,6 +284,8 @@ fn parse_bot(args: &[String]) -> Result<Command, CliError> {
     let mut database = None;
     let (mut existing, mut create, mut name) = (None, None, None);
     let mut update = BotUpdate::default();
+    let (mut hook_url, mut hook_events, mut hook_secret) = (None, None, None);
+    let (mut hook_delete, mut hook_list) = (None, false);
     for (flag, value) in flags(args)? {
         match flag.as_str() {
             "--data-dir" => data_dir = value.into(),
@@ -283,6 +311,20 @@ fn parse_bot(args: &[String]) -> Result<Command, CliError> {
             "--origins" => update.allowed_origins = Some(AllowedOrigins::parse(&value)),
             "--stream-default" => update.stream_default = Some(boolean(&flag, &value)?),
             "--key-active" => update.keys_active = Some(boolean(&flag, &value)?),
+            "--webhook-add" => hook_url = Some(value),
+            "--events" => {
+                hook_events = Some(
+                    value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|e| !e.is_empty())
+                        .map(str::to_owned)
+                        .collect::<Vec<_>>(),
+                )
+            }
+            "--webhook-secret" => hook_secret = Some(value),
+            "--webhook-delete" => hook_delete = Some(value),
+            "--webhooks" => hook_list = boolean(&flag, &value)?,
             _ => {
                 return Err(CliError(format!(
                     "unknown option {flag} for the bot command"
@@ -308,16 +350,49 @@ fn parse_bot(args: &[String]) -> Result<Command, CliError> {
             ))
         }
     };
+    let webhook = match (hook_url, hook_delete, hook_list) {
+        (Some(url), None, false) => {
+            let events = hook_events.unwrap_or_default();
+            crate::webhooks::validate(&url, &events).map_err(|e| CliError(e.0))?;
+            if let Some(secret) = &hook_secret {
+                if secret.chars().count() < crate::webhooks::MIN_SECRET_CHARS {
+                    return Err(CliError(format!(
+                        "--webhook-secret needs at least {} characters",
+                        crate::webhooks::MIN_SECRET_CHARS
+                    )));
+                }
+            }
+            Some(WebhookAction::Add {
+                url,
+                events,
+                secret: hook_secret,
+            })
+        }
+        (None, Some(id), false) => Some(WebhookAction::Delete(id)),
+        (None, None, true) => Some(WebhookAction::List),
+        (None, None, false) if hook_events.is_none() && hook_secret.is_none() => None,
+        (None, None, false) => {
+            return Err(CliError(
+                "--events and --webhook-secret go with --webhook-add".to_owned(),
+            ))
+        }
+        _ => {
+            return Err(CliError(
+                "give one of --webhook-add, --webhook-delete or --webhooks".to_owned(),
+            ))
+        }
+    };
     Ok(Command::Bot(BotCommand {
         data_dir,
         database_url: database,
         target,
         update,
+        webhook,
     }))
 }
 
 /// Flags that stand alone (`--flag` means `--flag=true`).
-const SWITCHES: &[&str] = &["--trust-forwarded-for"];
+const SWITCHES: &[&str] = &["--trust-forwarded-for", "--webhooks"];
 
 /// A `--database-url` this server can use (PostgreSQL).
 fn database_url(value: &str) -> Result<Option<String>, CliError> {
@@ -493,7 +568,8 @@ mod tests {
                 data_dir: "d".into(),
                 database_url: None,
                 target: BotTarget::Existing("demo".into()),
-                update
+                update,
+                webhook: None,
             }))
         );
         let Ok(Command::Bot(unlimited)) =
@@ -532,6 +608,44 @@ mod tests {
             "bot --bot a --quota some",
         ] {
             assert!(parse_line(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_bot_command_manages_webhooks() {
+        let webhook = |line: &str| match parse_line(line) {
+            Ok(Command::Bot(command)) => Ok(command.webhook),
+            Ok(other) => panic!("{other:?}"),
+            Err(err) => Err(err),
+        };
+        assert_eq!(
+            webhook(
+                "bot --bot demo --webhook-add http://127.0.0.1:9000/h \
+                 --events message.received,message.sent --webhook-secret 0123456789abcdef"
+            ),
+            Ok(Some(WebhookAction::Add {
+                url: "http://127.0.0.1:9000/h".into(),
+                events: vec!["message.received".into(), "message.sent".into()],
+                secret: Some("0123456789abcdef".into()),
+            }))
+        );
+        assert_eq!(
+            webhook("bot --bot demo --webhook-delete wh_1"),
+            Ok(Some(WebhookAction::Delete("wh_1".into())))
+        );
+        assert_eq!(
+            webhook("bot --bot demo --webhooks"),
+            Ok(Some(WebhookAction::List))
+        );
+        for bad in [
+            "bot --bot demo --webhook-add http://x.test/h",
+            "bot --bot demo --webhook-add https://x.test/h --events message.sent",
+            "bot --bot demo --webhook-add http://x.test/h --events nope",
+            "bot --bot demo --webhook-add http://x.test/h --events message.sent --webhook-secret s",
+            "bot --bot demo --events message.sent",
+            "bot --bot demo --webhooks --webhook-delete wh_1",
+        ] {
+            assert!(webhook(bad).is_err(), "{bad}");
         }
     }
 }

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use chat_widget_server::cli::{self, BotCommand, BotTarget, Command, ServeOptions};
+use chat_widget_server::cli::{self, BotCommand, BotTarget, Command, ServeOptions, WebhookAction};
 use chat_widget_server::serve::{self as connections, ConnectionLimits};
 use chat_widget_server::store::{Bot, StoreOptions, DEMO_BOT_ID};
 use chat_widget_server::{app, AppState, Store};
@@ -178,10 +178,66 @@ fn admin(command: BotCommand) -> Result<(), String> {
             .map_err(|err| err.to_string())?;
         let key = store.first_key(&id).await.map_err(|err| err.to_string())?;
         println!("{}", describe(&bot, key.as_ref()));
+        if let Some(action) = &command.webhook {
+            webhook_admin(&store, &id, action).await?;
+        }
         let _ = std::io::stdout().flush();
         store.close().await;
         Ok(())
     })
+}
+
+/// The `bot` command's webhook part: prints what it did (a new endpoint's secret only then).
+async fn webhook_admin(store: &Store, bot_id: &str, action: &WebhookAction) -> Result<(), String> {
+    use chat_widget_server::webhooks;
+    match action {
+        WebhookAction::Add {
+            url,
+            events,
+            secret,
+        } => {
+            let secret = match secret {
+                Some(secret) => secret.clone(),
+                None => format!(
+                    "whsec_{}",
+                    chat_widget_server::ids::random_hex(32).map_err(|err| err.to_string())?
+                ),
+            };
+            let hook = webhooks::add(store, bot_id, url, events, &secret)
+                .await
+                .map_err(|err| err.to_string())?;
+            println!(
+                "webhook: {} {} {}",
+                hook.id,
+                hook.url,
+                hook.events.join(",")
+            );
+            println!("secret: {secret}");
+        }
+        WebhookAction::Delete(id) => {
+            if !webhooks::delete(store, bot_id, id)
+                .await
+                .map_err(|err| err.to_string())?
+            {
+                return Err(format!("bot {bot_id} has no webhook {id:?}"));
+            }
+            println!("webhook {id} deleted");
+        }
+        WebhookAction::List => {
+            for hook in webhooks::list(store, bot_id)
+                .await
+                .map_err(|err| err.to_string())?
+            {
+                println!(
+                    "webhook: {} {} {}",
+                    hook.id,
+                    hook.url,
+                    hook.events.join(",")
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// One line describing a bot's settings after the admin command.

@@ -24,12 +24,15 @@ use crate::store::{now_ms, Backend, Store, StoreError};
 use crate::{dates, ids};
 
 /// The events an endpoint may ask for.
-pub const EVENTS: [&str; 4] = [
+pub const EVENTS: [&str; 5] = [
     "message.received",
     "message.sent",
     "bot.response",
     "conversation.started",
+    "quota.warning",
 ];
+/// The share of the monthly quota at which `quota.warning` is sent, in percent.
+pub const QUOTA_WARNING_PERCENT: i64 = 80;
 /// The signature header.
 pub const SIGNATURE_HEADER: &str = "x-webhook-signature";
 /// Attempts before a delivery is given up as failed (about a day of back-off in all).
@@ -240,12 +243,19 @@ pub async fn deliveries(
 /// Errors are logged, never returned: the chat that caused the event has been answered.
 pub async fn emit(store: &Store, bot_id: &str, event: &str, data: Value) {
     let now = now_ms();
-    let body = json!({
-        "event": event,
-        "timestamp": dates::iso8601(now),
-        "data": data,
-    })
-    .to_string();
+    // Fields in the seed's order.
+    #[derive(Serialize)]
+    struct Envelope<'a> {
+        event: &'a str,
+        timestamp: String,
+        data: Value,
+    }
+    let envelope = Envelope {
+        event,
+        timestamp: dates::iso8601(now),
+        data,
+    };
+    let body = serde_json::to_string(&envelope).unwrap_or_default();
     let written = sqlx::query(
         "INSERT INTO webhook_deliveries (webhook_id, event, body, next_at, created_at)
          SELECT id, $1, $2, $3, $3 FROM webhooks
@@ -311,6 +321,50 @@ pub async fn emit_reply(
             event,
             json!({ "botId": bot_id, "conversationId": conversation_id, "messageId": reply_id,
                     "response": reply }),
+        )
+        .await;
+    }
+    quota_warning(store, bot_id).await;
+}
+
+/// `quota.warning` when this month's replies have just reached [`QUOTA_WARNING_PERCENT`] of
+/// the bot's monthly quota (the reply that reaches it sends it, once).
+async fn quota_warning(store: &Store, bot_id: &str) {
+    let row = sqlx::query(
+        "SELECT b.monthly_quota AS quota, u.replies AS replies FROM bots b
+         LEFT JOIN monthly_usage u ON u.bot_id = b.id AND u.month = $2
+         WHERE b.id = $1",
+    )
+    .bind(bot_id)
+    .bind(dates::month_start_ms(now_ms()))
+    .fetch_optional(store.writer())
+    .await;
+    let (quota, replies) = match row {
+        Ok(Some(row)) => (
+            row.try_get::<Option<i64>, _>("quota").ok().flatten(),
+            row.try_get::<Option<i64>, _>("replies")
+                .ok()
+                .flatten()
+                .unwrap_or(0),
+        ),
+        Ok(None) => return,
+        Err(err) => {
+            tracing::error!(bot = %bot_id, error = %err, "cannot check the quota for webhooks");
+            return;
+        }
+    };
+    let Some(quota) = quota.filter(|q| *q > 0) else {
+        return;
+    };
+    // The first whole reply count at or over the share.
+    let threshold = (quota * QUOTA_WARNING_PERCENT + 99) / 100;
+    if replies == threshold {
+        emit(
+            store,
+            bot_id,
+            "quota.warning",
+            json!({ "botId": bot_id, "monthlyQuota": quota, "used": replies,
+                    "remaining": quota - replies }),
         )
         .await;
     }

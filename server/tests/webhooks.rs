@@ -360,3 +360,43 @@ async fn registration_needs_the_admin_token_an_http_url_and_known_events() {
         .as_str()
         .is_some_and(|s| s.starts_with("whsec_") && s.len() > 30));
 }
+
+#[tokio::test]
+async fn quota_warning_arrives_once_at_eighty_percent_of_the_monthly_quota() {
+    let dir = TempDir::new();
+    let state = state(dir.path()).await;
+    state
+        .store
+        .update_bot(
+            DEMO_BOT_ID,
+            &chat_widget_server::store::BotUpdate {
+                monthly_quota: Some(Some(5)),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("update");
+    let (url, received) = receiver("127.0.0.1:0", 0).await;
+    register(&state, &url, &["quota.warning"]).await;
+    for _ in 0..3 {
+        chat(&state, "hi").await;
+    }
+    state.deliver_webhooks().await.expect("deliver");
+    assert!(received.lock().expect("log").is_empty(), "3 of 5 is 60 %");
+    chat(&state, "hi").await;
+    chat(&state, "hi").await;
+    deliver_until(&state, &received, 1).await;
+    for _ in 0..3 {
+        state.deliver_webhooks().await.expect("deliver");
+    }
+    let events: Vec<Value> = received
+        .lock()
+        .expect("log")
+        .iter()
+        .map(|(headers, body)| verified(headers, body))
+        .collect();
+    assert_eq!(events.len(), 1, "once: {events:?}");
+    assert_eq!(events[0]["event"], "quota.warning");
+    assert_eq!(events[0]["data"]["used"], 4);
+    assert_eq!(events[0]["data"]["monthlyQuota"], 5);
+}
