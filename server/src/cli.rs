@@ -16,7 +16,7 @@ USAGE:
                      [--stream-delay-ms 25] [--reply-delay-ms 300] [--admin-token TOKEN]
                      [--rate-window-s 60] [--header-timeout-s 20] [--request-timeout-s 30]
                      [--max-connections N] [--log-format text|json] [--trust-forwarded-for]
-                     [--max-upload-bytes 10485760]
+                     [--max-upload-bytes 10485760] [--conversation-idle-s 1800]
       Serves the API, the demo page at / and the built widget at /widget/ (from --dist-dir;
       a file's .br/.gz sibling when the browser accepts it; content-hashed names are cached
       for a year, chat-widget.js and the rest for 5 minutes).
@@ -27,7 +27,8 @@ USAGE:
       Chataibot answers are delivered --reply-delay-ms milliseconds after the visitor's message.
       POST /v1/bots (jelytech) creates bots only with --admin-token as the bearer key; so
       do the training-document endpoints (/v1/bots/ID/train, /v1/bots/ID/documents), which
-      take files of at most --max-upload-bytes (default 10 MiB).
+      take files of at most --max-upload-bytes (default 10 MiB). A conversation without a
+      message for --conversation-idle-s seconds has ended (its conversation.ended webhook).
       A bot's --rate-limit counts requests per window of --rate-window-s seconds (default 60).
       A connection must send each request's headers within --header-timeout-s seconds of
       opening or of its previous response (so an idle keep-alive connection is closed then);
@@ -134,6 +135,8 @@ pub struct ServeOptions {
     pub trust_forwarded_for: bool,
     /// `--max-upload-bytes`: the largest training document accepted (at least 1).
     pub max_upload_bytes: usize,
+    /// `--conversation-idle-s`: a conversation without a message this long has ended.
+    pub conversation_idle_s: u64,
 }
 
 impl Default for ServeOptions {
@@ -154,6 +157,7 @@ impl Default for ServeOptions {
             log_format: LogFormat::Text,
             trust_forwarded_for: false,
             max_upload_bytes: crate::documents::DEFAULT_MAX_UPLOAD_BYTES,
+            conversation_idle_s: crate::webhooks::DEFAULT_CONVERSATION_IDLE.as_secs(),
         }
     }
 }
@@ -261,6 +265,7 @@ fn parse_serve(args: &[String]) -> Result<Command, CliError> {
             "--request-timeout-s" => options.request_timeout_s = positive(&flag, &value)?,
             "--max-connections" => options.max_connections = Some(positive(&flag, &value)?),
             "--max-upload-bytes" => options.max_upload_bytes = positive(&flag, &value)?,
+            "--conversation-idle-s" => options.conversation_idle_s = positive(&flag, &value)?,
             "--trust-forwarded-for" => options.trust_forwarded_for = boolean(&flag, &value)?,
             "--log-format" => {
                 options.log_format = match value.trim() {
@@ -484,6 +489,7 @@ mod tests {
             log_format: LogFormat::Json,
             trust_forwarded_for: true,
             max_upload_bytes: 5000,
+            conversation_idle_s: 60,
         };
         assert_eq!(
             parse_line(
@@ -491,7 +497,7 @@ mod tests {
                  --reply-delay-ms 20 --admin-token s3cret --rate-window-s 3 \
                  --header-timeout-s 2 --request-timeout-s 4 --max-connections 100 --log-format json \
                  --trust-forwarded-for --database-url postgres://chat@db:5432/chat --db-connections 8 \
-                 --max-upload-bytes 5000"
+                 --max-upload-bytes 5000 --conversation-idle-s 60"
             ),
             Ok(Command::Serve(expected))
         );

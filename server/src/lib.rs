@@ -109,6 +109,7 @@ pub struct AppState {
     admin_token: Option<Arc<str>>,
     max_upload_bytes: usize,
     webhook_retry_ms: i64,
+    conversation_idle: Duration,
     webhook_client: reqwest::Client,
     deliveries: Arc<chataibot::Deliveries>,
 }
@@ -149,6 +150,7 @@ impl AppState {
             admin_token: None,
             max_upload_bytes: documents::DEFAULT_MAX_UPLOAD_BYTES,
             webhook_retry_ms: webhooks::FIRST_RETRY_DELAY_MS,
+            conversation_idle: webhooks::DEFAULT_CONVERSATION_IDLE,
             webhook_client: webhooks::client(),
             deliveries: Arc::new(chataibot::Deliveries::default()),
         }
@@ -274,8 +276,17 @@ impl AppState {
         self
     }
 
-    /// Posts the webhook deliveries that are due (what [`maintain`] does every second).
+    /// The same state with another time without a message after which a conversation has
+    /// ended (the `conversation.ended` webhook).
+    pub fn with_conversation_idle(mut self, idle: Duration) -> Self {
+        self.conversation_idle = idle;
+        self
+    }
+
+    /// Queues `conversation.ended` for the conversations idle too long, then posts the
+    /// webhook deliveries that are due (what [`maintain`] does every second).
     pub async fn deliver_webhooks(&self) -> Result<usize, StoreError> {
+        webhooks::end_idle_conversations(&self.store, self.conversation_idle, 100).await?;
         webhooks::deliver_due(&self.store, &self.webhook_client, 32, self.webhook_retry_ms).await
     }
 

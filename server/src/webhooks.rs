@@ -24,13 +24,17 @@ use crate::store::{now_ms, Backend, Store, StoreError};
 use crate::{dates, ids};
 
 /// The events an endpoint may ask for.
-pub const EVENTS: [&str; 5] = [
+pub const EVENTS: [&str; 6] = [
     "message.received",
     "message.sent",
     "bot.response",
     "conversation.started",
+    "conversation.ended",
     "quota.warning",
 ];
+/// How long a conversation may go without a message before it has ended, unless the server
+/// says otherwise (`--conversation-idle-s`).
+pub const DEFAULT_CONVERSATION_IDLE: Duration = Duration::from_secs(30 * 60);
 /// The share of the monthly quota at which `quota.warning` is sent, in percent.
 pub const QUOTA_WARNING_PERCENT: i64 = 80;
 /// The signature header.
@@ -243,13 +247,6 @@ pub async fn deliveries(
 /// Errors are logged, never returned: the chat that caused the event has been answered.
 pub async fn emit(store: &Store, bot_id: &str, event: &str, data: Value) {
     let now = now_ms();
-    // Fields in the seed's order.
-    #[derive(Serialize)]
-    struct Envelope<'a> {
-        event: &'a str,
-        timestamp: String,
-        data: Value,
-    }
     let envelope = Envelope {
         event,
         timestamp: dates::iso8601(now),
@@ -368,6 +365,83 @@ async fn quota_warning(store: &Store, bot_id: &str) {
         )
         .await;
     }
+}
+
+/// Sends `conversation.ended` for conversations (of bots with an endpoint that wants it)
+/// whose last message is older than `idle`, at most `limit` of them; each is marked ended in
+/// the same transaction that queues its event. Returns how many ended.
+pub async fn end_idle_conversations(
+    store: &Store,
+    idle: Duration,
+    limit: u32,
+) -> Result<u64, StoreError> {
+    // Most servers have no such endpoint: no write lock taken then.
+    let wanted =
+        sqlx::query("SELECT id FROM webhooks WHERE events LIKE '%,conversation.ended,%' LIMIT 1")
+            .fetch_optional(store.reader())
+            .await?;
+    if wanted.is_none() {
+        return Ok(0);
+    }
+    let now = now_ms();
+    let cutoff = now - i64::try_from(idle.as_millis()).unwrap_or(i64::MAX);
+    let lock = match store.backend() {
+        Backend::Postgres => "FOR UPDATE OF c SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let mut tx = store.begin().await?;
+    let rows = sqlx::query(&format!(
+        "SELECT c.id, c.bot_id,
+                (SELECT MAX(m.created_at) FROM messages m WHERE m.conversation_id = c.id) AS last_at
+         FROM conversations c
+         WHERE c.ended_at IS NULL
+           AND c.bot_id IN (SELECT bot_id FROM webhooks WHERE events LIKE '%,conversation.ended,%')
+           AND (SELECT MAX(m.created_at) FROM messages m WHERE m.conversation_id = c.id) < $1
+         LIMIT $2 {lock}"
+    ))
+    .bind(cutoff)
+    .bind(i64::from(limit))
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut ended = 0;
+    for row in &rows {
+        let id: String = row.try_get("id")?;
+        let bot_id: String = row.try_get("bot_id")?;
+        let last_at: Option<i64> = row.try_get("last_at")?;
+        sqlx::query("UPDATE conversations SET ended_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+        let envelope = Envelope {
+            event: "conversation.ended",
+            timestamp: dates::iso8601(now),
+            data: json!({ "botId": bot_id, "conversationId": id,
+                          "lastMessageAt": last_at.map(dates::iso8601) }),
+        };
+        sqlx::query(
+            "INSERT INTO webhook_deliveries (webhook_id, event, body, next_at, created_at)
+             SELECT id, $1, $2, $3, $3 FROM webhooks WHERE bot_id = $4 AND events LIKE $5",
+        )
+        .bind("conversation.ended")
+        .bind(serde_json::to_string(&envelope).unwrap_or_default())
+        .bind(now)
+        .bind(&bot_id)
+        .bind("%,conversation.ended,%")
+        .execute(&mut *tx)
+        .await?;
+        ended += 1;
+    }
+    tx.commit().await?;
+    Ok(ended)
+}
+
+/// An event as posted, fields in the seed's order.
+#[derive(Serialize)]
+struct Envelope<'a> {
+    event: &'a str,
+    timestamp: String,
+    data: Value,
 }
 
 /// The signature header's value for `body` sent at `timestamp` (unix seconds).

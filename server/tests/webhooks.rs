@@ -400,3 +400,28 @@ async fn quota_warning_arrives_once_at_eighty_percent_of_the_monthly_quota() {
     assert_eq!(events[0]["data"]["used"], 4);
     assert_eq!(events[0]["data"]["monthlyQuota"], 5);
 }
+
+#[tokio::test]
+async fn an_idle_conversation_ends_once_with_its_webhook() {
+    let dir = TempDir::new();
+    let state = state(dir.path())
+        .await
+        .with_conversation_idle(Duration::from_millis(50));
+    let (url, received) = receiver("127.0.0.1:0", 0).await;
+    register(&state, &url, &["conversation.ended"]).await;
+    let reply = chat(&state, "where is my order").await;
+    deliver_until(&state, &received, 1).await;
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        state.deliver_webhooks().await.expect("deliver");
+    }
+    let events: Vec<Value> = received
+        .lock()
+        .expect("log")
+        .iter()
+        .map(|(headers, body)| verified(headers, body))
+        .collect();
+    assert_eq!(events.len(), 1, "once: {events:?}");
+    assert_eq!(events[0]["event"], "conversation.ended");
+    assert_eq!(events[0]["data"]["conversationId"], reply["conversationId"]);
+}
