@@ -46,6 +46,15 @@ pub async fn message(
             &answer.text,
         )
         .await?;
+        if let Some(user_id) = request.user_id.as_deref() {
+            crate::webhooks::visitor_seen(
+                &state.store,
+                &bot.id,
+                user_id,
+                &recorded.conversation_id,
+            )
+            .await;
+        }
         let reply = ChatReply {
             response: answer.text,
             conversation_id: recorded.conversation_id,

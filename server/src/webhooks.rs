@@ -24,7 +24,8 @@ use crate::store::{now_ms, Backend, Store, StoreError};
 use crate::{dates, ids};
 
 /// The events an endpoint may ask for.
-pub const EVENTS: [&str; 6] = [
+pub const EVENTS: [&str; 7] = [
+    "user.created",
     "message.received",
     "message.sent",
     "bot.response",
@@ -300,6 +301,38 @@ pub async fn emit_exchange(
     .await;
     if let Some((reply_id, reply)) = reply {
         emit_reply(store, bot_id, conversation_id, reply_id, reply).await;
+    }
+}
+
+/// Records that the bot has seen the visitor id `visitor_id` (jombot's `user_id`) and sends
+/// `user.created` the first time.
+pub async fn visitor_seen(store: &Store, bot_id: &str, visitor_id: &str, conversation_id: &str) {
+    let visitor_id = visitor_id.trim();
+    if visitor_id.is_empty() || visitor_id.len() > 200 {
+        return;
+    }
+    let inserted = sqlx::query(
+        "INSERT INTO visitors (bot_id, visitor_id, created_at) VALUES ($1, $2, $3)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(bot_id)
+    .bind(visitor_id)
+    .bind(now_ms())
+    .execute(store.writer())
+    .await;
+    match inserted {
+        Ok(done) if done.rows_affected() > 0 => {
+            emit(
+                store,
+                bot_id,
+                "user.created",
+                json!({ "botId": bot_id, "userId": visitor_id,
+                        "conversationId": conversation_id }),
+            )
+            .await;
+        }
+        Ok(_) => {}
+        Err(err) => tracing::error!(bot = %bot_id, error = %err, "cannot record a visitor"),
     }
 }
 

@@ -425,3 +425,44 @@ async fn an_idle_conversation_ends_once_with_its_webhook() {
     assert_eq!(events[0]["event"], "conversation.ended");
     assert_eq!(events[0]["data"]["conversationId"], reply["conversationId"]);
 }
+
+#[tokio::test]
+async fn a_new_jombot_user_id_is_user_created_once() {
+    let dir = TempDir::new();
+    let state = state(dir.path()).await;
+    let (url, received) = receiver("127.0.0.1:0", 0).await;
+    register(&state, &url, &["user.created"]).await;
+    let key = state
+        .store
+        .first_key(DEMO_BOT_ID)
+        .await
+        .expect("read")
+        .expect("key")
+        .key;
+    for user in ["user_1", "user_1", "user_2"] {
+        let (status, body) = send(
+            &state,
+            Request::builder()
+                .method(Method::POST)
+                .uri("/v1/chat/message")
+                .header(header::AUTHORIZATION, format!("Bearer {key}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(
+                    json!({ "bot_id": DEMO_BOT_ID, "message": "hi", "user_id": user }).to_string(),
+                ))
+                .expect("request"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    deliver_until(&state, &received, 2).await;
+    state.deliver_webhooks().await.expect("deliver");
+    let mut users: Vec<String> = received
+        .lock()
+        .expect("log")
+        .iter()
+        .map(|(headers, body)| verified(headers, body)["data"]["userId"].to_string())
+        .collect();
+    users.sort();
+    assert_eq!(users, ["\"user_1\"", "\"user_2\""]);
+}
