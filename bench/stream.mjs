@@ -7,7 +7,11 @@
 //   - the longest main-thread task and the total blocking time (sum of task time over 50 ms)
 //     between sending and the final paint (Long Tasks API);
 //   - the wasm memory size and JS heap at the end.
-// Usage: node bench/stream.mjs [runs per size, default 3] [--serve]   (needs dist/: scripts/build-widget.sh)
+// With --shapes it streams instead a reply that is one block all along, in four shapes (one
+// long list, one long paragraph, one long code block, one long table) at 10 KB, 100 KB and
+// 1 MB, and reports last byte -> final DOM and the longest task: a block that never ends
+// must not be rendered whole again on every frame.
+// Usage: node bench/stream.mjs [runs per size, default 3] [--serve] [--shapes]   (needs dist/: scripts/build-widget.sh)
 import { createServer } from 'node:http';
 import { readFileSync, existsSync } from 'node:fs';
 import { join, dirname, extname } from 'node:path';
@@ -53,6 +57,32 @@ function markdownTokens(count) {
   return tokens.slice(0, count);
 }
 
+/** A reply of about `bytes` bytes that is one block of the given shape, cut into tokens of a
+ * word or so (as a model streams it). */
+function shapeTokens(shape, bytes) {
+  const words = 'the widget streams every reply token by token so visitors can read along'.split(' ');
+  const pieces = [];
+  let size = 0;
+  const push = (piece) => {
+    pieces.push(piece);
+    size += piece.length;
+  };
+  let i = 0;
+  if (shape === 'table') push('| # | item | price | note |\n|---:|:---|---:|:-:|\n');
+  if (shape === 'code') push('```rust\n');
+  while (size < bytes) {
+    const word = words[i % words.length];
+    if (shape === 'list') push(`- item ${i} ${word} **${words[(i + 3) % words.length]}** and \`code\`\n`);
+    else if (shape === 'paragraph') push(`${i % 7 === 3 ? `*${word}*` : word} ${i % 11 === 5 ? `[link](https://example.com/${i}) ` : ''}`);
+    else if (shape === 'code') push(`let value_${i} = compute(${i}, "${word}"); // <${word}> & more\n`);
+    else push(`| ${i} | ${word} **${words[(i + 5) % words.length]}** | ${i * 3}.00 | ok |\n`);
+    i++;
+  }
+  if (shape === 'code') push('```\n');
+  // Tokens of about 8 bytes: split every piece at spaces, keeping the spaces.
+  return pieces.join('').match(/\S*\s*/g).filter((token) => token.length > 0);
+}
+
 function sse(name, payload) {
   return `event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`;
 }
@@ -76,8 +106,8 @@ const server = createServer((request, response) => {
     let body = '';
     request.on('data', (chunk) => (body += chunk));
     request.on('end', () => {
-      const count = Number(JSON.parse(body).message.split(' ')[1]);
-      const tokens = markdownTokens(count);
+      const words = JSON.parse(body).message.split(' ');
+      const tokens = words.length === 3 ? shapeTokens(words[1], Number(words[2])) : markdownTokens(Number(words[1]));
       response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
       response.write(sse('start', { conversationId: 'bench', messageId: 'm' }));
       let i = 0;
@@ -108,7 +138,7 @@ const browser = await chromium.launch({
   args: ['--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
 
-async function measure(tokens) {
+async function measure(request) {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   // Time-stamp each chunk as the page receives it (an identity TransformStream around the
   // body), so "last byte" is when the page had it, not when the network stack did.
@@ -133,7 +163,7 @@ async function measure(tokens) {
   await page.locator('.cw-input').fill('bench 20');
   await page.locator('.cw-input').press('Enter');
   await page.locator('.cw-msg--bot:not(.cw-msg--greeting):not(.cw-msg--streaming)').waitFor();
-  await page.locator('.cw-input').fill(`bench ${tokens}`);
+  await page.locator('.cw-input').fill(`bench ${request}`);
   // Arm the measurement, then press Enter as a real key press (its own task, as for a visitor).
   await page.evaluate(() => {
     const root = document.querySelector('[data-chat-widget]').shadowRoot;
@@ -189,6 +219,28 @@ async function measure(tokens) {
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const mb = (bytes) => (bytes / 1048576).toFixed(1);
+if (process.argv.includes('--shapes')) {
+  console.log(`Streaming benchmark, one-block replies: ${runs} runs per size, medians (max in brackets); Chromium headless, no throttling\n`);
+  console.log('| shape | size | stream duration | last byte -> final DOM | longest task | total blocking time | long tasks |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  // BENCH_SHAPES=list,table and BENCH_SIZES=10000,100000 pick a subset.
+  const shapes = process.env.BENCH_SHAPES ? process.env.BENCH_SHAPES.split(',') : ['list', 'paragraph', 'code', 'table'];
+  const bytesList = process.env.BENCH_SIZES ? process.env.BENCH_SIZES.split(',').map(Number) : [10_000, 100_000, 1_000_000];
+  for (const shape of shapes) {
+    for (const bytes of bytesList) {
+      const results = [];
+      for (let run = 0; run < runs; run++) results.push(await measure(`${shape} ${bytes}`));
+      const pick = (key) => results.map((r) => r[key]);
+      const fmt = (key, digits = 1) => `${median(pick(key)).toFixed(digits)} ms (${Math.max(...pick(key)).toFixed(digits)})`;
+      console.log(
+        `| ${shape} | ${bytes / 1000} KB | ${median(pick('streamMs')).toFixed(0)} ms | ${fmt('lastByteToDom')} | ${fmt('longestTask', 0)} | ${fmt('totalBlocking', 0)} | ${median(pick('longTasks'))} |`,
+      );
+    }
+  }
+  await browser.close();
+  server.close();
+  process.exit(0);
+}
 console.log(`Streaming benchmark: ${runs} runs per size, medians (max in brackets); Chromium headless, no throttling\n`);
 console.log('| tokens | stream duration | last byte -> final DOM | last byte -> final paint | longest task | total blocking time | long tasks | wasm memory | JS heap |');
 console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');

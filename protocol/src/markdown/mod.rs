@@ -1,38 +1,35 @@
 //! Bot replies arrive as Markdown; this renders them to HTML that is safe to assign to
 //! `innerHTML` in any page.
 //!
-//! The rules, in one place:
-//! * Raw HTML in a reply (block or inline) is shown as text, never parsed.
+//! Parsing is pulldown-cmark's (CommonMark plus GitHub's tables and strikethrough); its events
+//! are written out by our own writer (`render.rs`), which applies these rules:
+//! * Raw HTML in a reply (block or inline) is shown as text, never parsed. An HTML block is a
+//!   paragraph of text.
 //! * Links survive only with an `http:`, `https:` or `mailto:` URL, and open in a new tab with
 //!   `rel="noopener noreferrer"`; any other link keeps its text and loses its anchor.
 //! * Images survive only with an `http:` or `https:` URL; others are dropped, alt text and all.
-//! * The scheme is checked after entity references and backslash escapes are decoded, so
-//!   `&#106;avascript:` is seen as `javascript:`.
-//! * All text is escaped; the only tags are the ones the renderer writes itself.
+//! * The scheme is checked after entity references and backslash escapes are decoded (by
+//!   pulldown-cmark), so `&#106;avascript:` is seen as `javascript:`.
+//! * Table columns are aligned with classes (`cw-align-left`, `-center`, `-right`), never a
+//!   `style` attribute, which a strict Content Security Policy blocks.
+//! * Quotes and lists nest at most 32 deep; deeper ones lose their tags, not their text.
+//! * All text is escaped; the only tags are the ones the writer writes itself.
 //!
-//! The renderer is our own, small on purpose (it ships in the widget's wasm). It covers
-//! CommonMark's paragraphs, headings, rules, code blocks, block quotes, lists, emphasis,
-//! code spans, links (inline, reference, autolinks) and images, plus GitHub's tables and
-//! strikethrough, and writes the HTML pulldown-cmark wrote for them, with two differences:
-//! a raw HTML block is a paragraph of text here (Markdown inside it still counts), and named
-//! entities are a short list (`&amp;`, `&copy;`, `&mdash;`, …; any other name stays text),
-//! while numeric ones all work. Quotes and lists nest at most 32 deep, and nothing recurses
-//! on the input's nesting.
-//!
-//! `block.rs` builds the block tree, `inline.rs` reads the content of each block, `link.rs`
-//! has the link syntax both share, and `render.rs` writes HTML (or plain text).
+//! Apart from those rules the HTML is exactly pulldown-cmark's own `html::push_html` output
+//! (the differential test in `tests/markdown_differential.rs` checks it). `stream.rs` renders a
+//! reply that is still arriving, incrementally.
 
-mod block;
 #[doc(hidden)]
 pub mod checks;
-mod link;
-mod inline;
 mod render;
+mod stream;
+
+pub use stream::{AppliedHtml, MarkdownStream, StreamOp, StreamUpdate};
 
 /// The URL schemes a link may have.
-const LINK_SCHEMES: [&str; 3] = ["http:", "https:", "mailto:"];
+pub const LINK_SCHEMES: [&str; 3] = ["http:", "https:", "mailto:"];
 /// The URL schemes an image may have.
-const IMAGE_SCHEMES: [&str; 2] = ["http:", "https:"];
+pub const IMAGE_SCHEMES: [&str; 2] = ["http:", "https:"];
 
 /// Renders Markdown to safe HTML. See the module docs for what is kept.
 pub fn render_markdown(markdown: &str) -> String {
@@ -49,90 +46,19 @@ pub fn allowed_url<'u>(url: &'u str, schemes: &[&str]) -> Option<&'u str> {
         return None;
     }
     let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
-    schemes.iter().any(|scheme| lower.starts_with(scheme)).then_some(url)
+    schemes
+        .iter()
+        .any(|scheme| lower.starts_with(scheme))
+        .then_some(url)
 }
 
 /// The reply as plain text, for a screen reader's announcement: the words without the
 /// Markdown, links as their text, code as is, blocks separated by a space.
 pub fn plain_text(markdown: &str) -> String {
-    render::render(markdown, true).split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Renders a reply that is still arriving, without re-rendering all of it on every frame.
-///
-/// The source is split at block boundaries that can no longer change: a blank line outside a
-/// fenced code block, followed by a line that does not continue a list, a quote or indented
-/// code. Everything before the last such boundary is *committed*: rendered once, handed out
-/// by [`MarkdownStream::take_committed_html`], and never rendered again while streaming. Only
-/// the block still being written (the tail) is rendered each frame, so the cost of a long
-/// reply grows linearly, not quadratically. When the reply ends, one
-/// [`render_markdown`] of the whole text gives the exact final HTML (reference links defined
-/// late, loose lists).
-#[derive(Debug, Clone, Default)]
-pub struct MarkdownStream {
-    source: String,
-    committed: usize,
-}
-
-impl MarkdownStream {
-    /// An empty stream.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Appends text as it arrives.
-    pub fn push(&mut self, text: &str) {
-        self.source.push_str(text);
-    }
-
-    /// All the text so far.
-    pub fn source(&self) -> &str {
-        &self.source
-    }
-
-    /// HTML for the blocks that became final since the last call, if any.
-    pub fn take_committed_html(&mut self) -> Option<String> {
-        let boundary = self.committed + last_stable_boundary(&self.source[self.committed..])?;
-        let html = render_markdown(&self.source[self.committed..boundary]);
-        self.committed = boundary;
-        Some(html)
-    }
-
-    /// HTML for the block still being written. Inline markers the text has opened but not
-    /// yet closed are closed for this render only (see [`heal_unfinished_inline`]), so `**bo`
-    /// shows as bold text rather than flashing raw asterisks until `ld**` arrives.
-    pub fn tail_html(&self) -> String {
-        render_markdown(&heal_unfinished_inline(&self.source[self.committed..]))
-    }
-
-    /// HTML of everything so far, healed like the tail: for a reply that ended early
-    /// (stopped or broken off).
-    pub fn partial_html(&self) -> String {
-        render_markdown(&heal_unfinished_inline(&self.source))
-    }
-
-    /// Whether rendering the committed blocks and the tail separately can differ from rendering
-    /// the whole text at once: reference-style definitions (`[id]: url`) and footnotes reach
-    /// back across blocks, and a raw-HTML start may open a block that spans blank lines.
-    /// When this is false, `committed + tail` is exactly the full render, so a finished reply
-    /// needs only its tail rendered once more.
-    pub fn needs_full_render(&self) -> bool {
-        self.committed > 0
-            && self.source.lines().any(|line| {
-                let line = line.trim_start_matches(' ');
-                line.starts_with('<') || (line.starts_with('[') && line.contains("]:"))
-            })
-    }
-
-    /// The tail rendered exactly as it stands (no healing), for a reply that is complete.
-    pub fn final_tail_html(&self) -> String {
-        render_markdown(&self.source[self.committed..])
-    }
-
-    /// How many bytes of the source are still re-rendered each frame.
-    pub fn tail_len(&self) -> usize {
-        self.source.len() - self.committed
-    }
+    render::render(markdown, true)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Closes the inline markers an unfinished text has left open (`**`, `~~`, a code span), and
@@ -152,7 +78,8 @@ pub fn heal_unfinished_inline(text: &str) -> std::borrow::Cow<'_, str> {
             paragraph_start = offset;
         }
     }
-    if in_fence {
+    // Inside a fence nothing needs closing; after a finished line nothing is being typed.
+    if in_fence || text.ends_with('\n') {
         return std::borrow::Cow::Borrowed(text);
     }
     // "word **" or "- *": a marker has just started; render without it for now.
@@ -198,71 +125,6 @@ pub fn heal_unfinished_inline(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(format!("{body}{closers}"))
 }
 
-/// The byte offset of the line after the last blank line in `text` that ends a block for good, or
-/// `None`. `text` always starts at a block boundary outside any fence.
-fn last_stable_boundary(text: &str) -> Option<usize> {
-    let mut fence: Option<(char, usize)> = None;
-    let mut pending_blank: Option<usize> = None;
-    let mut boundary = None;
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        let start = offset;
-        offset += line.len();
-        if !line.ends_with('\n') {
-            // An unfinished line decides only when its start already shows a new block.
-            if fence.is_none() && pending_blank.is_some() {
-                let first = line.trim_start().chars().next();
-                let may_become_list = first.is_some_and(|c| c.is_ascii_digit() || matches!(c, '-' | '*' | '+'));
-                if first.is_some() && !may_become_list && !continues_previous_block(line) {
-                    boundary = Some(start);
-                }
-            }
-            break;
-        }
-        let content = line.trim_end_matches(['\n', '\r']);
-        let trimmed = content.trim_start_matches(' ');
-        let indent = content.len() - trimmed.len();
-        if let Some((fence_char, fence_len)) = fence {
-            let run = trimmed.chars().take_while(|&c| c == fence_char).count();
-            if indent < 4 && run >= fence_len && trimmed[run..].trim().is_empty() {
-                fence = None;
-            }
-            continue;
-        }
-        if content.trim().is_empty() {
-            pending_blank.get_or_insert(start);
-            continue;
-        }
-        if pending_blank.take().is_some() && !continues_previous_block(content) {
-            boundary = Some(start);
-        }
-        if indent < 4 {
-            for fence_char in ['`', '~'] {
-                let run = trimmed.chars().take_while(|&c| c == fence_char).count();
-                if run >= 3 {
-                    fence = Some((fence_char, run));
-                }
-            }
-        }
-    }
-    boundary.filter(|&b| b > 0)
-}
-
-/// Whether a line after a blank line may still belong to the block before it.
-fn continues_previous_block(line: &str) -> bool {
-    let trimmed = line.trim_start();
-    let indent = line.len() - trimmed.len();
-    if indent >= 2 || line.starts_with('\t') || trimmed.starts_with('>') {
-        return true;
-    }
-    // A list marker is followed by white space or ends the line (an empty item: `-`).
-    let mut chars = trimmed.chars();
-    let bullet = matches!(chars.next(), Some('-' | '*' | '+')) && chars.next().is_none_or(char::is_whitespace);
-    let digits = trimmed.chars().take_while(char::is_ascii_digit).count();
-    let ordered = digits > 0 && matches!(trimmed[digits..].chars().next(), Some('.' | ')'));
-    bullet || ordered
-}
-
 #[cfg(test)]
 mod tests {
     use super::checks::assert_inert;
@@ -276,7 +138,9 @@ mod tests {
 
     #[test]
     fn renders_ordinary_markdown() {
-        let html = render_markdown("**Bold** and _em_\n\n- one\n- two\n\n```rust\nfn main() {}\n```\n\n`x < y`");
+        let html = render_markdown(
+            "**Bold** and _em_\n\n- one\n- two\n\n```rust\nfn main() {}\n```\n\n`x < y`",
+        );
         assert!(html.contains("<strong>Bold</strong>"));
         assert!(html.contains("<em>em</em>"));
         assert!(html.contains("<li>one</li>"));
@@ -286,22 +150,37 @@ mod tests {
 
     #[test]
     fn script_and_iframe_tags_are_shown_as_text() {
-        let html = render_markdown("<script>alert(1)</script>\n\nhi <iframe src=\"https://evil.example\"></iframe>");
+        let html = render_markdown(
+            "<script>alert(1)</script>\n\nhi <iframe src=\"https://evil.example\"></iframe>",
+        );
         assert_inert(&html);
-        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{html}");
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{html}"
+        );
         assert!(html.contains("&lt;iframe"), "{html}");
     }
 
     #[test]
     fn event_handler_attributes_are_shown_as_text() {
-        let html = render_markdown("<img src=x onerror=alert(1)>\n\ntext <b onclick=\"steal()\">bold</b>");
+        let html =
+            render_markdown("<img src=x onerror=alert(1)>\n\ntext <b onclick=\"steal()\">bold</b>");
         assert_inert(&html);
-        assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"), "{html}");
+        assert!(
+            html.contains("&lt;img src=x onerror=alert(1)&gt;"),
+            "{html}"
+        );
     }
 
     #[test]
     fn dangerous_inline_links_lose_their_anchor_but_keep_their_text() {
-        for url in ["javascript:alert(1)", "JaVaScRiPt:alert(1)", "vbscript:msgbox(1)", "data:text/html;base64,PHNjcmlwdD4=", " javascript:alert(1)"] {
+        for url in [
+            "javascript:alert(1)",
+            "JaVaScRiPt:alert(1)",
+            "vbscript:msgbox(1)",
+            "data:text/html;base64,PHNjcmlwdD4=",
+            " javascript:alert(1)",
+        ] {
             let html = render_markdown(&format!("[click me]({url})"));
             assert_inert(&html);
             assert!(!html.contains("<a"), "{url} kept an anchor: {html}");
@@ -319,14 +198,21 @@ mod tests {
 
     #[test]
     fn dangerous_autolinks_are_dropped() {
-        let html = render_markdown("<javascript:alert(1)> and <vbscript:x> and <data:text/html,hi>");
+        let html =
+            render_markdown("<javascript:alert(1)> and <vbscript:x> and <data:text/html,hi>");
         assert_inert(&html);
         assert!(!html.contains("<a"), "{html}");
     }
 
     #[test]
     fn entity_encoded_schemes_are_caught_after_decoding() {
-        for url in ["&#106;avascript:alert(1)", "&#x6A;avascript:alert(1)", "javascript&colon;alert(1)", "jav&#x09;ascript:alert(1)", "java%0ascript:alert(1)"] {
+        for url in [
+            "&#106;avascript:alert(1)",
+            "&#x6A;avascript:alert(1)",
+            "javascript&colon;alert(1)",
+            "jav&#x09;ascript:alert(1)",
+            "java%0ascript:alert(1)",
+        ] {
             let html = render_markdown(&format!("[x]({url})"));
             assert_inert(&html);
             assert!(!html.contains("<a"), "{url} kept an anchor: {html}");
@@ -336,9 +222,12 @@ mod tests {
     #[test]
     fn safe_links_open_in_a_new_tab_without_opener() {
         let html = render_markdown("[docs](https://example.com/a?b=1&c=\"2\" \"Title\") <http://x.test> <help@example.com> [mail](mailto:a@b.c)");
-        assert!(html.contains("<a href=\"https://example.com/a?b=1&amp;c=&quot;2&quot;\" title=\"Title\" target=\"_blank\" rel=\"noopener noreferrer\">docs</a>"), "{html}");
+        assert!(html.contains("<a href=\"https://example.com/a?b=1&amp;c=%222%22\" title=\"Title\" target=\"_blank\" rel=\"noopener noreferrer\">docs</a>"), "{html}");
         assert!(html.contains("<a href=\"http://x.test\" target=\"_blank\" rel=\"noopener noreferrer\">http://x.test</a>"), "{html}");
-        assert!(html.contains("<a href=\"mailto:help@example.com\""), "{html}");
+        assert!(
+            html.contains("<a href=\"mailto:help@example.com\""),
+            "{html}"
+        );
         assert!(html.contains("<a href=\"mailto:a@b.c\""), "{html}");
     }
 
@@ -351,8 +240,18 @@ mod tests {
     #[test]
     fn images_are_kept_only_for_http_and_https() {
         let html = render_markdown("![cat](https://example.com/cat.png \"a cat\")");
-        assert!(html.contains("<img src=\"https://example.com/cat.png\" alt=\"cat\" title=\"a cat\" />"), "{html}");
-        for url in ["javascript:alert(1)", "data:image/svg+xml;base64,PHN2Zz4=", "/local.png", "file:///etc/passwd"] {
+        assert!(
+            html.contains(
+                "<img src=\"https://example.com/cat.png\" alt=\"cat\" title=\"a cat\" />"
+            ),
+            "{html}"
+        );
+        for url in [
+            "javascript:alert(1)",
+            "data:image/svg+xml;base64,PHN2Zz4=",
+            "/local.png",
+            "file:///etc/passwd",
+        ] {
             let html = render_markdown(&format!("before ![secret alt]({url}) after"));
             assert_inert(&html);
             assert!(!html.contains("<img"), "{url}: {html}");
@@ -396,8 +295,16 @@ mod tests {
         for piece in [1, 3, 7, 50] {
             let (committed, stream) = stream_in_pieces(text, piece);
             assert!(!stream.needs_full_render());
-            assert_eq!(committed + &stream.final_tail_html(), render_markdown(text), "pieces of {piece}");
-            assert_eq!(stream.tail_len(), "Last one".len(), "only the last block stays open");
+            assert_eq!(
+                committed + &stream.final_tail_html(),
+                render_markdown(text),
+                "pieces of {piece}"
+            );
+            assert_eq!(
+                stream.tail_len(),
+                "Last one".len(),
+                "only the last block stays open"
+            );
         }
     }
 
@@ -406,7 +313,11 @@ mod tests {
         let text = "See [the docs][d].\n\nMore text.\n\n[d]: https://example.com/docs\n";
         let (committed, stream) = stream_in_pieces(text, 4);
         assert!(stream.needs_full_render());
-        assert_ne!(committed + &stream.final_tail_html(), render_markdown(text), "the split render misses the link");
+        assert_ne!(
+            committed + &stream.final_tail_html(),
+            render_markdown(text),
+            "the split render misses the link"
+        );
         assert!(render_markdown(text).contains("href=\"https://example.com/docs\""));
     }
 
@@ -417,17 +328,32 @@ mod tests {
         assert_eq!(stream.take_committed_html(), None);
         assert!(stream.tail_html().contains("line one\n\nline two"));
         stream.push("```\n\nafter\n");
-        assert!(stream.take_committed_html().unwrap().contains("<pre><code>line one\n\nline two\n</code></pre>"));
+        assert!(stream
+            .take_committed_html()
+            .unwrap()
+            .contains("<pre><code>line one\n\nline two\n</code></pre>"));
     }
 
     #[test]
     fn an_empty_list_item_after_a_blank_line_stays_in_its_list() {
-        for text in ["- one\n\n-\n- two\n\nAfter.\n", "* one\n\n*\n\nAfter.", "1. one\n\n2.\n\nAfter."] {
+        for text in [
+            "- one\n\n-\n- two\n\nAfter.\n",
+            "* one\n\n*\n\nAfter.",
+            "1. one\n\n2.\n\nAfter.",
+        ] {
             for piece in [1, 4] {
                 let (committed, stream) = stream_in_pieces(text, piece);
                 let whole = render_markdown(text);
-                assert_eq!(committed + &stream.final_tail_html(), whole, "{text:?} in pieces of {piece}");
-                assert_eq!(whole.matches("<ul>").count() + whole.matches("<ol>").count(), 1, "{whole}");
+                assert_eq!(
+                    committed + &stream.final_tail_html(),
+                    whole,
+                    "{text:?} in pieces of {piece}"
+                );
+                assert_eq!(
+                    whole.matches("<ul>").count() + whole.matches("<ol>").count(),
+                    1,
+                    "{whole}"
+                );
             }
         }
     }
@@ -436,11 +362,22 @@ mod tests {
     fn lists_and_quotes_stay_open_across_blank_lines() {
         let mut stream = MarkdownStream::new();
         stream.push("1. one\n\n2. two\n\n   more of two\n\n> quote\n\n> still quote\n\n");
-        assert_eq!(stream.take_committed_html(), None, "nothing is final while the list or quote may go on");
+        assert_eq!(
+            stream.take_committed_html(),
+            None,
+            "nothing is final while the list or quote may go on"
+        );
         stream.push("Plain paragraph.\n");
         let committed = stream.take_committed_html().unwrap();
-        assert!(committed.contains("<ol>") && committed.contains("<blockquote>"), "{committed}");
-        assert_eq!(committed.matches("<ol").count(), 1, "one list, not two: {committed}");
+        assert!(
+            committed.contains("<ol>") && committed.contains("<blockquote>"),
+            "{committed}"
+        );
+        assert_eq!(
+            committed.matches("<ol").count(),
+            1,
+            "one list, not two: {committed}"
+        );
     }
 
     #[test]
@@ -457,7 +394,10 @@ mod tests {
             longest_tail = longest_tail.max(stream.tail_len());
         }
         assert!(stream.source().len() > 100_000);
-        assert!(longest_tail < 6 * paragraph.len(), "tail grew to {longest_tail}");
+        assert!(
+            longest_tail < 6 * paragraph.len(),
+            "tail grew to {longest_tail}"
+        );
     }
 
     #[test]
@@ -465,28 +405,56 @@ mod tests {
         assert_eq!(heal_unfinished_inline("You have **30"), "You have **30**");
         assert_eq!(heal_unfinished_inline("Run `cargo te"), "Run `cargo te`");
         assert_eq!(heal_unfinished_inline("an ~~old"), "an ~~old~~");
-        assert_eq!(heal_unfinished_inline("**done** and **more"), "**done** and **more**");
+        assert_eq!(
+            heal_unfinished_inline("**done** and **more"),
+            "**done** and **more**"
+        );
         assert_eq!(heal_unfinished_inline("**done** fine"), "**done** fine");
-        assert_eq!(heal_unfinished_inline("a star * in `co*de` **x"), "a star * in `co*de` **x**");
-        assert_eq!(heal_unfinished_inline("about to be bold **"), "about to be bold");
-        assert_eq!(heal_unfinished_inline("```\nlet a = **b"), "```\nlet a = **b", "code is left alone");
-        assert_eq!(heal_unfinished_inline("**closed**\n\nnew **para"), "**closed**\n\nnew **para**");
+        assert_eq!(
+            heal_unfinished_inline("a star * in `co*de` **x"),
+            "a star * in `co*de` **x**"
+        );
+        assert_eq!(
+            heal_unfinished_inline("about to be bold **"),
+            "about to be bold"
+        );
+        assert_eq!(
+            heal_unfinished_inline("```\nlet a = **b"),
+            "```\nlet a = **b",
+            "code is left alone"
+        );
+        assert_eq!(
+            heal_unfinished_inline("**closed**\n\nnew **para"),
+            "**closed**\n\nnew **para**"
+        );
         let mut stream = MarkdownStream::new();
         stream.push("You have **30");
-        assert!(stream.tail_html().contains("<strong>30</strong>"), "{}", stream.tail_html());
+        assert!(
+            stream.tail_html().contains("<strong>30</strong>"),
+            "{}",
+            stream.tail_html()
+        );
         assert!(!stream.tail_html().contains("**"));
     }
 
     #[test]
     fn plain_text_is_what_a_screen_reader_should_say() {
-        let text = plain_text("**Sure!** Here:\n\n1. Open [Orders](https://x.test)\n2. Click `Track`\n\n<b>raw</b>");
+        let text = plain_text(
+            "**Sure!** Here:\n\n1. Open [Orders](https://x.test)\n2. Click `Track`\n\n<b>raw</b>",
+        );
         assert_eq!(text, "Sure! Here: Open Orders Click Track <b>raw</b>");
     }
 
     #[test]
     fn allowed_url_rules() {
-        assert_eq!(allowed_url(" https://a.b ", &LINK_SCHEMES), Some("https://a.b"));
-        assert_eq!(allowed_url("HTTPS://A.B", &LINK_SCHEMES), Some("HTTPS://A.B"));
+        assert_eq!(
+            allowed_url(" https://a.b ", &LINK_SCHEMES),
+            Some("https://a.b")
+        );
+        assert_eq!(
+            allowed_url("HTTPS://A.B", &LINK_SCHEMES),
+            Some("HTTPS://A.B")
+        );
         assert_eq!(allowed_url("https://a\n.b", &LINK_SCHEMES), None);
         assert_eq!(allowed_url("mailto:a@b", &IMAGE_SCHEMES), None);
         assert_eq!(allowed_url("httpx://a", &LINK_SCHEMES), None);

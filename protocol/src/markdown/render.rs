@@ -1,286 +1,524 @@
-//! HTML output: walks the block tree and each block's inline nodes, escaping every piece of
-//! text and applying the link and image rules of the module docs. The same walk, with tags
-//! left out, gives the plain text for screen readers.
+//! Writes pulldown-cmark's events as HTML (or plain text), applying the safety rules of the
+//! module docs on the way. The HTML has the shape of pulldown-cmark's own `html::push_html`
+//! (newlines between blocks, `<br />`, `<hr />`, tables with `<thead>` and `<tbody>`), which
+//! the stylesheet and the tests expect; it differs only where a rule says so.
 //!
-//! The HTML has the shape pulldown-cmark gives (newlines between blocks, `<br />`,
-//! `<hr />`, tables with `<thead>` and `<tbody>`), which the stylesheet and tests expect.
+//! The writer also notes where, in its output, each top-level block and each direct child of
+//! the first one (a list's items, a table's body rows) start and end: the streaming renderer
+//! (`stream.rs`) uses those marks to hand out the finished parts of a block still being written.
 
-use super::block::{self, Align, Document, Kind};
-use super::inline::{self, Node, DEL, EM, STRONG};
+use std::borrow::Cow;
+use std::ops::Range;
+
+use pulldown_cmark::{Alignment, CodeBlockKind, Event, LinkType, Options, Parser, Tag, TagEnd};
+use pulldown_cmark_escape::{escape_href, escape_html, escape_html_body_text};
+
 use super::{allowed_url, IMAGE_SCHEMES, LINK_SCHEMES};
 
-/// Renders Markdown as HTML, or as plain text with a space wherever a block or inline
-/// element ends.
+/// Quotes and lists nest at most this deep; deeper ones lose their tags (their content stays).
+pub(super) const MAX_DEPTH: usize = 32;
+
+/// The Markdown dialect: CommonMark plus GitHub's tables and strikethrough.
+pub(super) fn options() -> Options {
+    Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH
+}
+
+/// What a top-level block is, as far as streaming cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum BlockKind {
+    /// A list: `ordered`, and whether it is loose (its items' paragraphs have `<p>`).
+    List {
+        ordered: bool,
+        loose: bool,
+    },
+    Table,
+    /// A fenced code block.
+    Fenced,
+    Paragraph,
+    Other,
+}
+
+/// One top-level block as written: its source range, and in the output its whole extent
+/// (`html`) and the part between its outer start and end tags (`inner`).
+#[derive(Debug, Clone)]
+pub(super) struct BlockMark {
+    pub kind: BlockKind,
+    pub source: Range<usize>,
+    pub html: Range<usize>,
+    pub inner: Range<usize>,
+    /// For the first top-level block only: its items or body rows, as (source, html) ranges.
+    pub parts: Vec<(Range<usize>, Range<usize>)>,
+}
+
+/// Renders Markdown as HTML, or as plain text with a space wherever a block or inline element
+/// ends.
 pub(super) fn render(markdown: &str, plain: bool) -> String {
-    let document = if markdown.contains('\0') {
-        block::parse(&markdown.replace('\0', "\u{fffd}"))
-    } else {
-        block::parse(markdown)
-    };
-    let mut writer = Writer { out: String::with_capacity(markdown.len() + markdown.len() / 2), plain, document: &document };
-    writer.children(0, false);
+    let mut writer = Writer::new(plain, markdown.len());
+    writer.run(&limit_nesting(markdown), false);
     writer.out
 }
 
-struct Writer<'a> {
-    out: String,
-    plain: bool,
-    document: &'a Document,
+/// Renders Markdown as HTML and returns the marks of its top-level blocks. When the text had
+/// to be changed first ([`limit_nesting`]), the one mark covers it all and says nothing about
+/// its shape.
+pub(super) fn render_marked(markdown: &str) -> (String, Vec<BlockMark>) {
+    let mut writer = Writer::new(false, markdown.len());
+    let limited = limit_nesting(markdown);
+    writer.run(&limited, matches!(limited, Cow::Borrowed(_)));
+    if let Cow::Owned(_) = limited {
+        let all = 0..writer.out.len();
+        let mark = BlockMark {
+            kind: BlockKind::Other,
+            source: 0..markdown.len(),
+            html: all.clone(),
+            inner: all,
+            parts: Vec::new(),
+        };
+        writer.marks = vec![mark];
+    }
+    (writer.out, writer.marks)
 }
 
-impl Writer<'_> {
-    fn tag(&mut self, tag: &str) {
-        if !self.plain {
-            self.out.push_str(tag);
+/// At most this many quote and list markers start a line; more are dropped before parsing.
+/// Nothing past [`MAX_DEPTH`] is shown as nesting anyway, and pulldown-cmark's time grows
+/// with the square of the nesting (50,000 `>` took half a second).
+const MAX_MARKERS: usize = 2 * MAX_DEPTH;
+
+/// The text with every line's quote and list markers past [`MAX_MARKERS`] removed.
+fn limit_nesting(markdown: &str) -> Cow<'_, str> {
+    let mut limited = String::new();
+    let mut copied = 0;
+    let mut line_start = 0;
+    for line in markdown.split_inclusive('\n') {
+        if let Some(cut) = excess_markers(line) {
+            limited.push_str(&markdown[copied..line_start + cut.start]);
+            copied = line_start + cut.end;
+        }
+        line_start += line.len();
+    }
+    if copied == 0 {
+        return Cow::Borrowed(markdown);
+    }
+    limited.push_str(&markdown[copied..]);
+    Cow::Owned(limited)
+}
+
+/// The range of a line's markers past [`MAX_MARKERS`], if it has that many.
+fn excess_markers(line: &str) -> Option<Range<usize>> {
+    let bytes = line.as_bytes();
+    let (mut i, mut count, mut cut) = (0, 0, 0);
+    loop {
+        while matches!(bytes.get(i), Some(b' ' | b'\t')) {
+            i += 1;
+        }
+        let width = match bytes.get(i) {
+            Some(b'>') => 1,
+            Some(b'-' | b'*' | b'+') => 1,
+            Some(b'0'..=b'9') => {
+                let digits = bytes[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+                if digits > 9 || !matches!(bytes.get(i + digits), Some(b'.' | b')')) {
+                    break;
+                }
+                digits + 1
+            }
+            _ => break,
+        };
+        if bytes[i] != b'>' && !matches!(bytes.get(i + width), Some(b' ' | b'\t')) {
+            break;
+        }
+        i += width;
+        count += 1;
+        if count == MAX_MARKERS {
+            cut = i;
+        }
+    }
+    (count > MAX_MARKERS).then_some(cut..i)
+}
+
+struct Writer {
+    out: String,
+    plain: bool,
+    /// Whether the output ends with a newline (pulldown-cmark starts blocks on a new line).
+    end_newline: bool,
+    /// For each open link: whether its anchor was written.
+    anchors: Vec<bool>,
+    /// For each open quote, list or item: whether it is an item, and whether its tags are
+    /// written (see [`MAX_DEPTH`]).
+    containers: Vec<(bool, bool)>,
+    alignments: Vec<Alignment>,
+    cell: usize,
+    in_head: bool,
+    /// Nesting of all blocks, to find the top-level ones.
+    depth: usize,
+    marks: Vec<BlockMark>,
+    part_start: Option<(usize, usize)>,
+}
+
+impl Writer {
+    fn new(plain: bool, len: usize) -> Self {
+        Self {
+            out: String::with_capacity(len + len / 2),
+            plain,
+            end_newline: true,
+            anchors: Vec::new(),
+            containers: Vec::new(),
+            alignments: Vec::new(),
+            cell: 0,
+            in_head: false,
+            depth: 0,
+            marks: Vec::new(),
+            part_start: None,
+        }
+    }
+
+    fn write(&mut self, s: &str) {
+        if !self.plain && !s.is_empty() {
+            self.out.push_str(s);
+            self.end_newline = s.ends_with('\n');
         }
     }
 
     /// A block's start tag, on a new line.
-    fn block_tag(&mut self, tag: &str) {
-        if !self.plain && !self.out.is_empty() && !self.out.ends_with('\n') {
-            self.out.push('\n');
+    fn block(&mut self, tag: &str) {
+        if !self.end_newline {
+            self.write("\n");
         }
-        self.tag(tag);
+        self.write(tag);
     }
 
     /// An end tag; in plain text, a space.
-    fn end_tag(&mut self, tag: &str) {
+    fn end(&mut self, tag: &str) {
         if !self.plain {
-            self.out.push_str(tag);
+            self.write(tag);
         } else if !self.out.is_empty() && !self.out.ends_with(' ') {
             self.out.push(' ');
         }
     }
 
     fn text(&mut self, text: &str) {
+        let text = clean(text);
+        let text = text.as_ref();
         if self.plain {
             self.out.push_str(text);
-        } else {
-            escape(text, false, &mut self.out);
+        } else if !text.is_empty() {
+            let _ = escape_html_body_text(&mut self.out, text);
+            self.end_newline = text.ends_with('\n');
         }
     }
 
-    fn children(&mut self, index: usize, tight: bool) {
-        for &child in &self.document.blocks[index].children {
-            self.block(child, tight);
+    fn attribute(&mut self, name: &str, value: &str) {
+        self.write(name);
+        if !self.plain {
+            let _ = escape_html(&mut self.out, &clean(value));
         }
+        self.write("\"");
     }
 
-    /// Writes one block. `tight`: a paragraph directly in an item of a tight list, written
-    /// without `<p>`.
-    fn block(&mut self, index: usize, tight: bool) {
-        let block = &self.document.blocks[index];
-        match &block.kind {
-            Kind::Document => self.children(index, false),
-            Kind::Quote => {
-                self.block_tag("<blockquote>\n");
-                self.children(index, false);
-                self.end_tag("</blockquote>\n");
-            }
-            Kind::List { ordered: false, tight, .. } => {
-                self.block_tag("<ul>\n");
-                self.children(index, *tight);
-                self.end_tag("</ul>\n");
-            }
-            Kind::List { start, tight, .. } => {
-                if *start == 1 {
-                    self.block_tag("<ol>\n");
-                } else {
-                    self.block_tag("<ol start=\"");
-                    self.tag(&start.to_string());
-                    self.tag("\">\n");
-                }
-                self.children(index, *tight);
-                self.end_tag("</ol>\n");
-            }
-            Kind::Item { .. } => {
-                self.block_tag("<li>");
-                self.children(index, tight);
-                self.end_tag("</li>\n");
-            }
-            // Link reference definitions only: nothing to show.
-            Kind::Paragraph if block.text.is_empty() => {}
-            Kind::Paragraph if tight => self.inline(&block.text),
-            Kind::Paragraph => {
-                self.block_tag("<p>");
-                self.inline(&block.text);
-                self.end_tag("</p>\n");
-            }
-            Kind::Heading(level) => {
-                let digit = char::from(b'0' + level);
-                self.block_tag("<h");
-                self.tag(digit.encode_utf8(&mut [0; 4]));
-                self.tag(">");
-                self.inline(&block.text);
-                self.end_tag("</h");
-                self.tag(digit.encode_utf8(&mut [0; 4]));
-                self.tag(">\n");
-            }
-            Kind::Rule => self.block_tag("<hr />\n"),
-            Kind::Code { info, .. } => {
-                self.block_tag("<pre><code");
-                let language = info.split(' ').next().unwrap_or("");
-                if !language.is_empty() && !self.plain {
-                    self.out.push_str(" class=\"language-");
-                    escape(language, true, &mut self.out);
-                    self.out.push('"');
-                }
-                self.tag(">");
-                self.text(&block.text);
-                self.end_tag("</code></pre>\n");
-            }
-            Kind::Table { align, rows } => {
-                self.tag("<table><thead>");
-                for (number, row) in rows.iter().enumerate() {
-                    let cell = if number == 0 { "<th" } else { "<td" };
-                    self.tag("<tr>");
-                    for (text, align) in row.iter().zip(align) {
-                        self.tag(cell);
-                        self.tag(match align {
-                            Align::None => ">",
-                            Align::Left => " style=\"text-align: left\">",
-                            Align::Center => " style=\"text-align: center\">",
-                            Align::Right => " style=\"text-align: right\">",
-                        });
-                        self.inline(text);
-                        self.end_tag(if number == 0 { "</th>" } else { "</td>" });
-                    }
-                    self.end_tag(if number == 0 { "</tr></thead><tbody>\n" } else { "</tr>\n" });
-                }
-                self.end_tag("</tbody></table>\n");
-            }
-        }
+    /// How many quotes and lists are open.
+    fn levels(&self) -> usize {
+        self.containers.iter().filter(|(item, _)| !item).count()
     }
 
-    /// Writes inline content: text escaped, links and images only with allowed URLs.
-    fn inline(&mut self, text: &str) {
-        let nodes = inline::parse(text, &self.document.refs);
-        // For each open link, whether it got an anchor.
-        let mut anchors = Vec::new();
-        let mut i = 0;
-        while let Some(node) = nodes.get(i) {
-            i += 1;
-            match node {
-                Node::Text(text) | Node::Html(text) => self.text(text),
-                Node::Code(code) => {
-                    self.tag("<code>");
-                    self.text(code);
-                    self.tag("</code>");
+    fn run(&mut self, markdown: &str, marked: bool) {
+        let mut events = Parser::new_ext(markdown, options()).into_offset_iter();
+        while let Some((event, range)) = events.next() {
+            let top = marked && self.depth == 0 && matches!(event, Event::Start(_) | Event::Rule);
+            if top {
+                let kind = match &event {
+                    Event::Start(Tag::List(start)) => BlockKind::List {
+                        ordered: start.is_some(),
+                        loose: false,
+                    },
+                    Event::Start(Tag::Table(_)) => BlockKind::Table,
+                    Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(_))) => BlockKind::Fenced,
+                    Event::Start(Tag::Paragraph) => BlockKind::Paragraph,
+                    _ => BlockKind::Other,
+                };
+                let at = self.out.len() + usize::from(!self.end_newline);
+                self.marks.push(BlockMark {
+                    kind,
+                    source: range.clone(),
+                    html: at..at,
+                    inner: at..at,
+                    parts: Vec::new(),
+                });
+            }
+            let first = marked && self.marks.len() == 1;
+            match event {
+                Event::Start(tag) => {
+                    let leaf = matches!(tag, Tag::Image { .. });
+                    if !leaf {
+                        self.depth += 1;
+                    }
+                    if first && self.depth == 2 && matches!(tag, Tag::Item | Tag::TableRow) {
+                        self.part_start =
+                            Some((range.start, self.out.len() + usize::from(!self.end_newline)));
+                    }
+                    if first && self.depth == 3 && tag == Tag::Paragraph {
+                        if let Some(BlockKind::List { loose, .. }) =
+                            self.marks.first_mut().map(|m| &mut m.kind)
+                        {
+                            *loose = true;
+                        }
+                    }
+                    self.start(tag, &mut events);
+                    if top {
+                        let at = self.out.len();
+                        if let Some(mark) = self.marks.last_mut() {
+                            mark.inner = at..at;
+                        }
+                    }
                 }
-                Node::SoftBreak => self.end_tag("\n"),
-                Node::HardBreak => self.end_tag("<br />\n"),
-                Node::Delim { ch, count, closes, opens } => {
-                    for &tag in closes {
-                        self.end_tag(emphasis_tag(tag, true));
+                Event::End(tag) => {
+                    let inner_end = self.out.len();
+                    self.end_tag(tag);
+                    if marked && self.depth == 2 && tag == TagEnd::TableHead {
+                        // A table's parts go in its body.
+                        if let Some(mark) = self.marks.last_mut() {
+                            mark.inner.start = self.out.len();
+                        }
                     }
-                    for _ in 0..*count {
-                        self.out.push(char::from(*ch));
+                    if first && self.depth == 2 && matches!(tag, TagEnd::Item | TagEnd::TableRow) {
+                        if let Some((source, html)) = self.part_start.take() {
+                            let part = (source..range.end, html..self.out.len());
+                            self.marks[0].parts.push(part);
+                        }
                     }
-                    for &tag in opens {
-                        self.tag(emphasis_tag(tag, false));
-                    }
-                }
-                Node::Bracket { image } => self.text(if *image { "![" } else { "[" }),
-                Node::LinkStart { dest, title, image: false, .. } => {
-                    let url = allowed_url(dest, &LINK_SCHEMES).filter(|_| !self.plain);
-                    if let Some(url) = url {
-                        self.out.push_str("<a href=\"");
-                        escape(url, true, &mut self.out);
-                        self.out.push('"');
-                        self.title(title);
-                        self.out.push_str(" target=\"_blank\" rel=\"noopener noreferrer\">");
-                    }
-                    anchors.push(url.is_some());
-                }
-                Node::LinkEnd => {
-                    if anchors.pop().unwrap_or(false) || self.plain {
-                        self.end_tag("</a>");
+                    self.depth -= 1;
+                    if marked && self.depth == 0 {
+                        if let Some(mark) = self.marks.last_mut() {
+                            mark.inner.end = inner_end;
+                            mark.html.end = self.out.len();
+                        }
                     }
                 }
-                Node::LinkStart { .. } if self.plain => anchors.push(false),
-                Node::LinkStart { dest, title, end, .. } => {
-                    // An image is written whole, alt text from its content, or not at all.
-                    if let Some(url) = allowed_url(dest, &IMAGE_SCHEMES) {
-                        self.out.push_str("<img src=\"");
-                        escape_href(url, &mut self.out);
-                        self.out.push_str("\" alt=\"");
-                        self.alt_text(&nodes[i..*end]);
-                        self.out.push('"');
-                        self.title(title);
-                        self.out.push_str(" />");
-                    }
-                    i = end + 1;
+                Event::Text(text) => self.text(&text),
+                Event::Code(code) => {
+                    self.write("<code>");
+                    self.text(&code);
+                    self.write("</code>");
                 }
+                // Raw HTML, block or inline, is shown as text (an HTML block is a paragraph).
+                Event::Html(html) | Event::InlineHtml(html) => self.text(&html),
+                Event::SoftBreak => {
+                    self.end("\n");
+                }
+                Event::HardBreak => self.end("<br />\n"),
+                Event::Rule => {
+                    self.block("<hr />\n");
+                    if top {
+                        let end = self.out.len();
+                        let mark = self.marks.last_mut().expect("just pushed");
+                        (mark.inner, mark.html.end) = (end..end, end);
+                    }
+                }
+                // Not enabled: footnotes, math, task lists.
+                _ => {}
             }
         }
     }
 
-    /// ` title="…"`, if there is a title.
-    fn title(&mut self, title: &str) {
-        if !title.is_empty() {
-            self.out.push_str(" title=\"");
-            escape(title, true, &mut self.out);
-            self.out.push('"');
+    fn start<'a>(
+        &mut self,
+        tag: Tag<'a>,
+        events: &mut impl Iterator<Item = (Event<'a>, Range<usize>)>,
+    ) {
+        match tag {
+            Tag::Paragraph | Tag::HtmlBlock => self.block("<p>"),
+            Tag::Heading { level, .. } => {
+                self.block("<");
+                self.write(heading(level as usize));
+                self.write(">");
+            }
+            Tag::BlockQuote(_) => {
+                let shown = self.levels() < MAX_DEPTH;
+                self.containers.push((false, shown));
+                if shown {
+                    self.block("<blockquote>\n");
+                }
+            }
+            Tag::CodeBlock(kind) => {
+                self.block("<pre><code");
+                if let CodeBlockKind::Fenced(info) = kind {
+                    let language = info.split(' ').next().unwrap_or("");
+                    if !language.is_empty() {
+                        self.attribute(" class=\"language-", language);
+                    }
+                }
+                self.write(">");
+            }
+            Tag::List(start) => {
+                let shown = self.levels() < MAX_DEPTH;
+                self.containers.push((false, shown));
+                if shown {
+                    match start {
+                        None => self.block("<ul>\n"),
+                        Some(1) => self.block("<ol>\n"),
+                        Some(start) => {
+                            self.block("<ol start=\"");
+                            self.write(&start.to_string());
+                            self.write("\">\n");
+                        }
+                    }
+                }
+            }
+            Tag::Item => {
+                let shown = self.containers.last().is_none_or(|c| c.1);
+                self.containers.push((true, shown));
+                if shown {
+                    self.block("<li>");
+                }
+            }
+            Tag::Table(alignments) => {
+                self.alignments = alignments;
+                self.write("<table>");
+            }
+            Tag::TableHead => {
+                self.in_head = true;
+                self.cell = 0;
+                self.write("<thead><tr>");
+            }
+            Tag::TableRow => {
+                self.cell = 0;
+                self.write("<tr>");
+            }
+            Tag::TableCell => {
+                self.write(if self.in_head { "<th" } else { "<td" });
+                // Classes, not a `style` attribute: a strict CSP blocks inline styles.
+                self.write(match self.alignments.get(self.cell) {
+                    Some(Alignment::Left) => " class=\"cw-align-left\">",
+                    Some(Alignment::Center) => " class=\"cw-align-center\">",
+                    Some(Alignment::Right) => " class=\"cw-align-right\">",
+                    _ => ">",
+                });
+            }
+            Tag::Emphasis => self.write("<em>"),
+            Tag::Strong => self.write("<strong>"),
+            Tag::Strikethrough => self.write("<del>"),
+            Tag::Link {
+                link_type,
+                dest_url,
+                title,
+                ..
+            } => {
+                let email = link_type == LinkType::Email;
+                let shown =
+                    !self.plain && (email || allowed_url(&dest_url, &LINK_SCHEMES).is_some());
+                if shown {
+                    self.write(if email {
+                        "<a href=\"mailto:"
+                    } else {
+                        "<a href=\""
+                    });
+                    let _ = escape_href(&mut self.out, dest_url.trim());
+                    self.write("\"");
+                    if !title.is_empty() {
+                        self.attribute(" title=\"", &title);
+                    }
+                    self.write(" target=\"_blank\" rel=\"noopener noreferrer\">");
+                }
+                self.anchors.push(shown);
+            }
+            Tag::Image {
+                dest_url, title, ..
+            } => {
+                // Written whole, alt text from its content, or not at all.
+                let shown = allowed_url(&dest_url, &IMAGE_SCHEMES).is_some();
+                if shown && !self.plain {
+                    self.write("<img src=\"");
+                    let _ = escape_href(&mut self.out, dest_url.trim());
+                    self.write("\" alt=\"");
+                }
+                let mut nesting = 0usize;
+                for (event, _) in events.by_ref() {
+                    match event {
+                        Event::Start(_) => nesting += 1,
+                        Event::End(_) if nesting == 0 => break,
+                        Event::End(_) => nesting -= 1,
+                        Event::Text(text)
+                        | Event::Code(text)
+                        | Event::Html(text)
+                        | Event::InlineHtml(text)
+                            if shown =>
+                        {
+                            if self.plain {
+                                self.out.push_str(&clean(&text));
+                            } else {
+                                let _ = escape_html(&mut self.out, &clean(&text));
+                            }
+                        }
+                        Event::SoftBreak | Event::HardBreak if shown => self.out.push(' '),
+                        _ => {}
+                    }
+                }
+                if shown && !self.plain {
+                    if !title.is_empty() {
+                        self.attribute("\" title=\"", &title);
+                        self.write(" />");
+                    } else {
+                        self.write("\" />");
+                    }
+                } else if shown {
+                    self.end("");
+                }
+            }
+            _ => {}
         }
     }
 
-    /// The text of an image's content, for its `alt` attribute.
-    fn alt_text(&mut self, nodes: &[Node]) {
-        for node in nodes {
-            match node {
-                Node::Text(text) | Node::Code(text) | Node::Html(text) => escape(text, true, &mut self.out),
-                Node::SoftBreak | Node::HardBreak => self.out.push(' '),
-                Node::Delim { ch, count, .. } => {
-                    for _ in 0..*count {
-                        self.out.push(char::from(*ch));
-                    }
+    fn end_tag(&mut self, tag: TagEnd) {
+        // Whether a quote's, list's, item's or link's end tag is written (its start tag was).
+        let shown = match tag {
+            TagEnd::BlockQuote(_) | TagEnd::List(_) | TagEnd::Item => self.containers.pop().is_none_or(|c| c.1),
+            TagEnd::Link => self.anchors.pop().unwrap_or(false) || self.plain,
+            _ => true,
+        };
+        match tag {
+            TagEnd::Paragraph => self.end("</p>\n"),
+            TagEnd::HtmlBlock => {
+                // An HTML block's last line ends with a newline; the paragraph does not.
+                if !self.plain && self.out.ends_with('\n') {
+                    self.out.pop();
                 }
-                Node::Bracket { image } => self.out.push_str(if *image { "![" } else { "[" }),
-                Node::LinkStart { .. } | Node::LinkEnd => {}
+                self.end("</p>\n");
             }
+            TagEnd::Heading(level) => {
+                self.end("</");
+                self.write(heading(level as usize));
+                self.write(">\n");
+            }
+            TagEnd::BlockQuote(_) if shown => self.end("</blockquote>\n"),
+            TagEnd::CodeBlock => self.end("</code></pre>\n"),
+            TagEnd::List(ordered) if shown => self.end(if ordered { "</ol>\n" } else { "</ul>\n" }),
+            TagEnd::Item if shown => self.end("</li>\n"),
+            TagEnd::Table => self.end("</tbody></table>\n"),
+            TagEnd::TableHead => {
+                self.in_head = false;
+                self.end("</tr></thead><tbody>\n");
+            }
+            TagEnd::TableRow => self.end("</tr>\n"),
+            TagEnd::TableCell => {
+                self.end(if self.in_head { "</th>" } else { "</td>" });
+                self.cell += 1;
+            }
+            TagEnd::Emphasis => self.end("</em>"),
+            TagEnd::Strong => self.end("</strong>"),
+            TagEnd::Strikethrough => self.end("</del>"),
+            TagEnd::Link if shown => self.end("</a>"),
+            _ => {}
         }
     }
 }
 
-fn emphasis_tag(tag: u8, close: bool) -> &'static str {
-    match (tag, close) {
-        (EM, false) => "<em>",
-        (EM, true) => "</em>",
-        (STRONG, false) => "<strong>",
-        (STRONG, true) => "</strong>",
-        (DEL, false) => "<del>",
-        _ => "</del>",
+/// NUL characters become U+FFFD, as CommonMark asks (pulldown-cmark leaves them to the writer).
+fn clean(text: &str) -> Cow<'_, str> {
+    if text.contains('\0') {
+        Cow::Owned(text.replace('\0', "\u{fffd}"))
+    } else {
+        Cow::Borrowed(text)
     }
 }
 
-/// Escapes `&`, `<` and `>` (and in an attribute value, `"` and `'` too).
-pub(super) fn escape(text: &str, attribute: bool, out: &mut String) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' if attribute => out.push_str("&quot;"),
-            '\'' if attribute => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-}
-
-/// Writes an image URL the way pulldown-cmark does: characters that do not belong in a URL
-/// percent-encoded, `&` and `'` as entities.
-fn escape_href(url: &str, out: &mut String) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in url.as_bytes() {
-        match b {
-            b'&' => out.push_str("&amp;"),
-            b'\'' => out.push_str("&#x27;"),
-            b' ' | b'"' | b'<' | b'>' | b'[' | b'\\' | b']' | b'`' | b'{' | b'|' | b'}' | 0..=0x1f | 0x7f.. => {
-                out.push('%');
-                out.push(char::from(HEX[usize::from(b >> 4)]));
-                out.push(char::from(HEX[usize::from(b & 15)]));
-            }
-            b => out.push(char::from(b)),
-        }
-    }
+fn heading(level: usize) -> &'static str {
+    ["h1", "h2", "h3", "h4", "h5", "h6"][level.clamp(1, 6) - 1]
 }

@@ -1,0 +1,312 @@
+//! Differential test: our HTML is pulldown-cmark's own `html::push_html` output, except where a
+//! safety rule changes it on purpose. The expected side here applies those rules itself, to
+//! pulldown-cmark's events before `push_html` and to its output after, and names each rule
+//! that fired, so a failure says which rule (if any) was involved.
+
+use chat_widget_protocol::markdown::checks::{assert_balanced, assert_inert};
+use chat_widget_protocol::markdown::{allowed_url, render_markdown, IMAGE_SCHEMES, LINK_SCHEMES};
+use proptest::prelude::*;
+use pulldown_cmark::{html, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
+
+/// pulldown-cmark's HTML for `markdown` with the safety rules applied, and the rules that fired.
+fn expected(markdown: &str) -> (String, Vec<&'static str>) {
+    let mut rules = Vec::new();
+    let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
+    let events: Vec<Event> = Parser::new_ext(markdown, options).collect();
+    let mut kept: Vec<Event> = Vec::with_capacity(events.len());
+    // For each open link: whether it is kept. For each open quote, list or item: whether its
+    // tags are kept.
+    let mut links = Vec::new();
+    let mut containers: Vec<(bool, bool)> = Vec::new();
+    let mut i = 0;
+    while i < events.len() {
+        let event = events[i].clone();
+        i += 1;
+        match event {
+            Event::Start(Tag::HtmlBlock) => {
+                rules.push("an HTML block is a paragraph of text");
+                kept.push(Event::Start(Tag::Paragraph));
+            }
+            Event::End(TagEnd::HtmlBlock) => {
+                if let Some(Event::Text(last)) = kept.last_mut() {
+                    if let Some(trimmed) = last.strip_suffix('\n') {
+                        *last = CowStr::from(trimmed.to_owned());
+                    }
+                }
+                kept.push(Event::End(TagEnd::Paragraph));
+            }
+            Event::Html(text) | Event::InlineHtml(text) => {
+                rules.push("raw HTML is text");
+                kept.push(Event::Text(text));
+            }
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) => {
+                let allowed =
+                    link_type == LinkType::Email || allowed_url(&dest_url, &LINK_SCHEMES).is_some();
+                links.push(allowed);
+                if allowed {
+                    if dest_url.trim() != &*dest_url {
+                        rules.push("a URL is trimmed");
+                    }
+                    let dest_url = CowStr::from(dest_url.trim().to_owned());
+                    kept.push(Event::Start(Tag::Link {
+                        link_type,
+                        dest_url,
+                        title,
+                        id,
+                    }));
+                } else {
+                    rules.push("a link without an allowed scheme loses its anchor");
+                }
+            }
+            Event::End(TagEnd::Link) => {
+                if links.pop().unwrap_or(true) {
+                    kept.push(Event::End(TagEnd::Link));
+                }
+            }
+            Event::Start(Tag::Image {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) => {
+                if allowed_url(&dest_url, &IMAGE_SCHEMES).is_some() {
+                    let dest_url = CowStr::from(dest_url.trim().to_owned());
+                    kept.push(Event::Start(Tag::Image {
+                        link_type,
+                        dest_url,
+                        title,
+                        id,
+                    }));
+                    // Its content is only its alt text (push_html escapes all of it).
+                    let mut nesting = 0;
+                    while let Some(event) = events.get(i) {
+                        i += 1;
+                        kept.push(event.clone());
+                        match event {
+                            Event::Start(_) => nesting += 1,
+                            Event::End(_) if nesting == 0 => break,
+                            Event::End(_) => nesting -= 1,
+                            _ => {}
+                        }
+                    }
+                } else {
+                    rules.push("an image without an allowed scheme is dropped, alt text and all");
+                    let mut nesting = 0;
+                    while let Some(event) = events.get(i) {
+                        i += 1;
+                        match event {
+                            Event::Start(_) => nesting += 1,
+                            Event::End(_) if nesting == 0 => break,
+                            Event::End(_) => nesting -= 1,
+                            _ => {}
+                        }
+                    }
+                }
+            }
+            Event::Start(tag @ (Tag::BlockQuote(_) | Tag::List(_))) => {
+                let shown = containers.iter().filter(|c| !c.0).count() < 32;
+                containers.push((false, shown));
+                if shown {
+                    kept.push(Event::Start(tag));
+                } else {
+                    rules.push("quotes and lists nest at most 32 deep");
+                }
+            }
+            Event::Start(Tag::Item) => {
+                let shown = containers.last().is_none_or(|c| c.1);
+                containers.push((true, shown));
+                if shown {
+                    kept.push(Event::Start(Tag::Item));
+                }
+            }
+            Event::End(tag @ (TagEnd::BlockQuote(_) | TagEnd::List(_) | TagEnd::Item)) => {
+                if containers.pop().is_none_or(|c| c.1) {
+                    kept.push(Event::End(tag));
+                }
+            }
+            event => kept.push(event),
+        }
+    }
+    let mut out = String::new();
+    html::push_html(&mut out, kept.into_iter());
+    if out.contains('\0') {
+        rules.push("NUL becomes U+FFFD");
+        out = out.replace('\0', "\u{fffd}");
+    }
+    // Links open in a new tab without an opener: attributes after the last one pulldown-cmark
+    // writes (escaped values hold no `>`).
+    if out.contains("<a href=\"") {
+        rules.push("links get target and rel");
+        let mut with = String::with_capacity(out.len());
+        let mut rest = out.as_str();
+        while let Some(at) = rest.find("<a href=\"") {
+            let end = at + rest[at..].find('>').expect("tag end");
+            with.push_str(&rest[..end]);
+            with.push_str(" target=\"_blank\" rel=\"noopener noreferrer\">");
+            rest = &rest[end + 1..];
+        }
+        with.push_str(rest);
+        out = with;
+    }
+    for (style, class) in [
+        ("left", "cw-align-left"),
+        ("center", "cw-align-center"),
+        ("right", "cw-align-right"),
+    ] {
+        let style = format!(" style=\"text-align: {style}\"");
+        if out.contains(&style) {
+            rules.push("table alignment is a class, not a style");
+            out = out.replace(&style, &format!(" class=\"{class}\""));
+        }
+    }
+    rules.dedup();
+    (out, rules)
+}
+
+fn assert_same(markdown: &str) {
+    let ours = render_markdown(markdown);
+    let (theirs, rules) = expected(markdown);
+    assert_eq!(
+        ours, theirs,
+        "for {markdown:?}; rules that fired: {rules:?}"
+    );
+    assert_inert(&ours);
+    assert_balanced(&ours);
+}
+
+#[test]
+fn hand_picked_markdown_matches_pulldown_cmark() {
+    for markdown in [
+        "# Title\n\nSome *emphasis*, **strong**, ~~struck~~ and `code`.\n",
+        "- one\n- two\n  - nested\n\n1. first\n2. second\n",
+        "- loose\n\n- list\n",
+        "> quote\n> > nested\nlazy\n",
+        "```rust\nfn main() {}\n```\n\n    indented\n",
+        "| Left | Center | Right | None |\n|:-----|:------:|------:|------|\n| a | **b** | `c` | d |\n",
+        "[link](https://example.com \"Title\") <https://x.test> <a@b.c> [mail](mailto:a@b.c)",
+        "[bad](javascript:alert(1)) ![img](javascript:x) ![ok](https://x.test/a.png \"t\")",
+        "[ref][r] and [r]\n\n[r]: https://example.com/r 'T'\n",
+        "<div>\n*raw*\n</div>\n\ntext <b onclick=x>inline</b> <!-- c -->",
+        "&hellip; &nbsp; &AElig; &copy; &#169; &#x263A; &bogus; &#0;",
+        "Hard  \nbreak\\\nand soft\nbreak",
+        "Setext\n===\n\nAnd\n---\n\n***\n",
+        "[![img](https://x.test/i.png)](javascript:x) ![alt [inner](https://x.test)](data:x)",
+        "[x](&#106;avascript:alert(1)) [y](< https://x.test/a b>)",
+        "a\0b\r\nc",
+        &format!("{} deep", ">".repeat(40)),
+        &format!("{}item", "- ".repeat(40)),
+        "1. a\n\n   b\n2. c\n",
+        "* a\n\n  ```\n  code\n\n  more\n  ```\n* b",
+        "| a |\n|---|\n| <script>x</script> |\n| [l](https://x.test) |",
+    ] {
+        assert_same(markdown);
+    }
+}
+
+#[test]
+fn the_rules_that_fire_are_named() {
+    let (_, rules) = expected("[a](javascript:x) <b>x</b>\n\n| a |\n|:-|\n| 1 |");
+    assert!(
+        rules.contains(&"a link without an allowed scheme loses its anchor"),
+        "{rules:?}"
+    );
+    assert!(rules.contains(&"raw HTML is text"), "{rules:?}");
+    assert!(
+        rules.contains(&"table alignment is a class, not a style"),
+        "{rules:?}"
+    );
+}
+
+/// Pieces that mean something to Markdown (or to a browser), plus plain and multibyte text.
+const PIECES: &[&str] = &[
+    "*",
+    "**",
+    "_",
+    "__",
+    "`",
+    "```",
+    "~",
+    "~~",
+    "[",
+    "]",
+    "(",
+    ")",
+    "<",
+    ">",
+    "> ",
+    "!",
+    "![",
+    "#",
+    "# ",
+    "-",
+    "- ",
+    "1. ",
+    "2) ",
+    "|",
+    "| a | b |\n|---|:-:|\n",
+    "|---|",
+    "&",
+    "&amp;",
+    "&#106;",
+    "&hellip;",
+    "&nbsp;",
+    "\\",
+    "\"",
+    "'",
+    ":",
+    "javascript:",
+    "https://x.test",
+    "mailto:a@b.c",
+    "data:",
+    "<a href=\"",
+    "<script>",
+    "<div>",
+    "<!--",
+    "-->",
+    "<https://x.test>",
+    "<a@b.c>",
+    "[id]: ",
+    "](https://x.test)",
+    "](javascript:x)",
+    "\n",
+    "\n",
+    "\n\n",
+    " ",
+    "  ",
+    "    ",
+    "\t",
+    "a",
+    "b",
+    "word",
+    "é",
+    "日本",
+    "🙂",
+    "\u{a0}",
+    "\r\n",
+    "\0",
+    "===",
+    "---",
+];
+
+fn markdown() -> impl Strategy<Value = String> {
+    prop::collection::vec(prop::sample::select(PIECES), 0..60).prop_map(|pieces| pieces.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3_000))]
+
+    #[test]
+    fn random_markdown_matches_pulldown_cmark(text in markdown()) {
+        assert_same(&text);
+    }
+
+    #[test]
+    fn any_string_matches_pulldown_cmark(text in any::<String>()) {
+        assert_same(&text);
+    }
+}
