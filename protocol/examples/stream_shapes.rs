@@ -6,7 +6,10 @@ use chat_widget_protocol::markdown::{MarkdownStream, StreamOp};
 use std::time::{Duration, Instant};
 
 fn shape(shape: &str, bytes: usize) -> String {
-    let words: Vec<&str> = "the widget streams every reply token by token so visitors can read along".split(' ').collect();
+    let words: Vec<&str> =
+        "the widget streams every reply token by token so visitors can read along"
+            .split(' ')
+            .collect();
     let mut out = String::new();
     if shape == "table" {
         out.push_str("| # | item | price | note |\n|---:|:---|---:|:-:|\n");
@@ -20,9 +23,26 @@ fn shape(shape: &str, bytes: usize) -> String {
         let other = words[(i + 3) % words.len()];
         match shape {
             "list" => out.push_str(&format!("- item {i} {word} **{other}** and `code`\n")),
-            "paragraph" => out.push_str(&format!("{} {}", if i % 7 == 3 { format!("*{word}*") } else { word.to_owned() }, if i % 11 == 5 { format!("[link](https://example.com/{i}) ") } else { String::new() })),
-            "code" => out.push_str(&format!("let value_{i} = compute({i}, \"{word}\"); // <{word}> & more\n")),
-            _ => out.push_str(&format!("| {i} | {word} **{other}** | {}.00 | ok |\n", i * 3)),
+            "paragraph" => out.push_str(&format!(
+                "{} {}",
+                if i % 7 == 3 {
+                    format!("*{word}*")
+                } else {
+                    word.to_owned()
+                },
+                if i % 11 == 5 {
+                    format!("[link](https://example.com/{i}) ")
+                } else {
+                    String::new()
+                }
+            )),
+            "code" => out.push_str(&format!(
+                "let value_{i} = compute({i}, \"{word}\"); // <{word}> & more\n"
+            )),
+            _ => out.push_str(&format!(
+                "| {i} | {word} **{other}** | {}.00 | ok |\n",
+                i * 3
+            )),
         }
         i += 1;
     }
@@ -33,7 +53,10 @@ fn shape(shape: &str, bytes: usize) -> String {
 }
 
 fn main() {
-    let bytes: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(100_000);
+    let bytes: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(100_000);
     for name in ["list", "paragraph", "code", "table"] {
         let text = shape(name, bytes);
         let mut stream = MarkdownStream::new();
@@ -41,13 +64,30 @@ fn main() {
         let (mut shells, mut html_bytes) = (0, 0);
         // Word-sized chunks, keeping the spaces (as the benchmark's tokens).
         let mut rest = text.as_str();
-        let chunk: usize = std::env::args().nth(2).and_then(|a| a.parse().ok()).unwrap_or(0);
+        let chunk: usize = std::env::args()
+            .nth(2)
+            .and_then(|a| a.parse().ok())
+            .unwrap_or(0);
         while !rest.is_empty() {
-            let word = rest.find(|c: char| !c.is_whitespace()).unwrap_or(rest.len());
-            let end = rest[word..].find(char::is_whitespace).map_or(rest.len(), |at| word + at);
-            let end = end + rest[end..].find(|c: char| !c.is_whitespace()).unwrap_or(rest.len() - end);
+            let word = rest
+                .find(|c: char| !c.is_whitespace())
+                .unwrap_or(rest.len());
+            let end = rest[word..]
+                .find(char::is_whitespace)
+                .map_or(rest.len(), |at| word + at);
+            let end = end
+                + rest[end..]
+                    .find(|c: char| !c.is_whitespace())
+                    .unwrap_or(rest.len() - end);
             // Or `chunk` bytes at a time (as many words as arrive in one frame).
-            let end = if chunk > 0 { (0..=chunk.min(rest.len())).rev().find(|&at| rest.is_char_boundary(at)).unwrap_or(end) } else { end };
+            let end = if chunk > 0 {
+                (0..=chunk.min(rest.len()))
+                    .rev()
+                    .find(|&at| rest.is_char_boundary(at))
+                    .unwrap_or(end)
+            } else {
+                end
+            };
             stream.push(&rest[..end]);
             rest = &rest[end..];
             let start = Instant::now();

@@ -469,7 +469,9 @@ impl Writer {
     fn end_tag(&mut self, tag: TagEnd) {
         // Whether a quote's, list's, item's or link's end tag is written (its start tag was).
         let shown = match tag {
-            TagEnd::BlockQuote(_) | TagEnd::List(_) | TagEnd::Item => self.containers.pop().is_none_or(|c| c.1),
+            TagEnd::BlockQuote(_) | TagEnd::List(_) | TagEnd::Item => {
+                self.containers.pop().is_none_or(|c| c.1)
+            }
             TagEnd::Link => self.anchors.pop().unwrap_or(false) || self.plain,
             _ => true,
         };
