@@ -2,7 +2,7 @@
 // fresh SQLite data dir, a host page on another origin, and Debian's Chromium via
 // playwright-core. Nothing here is mocked.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -52,9 +52,12 @@ export async function startServer(options = {}) {
     dataDir,
     /** Runs the server's admin command on this server's data dir. */
     admin: (...args) => execFileSync(serverBinary, ['bot', '--data-dir', dataDir, ...args], { encoding: 'utf8' }),
-    /** Creates a bot with the admin command (and its SETTINGS flags); returns its id and key. */
+    /**
+     * Creates a bot with the admin command (and its SETTINGS flags), trained with the demo
+     * bot's FAQ entries (`--train`), so it answers as the demo bot does; returns its id and key.
+     */
     createBot(id, ...settings) {
-      const printed = execFileSync(serverBinary, ['bot', '--data-dir', dataDir, '--create', id, ...settings], { encoding: 'utf8' });
+      const printed = execFileSync(serverBinary, ['bot', '--data-dir', dataDir, '--create', id, '--train', faqEntries(dataDir), ...settings], { encoding: 'utf8' });
       return { id, key: printed.match(/publishable key: (\S+)/)[1] };
     },
     async stop() {
@@ -66,6 +69,16 @@ export async function startServer(options = {}) {
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** server/faq.md's entries without its preamble (which describes the format), as a file. */
+function faqEntries(dataDir) {
+  const file = join(dataDir, 'faq-entries.md');
+  if (!existsSync(file)) {
+    const faq = readFileSync(join(root, 'server', 'faq.md'), 'utf8');
+    writeFileSync(file, faq.slice(faq.indexOf('\n## ') + 1));
+  }
+  return file;
 }
 
 /** Serves one HTML page (and nothing else) from another origin. */

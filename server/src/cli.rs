@@ -53,6 +53,10 @@ SETTINGS:
   --stream-default true|false streamed replies when a request does not say
   --key-active true|false     deactivated keys answer 401 INVALID_API_KEY
 
+TRAINING (with --bot or --create):
+  --train FILE                adds FILE (.md, .txt, .html or .pdf) as a training document,
+                              titled after its file name, as POST /v1/bots/ID/train does
+
 WEBHOOKS (with --bot):
   --webhook-add http://host/path --events message.received,message.sent [--webhook-secret S]
                               registers an endpoint; prints its id and secret (only now)
@@ -175,6 +179,8 @@ pub struct BotCommand {
     pub update: BotUpdate,
     /// A webhook change or listing, if asked.
     pub webhook: Option<WebhookAction>,
+    /// `--train FILE`: a training document to add.
+    pub train: Option<PathBuf>,
 }
 
 /// What the `bot` command does with the bot's webhooks.
@@ -291,6 +297,7 @@ fn parse_bot(args: &[String]) -> Result<Command, CliError> {
     let mut update = BotUpdate::default();
     let (mut hook_url, mut hook_events, mut hook_secret) = (None, None, None);
     let (mut hook_delete, mut hook_list) = (None, false);
+    let mut train = None;
     for (flag, value) in flags(args)? {
         match flag.as_str() {
             "--data-dir" => data_dir = value.into(),
@@ -330,6 +337,7 @@ fn parse_bot(args: &[String]) -> Result<Command, CliError> {
             "--webhook-secret" => hook_secret = Some(value),
             "--webhook-delete" => hook_delete = Some(value),
             "--webhooks" => hook_list = boolean(&flag, &value)?,
+            "--train" => train = Some(PathBuf::from(value)),
             _ => {
                 return Err(CliError(format!(
                     "unknown option {flag} for the bot command"
@@ -393,6 +401,7 @@ fn parse_bot(args: &[String]) -> Result<Command, CliError> {
         target,
         update,
         webhook,
+        train,
     }))
 }
 
@@ -576,6 +585,7 @@ mod tests {
                 target: BotTarget::Existing("demo".into()),
                 update,
                 webhook: None,
+                train: None,
             }))
         );
         let Ok(Command::Bot(unlimited)) =

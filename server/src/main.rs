@@ -182,10 +182,30 @@ fn admin(command: BotCommand) -> Result<(), String> {
         if let Some(action) = &command.webhook {
             webhook_admin(&store, &id, action).await?;
         }
+        if let Some(path) = &command.train {
+            train(&store, &id, path).await?;
+        }
         let _ = std::io::stdout().flush();
         store.close().await;
         Ok(())
     })
+}
+
+/// The `bot` command's `--train FILE`: the file becomes one of the bot's training documents,
+/// read and split exactly as an upload to `POST /v1/bots/{id}/train` is.
+async fn train(store: &Store, bot_id: &str, path: &std::path::Path) -> Result<(), String> {
+    use chat_widget_server::documents::{self, Kind, NewDocument};
+    let shown = path.display();
+    let name = path.file_name().and_then(|n| n.to_str());
+    let kind = Kind::detect(name, None)
+        .ok_or_else(|| format!("{shown}: not a training document (.md, .txt, .html or .pdf)"))?;
+    let bytes = std::fs::read(path).map_err(|err| format!("{shown}: {err}"))?;
+    let title = path.file_stem().and_then(|s| s.to_str()).unwrap_or("document");
+    let passages = documents::passages(kind, &bytes, title).map_err(|err| format!("{shown}: {}", err.0))?;
+    let new = NewDocument { bot_id, title, category: "", kind, bytes: bytes.len() };
+    let document = documents::add(store, &new, &passages).await.map_err(|err| err.to_string())?;
+    println!("document: {} {:?} ({} passages)", document.id, document.title, document.chunks);
+    Ok(())
 }
 
 /// The `bot` command's webhook part: prints what it did (a new endpoint's secret only then).
