@@ -878,7 +878,14 @@ impl Chat {
             reply: Some(reply),
             at: dom::now_ms(),
         };
-        self.messages.update(|messages| messages.push(message));
+        // Right under the message it answers (and that message's earlier replies): messages
+        // still waiting their turn stay below it, so the conversation reads in order.
+        self.messages.update(|messages| {
+            let at = messages.iter().position(|m| m.id == request).map(|question| {
+                question + 1 + messages[question + 1..].iter().take_while(|m| m.reply.is_some_and(|r| r.request == request)).count()
+            });
+            messages.insert(at.unwrap_or(messages.len()), message);
+        });
         reply
     }
 

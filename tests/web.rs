@@ -2088,6 +2088,11 @@ async fn send_during_a_reply_queues_the_text_and_every_message_goes_out_in_order
     for i in 0..=200u32 {
         assert_eq!(request_field(i, "body.message").as_string(), Some(format!("message {i}")), "in order");
     }
+    // Each answer sits right under its question, though the questions were all written first.
+    let rows: Vec<String> = visit.all(".cw-rows > .cw-msg .cw-bubble").iter().map(|b| b.text_content().unwrap_or_default()).collect();
+    for i in 0..=200usize {
+        assert!(rows[2 * i].contains(&format!("message {i}")) && rows[2 * i + 1].contains(&format!("answer {i}")), "row {}: {:?}", 2 * i, &rows[2 * i..2 * i + 2]);
+    }
     assert_eq!(outcome(first).await, r#"{"delivered":true}"#);
     for promise in promises {
         assert_eq!(outcome(promise).await, r#"{"delivered":true}"#);

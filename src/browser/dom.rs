@@ -257,6 +257,18 @@ pub fn dispatch_widget_event(node: &web_sys::Node, name: &str, detail: &Json) {
     }
 }
 
+/// Puts `node` in `container` right after `previous` (first when `None`), unless it is there
+/// already: moving a node that holds focus would take the focus away.
+pub fn place_after(container: &web_sys::Element, node: &web_sys::Element, previous: Option<&web_sys::Element>) {
+    let wanted: Option<web_sys::Node> = match previous {
+        Some(previous) => previous.next_sibling(),
+        None => container.first_child(),
+    };
+    if !wanted.as_ref().is_some_and(|wanted| wanted.is_same_node(Some(node))) {
+        let _ = container.insert_before(node, wanted.as_ref());
+    }
+}
+
 /// Runs `f` once after `ms` milliseconds.
 pub fn after_ms(ms: u32, f: impl FnOnce() + 'static) {
     let f: Box<dyn FnOnce()> = Box::new(f);

@@ -172,26 +172,20 @@ impl Row {
     }
 }
 
-/// Brings the drawn rows in line with the messages to show (in order; ids only grow, so one
-/// merge pass finds what is new, kept and gone).
+/// Brings the drawn rows in line with the messages to show, in their order: a row is kept
+/// (and moved only when it is out of place, so a focused control keeps focus), made, or
+/// removed.
 fn sync_rows(chat: Chat, container: &web_sys::Element, drawn: &mut Vec<Row>, visible: Vec<Message>) {
-    let mut old = std::mem::take(drawn).into_iter().peekable();
+    let mut old: Vec<Option<Row>> = std::mem::take(drawn).into_iter().map(Some).collect();
+    let mut previous: Option<web_sys::Element> = None;
     for message in visible {
-        while let Some(gone) = old.next_if(|row| row.id < message.id) {
-            gone.node.remove();
-        }
-        match old.next_if(|row| row.id == message.id) {
-            Some(kept) => drawn.push(kept),
-            None => {
-                let row = Row::new(chat, message);
-                // Before the next kept row (earlier messages shown on request), else last.
-                let before: Option<web_sys::Node> = old.peek().map(|next| next.node.clone().into());
-                let _ = container.insert_before(&row.node, before.as_ref());
-                drawn.push(row);
-            }
-        }
+        let found = old.iter_mut().find(|row| row.as_ref().is_some_and(|row| row.id == message.id)).and_then(Option::take);
+        let row = found.unwrap_or_else(|| Row::new(chat, message));
+        dom::place_after(container, &row.node, previous.as_ref());
+        previous = Some(row.node.clone());
+        drawn.push(row);
     }
-    for gone in old {
+    for gone in old.into_iter().flatten() {
         gone.node.remove();
     }
 }
