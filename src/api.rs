@@ -6,13 +6,15 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use chat_widget_protocol::dialect::{chataibot, chatbots, jelytech, jombot, openai, usable_id, Dialect};
+use chat_widget_protocol::dialect::{
+    chataibot, chatbots, jelytech, jombot, openai, usable_id, Dialect,
+};
 use chat_widget_protocol::sse::{SseEvent, SseParser};
 use chat_widget_protocol::stream::{ReplyStream, StreamEvent};
 use chat_widget_protocol::{ApiError, ErrorCode, OutgoingMessage, Reply, ResponseMeta};
 
-use crate::browser::http::{self, Abort, HttpResponse};
 use crate::browser::dom;
+use crate::browser::http::{self, Abort, HttpResponse};
 use crate::config::{speaks, WidgetConfig};
 
 /// What a dialect needs besides the message, kept by the chat between messages.
@@ -42,9 +44,10 @@ pub async fn send(
     let config = session.config;
     // Each arm is guarded by `speaks`, a constant: a build without a dialect has none of its code.
     let (path, body) = match config.dialect {
-        Dialect::Chatbots if speaks(Dialect::Chatbots) => {
-            (chatbots::chat_path(usable_id("bot id", &config.bot_id)?), chatbots::encode_request(message))
-        }
+        Dialect::Chatbots if speaks(Dialect::Chatbots) => (
+            chatbots::chat_path(usable_id("bot id", &config.bot_id)?),
+            chatbots::encode_request(message),
+        ),
         Dialect::Jombot if speaks(Dialect::Jombot) => (
             jombot::CHAT_PATH.to_owned(),
             jombot::encode_request(message, &config.bot_id, config.user_id.as_deref(), None),
@@ -55,21 +58,27 @@ pub async fn send(
         ),
         Dialect::Openai if speaks(Dialect::Openai) => {
             let mut turns = session.history.clone();
-            turns.push(openai::ChatTurn::new(openai::Role::User, message.message.clone()));
-            let body = openai::encode_request(&turns, &config.bot_id, message.stream.unwrap_or(true));
+            turns.push(openai::ChatTurn::new(
+                openai::Role::User,
+                message.message.clone(),
+            ));
+            let body =
+                openai::encode_request(&turns, &config.bot_id, message.stream.unwrap_or(true));
             (openai::CHAT_COMPLETIONS_PATH.to_owned(), body)
         }
         Dialect::Chataibot if speaks(Dialect::Chataibot) => {
             // Boxed: a future awaited in place keeps its code in this function's state machine
             // even where the guard is false; behind a box it goes with the guarded call.
-            let reply: Pin<Box<dyn Future<Output = _> + '_>> = Box::pin(send_chataibot(session, message, abort, on_event));
+            let reply: Pin<Box<dyn Future<Output = _> + '_>> =
+                Box::pin(send_chataibot(session, message, abort, on_event));
             return reply.await;
         }
         other => return Err(not_in_this_build(other)),
     };
     // Boxed too: only the four dialects that answer the request itself reach it, so a
     // chataibot build leaves the stream and body reading out.
-    let direct: Pin<Box<dyn Future<Output = _> + '_>> = Box::pin(send_direct(config, path, body, abort, on_event));
+    let direct: Pin<Box<dyn Future<Output = _> + '_>> =
+        Box::pin(send_direct(config, path, body, abort, on_event));
     direct.await
 }
 
@@ -115,18 +124,29 @@ async fn send_direct(
 /// The error for a dialect this build leaves out (`mount_config` refuses such a config, so
 /// only a caller bypassing it could see this).
 pub fn not_in_this_build(dialect: Dialect) -> ApiError {
-    ApiError::new(ErrorCode::InvalidRequest, format!("this build of the widget does not speak the {dialect} dialect"))
+    ApiError::new(
+        ErrorCode::InvalidRequest,
+        format!("this build of the widget does not speak the {dialect} dialect"),
+    )
 }
 
 /// A whole reply, told as the events a stream would have given.
 fn emit_whole(reply: Reply, on_event: &mut impl FnMut(StreamEvent)) {
-    let conversation_id = (!reply.conversation_id.is_empty()).then(|| reply.conversation_id.clone());
-    on_event(StreamEvent::Start { conversation_id: conversation_id.clone(), message_id: reply.message_id.clone() });
+    let conversation_id =
+        (!reply.conversation_id.is_empty()).then(|| reply.conversation_id.clone());
+    on_event(StreamEvent::Start {
+        conversation_id: conversation_id.clone(),
+        message_id: reply.message_id.clone(),
+    });
     on_event(StreamEvent::Delta(reply.text));
     if !reply.suggested_actions.is_empty() {
         on_event(StreamEvent::Actions(reply.suggested_actions));
     }
-    on_event(StreamEvent::Done { conversation_id, message_id: reply.message_id, full_text: None });
+    on_event(StreamEvent::Done {
+        conversation_id,
+        message_id: reply.message_id,
+        full_text: None,
+    });
 }
 
 /// chataibot: start the conversation (or post to it), then wait for the bot's message, which
@@ -146,12 +166,22 @@ async fn send_chataibot(
             let params = chataibot::StartParams {
                 visitor_id: session.visitor_id.clone(),
                 bot_key: config.bot_id.clone(),
-                system: Some(chataibot::SystemVariables { timezone, referrer_url, browser_language }),
+                system: Some(chataibot::SystemVariables {
+                    timezone,
+                    referrer_url,
+                    browser_language,
+                }),
                 contact: None,
                 conversation: message.metadata.clone(),
             };
             let body = chataibot::encode_start(&message.message, &params);
-            let response = http::post_json(&format!("{base}{}", chataibot::START_PATH), &body, key, abort).await?;
+            let response = http::post_json(
+                &format!("{base}{}", chataibot::START_PATH),
+                &body,
+                key,
+                abort,
+            )
+            .await?;
             let meta = response.meta.clone();
             let started = chataibot::decode_start(&meta, &response.bytes().await?)?;
             usable_id("conversation id", &started.conversation_id)?;
@@ -167,7 +197,13 @@ async fn send_chataibot(
         }
     };
     let reply = await_bot_message(session, &conversation_id, after.as_deref(), abort).await?;
-    emit_whole(Reply { conversation_id, ..reply }, &mut on_event);
+    emit_whole(
+        Reply {
+            conversation_id,
+            ..reply
+        },
+        &mut on_event,
+    );
     Ok(meta.exhausted_wait_s())
 }
 
@@ -175,10 +211,21 @@ async fn send_chataibot(
 /// server cannot stream, by polling every 0.5 s, doubling up to 4 s (15 s while the panel is
 /// closed). Listening is under the reply's deadline on silence like any stream; polling, whose
 /// answers arrive but say nothing yet, gives up after the same time without the message.
-async fn await_bot_message(session: &Session<'_>, conversation: &str, after: Option<&str>, abort: &Abort) -> Result<Reply, ApiError> {
+async fn await_bot_message(
+    session: &Session<'_>,
+    conversation: &str,
+    after: Option<&str>,
+    abort: &Abort,
+) -> Result<Reply, ApiError> {
     let config = session.config;
-    let after = after.map(|after| usable_id("message id", after)).transpose()?;
-    let url = format!("{}{}", config.api_url, chataibot::poll_path(usable_id("conversation id", conversation)?, after));
+    let after = after
+        .map(|after| usable_id("message id", after))
+        .transpose()?;
+    let url = format!(
+        "{}{}",
+        config.api_url,
+        chataibot::poll_path(usable_id("conversation id", conversation)?, after)
+    );
     let key = config.api_key.as_deref();
     if let Ok(response) = http::get(&url, key, chataibot::EVENT_STREAM, abort).await {
         if (200..300).contains(&response.meta.status) && response.meta.is_event_stream() {
@@ -188,9 +235,9 @@ async fn await_bot_message(session: &Session<'_>, conversation: &str, after: Opt
         } else if !(200..300).contains(&response.meta.status) {
             let meta = response.meta.clone();
             let bytes = response.bytes().await.unwrap_or_default();
-            return Err(chataibot::decode_bot_replies(&meta, &bytes, conversation).err().unwrap_or_else(|| {
-                ApiError::malformed(meta.status, "no bot message")
-            }));
+            return Err(chataibot::decode_bot_replies(&meta, &bytes, conversation)
+                .err()
+                .unwrap_or_else(|| ApiError::malformed(meta.status, "no bot message")));
         }
     }
     let started = dom::now_ms();
@@ -200,11 +247,18 @@ async fn await_bot_message(session: &Session<'_>, conversation: &str, after: Opt
         let response = http::get(&url, key, "application/json", abort).await?;
         let meta = response.meta.clone();
         let bytes = response.bytes().await?;
-        if let Some(reply) = chataibot::decode_bot_replies(&meta, &bytes, conversation)?.into_iter().next() {
+        if let Some(reply) = chataibot::decode_bot_replies(&meta, &bytes, conversation)?
+            .into_iter()
+            .next()
+        {
             return Ok(reply);
         }
         dom::sleep_ms(delay as u32).await;
-        let cap = if (session.visible)() { 4_000.0 } else { 15_000.0 };
+        let cap = if (session.visible)() {
+            4_000.0
+        } else {
+            15_000.0
+        };
         delay = (delay * 2.0).min(cap);
     }
     Err(ApiError::timeout("the bot did not answer in time"))
@@ -212,7 +266,11 @@ async fn await_bot_message(session: &Session<'_>, conversation: &str, after: Opt
 
 /// Reads a listening stream until the first bot message. `Ok(None)`: the stream ended
 /// without one (the caller falls back to polling).
-async fn listen(response: HttpResponse, conversation: &str, abort: &Abort) -> Result<Option<Result<Reply, ApiError>>, ApiError> {
+async fn listen(
+    response: HttpResponse,
+    conversation: &str,
+    abort: &Abort,
+) -> Result<Option<Result<Reply, ApiError>>, ApiError> {
     let mut parser = SseParser::new();
     let mut found = None;
     let take = |events: Vec<SseEvent>, found: &mut Option<Result<Reply, ApiError>>| {
@@ -283,8 +341,13 @@ impl StreamOutcome {
         // `done` and OpenAI's with `[DONE]`, so a stream that began with `start` or spoke JSON
         // and just stopped was cut off.
         match (self.started, self.text) {
-            (_, false) => Err(ApiError::new(ErrorCode::MalformedResponse, "the stream ended without a reply")),
-            (true, true) => Err(ApiError::network("the stream ended before the reply was complete")),
+            (_, false) => Err(ApiError::new(
+                ErrorCode::MalformedResponse,
+                "the stream ended without a reply",
+            )),
+            (true, true) => Err(ApiError::network(
+                "the stream ended before the reply was complete",
+            )),
             (false, true) => Ok(()),
         }
     }
@@ -305,9 +368,18 @@ pub struct Earlier {
 }
 
 /// jelytech: the stored conversation's messages (`GET /v1/chat/history/{id}`).
-pub async fn load_jelytech_history(config: &WidgetConfig, conversation_id: &str) -> Result<Vec<Earlier>, ApiError> {
+pub async fn load_jelytech_history(
+    config: &WidgetConfig,
+    conversation_id: &str,
+) -> Result<Vec<Earlier>, ApiError> {
     let path = jelytech::history_path(usable_id("conversation id", conversation_id)?);
-    let response = http::get(&format!("{}{path}", config.api_url), config.api_key.as_deref(), "application/json", &Abort::new()).await?;
+    let response = http::get(
+        &format!("{}{path}", config.api_url),
+        config.api_key.as_deref(),
+        "application/json",
+        &Abort::new(),
+    )
+    .await?;
     let meta: ResponseMeta = response.meta.clone();
     let history = jelytech::decode_history(&meta, &response.bytes().await?)?;
     Ok(history
@@ -326,9 +398,18 @@ pub async fn load_jelytech_history(config: &WidgetConfig, conversation_id: &str)
 /// chataibot: the stored conversation's messages, both senders (`GET
 /// /api/v1/conversation/{id}/messages` without `after`), with the quick replies of the last
 /// one when the bot wrote it.
-pub async fn load_chataibot_history(config: &WidgetConfig, conversation_id: &str) -> Result<Vec<Earlier>, ApiError> {
+pub async fn load_chataibot_history(
+    config: &WidgetConfig,
+    conversation_id: &str,
+) -> Result<Vec<Earlier>, ApiError> {
     let path = chataibot::messages_path(usable_id("conversation id", conversation_id)?);
-    let response = http::get(&format!("{}{path}", config.api_url), config.api_key.as_deref(), "application/json", &Abort::new()).await?;
+    let response = http::get(
+        &format!("{}{path}", config.api_url),
+        config.api_key.as_deref(),
+        "application/json",
+        &Abort::new(),
+    )
+    .await?;
     let meta = response.meta.clone();
     let messages = chataibot::decode_messages(&meta, &response.bytes().await?)?;
     let last = messages.len();
@@ -339,16 +420,37 @@ pub async fn load_chataibot_history(config: &WidgetConfig, conversation_id: &str
             from_visitor: message.from == chataibot::Sender::Visitor,
             text: message.body,
             payload: None,
-            at: message.created_at.as_deref().map(chataibot::created_at_iso).as_deref().and_then(dom::parse_date_ms),
-            actions: if index + 1 == last { message.suggested_actions } else { Vec::new() },
+            at: message
+                .created_at
+                .as_deref()
+                .map(chataibot::created_at_iso)
+                .as_deref()
+                .and_then(dom::parse_date_ms),
+            actions: if index + 1 == last {
+                message.suggested_actions
+            } else {
+                Vec::new()
+            },
         })
         .collect())
 }
 
 /// jelytech: the bot's configuration (greeting, colour, position).
-pub async fn load_bot_configuration(config: &WidgetConfig) -> Result<jelytech::BotConfiguration, ApiError> {
-    let url = format!("{}{}", config.api_url, jelytech::bot_path(usable_id("bot id", &config.bot_id)?));
-    let response = http::get(&url, config.api_key.as_deref(), "application/json", &Abort::new()).await?;
+pub async fn load_bot_configuration(
+    config: &WidgetConfig,
+) -> Result<jelytech::BotConfiguration, ApiError> {
+    let url = format!(
+        "{}{}",
+        config.api_url,
+        jelytech::bot_path(usable_id("bot id", &config.bot_id)?)
+    );
+    let response = http::get(
+        &url,
+        config.api_key.as_deref(),
+        "application/json",
+        &Abort::new(),
+    )
+    .await?;
     let meta = response.meta.clone();
     jelytech::decode_bot(&meta, &response.bytes().await?)
 }

@@ -2,31 +2,36 @@
 //! and the actions that change them (send, stop, retry, quick replies). Components read these
 //! signals; only this module writes them.
 
+use crate::reactive::{spawn_local, Owner, RwSignal, StoredValue};
 use chat_widget_protocol::markdown::{render_markdown, MarkdownStream};
 use chat_widget_protocol::stream::ReplyBuilder;
 use chat_widget_protocol::{ApiError, ErrorCode, Json, OutgoingMessage, SuggestedAction};
-use crate::reactive::{spawn_local, Owner, RwSignal, StoredValue};
 use std::rc::Rc;
 use std::sync::Arc;
 
+use crate::api::Earlier;
 use crate::browser::http::Abort;
 use crate::browser::{dom, storage, storage::ConversationStore, storage::Slot};
 use crate::config::{speaks, Dialect, Position, WidgetConfig};
+use crate::events::WidgetEvent;
+use crate::text::{Locale, Strings};
 use crate::theme::Color;
 use chat_widget_protocol::dialect::{jelytech, openai};
 use chat_widget_protocol::transcript::{self, Author, Entry};
-use crate::api::Earlier;
-use crate::events::WidgetEvent;
-use crate::text::{Locale, Strings};
 
 /// Whether this build has a dialect whose conversation the widget keeps itself (a constant:
 /// without one, the transcript's code goes).
-const KEEPS_TRANSCRIPTS: bool = speaks(Dialect::Chatbots) || speaks(Dialect::Jombot) || speaks(Dialect::Openai);
+const KEEPS_TRANSCRIPTS: bool =
+    speaks(Dialect::Chatbots) || speaks(Dialect::Jombot) || speaks(Dialect::Openai);
 
 /// Whether the widget keeps the conversation itself: the dialects whose server gives none
 /// back (jelytech's history and chataibot's messages do).
 fn keeps_transcript(config: &WidgetConfig) -> bool {
-    KEEPS_TRANSCRIPTS && matches!(config.dialect, Dialect::Chatbots | Dialect::Jombot | Dialect::Openai)
+    KEEPS_TRANSCRIPTS
+        && matches!(
+            config.dialect,
+            Dialect::Chatbots | Dialect::Jombot | Dialect::Openai
+        )
 }
 
 /// The `request` of a restored reply: it answers no message of this page (ids start at 1).
@@ -134,12 +139,15 @@ impl BotReply {
 
     /// The reply's Markdown so far.
     pub fn source(&self) -> String {
-        self.markdown.try_with_value(|markdown| markdown.source().to_owned()).unwrap_or_default()
+        self.markdown
+            .try_with_value(|markdown| markdown.source().to_owned())
+            .unwrap_or_default()
     }
 
     /// Whether any text has been shown yet.
     pub fn has_text(&self) -> bool {
-        self.final_html.with(|html| html.as_ref().is_some_and(|h| !h.is_empty()))
+        self.final_html
+            .with(|html| html.as_ref().is_some_and(|h| !h.is_empty()))
             || self.blocks.with(|blocks| !blocks.is_empty())
             || self.tail.with(|tail| !tail.is_empty())
     }
@@ -163,9 +171,10 @@ impl BotReply {
         if self.final_html.get_untracked().is_some() {
             return;
         }
-        let (committed, tail) = self.markdown.try_update_value(|markdown| {
-            (markdown.take_committed_html(), markdown.tail_html())
-        }).unwrap_or_default();
+        let (committed, tail) = self
+            .markdown
+            .try_update_value(|markdown| (markdown.take_committed_html(), markdown.tail_html()))
+            .unwrap_or_default();
         if let Some(html) = committed {
             self.blocks.update(|blocks| blocks.push(Arc::from(html)));
         }
@@ -180,11 +189,16 @@ impl BotReply {
         let complete = state == ReplyState::Complete;
         // Usually the blocks already shown are exact and only the tail needs a last render,
         // which keeps the time from the last byte to the final paint short for long replies.
-        let exact_in_blocks = complete && self.markdown.with_value(|markdown| !markdown.needs_full_render());
+        let exact_in_blocks = complete
+            && self
+                .markdown
+                .with_value(|markdown| !markdown.needs_full_render());
         if exact_in_blocks {
             let (committed, tail) = self
                 .markdown
-                .try_update_value(|markdown| (markdown.take_committed_html(), markdown.final_tail_html()))
+                .try_update_value(|markdown| {
+                    (markdown.take_committed_html(), markdown.final_tail_html())
+                })
                 .unwrap_or_default();
             if let Some(html) = committed {
                 self.blocks.update(|blocks| blocks.push(Arc::from(html)));
@@ -351,46 +365,75 @@ impl Chat {
                 spawn_local(async move {
                     match crate::api::load_bot_configuration(&config).await {
                         Ok(bot) => this.apply_bot_configuration(bot),
-                        Err(error) => dom::console_warn(&format!("chat-widget: could not read the bot's configuration: {error}")),
+                        Err(error) => dom::console_warn(&format!(
+                            "chat-widget: could not read the bot's configuration: {error}"
+                        )),
                     }
                 });
             }
         }
         if keeps_transcript(&config) {
-            let entries = self.transcript.with_value(|slot| slot.get()).map(|text| transcript::decode(&text)).unwrap_or_default();
+            let entries = self
+                .transcript
+                .with_value(|slot| slot.get())
+                .map(|text| transcript::decode(&text))
+                .unwrap_or_default();
             let last = entries.len();
             for (index, entry) in entries.into_iter().enumerate() {
-                let actions = if index + 1 == last { entry.actions } else { Vec::new() };
-                let earlier = Earlier { from_visitor: entry.from == Author::Visitor, text: entry.text, payload: entry.payload, at: entry.at.map(|at| at as f64), actions };
+                let actions = if index + 1 == last {
+                    entry.actions
+                } else {
+                    Vec::new()
+                };
+                let earlier = Earlier {
+                    from_visitor: entry.from == Author::Visitor,
+                    text: entry.text,
+                    payload: entry.payload,
+                    at: entry.at.map(|at| at as f64),
+                    actions,
+                };
                 self.push_restored(earlier);
             }
             return;
         }
-        let Some(conversation) = self.store.with_value(|store| store.get()) else { return };
+        let Some(conversation) = self.store.with_value(|store| store.get()) else {
+            return;
+        };
         let generation = self.generation.get_value();
         let show = move |history: Result<Vec<Earlier>, ApiError>| match history {
             // A reset or logout while it loaded: that conversation is not shown. The visitor
             // may have written before it arrived: then the list is theirs.
-            Ok(history) if this.generation.try_get_value() == Some(generation) && this.messages.try_with_untracked(Vec::is_empty) == Some(true) => {
+            Ok(history)
+                if this.generation.try_get_value() == Some(generation)
+                    && this.messages.try_with_untracked(Vec::is_empty) == Some(true) =>
+            {
                 for earlier in history {
                     this.push_restored(earlier);
                 }
             }
             Ok(_) => {}
             Err(error) => {
-                dom::console_warn(&format!("chat-widget: could not restore the conversation: {error}"));
+                dom::console_warn(&format!(
+                    "chat-widget: could not restore the conversation: {error}"
+                ));
                 // The server no longer has it (expired, deleted): the next message starts a
                 // new one instead of failing against the old id.
-                if error.http_status == Some(404) && this.generation.try_get_value() == Some(generation) {
+                if error.http_status == Some(404)
+                    && this.generation.try_get_value() == Some(generation)
+                {
                     this.store.with_value(|store| store.clear());
                 }
             }
         };
         // Each guarded by `speaks`, so a build without the dialect has none of its code.
         if config.uses(Dialect::Jelytech) {
-            spawn_local(async move { show(crate::api::load_jelytech_history(&config, &conversation).await) });
+            spawn_local(async move {
+                show(crate::api::load_jelytech_history(&config, &conversation).await)
+            });
         } else if config.uses(Dialect::Chataibot) {
-            spawn_local(async move { show(crate::api::load_chataibot_history(&config, &conversation).await) });
+            spawn_local(async move {
+                show(crate::api::load_chataibot_history(&config, &conversation).await)
+            });
         }
     }
 
@@ -425,7 +468,9 @@ impl Chat {
             }
         } else {
             let reply = self.push_reply(RESTORED);
-            reply.markdown.update_value(|markdown| markdown.push(&earlier.text));
+            reply
+                .markdown
+                .update_value(|markdown| markdown.push(&earlier.text));
             reply.finish(ReplyState::Complete, earlier.actions);
         }
         if let Some(at) = earlier.at {
@@ -445,10 +490,21 @@ impl Chat {
                 .take_while(|m| m.id != before)
                 .filter_map(|m| match m.reply {
                     None if m.delivery.get_untracked() == Delivery::Delivered => {
-                        Some(openai::ChatTurn::new(openai::Role::User, m.payload.clone().unwrap_or_else(|| m.text.clone())))
+                        Some(openai::ChatTurn::new(
+                            openai::Role::User,
+                            m.payload.clone().unwrap_or_else(|| m.text.clone()),
+                        ))
                     }
-                    Some(reply) if matches!(reply.state.get_untracked(), ReplyState::Complete | ReplyState::Stopped) => {
-                        Some(openai::ChatTurn::new(openai::Role::Assistant, reply.source()))
+                    Some(reply)
+                        if matches!(
+                            reply.state.get_untracked(),
+                            ReplyState::Complete | ReplyState::Stopped
+                        ) =>
+                    {
+                        Some(openai::ChatTurn::new(
+                            openai::Role::Assistant,
+                            reply.source(),
+                        ))
                     }
                     _ => None,
                 })
@@ -466,21 +522,42 @@ impl Chat {
         }
         let entries: Vec<Entry> = self.messages.with_untracked(|messages| {
             let last = messages.len();
-            let entry = |from, text, payload, m: &Message| Entry { from, text, payload, at: Some(m.at.max(0.0) as u64), actions: Vec::new() };
+            let entry = |from, text, payload, m: &Message| Entry {
+                from,
+                text,
+                payload,
+                at: Some(m.at.max(0.0) as u64),
+                actions: Vec::new(),
+            };
             messages
                 .iter()
                 .enumerate()
                 .filter_map(|(index, m)| match m.reply {
-                    None if m.delivery.get_untracked() == Delivery::Delivered => Some(entry(Author::Visitor, m.text.clone(), m.payload.clone(), m)),
-                    Some(reply) if matches!(reply.state.get_untracked(), ReplyState::Complete | ReplyState::Stopped) => {
-                        let actions = if index + 1 == last { reply.actions.get_untracked() } else { Vec::new() };
-                        Some(Entry { actions, ..entry(Author::Bot, reply.source(), None, m) })
+                    None if m.delivery.get_untracked() == Delivery::Delivered => {
+                        Some(entry(Author::Visitor, m.text.clone(), m.payload.clone(), m))
+                    }
+                    Some(reply)
+                        if matches!(
+                            reply.state.get_untracked(),
+                            ReplyState::Complete | ReplyState::Stopped
+                        ) =>
+                    {
+                        let actions = if index + 1 == last {
+                            reply.actions.get_untracked()
+                        } else {
+                            Vec::new()
+                        };
+                        Some(Entry {
+                            actions,
+                            ..entry(Author::Bot, reply.source(), None, m)
+                        })
                     }
                     _ => None,
                 })
                 .collect()
         });
-        self.transcript.with_value(|slot| slot.set(&transcript::encode(&entries)));
+        self.transcript
+            .with_value(|slot| slot.set(&transcript::encode(&entries)));
     }
 
     /// The visitor-facing strings, in the widget's language.
@@ -540,7 +617,11 @@ impl Chat {
             self.refused.set_value(true);
         }
         let until = dom::now_ms() + seconds as f64 * 1000.0;
-        if self.cooldown_until.get_untracked().is_some_and(|current| current >= until) {
+        if self
+            .cooldown_until
+            .get_untracked()
+            .is_some_and(|current| current >= until)
+        {
             return;
         }
         let running = self.cooldown_until.get_untracked().is_some();
@@ -562,7 +643,8 @@ impl Chat {
                 Some(until) if now >= until => {
                     this.refused.set_value(false);
                     this.cooldown_until.set(None);
-                    this.announcement.set(this.strings().can_send_again.to_owned());
+                    this.announcement
+                        .set(this.strings().can_send_again.to_owned());
                     this.resume();
                 }
                 Some(_) => this.tick(),
@@ -573,11 +655,17 @@ impl Chat {
 
     /// Sends the oldest message that waited (offline, cooldown), if the way is clear.
     fn resume(&self) {
-        if self.busy.get_untracked() || self.cooldown_until.get_untracked().is_some() || !self.online.get_untracked() {
+        if self.busy.get_untracked()
+            || self.cooldown_until.get_untracked().is_some()
+            || !self.online.get_untracked()
+        {
             return;
         }
         let waiting = self.messages.with_untracked(|messages| {
-            messages.iter().find(|m| m.delivery.get_untracked() == Delivery::Waiting).map(|m| m.id)
+            messages
+                .iter()
+                .find(|m| m.delivery.get_untracked() == Delivery::Waiting)
+                .map(|m| m.id)
         });
         if let Some(id) = waiting {
             if let Some(message) = self.find(id) {
@@ -621,7 +709,11 @@ impl Chat {
     pub fn set_context(&self, context: Vec<(String, Json)>) {
         let identity = |key: &str| matches!(key, "userId" | "name" | "email");
         self.metadata.update_value(|metadata| {
-            let kept = metadata.as_object().unwrap_or_default().iter().filter(|(key, _)| identity(key));
+            let kept = metadata
+                .as_object()
+                .unwrap_or_default()
+                .iter()
+                .filter(|(key, _)| identity(key));
             let added = context.into_iter().filter(|(key, _)| !identity(key));
             *metadata = Json::Object(kept.cloned().chain(added).collect());
         });
@@ -663,7 +755,9 @@ impl Chat {
         self.messages.with(|messages| {
             messages.iter().any(|m| match (m.role, m.reply) {
                 (Role::Visitor, _) => m.delivery.get() == Delivery::Sending,
-                (Role::Bot, Some(reply)) => reply.state.get() == ReplyState::Streaming && !reply.has_text(),
+                (Role::Bot, Some(reply)) => {
+                    reply.state.get() == ReplyState::Streaming && !reply.has_text()
+                }
                 (Role::Bot, None) => false,
             })
         })
@@ -673,17 +767,28 @@ impl Chat {
     /// which answer no message of this page, were read before and do not count.
     pub fn completed_replies(&self) -> usize {
         self.messages.with(|messages| {
-            messages.iter().filter(|m| m.reply.is_some_and(|r| r.request != RESTORED && r.state.get() == ReplyState::Complete)).count()
+            messages
+                .iter()
+                .filter(|m| {
+                    m.reply.is_some_and(|r| {
+                        r.request != RESTORED && r.state.get() == ReplyState::Complete
+                    })
+                })
+                .count()
         })
     }
 
     /// The visitor-facing explanation of the newest problem still on screen, if any.
     pub fn latest_error(&self) -> Option<String> {
         self.messages.with(|messages| {
-            messages.iter().rev().find_map(|m| match (m.delivery.get(), m.reply.map(|r| r.state.get())) {
-                (Delivery::Failed(err), _) => Some(self.strings().visitor_error(&err)),
-                (_, Some(ReplyState::Interrupted(err))) => Some(self.strings().interrupted_reply(&err)),
-                _ => None,
+            messages.iter().rev().find_map(|m| {
+                match (m.delivery.get(), m.reply.map(|r| r.state.get())) {
+                    (Delivery::Failed(err), _) => Some(self.strings().visitor_error(&err)),
+                    (_, Some(ReplyState::Interrupted(err))) => {
+                        Some(self.strings().interrupted_reply(&err))
+                    }
+                    _ => None,
+                }
             })
         })
     }
@@ -716,7 +821,9 @@ impl Chat {
             return None;
         }
         let id = self.push_visitor(text.to_owned(), None);
-        self.emit(WidgetEvent::MessageSent { text: text.to_owned() });
+        self.emit(WidgetEvent::MessageSent {
+            text: text.to_owned(),
+        });
         if let Some(message) = self.find(id) {
             message.delivery.set(Delivery::Waiting);
         }
@@ -728,12 +835,16 @@ impl Chat {
     /// Calls `f` once message `id` is delivered (`None`) or given up (why): failed with no
     /// automatic retry left, or dropped by a reset, a logout or the widget's removal.
     pub fn when_settled(&self, id: u64, f: impl FnOnce(Option<ApiError>) + 'static) {
-        self.settled.update_value(|settled| settled.push((id, Box::new(f))));
+        self.settled
+            .update_value(|settled| settled.push((id, Box::new(f))));
     }
 
     /// Tells who waits for message `id` (every message: `None`) how it went.
     fn settle(&self, id: Option<u64>, outcome: Option<ApiError>) {
-        let settled = self.settled.try_update_value(std::mem::take).unwrap_or_default();
+        let settled = self
+            .settled
+            .try_update_value(std::mem::take)
+            .unwrap_or_default();
         for (of, f) in settled {
             if id.is_none_or(|id| id == of) {
                 f(outcome.clone());
@@ -745,7 +856,13 @@ impl Chat {
 
     /// Gives up every message still waiting to be settled (reset, logout, unmount).
     pub fn settle_all(&self, why: &str) {
-        self.settle(None, Some(ApiError::new(ErrorCode::Other("NOT_DELIVERED".to_owned()), why)));
+        self.settle(
+            None,
+            Some(ApiError::new(
+                ErrorCode::Other("NOT_DELIVERED".to_owned()),
+                why,
+            )),
+        );
     }
 
     /// Sends a quick reply: its label is shown as the visitor's message, its payload is sent,
@@ -757,7 +874,9 @@ impl Chat {
         from.actions.set(Vec::new());
         self.focus_composer.update(|n| *n += 1);
         let id = self.push_visitor(action.text.clone(), action.payload.clone());
-        self.emit(WidgetEvent::MessageSent { text: action.text.clone() });
+        self.emit(WidgetEvent::MessageSent {
+            text: action.text.clone(),
+        });
         self.deliver(id, None);
     }
 
@@ -765,7 +884,9 @@ impl Chat {
     /// the rate-limit window is used up; not during a 429's countdown).
     pub fn retry(&self, id: u64) {
         let Some(message) = self.find(id) else { return };
-        if !self.refusing(self.cooldown_until.get_untracked().is_some()) && matches!(message.delivery.get_untracked(), Delivery::Failed(_)) {
+        if !self.refusing(self.cooldown_until.get_untracked().is_some())
+            && matches!(message.delivery.get_untracked(), Delivery::Failed(_))
+        {
             message.auto_retry.set(None);
             message.delivery.set(Delivery::Waiting);
             self.resume();
@@ -809,7 +930,9 @@ impl Chat {
             if this.now.try_set(dom::now_ms()).is_some() {
                 return;
             }
-            let pending = this.messages.with_untracked(|m| m.iter().any(|m| m.auto_retry.get_untracked().is_some()));
+            let pending = this
+                .messages
+                .with_untracked(|m| m.iter().any(|m| m.auto_retry.get_untracked().is_some()));
             if pending {
                 this.tick_for_display();
             }
@@ -818,7 +941,9 @@ impl Chat {
 
     /// Asks again for a reply that was interrupted; it streams into the same bubble.
     pub fn retry_reply(&self, reply: BotReply) {
-        if !self.busy.get_untracked() && matches!(reply.state.get_untracked(), ReplyState::Interrupted(_)) {
+        if !self.busy.get_untracked()
+            && matches!(reply.state.get_untracked(), ReplyState::Interrupted(_))
+        {
             reply.reset();
             self.deliver(reply.request, Some(reply));
         }
@@ -836,7 +961,8 @@ impl Chat {
 
     /// Message `id`, if it is still in the conversation.
     pub fn find(&self, id: u64) -> Option<Message> {
-        self.messages.with_untracked(|messages| messages.iter().find(|m| m.id == id).cloned())
+        self.messages
+            .with_untracked(|messages| messages.iter().find(|m| m.id == id).cloned())
     }
 
     fn next_id(&self) -> u64 {
@@ -855,9 +981,24 @@ impl Chat {
 
     fn push_visitor(&self, text: String, payload: Option<String>) -> u64 {
         let id = self.next_id();
-        let (delivery, auto_retry, attempts) =
-            self.owned(|| (RwSignal::new(Delivery::Sending), RwSignal::new(None), StoredValue::new(0)));
-        let message = Message { id, role: Role::Visitor, text, payload, delivery, auto_retry, attempts, reply: None, at: dom::now_ms() };
+        let (delivery, auto_retry, attempts) = self.owned(|| {
+            (
+                RwSignal::new(Delivery::Sending),
+                RwSignal::new(None),
+                StoredValue::new(0),
+            )
+        });
+        let message = Message {
+            id,
+            role: Role::Visitor,
+            text,
+            payload,
+            delivery,
+            auto_retry,
+            attempts,
+            reply: None,
+            at: dom::now_ms(),
+        };
         self.messages.update(|messages| messages.push(message));
         self.revision.update(|r| *r += 1);
         id
@@ -865,7 +1006,12 @@ impl Chat {
 
     fn push_reply(&self, request: u64) -> BotReply {
         let (reply, delivery, auto_retry, attempts) = self.owned(|| {
-            (BotReply::new(request, self.revision), RwSignal::new(Delivery::Delivered), RwSignal::new(None), StoredValue::new(0))
+            (
+                BotReply::new(request, self.revision),
+                RwSignal::new(Delivery::Delivered),
+                RwSignal::new(None),
+                StoredValue::new(0),
+            )
         });
         let message = Message {
             id: self.next_id(),
@@ -881,9 +1027,17 @@ impl Chat {
         // Right under the message it answers (and that message's earlier replies): messages
         // still waiting their turn stay below it, so the conversation reads in order.
         self.messages.update(|messages| {
-            let at = messages.iter().position(|m| m.id == request).map(|question| {
-                question + 1 + messages[question + 1..].iter().take_while(|m| m.reply.is_some_and(|r| r.request == request)).count()
-            });
+            let at = messages
+                .iter()
+                .position(|m| m.id == request)
+                .map(|question| {
+                    question
+                        + 1
+                        + messages[question + 1..]
+                            .iter()
+                            .take_while(|m| m.reply.is_some_and(|r| r.request == request))
+                            .count()
+                });
             messages.insert(at.unwrap_or(messages.len()), message);
         });
         reply
@@ -895,19 +1049,34 @@ impl Chat {
         let this = *self;
         let config = self.config.get_value();
         let previous_conversation = self.store.with_value(|store| store.get());
-        let metadata = self.metadata.with_value(|m| m.as_object().is_some_and(|fields| !fields.is_empty()).then(|| m.clone()));
+        let metadata = self.metadata.with_value(|m| {
+            m.as_object()
+                .is_some_and(|fields| !fields.is_empty())
+                .then(|| m.clone())
+        });
         let outgoing = OutgoingMessage {
-            message: message.payload.clone().unwrap_or_else(|| message.text.clone()),
+            message: message
+                .payload
+                .clone()
+                .unwrap_or_else(|| message.text.clone()),
             conversation_id: previous_conversation.clone(),
             stream: Some(config.stream),
             metadata,
         };
         let generation = self.generation.get_value();
         let abort = Abort::with_deadline(Some(config.reply_timeout_ms));
-        self.in_flight.set_value(Some(InFlight { abort: abort.clone(), stopping: false, went_offline: false }));
+        self.in_flight.set_value(Some(InFlight {
+            abort: abort.clone(),
+            stopping: false,
+            went_offline: false,
+        }));
         self.busy.set(true);
 
-        let history = if config.uses(Dialect::Openai) { self.turns(id) } else { Vec::new() };
+        let history = if config.uses(Dialect::Openai) {
+            self.turns(id)
+        } else {
+            Vec::new()
+        };
         let visitor_id = if config.uses(Dialect::Chataibot) {
             self.visitor.with_value(|slot| storage::visitor_id(slot))
         } else {
@@ -917,9 +1086,16 @@ impl Chat {
         spawn_local(async move {
             let mut reply = reply;
             let mut builder = ReplyBuilder::new();
-            let current = || !this.messages.is_disposed() && this.generation.try_get_value() == Some(generation);
+            let current = || {
+                !this.messages.is_disposed() && this.generation.try_get_value() == Some(generation)
+            };
             let visible = || this.visible.try_get_value().unwrap_or(true);
-            let session = crate::api::Session { config: &config, history, visitor_id, visible: &visible };
+            let session = crate::api::Session {
+                config: &config,
+                history,
+                visitor_id,
+                visible: &visible,
+            };
             let result = crate::api::send(&session, &outgoing, &abort, |event| {
                 if !current() {
                     return;
@@ -937,13 +1113,16 @@ impl Chat {
             if !current() {
                 return; // unmounted or reset while the reply was on its way: nothing to update
             }
-            let (stopped, went_offline) =
-                this.in_flight.with_value(|f| f.as_ref().map_or((false, false), |f| (f.stopping, f.went_offline)));
+            let (stopped, went_offline) = this.in_flight.with_value(|f| {
+                f.as_ref()
+                    .map_or((false, false), |f| (f.stopping, f.went_offline))
+            });
             this.in_flight.set_value(None);
 
             let built = builder.into_reply();
             if !built.conversation_id.is_empty() {
-                this.store.with_value(|store| store.set(&built.conversation_id));
+                this.store
+                    .with_value(|store| store.set(&built.conversation_id));
             }
             match (result, reply) {
                 (Ok(wait), reply) => {
@@ -957,15 +1136,22 @@ impl Chat {
                     reply.finish(ReplyState::Complete, built.suggested_actions);
                     this.save_transcript();
                     if previous_conversation.is_none() && !built.conversation_id.is_empty() {
-                        this.emit(WidgetEvent::ConversationStarted { conversation_id: built.conversation_id.clone() });
+                        this.emit(WidgetEvent::ConversationStarted {
+                            conversation_id: built.conversation_id.clone(),
+                        });
                     }
-                    this.emit(WidgetEvent::MessageReceived { text: built.text, conversation_id: built.conversation_id });
+                    this.emit(WidgetEvent::MessageReceived {
+                        text: built.text,
+                        conversation_id: built.conversation_id,
+                    });
                     this.settle(Some(id), None);
                 }
                 (Err(_), reply) if stopped => {
                     this.announce(&built.text, Some(this.strings().stopped));
                     message.delivery.set(Delivery::Delivered);
-                    reply.unwrap_or_else(|| this.push_reply(id)).finish(ReplyState::Stopped, Vec::new());
+                    reply
+                        .unwrap_or_else(|| this.push_reply(id))
+                        .finish(ReplyState::Stopped, Vec::new());
                     this.save_transcript();
                     this.settle(Some(id), None);
                 }
@@ -975,7 +1161,11 @@ impl Chat {
                     message.delivery.set(Delivery::Waiting);
                 }
                 (Err(error), Some(reply)) => {
-                    let error = if went_offline { ApiError::network("the connection was lost") } else { error };
+                    let error = if went_offline {
+                        ApiError::network("the connection was lost")
+                    } else {
+                        error
+                    };
                     this.announce(&built.text, Some(this.strings().interrupted));
                     this.report(&error, &config);
                     reply.finish(ReplyState::Interrupted(error), Vec::new());
@@ -991,7 +1181,9 @@ impl Chat {
                             this.start_cooldown(wait.unwrap_or(10).max(1), true);
                             false
                         }
-                        ErrorCode::Network | ErrorCode::Server => this.find(id).is_some_and(|message| this.schedule_auto_retry(&message)),
+                        ErrorCode::Network | ErrorCode::Server => this
+                            .find(id)
+                            .is_some_and(|message| this.schedule_auto_retry(&message)),
                         _ => false,
                     };
                     if !retrying {
@@ -1012,12 +1204,20 @@ impl Chat {
             return;
         }
         let strings = self.strings();
-        let said = [Some(strings.bot_said), Some(text.as_str()).filter(|t| !t.is_empty()), note];
-        self.announcement.set(said.into_iter().flatten().collect::<Vec<_>>().join(" "));
+        let said = [
+            Some(strings.bot_said),
+            Some(text.as_str()).filter(|t| !t.is_empty()),
+            note,
+        ];
+        self.announcement
+            .set(said.into_iter().flatten().collect::<Vec<_>>().join(" "));
     }
 
     fn report(&self, error: &ApiError, config: &WidgetConfig) {
-        self.emit(WidgetEvent::Error { code: error.code.as_str().to_owned(), message: error.message.clone() });
+        self.emit(WidgetEvent::Error {
+            code: error.code.as_str().to_owned(),
+            message: error.message.clone(),
+        });
         match crate::text::owner_diagnostic(error, &config.bot_id, &config.api_url) {
             Some(diagnostic) => dom::console_error(&diagnostic),
             None => dom::console_warn(&format!("chat-widget: no complete reply: {error}")),

@@ -22,7 +22,13 @@ pub const fn speaks(dialect: Dialect) -> bool {
     }
 }
 
-#[cfg(not(any(feature = "chatbots", feature = "jombot", feature = "jelytech", feature = "chataibot", feature = "openai")))]
+#[cfg(not(any(
+    feature = "chatbots",
+    feature = "jombot",
+    feature = "jelytech",
+    feature = "chataibot",
+    feature = "openai"
+)))]
 compile_error!("chat-widget speaks no dialect: turn on at least one of the features chatbots, jombot, jelytech, chataibot, openai");
 
 /// Which bottom corner the launcher sits in.
@@ -109,7 +115,8 @@ impl LauncherIcon {
             "chat" => Some(Self::Chat),
             "help" | "question" => Some(Self::Help),
             "message" | "mail" | "envelope" => Some(Self::Message),
-            _ => chat_widget_protocol::markdown::allowed_url(value, &["http:", "https:"]).map(|url| Self::Image(url.to_owned())),
+            _ => chat_widget_protocol::markdown::allowed_url(value, &["http:", "https:"])
+                .map(|url| Self::Image(url.to_owned())),
         }
     }
 }
@@ -252,7 +259,11 @@ impl std::fmt::Display for ConfigError {
 impl WidgetConfig {
     /// A config for a bot on an API, everything else default.
     pub fn new(bot_id: impl Into<String>, api_url: impl Into<String>) -> Self {
-        Self { bot_id: bot_id.into(), ..Self::default() }.api_url(api_url)
+        Self {
+            bot_id: bot_id.into(),
+            ..Self::default()
+        }
+        .api_url(api_url)
     }
 
     /// Sets the API's base URL (a trailing `/` is removed).
@@ -312,7 +323,8 @@ impl WidgetConfig {
     /// Sets the bot's picture (ignored unless http or https).
     pub fn avatar_url(mut self, url: impl Into<String>) -> Self {
         let url = url.into();
-        self.avatar_url = chat_widget_protocol::markdown::allowed_url(&url, &["http:", "https:"]).map(str::to_owned);
+        self.avatar_url = chat_widget_protocol::markdown::allowed_url(&url, &["http:", "https:"])
+            .map(str::to_owned);
         self
     }
 
@@ -393,38 +405,75 @@ impl WidgetConfig {
                 "bot-name" => config = config.bot_name(value),
                 "theme" => match Theme::parse(value) {
                     Some(theme) => config.theme = theme,
-                    None => warnings.push(warning("data-theme", value, "light, dark or auto", "light")),
+                    None => {
+                        warnings.push(warning("data-theme", value, "light, dark or auto", "light"))
+                    }
                 },
                 "avatar-url" => {
                     config = config.avatar_url(value);
                     if config.avatar_url.is_none() {
-                        warnings.push(warning("data-avatar-url", value, "an http(s) URL", "the bot's initial"));
+                        warnings.push(warning(
+                            "data-avatar-url",
+                            value,
+                            "an http(s) URL",
+                            "the bot's initial",
+                        ));
                     }
                 }
                 "launcher-icon" => match LauncherIcon::parse(value) {
                     Some(icon) => config.launcher_icon = icon,
-                    None => warnings.push(warning("data-launcher-icon", value, "chat, help, message or an http(s) URL", "chat")),
+                    None => warnings.push(warning(
+                        "data-launcher-icon",
+                        value,
+                        "chat, help, message or an http(s) URL",
+                        "chat",
+                    )),
                 },
-                "offset-x" | "offset-y" => match value.trim().trim_end_matches("px").parse::<u32>() {
+                "offset-x" | "offset-y" => match value.trim().trim_end_matches("px").parse::<u32>()
+                {
                     Ok(px) if px <= 400 => {
-                        if name == "offset-x" { config.offset_x = px } else { config.offset_y = px }
+                        if name == "offset-x" {
+                            config.offset_x = px
+                        } else {
+                            config.offset_y = px
+                        }
                     }
-                    _ => warnings.push(warning(&format!("data-{name}"), value, "a number of pixels from 0 to 400", "20")),
+                    _ => warnings.push(warning(
+                        &format!("data-{name}"),
+                        value,
+                        "a number of pixels from 0 to 400",
+                        "20",
+                    )),
                 },
                 "z-index" => match value.trim().parse::<i32>() {
                     Ok(z) => config.z_index = Some(z),
-                    Err(_) => warnings.push(warning("data-z-index", value, "a whole number", "the top of the page")),
+                    Err(_) => warnings.push(warning(
+                        "data-z-index",
+                        value,
+                        "a whole number",
+                        "the top of the page",
+                    )),
                 },
                 "greeting-delay" => match value.trim().to_ascii_lowercase().as_str() {
                     "off" | "none" | "never" | "false" => config.greeting_delay_s = None,
                     other => match other.trim_end_matches('s').parse::<u32>() {
                         Ok(seconds) => config.greeting_delay_s = Some(seconds),
-                        Err(_) => warnings.push(warning("data-greeting-delay", value, "seconds or off", "5")),
+                        Err(_) => warnings.push(warning(
+                            "data-greeting-delay",
+                            value,
+                            "seconds or off",
+                            "5",
+                        )),
                     },
                 },
                 "reply-timeout" => match value.trim().trim_end_matches('s').trim().parse::<u32>() {
                     Ok(seconds @ 1..=3600) => config.reply_timeout_ms = seconds * 1000,
-                    _ => warnings.push(warning("data-reply-timeout", value, "whole seconds from 1 to 3600", "45")),
+                    _ => warnings.push(warning(
+                        "data-reply-timeout",
+                        value,
+                        "whole seconds from 1 to 3600",
+                        "45",
+                    )),
                 },
                 "stream" => match value.trim().to_ascii_lowercase().as_str() {
                     "true" | "on" | "yes" | "" => config.stream = true,
@@ -436,31 +485,50 @@ impl WidgetConfig {
                 },
                 "dialect" => match Dialect::parse(value) {
                     Some(dialect) => config.dialect = dialect,
-                    None => warnings.push(warning("data-dialect", value, "chatbots, jombot, jelytech, chataibot or openai", "chatbots")),
+                    None => warnings.push(warning(
+                        "data-dialect",
+                        value,
+                        "chatbots, jombot, jelytech, chataibot or openai",
+                        "chatbots",
+                    )),
                 },
                 "user-id" => config = config.user_id(value.trim()),
                 "modal" => match value.trim().to_ascii_lowercase().as_str() {
                     "true" | "yes" | "on" | "" => config.modal = Some(true),
                     "false" | "no" | "off" => config.modal = Some(false),
-                    _ => warnings.push(warning("data-modal", value, "true or false", "modal on phones only")),
+                    _ => warnings.push(warning(
+                        "data-modal",
+                        value,
+                        "true or false",
+                        "modal on phones only",
+                    )),
                 },
                 "locale" | "lang" | "language" if value.trim().is_empty() => {}
                 "locale" | "lang" | "language" => match Locale::parse(value) {
                     Some(locale) => config.locale = Some(locale),
-                    None => warnings.push(warning("data-locale", value, "en, es, de, fr, ar or he", "the browser's language")),
+                    None => warnings.push(warning(
+                        "data-locale",
+                        value,
+                        "en, es, de, fr, ar or he",
+                        "the browser's language",
+                    )),
                 },
                 "position" => match Position::parse(value) {
                     Some(position) => config = config.position(position),
                     None => warnings.push(ConfigWarning {
                         attribute: "data-position".into(),
-                        message: format!("\"{value}\" is not bottom-right or bottom-left; using bottom-right"),
+                        message: format!(
+                            "\"{value}\" is not bottom-right or bottom-left; using bottom-right"
+                        ),
                     }),
                 },
                 "primary-color" => match Color::parse_hex(value) {
                     Some(color) => config = config.primary_color(color),
                     None => warnings.push(ConfigWarning {
                         attribute: "data-primary-color".into(),
-                        message: format!("\"{value}\" is not a #rgb or #rrggbb colour; using the default"),
+                        message: format!(
+                            "\"{value}\" is not a #rgb or #rrggbb colour; using the default"
+                        ),
                     }),
                 },
                 _ => {}
@@ -526,16 +594,40 @@ mod tests {
         assert_eq!(config.greeting.as_deref(), Some("Hi! How can I help?"));
         assert_eq!(config.bot_name, "Acme");
         assert!(!config.stream);
-        assert_eq!(config.explicit, ExplicitLook { greeting: true, primary_color: true, position: true });
-        let (config, _) = WidgetConfig::from_settings([("bot-id", "b"), ("dialect", "Jelytech"), ("userId", "u7")], "https://x.test").unwrap();
-        assert_eq!((config.dialect, config.user_id.as_deref()), (Dialect::Jelytech, Some("u7")));
+        assert_eq!(
+            config.explicit,
+            ExplicitLook {
+                greeting: true,
+                primary_color: true,
+                position: true
+            }
+        );
+        let (config, _) = WidgetConfig::from_settings(
+            [("bot-id", "b"), ("dialect", "Jelytech"), ("userId", "u7")],
+            "https://x.test",
+        )
+        .unwrap();
+        assert_eq!(
+            (config.dialect, config.user_id.as_deref()),
+            (Dialect::Jelytech, Some("u7"))
+        );
         assert_eq!(config.explicit, ExplicitLook::default());
     }
 
     #[test]
     fn reads_the_reply_timeout_in_seconds() {
-        let read = |value: &str| WidgetConfig::from_settings([("bot-id", "b"), ("reply-timeout", value)], "https://x.test").unwrap();
-        assert_eq!(WidgetConfig::default().reply_timeout_ms, 45_000, "45 s unless the page says");
+        let read = |value: &str| {
+            WidgetConfig::from_settings(
+                [("bot-id", "b"), ("reply-timeout", value)],
+                "https://x.test",
+            )
+            .unwrap()
+        };
+        assert_eq!(
+            WidgetConfig::default().reply_timeout_ms,
+            45_000,
+            "45 s unless the page says"
+        );
         assert_eq!(read("20").0.reply_timeout_ms, 20_000);
         assert_eq!(read("90s").0.reply_timeout_ms, 90_000);
         for unusable in ["0", "-3", "1.5", "soon", "7200"] {
@@ -563,24 +655,48 @@ mod tests {
         .unwrap();
         assert!(warnings.is_empty(), "{warnings:?}");
         assert_eq!(config.theme, Theme::Dark);
-        assert_eq!(config.avatar_url.as_deref(), Some("https://cdn.example.com/bot.png"));
+        assert_eq!(
+            config.avatar_url.as_deref(),
+            Some("https://cdn.example.com/bot.png")
+        );
         assert_eq!(config.launcher_icon, LauncherIcon::Help);
-        assert_eq!((config.offset_x, config.offset_y, config.z_index), (32, 48, Some(1000)));
+        assert_eq!(
+            (config.offset_x, config.offset_y, config.z_index),
+            (32, 48, Some(1000))
+        );
         assert_eq!(config.greeting_delay_s, None);
         let (config, warnings) = WidgetConfig::from_settings(
-            [("bot-id", "b"), ("avatar-url", "javascript:alert(1)"), ("launcher-icon", "data:image/png;base64,AA"), ("greeting-delay", "3")],
+            [
+                ("bot-id", "b"),
+                ("avatar-url", "javascript:alert(1)"),
+                ("launcher-icon", "data:image/png;base64,AA"),
+                ("greeting-delay", "3"),
+            ],
             "https://x.test",
         )
         .unwrap();
-        assert_eq!((config.avatar_url, config.launcher_icon, config.greeting_delay_s), (None, LauncherIcon::Chat, Some(3)));
+        assert_eq!(
+            (
+                config.avatar_url,
+                config.launcher_icon,
+                config.greeting_delay_s
+            ),
+            (None, LauncherIcon::Chat, Some(3))
+        );
         assert_eq!(warnings.len(), 2);
     }
 
     #[test]
     fn bad_values_fall_back_with_a_warning_and_a_missing_bot_is_an_error() {
-        let (config, warnings) =
-            WidgetConfig::from_settings([("bot-id", "b"), ("position", "top"), ("primary-color", "blue")], "https://x.test")
-                .unwrap();
+        let (config, warnings) = WidgetConfig::from_settings(
+            [
+                ("bot-id", "b"),
+                ("position", "top"),
+                ("primary-color", "blue"),
+            ],
+            "https://x.test",
+        )
+        .unwrap();
         assert_eq!(config.position, Position::BottomRight);
         assert_eq!(config.api_url, "https://x.test");
         assert_eq!(warnings.len(), 2);

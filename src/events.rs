@@ -59,11 +59,18 @@ impl WidgetEvent {
         match self {
             Self::Ready | Self::Opened | Self::Closed => detail,
             Self::MessageSent { text } => detail.with("text", text.as_str()),
-            Self::MessageReceived { text, conversation_id } => {
-                detail.with("conversationId", conversation_id.as_str()).with("text", text.as_str())
+            Self::MessageReceived {
+                text,
+                conversation_id,
+            } => detail
+                .with("conversationId", conversation_id.as_str())
+                .with("text", text.as_str()),
+            Self::ConversationStarted { conversation_id } => {
+                detail.with("conversationId", conversation_id.as_str())
             }
-            Self::ConversationStarted { conversation_id } => detail.with("conversationId", conversation_id.as_str()),
-            Self::Error { code, message } => detail.with("code", code.as_str()).with("message", message.as_str()),
+            Self::Error { code, message } => detail
+                .with("code", code.as_str())
+                .with("message", message.as_str()),
         }
     }
 }

@@ -25,7 +25,9 @@ pub mod theme;
 #[cfg(feature = "leptos")]
 pub use components::ChatWidget;
 pub use components::Controls;
-pub use config::{ConfigError, ConfigWarning, Dialect, ExplicitLook, LauncherIcon, Position, Theme, WidgetConfig};
+pub use config::{
+    ConfigError, ConfigWarning, Dialect, ExplicitLook, LauncherIcon, Position, Theme, WidgetConfig,
+};
 pub use theme::Color;
 
 use chat_widget_protocol::Json;
@@ -105,9 +107,15 @@ impl MountedWidget {
 
     /// Attaches who the visitor is: `{ userId, name, email }` (all optional), sent as metadata.
     pub fn identify(&self, identity: &JsValue) {
-        let field = |name: &str| js_sys::Reflect::get(identity, &name.into()).ok().and_then(|v| v.as_string());
+        let field = |name: &str| {
+            js_sys::Reflect::get(identity, &name.into())
+                .ok()
+                .and_then(|v| v.as_string())
+        };
         if !self.controls.chat.messages.is_disposed() {
-            self.controls.chat.identify(field("userId"), field("name"), field("email"));
+            self.controls
+                .chat
+                .identify(field("userId"), field("name"), field("email"));
         }
     }
 
@@ -121,20 +129,27 @@ impl MountedWidget {
     /// Attaches the page's context (a plain object), sent as metadata with each message.
     #[wasm_bindgen(js_name = setContext)]
     pub fn set_context(&self, context: &JsValue) -> Result<(), JsValue> {
-        let json = js_sys::JSON::stringify(context).ok().and_then(|s| s.as_string()).unwrap_or_default();
+        let json = js_sys::JSON::stringify(context)
+            .ok()
+            .and_then(|s| s.as_string())
+            .unwrap_or_default();
         match Json::parse(&json) {
             Ok(Json::Object(fields)) if !self.controls.chat.messages.is_disposed() => {
                 self.controls.chat.set_context(fields);
                 Ok(())
             }
             Ok(Json::Object(_)) => Ok(()),
-            _ => Err(JsValue::from_str("chat-widget: setContext takes a plain object")),
+            _ => Err(JsValue::from_str(
+                "chat-widget: setContext takes a plain object",
+            )),
         }
     }
 
     /// Removes the widget from the page.
     pub fn unmount(mut self) {
-        self.controls.chat.settle_all("the widget was removed before it went out");
+        self.controls
+            .chat
+            .settle_all("the widget was removed before it went out");
         self.mount.take();
         if let Some(shadow) = self.host.shadow_root() {
             shadow.set_inner_html("");
@@ -147,7 +162,12 @@ impl MountedWidget {
 fn send_outcome(error: Option<&chat_widget_protocol::ApiError>) -> JsValue {
     let mut outcome = Json::object().with("delivered", error.is_none());
     if let Some(error) = error {
-        outcome = outcome.with("error", Json::object().with("code", error.code.as_str()).with("message", error.message.as_str()));
+        outcome = outcome.with(
+            "error",
+            Json::object()
+                .with("code", error.code.as_str())
+                .with("message", error.message.as_str()),
+        );
     }
     js_sys::JSON::parse(&outcome.to_string()).unwrap_or(JsValue::NULL)
 }
@@ -175,11 +195,12 @@ pub fn mount_widget(
     } else {
         Vec::new()
     };
-    let (config, warnings) = WidgetConfig::from_settings(pairs, fallback_api_url).map_err(|err| {
-        let message = format!("chat-widget: {err}");
-        browser::dom::console_error(&message);
-        JsValue::from_str(&message)
-    })?;
+    let (config, warnings) =
+        WidgetConfig::from_settings(pairs, fallback_api_url).map_err(|err| {
+            let message = format!("chat-widget: {err}");
+            browser::dom::console_error(&message);
+            JsValue::from_str(&message)
+        })?;
     for warning in warnings {
         browser::dom::console_warn(&format!("chat-widget: {warning}"));
     }
@@ -187,7 +208,10 @@ pub fn mount_widget(
 }
 
 /// Mounts the widget for an already-built config into a shadow root attached to `host`.
-pub fn mount_config(host: web_sys::HtmlElement, config: WidgetConfig) -> Result<MountedWidget, JsValue> {
+pub fn mount_config(
+    host: web_sys::HtmlElement,
+    config: WidgetConfig,
+) -> Result<MountedWidget, JsValue> {
     if !config::speaks(config.dialect) {
         return Err(JsValue::from_str(&format!(
             "chat-widget: {}; load it with chat-widget.js, which fetches the build for data-dialect",
@@ -197,16 +221,26 @@ pub fn mount_config(host: web_sys::HtmlElement, config: WidgetConfig) -> Result<
     // The loader may have drawn the launcher already (a `[data-cw-placeholder]` root with the
     // stylesheet adopted): the widget renders beside it and then takes its place.
     let (shadow, placeholder) = match host.shadow_root() {
-        None => (host.attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open))?, None),
+        None => (
+            host.attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open))?,
+            None,
+        ),
         Some(shadow) => match browser::dom::placeholder_in(&shadow) {
             Some(placeholder) => (shadow, Some(placeholder)),
-            None => return Err(JsValue::from_str("chat-widget: this element already holds a widget")),
+            None => {
+                return Err(JsValue::from_str(
+                    "chat-widget: this element already holds a widget",
+                ))
+            }
         },
     };
     let owner = reactive::Owner::new();
     let (controls, root) = owner.with(|| {
         let controls = Controls::new(&config);
-        (controls, components::widget_view(&shadow, &config, controls))
+        (
+            controls,
+            components::widget_view(&shadow, &config, controls),
+        )
     });
     let mount = Mount { owner, root };
     if let Some(placeholder) = placeholder {
@@ -214,9 +248,15 @@ pub fn mount_config(host: web_sys::HtmlElement, config: WidgetConfig) -> Result<
     }
     // Events go to the host element from the start, so calls queued before mounting are heard.
     let target: web_sys::Node = host.clone().into();
-    controls.chat.set_listener(move |event| browser::dom::dispatch_widget_event(&target, event.name(), &event.detail()));
+    controls.chat.set_listener(move |event| {
+        browser::dom::dispatch_widget_event(&target, event.name(), &event.detail())
+    });
     controls.chat.emit(events::WidgetEvent::Ready);
-    Ok(MountedWidget { mount: Some(mount), host, controls })
+    Ok(MountedWidget {
+        mount: Some(mount),
+        host,
+        controls,
+    })
 }
 
 /// A drawn widget: dropping it stops everything the widget runs and removes what it drew.

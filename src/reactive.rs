@@ -66,15 +66,30 @@ fn alloc(kind: Kind) -> Id {
             Some(index) => {
                 let node = &mut nodes[index as usize];
                 node.kind = Some(kind);
-                Id { index, generation: node.generation }
+                Id {
+                    index,
+                    generation: node.generation,
+                }
             }
             None => {
-                nodes.push(Node { generation: 0, kind: Some(kind), subscribers: Vec::new() });
-                Id { index: nodes.len() as u32 - 1, generation: 0 }
+                nodes.push(Node {
+                    generation: 0,
+                    kind: Some(kind),
+                    subscribers: Vec::new(),
+                });
+                Id {
+                    index: nodes.len() as u32 - 1,
+                    generation: 0,
+                }
             }
         };
         if let Some(owner) = rt.owner.get() {
-            if let Some(Node { kind: Some(Kind::Owner(children)), generation, .. }) = nodes.get(owner.index as usize) {
+            if let Some(Node {
+                kind: Some(Kind::Owner(children)),
+                generation,
+                ..
+            }) = nodes.get(owner.index as usize)
+            {
                 if *generation == owner.generation {
                     children.borrow_mut().push(id);
                 }
@@ -86,13 +101,22 @@ fn alloc(kind: Kind) -> Id {
 
 fn value(id: Id) -> Option<Rc<dyn Any>> {
     RT.with(|rt| match rt.nodes.borrow().get(id.index as usize) {
-        Some(Node { generation, kind: Some(Kind::Value(value)), .. }) if *generation == id.generation => Some(value.clone()),
+        Some(Node {
+            generation,
+            kind: Some(Kind::Value(value)),
+            ..
+        }) if *generation == id.generation => Some(value.clone()),
         _ => None,
     })
 }
 
 fn is_alive(id: Id) -> bool {
-    RT.with(|rt| rt.nodes.borrow().get(id.index as usize).is_some_and(|n| n.generation == id.generation && n.kind.is_some()))
+    RT.with(|rt| {
+        rt.nodes
+            .borrow()
+            .get(id.index as usize)
+            .is_some_and(|n| n.generation == id.generation && n.kind.is_some())
+    })
 }
 
 /// Frees a node and, for an owner, everything it owns. Values are dropped after the table is
@@ -122,14 +146,25 @@ fn dispose(id: Id) {
 /// Records that the running effect read `id`.
 fn track(id: Id) {
     RT.with(|rt| {
-        let Some(observer) = rt.observer.get() else { return };
+        let Some(observer) = rt.observer.get() else {
+            return;
+        };
         let mut nodes = rt.nodes.borrow_mut();
-        let Some(node) = nodes.get_mut(id.index as usize).filter(|n| n.generation == id.generation) else { return };
+        let Some(node) = nodes
+            .get_mut(id.index as usize)
+            .filter(|n| n.generation == id.generation)
+        else {
+            return;
+        };
         if node.subscribers.contains(&observer) {
             return;
         }
         node.subscribers.push(observer);
-        if let Some(Node { kind: Some(Kind::Effect(effect)), .. }) = nodes.get(observer.index as usize) {
+        if let Some(Node {
+            kind: Some(Kind::Effect(effect)),
+            ..
+        }) = nodes.get(observer.index as usize)
+        {
             effect.sources.borrow_mut().push(id);
         }
     })
@@ -195,7 +230,11 @@ impl Drop for Busy {
 
 fn run_effect(id: Id) {
     let effect = RT.with(|rt| match rt.nodes.borrow().get(id.index as usize) {
-        Some(Node { generation, kind: Some(Kind::Effect(effect)), .. }) if *generation == id.generation => Some(effect.clone()),
+        Some(Node {
+            generation,
+            kind: Some(Kind::Effect(effect)),
+            ..
+        }) if *generation == id.generation => Some(effect.clone()),
         _ => None,
     });
     let Some(effect) = effect else { return };
@@ -204,12 +243,20 @@ fn run_effect(id: Id) {
     RT.with(|rt| {
         let mut nodes = rt.nodes.borrow_mut();
         for source in sources {
-            if let Some(node) = nodes.get_mut(source.index as usize).filter(|n| n.generation == source.generation) {
+            if let Some(node) = nodes
+                .get_mut(source.index as usize)
+                .filter(|n| n.generation == source.generation)
+            {
                 node.subscribers.retain(|s| *s != id);
             }
         }
     });
-    let (observer, owner) = RT.with(|rt| (rt.observer.replace(Some(id)), rt.owner.replace(effect.owner)));
+    let (observer, owner) = RT.with(|rt| {
+        (
+            rt.observer.replace(Some(id)),
+            rt.owner.replace(effect.owner),
+        )
+    });
     {
         let _busy = Busy::enter();
         (effect.run.borrow_mut())();
@@ -255,7 +302,10 @@ fn cell<T: 'static>(id: Id) -> Option<Rc<RefCell<T>>> {
 impl<T: 'static> RwSignal<T> {
     /// A new signal, owned by the current [`Owner`].
     pub fn new(value: T) -> Self {
-        Self { id: alloc(Kind::Value(Rc::new(RefCell::new(value)))), _type: PhantomData }
+        Self {
+            id: alloc(Kind::Value(Rc::new(RefCell::new(value)))),
+            _type: PhantomData,
+        }
     }
 
     /// Whether its owner was disposed.
@@ -436,7 +486,11 @@ impl Effect {
         let mut last = None;
         let run: Box<dyn FnMut()> = Box::new(move || last = Some(f(last.take())));
         let owner = RT.with(|rt| rt.owner.get());
-        let id = alloc(Kind::Effect(Rc::new(EffectCell { run: RefCell::new(run), sources: RefCell::default(), owner })));
+        let id = alloc(Kind::Effect(Rc::new(EffectCell {
+            run: RefCell::new(run),
+            sources: RefCell::default(),
+            owner,
+        })));
         // Now, unless inside another effect or a signal's closure: then right after it.
         if RT.with(|rt| rt.busy.get()) == 0 {
             run_effect(id);
@@ -479,12 +533,16 @@ pub struct Owner {
 impl Owner {
     /// A new owner (itself owned by the current one, if any).
     pub fn new() -> Self {
-        Self { id: alloc(Kind::Owner(Rc::default())) }
+        Self {
+            id: alloc(Kind::Owner(Rc::default())),
+        }
     }
 
     /// The owner things are created under now.
     pub fn current() -> Option<Self> {
-        RT.with(|rt| rt.owner.get()).filter(|id| is_alive(*id)).map(|id| Self { id })
+        RT.with(|rt| rt.owner.get())
+            .filter(|id| is_alive(*id))
+            .map(|id| Self { id })
     }
 
     /// Runs `f` with this as the current owner.
@@ -535,7 +593,10 @@ mod tests {
 
     /// Lets queued effects run (they run in a microtask).
     async fn settle() {
-        let _ = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&wasm_bindgen::JsValue::NULL)).await;
+        let _ = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(
+            &wasm_bindgen::JsValue::NULL,
+        ))
+        .await;
     }
 
     #[wasm_bindgen_test]
@@ -584,7 +645,11 @@ mod tests {
         assert!(cleaned.get(), "cleanups run");
         assert!(count.is_disposed() && stored.is_disposed());
         assert_eq!(count.try_get_untracked(), None);
-        assert_eq!(count.try_set(3), Some(3), "a disposed signal gives the value back");
+        assert_eq!(
+            count.try_set(3),
+            Some(3),
+            "a disposed signal gives the value back"
+        );
         assert_eq!(stored.try_get_value(), None);
         // A new signal may take the freed slot: the old handle still reads as disposed.
         let fresh = RwSignal::new(7);

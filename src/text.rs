@@ -26,7 +26,12 @@ pub enum Locale {
 impl Locale {
     /// Picks the language for a BCP 47 tag such as `es-MX` or `he`; `None` when unsupported.
     pub fn parse(tag: &str) -> Option<Self> {
-        let primary = tag.trim().split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();
+        let primary = tag
+            .trim()
+            .split(['-', '_'])
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
         match primary.as_str() {
             "en" => Some(Self::En),
             "es" => Some(Self::Es),
@@ -40,7 +45,10 @@ impl Locale {
 
     /// The first supported language in a preference list (the browser's), else English.
     pub fn negotiate<'a>(preferences: impl IntoIterator<Item = &'a str>) -> Self {
-        preferences.into_iter().find_map(Self::parse).unwrap_or_default()
+        preferences
+            .into_iter()
+            .find_map(Self::parse)
+            .unwrap_or_default()
     }
 
     /// The BCP 47 tag, for `lang` attributes and `Intl`.
@@ -174,13 +182,22 @@ impl Strings {
 
     /// "1 unread message", "3 unread messages".
     pub fn unread_count(&self, count: u32) -> String {
-        let template = if count == 1 { self.unread_one } else { self.unread_many };
+        let template = if count == 1 {
+            self.unread_one
+        } else {
+            self.unread_many
+        };
         template.replace("{n}", &count.to_string())
     }
 
     /// The countdown while sending is paused by a rate limit.
     pub fn cooldown(&self, seconds: u64, queued: bool) -> String {
-        (if queued { self.cooldown_queued } else { self.cooldown }).replace("{n}", &seconds.to_string())
+        (if queued {
+            self.cooldown_queued
+        } else {
+            self.cooldown
+        })
+        .replace("{n}", &seconds.to_string())
     }
 
     /// Next to a failed message that will be tried again by itself.
@@ -192,10 +209,16 @@ impl Strings {
     /// visitor, and silent about configuration details (those go to the console).
     pub fn visitor_error(&self, error: &ApiError) -> String {
         match &error.code {
-            ErrorCode::InvalidApiKey | ErrorCode::OriginNotAllowed | ErrorCode::BotNotFound => self.error_unavailable.to_owned(),
-            ErrorCode::InsufficientCredits | ErrorCode::QuotaExceeded => self.error_usage_limit.to_owned(),
+            ErrorCode::InvalidApiKey | ErrorCode::OriginNotAllowed | ErrorCode::BotNotFound => {
+                self.error_unavailable.to_owned()
+            }
+            ErrorCode::InsufficientCredits | ErrorCode::QuotaExceeded => {
+                self.error_usage_limit.to_owned()
+            }
             ErrorCode::RateLimitExceeded => match error.retry_after_s {
-                Some(seconds) if seconds > 0 => self.error_too_quickly_wait.replace("{n}", &seconds.to_string()),
+                Some(seconds) if seconds > 0 => self
+                    .error_too_quickly_wait
+                    .replace("{n}", &seconds.to_string()),
                 _ => self.error_too_quickly.to_owned(),
             },
             ErrorCode::Network => self.error_network.to_owned(),
@@ -211,9 +234,9 @@ impl Strings {
     pub fn interrupted_reply(&self, error: &ApiError) -> String {
         match &error.code {
             ErrorCode::Network => self.interrupted_network.to_owned(),
-            ErrorCode::RateLimitExceeded | ErrorCode::InsufficientCredits | ErrorCode::QuotaExceeded => {
-                self.visitor_error(error)
-            }
+            ErrorCode::RateLimitExceeded
+            | ErrorCode::InsufficientCredits
+            | ErrorCode::QuotaExceeded => self.visitor_error(error),
             _ => self.interrupted_other.to_owned(),
         }
     }
@@ -494,7 +517,8 @@ pub const HE: Strings = Strings {
     can_send_again: "אפשר לשלוח הודעות שוב.",
     retrying_in: "ניסיון חוזר בעוד {n} שנ׳…",
     error_unavailable: "הצ׳אט אינו זמין כרגע. נסו שוב מאוחר יותר.",
-    error_usage_limit: "הצ׳אט הגיע למגבלת השימוש שלו לעת עתה. נסו שוב מאוחר יותר או צרו איתנו קשר בדרך אחרת.",
+    error_usage_limit:
+        "הצ׳אט הגיע למגבלת השימוש שלו לעת עתה. נסו שוב מאוחר יותר או צרו איתנו קשר בדרך אחרת.",
     error_too_quickly_wait: "נשלחות הודעות מהר מדי. המתינו {n} שנ׳ ונסו שוב.",
     error_too_quickly: "נשלחות הודעות מהר מדי. המתינו רגע ונסו שוב.",
     error_network: "אין גישה לשירות הצ׳אט. בדקו את החיבור ונסו שוב.",
@@ -526,7 +550,10 @@ pub fn owner_diagnostic(error: &ApiError, bot_id: &str, api_url: &str) -> Option
         ErrorCode::InvalidRequest => format!("the API refused the request as invalid: {}", error.message),
         _ => return None,
     };
-    Some(format!("chat-widget: {hint}. Server said: {}", error.message))
+    Some(format!(
+        "chat-widget: {hint}. Server said: {}",
+        error.message
+    ))
 }
 
 #[cfg(test)]
@@ -539,7 +566,11 @@ mod tests {
     fn the_language_follows_the_page_or_the_browser() {
         assert_eq!(Locale::parse("es-MX"), Some(Locale::Es));
         assert_eq!(Locale::parse("he"), Some(Locale::He));
-        assert_eq!(Locale::parse("iw-IL"), Some(Locale::He), "the old code for Hebrew");
+        assert_eq!(
+            Locale::parse("iw-IL"),
+            Some(Locale::He),
+            "the old code for Hebrew"
+        );
         assert_eq!(Locale::parse("pt-BR"), None);
         assert_eq!(Locale::negotiate(["pt-BR", "fr-CA", "en"]), Locale::Fr);
         assert_eq!(Locale::negotiate(["ja"]), Locale::En);
@@ -548,13 +579,32 @@ mod tests {
 
     #[test]
     fn every_language_fills_every_template() {
-        let error = ApiError { retry_after_s: Some(7), ..ApiError::new(ErrorCode::RateLimitExceeded, "x") };
-        for locale in [Locale::En, Locale::Es, Locale::De, Locale::Fr, Locale::Ar, Locale::He] {
+        let error = ApiError {
+            retry_after_s: Some(7),
+            ..ApiError::new(ErrorCode::RateLimitExceeded, "x")
+        };
+        for locale in [
+            Locale::En,
+            Locale::Es,
+            Locale::De,
+            Locale::Fr,
+            Locale::Ar,
+            Locale::He,
+        ] {
             let strings = locale.strings();
-            for text in [strings.unread_count(3), strings.cooldown(9, false), strings.cooldown(9, true), strings.retrying_in(4), strings.visitor_error(&error), strings.chat_with("Acme")] {
+            for text in [
+                strings.unread_count(3),
+                strings.cooldown(9, false),
+                strings.cooldown(9, true),
+                strings.retrying_in(4),
+                strings.visitor_error(&error),
+                strings.chat_with("Acme"),
+            ] {
                 assert!(!text.contains('{'), "{locale:?}: {text}");
             }
-            assert!(strings.unread_count(3).contains('3') && strings.cooldown(9, true).contains('9'));
+            assert!(
+                strings.unread_count(3).contains('3') && strings.cooldown(9, true).contains('9')
+            );
             assert!(strings.visitor_error(&error).contains('7'));
             assert!(strings.chat_with("Acme").contains("Acme"));
         }

@@ -14,11 +14,23 @@ pub struct Color {
 
 impl Color {
     /// The widget's own blue, used when the page sets none.
-    pub const DEFAULT_PRIMARY: Color = Color { r: 0x0a, g: 0x5c, b: 0xd6 };
+    pub const DEFAULT_PRIMARY: Color = Color {
+        r: 0x0a,
+        g: 0x5c,
+        b: 0xd6,
+    };
     /// Text on a light primary.
-    pub const DARK_TEXT: Color = Color { r: 0x11, g: 0x18, b: 0x27 };
+    pub const DARK_TEXT: Color = Color {
+        r: 0x11,
+        g: 0x18,
+        b: 0x27,
+    };
     /// Text on a dark primary.
-    pub const WHITE: Color = Color { r: 0xff, g: 0xff, b: 0xff };
+    pub const WHITE: Color = Color {
+        r: 0xff,
+        g: 0xff,
+        b: 0xff,
+    };
 
     /// Reads `#rgb` or `#rrggbb` (the `#` is optional).
     pub fn parse_hex(value: &str) -> Option<Self> {
@@ -30,9 +42,17 @@ impl Color {
         match hex.len() {
             3 => {
                 let mut digits = hex.chars().map(|c| channel(&format!("{c}{c}")));
-                Some(Self { r: digits.next()??, g: digits.next()??, b: digits.next()?? })
+                Some(Self {
+                    r: digits.next()??,
+                    g: digits.next()??,
+                    b: digits.next()??,
+                })
             }
-            6 => Some(Self { r: channel(&hex[0..2])?, g: channel(&hex[2..4])?, b: channel(&hex[4..6])? }),
+            6 => Some(Self {
+                r: channel(&hex[0..2])?,
+                g: channel(&hex[2..4])?,
+                b: channel(&hex[4..6])?,
+            }),
             _ => None,
         }
     }
@@ -66,8 +86,14 @@ impl Color {
 
     /// A straight blend towards `other`: `t = 0` is `self`, `t = 1` is `other`.
     pub fn mix(self, other: Color, t: f64) -> Color {
-        let blend = |a: u8, b: u8| (f64::from(a) + (f64::from(b) - f64::from(a)) * t.clamp(0.0, 1.0)).round() as u8;
-        Color { r: blend(self.r, other.r), g: blend(self.g, other.g), b: blend(self.b, other.b) }
+        let blend = |a: u8, b: u8| {
+            (f64::from(a) + (f64::from(b) - f64::from(a)) * t.clamp(0.0, 1.0)).round() as u8
+        };
+        Color {
+            r: blend(self.r, other.r),
+            g: blend(self.g, other.g),
+            b: blend(self.b, other.b),
+        }
     }
 
     /// This colour, darkened just enough to be readable (4.5:1) as text on `background`: for
@@ -93,8 +119,16 @@ impl Color {
     pub fn accessible_surface(self) -> (Color, Color) {
         const AA_TEXT: f64 = 4.5;
         const WHITE_STILL_READS: f64 = 3.0;
-        let text = if self.contrast_ratio(Self::WHITE) >= WHITE_STILL_READS { Self::WHITE } else { Self::DARK_TEXT };
-        let away = if text == Self::WHITE { Color { r: 0, g: 0, b: 0 } } else { Self::WHITE };
+        let text = if self.contrast_ratio(Self::WHITE) >= WHITE_STILL_READS {
+            Self::WHITE
+        } else {
+            Self::DARK_TEXT
+        };
+        let away = if text == Self::WHITE {
+            Color { r: 0, g: 0, b: 0 }
+        } else {
+            Self::WHITE
+        };
         let mut surface = self;
         for step in 1..=20 {
             if surface.contrast_ratio(text) >= AA_TEXT {
@@ -114,7 +148,14 @@ mod tests {
 
     #[test]
     fn parses_short_and_long_hex() {
-        assert_eq!(Color::parse_hex("#0a7cff"), Some(Color { r: 10, g: 124, b: 255 }));
+        assert_eq!(
+            Color::parse_hex("#0a7cff"),
+            Some(Color {
+                r: 10,
+                g: 124,
+                b: 255
+            })
+        );
         assert_eq!(Color::parse_hex("fff"), Some(Color::WHITE));
         assert_eq!(Color::parse_hex("#12345"), None);
         assert_eq!(Color::parse_hex("red"), None);
@@ -129,7 +170,13 @@ mod tests {
                     let brand = Color { r, g, b };
                     let (surface, text) = brand.accessible_surface();
                     let ratio = surface.contrast_ratio(text);
-                    assert!(ratio >= 4.5, "{} -> {} on {}: {ratio:.2}", brand.to_hex(), text.to_hex(), surface.to_hex());
+                    assert!(
+                        ratio >= 4.5,
+                        "{} -> {} on {}: {ratio:.2}",
+                        brand.to_hex(),
+                        text.to_hex(),
+                        surface.to_hex()
+                    );
                 }
             }
         }
@@ -139,10 +186,18 @@ mod tests {
     fn brand_ink_on_white_is_always_readable() {
         for hex in ["#ffeb3b", "#00ff00", "#0a7cff", "#7c3aed", "#ffffff"] {
             let ink = Color::parse_hex(hex).unwrap().readable_on(Color::WHITE);
-            assert!(ink.contrast_ratio(Color::WHITE) >= 4.5, "{hex} -> {}", ink.to_hex());
+            assert!(
+                ink.contrast_ratio(Color::WHITE) >= 4.5,
+                "{hex} -> {}",
+                ink.to_hex()
+            );
         }
         let purple = Color::parse_hex("#7c3aed").unwrap();
-        assert_eq!(purple.readable_on(Color::WHITE), purple, "dark enough already");
+        assert_eq!(
+            purple.readable_on(Color::WHITE),
+            purple,
+            "dark enough already"
+        );
     }
 
     #[test]

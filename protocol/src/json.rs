@@ -63,7 +63,11 @@ impl Json {
     /// assert!(Json::parse("[1,]").is_err());
     /// ```
     pub fn parse(text: &str) -> Result<Json, JsonError> {
-        let mut parser = Parser { text, bytes: text.as_bytes(), pos: 0 };
+        let mut parser = Parser {
+            text,
+            bytes: text.as_bytes(),
+            pos: 0,
+        };
         let value = parser.value(0)?;
         parser.skip_space();
         if parser.pos < parser.bytes.len() {
@@ -76,7 +80,10 @@ impl Json {
     pub fn parse_bytes(bytes: &[u8]) -> Result<Json, JsonError> {
         match std::str::from_utf8(bytes) {
             Ok(text) => Self::parse(text),
-            Err(err) => Err(JsonError { message: "invalid UTF-8", offset: err.valid_up_to() }),
+            Err(err) => Err(JsonError {
+                message: "invalid UTF-8",
+                offset: err.valid_up_to(),
+            }),
         }
     }
 
@@ -113,7 +120,9 @@ impl Json {
         if let Json::Object(fields) = self {
             // The first field with the name takes the value; the others go.
             let mut value = Some(value);
-            fields.retain_mut(|(name, slot)| name != key || value.take().map(|value| *slot = value).is_some());
+            fields.retain_mut(|(name, slot)| {
+                name != key || value.take().map(|value| *slot = value).is_some()
+            });
             if let Some(value) = value {
                 fields.push((key.to_owned(), value));
             }
@@ -129,7 +138,11 @@ impl Json {
 
     /// The field `key` of an object (the last, if there are duplicates).
     pub fn get(&self, key: &str) -> Option<&Json> {
-        self.as_object()?.iter().rev().find(|(name, _)| name == key).map(|(_, value)| value)
+        self.as_object()?
+            .iter()
+            .rev()
+            .find(|(name, _)| name == key)
+            .map(|(_, value)| value)
     }
 
     /// The text of a string.
@@ -168,19 +181,29 @@ impl Json {
     pub fn as_f64(&self) -> Option<f64> {
         // Exact powers of ten: an f64 holds each of these without rounding.
         const POW10: [f64; 23] = [
-            1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
-            1e19, 1e20, 1e21, 1e22,
+            1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+            1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
         ];
         let text = self.number()?;
-        let (negative, text) = text.strip_prefix('-').map_or((false, text), |rest| (true, rest));
+        let (negative, text) = text
+            .strip_prefix('-')
+            .map_or((false, text), |rest| (true, rest));
         let (digits, exponent) = text.split_once(['e', 'E']).unwrap_or((text, "0"));
         // The grammar was checked when parsing, so only an exponent too large for i64 fails.
-        let mut exponent: i64 = exponent.parse().unwrap_or(if exponent.starts_with('-') { -1_000_000 } else { 1_000_000 });
+        let mut exponent: i64 = exponent.parse().unwrap_or(if exponent.starts_with('-') {
+            -1_000_000
+        } else {
+            1_000_000
+        });
         exponent = exponent.clamp(-1_000_000, 1_000_000);
         // Up to 18 significant digits, exactly, in a u64; the rest only move the exponent.
         let point = digits.find('.').unwrap_or(digits.len());
         let mut mantissa: u64 = 0;
-        for (index, byte) in digits.bytes().enumerate().filter(|(_, byte)| byte.is_ascii_digit()) {
+        for (index, byte) in digits
+            .bytes()
+            .enumerate()
+            .filter(|(_, byte)| byte.is_ascii_digit())
+        {
             let fraction = index > point;
             if mantissa < 100_000_000_000_000_000 {
                 mantissa = mantissa * 10 + u64::from(byte - b'0');
@@ -204,7 +227,11 @@ impl Json {
             exponent += 22;
         }
         let power = POW10[exponent.unsigned_abs().min(22) as usize];
-        value = if exponent >= 0 { value * power } else { value / power };
+        value = if exponent >= 0 {
+            value * power
+        } else {
+            value / power
+        };
         Some(if negative { -value } else { value })
     }
 
@@ -352,7 +379,10 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn error(&self, message: &'static str) -> JsonError {
-        JsonError { message, offset: self.pos }
+        JsonError {
+            message,
+            offset: self.pos,
+        }
     }
 
     fn peek(&self) -> Option<u8> {
@@ -425,7 +455,11 @@ impl Parser<'_> {
             Some(b'"') => self.string().map(Json::String),
             Some(b'-' | b'0'..=b'9') => self.number(),
             _ => {
-                for (word, value) in [("true", Json::Bool(true)), ("false", Json::Bool(false)), ("null", Json::Null)] {
+                for (word, value) in [
+                    ("true", Json::Bool(true)),
+                    ("false", Json::Bool(false)),
+                    ("null", Json::Null),
+                ] {
                     if self.bytes[self.pos..].starts_with(word.as_bytes()) {
                         self.pos += word.len();
                         return Ok(value);
@@ -480,7 +514,8 @@ impl Parser<'_> {
         let mut out = String::new();
         loop {
             let start = self.pos;
-            while matches!(self.peek(), Some(byte) if byte != b'"' && byte != b'\\' && byte >= 0x20) {
+            while matches!(self.peek(), Some(byte) if byte != b'"' && byte != b'\\' && byte >= 0x20)
+            {
                 self.pos += 1;
             }
             // The run ends at an ASCII byte or the end, so both ends are character boundaries.
@@ -543,7 +578,9 @@ impl Parser<'_> {
         let mut code = 0;
         for _ in 0..4 {
             let digit = self.peek().and_then(|byte| (byte as char).to_digit(16));
-            let Some(digit) = digit else { return Err(self.error("invalid \\u escape")) };
+            let Some(digit) = digit else {
+                return Err(self.error("invalid \\u escape"));
+            };
             code = code * 16 + digit;
             self.pos += 1;
         }
@@ -564,10 +601,15 @@ mod with_serde {
                 serde_json::Value::Bool(value) => Json::Bool(value),
                 serde_json::Value::Number(number) => Json::Number(number.to_string()),
                 serde_json::Value::String(text) => Json::String(text),
-                serde_json::Value::Array(items) => Json::Array(items.into_iter().map(Json::from).collect()),
-                serde_json::Value::Object(fields) => {
-                    Json::Object(fields.into_iter().map(|(key, value)| (key, value.into())).collect())
+                serde_json::Value::Array(items) => {
+                    Json::Array(items.into_iter().map(Json::from).collect())
                 }
+                serde_json::Value::Object(fields) => Json::Object(
+                    fields
+                        .into_iter()
+                        .map(|(key, value)| (key, value.into()))
+                        .collect(),
+                ),
             }
         }
     }
@@ -578,12 +620,19 @@ mod with_serde {
             match value {
                 Json::Null => serde_json::Value::Null,
                 Json::Bool(value) => serde_json::Value::Bool(value),
-                Json::Number(text) => text.parse().map_or(serde_json::Value::Null, serde_json::Value::Number),
+                Json::Number(text) => text
+                    .parse()
+                    .map_or(serde_json::Value::Null, serde_json::Value::Number),
                 Json::String(text) => serde_json::Value::String(text),
-                Json::Array(items) => serde_json::Value::Array(items.into_iter().map(Into::into).collect()),
-                Json::Object(fields) => {
-                    serde_json::Value::Object(fields.into_iter().map(|(key, value)| (key, value.into())).collect())
+                Json::Array(items) => {
+                    serde_json::Value::Array(items.into_iter().map(Into::into).collect())
                 }
+                Json::Object(fields) => serde_json::Value::Object(
+                    fields
+                        .into_iter()
+                        .map(|(key, value)| (key, value.into()))
+                        .collect(),
+                ),
             }
         }
     }
@@ -611,7 +660,8 @@ mod tests {
 
     #[test]
     fn parses_every_kind_of_value() {
-        let json = parsed(" {\"a\" : [ 1 , -2.5e+3, true, false, null, \"x\" ], \"b\": {}, \"c\": []}\n");
+        let json =
+            parsed(" {\"a\" : [ 1 , -2.5e+3, true, false, null, \"x\" ], \"b\": {}, \"c\": []}\n");
         assert_eq!(
             json,
             Json::Object(vec![
@@ -630,20 +680,29 @@ mod tests {
                 ("c".into(), Json::Array(vec![])),
             ])
         );
-        assert_eq!(json.to_string(), r#"{"a":[1,-2.5e+3,true,false,null,"x"],"b":{},"c":[]}"#);
+        assert_eq!(
+            json.to_string(),
+            r#"{"a":[1,-2.5e+3,true,false,null,"x"],"b":{},"c":[]}"#
+        );
     }
 
     #[test]
     fn reads_every_escape() {
         let json = parsed(r#""q\" b\\ s\/ \b\f\n\r\t \u00e9 \uD83D\uDE00 \u2028""#);
-        assert_eq!(json.as_str(), Some("q\" b\\ s/ \u{8}\u{c}\n\r\t é 😀 \u{2028}"));
+        assert_eq!(
+            json.as_str(),
+            Some("q\" b\\ s/ \u{8}\u{c}\n\r\t é 😀 \u{2028}")
+        );
         assert_eq!(parsed("\"raw é 😀\"").as_str(), Some("raw é 😀"));
     }
 
     #[test]
     fn writes_strings_as_serde_json_does() {
         let text = "q\" b\\ s/ \u{8}\u{c}\n\r\t \u{0}\u{1f}\u{7f} é 😀 \u{2028}";
-        assert_eq!(Json::from(text).to_string(), "\"q\\\" b\\\\ s/ \\b\\f\\n\\r\\t \\u0000\\u001f\u{7f} é 😀 \u{2028}\"");
+        assert_eq!(
+            Json::from(text).to_string(),
+            "\"q\\\" b\\\\ s/ \\b\\f\\n\\r\\t \\u0000\\u001f\u{7f} é 😀 \u{2028}\""
+        );
         assert_eq!(parsed(&Json::from(text).to_string()).as_str(), Some(text));
     }
 
@@ -678,10 +737,27 @@ mod tests {
             ("[1] // comment", "trailing characters", 4),
         ];
         for (text, message, offset) in cases {
-            assert_eq!(Json::parse(text), Err(JsonError { message, offset }), "{text:?}");
+            assert_eq!(
+                Json::parse(text),
+                Err(JsonError { message, offset }),
+                "{text:?}"
+            );
         }
-        assert_eq!(Json::parse_bytes(b"\"\xff\""), Err(JsonError { message: "invalid UTF-8", offset: 1 }));
-        assert_eq!(JsonError { message: "invalid number", offset: 7 }.to_string(), "invalid number at byte 7");
+        assert_eq!(
+            Json::parse_bytes(b"\"\xff\""),
+            Err(JsonError {
+                message: "invalid UTF-8",
+                offset: 1
+            })
+        );
+        assert_eq!(
+            JsonError {
+                message: "invalid number",
+                offset: 7
+            }
+            .to_string(),
+            "invalid number at byte 7"
+        );
     }
 
     #[test]
@@ -689,7 +765,10 @@ mod tests {
         let deep = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
         assert!(Json::parse(&deep(MAX_DEPTH)).is_ok());
         let too_deep = Json::parse(&deep(MAX_DEPTH + 1)).unwrap_err();
-        assert_eq!((too_deep.message, too_deep.offset), ("nested too deeply", MAX_DEPTH));
+        assert_eq!(
+            (too_deep.message, too_deep.offset),
+            ("nested too deeply", MAX_DEPTH)
+        );
         // Far deeper than the stack would take: refused at once.
         assert!(Json::parse(&"{\"a\":".repeat(1_000_000)).is_err());
     }
@@ -711,7 +790,10 @@ mod tests {
         assert_eq!(n("1e99999999999999999999").as_f64(), Some(f64::INFINITY));
         assert_eq!(n("0.000e-99999999999999999999").as_f64(), Some(0.0));
         assert_eq!(n("-0").as_f64().map(f64::is_sign_negative), Some(true));
-        assert_eq!(n("12345678901234567890123.5e-2").to_string(), "12345678901234567890123.5e-2");
+        assert_eq!(
+            n("12345678901234567890123.5e-2").to_string(),
+            "12345678901234567890123.5e-2"
+        );
         assert_eq!(Json::from("60").as_u64(), None, "a string is not a number");
         assert_eq!(Json::from(u64::MAX).to_string(), "18446744073709551615");
         assert_eq!(Json::from(-7_i64).to_string(), "-7");
@@ -725,7 +807,10 @@ mod tests {
         if ours.to_bits() == exact.to_bits() {
             return Ok(());
         }
-        let (digits, exponent) = text.trim_start_matches('-').split_once(['e', 'E']).unwrap_or((text.trim_start_matches('-'), "0"));
+        let (digits, exponent) = text
+            .trim_start_matches('-')
+            .split_once(['e', 'E'])
+            .unwrap_or((text.trim_start_matches('-'), "0"));
         let (int, fraction) = digits.split_once('.').unwrap_or((digits, ""));
         let significant = format!("{int}{fraction}");
         let significant = significant.trim_start_matches('0');
@@ -747,9 +832,19 @@ mod tests {
     #[test]
     fn floats_at_the_edges_read_nearly() {
         for text in [
-            "1.7976931348623157e308", "1.7976931348623158e308", "2.2250738585072014e-308", "4.9e-324", "2e-324",
-            "9007199254740993", "123456789012345678901234567890", "0.1", "0.30000000000000004", "1e22", "1e23",
-            "3.14159265358979323846264338327950288", "-0.0000000000000000000000000000001",
+            "1.7976931348623157e308",
+            "1.7976931348623158e308",
+            "2.2250738585072014e-308",
+            "4.9e-324",
+            "2e-324",
+            "9007199254740993",
+            "123456789012345678901234567890",
+            "0.1",
+            "0.30000000000000004",
+            "1e22",
+            "1e23",
+            "3.14159265358979323846264338327950288",
+            "-0.0000000000000000000000000000001",
         ] {
             check_f64(text).unwrap();
         }
@@ -792,9 +887,15 @@ mod tests {
         let json = parsed(r#"{"s":"t","b":false,"a":[1],"o":{"k":null}}"#);
         assert_eq!(json.get("s").and_then(Json::as_str), Some("t"));
         assert_eq!(json.get("b").and_then(Json::as_bool), Some(false));
-        assert_eq!(json.get("a").and_then(Json::as_array).map(<[Json]>::len), Some(1));
+        assert_eq!(
+            json.get("a").and_then(Json::as_array).map(<[Json]>::len),
+            Some(1)
+        );
         assert!(json.get("o").is_some_and(Json::is_object));
-        assert!(json.get("o").and_then(|o| o.get("k")).is_some_and(Json::is_null));
+        assert!(json
+            .get("o")
+            .and_then(|o| o.get("k"))
+            .is_some_and(Json::is_null));
         assert_eq!(json.get("s").and_then(Json::as_bool), None);
         assert_eq!(json.get("b").and_then(Json::as_str), None);
         assert_eq!(json.get("a").and_then(Json::as_object), None);

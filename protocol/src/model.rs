@@ -40,7 +40,11 @@ pub struct Reply {
 
 /// What a suggested action does when clicked.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(rename_all = "snake_case"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum ActionKind {
     /// Sends `payload` (or `text`) as the visitor's next message.
     #[default]
@@ -61,7 +65,10 @@ pub struct SuggestedAction {
     /// The label the visitor sees (and sees as their message after clicking).
     pub text: String,
     /// What is sent instead of `text`, if present.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub payload: Option<String>,
 }
 
@@ -168,7 +175,12 @@ pub struct ApiError {
 impl ApiError {
     /// An error with a code and a message, no status and no retry hint.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), http_status: None, retry_after_s: None }
+        Self {
+            code,
+            message: message.into(),
+            http_status: None,
+            retry_after_s: None,
+        }
     }
 
     /// A request that never got a response.
@@ -178,7 +190,10 @@ impl ApiError {
 
     /// A response that could not be understood.
     pub fn malformed(status: u16, detail: impl Into<String>) -> Self {
-        Self { http_status: Some(status), ..Self::new(ErrorCode::MalformedResponse, detail) }
+        Self {
+            http_status: Some(status),
+            ..Self::new(ErrorCode::MalformedResponse, detail)
+        }
     }
 
     /// A reply that went silent: nothing arrived for as long as the widget waits (its code is
@@ -236,7 +251,11 @@ pub struct ResponseMeta {
 
 impl ResponseMeta {
     /// Builds the meta from a header lookup (`name` is lower-case; return `None` when absent).
-    pub fn from_headers(status: u16, now_unix: u64, header: impl Fn(&str) -> Option<String>) -> Self {
+    pub fn from_headers(
+        status: u16,
+        now_unix: u64,
+        header: impl Fn(&str) -> Option<String>,
+    ) -> Self {
         let number = |name: &str| header(name).and_then(|v| v.trim().parse::<u64>().ok());
         Self {
             status,
@@ -254,7 +273,12 @@ impl ResponseMeta {
     /// Whether the body is JSON by its content type (`application/json`, `...+json`).
     pub fn is_json(&self) -> bool {
         self.content_type.as_deref().is_some_and(|ct| {
-            let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            let mime = ct
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
             mime == "application/json" || mime.ends_with("+json")
         })
     }
@@ -262,7 +286,11 @@ impl ResponseMeta {
     /// Whether the body is a Server-Sent Events stream.
     pub fn is_event_stream(&self) -> bool {
         self.content_type.as_deref().is_some_and(|ct| {
-            ct.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("text/event-stream")
+            ct.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case("text/event-stream")
         })
     }
 
@@ -280,6 +308,10 @@ impl ResponseMeta {
         self.retry_after
             .as_deref()
             .and_then(|v| v.trim().parse::<u64>().ok())
-            .or_else(|| self.rate_limit.reset_unix.map(|reset| reset.saturating_sub(self.now_unix)))
+            .or_else(|| {
+                self.rate_limit
+                    .reset_unix
+                    .map(|reset| reset.saturating_sub(self.now_unix))
+            })
     }
 }

@@ -49,7 +49,12 @@ impl SseParser {
             let bom = [0xEF_u8, 0xBB, 0xBF];
             let seen = self.line.len();
             let take = (bom.len() - seen).min(bytes.len());
-            if self.line.iter().chain(&bytes[..take]).eq(bom[..seen + take].iter()) {
+            if self
+                .line
+                .iter()
+                .chain(&bytes[..take])
+                .eq(bom[..seen + take].iter())
+            {
                 if seen + take < bom.len() {
                     self.line.extend_from_slice(&bytes[..take]);
                     return events;
@@ -128,7 +133,9 @@ impl SseParser {
         }
         self.has_data = false;
         events.push(SseEvent {
-            event: event.filter(|e| !e.is_empty()).unwrap_or_else(|| "message".to_owned()),
+            event: event
+                .filter(|e| !e.is_empty())
+                .unwrap_or_else(|| "message".to_owned()),
             data: std::mem::take(&mut self.data),
             id: self.last_id.clone(),
             retry,
@@ -148,7 +155,12 @@ mod tests {
     }
 
     fn event(name: &str, data: &str) -> SseEvent {
-        SseEvent { event: name.into(), data: data.into(), id: None, retry: None }
+        SseEvent {
+            event: name.into(),
+            data: data.into(),
+            id: None,
+            retry: None,
+        }
     }
 
     #[test]
@@ -156,14 +168,25 @@ mod tests {
         let stream = b"event: start\ndata: {\"conversationId\":\"c1\"}\n\nevent: delta\ndata: {\"content\":\"Hel\"}\n\n";
         assert_eq!(
             parse_all(stream),
-            vec![event("start", "{\"conversationId\":\"c1\"}"), event("delta", "{\"content\":\"Hel\"}")]
+            vec![
+                event("start", "{\"conversationId\":\"c1\"}"),
+                event("delta", "{\"content\":\"Hel\"}")
+            ]
         );
     }
 
     #[test]
     fn crlf_lf_and_cr_line_ends_all_work() {
-        for stream in [&b"data: a\r\n\r\ndata: b\r\n\r\n"[..], b"data: a\n\ndata: b\n\n", b"data: a\r\rdata: b\r\r"] {
-            assert_eq!(parse_all(stream), vec![event("message", "a"), event("message", "b")], "{stream:?}");
+        for stream in [
+            &b"data: a\r\n\r\ndata: b\r\n\r\n"[..],
+            b"data: a\n\ndata: b\n\n",
+            b"data: a\r\rdata: b\r\r",
+        ] {
+            assert_eq!(
+                parse_all(stream),
+                vec![event("message", "a"), event("message", "b")],
+                "{stream:?}"
+            );
         }
     }
 
@@ -175,19 +198,32 @@ mod tests {
         assert_eq!(events[0].data, "line one\nline two\n");
         assert_eq!(events[0].id.as_deref(), Some("7"));
         assert_eq!(events[0].retry, Some(3000));
-        assert_eq!(events[1].id.as_deref(), Some("7"), "the last id carries over");
+        assert_eq!(
+            events[1].id.as_deref(),
+            Some("7"),
+            "the last id carries over"
+        );
         assert_eq!(events[1].retry, None);
     }
 
     #[test]
     fn events_without_data_are_not_dispatched() {
-        assert_eq!(parse_all(b"event: ping\n\n: only a comment\n\nid: 3\n\n"), vec![]);
+        assert_eq!(
+            parse_all(b"event: ping\n\n: only a comment\n\nid: 3\n\n"),
+            vec![]
+        );
     }
 
     #[test]
     fn a_last_event_without_a_blank_line_is_dispatched_at_the_end() {
-        assert_eq!(parse_all(b"data: first\n\ndata: last"), vec![event("message", "first"), event("message", "last")]);
-        assert_eq!(parse_all(b"event: done\ndata: {}\n"), vec![event("done", "{}")]);
+        assert_eq!(
+            parse_all(b"data: first\n\ndata: last"),
+            vec![event("message", "first"), event("message", "last")]
+        );
+        assert_eq!(
+            parse_all(b"event: done\ndata: {}\n"),
+            vec![event("done", "{}")]
+        );
     }
 
     #[test]
@@ -213,6 +249,9 @@ mod tests {
     fn a_byte_order_mark_is_skipped_even_when_split() {
         let mut parser = SseParser::new();
         assert!(parser.feed(&[0xEF, 0xBB]).is_empty());
-        assert_eq!(parser.feed(&[0xBF, b'd', b'a', b't', b'a', b':', b'x', b'\n', b'\n']), vec![event("message", "x")]);
+        assert_eq!(
+            parser.feed(&[0xBF, b'd', b'a', b't', b'a', b':', b'x', b'\n', b'\n']),
+            vec![event("message", "x")]
+        );
     }
 }

@@ -45,7 +45,11 @@ pub enum StreamEvent {
 pub fn decode_event(event: &SseEvent) -> Option<StreamEvent> {
     let data = event.data.as_str();
     if data.trim() == "[DONE]" {
-        return Some(StreamEvent::Done { conversation_id: None, message_id: None, full_text: None });
+        return Some(StreamEvent::Done {
+            conversation_id: None,
+            message_id: None,
+            full_text: None,
+        });
     }
     let json = Json::parse(data).ok().filter(Json::is_object);
     let kind = match event.event.as_str() {
@@ -61,7 +65,9 @@ pub fn decode_event(event: &SseEvent) -> Option<StreamEvent> {
     let Some(json) = json else {
         // Not a JSON object: plain text is the chunk itself, in any event that carries text.
         return match kind {
-            "message" | "delta" | "token" | "text" => (!data.is_empty()).then(|| StreamEvent::Delta(data.to_owned())),
+            "message" | "delta" | "token" | "text" => {
+                (!data.is_empty()).then(|| StreamEvent::Delta(data.to_owned()))
+            }
             "error" => Some(StreamEvent::Error(ApiError::new(ErrorCode::Server, data))),
             _ => None,
         };
@@ -86,13 +92,18 @@ pub fn decode_event(event: &SseEvent) -> Option<StreamEvent> {
         {
             Some(StreamEvent::Error(stream_error(&json)))
         }
-        _ => chunk(&json).filter(|c| !c.is_empty()).map(StreamEvent::Delta),
+        _ => chunk(&json)
+            .filter(|c| !c.is_empty())
+            .map(StreamEvent::Delta),
     }
 }
 
 /// The text chunk of a delta-like JSON object, in any of the accepted spellings.
 fn chunk(json: &Json) -> Option<String> {
-    let openai = json.get("choices").and_then(|c| c.as_array()?.first()).and_then(|c| c.get("delta")?.get("content"));
+    let openai = json
+        .get("choices")
+        .and_then(|c| c.as_array()?.first())
+        .and_then(|c| c.get("delta")?.get("content"));
     if let Some(content) = openai {
         return content.as_str().map(str::to_owned);
     }
@@ -100,7 +111,8 @@ fn chunk(json: &Json) -> Option<String> {
         match json.get(field) {
             Some(Json::String(text)) => return Some(text.clone()),
             Some(inner @ Json::Object(_)) => {
-                if let Some(Json::String(text)) = inner.get("text").or_else(|| inner.get("content")) {
+                if let Some(Json::String(text)) = inner.get("text").or_else(|| inner.get("content"))
+                {
                     return Some(text.clone());
                 }
             }
@@ -111,14 +123,23 @@ fn chunk(json: &Json) -> Option<String> {
 }
 
 fn string_field(json: &Json, names: &[&str]) -> Option<String> {
-    names.iter().find_map(|name| json.get(name)?.as_str().map(str::to_owned))
+    names
+        .iter()
+        .find_map(|name| json.get(name)?.as_str().map(str::to_owned))
 }
 
 /// An error carried inside the stream (our error body, or `{"error": {"message": ...}}`).
 fn stream_error(json: &Json) -> ApiError {
     if let Some(inner @ Json::Object(_)) = json.get("error") {
-        let code = inner.get("code").and_then(Json::as_str).map(ErrorCode::from_wire).unwrap_or(ErrorCode::Server);
-        let message = inner.get("message").and_then(Json::as_str).unwrap_or("the stream reported an error");
+        let code = inner
+            .get("code")
+            .and_then(Json::as_str)
+            .map(ErrorCode::from_wire)
+            .unwrap_or(ErrorCode::Server);
+        let message = inner
+            .get("message")
+            .and_then(Json::as_str)
+            .unwrap_or("the stream reported an error");
         return ApiError::new(code, message);
     }
     let mut error = decode_error_value(&ResponseMeta::default(), json);
@@ -150,7 +171,10 @@ impl ReplyStream {
     /// Consumes the next chunk of bytes; returns the events it completed.
     pub fn feed(&mut self, bytes: &[u8]) -> Vec<StreamEvent> {
         let events = self.parser.feed(bytes);
-        events.iter().filter_map(|event| self.admit(event, false)).collect()
+        events
+            .iter()
+            .filter_map(|event| self.admit(event, false))
+            .collect()
     }
 
     /// The server closed the stream: a last event without its blank line still counts, unless
@@ -158,7 +182,10 @@ impl ReplyStream {
     /// dropped, a deadline) is simply not finished: its half-received event is dropped.
     pub fn finish(&mut self) -> Vec<StreamEvent> {
         let events = self.parser.finish();
-        events.iter().filter_map(|event| self.admit(event, true)).collect()
+        events
+            .iter()
+            .filter_map(|event| self.admit(event, true))
+            .collect()
     }
 
     /// Whether the stream has sent JSON events (ours, OpenAI's): such a stream ends with an
@@ -177,7 +204,8 @@ impl ReplyStream {
             return Some(decoded);
         }
         // At the end, a cut can leave just the first byte of a JSON object or of `[DONE]`.
-        let wire = data.starts_with("{\"") || (at_end && (data.starts_with('{') || "[DONE]".starts_with(data)));
+        let wire = data.starts_with("{\"")
+            || (at_end && (data.starts_with('{') || "[DONE]".starts_with(data)));
         (!self.structured && !wire).then_some(decoded)
     }
 }
@@ -199,7 +227,10 @@ impl ReplyBuilder {
     /// Applies one event. Returns the text appended by it, if any.
     pub fn apply(&mut self, event: StreamEvent) -> Result<Option<String>, ApiError> {
         match event {
-            StreamEvent::Start { conversation_id, message_id } => {
+            StreamEvent::Start {
+                conversation_id,
+                message_id,
+            } => {
                 self.set_ids(conversation_id, message_id);
                 Ok(None)
             }
@@ -211,13 +242,20 @@ impl ReplyBuilder {
                 self.reply.suggested_actions = actions;
                 Ok(None)
             }
-            StreamEvent::Done { conversation_id, message_id, full_text } => {
+            StreamEvent::Done {
+                conversation_id,
+                message_id,
+                full_text,
+            } => {
                 self.set_ids(conversation_id, message_id);
                 self.done = true;
                 // The server's full text wins when it extends what arrived (a lost chunk);
                 // if it disagrees otherwise, what the visitor has watched appear stays.
                 match full_text {
-                    Some(full) if full.len() > self.reply.text.len() && full.starts_with(&self.reply.text) => {
+                    Some(full)
+                        if full.len() > self.reply.text.len()
+                            && full.starts_with(&self.reply.text) =>
+                    {
                         let rest = full[self.reply.text.len()..].to_owned();
                         self.reply.text = full;
                         Ok(Some(rest))
@@ -297,17 +335,41 @@ mod tests {
         assert_eq!(reply.conversation_id, "c1");
         assert_eq!(reply.message_id.as_deref(), Some("m1"));
         assert_eq!(reply.suggested_actions[0].kind, ActionKind::QuickReply);
-        assert_eq!(reply.suggested_actions[0].payload.as_deref(), Some("check_order"));
+        assert_eq!(
+            reply.suggested_actions[0].payload.as_deref(),
+            Some("check_order")
+        );
     }
 
     #[test]
     fn the_server_encoders_round_trip() {
-        let mut stream = sse_frame("start", &events::Start { conversation_id: "c9".into(), message_id: None });
-        stream += &sse_frame("delta", &events::Delta { content: "line\n\n```\ncode\n```".into() });
-        stream += &sse_frame("done", &events::Done { conversation_id: "c9".into(), message_id: Some("m".into()), response: Some("line\n\n```\ncode\n```".into()) });
+        let mut stream = sse_frame(
+            "start",
+            &events::Start {
+                conversation_id: "c9".into(),
+                message_id: None,
+            },
+        );
+        stream += &sse_frame(
+            "delta",
+            &events::Delta {
+                content: "line\n\n```\ncode\n```".into(),
+            },
+        );
+        stream += &sse_frame(
+            "done",
+            &events::Done {
+                conversation_id: "c9".into(),
+                message_id: Some("m".into()),
+                response: Some("line\n\n```\ncode\n```".into()),
+            },
+        );
         let (reply, done) = build(stream.as_bytes());
         assert!(done);
-        assert_eq!((reply.text.as_str(), reply.conversation_id.as_str()), ("line\n\n```\ncode\n```", "c9"));
+        assert_eq!(
+            (reply.text.as_str(), reply.conversation_id.as_str()),
+            ("line\n\n```\ncode\n```", "c9")
+        );
     }
 
     #[test]
@@ -315,7 +377,10 @@ mod tests {
         let stream = "data: {\"type\":\"start\",\"conversation_id\":\"c2\"}\n\ndata: {\"type\":\"delta\",\"delta\":\"Hi\"}\n\ndata: {\"type\":\"done\"}\n\n";
         let (reply, done) = build(stream.as_bytes());
         assert!(done);
-        assert_eq!((reply.text.as_str(), reply.conversation_id.as_str()), ("Hi", "c2"));
+        assert_eq!(
+            (reply.text.as_str(), reply.conversation_id.as_str()),
+            ("Hi", "c2")
+        );
     }
 
     #[test]
@@ -359,9 +424,13 @@ mod tests {
         assert_eq!(failure.message, "Model overloaded");
 
         let openai_error = decode_stream(b"data: {\"error\":{\"message\":\"context too long\",\"code\":\"INVALID_REQUEST\"}}\n\n");
-        assert!(matches!(&openai_error[0], StreamEvent::Error(e) if e.code == ErrorCode::InvalidRequest && e.message == "context too long"));
+        assert!(
+            matches!(&openai_error[0], StreamEvent::Error(e) if e.code == ErrorCode::InvalidRequest && e.message == "context too long")
+        );
         let typed = decode_stream(b"data: {\"type\":\"error\",\"error\":\"Rate limit exceeded\",\"code\":\"RATE_LIMIT_EXCEEDED\",\"retryAfter\":5}\n\n");
-        assert!(matches!(&typed[0], StreamEvent::Error(e) if e.code == ErrorCode::RateLimitExceeded && e.retry_after_s == Some(5)));
+        assert!(
+            matches!(&typed[0], StreamEvent::Error(e) if e.code == ErrorCode::RateLimitExceeded && e.retry_after_s == Some(5))
+        );
     }
 
     #[test]
@@ -370,7 +439,9 @@ mod tests {
         assert_eq!(reply.text, "Hello!");
         let (reply, _) = build(b"event: delta\ndata: {\"content\":\"Bonjour\"}\n\nevent: done\ndata: {\"response\":\"Hello!\"}\n\n");
         assert_eq!(reply.text, "Bonjour");
-        let (reply, _) = build(b"event: done\ndata: {\"conversationId\":\"c\",\"response\":\"Only at the end\"}\n\n");
+        let (reply, _) = build(
+            b"event: done\ndata: {\"conversationId\":\"c\",\"response\":\"Only at the end\"}\n\n",
+        );
         assert_eq!(reply.text, "Only at the end");
     }
 

@@ -17,26 +17,33 @@ fn value() -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
         any::<String>().prop_map(Value::String),
     ];
     leaf.prop_recursive(6, 64, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::btree_map(any::<String>(), inner, 0..6).prop_map(|map| Value::Object(map.into_iter().collect())),
+            prop::collection::btree_map(any::<String>(), inner, 0..6)
+                .prop_map(|map| Value::Object(map.into_iter().collect())),
         ]
     })
 }
 
 /// What each parser makes of a text: the value, or `None` for an error.
 fn both(text: &str) -> (Option<Value>, Option<Value>) {
-    (Json::parse(text).ok().map(Value::from), serde_json::from_str::<Value>(text).ok())
+    (
+        Json::parse(text).ok().map(Value::from),
+        serde_json::from_str::<Value>(text).ok(),
+    )
 }
 
 /// Pieces that matter to JSON's grammar, for the near-JSON texts.
 const PIECES: &[&str] = &[
-    "{", "}", "[", "]", ",", ":", "\"", "\\", "\\u", "\\uD83D", "\\uDE00", "\\n", "\\x", "0", "1", "-", "+", ".", "e", "E",
-    "true", "fals", "null", " ", "\n", "\t", "\u{1}", "\u{7f}", "é", "😀", "/",
+    "{", "}", "[", "]", ",", ":", "\"", "\\", "\\u", "\\uD83D", "\\uDE00", "\\n", "\\x", "0", "1",
+    "-", "+", ".", "e", "E", "true", "fals", "null", " ", "\n", "\t", "\u{1}", "\u{7f}", "é", "😀",
+    "/",
 ];
 
 proptest! {
@@ -108,7 +115,11 @@ fn escapes_serde_json_never_writes_parse_alike() {
     ] {
         let (ours, theirs) = both(text);
         if text == "[1e400]" {
-            assert_eq!((ours.is_some(), theirs), (true, None), "we keep the text; serde_json refuses it");
+            assert_eq!(
+                (ours.is_some(), theirs),
+                (true, None),
+                "we keep the text; serde_json refuses it"
+            );
         } else {
             assert_eq!(ours, theirs, "{text}");
         }

@@ -61,8 +61,15 @@ fn line() -> impl Strategy<Value = String> {
 }
 
 fn stream() -> impl Strategy<Value = Vec<u8>> {
-    proptest::collection::vec((line(), prop_oneof![Just("\n"), Just("\r"), Just("\r\n")]), 0..24).prop_map(|lines| {
-        lines.into_iter().flat_map(|(line, end)| format!("{line}{end}").into_bytes()).collect()
+    proptest::collection::vec(
+        (line(), prop_oneof![Just("\n"), Just("\r"), Just("\r\n")]),
+        0..24,
+    )
+    .prop_map(|lines| {
+        lines
+            .into_iter()
+            .flat_map(|(line, end)| format!("{line}{end}").into_bytes())
+            .collect()
     })
 }
 

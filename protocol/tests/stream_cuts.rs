@@ -8,13 +8,24 @@ const REPLY: &str = "Hello there, your order ACM-1 ships today. Anything else I 
 
 /// The reply in pieces of a few words, as a model streams it.
 fn pieces() -> Vec<&'static str> {
-    vec!["Hello there, ", "your order ", "ACM-1 ships", " today. ", "Anything else ", "I can do?"]
+    vec![
+        "Hello there, ",
+        "your order ",
+        "ACM-1 ships",
+        " today. ",
+        "Anything else ",
+        "I can do?",
+    ]
 }
 
 fn openai_stream() -> String {
     let mut stream = String::new();
     for (i, piece) in pieces().into_iter().enumerate() {
-        let delta = if i == 0 { format!(r#"{{"role":"assistant","content":"{piece}"}}"#) } else { format!(r#"{{"content":"{piece}"}}"#) };
+        let delta = if i == 0 {
+            format!(r#"{{"role":"assistant","content":"{piece}"}}"#)
+        } else {
+            format!(r#"{{"content":"{piece}"}}"#)
+        };
         stream.push_str(&format!(
             "data: {{\"id\":\"chatcmpl-9xA7\",\"object\":\"chat.completion.chunk\",\"created\":1733300000,\"model\":\"demo\",\"choices\":[{{\"index\":0,\"delta\":{delta},\"finish_reason\":null}}]}}\n\n"
         ));
@@ -27,7 +38,9 @@ fn openai_stream() -> String {
 fn chatbots_stream() -> String {
     let mut stream = String::from(": keep-alive\n\nevent: start\ndata: {\"conversationId\":\"conv_7\",\"messageId\":\"msg_9\"}\n\n");
     for piece in pieces() {
-        stream.push_str(&format!("event: delta\ndata: {{\"content\":\"{piece}\"}}\n\n"));
+        stream.push_str(&format!(
+            "event: delta\ndata: {{\"content\":\"{piece}\"}}\n\n"
+        ));
     }
     stream.push_str("event: actions\ndata: {\"suggested_actions\":[{\"type\":\"quick_reply\",\"text\":\"Track it\",\"payload\":\"track\"}]}\n\n");
     stream.push_str(&format!("event: done\ndata: {{\"conversationId\":\"conv_7\",\"messageId\":\"msg_9\",\"response\":\"{REPLY}\"}}\n\n"));
@@ -52,13 +65,25 @@ fn seen(bytes: &[u8], split: usize, closed: bool) -> String {
 
 fn check_every_cut(name: &str, full: &str) {
     let bytes = full.as_bytes();
-    assert_eq!(seen(bytes, bytes.len() / 2, true), REPLY, "{name}: the whole stream gives the whole reply");
+    assert_eq!(
+        seen(bytes, bytes.len() / 2, true),
+        REPLY,
+        "{name}: the whole stream gives the whole reply"
+    );
     for cut in 0..=bytes.len() {
         for closed in [true, false] {
             let text = seen(&bytes[..cut], cut / 2, closed);
-            assert!(REPLY.starts_with(&text), "{name}, cut at {cut} (closed: {closed}): {text:?} is not part of the reply");
-            for wire in ["{", "}", "\"", "data", "chatcmpl", "[DONE", "event", "delta", "content"] {
-                assert!(!text.contains(wire), "{name}, cut at {cut} (closed: {closed}): wire text {wire:?} in {text:?}");
+            assert!(
+                REPLY.starts_with(&text),
+                "{name}, cut at {cut} (closed: {closed}): {text:?} is not part of the reply"
+            );
+            for wire in [
+                "{", "}", "\"", "data", "chatcmpl", "[DONE", "event", "delta", "content",
+            ] {
+                assert!(
+                    !text.contains(wire),
+                    "{name}, cut at {cut} (closed: {closed}): wire text {wire:?} in {text:?}"
+                );
             }
         }
     }
@@ -77,11 +102,15 @@ fn a_chatbots_stream_cut_at_any_byte_shows_only_reply_text() {
 #[test]
 fn plain_text_streams_still_stream_text() {
     let mut stream = ReplyStream::new();
-    let mut events = stream.feed(b"data: Hello\n\ndata:  world\n\ndata: [see](https://example.com)");
+    let mut events =
+        stream.feed(b"data: Hello\n\ndata:  world\n\ndata: [see](https://example.com)");
     events.extend(stream.finish());
     let mut builder = ReplyBuilder::new();
     for event in events {
         let _ = builder.apply(event);
     }
-    assert_eq!(builder.into_reply().text, "Hello world[see](https://example.com)");
+    assert_eq!(
+        builder.into_reply().text,
+        "Hello world[see](https://example.com)"
+    );
 }

@@ -200,11 +200,26 @@ async fn train(store: &Store, bot_id: &str, path: &std::path::Path) -> Result<()
     let kind = Kind::detect(name, None)
         .ok_or_else(|| format!("{shown}: not a training document (.md, .txt, .html or .pdf)"))?;
     let bytes = std::fs::read(path).map_err(|err| format!("{shown}: {err}"))?;
-    let title = path.file_stem().and_then(|s| s.to_str()).unwrap_or("document");
-    let passages = documents::passages(kind, &bytes, title).map_err(|err| format!("{shown}: {}", err.0))?;
-    let new = NewDocument { bot_id, title, category: "", kind, bytes: bytes.len() };
-    let document = documents::add(store, &new, &passages).await.map_err(|err| err.to_string())?;
-    println!("document: {} {:?} ({} passages)", document.id, document.title, document.chunks);
+    let title = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("document");
+    let passages =
+        documents::passages(kind, &bytes, title).map_err(|err| format!("{shown}: {}", err.0))?;
+    let new = NewDocument {
+        bot_id,
+        title,
+        category: "",
+        kind,
+        bytes: bytes.len(),
+    };
+    let document = documents::add(store, &new, &passages)
+        .await
+        .map_err(|err| err.to_string())?;
+    println!(
+        "document: {} {:?} ({} passages)",
+        document.id, document.title, document.chunks
+    );
     Ok(())
 }
 

@@ -45,7 +45,9 @@ pub fn placeholder_in(shadow: &web_sys::ShadowRoot) -> Option<web_sys::Element> 
 /// spot: both are drawn with the same stylesheet, in the same task, so nothing flashes). If it
 /// had keyboard focus, the widget's launcher gets it.
 pub fn replace_placeholder(shadow: &web_sys::ShadowRoot, placeholder: web_sys::Element) {
-    let had_focus = shadow.active_element().is_some_and(|active| placeholder.contains(Some(&active)));
+    let had_focus = shadow
+        .active_element()
+        .is_some_and(|active| placeholder.contains(Some(&active)));
     placeholder.remove();
     if had_focus {
         let mut child = shadow.first_child();
@@ -65,12 +67,16 @@ pub fn replace_placeholder(shadow: &web_sys::ShadowRoot, placeholder: web_sys::E
 
 /// The page's document.
 pub fn document() -> web_sys::Document {
-    web_sys::window().and_then(|w| w.document()).unwrap_or_else(|| wasm_bindgen::throw_str("chat-widget: no document"))
+    web_sys::window()
+        .and_then(|w| w.document())
+        .unwrap_or_else(|| wasm_bindgen::throw_str("chat-widget: no document"))
 }
 
 /// A new element with a class (the widget is drawn with these: see `components`).
 pub fn element(tag: &str, class: &str) -> web_sys::Element {
-    let element = document().create_element(tag).unwrap_or_else(|_| wasm_bindgen::throw_str("createElement"));
+    let element = document()
+        .create_element(tag)
+        .unwrap_or_else(|_| wasm_bindgen::throw_str("createElement"));
     if !class.is_empty() {
         element.set_class_name(class);
     }
@@ -90,10 +96,21 @@ pub fn html(tag: &str, class: &str, attributes: &[(&str, &str)]) -> web_sys::Htm
 /// text colour.
 pub fn icon(d: &str, size: u32, class: &str) -> web_sys::Element {
     const SVG: &str = "http://www.w3.org/2000/svg";
-    let new = |tag: &str| document().create_element_ns(Some(SVG), tag).unwrap_or_else(|_| wasm_bindgen::throw_str("createElementNS"));
+    let new = |tag: &str| {
+        document()
+            .create_element_ns(Some(SVG), tag)
+            .unwrap_or_else(|_| wasm_bindgen::throw_str("createElementNS"))
+    };
     let svg = new("svg");
     let size = size.to_string();
-    for (name, value) in [("class", class), ("viewBox", "0 0 24 24"), ("width", &size), ("height", &size), ("aria-hidden", "true"), ("focusable", "false")] {
+    for (name, value) in [
+        ("class", class),
+        ("viewBox", "0 0 24 24"),
+        ("width", &size),
+        ("height", &size),
+        ("aria-hidden", "true"),
+        ("focusable", "false"),
+    ] {
         if !value.is_empty() {
             let _ = svg.set_attribute(name, value);
         }
@@ -108,7 +125,11 @@ pub fn icon(d: &str, size: u32, class: &str) -> web_sys::Element {
 /// Calls `f` with each `name` event on `target`, for as long as the current reactive owner
 /// (the widget) lives.
 pub fn on<E: JsCast>(target: &web_sys::EventTarget, name: &str, mut f: impl FnMut(E) + 'static) {
-    listen(target, name, Box::new(move |event: web_sys::Event| f(event.unchecked_into())));
+    listen(
+        target,
+        name,
+        Box::new(move |event: web_sys::Event| f(event.unchecked_into())),
+    );
 }
 
 /// [`on`] for a boxed handler: one copy of the closure glue for every listener.
@@ -160,7 +181,12 @@ pub fn append(parent: &web_sys::Element, tag: &str, class: &str, text: &str) -> 
 
 /// A `<button type="button">` with a class, text and a `data-cw` control name (if any),
 /// appended to `parent`.
-pub fn append_button(parent: &web_sys::Element, class: &str, text: &str, control: &str) -> web_sys::Element {
+pub fn append_button(
+    parent: &web_sys::Element,
+    class: &str,
+    text: &str,
+    control: &str,
+) -> web_sys::Element {
     let button = append(parent, "button", class, text);
     let _ = button.set_attribute("type", "button");
     if !control.is_empty() {
@@ -223,11 +249,16 @@ pub const TASK_BUDGET_MS: f64 = 8.0;
 /// Gives the browser a chance to paint and handle input, then resumes: `scheduler.yield()`
 /// where the browser has it (it resumes ahead of other queued work), else a zero timeout.
 pub async fn yield_to_browser() {
-    let Some(window) = web_sys::window() else { return };
+    let Some(window) = web_sys::window() else {
+        return;
+    };
     let scheduler = js_sys::Reflect::get(&window, &"scheduler".into()).unwrap_or_default();
     let yield_fn = js_sys::Reflect::get(&scheduler, &"yield".into()).unwrap_or_default();
     let promise = match yield_fn.dyn_ref::<js_sys::Function>() {
-        Some(function) => function.call0(&scheduler).ok().and_then(|p| p.dyn_into::<js_sys::Promise>().ok()),
+        Some(function) => function
+            .call0(&scheduler)
+            .ok()
+            .and_then(|p| p.dyn_into::<js_sys::Promise>().ok()),
         None => None,
     };
     let promise = promise.unwrap_or_else(|| {
@@ -252,19 +283,28 @@ pub fn dispatch_widget_event(node: &web_sys::Node, name: &str, detail: &Json) {
     if let Ok(detail) = js_sys::JSON::parse(&detail.to_string()) {
         init.set_detail(&detail);
     }
-    if let Ok(event) = web_sys::CustomEvent::new_with_event_init_dict(&format!("chat-widget:{name}"), &init) {
+    if let Ok(event) =
+        web_sys::CustomEvent::new_with_event_init_dict(&format!("chat-widget:{name}"), &init)
+    {
         let _ = target.dispatch_event(&event);
     }
 }
 
 /// Puts `node` in `container` right after `previous` (first when `None`), unless it is there
 /// already: moving a node that holds focus would take the focus away.
-pub fn place_after(container: &web_sys::Element, node: &web_sys::Element, previous: Option<&web_sys::Element>) {
+pub fn place_after(
+    container: &web_sys::Element,
+    node: &web_sys::Element,
+    previous: Option<&web_sys::Element>,
+) {
     let wanted: Option<web_sys::Node> = match previous {
         Some(previous) => previous.next_sibling(),
         None => container.first_child(),
     };
-    if !wanted.as_ref().is_some_and(|wanted| wanted.is_same_node(Some(node))) {
+    if !wanted
+        .as_ref()
+        .is_some_and(|wanted| wanted.is_same_node(Some(node)))
+    {
         let _ = container.insert_before(node, wanted.as_ref());
     }
 }
@@ -274,19 +314,26 @@ pub fn after_ms(ms: u32, f: impl FnOnce() + 'static) {
     let f: Box<dyn FnOnce()> = Box::new(f);
     let callback = wasm_bindgen::closure::Closure::once_into_js(f);
     if let Some(window) = web_sys::window() {
-        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(callback.unchecked_ref(), ms as i32);
+        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+            callback.unchecked_ref(),
+            ms as i32,
+        );
     }
 }
 
 /// Whether the browser believes it is online (`navigator.onLine`; `true` when unknown).
 pub fn is_online() -> bool {
-    web_sys::window().map(|w| w.navigator().on_line()).unwrap_or(true)
+    web_sys::window()
+        .map(|w| w.navigator().on_line())
+        .unwrap_or(true)
 }
 
 /// Calls `on_change(online)` whenever the browser goes offline or comes back.
 /// The listeners live as long as the page (a widget that is gone ignores them).
 pub fn watch_online(on_change: impl Fn(bool) + 'static) {
-    let Some(window) = web_sys::window() else { return };
+    let Some(window) = web_sys::window() else {
+        return;
+    };
     let on_change = std::rc::Rc::new(on_change);
     for (name, online) in [("online", true), ("offline", false)] {
         let on_change = on_change.clone();
@@ -305,7 +352,8 @@ pub fn now_ms() -> f64 {
 pub async fn sleep_ms(ms: u32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         if let Some(window) = web_sys::window() {
-            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
+            let _ =
+                window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
         }
     });
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
@@ -333,8 +381,14 @@ pub fn system_variables() -> (Option<String>, Option<String>, Option<String>) {
 
 /// The browser's preferred languages, most preferred first (`navigator.languages`).
 pub fn browser_languages() -> Vec<String> {
-    let Some(navigator) = web_sys::window().map(|w| w.navigator()) else { return Vec::new() };
-    let mut languages: Vec<String> = navigator.languages().iter().filter_map(|l| l.as_string()).collect();
+    let Some(navigator) = web_sys::window().map(|w| w.navigator()) else {
+        return Vec::new();
+    };
+    let mut languages: Vec<String> = navigator
+        .languages()
+        .iter()
+        .filter_map(|l| l.as_string())
+        .collect();
     if languages.is_empty() {
         languages.extend(navigator.language());
     }
@@ -343,7 +397,9 @@ pub fn browser_languages() -> Vec<String> {
 
 /// Whether a media query matches (`false` when it cannot be asked).
 pub fn media_matches(query: &str) -> bool {
-    web_sys::window().and_then(|w| w.match_media(query).ok().flatten()).is_some_and(|m| m.matches())
+    web_sys::window()
+        .and_then(|w| w.match_media(query).ok().flatten())
+        .is_some_and(|m| m.matches())
 }
 
 /// Phones: the open panel covers the screen and is modal.
@@ -368,7 +424,11 @@ impl PageScrollLock {
     /// Stops the page from scrolling.
     pub fn engage() -> Option<Self> {
         let window = web_sys::window()?;
-        let html = window.document()?.document_element()?.dyn_into::<web_sys::HtmlElement>().ok()?;
+        let html = window
+            .document()?
+            .document_element()?
+            .dyn_into::<web_sys::HtmlElement>()
+            .ok()?;
         let style = html.style();
         let lock = Self {
             overflow: style.get_property_value("overflow").unwrap_or_default(),
@@ -381,10 +441,20 @@ impl PageScrollLock {
 
     /// Lets the page scroll again, where it was.
     pub fn release(self) {
-        let Some(window) = web_sys::window() else { return };
-        if let Some(html) = window.document().and_then(|d| d.document_element()).and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        if let Some(html) = window
+            .document()
+            .and_then(|d| d.document_element())
+            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+        {
             let style = html.style();
-            let _ = if self.overflow.is_empty() { style.remove_property("overflow").map(|_| ()) } else { style.set_property("overflow", &self.overflow) };
+            let _ = if self.overflow.is_empty() {
+                style.remove_property("overflow").map(|_| ())
+            } else {
+                style.set_property("overflow", &self.overflow)
+            };
         }
         window.scroll_to_with_x_and_y(self.x, self.y);
     }
@@ -393,7 +463,9 @@ impl PageScrollLock {
 /// Follows the visual viewport (what is visible above an on-screen keyboard): calls
 /// `on_change(height, offset_top)` now and whenever it changes.
 pub fn watch_visual_viewport(on_change: impl Fn(f64, f64) + 'static) {
-    let Some(viewport) = web_sys::window().and_then(|w| w.visual_viewport()) else { return };
+    let Some(viewport) = web_sys::window().and_then(|w| w.visual_viewport()) else {
+        return;
+    };
     let on_change = std::rc::Rc::new(on_change);
     let report = {
         let viewport = viewport.clone();
@@ -413,14 +485,29 @@ pub fn watch_visual_viewport(on_change: impl Fn(f64, f64) + 'static) {
 /// Keeps Tab and Shift+Tab inside `container` (a modal dialog): from the last focusable
 /// element to the first and back. Returns whether it moved focus.
 pub fn trap_tab(container: &web_sys::Element, backwards: bool) -> bool {
-    let Ok(list) = container.query_selector_all("button:not([disabled]), textarea, a[href], [tabindex]:not([tabindex='-1'])") else {
+    let Ok(list) = container.query_selector_all(
+        "button:not([disabled]), textarea, a[href], [tabindex]:not([tabindex='-1'])",
+    ) else {
         return false;
     };
-    let items: Vec<web_sys::HtmlElement> = (0..list.length()).filter_map(|i| list.item(i)?.dyn_into().ok()).collect();
-    let (Some(first), Some(last)) = (items.first(), items.last()) else { return false };
-    let active = container.get_root_node().dyn_into::<web_sys::ShadowRoot>().ok().and_then(|root| root.active_element());
-    let active: Option<web_sys::Element> = active.or_else(|| web_sys::window()?.document()?.active_element());
-    let at = |item: &web_sys::HtmlElement| active.as_ref().is_some_and(|a| a == item.unchecked_ref::<web_sys::Element>());
+    let items: Vec<web_sys::HtmlElement> = (0..list.length())
+        .filter_map(|i| list.item(i)?.dyn_into().ok())
+        .collect();
+    let (Some(first), Some(last)) = (items.first(), items.last()) else {
+        return false;
+    };
+    let active = container
+        .get_root_node()
+        .dyn_into::<web_sys::ShadowRoot>()
+        .ok()
+        .and_then(|root| root.active_element());
+    let active: Option<web_sys::Element> =
+        active.or_else(|| web_sys::window()?.document()?.active_element());
+    let at = |item: &web_sys::HtmlElement| {
+        active
+            .as_ref()
+            .is_some_and(|a| a == item.unchecked_ref::<web_sys::Element>())
+    };
     match (backwards, at(first), at(last)) {
         (true, true, _) => {
             focus(last);
@@ -452,11 +539,17 @@ pub fn format_time(ms: f64, locale: &str) -> (String, String) {
         let _ = js_sys::Reflect::set(&options, &"hour".into(), &"numeric".into());
         let _ = js_sys::Reflect::set(&options, &"minute".into(), &"2-digit".into());
         // `format` is a bound getter: the function it returns can be called on its own.
-        let format = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::of1(&locale.into()), &options).format();
+        let format =
+            js_sys::Intl::DateTimeFormat::new(&js_sys::Array::of1(&locale.into()), &options)
+                .format();
         formats.push((locale.to_owned(), format.clone()));
         format
     });
-    let text = format.call1(&wasm_bindgen::JsValue::UNDEFINED, &date).ok().and_then(|v| v.as_string()).unwrap_or_default();
+    let text = format
+        .call1(&wasm_bindgen::JsValue::UNDEFINED, &date)
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_default();
     (text, String::from(date.to_iso_string()))
 }
 

@@ -66,12 +66,17 @@ impl Abort {
     }
 
     fn signal(&self) -> Option<web_sys::AbortSignal> {
-        self.0.controller.as_ref().map(web_sys::AbortController::signal)
+        self.0
+            .controller
+            .as_ref()
+            .map(web_sys::AbortController::signal)
     }
 
     /// Something arrived (or a request starts): the silence is counted from now.
     fn alive(&self) {
-        let Some(limit) = self.0.silence_ms else { return };
+        let Some(limit) = self.0.silence_ms else {
+            return;
+        };
         self.0.last_activity.set(super::dom::now_ms());
         self.0.watching.set(true);
         if !self.0.scheduled.replace(true) {
@@ -87,7 +92,9 @@ impl Abort {
     fn check_after(state: Rc<AbortState>, ms: f64) {
         super::dom::after_ms(ms.ceil() as u32, move || {
             state.scheduled.set(false);
-            let Some(limit) = state.silence_ms else { return };
+            let Some(limit) = state.silence_ms else {
+                return;
+            };
             if !state.watching.get() {
                 return;
             }
@@ -125,18 +132,45 @@ pub struct HttpResponse {
 
 /// POSTs `body` as JSON to `url`, with `Authorization: Bearer <key>` when a key is given, and
 /// waits for the response's headers.
-pub async fn post_json(url: &str, body: &str, bearer: Option<&str>, abort: &Abort) -> Result<HttpResponse, ApiError> {
-    fetch(url, Some(body), bearer, "text/event-stream, application/json", abort).await
+pub async fn post_json(
+    url: &str,
+    body: &str,
+    bearer: Option<&str>,
+    abort: &Abort,
+) -> Result<HttpResponse, ApiError> {
+    fetch(
+        url,
+        Some(body),
+        bearer,
+        "text/event-stream, application/json",
+        abort,
+    )
+    .await
 }
 
 /// GETs `url` asking for `accept`, and waits for the response's headers.
-pub async fn get(url: &str, bearer: Option<&str>, accept: &str, abort: &Abort) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    url: &str,
+    bearer: Option<&str>,
+    accept: &str,
+    abort: &Abort,
+) -> Result<HttpResponse, ApiError> {
     fetch(url, None, bearer, accept, abort).await
 }
 
-async fn fetch(url: &str, body: Option<&str>, bearer: Option<&str>, accept: &str, abort: &Abort) -> Result<HttpResponse, ApiError> {
-    let request = build_request(url, body, bearer, accept, abort)
-        .map_err(|err| ApiError::network(format!("could not build the request to {url}: {}", describe(&err))))?;
+async fn fetch(
+    url: &str,
+    body: Option<&str>,
+    bearer: Option<&str>,
+    accept: &str,
+    abort: &Abort,
+) -> Result<HttpResponse, ApiError> {
+    let request = build_request(url, body, bearer, accept, abort).map_err(|err| {
+        ApiError::network(format!(
+            "could not build the request to {url}: {}",
+            describe(&err)
+        ))
+    })?;
     let window = web_sys::window().ok_or_else(|| ApiError::network("no window"))?;
     abort.alive();
     let response: web_sys::Response = JsFuture::from(window.fetch_with_request(&request))
@@ -144,14 +178,22 @@ async fn fetch(url: &str, body: Option<&str>, bearer: Option<&str>, accept: &str
         .and_then(JsCast::dyn_into)
         .map_err(|err| {
             abort.rest();
-            abort.failure(ApiError::network(format!("request to {url} failed: {}", describe(&err))))
+            abort.failure(ApiError::network(format!(
+                "request to {url} failed: {}",
+                describe(&err)
+            )))
         })?;
     abort.alive();
     let headers = response.headers();
     let meta = ResponseMeta::from_headers(response.status(), super::dom::now_unix(), |name| {
         headers.get(name).ok().flatten()
     });
-    Ok(HttpResponse { meta, response, url: url.to_owned(), abort: abort.clone() })
+    Ok(HttpResponse {
+        meta,
+        response,
+        url: url.to_owned(),
+        abort: abort.clone(),
+    })
 }
 
 impl HttpResponse {
@@ -178,7 +220,9 @@ impl HttpResponse {
 
     /// One copy of the read loop for every caller (`on_chunk` is not generic).
     async fn read(&self, on_chunk: &mut dyn FnMut(&[u8]) -> bool) -> Result<(), JsValue> {
-        let Some(body) = self.response.body() else { return Ok(()) };
+        let Some(body) = self.response.body() else {
+            return Ok(());
+        };
         let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
         // When bytes arrive faster than they are handled, every read resolves at once and the
         // loop would never leave the current task: yield to the browser every few ms so it can
@@ -191,7 +235,10 @@ impl HttpResponse {
             }
             let result = JsFuture::from(reader.read()).await?;
             self.abort.alive();
-            let done = js_sys::Reflect::get(&result, &"done".into()).ok().and_then(|d| d.as_bool()).unwrap_or(true);
+            let done = js_sys::Reflect::get(&result, &"done".into())
+                .ok()
+                .and_then(|d| d.as_bool())
+                .unwrap_or(true);
             if done {
                 return Ok(());
             }
@@ -207,11 +254,21 @@ impl HttpResponse {
     }
 
     fn broke_off(&self, err: &JsValue) -> ApiError {
-        ApiError::network(format!("the reply from {} broke off: {}", self.url, describe(err)))
+        ApiError::network(format!(
+            "the reply from {} broke off: {}",
+            self.url,
+            describe(err)
+        ))
     }
 }
 
-fn build_request(url: &str, body: Option<&str>, bearer: Option<&str>, accept: &str, abort: &Abort) -> Result<web_sys::Request, JsValue> {
+fn build_request(
+    url: &str,
+    body: Option<&str>,
+    bearer: Option<&str>,
+    accept: &str,
+    abort: &Abort,
+) -> Result<web_sys::Request, JsValue> {
     let headers = web_sys::Headers::new()?;
     headers.set("Accept", accept)?;
     if let Some(key) = bearer {

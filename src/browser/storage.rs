@@ -15,7 +15,10 @@ pub struct ConversationStore {
 impl ConversationStore {
     /// The store for one bot.
     pub fn new(bot_id: &str) -> Self {
-        Self { key: format!("chat-widget:{bot_id}:conversation"), memory: RefCell::new(None) }
+        Self {
+            key: format!("chat-widget:{bot_id}:conversation"),
+            memory: RefCell::new(None),
+        }
     }
 
     /// The remembered conversation id: memory first, then storage. Garbage is removed.
@@ -46,7 +49,11 @@ impl ConversationStore {
     /// control characters, too long) is refused: the next message starts a new conversation.
     pub fn set(&self, id: &str) {
         if !is_plausible_id(id) {
-            let shown: String = id.chars().take(40).map(|c| if c.is_control() { '?' } else { c }).collect();
+            let shown: String = id
+                .chars()
+                .take(40)
+                .map(|c| if c.is_control() { '?' } else { c })
+                .collect();
             super::dom::console_warn(&format!("chat-widget: the server's conversation id \"{shown}\" cannot be used in a URL; not kept"));
             return;
         }
@@ -66,18 +73,24 @@ pub struct Flag {
 impl Flag {
     /// The flag `name` of one bot.
     pub fn new(bot_id: &str, name: &str) -> Self {
-        Self { key: format!("chat-widget:{bot_id}:{name}"), memory: std::sync::atomic::AtomicBool::new(false) }
+        Self {
+            key: format!("chat-widget:{bot_id}:{name}"),
+            memory: std::sync::atomic::AtomicBool::new(false),
+        }
     }
 
     /// Whether it is set.
     pub fn is_set(&self) -> bool {
         self.memory.load(std::sync::atomic::Ordering::Relaxed)
-            || local_storage().and_then(|s| s.get_item(&self.key).ok().flatten()).is_some_and(|v| v == "1")
+            || local_storage()
+                .and_then(|s| s.get_item(&self.key).ok().flatten())
+                .is_some_and(|v| v == "1")
     }
 
     /// Sets it.
     pub fn set(&self) {
-        self.memory.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.memory
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         if let Some(storage) = local_storage() {
             let _ = storage.set_item(&self.key, "1");
         }
@@ -94,7 +107,10 @@ pub struct Slot {
 impl Slot {
     /// The slot `name` of one bot.
     pub fn new(bot_id: &str, name: &str) -> Self {
-        Self { key: format!("chat-widget:{bot_id}:{name}"), memory: RefCell::new(None) }
+        Self {
+            key: format!("chat-widget:{bot_id}:{name}"),
+            memory: RefCell::new(None),
+        }
     }
 
     /// The stored text, if any.
@@ -126,7 +142,9 @@ pub fn visitor_id(slot: &Slot) -> String {
     if let Some(id) = slot.get().filter(|id| is_plausible_id(id)) {
         return id;
     }
-    let id: String = (0..3).map(|_| format!("{:08x}", (js_sys::Math::random() * 4_294_967_295.0) as u32)).collect();
+    let id: String = (0..3)
+        .map(|_| format!("{:08x}", (js_sys::Math::random() * 4_294_967_295.0) as u32))
+        .collect();
     let id = format!("v_{id}");
     slot.set(&id);
     id
@@ -135,7 +153,9 @@ pub fn visitor_id(slot: &Slot) -> String {
 /// Forgets everything stored for one bot (conversation, visitor id, flags): what `logout()`
 /// does so the next person on a shared computer starts clean.
 pub fn forget_bot(bot_id: &str) {
-    let Some(storage) = local_storage() else { return };
+    let Some(storage) = local_storage() else {
+        return;
+    };
     let prefix = format!("chat-widget:{bot_id}:");
     let keys: Vec<String> = (0..storage.length().unwrap_or(0))
         .filter_map(|i| storage.key(i).ok().flatten())

@@ -14,7 +14,10 @@ use wasm_bindgen::JsCast;
 
 /// The part of the stylesheet this build installs.
 #[cfg(feature = "embedded-css")]
-pub const WIDGET_CSS: &str = concat!(include_str!(concat!(env!("OUT_DIR"), "/launcher.css")), include_str!(concat!(env!("OUT_DIR"), "/widget.css")));
+pub const WIDGET_CSS: &str = concat!(
+    include_str!(concat!(env!("OUT_DIR"), "/launcher.css")),
+    include_str!(concat!(env!("OUT_DIR"), "/widget.css"))
+);
 /// The part of the stylesheet this build installs (the loader brought the launcher's part).
 #[cfg(not(feature = "embedded-css"))]
 pub const WIDGET_CSS: &str = include_str!(concat!(env!("OUT_DIR"), "/widget.css"));
@@ -51,7 +54,9 @@ fn install_in_shadow(shadow: &web_sys::ShadowRoot) {
                 shadow.set_adopted_style_sheets(&adopted.concat(&js_sys::Array::of1(&sheet)));
             }
         }
-        None if shadow.get_element_by_id("cw-styles").is_none() => append_style_element(shadow.unchecked_ref(), "cw-styles"),
+        None if shadow.get_element_by_id("cw-styles").is_none() => {
+            append_style_element(shadow.unchecked_ref(), "cw-styles")
+        }
         None => {}
     }
 }
@@ -66,7 +71,9 @@ fn install_in_document(document: &web_sys::Document) {
 }
 
 fn append_style_element(parent: &web_sys::Node, id: &str) {
-    let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
     if let Ok(style) = document.create_element("style") {
         style.set_id(id);
         style.set_text_content(Some(WIDGET_CSS));

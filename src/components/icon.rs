@@ -2,7 +2,8 @@
 //! `dom::icon`.
 
 /// The × of Close and Dismiss.
-pub const CLOSE: &str = "M6.4 5 5 6.4 10.6 12 5 17.6 6.4 19l5.6-5.6 5.6 5.6 1.4-1.4-5.6-5.6L19 6.4 17.6 5 12 10.6Z";
+pub const CLOSE: &str =
+    "M6.4 5 5 6.4 10.6 12 5 17.6 6.4 19l5.6-5.6 5.6 5.6 1.4-1.4-5.6-5.6L19 6.4 17.6 5 12 10.6Z";
 /// New conversation: a circular arrow.
 pub const NEW_CONVERSATION: &str = "M12 5V2L7 6l5 4V7a6 6 0 1 1-6 6H4a8 8 0 1 0 8-8Z";
 /// Send: a paper plane.

@@ -18,10 +18,17 @@ pub fn launcher(
     t: &'static Strings,
     on_toggle: impl Fn() + 'static,
 ) -> web_sys::HtmlElement {
-    let button = dom::html("button", "cw-launcher", &[("type", "button"), ("aria-controls", "cw-panel")]);
+    let button = dom::html(
+        "button",
+        "cw-launcher",
+        &[("type", "button"), ("aria-controls", "cw-panel")],
+    );
     let _ = button.append_child(&glyph(icon));
     let _ = button.append_child(&dom::icon(icon::CLOSE, 26, "cw-icon cw-icon--close"));
-    let badge = dom::Optional::new(&button, dom::html("span", "cw-badge", &[("aria-hidden", "true")]).into());
+    let badge = dom::Optional::new(
+        &button,
+        dom::html("span", "cw-badge", &[("aria-hidden", "true")]).into(),
+    );
     let _ = root.append_child(&button);
     // Screen readers hear a new unread count once, without moving focus.
     let status = dom::html("span", "cw-sr-only cw-unread-status", &[("role", "status")]);
@@ -40,7 +47,9 @@ pub fn launcher(
         let _ = element.set_attribute("aria-expanded", if open { "true" } else { "false" });
         let counted = unread > 0 && !open;
         badge.show(counted);
-        badge.node.set_text_content(Some(&unread.min(99).to_string()));
+        badge
+            .node
+            .set_text_content(Some(&unread.min(99).to_string()));
         status.set_text_content(counted.then(|| t.unread_count(unread)).as_deref());
     });
     button
@@ -74,7 +83,11 @@ pub fn greeting_bubble(
     let open = dom::html("button", "cw-greeting-text", &[("type", "button")]);
     dom::append(&open, "span", "cw-greeting-name", bot_name);
     let _ = open.append_with_str_1(text);
-    let dismiss = dom::html("button", "cw-greeting-dismiss", &[("type", "button"), ("aria-label", t.dismiss_greeting)]);
+    let dismiss = dom::html(
+        "button",
+        "cw-greeting-dismiss",
+        &[("type", "button"), ("aria-label", t.dismiss_greeting)],
+    );
     let _ = dismiss.append_child(&dom::icon(icon::CLOSE, 14, ""));
     let _ = bubble.append_child(&open);
     let _ = bubble.append_child(&dismiss);

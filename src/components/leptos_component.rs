@@ -39,7 +39,10 @@ pub fn ChatWidget(
         }
     };
     // Dropped when the component's owner is cleaned up.
-    StoredValue::new_local(Mounted { widget: mounted, host });
+    StoredValue::new_local(Mounted {
+        widget: mounted,
+        host,
+    });
 }
 
 struct Mounted {

@@ -27,7 +27,16 @@ pub fn message_list(parent: &web_sys::Element, chat: Chat, open: RwSignal<bool>)
     let _ = parent.append_child(&wrap);
     // A log, but not a live one: streamed text would be read out chunk by chunk.
     // Finished replies are announced once, through the status region below.
-    let list = dom::html("div", "cw-messages", &[("role", "log"), ("aria-live", "off"), ("aria-label", t.messages), ("tabindex", "-1")]);
+    let list = dom::html(
+        "div",
+        "cw-messages",
+        &[
+            ("role", "log"),
+            ("aria-live", "off"),
+            ("aria-label", t.messages),
+            ("tabindex", "-1"),
+        ],
+    );
     let _ = wrap.append_child(&list);
     // The greeting, shown first as the bot's.
     let greeting = dom::element("div", "cw-msg cw-msg--bot cw-msg--greeting");
@@ -41,12 +50,24 @@ pub fn message_list(parent: &web_sys::Element, chat: Chat, open: RwSignal<bool>)
     let earlier = dom::Optional::new(&list, earlier.into());
     let rows = dom::element("div", "cw-rows");
     let _ = list.append_child(&rows);
-    let typing = dom::html("div", "cw-typing", &[("role", "status"), ("aria-label", t.typing)]);
+    let typing = dom::html(
+        "div",
+        "cw-typing",
+        &[("role", "status"), ("aria-label", t.typing)],
+    );
     for _ in 0..3 {
         dom::append(&typing, "span", "", "");
     }
     let typing = dom::Optional::new(&list, typing.into());
-    let announcement = dom::html("div", "cw-sr-only", &[("role", "status"), ("aria-live", "polite"), ("aria-atomic", "true")]);
+    let announcement = dom::html(
+        "div",
+        "cw-sr-only",
+        &[
+            ("role", "status"),
+            ("aria-live", "polite"),
+            ("aria-atomic", "true"),
+        ],
+    );
     let _ = wrap.append_child(&announcement);
     let pill = dom::html("button", "cw-pill", &[("type", "button")]);
     let _ = pill.append_with_str_1(t.new_messages);
@@ -96,7 +117,8 @@ pub fn message_list(parent: &web_sys::Element, chat: Chat, open: RwSignal<bool>)
             if element.scroll_top() < 200 {
                 show_earlier();
             }
-            let bottom = element.scroll_height() - element.scroll_top() - element.client_height() <= STICKY_SLACK_PX;
+            let bottom = element.scroll_height() - element.scroll_top() - element.client_height()
+                <= STICKY_SLACK_PX;
             at_bottom.set(bottom);
             if bottom {
                 unseen.set(false);
@@ -168,18 +190,30 @@ impl Row {
             Some(reply) => bot_row(chat, t, &node, message.id, message.at, reply),
             None => visitor_row(chat, t, &node, &message),
         };
-        Row { id: message.id, node, _effect: effect }
+        Row {
+            id: message.id,
+            node,
+            _effect: effect,
+        }
     }
 }
 
 /// Brings the drawn rows in line with the messages to show, in their order: a row is kept
 /// (and moved only when it is out of place, so a focused control keeps focus), made, or
 /// removed.
-fn sync_rows(chat: Chat, container: &web_sys::Element, drawn: &mut Vec<Row>, visible: Vec<Message>) {
+fn sync_rows(
+    chat: Chat,
+    container: &web_sys::Element,
+    drawn: &mut Vec<Row>,
+    visible: Vec<Message>,
+) {
     let mut old: Vec<Option<Row>> = std::mem::take(drawn).into_iter().map(Some).collect();
     let mut previous: Option<web_sys::Element> = None;
     for message in visible {
-        let found = old.iter_mut().find(|row| row.as_ref().is_some_and(|row| row.id == message.id)).and_then(Option::take);
+        let found = old
+            .iter_mut()
+            .find(|row| row.as_ref().is_some_and(|row| row.id == message.id))
+            .and_then(Option::take);
         let row = found.unwrap_or_else(|| Row::new(chat, message));
         dom::place_after(container, &row.node, previous.as_ref());
         previous = Some(row.node.clone());
@@ -195,7 +229,12 @@ fn sync_rows(chat: Chat, container: &web_sys::Element, drawn: &mut Vec<Row>, vis
 fn on_control(chat: Chat, target: Option<web_sys::EventTarget>) -> Option<()> {
     let target: web_sys::Element = target?.dyn_into().ok()?;
     let control = target.closest("[data-cw]").ok()??;
-    let id: u64 = control.closest(".cw-msg").ok()??.get_attribute("data-cw-id")?.parse().ok()?;
+    let id: u64 = control
+        .closest(".cw-msg")
+        .ok()??
+        .get_attribute("data-cw-id")?
+        .parse()
+        .ok()?;
     let name = control.get_attribute("data-cw")?;
     if name == "retry" {
         chat.retry(id);
@@ -205,7 +244,9 @@ fn on_control(chat: Chat, target: Option<web_sys::EventTarget>) -> Option<()> {
     if name == "again" {
         chat.retry_reply(reply);
     } else {
-        let action = reply.actions.with_untracked(|actions| actions.get(name.parse::<usize>().ok()?).cloned())?;
+        let action = reply
+            .actions
+            .with_untracked(|actions| actions.get(name.parse::<usize>().ok()?).cloned())?;
         chat.choose_action(reply, &action);
     }
     Some(())
@@ -221,7 +262,12 @@ fn time_element(chat: Chat, at: f64) -> web_sys::Element {
 }
 
 /// A visitor's message: its text, time, and while it is not through, why and a Retry.
-fn visitor_row(chat: Chat, t: &'static Strings, node: &web_sys::Element, message: &Message) -> EffectGuard {
+fn visitor_row(
+    chat: Chat,
+    t: &'static Strings,
+    node: &web_sys::Element,
+    message: &Message,
+) -> EffectGuard {
     dom::set_class(node, "cw-msg--visitor", true);
     dom::append(node, "span", "cw-sr-only", &format!("{} ", t.you_said));
     let _ = dom::append(node, "p", "cw-bubble", &message.text).set_attribute("dir", "auto");
@@ -243,10 +289,16 @@ fn visitor_row(chat: Chat, t: &'static Strings, node: &web_sys::Element, message
         if delivery == Delivery::Waiting {
             // Offline, it waits for the connection; online, for its turn (a reply on its way,
             // a used-up rate-limit window).
-            waiting.set_text_content(Some(if chat.online.get() { t.waiting_to_send } else { t.waiting_for_connection }));
+            waiting.set_text_content(Some(if chat.online.get() {
+                t.waiting_to_send
+            } else {
+                t.waiting_for_connection
+            }));
         }
         if is_failed {
-            let left = auto_retry.get().map(|at| ((at - chat.now.get()) / 1000.0).ceil().max(1.0) as u64);
+            let left = auto_retry
+                .get()
+                .map(|at| ((at - chat.now.get()) / 1000.0).ceil().max(1.0) as u64);
             note.set_text_content(left.map(|left| t.retrying_in(left)).as_deref());
             dom::set_flag(&retry, "disabled", !chat.can_send());
         }
@@ -267,7 +319,14 @@ fn show(parent: &web_sys::Element, child: &web_sys::Element, on: bool) {
 
 /// A bot reply: the final blocks drawn once, the block being written redrawn per frame, then
 /// the exact final HTML; under it its time, its state and the quick replies.
-fn bot_row(chat: Chat, t: &'static Strings, node: &web_sys::Element, id: u64, at: f64, reply: BotReply) -> EffectGuard {
+fn bot_row(
+    chat: Chat,
+    t: &'static Strings,
+    node: &web_sys::Element,
+    id: u64,
+    at: f64,
+    reply: BotReply,
+) -> EffectGuard {
     dom::set_class(node, "cw-msg--bot", true);
     dom::append(node, "span", "cw-sr-only", t.bot_said);
     let bubble = dom::append(node, "div", "cw-bubble cw-markdown", "");
@@ -306,7 +365,9 @@ fn bot_row(chat: Chat, t: &'static Strings, node: &web_sys::Element, id: u64, at
                         bubble.set_inner_html(""); // started over (Retry)
                         (final_drawn, blocks_drawn, tail) = (false, 0, None);
                     }
-                    let (tail_node, _) = tail.get_or_insert_with(|| (dom::append(&bubble, "div", "cw-block", ""), String::new()));
+                    let (tail_node, _) = tail.get_or_insert_with(|| {
+                        (dom::append(&bubble, "div", "cw-block", ""), String::new())
+                    });
                     for html in &blocks[blocks_drawn..] {
                         let block = dom::element("div", "cw-block");
                         block.set_inner_html(html);
@@ -333,7 +394,8 @@ fn bot_row(chat: Chat, t: &'static Strings, node: &web_sys::Element, id: u64, at
             ReplyState::Stopped => 2,
             ReplyState::Interrupted(_) => 3,
         };
-        let with_actions = kind == 1 && is_last && reply.actions.with(|actions| !actions.is_empty());
+        let with_actions =
+            kind == 1 && is_last && reply.actions.with(|actions| !actions.is_empty());
         if footer != Some((kind, with_actions)) {
             footer = Some((kind, with_actions));
             for old in footer_nodes.drain(..) {
@@ -362,15 +424,28 @@ fn bot_row(chat: Chat, t: &'static Strings, node: &web_sys::Element, id: u64, at
                     for (index, action) in actions.iter().enumerate() {
                         if action.kind == ActionKind::Url {
                             // A link that opens the page, when it is one we may link to.
-                            let href = action.payload.as_deref().and_then(|url| allowed_url(url, &["http:", "https:"]));
+                            let href = action
+                                .payload
+                                .as_deref()
+                                .and_then(|url| allowed_url(url, &["http:", "https:"]));
                             if let Some(href) = href {
                                 let link = dom::append(&group, "a", "cw-action", &action.text);
-                                for (name, value) in [("dir", "auto"), ("href", href), ("target", "_blank"), ("rel", "noopener noreferrer")] {
+                                for (name, value) in [
+                                    ("dir", "auto"),
+                                    ("href", href),
+                                    ("target", "_blank"),
+                                    ("rel", "noopener noreferrer"),
+                                ] {
                                     let _ = link.set_attribute(name, value);
                                 }
                             }
                         } else {
-                            let button = dom::append_button(&group, "cw-action", &action.text, &index.to_string());
+                            let button = dom::append_button(
+                                &group,
+                                "cw-action",
+                                &action.text,
+                                &index.to_string(),
+                            );
                             let _ = button.set_attribute("dir", "auto");
                             buttons.push(button);
                         }

@@ -13,10 +13,25 @@ use crate::reactive::{on_cleanup, Effect, RwSignal, StoredValue};
 /// Draws the panel at the end of `root`. It stays in the DOM while closed (hidden), so a
 /// half-typed message and the scroll position survive closing and reopening. `on_close`
 /// closes it and gives focus back to the launcher.
-pub fn panel(root: &web_sys::Element, chat: Chat, config: &WidgetConfig, open: RwSignal<bool>, on_close: impl Fn() + Clone + 'static) {
+pub fn panel(
+    root: &web_sys::Element,
+    chat: Chat,
+    config: &WidgetConfig,
+    open: RwSignal<bool>,
+    on_close: impl Fn() + Clone + 'static,
+) {
     let t = chat.strings();
     let label = t.chat_with(&config.bot_name);
-    let panel = dom::html("section", "cw-panel", &[("id", "cw-panel"), ("role", "dialog"), ("tabindex", "-1"), ("aria-label", &label)]);
+    let panel = dom::html(
+        "section",
+        "cw-panel",
+        &[
+            ("id", "cw-panel"),
+            ("role", "dialog"),
+            ("tabindex", "-1"),
+            ("aria-label", &label),
+        ],
+    );
     let _ = root.append_child(&panel);
 
     // Header: avatar, name, New conversation, Close.
@@ -24,20 +39,33 @@ pub fn panel(root: &web_sys::Element, chat: Chat, config: &WidgetConfig, open: R
     let _ = panel.append_child(&header);
     match &config.avatar_url {
         Some(url) => {
-            let _ = header.append_child(&dom::html("img", "cw-avatar cw-avatar--image", &[("src", url), ("alt", ""), ("width", "34"), ("height", "34")]));
+            let _ = header.append_child(&dom::html(
+                "img",
+                "cw-avatar cw-avatar--image",
+                &[("src", url), ("alt", ""), ("width", "34"), ("height", "34")],
+            ));
         }
         None => {
-            let _ = dom::append(&header, "span", "cw-avatar", &initial(&config.bot_name)).set_attribute("aria-hidden", "true");
+            let _ = dom::append(&header, "span", "cw-avatar", &initial(&config.bot_name))
+                .set_attribute("aria-hidden", "true");
         }
     }
     dom::append(&header, "h2", "cw-title", &config.bot_name);
     let new_conversation = dom::html(
         "button",
         "cw-icon-button cw-new-conversation",
-        &[("type", "button"), ("aria-label", t.new_conversation), ("title", t.new_conversation)],
+        &[
+            ("type", "button"),
+            ("aria-label", t.new_conversation),
+            ("title", t.new_conversation),
+        ],
     );
     let _ = new_conversation.append_child(&dom::icon(icon::NEW_CONVERSATION, 20, ""));
-    let close = dom::html("button", "cw-icon-button", &[("type", "button"), ("aria-label", t.close_chat)]);
+    let close = dom::html(
+        "button",
+        "cw-icon-button",
+        &[("type", "button"), ("aria-label", t.close_chat)],
+    );
     let _ = close.append_child(&dom::icon(icon::CLOSE, 22, ""));
     let _ = header.append_child(&new_conversation);
     let _ = header.append_child(&close);
@@ -46,9 +74,14 @@ pub fn panel(root: &web_sys::Element, chat: Chat, config: &WidgetConfig, open: R
     let confirm = dom::html(
         "div",
         "cw-confirm",
-        &[("role", "alertdialog"), ("aria-label", t.new_conversation), ("aria-describedby", "cw-confirm-text")],
+        &[
+            ("role", "alertdialog"),
+            ("aria-label", t.new_conversation),
+            ("aria-describedby", "cw-confirm-text"),
+        ],
     );
-    let _ = dom::append(&confirm, "p", "", t.confirm_new_conversation).set_attribute("id", "cw-confirm-text");
+    let _ = dom::append(&confirm, "p", "", t.confirm_new_conversation)
+        .set_attribute("id", "cw-confirm-text");
     let choices = dom::append(&confirm, "div", "cw-confirm-actions", "");
     let no = dom::append_button(&choices, "cw-confirm-no", t.cancel, "");
     let yes = dom::append_button(&choices, "cw-confirm-yes", t.start_over, "");
@@ -57,11 +90,30 @@ pub fn panel(root: &web_sys::Element, chat: Chat, config: &WidgetConfig, open: R
     message_list(&panel, chat, open);
 
     // Notices: offline, the latest failure, the rate-limit countdown.
-    let banner = dom::Optional::new(&panel, dom::html("p", "cw-banner", &[("role", "status")]).into());
+    let banner = dom::Optional::new(
+        &panel,
+        dom::html("p", "cw-banner", &[("role", "status")]).into(),
+    );
     banner.node.set_text_content(Some(t.offline));
     // Polite: it waits for the screen reader to finish what it is saying.
-    let alert = dom::Optional::new(&panel, dom::html("p", "cw-alert", &[("role", "status"), ("aria-live", "polite")]).into());
-    let cooldown = dom::Optional::new(&panel, dom::html("p", "cw-cooldown", &[("role", "timer"), ("aria-live", "off")]).into());
+    let alert = dom::Optional::new(
+        &panel,
+        dom::html(
+            "p",
+            "cw-alert",
+            &[("role", "status"), ("aria-live", "polite")],
+        )
+        .into(),
+    );
+    let cooldown = dom::Optional::new(
+        &panel,
+        dom::html(
+            "p",
+            "cw-cooldown",
+            &[("role", "timer"), ("aria-live", "off")],
+        )
+        .into(),
+    );
 
     // The composer.
     let form = dom::element("form", "cw-composer");
@@ -69,14 +121,27 @@ pub fn panel(root: &web_sys::Element, chat: Chat, config: &WidgetConfig, open: R
     let input: web_sys::HtmlTextAreaElement = dom::html(
         "textarea",
         "cw-input",
-        &[("rows", "1"), ("aria-label", t.input_label), ("placeholder", t.input_placeholder), ("enterkeyhint", "send")],
+        &[
+            ("rows", "1"),
+            ("aria-label", t.input_label),
+            ("placeholder", t.input_placeholder),
+            ("enterkeyhint", "send"),
+        ],
     )
     .unchecked_into();
     let _ = form.append_child(&input);
-    let send = dom::html("button", "cw-send", &[("type", "submit"), ("aria-label", t.send)]);
+    let send = dom::html(
+        "button",
+        "cw-send",
+        &[("type", "submit"), ("aria-label", t.send)],
+    );
     let _ = send.append_child(&dom::icon(icon::SEND, 20, ""));
     let send = dom::Optional::new(&form, send.into());
-    let stop = dom::html("button", "cw-send cw-stop", &[("type", "button"), ("aria-label", t.stop)]);
+    let stop = dom::html(
+        "button",
+        "cw-send cw-stop",
+        &[("type", "button"), ("aria-label", t.stop)],
+    );
     let _ = stop.append_child(&dom::icon(icon::STOP, 16, ""));
     let stop_button = stop.clone();
     let stop = dom::Optional::new(&form, stop.into());
@@ -150,8 +215,16 @@ pub fn panel(root: &web_sys::Element, chat: Chat, config: &WidgetConfig, open: R
             if !(height.is_finite() && height > 0.0 && top.is_finite()) {
                 return; // a browser (or a page) reporting nonsense: keep the last good size
             }
-            dom::set_css_variable(&panel, "--cw-viewport-height", &format!("{}px", height.floor() as i32));
-            dom::set_css_variable(&panel, "--cw-viewport-top", &format!("{}px", top.round() as i32));
+            dom::set_css_variable(
+                &panel,
+                "--cw-viewport-height",
+                &format!("{}px", height.floor() as i32),
+            );
+            dom::set_css_variable(
+                &panel,
+                "--cw-viewport-top",
+                &format!("{}px", top.round() as i32),
+            );
         });
     }
 
@@ -164,7 +237,13 @@ pub fn panel(root: &web_sys::Element, chat: Chat, config: &WidgetConfig, open: R
     }
     {
         let new_conversation = new_conversation.clone();
-        Effect::new(move |_| dom::set_flag(&new_conversation, "disabled", chat.messages.with(Vec::is_empty)));
+        Effect::new(move |_| {
+            dom::set_flag(
+                &new_conversation,
+                "disabled",
+                chat.messages.with(Vec::is_empty),
+            )
+        });
     }
     Effect::new(move |_| confirm.show(confirming.get()));
     Effect::new(move |_| banner.show(!chat.online.get()));
@@ -180,7 +259,10 @@ pub fn panel(root: &web_sys::Element, chat: Chat, config: &WidgetConfig, open: R
         let left = chat.cooldown_left_s();
         cooldown.show(left.is_some());
         // During a used-up window a message is taken and waits: the countdown says when it goes.
-        cooldown.node.set_text_content(left.map(|s| t.cooldown(s, !chat.cooldown_refuses())).as_deref());
+        cooldown.node.set_text_content(
+            left.map(|s| t.cooldown(s, !chat.cooldown_refuses()))
+                .as_deref(),
+        );
     });
     let send_button = send.node.clone();
     Effect::new(move |_| {
@@ -220,7 +302,9 @@ pub fn panel(root: &web_sys::Element, chat: Chat, config: &WidgetConfig, open: R
     };
     {
         let input_element = input.clone();
-        dom::on(&input, "input", move |_: web_sys::Event| draft.set(input_element.value()));
+        dom::on(&input, "input", move |_: web_sys::Event| {
+            draft.set(input_element.value())
+        });
     }
     dom::on(&input, "keydown", move |ev: web_sys::KeyboardEvent| {
         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {

@@ -26,7 +26,11 @@ pub struct Controls {
 impl Controls {
     /// New handles for a widget with this config (create them under the widget's owner).
     pub fn new(config: &WidgetConfig) -> Self {
-        Self { chat: Chat::new(config.clone()), open: RwSignal::new(false), unread: RwSignal::new(0) }
+        Self {
+            chat: Chat::new(config.clone()),
+            open: RwSignal::new(false),
+            unread: RwSignal::new(0),
+        }
     }
 
     /// Opens or closes the panel, telling the page at once (so `open(); send()` reports
@@ -38,7 +42,11 @@ impl Controls {
             if open {
                 self.unread.set(0);
             }
-            self.chat.emit(if open { WidgetEvent::Opened } else { WidgetEvent::Closed });
+            self.chat.emit(if open {
+                WidgetEvent::Opened
+            } else {
+                WidgetEvent::Closed
+            });
         }
     }
 }
@@ -46,11 +54,22 @@ impl Controls {
 /// Draws the widget at the end of `parent` (a shadow root): the launcher, the greeting bubble,
 /// the panel, with theme and placement. Its CSS is installed into the root it lands in.
 /// Call under the widget's [`crate::reactive::Owner`]: unmounting disposes that owner.
-pub fn widget_view(parent: &web_sys::Node, config: &WidgetConfig, controls: Controls) -> web_sys::Element {
+pub fn widget_view(
+    parent: &web_sys::Node,
+    config: &WidgetConfig,
+    controls: Controls,
+) -> web_sys::Element {
     let Controls { chat, open, unread } = controls;
     chat.watch_connection();
     chat.restore();
-    let root = dom::html("div", "", &[("dir", if chat.locale.is_rtl() { "rtl" } else { "ltr" }), ("lang", chat.locale.tag())]);
+    let root = dom::html(
+        "div",
+        "",
+        &[
+            ("dir", if chat.locale.is_rtl() { "rtl" } else { "ltr" }),
+            ("lang", chat.locale.tag()),
+        ],
+    );
     let _ = parent.append_child(&root);
     styles::install_for(&root);
     let (offset_x, offset_y, z_index) = (config.offset_x, config.offset_y, config.z_index);
@@ -63,7 +82,11 @@ pub fn widget_view(parent: &web_sys::Node, config: &WidgetConfig, controls: Cont
         Effect::new(move |_| {
             let (primary, position) = chat.look.with(|look| (look.primary, look.position));
             let (surface, on_surface) = primary.accessible_surface();
-            root.set_class_name(&format!("cw-root cw-root--{} cw-root--{}", position.as_str(), theme.as_str()));
+            root.set_class_name(&format!(
+                "cw-root cw-root--{} cw-root--{}",
+                position.as_str(),
+                theme.as_str()
+            ));
             let ink = surface.readable_on(crate::theme::Color::WHITE);
             dom::set_css_variable(&root, "--cw-primary-ink", &ink.to_hex());
             dom::set_css_variable(&root, "--cw-primary", &surface.to_hex());
@@ -112,8 +135,14 @@ pub fn widget_view(parent: &web_sys::Node, config: &WidgetConfig, controls: Cont
     if let Some(delay) = config.greeting_delay_s {
         if !greeting_dismissed.is_set() {
             dom::after_ms(delay.saturating_mul(1000), move || {
-                let has_greeting = chat.look.try_with_untracked(|look| look.greeting.is_some()).unwrap_or(false);
-                if has_greeting && !open.try_get_untracked().unwrap_or(true) && chat.messages.with_untracked(Vec::is_empty) {
+                let has_greeting = chat
+                    .look
+                    .try_with_untracked(|look| look.greeting.is_some())
+                    .unwrap_or(false);
+                if has_greeting
+                    && !open.try_get_untracked().unwrap_or(true)
+                    && chat.messages.with_untracked(Vec::is_empty)
+                {
                     let _ = show_bubble.try_set(true);
                 }
             });
@@ -136,13 +165,17 @@ pub fn widget_view(parent: &web_sys::Node, config: &WidgetConfig, controls: Cont
                 Some(bubble) if !shown => bubble.remove(),
                 Some(bubble) => drawn.set_value(Some(bubble)),
                 None if shown => {
-                    let text = chat.look.with_untracked(|look| look.greeting.clone().unwrap_or_default());
-                    let (dismiss, open_and_dismiss) = (dismiss_bubble.clone(), dismiss_bubble.clone());
+                    let text = chat
+                        .look
+                        .with_untracked(|look| look.greeting.clone().unwrap_or_default());
+                    let (dismiss, open_and_dismiss) =
+                        (dismiss_bubble.clone(), dismiss_bubble.clone());
                     let open_chat = move || {
                         controls.set_open(true);
                         open_and_dismiss();
                     };
-                    let bubble = greeting_bubble(&text, &bot_name, chat.strings(), open_chat, dismiss);
+                    let bubble =
+                        greeting_bubble(&text, &bot_name, chat.strings(), open_chat, dismiss);
                     if let Some(parent) = place.parent_node() {
                         let _ = parent.insert_before(&bubble, Some(&place));
                     }
@@ -156,7 +189,14 @@ pub fn widget_view(parent: &web_sys::Node, config: &WidgetConfig, controls: Cont
         controls.set_open(!open.get_untracked());
         dismiss_bubble();
     };
-    let button = launcher(&root, open, unread, &config.launcher_icon, chat.strings(), toggle);
+    let button = launcher(
+        &root,
+        open,
+        unread,
+        &config.launcher_icon,
+        chat.strings(),
+        toggle,
+    );
     launcher_button.set_value(Some(button));
     root.into()
 }

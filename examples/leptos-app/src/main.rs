@@ -16,7 +16,12 @@ fn query(name: &str, default: &str) -> String {
         .split('&')
         .filter_map(|pair| pair.split_once('='))
         .find(|(key, _)| *key == name)
-        .map(|(_, value)| js_sys::decode_uri_component(value).ok().map(String::from).unwrap_or_default())
+        .map(|(_, value)| {
+            js_sys::decode_uri_component(value)
+                .ok()
+                .map(String::from)
+                .unwrap_or_default()
+        })
         .unwrap_or_else(|| default.to_owned())
 }
 

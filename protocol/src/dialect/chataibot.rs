@@ -49,13 +49,20 @@ pub const EVENT_STREAM: &str = "text/event-stream";
 
 /// The path that takes a conversation's visitor messages (POST) and gives its messages (GET).
 pub fn messages_path(conversation_id: &str) -> String {
-    format!("/api/v1/conversation/{}/messages", path_segment(conversation_id))
+    format!(
+        "/api/v1/conversation/{}/messages",
+        path_segment(conversation_id)
+    )
 }
 
 /// The poll (or listen) URL path: [`messages_path`] with `?after=<message_id>` when given.
 pub fn poll_path(conversation_id: &str, after: Option<&str>) -> String {
     match after {
-        Some(after) => format!("{}?after={}", messages_path(conversation_id), path_segment(after)),
+        Some(after) => format!(
+            "{}?after={}",
+            messages_path(conversation_id),
+            path_segment(after)
+        ),
         None => messages_path(conversation_id),
     }
 }
@@ -65,16 +72,29 @@ pub fn poll_path(conversation_id: &str, after: Option<&str>) -> String {
 
 /// `variables.system`: what the browser says about the visitor.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(rename_all = "camelCase"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(rename_all = "camelCase")
+)]
 pub struct SystemVariables {
     /// IANA time zone, e.g. `Asia/Calcutta`.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub timezone: Option<String>,
     /// The page the visitor is on (or came from).
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub referrer_url: Option<String>,
     /// The browser's language, e.g. `en-GB`.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub browser_language: Option<String>,
 }
 
@@ -83,13 +103,22 @@ pub struct SystemVariables {
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Contact {
     /// Their name.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub name: Option<String>,
     /// Their e-mail address.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub email: Option<String>,
     /// Their phone number.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub phone: Option<String>,
 }
 
@@ -98,13 +127,22 @@ pub struct Contact {
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Variables {
     /// From the browser.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub system: Option<SystemVariables>,
     /// About the visitor.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub contact: Option<Contact>,
     /// Free-form conversation variables for the bot's flow.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub conversation: Option<Json>,
 }
 
@@ -130,7 +168,10 @@ pub struct MessageContent {
 impl MessageContent {
     /// A text message.
     pub fn text(body: impl Into<String>) -> Self {
-        Self { data: MessageData { body: body.into() }, kind: text_type() }
+        Self {
+            data: MessageData { body: body.into() },
+            kind: text_type(),
+        }
     }
 }
 
@@ -163,7 +204,10 @@ pub struct StartRequest {
     /// The visitor's first message.
     pub message: MessageContent,
     /// Optional variables.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub variables: Option<Variables>,
     /// The bot (on the reference server: the bot's id).
     pub bot_key: String,
@@ -196,31 +240,43 @@ pub fn encode_start(message: &str, params: &StartParams) -> String {
             ("browserLanguage", &system.browser_language),
         ])
     });
-    let contact =
-        params.contact.as_ref().map(|c| text_fields(&[("name", &c.name), ("email", &c.email), ("phone", &c.phone)]));
-    let variables = (system.is_some() || contact.is_some() || params.conversation.is_some()).then(|| {
-        Json::object()
-            .with_some("system", system)
-            .with_some("contact", contact)
-            .with_some("conversation", params.conversation.clone())
-    });
+    let contact = params
+        .contact
+        .as_ref()
+        .map(|c| text_fields(&[("name", &c.name), ("email", &c.email), ("phone", &c.phone)]));
+    let variables =
+        (system.is_some() || contact.is_some() || params.conversation.is_some()).then(|| {
+            Json::object()
+                .with_some("system", system)
+                .with_some("contact", contact)
+                .with_some("conversation", params.conversation.clone())
+        });
     Json::object()
         .with("channel", "API")
         .with("message", text_message(message))
         .with_some("variables", variables)
         .with("bot_key", params.bot_key.as_str())
-        .with("from", Json::object().with("user_external_id", params.visitor_id.as_str()).with("type", visitor_type()))
+        .with(
+            "from",
+            Json::object()
+                .with("user_external_id", params.visitor_id.as_str())
+                .with("type", visitor_type()),
+        )
         .to_string()
 }
 
 /// A [`MessageContent`] of text, as JSON.
 fn text_message(body: &str) -> Json {
-    Json::object().with("data", Json::object().with("body", body)).with("type", text_type())
+    Json::object()
+        .with("data", Json::object().with("body", body))
+        .with("type", text_type())
 }
 
 /// An object of the text fields that are set.
 fn text_fields(fields: &[(&str, &Option<String>)]) -> Json {
-    fields.iter().fold(Json::object(), |object, (name, value)| object.with_some(name, value.as_deref()))
+    fields.iter().fold(Json::object(), |object, (name, value)| {
+        object.with_some(name, value.as_deref())
+    })
 }
 
 /// `user` in a send body.
@@ -245,7 +301,9 @@ pub struct SendRequest {
 
 #[cfg(feature = "serde")]
 fn visitor_user() -> User {
-    User { kind: visitor_type() }
+    User {
+        kind: visitor_type(),
+    }
 }
 
 /// Encodes a send body for the visitor's next message (a [`SendRequest`]).
@@ -278,10 +336,24 @@ pub struct ConversationInfo {
     /// The conversation's id.
     pub id: String,
     /// When it started (`2025-02-10 20:21:03.913000`).
-    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            default,
+            deserialize_with = "super::lenient",
+            skip_serializing_if = "Option::is_none"
+        )
+    )]
     pub created_at: Option<String>,
     /// Who answers.
-    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            default,
+            deserialize_with = "super::lenient",
+            skip_serializing_if = "Option::is_none"
+        )
+    )]
     pub assignee: Option<Assignee>,
 }
 
@@ -290,16 +362,44 @@ pub struct ConversationInfo {
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct ContactInfo {
     /// The visitor's name, as sent.
-    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            default,
+            deserialize_with = "super::lenient",
+            skip_serializing_if = "Option::is_none"
+        )
+    )]
     pub name: Option<String>,
     /// Their e-mail, as sent.
-    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            default,
+            deserialize_with = "super::lenient",
+            skip_serializing_if = "Option::is_none"
+        )
+    )]
     pub email: Option<String>,
     /// Their phone, as sent.
-    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            default,
+            deserialize_with = "super::lenient",
+            skip_serializing_if = "Option::is_none"
+        )
+    )]
     pub phone: Option<String>,
     /// `<visitor_id>_<account_id>`.
-    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            default,
+            deserialize_with = "super::lenient",
+            skip_serializing_if = "Option::is_none"
+        )
+    )]
     pub visitor_key: Option<String>,
 }
 
@@ -312,10 +412,24 @@ pub struct StartReply {
     /// The new conversation.
     pub conversation: ConversationInfo,
     /// The visitor as the bot knows them.
-    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            default,
+            deserialize_with = "super::lenient",
+            skip_serializing_if = "Option::is_none"
+        )
+    )]
     pub contact: Option<ContactInfo>,
     /// Ours: the id of the visitor's first message, the first poll's `after`.
-    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            default,
+            deserialize_with = "super::lenient",
+            skip_serializing_if = "Option::is_none"
+        )
+    )]
     pub message_id: Option<String>,
 }
 
@@ -343,7 +457,10 @@ pub fn decode_start(meta: &ResponseMeta, body: &[u8]) -> Result<StartedConversat
         Ok(StartedConversation {
             conversation_id: conversation.field("id")?,
             created_at: conversation.lenient("created_at"),
-            visitor_key: value.get("contact").and_then(|contact| contact.get("visitor_key")?.as_str()).map(str::to_owned),
+            visitor_key: value
+                .get("contact")
+                .and_then(|contact| contact.get("visitor_key")?.as_str())
+                .map(str::to_owned),
             message_id: reply.lenient("message_id"),
         })
     })
@@ -372,7 +489,11 @@ pub fn decode_send(meta: &ResponseMeta, body: &[u8]) -> Result<String, ApiError>
 
 /// Who wrote a delivered message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(rename_all = "UPPERCASE"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(rename_all = "UPPERCASE")
+)]
 pub enum Sender {
     /// The bot's answer.
     Bot,
@@ -397,15 +518,34 @@ pub struct ChatMessage {
     /// The text (Markdown for the bot).
     pub body: String,
     /// When it was stored (`2025-02-10 20:21:03.913000`).
-    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            default,
+            deserialize_with = "super::lenient",
+            skip_serializing_if = "Option::is_none"
+        )
+    )]
     pub created_at: Option<String>,
     /// Quick replies under a bot message.
-    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient_actions", skip_serializing_if = "Vec::is_empty"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            default,
+            deserialize_with = "super::lenient_actions",
+            skip_serializing_if = "Vec::is_empty"
+        )
+    )]
     pub suggested_actions: Vec<SuggestedAction>,
 }
 
-from_fields!(ChatMessage { id: field("id"), from: field("from"), body: field("body"),
-    created_at: lenient("created_at"), suggested_actions: actions("suggested_actions") });
+from_fields!(ChatMessage {
+    id: field("id"),
+    from: field("from"),
+    body: field("body"),
+    created_at: lenient("created_at"),
+    suggested_actions: actions("suggested_actions")
+});
 
 impl ChatMessage {
     /// The message as a reply in `conversation_id`, if the bot wrote it.
@@ -438,7 +578,13 @@ pub fn created_at_iso(created_at: &str) -> String {
     if !documented {
         return created_at.to_owned();
     }
-    let fraction: String = created_at.get(20..).unwrap_or("").chars().chain("000".chars()).take(3).collect();
+    let fraction: String = created_at
+        .get(20..)
+        .unwrap_or("")
+        .chars()
+        .chain("000".chars())
+        .take(3)
+        .collect();
     format!("{}T{}.{fraction}Z", &created_at[..10], &created_at[11..19])
 }
 
@@ -458,7 +604,10 @@ pub fn decode_messages(meta: &ResponseMeta, body: &[u8]) -> Result<Vec<ChatMessa
     let value = success_value(meta, body)?;
     shaped(meta, Dialect::Chataibot, || {
         let messages = Fields::of(&value)?.list("messages")?;
-        Ok(messages.iter().filter_map(|m| ChatMessage::from_json(m).ok()).collect())
+        Ok(messages
+            .iter()
+            .filter_map(|m| ChatMessage::from_json(m).ok())
+            .collect())
     })
 }
 
@@ -479,14 +628,21 @@ pub fn decode_bot_replies(
 #[cfg(feature = "serde")]
 pub fn sse_frame(message: &ChatMessage) -> String {
     let data = serde_json::to_string(message).unwrap_or_else(|_| "{}".to_owned());
-    let id: String = message.id.chars().filter(|c| !matches!(c, '\r' | '\n' | '\0')).collect();
+    let id: String = message
+        .id
+        .chars()
+        .filter(|c| !matches!(c, '\r' | '\n' | '\0'))
+        .collect();
     format!("id: {id}\nevent: {MESSAGE_EVENT}\ndata: {data}\n\n")
 }
 
 /// What one event of the listening form means: a bot reply (`Some(Ok)`), an error the
 /// server reported in the stream (`Some(Err)`, an `error` event with an error body), or
 /// nothing for the widget (`None`: a visitor message, an unknown event, a bad payload).
-pub fn decode_stream_event(event: &SseEvent, conversation_id: &str) -> Option<Result<Reply, ApiError>> {
+pub fn decode_stream_event(
+    event: &SseEvent,
+    conversation_id: &str,
+) -> Option<Result<Reply, ApiError>> {
     match event.event.as_str() {
         MESSAGE_EVENT => Json::parse(&event.data)
             .ok()
@@ -517,7 +673,10 @@ pub struct ErrorDetail {
     /// Human-readable text.
     pub message: String,
     /// Seconds to wait, with `RATE_LIMIT_EXCEEDED`.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub retry_after: Option<u64>,
 }
 
@@ -534,7 +693,14 @@ pub struct ErrorBody {
 impl ErrorBody {
     /// The body a server sends (`code` in this dialect's spelling, see [`wire_code`]).
     pub fn new(code: &str, message: impl Into<String>, retry_after: Option<u64>) -> Self {
-        Self { ok: false, error: ErrorDetail { code: code.to_owned(), message: message.into(), retry_after } }
+        Self {
+            ok: false,
+            error: ErrorDetail {
+                code: code.to_owned(),
+                message: message.into(),
+                retry_after,
+            },
+        }
     }
 }
 
@@ -566,8 +732,8 @@ fn success_value(meta: &ResponseMeta, body: &[u8]) -> Result<Json, ApiError> {
 
 #[cfg(all(test, feature = "serde"))]
 mod tests {
-    use super::*;
     use super::super::test_support::{meta, sent};
+    use super::*;
     use crate::model::ActionKind;
     use crate::sse::SseParser;
     use serde_json::json;
@@ -608,17 +774,27 @@ mod tests {
 
     #[test]
     fn variables_are_optional() {
-        let params = StartParams { visitor_id: "v1".into(), bot_key: "demo".into(), ..Default::default() };
+        let params = StartParams {
+            visitor_id: "v1".into(),
+            bot_key: "demo".into(),
+            ..Default::default()
+        };
         assert_eq!(
             sent(&encode_start("Hi", &params)),
             json!({"channel": "API", "message": {"data": {"body": "Hi"}, "type": "text"}, "bot_key": "demo",
                    "from": {"user_external_id": "v1", "type": "VISITOR"}})
         );
         let only_system = StartParams {
-            system: Some(SystemVariables { timezone: Some("Europe/Paris".into()), ..Default::default() }),
+            system: Some(SystemVariables {
+                timezone: Some("Europe/Paris".into()),
+                ..Default::default()
+            }),
             ..params
         };
-        assert_eq!(sent(&encode_start("Hi", &only_system))["variables"], json!({"system": {"timezone": "Europe/Paris"}}));
+        assert_eq!(
+            sent(&encode_start("Hi", &only_system))["variables"],
+            json!({"system": {"timezone": "Europe/Paris"}})
+        );
     }
 
     #[test]
@@ -647,14 +823,23 @@ mod tests {
             }
         );
         let send = br#"{"ok": true, "message_id": "6HRBshHEcV8P103039226478taGDJQxC"}"#;
-        assert_eq!(decode_send(&meta(200), send).unwrap(), "6HRBshHEcV8P103039226478taGDJQxC");
+        assert_eq!(
+            decode_send(&meta(200), send).unwrap(),
+            "6HRBshHEcV8P103039226478taGDJQxC"
+        );
     }
 
     #[test]
     fn a_start_reply_may_carry_our_message_id_and_unknown_fields() {
         let body = br#"{"ok":true,"conversation":{"id":"c1","assignee":null,"tags":[]},"message_id":"m1","extra":1}"#;
         let started = decode_start(&meta(201), body).unwrap();
-        assert_eq!((started.conversation_id.as_str(), started.message_id.as_deref()), ("c1", Some("m1")));
+        assert_eq!(
+            (
+                started.conversation_id.as_str(),
+                started.message_id.as_deref()
+            ),
+            ("c1", Some("m1"))
+        );
     }
 
     #[test]
@@ -667,7 +852,10 @@ mod tests {
             {"id":"m4","from":"BOT"}
         ]}"#;
         let messages = decode_messages(&meta(200), body).unwrap();
-        assert_eq!(messages.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), ["m1", "m2"]);
+        assert_eq!(
+            messages.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
+            ["m1", "m2"]
+        );
         let replies = decode_bot_replies(&meta(200), body, "c1").unwrap();
         assert_eq!(
             replies,
@@ -684,26 +872,63 @@ mod tests {
                 confidence: None,
             }]
         );
-        assert_eq!(decode_bot_replies(&meta(200), br#"{"ok":true,"messages":[]}"#, "c1").unwrap(), vec![]);
-        assert_eq!(poll_path("conv_1", Some("msg_2")), "/api/v1/conversation/conv_1/messages?after=msg_2");
-        assert_eq!(poll_path("a/b", Some("x&y")), "/api/v1/conversation/a%2Fb/messages?after=x%26y");
+        assert_eq!(
+            decode_bot_replies(&meta(200), br#"{"ok":true,"messages":[]}"#, "c1").unwrap(),
+            vec![]
+        );
+        assert_eq!(
+            poll_path("conv_1", Some("msg_2")),
+            "/api/v1/conversation/conv_1/messages?after=msg_2"
+        );
+        assert_eq!(
+            poll_path("a/b", Some("x&y")),
+            "/api/v1/conversation/a%2Fb/messages?after=x%26y"
+        );
         assert_eq!(poll_path("c", None), messages_path("c"));
     }
 
     #[test]
     fn the_documented_time_reads_as_utc() {
-        assert_eq!(created_at_iso("2025-02-10 20:21:03.913000"), "2025-02-10T20:21:03.913Z");
-        assert_eq!(created_at_iso("2025-02-10 20:21:03"), "2025-02-10T20:21:03.000Z");
-        assert_eq!(created_at_iso("2025-02-10 20:21:03.9"), "2025-02-10T20:21:03.900Z");
-        assert_eq!(created_at_iso("2025-02-10T20:21:03+01:00"), "2025-02-10T20:21:03+01:00", "a zone is kept");
+        assert_eq!(
+            created_at_iso("2025-02-10 20:21:03.913000"),
+            "2025-02-10T20:21:03.913Z"
+        );
+        assert_eq!(
+            created_at_iso("2025-02-10 20:21:03"),
+            "2025-02-10T20:21:03.000Z"
+        );
+        assert_eq!(
+            created_at_iso("2025-02-10 20:21:03.9"),
+            "2025-02-10T20:21:03.900Z"
+        );
+        assert_eq!(
+            created_at_iso("2025-02-10T20:21:03+01:00"),
+            "2025-02-10T20:21:03+01:00",
+            "a zone is kept"
+        );
         assert_eq!(created_at_iso("yesterday"), "yesterday");
-        assert_eq!(created_at_iso("2025-02-10 20:21:03.9x"), "2025-02-10 20:21:03.9x");
+        assert_eq!(
+            created_at_iso("2025-02-10 20:21:03.9x"),
+            "2025-02-10 20:21:03.9x"
+        );
     }
 
     #[test]
     fn the_listening_form_delivers_bot_messages_one_event_each() {
-        let visitor = ChatMessage { id: "m1".into(), from: Sender::Visitor, body: "Hi".into(), created_at: None, suggested_actions: vec![] };
-        let bot = ChatMessage { id: "m2".into(), from: Sender::Bot, body: "Hello!\n\nHow can I help?".into(), created_at: Some("t".into()), suggested_actions: vec![] };
+        let visitor = ChatMessage {
+            id: "m1".into(),
+            from: Sender::Visitor,
+            body: "Hi".into(),
+            created_at: None,
+            suggested_actions: vec![],
+        };
+        let bot = ChatMessage {
+            id: "m2".into(),
+            from: Sender::Bot,
+            body: "Hello!\n\nHow can I help?".into(),
+            created_at: Some("t".into()),
+            suggested_actions: vec![],
+        };
         let stream = format!(
             ": keep-alive\n\n{}{}event: ping\ndata: {{}}\n\nevent: error\ndata: {}\n\n",
             sse_frame(&visitor),
@@ -712,13 +937,26 @@ mod tests {
         );
         let mut parser = SseParser::new();
         let events = parser.feed(stream.as_bytes());
-        let decoded: Vec<_> = events.iter().filter_map(|e| decode_stream_event(e, "c1")).collect();
+        let decoded: Vec<_> = events
+            .iter()
+            .filter_map(|e| decode_stream_event(e, "c1"))
+            .collect();
         assert_eq!(decoded.len(), 2);
         let reply = decoded[0].clone().unwrap();
-        assert_eq!((reply.text.as_str(), reply.message_id.as_deref()), ("Hello!\n\nHow can I help?", Some("m2")));
-        assert_eq!(events[1].id.as_deref(), Some("m2"), "the SSE id is the message id");
+        assert_eq!(
+            (reply.text.as_str(), reply.message_id.as_deref()),
+            ("Hello!\n\nHow can I help?", Some("m2"))
+        );
+        assert_eq!(
+            events[1].id.as_deref(),
+            Some("m2"),
+            "the SSE id is the message id"
+        );
         let error = decoded[1].clone().unwrap_err();
-        assert_eq!((error.code, error.message.as_str()), (ErrorCode::Server, "Bot crashed"));
+        assert_eq!(
+            (error.code, error.message.as_str()),
+            (ErrorCode::Server, "Bot crashed")
+        );
     }
 
     #[test]
@@ -729,31 +967,67 @@ mod tests {
             (403, "QUOTA_EXCEEDED", ErrorCode::QuotaExceeded),
             (403, "ORIGIN_NOT_ALLOWED", ErrorCode::OriginNotAllowed),
             (404, "BOT_NOT_FOUND", ErrorCode::BotNotFound),
-            (404, "CONVERSATION_NOT_FOUND", ErrorCode::Other("CONVERSATION_NOT_FOUND".into())),
+            (
+                404,
+                "CONVERSATION_NOT_FOUND",
+                ErrorCode::Other("CONVERSATION_NOT_FOUND".into()),
+            ),
             (400, "INVALID_REQUEST", ErrorCode::InvalidRequest),
         ];
         for (status, code, expected) in cases {
             let body = serde_json::to_vec(&ErrorBody::new(code, "text", None)).unwrap();
-            assert_eq!(decode_start(&meta(status), &body).unwrap_err().code, expected);
-            assert_eq!(decode_send(&meta(status), &body).unwrap_err().code, expected);
+            assert_eq!(
+                decode_start(&meta(status), &body).unwrap_err().code,
+                expected
+            );
+            assert_eq!(
+                decode_send(&meta(status), &body).unwrap_err().code,
+                expected
+            );
             let err = decode_messages(&meta(status), &body).unwrap_err();
-            assert_eq!((err.code, err.http_status, err.message.as_str()), (expected, Some(status), "text"));
+            assert_eq!(
+                (err.code, err.http_status, err.message.as_str()),
+                (expected, Some(status), "text")
+            );
         }
-        let limited = serde_json::to_vec(&ErrorBody::new("RATE_LIMIT_EXCEEDED", "Slow down", Some(42))).unwrap();
+        let limited = serde_json::to_vec(&ErrorBody::new(
+            "RATE_LIMIT_EXCEEDED",
+            "Slow down",
+            Some(42),
+        ))
+        .unwrap();
         let err = decode_send(&meta(429), &limited).unwrap_err();
-        assert_eq!((err.code, err.retry_after_s), (ErrorCode::RateLimitExceeded, Some(42)));
+        assert_eq!(
+            (err.code, err.retry_after_s),
+            (ErrorCode::RateLimitExceeded, Some(42))
+        );
         assert_eq!(wire_code(&ErrorCode::BotNotFound), "BOT_NOT_FOUND");
         let flat = decode_send(&meta(400), br#"{"ok":false,"error":"Bad body"}"#).unwrap_err();
-        assert_eq!((flat.code, flat.message.as_str()), (ErrorCode::InvalidRequest, "HTTP 400 Bad body"));
+        assert_eq!(
+            (flat.code, flat.message.as_str()),
+            (ErrorCode::InvalidRequest, "HTTP 400 Bad body")
+        );
     }
 
     #[test]
     fn malformed_bodies_become_errors_not_panics() {
         let cases: [(u16, &[u8], ErrorCode); 7] = [
-            (200, b"<!doctype html><title>Login</title>", ErrorCode::MalformedResponse),
-            (200, br#"{"ok":true,"conversation":{"id":"c"#, ErrorCode::MalformedResponse),
+            (
+                200,
+                b"<!doctype html><title>Login</title>",
+                ErrorCode::MalformedResponse,
+            ),
+            (
+                200,
+                br#"{"ok":true,"conversation":{"id":"c"#,
+                ErrorCode::MalformedResponse,
+            ),
             (200, br#"{"ok":true}"#, ErrorCode::MalformedResponse),
-            (200, br#"{"ok":true,"conversation":{"id":7}}"#, ErrorCode::MalformedResponse),
+            (
+                200,
+                br#"{"ok":true,"conversation":{"id":7}}"#,
+                ErrorCode::MalformedResponse,
+            ),
             (200, br#"{"ok":false}"#, ErrorCode::MalformedResponse),
             (502, b"<html>Bad gateway</html>", ErrorCode::Server),
             (401, b"", ErrorCode::InvalidApiKey),
@@ -762,25 +1036,68 @@ mod tests {
             let err = decode_start(&meta(status), body).unwrap_err();
             assert_eq!(err.code, code, "for {}", String::from_utf8_lossy(body));
         }
-        assert_eq!(decode_send(&meta(200), br#"{"ok":true,"message_id":null}"#).unwrap_err().code, ErrorCode::MalformedResponse);
-        assert_eq!(decode_messages(&meta(200), br#"{"ok":true,"messages":"none"}"#).unwrap_err().code, ErrorCode::MalformedResponse);
+        assert_eq!(
+            decode_send(&meta(200), br#"{"ok":true,"message_id":null}"#)
+                .unwrap_err()
+                .code,
+            ErrorCode::MalformedResponse
+        );
+        assert_eq!(
+            decode_messages(&meta(200), br#"{"ok":true,"messages":"none"}"#)
+                .unwrap_err()
+                .code,
+            ErrorCode::MalformedResponse
+        );
     }
 
     #[test]
     fn server_bodies_round_trip() {
-        let start: StartRequest = serde_json::from_str(&encode_start("Hi", &StartParams { visitor_id: "v".into(), bot_key: "demo".into(), ..Default::default() })).unwrap();
-        assert_eq!((start.channel.as_str(), start.message.kind.as_str(), start.from.kind.as_str()), ("API", "text", "VISITOR"));
+        let start: StartRequest = serde_json::from_str(&encode_start(
+            "Hi",
+            &StartParams {
+                visitor_id: "v".into(),
+                bot_key: "demo".into(),
+                ..Default::default()
+            },
+        ))
+        .unwrap();
+        assert_eq!(
+            (
+                start.channel.as_str(),
+                start.message.kind.as_str(),
+                start.from.kind.as_str()
+            ),
+            ("API", "text", "VISITOR")
+        );
         let send: SendRequest = serde_json::from_str(&encode_send("Next")).unwrap();
         assert_eq!(send.message.data.body, "Next");
         // A minimal send body (no type, no user) is read with the defaults.
-        let minimal: SendRequest = serde_json::from_str(r#"{"message":{"data":{"body":"x"}}}"#).unwrap();
-        assert_eq!((minimal.message.kind.as_str(), minimal.user.kind.as_str()), ("text", "VISITOR"));
+        let minimal: SendRequest =
+            serde_json::from_str(r#"{"message":{"data":{"body":"x"}}}"#).unwrap();
+        assert_eq!(
+            (minimal.message.kind.as_str(), minimal.user.kind.as_str()),
+            ("text", "VISITOR")
+        );
 
         let reply = MessagesReply {
             ok: true,
-            messages: vec![ChatMessage { id: "m".into(), from: Sender::Bot, body: "Hi".into(), created_at: None, suggested_actions: vec![] }],
+            messages: vec![ChatMessage {
+                id: "m".into(),
+                from: Sender::Bot,
+                body: "Hi".into(),
+                created_at: None,
+                suggested_actions: vec![],
+            }],
         };
-        assert_eq!(serde_json::to_value(&reply).unwrap(), json!({"ok": true, "messages": [{"id": "m", "from": "BOT", "body": "Hi"}]}));
-        assert_eq!(decode_bot_replies(&meta(200), &serde_json::to_vec(&reply).unwrap(), "c").unwrap().len(), 1);
+        assert_eq!(
+            serde_json::to_value(&reply).unwrap(),
+            json!({"ok": true, "messages": [{"id": "m", "from": "BOT", "body": "Hi"}]})
+        );
+        assert_eq!(
+            decode_bot_replies(&meta(200), &serde_json::to_vec(&reply).unwrap(), "c")
+                .unwrap()
+                .len(),
+            1
+        );
     }
 }

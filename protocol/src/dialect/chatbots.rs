@@ -19,18 +19,31 @@ pub fn chat_path(chatbot_id: &str) -> String {
 
 /// The request body.
 #[derive(Debug, Clone, Default, PartialEq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(rename_all = "camelCase"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(rename_all = "camelCase")
+)]
 pub struct ChatRequest {
     /// The visitor's message.
     pub message: String,
     /// The conversation to continue.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub conversation_id: Option<String>,
     /// Ask for SSE (`true`) or JSON (`false`); absent lets the bot's default decide.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub stream: Option<bool>,
     /// Free-form metadata.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub metadata: Option<Json>,
 }
 
@@ -47,20 +60,32 @@ impl From<&OutgoingMessage> for ChatRequest {
 
 /// The `data` of a success body.
 #[derive(Debug, Clone, Default, PartialEq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(rename_all = "camelCase"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(rename_all = "camelCase")
+)]
 pub struct ChatData {
     /// The reply text (Markdown).
     pub response: String,
     /// The conversation, new or continued.
     pub conversation_id: String,
     /// The reply's id.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub message_id: Option<String>,
     /// Quick replies. Not in the vendor document; our server adds them (snake_case, as in the
     /// jombot document and our SSE `actions` event) and the widget reads either spelling.
     #[cfg_attr(
         feature = "serde",
-        serde(default, rename = "suggested_actions", alias = "suggestedActions", skip_serializing_if = "Vec::is_empty")
+        serde(
+            default,
+            rename = "suggested_actions",
+            alias = "suggestedActions",
+            skip_serializing_if = "Vec::is_empty"
+        )
     )]
     pub suggested_actions: Vec<SuggestedAction>,
 }
@@ -78,13 +103,20 @@ pub struct ChatSuccess {
 impl ChatSuccess {
     /// Wraps a reply's data.
     pub fn new(data: ChatData) -> Self {
-        Self { success: true, data }
+        Self {
+            success: true,
+            data,
+        }
     }
 }
 
 /// An error body: `{"success": false, "error": "...", "code": "...", "retryAfter"?: n}`.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(rename_all = "camelCase"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(rename_all = "camelCase")
+)]
 pub struct ErrorBody {
     /// Always `false`.
     pub success: bool,
@@ -93,14 +125,22 @@ pub struct ErrorBody {
     /// A machine code such as `RATE_LIMIT_EXCEEDED`.
     pub code: String,
     /// Seconds to wait, with `RATE_LIMIT_EXCEEDED`.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub retry_after: Option<u64>,
 }
 
 impl ErrorBody {
     /// The body a server sends for an error.
     pub fn new(code: &ErrorCode, error: impl Into<String>, retry_after: Option<u64>) -> Self {
-        Self { success: false, error: error.into(), code: code.as_str().to_owned(), retry_after }
+        Self {
+            success: false,
+            error: error.into(),
+            code: code.as_str().to_owned(),
+            retry_after,
+        }
     }
 }
 
@@ -169,12 +209,19 @@ pub mod events {
 
     /// `event: start`: the reply has begun.
     #[derive(Debug, Clone, Default, PartialEq)]
-    #[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(rename_all = "camelCase"))]
+    #[cfg_attr(
+        feature = "serde",
+        derive(Serialize, Deserialize),
+        serde(rename_all = "camelCase")
+    )]
     pub struct Start {
         /// The conversation, new or continued.
         pub conversation_id: String,
         /// The id the finished reply will have.
-        #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub message_id: Option<String>,
     }
 
@@ -196,15 +243,25 @@ pub mod events {
 
     /// `event: done`: the reply is complete; `response` is the whole text.
     #[derive(Debug, Clone, Default, PartialEq)]
-    #[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(rename_all = "camelCase"))]
+    #[cfg_attr(
+        feature = "serde",
+        derive(Serialize, Deserialize),
+        serde(rename_all = "camelCase")
+    )]
     pub struct Done {
         /// The conversation.
         pub conversation_id: String,
         /// The reply's id.
-        #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub message_id: Option<String>,
         /// The complete reply text.
-        #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub response: Option<String>,
     }
 
@@ -219,8 +276,8 @@ pub mod events {
 
 #[cfg(all(test, feature = "serde"))]
 mod tests {
-    use super::*;
     use super::super::test_support::meta;
+    use super::*;
     use crate::model::ActionKind;
 
     #[test]
@@ -229,7 +286,9 @@ mod tests {
             message: "Hello, how can you help me?".into(),
             conversation_id: Some("cm5abc123xyz456".into()),
             stream: Some(true),
-            metadata: Some(serde_json::json!({"source": "mobile_app", "userId": "user_123"}).into()),
+            metadata: Some(
+                serde_json::json!({"source": "mobile_app", "userId": "user_123"}).into(),
+            ),
         };
         let body: serde_json::Value = serde_json::from_str(&encode_request(&message)).unwrap();
         assert_eq!(
@@ -245,7 +304,10 @@ mod tests {
 
     #[test]
     fn a_first_message_sends_only_the_text() {
-        let message = OutgoingMessage { message: "Hello!".into(), ..Default::default() };
+        let message = OutgoingMessage {
+            message: "Hello!".into(),
+            ..Default::default()
+        };
         assert_eq!(encode_request(&message), r#"{"message":"Hello!"}"#);
     }
 
@@ -253,7 +315,10 @@ mod tests {
     fn decodes_the_seed_success_example() {
         let body = br#"{"success": true, "data": {"response": "Hello! I'm here to help you. What would you like to know?", "conversationId": "cm5abc123xyz456", "messageId": "cm5msg789def012"}}"#;
         let reply = decode_response(&meta(200), body).unwrap();
-        assert_eq!(reply.text, "Hello! I'm here to help you. What would you like to know?");
+        assert_eq!(
+            reply.text,
+            "Hello! I'm here to help you. What would you like to know?"
+        );
         assert_eq!(reply.conversation_id, "cm5abc123xyz456");
         assert_eq!(reply.message_id.as_deref(), Some("cm5msg789def012"));
     }
@@ -294,24 +359,42 @@ mod tests {
     fn a_429_without_retry_after_in_the_body_uses_the_headers() {
         let mut m = meta(429);
         m.retry_after = Some("17".into());
-        let err = decode_response(&m, br#"{"success":false,"error":"slow down","code":"RATE_LIMIT_EXCEEDED"}"#)
-            .unwrap_err();
+        let err = decode_response(
+            &m,
+            br#"{"success":false,"error":"slow down","code":"RATE_LIMIT_EXCEEDED"}"#,
+        )
+        .unwrap_err();
         assert_eq!(err.retry_after_s, Some(17));
 
         let mut m = meta(429);
         m.now_unix = 1_000;
         m.rate_limit.reset_unix = Some(1_030);
         let err = decode_response(&m, b"<html>Too Many Requests</html>").unwrap_err();
-        assert_eq!((err.code, err.retry_after_s), (ErrorCode::RateLimitExceeded, Some(30)));
+        assert_eq!(
+            (err.code, err.retry_after_s),
+            (ErrorCode::RateLimitExceeded, Some(30))
+        );
     }
 
     #[test]
     fn malformed_bodies_become_errors_not_panics() {
         let cases: [(u16, &[u8], ErrorCode); 7] = [
-            (200, b"<html><body>Bad gateway</body></html>", ErrorCode::MalformedResponse),
-            (200, br#"{"success":true,"data":{"response":"Hel"#, ErrorCode::MalformedResponse),
+            (
+                200,
+                b"<html><body>Bad gateway</body></html>",
+                ErrorCode::MalformedResponse,
+            ),
+            (
+                200,
+                br#"{"success":true,"data":{"response":"Hel"#,
+                ErrorCode::MalformedResponse,
+            ),
             (200, br#"{"success":true}"#, ErrorCode::MalformedResponse),
-            (200, br#"{"success":true,"data":{"response":42,"conversationId":"c"}}"#, ErrorCode::MalformedResponse),
+            (
+                200,
+                br#"{"success":true,"data":{"response":42,"conversationId":"c"}}"#,
+                ErrorCode::MalformedResponse,
+            ),
             (200, b"", ErrorCode::MalformedResponse),
             (502, b"<html>Bad gateway</html>", ErrorCode::Server),
             (500, br#"{"success":false}"#, ErrorCode::Server),
@@ -324,8 +407,11 @@ mod tests {
 
     #[test]
     fn an_unknown_code_is_kept_verbatim() {
-        let err = decode_response(&meta(418), br#"{"success":false,"error":"teapot","code":"I_AM_A_TEAPOT"}"#)
-            .unwrap_err();
+        let err = decode_response(
+            &meta(418),
+            br#"{"success":false,"error":"teapot","code":"I_AM_A_TEAPOT"}"#,
+        )
+        .unwrap_err();
         assert_eq!(err.code, ErrorCode::Other("I_AM_A_TEAPOT".into()));
         assert_eq!(err.message, "teapot");
     }
@@ -338,17 +424,31 @@ mod tests {
             message_id: Some("m1".into()),
             suggested_actions: vec![],
         });
-        let reply = decode_response(&meta(200), serde_json::to_string(&sent).unwrap().as_bytes()).unwrap();
-        assert_eq!((reply.text.as_str(), reply.conversation_id.as_str()), ("**Hi**", "c1"));
+        let reply =
+            decode_response(&meta(200), serde_json::to_string(&sent).unwrap().as_bytes()).unwrap();
+        assert_eq!(
+            (reply.text.as_str(), reply.conversation_id.as_str()),
+            ("**Hi**", "c1")
+        );
 
         let error = ErrorBody::new(&ErrorCode::RateLimitExceeded, "wait", Some(5));
-        let err = decode_response(&meta(429), serde_json::to_string(&error).unwrap().as_bytes()).unwrap_err();
-        assert_eq!((err.code, err.retry_after_s), (ErrorCode::RateLimitExceeded, Some(5)));
+        let err = decode_response(
+            &meta(429),
+            serde_json::to_string(&error).unwrap().as_bytes(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            (err.code, err.retry_after_s),
+            (ErrorCode::RateLimitExceeded, Some(5))
+        );
     }
 
     #[test]
     fn bot_ids_cannot_escape_the_path() {
         assert_eq!(chat_path("demo"), "/api/v1/chatbots/demo/chat");
-        assert_eq!(chat_path("../admin?x=1"), "/api/v1/chatbots/..%2Fadmin%3Fx%3D1/chat");
+        assert_eq!(
+            chat_path("../admin?x=1"),
+            "/api/v1/chatbots/..%2Fadmin%3Fx%3D1/chat"
+        );
     }
 }

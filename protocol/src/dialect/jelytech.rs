@@ -55,20 +55,33 @@ pub fn bot_path(bot_id: &str) -> String {
 
 /// The send request body.
 #[derive(Debug, Clone, Default, PartialEq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(rename_all = "camelCase"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(rename_all = "camelCase")
+)]
 pub struct SendRequest {
     /// The bot to talk to.
     pub bot_id: String,
     /// The visitor's message.
     pub message: String,
     /// The conversation to continue.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub conversation_id: Option<String>,
     /// Who the visitor is.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub user_id: Option<String>,
     /// Free-form metadata (source, user agent, ...).
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub metadata: Option<Json>,
 }
 
@@ -86,7 +99,11 @@ pub fn encode_send(message: &OutgoingMessage, bot_id: &str, user_id: Option<&str
 
 /// A send success body.
 #[derive(Debug, Clone, Default, PartialEq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(rename_all = "camelCase"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(rename_all = "camelCase")
+)]
 pub struct SendReply {
     /// Always `true`.
     pub success: bool,
@@ -95,10 +112,24 @@ pub struct SendReply {
     /// The conversation, new or continued.
     pub conversation_id: String,
     /// The reply's id.
-    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            default,
+            deserialize_with = "super::lenient",
+            skip_serializing_if = "Option::is_none"
+        )
+    )]
     pub message_id: Option<String>,
     /// When the reply was made, ISO 8601.
-    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            default,
+            deserialize_with = "super::lenient",
+            skip_serializing_if = "Option::is_none"
+        )
+    )]
     pub timestamp: Option<String>,
     /// Quick replies (ours, see the module doc; omitted when there are none).
     #[cfg_attr(
@@ -137,7 +168,11 @@ pub fn decode_response(meta: &ResponseMeta, body: &[u8]) -> Result<Reply, ApiErr
 
 /// Who wrote a history message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(rename_all = "lowercase"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(rename_all = "lowercase")
+)]
 pub enum Role {
     /// The visitor.
     User,
@@ -147,7 +182,10 @@ pub enum Role {
 
 impl FromJson for Role {
     fn from_json(json: &Json) -> Shape<Self> {
-        one_of(json, &[("user", Self::User), ("assistant", Self::Assistant)])
+        one_of(
+            json,
+            &[("user", Self::User), ("assistant", Self::Assistant)],
+        )
     }
 }
 
@@ -162,19 +200,38 @@ pub struct HistoryMessage {
     /// The text (Markdown for the bot).
     pub content: String,
     /// When it was written, ISO 8601.
-    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            default,
+            deserialize_with = "super::lenient",
+            skip_serializing_if = "Option::is_none"
+        )
+    )]
     pub timestamp: Option<String>,
     /// Ours: a bot reply that was cut off while it was streamed; `content` is what was sent.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "std::ops::Not::not"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "std::ops::Not::not")
+    )]
     pub partial: bool,
 }
 
-from_fields!(HistoryMessage { id: field("id"), role: field("role"), content: field("content"),
-    timestamp: lenient("timestamp"), partial: or_default("partial") });
+from_fields!(HistoryMessage {
+    id: field("id"),
+    role: field("role"),
+    content: field("content"),
+    timestamp: lenient("timestamp"),
+    partial: or_default("partial")
+});
 
 /// A history success body.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(rename_all = "camelCase"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(rename_all = "camelCase")
+)]
 pub struct HistoryReply {
     /// Always `true`.
     pub success: bool,
@@ -201,7 +258,11 @@ pub fn decode_history(meta: &ResponseMeta, body: &[u8]) -> Result<History, ApiEr
         let history = Fields::of(&value)?;
         Ok(History {
             conversation_id: history.field("conversationId")?,
-            messages: history.list("messages")?.iter().filter_map(|m| HistoryMessage::from_json(m).ok()).collect(),
+            messages: history
+                .list("messages")?
+                .iter()
+                .filter_map(|m| HistoryMessage::from_json(m).ok())
+                .collect(),
         })
     })
 }
@@ -225,31 +286,69 @@ pub struct BotConfiguration {
 
 /// `configuration.theme` on the wire.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(rename_all = "camelCase"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(rename_all = "camelCase")
+)]
 pub struct Theme {
     /// The primary colour.
-    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            default,
+            deserialize_with = "super::lenient",
+            skip_serializing_if = "Option::is_none"
+        )
+    )]
     pub primary_color: Option<String>,
     /// The launcher's corner.
-    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            default,
+            deserialize_with = "super::lenient",
+            skip_serializing_if = "Option::is_none"
+        )
+    )]
     pub position: Option<String>,
 }
 
-from_fields!(Theme { primary_color: lenient("primaryColor"), position: lenient("position") });
+from_fields!(Theme {
+    primary_color: lenient("primaryColor"),
+    position: lenient("position")
+});
 
 /// `configuration` on the wire.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Configuration {
     /// The greeting.
-    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            default,
+            deserialize_with = "super::lenient",
+            skip_serializing_if = "Option::is_none"
+        )
+    )]
     pub greeting: Option<String>,
     /// Colours and placement.
-    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            default,
+            deserialize_with = "super::lenient",
+            skip_serializing_if = "Option::is_none"
+        )
+    )]
     pub theme: Option<Theme>,
 }
 
-from_fields!(Configuration { greeting: lenient("greeting"), theme: lenient("theme") });
+from_fields!(Configuration {
+    greeting: lenient("greeting"),
+    theme: lenient("theme")
+});
 
 /// The bot-creation body.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -276,13 +375,22 @@ pub fn encode_create_bot(bot: &BotConfiguration, description: &str) -> String {
     Json::object()
         .with("name", bot.name.as_deref().unwrap_or_default())
         .with("description", description)
-        .with("configuration", Json::object().with_some("greeting", bot.greeting.as_deref()).with_some("theme", theme))
+        .with(
+            "configuration",
+            Json::object()
+                .with_some("greeting", bot.greeting.as_deref())
+                .with_some("theme", theme),
+        )
         .to_string()
 }
 
 /// `bot` in a creation or read reply.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(rename_all = "camelCase"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(rename_all = "camelCase")
+)]
 pub struct BotInfo {
     /// The bot's id.
     pub id: String,
@@ -292,33 +400,75 @@ pub struct BotInfo {
     #[cfg_attr(feature = "serde", serde(default))]
     pub status: String,
     /// When it was created, ISO 8601.
-    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            default,
+            deserialize_with = "super::lenient",
+            skip_serializing_if = "Option::is_none"
+        )
+    )]
     pub created_at: Option<String>,
     /// What it is for (read endpoint only).
-    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            default,
+            deserialize_with = "super::lenient",
+            skip_serializing_if = "Option::is_none"
+        )
+    )]
     pub description: Option<String>,
     /// Its launcher settings (read endpoint only).
-    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            default,
+            deserialize_with = "super::lenient",
+            skip_serializing_if = "Option::is_none"
+        )
+    )]
     pub configuration: Option<Configuration>,
 }
 
-from_fields!(BotInfo { id: field("id"), name: field("name"), status: or_default("status"), created_at: lenient("createdAt"),
-    description: lenient("description"), configuration: lenient("configuration") });
+from_fields!(BotInfo {
+    id: field("id"),
+    name: field("name"),
+    status: or_default("status"),
+    created_at: lenient("createdAt"),
+    description: lenient("description"),
+    configuration: lenient("configuration")
+});
 
 /// A creation (or read) success body.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(rename_all = "camelCase"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(rename_all = "camelCase")
+)]
 pub struct BotReply {
     /// Always `true`.
     pub success: bool,
     /// The bot.
     pub bot: BotInfo,
     /// Ours: the new bot's publishable key, in a creation reply.
-    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            default,
+            deserialize_with = "super::lenient",
+            skip_serializing_if = "Option::is_none"
+        )
+    )]
     pub publishable_key: Option<String>,
 }
 
-from_fields!(BotReply { success: field("success"), bot: field("bot"), publishable_key: lenient("publishableKey") });
+from_fields!(BotReply {
+    success: field("success"),
+    bot: field("bot"),
+    publishable_key: lenient("publishableKey")
+});
 
 /// A bot that was just created.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -353,7 +503,9 @@ pub fn decode_created_bot(meta: &ResponseMeta, body: &[u8]) -> Result<CreatedBot
 pub fn decode_bot(meta: &ResponseMeta, body: &[u8]) -> Result<BotConfiguration, ApiError> {
     let value = success_value(meta, body)?;
     // Tolerated: `configuration` beside `bot` rather than inside it.
-    let outer = value.get("configuration").and_then(|c| Configuration::from_json(c).ok());
+    let outer = value
+        .get("configuration")
+        .and_then(|c| Configuration::from_json(c).ok());
     let reply = shaped(meta, Dialect::Jelytech, || BotReply::from_json(&value))?;
     let configuration = reply.bot.configuration.or(outer).unwrap_or_default();
     let theme = configuration.theme.unwrap_or_default();
@@ -374,7 +526,12 @@ pub const METRICS: [&str; 3] = ["messages", "users", "satisfaction"];
 
 /// The analytics path with its query: `startDate` and `endDate` (ISO 8601 dates or times) and
 /// `metrics` (a comma-separated list of [`METRICS`]), each left out when not given.
-pub fn analytics_path(bot_id: &str, start_date: Option<&str>, end_date: Option<&str>, metrics: &[&str]) -> String {
+pub fn analytics_path(
+    bot_id: &str,
+    start_date: Option<&str>,
+    end_date: Option<&str>,
+    metrics: &[&str],
+) -> String {
     let mut query = Vec::new();
     if let Some(start) = start_date {
         query.push(format!("startDate={}", path_segment(start)));
@@ -397,28 +554,71 @@ pub fn analytics_path(bot_id: &str, start_date: Option<&str>, end_date: Option<&
 /// `analytics` in an analytics reply; each figure is absent when it was not asked for (or, on
 /// the reference server, for `averageSatisfaction`, which it never has: it collects no ratings).
 #[derive(Debug, Clone, Default, PartialEq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(rename_all = "camelCase"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(rename_all = "camelCase")
+)]
 pub struct Analytics {
     /// Messages in the period, both sides (metric `messages`).
-    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            default,
+            deserialize_with = "super::lenient",
+            skip_serializing_if = "Option::is_none"
+        )
+    )]
     pub total_messages: Option<u64>,
     /// Distinct visitors (metric `users`).
-    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            default,
+            deserialize_with = "super::lenient",
+            skip_serializing_if = "Option::is_none"
+        )
+    )]
     pub unique_users: Option<u64>,
     /// Average rating (metric `satisfaction`).
-    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            default,
+            deserialize_with = "super::lenient",
+            skip_serializing_if = "Option::is_none"
+        )
+    )]
     pub average_satisfaction: Option<f64>,
     /// Average time to answer, e.g. `1.2s` (metric `messages`).
-    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            default,
+            deserialize_with = "super::lenient",
+            skip_serializing_if = "Option::is_none"
+        )
+    )]
     pub response_time: Option<String>,
     /// The questions asked most often, most frequent first (metric `messages`).
-    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            default,
+            deserialize_with = "super::lenient",
+            skip_serializing_if = "Option::is_none"
+        )
+    )]
     pub top_questions: Option<Vec<String>>,
 }
 
-from_fields!(Analytics { total_messages: lenient("totalMessages"), unique_users: lenient("uniqueUsers"),
-    average_satisfaction: lenient("averageSatisfaction"), response_time: lenient("responseTime"),
-    top_questions: lenient("topQuestions") });
+from_fields!(Analytics {
+    total_messages: lenient("totalMessages"),
+    unique_users: lenient("uniqueUsers"),
+    average_satisfaction: lenient("averageSatisfaction"),
+    response_time: lenient("responseTime"),
+    top_questions: lenient("topQuestions")
+});
 
 /// An analytics success body.
 #[derive(Debug, Clone, PartialEq)]
@@ -446,7 +646,11 @@ pub fn decode_analytics(meta: &ResponseMeta, body: &[u8]) -> Result<Analytics, A
 
 /// The inside of an error body.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(rename_all = "camelCase"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(rename_all = "camelCase")
+)]
 pub struct ErrorDetail {
     /// A machine code such as `BOT_NOT_FOUND`.
     pub code: String,
@@ -469,7 +673,14 @@ pub struct ErrorBody {
 impl ErrorBody {
     /// The body a server sends (`code` in this dialect's spelling, see [`wire_code`]).
     pub fn new(code: &str, message: impl Into<String>, status_code: u16) -> Self {
-        Self { success: false, error: ErrorDetail { code: code.to_owned(), message: message.into(), status_code } }
+        Self {
+            success: false,
+            error: ErrorDetail {
+                code: code.to_owned(),
+                message: message.into(),
+                status_code,
+            },
+        }
     }
 }
 
@@ -492,7 +703,10 @@ pub fn decode_error_value(meta: &ResponseMeta, value: &Json) -> ApiError {
 fn success_value(meta: &ResponseMeta, body: &[u8]) -> Result<Json, ApiError> {
     let value = parse_json(meta, body)?;
     let success = value.get("success").and_then(Json::as_bool);
-    if is_success(meta) && success != Some(false) && !value.get("error").is_some_and(Json::is_object) {
+    if is_success(meta)
+        && success != Some(false)
+        && !value.get("error").is_some_and(Json::is_object)
+    {
         Ok(value)
     } else {
         Err(decode_error_value(meta, &value))
@@ -501,8 +715,8 @@ fn success_value(meta: &ResponseMeta, body: &[u8]) -> Result<Json, ApiError> {
 
 #[cfg(all(test, feature = "serde"))]
 mod tests {
-    use super::*;
     use super::super::test_support::{meta, sent};
+    use super::*;
     use crate::model::ActionKind;
     use serde_json::json;
 
@@ -515,7 +729,11 @@ mod tests {
             metadata: Some(json!({"source": "website", "userAgent": "Mozilla/5.0..."}).into()),
         };
         assert_eq!(
-            sent(&encode_send(&message, "your-bot-id", Some("optional-user-id"))),
+            sent(&encode_send(
+                &message,
+                "your-bot-id",
+                Some("optional-user-id")
+            )),
             json!({
                 "botId": "your-bot-id",
                 "message": "What are your business hours?",
@@ -525,7 +743,11 @@ mod tests {
             })
         );
         // The cURL example: only the bot and the message.
-        let first = OutgoingMessage { message: "What are your business hours?".into(), stream: Some(true), ..Default::default() };
+        let first = OutgoingMessage {
+            message: "What are your business hours?".into(),
+            stream: Some(true),
+            ..Default::default()
+        };
         assert_eq!(
             sent(&encode_send(&first, "bot_abc123", None)),
             json!({"botId": "bot_abc123", "message": "What are your business hours?"})
@@ -611,8 +833,14 @@ mod tests {
         assert!(history.messages[1].partial);
         assert_eq!(history.messages[1].timestamp, None);
 
-        for broken in [&br#"{"success":true,"conversationId":"c"}"#[..], br#"{"success":true,"conversationId":"c","messages":{}}"#] {
-            assert_eq!(decode_history(&meta(200), broken).unwrap_err().code, ErrorCode::MalformedResponse);
+        for broken in [
+            &br#"{"success":true,"conversationId":"c"}"#[..],
+            br#"{"success":true,"conversationId":"c","messages":{}}"#,
+        ] {
+            assert_eq!(
+                decode_history(&meta(200), broken).unwrap_err().code,
+                ErrorCode::MalformedResponse
+            );
         }
     }
 
@@ -647,7 +875,13 @@ mod tests {
             }
         );
         let with_key = br#"{"success":true,"bot":{"id":"b","name":"n","status":"active","createdAt":"t"},"publishableKey":"pk_live_1"}"#;
-        assert_eq!(decode_created_bot(&meta(201), with_key).unwrap().publishable_key.as_deref(), Some("pk_live_1"));
+        assert_eq!(
+            decode_created_bot(&meta(201), with_key)
+                .unwrap()
+                .publishable_key
+                .as_deref(),
+            Some("pk_live_1")
+        );
     }
 
     #[test]
@@ -666,9 +900,16 @@ mod tests {
         );
         // Without a configuration (the creation shape), or with odd values, nothing is set.
         let bare = br#"{"success":true,"bot":{"id":"b","name":"","status":"active","createdAt":"t","configuration":{"greeting":"","theme":{"primaryColor":7}}}}"#;
-        assert_eq!(decode_bot(&meta(200), bare).unwrap(), BotConfiguration::default());
-        let beside = br#"{"success":true,"bot":{"id":"b","name":"B"},"configuration":{"greeting":"Yo"}}"#;
-        assert_eq!(decode_bot(&meta(200), beside).unwrap().greeting.as_deref(), Some("Yo"));
+        assert_eq!(
+            decode_bot(&meta(200), bare).unwrap(),
+            BotConfiguration::default()
+        );
+        let beside =
+            br#"{"success":true,"bot":{"id":"b","name":"B"},"configuration":{"greeting":"Yo"}}"#;
+        assert_eq!(
+            decode_bot(&meta(200), beside).unwrap().greeting.as_deref(),
+            Some("Yo")
+        );
     }
 
     #[test]
@@ -686,15 +927,28 @@ mod tests {
             ("INVALID_REQUEST", 400, ErrorCode::InvalidRequest),
             ("INSUFFICIENT_CREDITS", 402, ErrorCode::InsufficientCredits),
             ("ORIGIN_NOT_ALLOWED", 403, ErrorCode::OriginNotAllowed),
-            ("CONVERSATION_NOT_FOUND", 404, ErrorCode::Other("CONVERSATION_NOT_FOUND".into())),
+            (
+                "CONVERSATION_NOT_FOUND",
+                404,
+                ErrorCode::Other("CONVERSATION_NOT_FOUND".into()),
+            ),
         ];
         for (code, status, expected) in cases {
             let body = serde_json::to_vec(&ErrorBody::new(code, "text", status)).unwrap();
             let err = decode_response(&meta(status), &body).unwrap_err();
-            assert_eq!((err.code.clone(), err.http_status), (expected.clone(), Some(status)));
-            assert_eq!(decode_history(&meta(status), &body).unwrap_err().code, expected);
+            assert_eq!(
+                (err.code.clone(), err.http_status),
+                (expected.clone(), Some(status))
+            );
+            assert_eq!(
+                decode_history(&meta(status), &body).unwrap_err().code,
+                expected
+            );
             assert_eq!(decode_bot(&meta(status), &body).unwrap_err().code, expected);
-            assert_eq!(decode_created_bot(&meta(status), &body).unwrap_err().code, expected);
+            assert_eq!(
+                decode_created_bot(&meta(status), &body).unwrap_err().code,
+                expected
+            );
         }
     }
 
@@ -704,9 +958,15 @@ mod tests {
         m.now_unix = 1_641_820_770;
         m.rate_limit.reset_unix = Some(1_641_820_800);
         let body = br#"{"success":false,"error":{"code":"RATE_LIMIT_EXCEEDED","message":"Too many requests in a short period","statusCode":429}}"#;
-        assert_eq!(decode_response(&m, body).unwrap_err().retry_after_s, Some(30));
+        assert_eq!(
+            decode_response(&m, body).unwrap_err().retry_after_s,
+            Some(30)
+        );
         m.retry_after = Some("7".into());
-        assert_eq!(decode_response(&m, body).unwrap_err().retry_after_s, Some(7));
+        assert_eq!(
+            decode_response(&m, body).unwrap_err().retry_after_s,
+            Some(7)
+        );
     }
 
     #[test]
@@ -728,12 +988,24 @@ mod tests {
                 unique_users: Some(423),
                 average_satisfaction: Some(4.5),
                 response_time: Some("1.2s".into()),
-                top_questions: Some(vec!["What are your business hours?".into(), "How do I reset my password?".into()]),
+                top_questions: Some(vec![
+                    "What are your business hours?".into(),
+                    "How do I reset my password?".into()
+                ]),
             }
         );
-        let some = decode_analytics(&meta(200), br#"{"success":true,"analytics":{"uniqueUsers":3,"extra":[]}}"#).unwrap();
+        let some = decode_analytics(
+            &meta(200),
+            br#"{"success":true,"analytics":{"uniqueUsers":3,"extra":[]}}"#,
+        )
+        .unwrap();
         assert_eq!((some.unique_users, some.total_messages), (Some(3), None));
-        assert_eq!(decode_analytics(&meta(200), br#"{"success":true}"#).unwrap_err().code, ErrorCode::MalformedResponse);
+        assert_eq!(
+            decode_analytics(&meta(200), br#"{"success":true}"#)
+                .unwrap_err()
+                .code,
+            ErrorCode::MalformedResponse
+        );
         assert_eq!(
             analytics_path("bot_abc123", Some("2025-01-01"), Some("2025-01-31T23:59:59Z"), &["messages", "users"]),
             "/v1/bots/bot_abc123/analytics?startDate=2025-01-01&endDate=2025-01-31T23%3A59%3A59Z&metrics=messages,users"
@@ -744,14 +1016,30 @@ mod tests {
     #[test]
     fn malformed_bodies_become_errors_not_panics() {
         let cases: [(u16, &[u8], ErrorCode); 8] = [
-            (200, b"<html><body>Bad gateway</body></html>", ErrorCode::MalformedResponse),
-            (200, br#"{"success":true,"response":"We're op"#, ErrorCode::MalformedResponse),
+            (
+                200,
+                b"<html><body>Bad gateway</body></html>",
+                ErrorCode::MalformedResponse,
+            ),
+            (
+                200,
+                br#"{"success":true,"response":"We're op"#,
+                ErrorCode::MalformedResponse,
+            ),
             (200, br#"{"success":true}"#, ErrorCode::MalformedResponse),
-            (200, br#"{"success":true,"response":["a"],"conversationId":"c"}"#, ErrorCode::MalformedResponse),
+            (
+                200,
+                br#"{"success":true,"response":["a"],"conversationId":"c"}"#,
+                ErrorCode::MalformedResponse,
+            ),
             (200, br#"{"success":false}"#, ErrorCode::MalformedResponse),
             (503, b"Service Unavailable", ErrorCode::Server),
             (404, b"<h1>Not Found</h1>", ErrorCode::BotNotFound),
-            (500, br#"{"success":false,"error":{"message":"boom"}}"#, ErrorCode::Server),
+            (
+                500,
+                br#"{"success":false,"error":{"message":"boom"}}"#,
+                ErrorCode::Server,
+            ),
         ];
         for (status, body, code) in cases {
             let err = decode_response(&meta(status), body).unwrap_err();
@@ -774,18 +1062,44 @@ mod tests {
             encoded,
             json!({"success": true, "response": "Hi", "conversationId": "c", "messageId": "m", "timestamp": "2025-01-10T14:30:00Z"})
         );
-        assert_eq!(decode_response(&meta(200), encoded.to_string().as_bytes()).unwrap().message_id.as_deref(), Some("m"));
+        assert_eq!(
+            decode_response(&meta(200), encoded.to_string().as_bytes())
+                .unwrap()
+                .message_id
+                .as_deref(),
+            Some("m")
+        );
 
         let history = HistoryReply {
             success: true,
             conversation_id: "c".into(),
-            messages: vec![HistoryMessage { id: "m".into(), role: Role::Assistant, content: "Hi".into(), timestamp: None, partial: true }],
+            messages: vec![HistoryMessage {
+                id: "m".into(),
+                role: Role::Assistant,
+                content: "Hi".into(),
+                timestamp: None,
+                partial: true,
+            }],
         };
-        let decoded = decode_history(&meta(200), serde_json::to_string(&history).unwrap().as_bytes()).unwrap();
+        let decoded = decode_history(
+            &meta(200),
+            serde_json::to_string(&history).unwrap().as_bytes(),
+        )
+        .unwrap();
         assert_eq!(decoded.messages, history.messages);
 
-        let request: CreateBotRequest = serde_json::from_str(&encode_create_bot(&BotConfiguration { name: Some("B".into()), ..Default::default() }, "")).unwrap();
-        assert_eq!((request.name.as_str(), request.configuration.theme), ("B", None));
+        let request: CreateBotRequest = serde_json::from_str(&encode_create_bot(
+            &BotConfiguration {
+                name: Some("B".into()),
+                ..Default::default()
+            },
+            "",
+        ))
+        .unwrap();
+        assert_eq!(
+            (request.name.as_str(), request.configuration.theme),
+            ("B", None)
+        );
         assert_eq!(bot_path("a/b"), "/v1/bots/a%2Fb");
         assert_eq!(history_path("conv_1"), "/v1/chat/history/conv_1");
     }

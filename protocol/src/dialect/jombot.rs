@@ -30,13 +30,22 @@ pub struct ChatRequest {
     /// The bot to talk to.
     pub bot_id: String,
     /// The conversation to continue.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub conversation_id: Option<String>,
     /// Who the visitor is, for personalisation.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub user_id: Option<String>,
     /// Free-form context for the conversation (customer tier, last order, ...).
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub context: Option<Json>,
 }
 
@@ -72,13 +81,30 @@ pub struct ChatReply {
     #[cfg_attr(feature = "serde", serde(default))]
     pub bot_id: String,
     /// When the reply was made, ISO 8601 (`2025-01-15T10:30:00Z`).
-    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            default,
+            deserialize_with = "super::lenient",
+            skip_serializing_if = "Option::is_none"
+        )
+    )]
     pub timestamp: Option<String>,
     /// How sure the bot is, 0..=1.
-    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            default,
+            deserialize_with = "super::lenient",
+            skip_serializing_if = "Option::is_none"
+        )
+    )]
     pub confidence: Option<f64>,
     /// Quick replies (the server always sends the list, possibly empty).
-    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient_actions"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, deserialize_with = "super::lenient_actions")
+    )]
     pub suggested_actions: Vec<SuggestedAction>,
 }
 
@@ -91,7 +117,10 @@ pub struct ErrorDetail {
     /// Human-readable text.
     pub message: String,
     /// Seconds to wait, with `RATE_LIMIT_EXCEEDED`.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub retry_after: Option<u64>,
 }
 
@@ -107,7 +136,13 @@ impl ErrorBody {
     /// The body a server sends for an error (`code` in this dialect's spelling, see
     /// [`wire_code`]).
     pub fn new(code: &str, message: impl Into<String>, retry_after: Option<u64>) -> Self {
-        Self { error: ErrorDetail { code: code.to_owned(), message: message.into(), retry_after } }
+        Self {
+            error: ErrorDetail {
+                code: code.to_owned(),
+                message: message.into(),
+                retry_after,
+            },
+        }
     }
 }
 
@@ -135,7 +170,10 @@ pub fn decode_response(meta: &ResponseMeta, body: &[u8]) -> Result<Reply, ApiErr
                 message_id: None,
                 timestamp: reply.lenient("timestamp"),
                 suggested_actions: reply.actions("suggested_actions"),
-                confidence: reply.lenient::<f64>("confidence").filter(|c| c.is_finite()).map(|c| c.clamp(0.0, 1.0)),
+                confidence: reply
+                    .lenient::<f64>("confidence")
+                    .filter(|c| c.is_finite())
+                    .map(|c| c.clamp(0.0, 1.0)),
             })
         });
     }
@@ -150,8 +188,8 @@ pub fn decode_error_value(meta: &ResponseMeta, value: &Json) -> ApiError {
 
 #[cfg(all(test, feature = "serde"))]
 mod tests {
-    use super::*;
     use super::super::test_support::{meta, sent};
+    use super::*;
     use crate::model::ActionKind;
     use serde_json::json;
 
@@ -163,7 +201,12 @@ mod tests {
             ..Default::default()
         };
         let context = json!({"customer_tier": "premium", "last_order": "ORD-2025-001"});
-        let body = encode_request(&message, "bot_customer_support_001", Some("user_67890"), Some(&context.into()));
+        let body = encode_request(
+            &message,
+            "bot_customer_support_001",
+            Some("user_67890"),
+            Some(&context.into()),
+        );
         assert_eq!(
             sent(&body),
             json!({
@@ -185,11 +228,22 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            sent(&encode_request(&message, "bot_customer_support_001", None, None)),
+            sent(&encode_request(
+                &message,
+                "bot_customer_support_001",
+                None,
+                None
+            )),
             json!({"message": "Hello, I need help with my order", "bot_id": "bot_customer_support_001", "conversation_id": "conv_12345"})
         );
-        let first = OutgoingMessage { message: "Hi".into(), ..Default::default() };
-        assert_eq!(encode_request(&first, "b", None, None), r#"{"message":"Hi","bot_id":"b"}"#);
+        let first = OutgoingMessage {
+            message: "Hi".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            encode_request(&first, "b", None, None),
+            r#"{"message":"Hi","bot_id":"b"}"#
+        );
     }
 
     #[test]
@@ -199,9 +253,20 @@ mod tests {
             metadata: Some(json!({"source": "website"}).into()),
             ..Default::default()
         };
-        assert_eq!(sent(&encode_request(&message, "b", None, None))["context"], json!({"source": "website"}));
+        assert_eq!(
+            sent(&encode_request(&message, "b", None, None))["context"],
+            json!({"source": "website"})
+        );
         let explicit = json!({"tier": "gold"});
-        assert_eq!(sent(&encode_request(&message, "b", None, Some(&explicit.clone().into())))["context"], explicit);
+        assert_eq!(
+            sent(&encode_request(
+                &message,
+                "b",
+                None,
+                Some(&explicit.clone().into())
+            ))["context"],
+            explicit
+        );
     }
 
     #[test]
@@ -245,8 +310,16 @@ mod tests {
         let kinds: Vec<ActionKind> = reply.suggested_actions.iter().map(|a| a.kind).collect();
         assert_eq!(kinds, [ActionKind::Url, ActionKind::QuickReply]);
 
-        let minimal = decode_response(&meta(201), br#"{"response":"Hi","conversation_id":"c"}"#).unwrap();
-        assert_eq!((minimal.text.as_str(), minimal.confidence, minimal.suggested_actions.len()), ("Hi", None, 0));
+        let minimal =
+            decode_response(&meta(201), br#"{"response":"Hi","conversation_id":"c"}"#).unwrap();
+        assert_eq!(
+            (
+                minimal.text.as_str(),
+                minimal.confidence,
+                minimal.suggested_actions.len()
+            ),
+            ("Hi", None, 0)
+        );
     }
 
     #[test]
@@ -261,35 +334,70 @@ mod tests {
         ];
         for (status, body, code, retry) in cases {
             let err = decode_response(&meta(status), body).unwrap_err();
-            assert_eq!((err.code, err.http_status, err.retry_after_s), (code, Some(status), retry));
+            assert_eq!(
+                (err.code, err.http_status, err.retry_after_s),
+                (code, Some(status), retry)
+            );
             assert!(!err.message.is_empty());
         }
     }
 
     #[test]
     fn other_error_spellings_and_headers_are_understood() {
-        let flat = decode_response(&meta(404), br#"{"error":"Chatbot not found","code":"CHATBOT_NOT_FOUND"}"#).unwrap_err();
-        assert_eq!((flat.code, flat.message.as_str()), (ErrorCode::BotNotFound, "Chatbot not found"));
+        let flat = decode_response(
+            &meta(404),
+            br#"{"error":"Chatbot not found","code":"CHATBOT_NOT_FOUND"}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            (flat.code, flat.message.as_str()),
+            (ErrorCode::BotNotFound, "Chatbot not found")
+        );
 
         let mut limited = meta(429);
         limited.retry_after = Some("12".into());
-        let err = decode_response(&limited, br#"{"error":{"code":"RATE_LIMIT_EXCEEDED","message":"wait"}}"#).unwrap_err();
+        let err = decode_response(
+            &limited,
+            br#"{"error":{"code":"RATE_LIMIT_EXCEEDED","message":"wait"}}"#,
+        )
+        .unwrap_err();
         assert_eq!(err.retry_after_s, Some(12));
 
-        let no_code = decode_response(&meta(403), br#"{"error":{"message":"Forbidden"}}"#).unwrap_err();
-        assert_eq!(no_code.code, ErrorCode::QuotaExceeded, "named from the status");
+        let no_code =
+            decode_response(&meta(403), br#"{"error":{"message":"Forbidden"}}"#).unwrap_err();
+        assert_eq!(
+            no_code.code,
+            ErrorCode::QuotaExceeded,
+            "named from the status"
+        );
 
-        let error_with_200 = decode_response(&meta(200), br#"{"error":{"code":"INVALID_REQUEST","message":"x"}}"#).unwrap_err();
+        let error_with_200 = decode_response(
+            &meta(200),
+            br#"{"error":{"code":"INVALID_REQUEST","message":"x"}}"#,
+        )
+        .unwrap_err();
         assert_eq!(error_with_200.code, ErrorCode::InvalidRequest);
     }
 
     #[test]
     fn malformed_bodies_become_errors_not_panics() {
         let cases: [(u16, &[u8], ErrorCode); 7] = [
-            (200, b"<html><body>Bad gateway</body></html>", ErrorCode::MalformedResponse),
+            (
+                200,
+                b"<html><body>Bad gateway</body></html>",
+                ErrorCode::MalformedResponse,
+            ),
             (200, br#"{"response":"Hel"#, ErrorCode::MalformedResponse),
-            (200, br#"{"conversation_id":"c"}"#, ErrorCode::MalformedResponse),
-            (200, br#"{"response":42,"conversation_id":"c"}"#, ErrorCode::MalformedResponse),
+            (
+                200,
+                br#"{"conversation_id":"c"}"#,
+                ErrorCode::MalformedResponse,
+            ),
+            (
+                200,
+                br#"{"response":42,"conversation_id":"c"}"#,
+                ErrorCode::MalformedResponse,
+            ),
             (200, br#"[1,2,3]"#, ErrorCode::MalformedResponse),
             (502, b"<html>Bad gateway</html>", ErrorCode::Server),
             (429, b"", ErrorCode::RateLimitExceeded),
@@ -308,20 +416,49 @@ mod tests {
             bot_id: "demo".into(),
             timestamp: Some("2025-01-15T10:30:00Z".into()),
             confidence: Some(0.5),
-            suggested_actions: vec![SuggestedAction { kind: ActionKind::QuickReply, text: "More".into(), payload: None }],
+            suggested_actions: vec![SuggestedAction {
+                kind: ActionKind::QuickReply,
+                text: "More".into(),
+                payload: None,
+            }],
         };
-        let reply = decode_response(&meta(200), serde_json::to_string(&sent).unwrap().as_bytes()).unwrap();
-        assert_eq!((reply.text.as_str(), reply.confidence, reply.suggested_actions.len()), ("**Hi**", Some(0.5), 1));
+        let reply =
+            decode_response(&meta(200), serde_json::to_string(&sent).unwrap().as_bytes()).unwrap();
+        assert_eq!(
+            (
+                reply.text.as_str(),
+                reply.confidence,
+                reply.suggested_actions.len()
+            ),
+            ("**Hi**", Some(0.5), 1)
+        );
 
         let error = ErrorBody::new(wire_code(&ErrorCode::BotNotFound), "Bot not found", None);
-        assert_eq!(serde_json::to_value(&error).unwrap(), json!({"error": {"code": "BOT_NOT_FOUND", "message": "Bot not found"}}));
-        let err = decode_response(&meta(404), serde_json::to_string(&error).unwrap().as_bytes()).unwrap_err();
+        assert_eq!(
+            serde_json::to_value(&error).unwrap(),
+            json!({"error": {"code": "BOT_NOT_FOUND", "message": "Bot not found"}})
+        );
+        let err = decode_response(
+            &meta(404),
+            serde_json::to_string(&error).unwrap().as_bytes(),
+        )
+        .unwrap_err();
         assert_eq!(err.code, ErrorCode::BotNotFound);
 
         // The server's request decodes with the same type.
         let request: ChatRequest = serde_json::from_str(&encode_request(
-            &OutgoingMessage { message: "Hi".into(), ..Default::default() }, "demo", Some("u1"), None,
-        )).unwrap();
-        assert_eq!((request.bot_id.as_str(), request.user_id.as_deref()), ("demo", Some("u1")));
+            &OutgoingMessage {
+                message: "Hi".into(),
+                ..Default::default()
+            },
+            "demo",
+            Some("u1"),
+            None,
+        ))
+        .unwrap();
+        assert_eq!(
+            (request.bot_id.as_str(), request.user_id.as_deref()),
+            ("demo", Some("u1"))
+        );
     }
 }

@@ -33,7 +33,9 @@ pub fn error_from_status(meta: &ResponseMeta, detail: &str) -> ApiError {
         code,
         message: format!("HTTP {} {detail}", meta.status),
         http_status: Some(meta.status),
-        retry_after_s: meta.header_retry_after_s().filter(|_| meta.status == 429 || meta.status == 503),
+        retry_after_s: meta
+            .header_retry_after_s()
+            .filter(|_| meta.status == 429 || meta.status == 503),
     }
 }
 
@@ -63,8 +65,13 @@ pub enum Dialect {
 
 impl Dialect {
     /// Every dialect, the default first.
-    pub const ALL: [Dialect; 5] =
-        [Self::Chatbots, Self::Jombot, Self::Jelytech, Self::Chataibot, Self::Openai];
+    pub const ALL: [Dialect; 5] = [
+        Self::Chatbots,
+        Self::Jombot,
+        Self::Jelytech,
+        Self::Chataibot,
+        Self::Openai,
+    ];
 
     /// Reads a `data-dialect` value: the [`Dialect::as_str`] spelling, case-insensitive and
     /// trimmed; `open-ai` and `open_ai` are accepted for [`Dialect::Openai`].
@@ -102,7 +109,10 @@ impl std::str::FromStr for Dialect {
 
     fn from_str(value: &str) -> Result<Self, Self::Err> {
         Self::parse(value).ok_or_else(|| {
-            ApiError::new(ErrorCode::InvalidRequest, format!("unknown dialect \"{value}\""))
+            ApiError::new(
+                ErrorCode::InvalidRequest,
+                format!("unknown dialect \"{value}\""),
+            )
         })
     }
 }
@@ -118,14 +128,26 @@ fn parse_json(meta: &ResponseMeta, body: &[u8]) -> Result<Json, ApiError> {
     match Json::parse_bytes(body) {
         Ok(value) => Ok(value),
         Err(_) if !is_success(meta) => Err(error_from_status(meta, "with a body that is not JSON")),
-        Err(err) => Err(ApiError::malformed(meta.status, format!("reply is not JSON: {err}"))),
+        Err(err) => Err(ApiError::malformed(
+            meta.status,
+            format!("reply is not JSON: {err}"),
+        )),
     }
 }
 
 /// What `read` makes of a JSON value in a dialect's success shape, or a malformed-reply error
 /// naming the dialect and what was wrong.
-fn shaped<T>(meta: &ResponseMeta, dialect: Dialect, read: impl FnOnce() -> Shape<T>) -> Result<T, ApiError> {
-    read().map_err(|err| ApiError::malformed(meta.status, format!("reply does not have the {dialect} shape: {err}")))
+fn shaped<T>(
+    meta: &ResponseMeta,
+    dialect: Dialect,
+    read: impl FnOnce() -> Shape<T>,
+) -> Result<T, ApiError> {
+    read().map_err(|err| {
+        ApiError::malformed(
+            meta.status,
+            format!("reply does not have the {dialect} shape: {err}"),
+        )
+    })
 }
 
 /// The status to report in an [`ApiError`]: none for the zero of a stream's meta.
@@ -148,7 +170,8 @@ fn api_error(
         code: ErrorCode::from_wire(code),
         message: message.filter(|m| !m.is_empty()).unwrap_or(code).to_owned(),
         http_status: reported_status(meta),
-        retry_after_s: retry_after_s.or_else(|| meta.header_retry_after_s().filter(|_| meta.status == 429)),
+        retry_after_s: retry_after_s
+            .or_else(|| meta.header_retry_after_s().filter(|_| meta.status == 429)),
     }
 }
 
@@ -161,8 +184,15 @@ fn nested_or_flat_error(meta: &ResponseMeta, value: &Json, retry_after: &[&str])
         _ => (value, true),
     };
     let text = |name: &str| detail.get(name).and_then(Json::as_str);
-    let message = if flat { text("error").or_else(|| text("message")) } else { text("message") };
-    let retry_after_s = retry_after.iter().find_map(|name| detail.get(name)).and_then(Json::as_u64);
+    let message = if flat {
+        text("error").or_else(|| text("message"))
+    } else {
+        text("message")
+    };
+    let retry_after_s = retry_after
+        .iter()
+        .find_map(|name| detail.get(name))
+        .and_then(Json::as_u64);
     api_error(meta, text("code"), message, retry_after_s)
 }
 
@@ -188,9 +218,10 @@ where
 {
     let value = <serde_json::Value as serde::Deserialize>::deserialize(deserializer)?;
     Ok(match value {
-        serde_json::Value::Array(items) => {
-            items.into_iter().filter_map(|item| serde_json::from_value(item).ok()).collect()
-        }
+        serde_json::Value::Array(items) => items
+            .into_iter()
+            .filter_map(|item| serde_json::from_value(item).ok())
+            .collect(),
         _ => Vec::new(),
     })
 }
@@ -221,8 +252,15 @@ pub fn usable_id<'a>(what: &str, id: &'a str) -> Result<&'a str, ApiError> {
     if is_usable_id(id) {
         Ok(id)
     } else {
-        let shown: String = id.chars().take(40).map(|c| if c.is_control() { '?' } else { c }).collect();
-        Err(ApiError::new(ErrorCode::MalformedResponse, format!("the {what} \"{shown}\" cannot be used in a URL")))
+        let shown: String = id
+            .chars()
+            .take(40)
+            .map(|c| if c.is_control() { '?' } else { c })
+            .collect();
+        Err(ApiError::new(
+            ErrorCode::MalformedResponse,
+            format!("the {what} \"{shown}\" cannot be used in a URL"),
+        ))
     }
 }
 
@@ -247,7 +285,11 @@ pub(crate) mod test_support {
 
     /// The reply head of a JSON response with this status.
     pub fn meta(status: u16) -> ResponseMeta {
-        ResponseMeta { status, content_type: Some("application/json".into()), ..Default::default() }
+        ResponseMeta {
+            status,
+            content_type: Some("application/json".into()),
+            ..Default::default()
+        }
     }
 
     /// A request body the encoder wrote, parsed back by serde_json.
@@ -264,7 +306,10 @@ mod tests {
     fn every_dialect_parses_from_its_own_name() {
         for dialect in Dialect::ALL {
             assert_eq!(Dialect::parse(dialect.as_str()), Some(dialect));
-            assert_eq!(Dialect::parse(&dialect.as_str().to_uppercase()), Some(dialect));
+            assert_eq!(
+                Dialect::parse(&dialect.as_str().to_uppercase()),
+                Some(dialect)
+            );
             assert_eq!(dialect.to_string().parse::<Dialect>().ok(), Some(dialect));
         }
         assert_eq!(Dialect::parse("Open-AI"), Some(Dialect::Openai));
@@ -281,19 +326,54 @@ mod tests {
 
     #[test]
     fn hostile_ids_are_one_segment_or_refused() {
-        for hostile in ["a/b", "../admin", "x?y=1", "x#y", "100%", "%2E%2E", "<b>{\"x\":1}</b>", "é/€", "...", ".a"] {
+        for hostile in [
+            "a/b",
+            "../admin",
+            "x?y=1",
+            "x#y",
+            "100%",
+            "%2E%2E",
+            "<b>{\"x\":1}</b>",
+            "é/€",
+            "...",
+            ".a",
+        ] {
             assert!(is_usable_id(hostile), "{hostile:?}");
             let segment = path_segment(usable_id("conversation id", hostile).unwrap());
-            assert!(!segment.contains(['/', '?', '#']), "{hostile:?} stays one segment: {segment}");
+            assert!(
+                !segment.contains(['/', '?', '#']),
+                "{hostile:?} stays one segment: {segment}"
+            );
             assert!(segment != "." && segment != "..");
         }
-        assert_eq!(path_segment("%2E%2E"), "%252E%252E", "an escaped dot is escaped again, not decoded");
+        assert_eq!(
+            path_segment("%2E%2E"),
+            "%252E%252E",
+            "an escaped dot is escaped again, not decoded"
+        );
         let long = "x".repeat(MAX_ID_BYTES + 1);
-        for refused in ["", ".", "..", "a\nb", "a\u{0}b", "\u{7f}", "tab\there", "\u{85}", " ", "a b", "a\u{a0}b", long.as_str()] {
+        for refused in [
+            "",
+            ".",
+            "..",
+            "a\nb",
+            "a\u{0}b",
+            "\u{7f}",
+            "tab\there",
+            "\u{85}",
+            " ",
+            "a b",
+            "a\u{a0}b",
+            long.as_str(),
+        ] {
             assert!(!is_usable_id(refused), "{refused:?}");
             let error = usable_id("conversation id", refused).unwrap_err();
             assert_eq!(error.code, ErrorCode::MalformedResponse);
-            assert!(error.message.contains("conversation id") && error.message.len() < 120, "{}", error.message);
+            assert!(
+                error.message.contains("conversation id") && error.message.len() < 120,
+                "{}",
+                error.message
+            );
         }
         assert!(is_usable_id(&"x".repeat(MAX_ID_BYTES)));
     }

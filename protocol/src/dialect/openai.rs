@@ -30,7 +30,11 @@ pub const CHAT_COMPLETIONS_PATH: &str = "/v1/chat/completions";
 
 /// Who said a turn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize), serde(rename_all = "lowercase"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(rename_all = "lowercase")
+)]
 pub enum Role {
     /// Instructions from the site owner.
     System,
@@ -53,7 +57,10 @@ impl Role {
 
 impl FromJson for Role {
     fn from_json(json: &Json) -> Shape<Self> {
-        one_of(json, &[Self::System, Self::User, Self::Assistant].map(|role| (role.as_str(), role)))
+        one_of(
+            json,
+            &[Self::System, Self::User, Self::Assistant].map(|role| (role.as_str(), role)),
+        )
     }
 }
 
@@ -70,15 +77,23 @@ pub struct ChatTurn {
 impl ChatTurn {
     /// A turn.
     pub fn new(role: Role, content: impl Into<String>) -> Self {
-        Self { role, content: content.into() }
+        Self {
+            role,
+            content: content.into(),
+        }
     }
 
     fn to_json(&self) -> Json {
-        Json::object().with("role", self.role.as_str()).with("content", self.content.as_str())
+        Json::object()
+            .with("role", self.role.as_str())
+            .with("content", self.content.as_str())
     }
 }
 
-from_fields!(ChatTurn { role: field("role"), content: field("content") });
+from_fields!(ChatTurn {
+    role: field("role"),
+    content: field("content")
+});
 
 fn turns_json(turns: &[ChatTurn]) -> Json {
     Json::Array(turns.iter().map(ChatTurn::to_json).collect())
@@ -99,7 +114,11 @@ pub struct CompletionRequest {
 
 /// Encodes the history (ending with the visitor's new message) as the request body.
 pub fn encode_request(history: &[ChatTurn], model: &str, stream: bool) -> String {
-    Json::object().with("model", model).with("messages", turns_json(history)).with("stream", stream).to_string()
+    Json::object()
+        .with("model", model)
+        .with("messages", turns_json(history))
+        .with("stream", stream)
+        .to_string()
 }
 
 /// `choices[].message` of a JSON reply.
@@ -113,7 +132,10 @@ pub struct CompletionMessage {
     pub content: Option<String>,
 }
 
-from_fields!(CompletionMessage { role: field("role"), content: lenient("content") });
+from_fields!(CompletionMessage {
+    role: field("role"),
+    content: lenient("content")
+});
 
 /// One of `choices` in a JSON reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,7 +151,11 @@ pub struct Choice {
     pub finish_reason: Option<String>,
 }
 
-from_fields!(Choice { index: or_default("index"), message: field("message"), finish_reason: lenient("finish_reason") });
+from_fields!(Choice {
+    index: or_default("index"),
+    message: field("message"),
+    finish_reason: lenient("finish_reason")
+});
 
 /// Token counts (the reference server counts words).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -154,15 +180,36 @@ pub struct Completion {
     #[cfg_attr(feature = "serde", serde(default))]
     pub object: String,
     /// Unix seconds.
-    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            default,
+            deserialize_with = "super::lenient",
+            skip_serializing_if = "Option::is_none"
+        )
+    )]
     pub created: Option<u64>,
     /// The model that answered.
-    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            default,
+            deserialize_with = "super::lenient",
+            skip_serializing_if = "Option::is_none"
+        )
+    )]
     pub model: Option<String>,
     /// The replies; the first is the one shown.
     pub choices: Vec<Choice>,
     /// Token counts.
-    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient", skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            default,
+            deserialize_with = "super::lenient",
+            skip_serializing_if = "Option::is_none"
+        )
+    )]
     pub usage: Option<Usage>,
 }
 
@@ -176,10 +223,16 @@ pub fn decode_response(meta: &ResponseMeta, body: &[u8]) -> Result<Reply, ApiErr
     let (id, choices) = shaped(meta, Dialect::Openai, || {
         let completion = Fields::of(&value)?;
         completion.or_default::<String>("object")?; // not used, but part of the shape
-        Ok((completion.or_default::<String>("id")?, completion.field::<Vec<Choice>>("choices")?))
+        Ok((
+            completion.or_default::<String>("id")?,
+            completion.field::<Vec<Choice>>("choices")?,
+        ))
     })?;
     let Some(choice) = choices.into_iter().min_by_key(|c| c.index) else {
-        return Err(ApiError::malformed(meta.status, "the completion has no choices"));
+        return Err(ApiError::malformed(
+            meta.status,
+            "the completion has no choices",
+        ));
     };
     Ok(Reply {
         text: choice.message.content.unwrap_or_default(),
@@ -196,10 +249,16 @@ pub fn decode_response(meta: &ResponseMeta, body: &[u8]) -> Result<Reply, ApiErr
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct ChunkDelta {
     /// `assistant`, in the first chunk.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub role: Option<Role>,
     /// Text to append.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub content: Option<String>,
 }
 
@@ -233,13 +292,23 @@ pub struct CompletionChunk {
 
 impl CompletionChunk {
     /// A chunk of completion `id` with one choice.
-    pub fn new(id: &str, created: u64, model: &str, delta: ChunkDelta, finish_reason: Option<&str>) -> Self {
+    pub fn new(
+        id: &str,
+        created: u64,
+        model: &str,
+        delta: ChunkDelta,
+        finish_reason: Option<&str>,
+    ) -> Self {
         Self {
             id: id.to_owned(),
             object: "chat.completion.chunk".to_owned(),
             created,
             model: model.to_owned(),
-            choices: vec![ChunkChoice { index: 0, delta, finish_reason: finish_reason.map(str::to_owned) }],
+            choices: vec![ChunkChoice {
+                index: 0,
+                delta,
+                finish_reason: finish_reason.map(str::to_owned),
+            }],
         }
     }
 }
@@ -288,7 +357,14 @@ pub fn error_body(code: &ErrorCode, message: impl Into<String>) -> ErrorBody {
         }
         ErrorCode::Other(other) => ("invalid_request_error", other.to_ascii_lowercase()),
     };
-    ErrorBody { error: ErrorDetail { message: message.into(), kind: kind.to_owned(), param: None, code: Some(wire) } }
+    ErrorBody {
+        error: ErrorDetail {
+            message: message.into(),
+            kind: kind.to_owned(),
+            param: None,
+            code: Some(wire),
+        },
+    }
 }
 
 /// Reads an OpenAI-style error body into the model: the code, else the type, else the
@@ -296,8 +372,16 @@ pub fn error_body(code: &ErrorCode, message: impl Into<String>) -> ErrorBody {
 /// `retry_after`, in `error` or beside it) when there is one, as in the other dialects, else
 /// the `Retry-After` / `X-RateLimit-Reset` headers.
 pub fn decode_error_value(meta: &ResponseMeta, value: &Json) -> ApiError {
-    let detail = value.get("error").filter(|e| e.is_object()).unwrap_or(value);
-    let text = |name: &str| detail.get(name).and_then(Json::as_str).filter(|t| !t.is_empty());
+    let detail = value
+        .get("error")
+        .filter(|e| e.is_object())
+        .unwrap_or(value);
+    let text = |name: &str| {
+        detail
+            .get(name)
+            .and_then(Json::as_str)
+            .filter(|t| !t.is_empty())
+    };
     let message = text("message").or_else(|| value.get("error").and_then(Json::as_str));
     let in_body = [detail, value]
         .into_iter()
@@ -310,14 +394,18 @@ pub fn decode_error_value(meta: &ResponseMeta, value: &Json) -> ApiError {
         if let (Some(code), ErrorCode::MalformedResponse) = (text("code"), &error.code) {
             error.code = ErrorCode::Other(code.to_owned());
         }
-        error.retry_after_s = in_body.filter(|_| meta.status == 429).or(error.retry_after_s);
+        error.retry_after_s = in_body
+            .filter(|_| meta.status == 429)
+            .or(error.retry_after_s);
         return error;
     };
     let limited = meta.status == 429 || code == ErrorCode::RateLimitExceeded;
     ApiError {
         message: message.unwrap_or(code.as_str()).to_owned(),
         http_status: reported_status(meta),
-        retry_after_s: in_body.or_else(|| meta.header_retry_after_s()).filter(|_| limited),
+        retry_after_s: in_body
+            .or_else(|| meta.header_retry_after_s())
+            .filter(|_| limited),
         code,
     }
 }
@@ -330,9 +418,10 @@ fn from_code(code: &str) -> Option<ErrorCode> {
         "insufficient_credits" => ErrorCode::InsufficientCredits,
         "insufficient_quota" | "quota_exceeded" => ErrorCode::QuotaExceeded,
         "model_not_found" | "bot_not_found" | "chatbot_not_found" => ErrorCode::BotNotFound,
-        "invalid_request" | "invalid_request_error" | "context_length_exceeded" | "invalid_value" => {
-            ErrorCode::InvalidRequest
-        }
+        "invalid_request"
+        | "invalid_request_error"
+        | "context_length_exceeded"
+        | "invalid_value" => ErrorCode::InvalidRequest,
         "rate_limit_exceeded" => ErrorCode::RateLimitExceeded,
         "server_error" | "internal_error" => ErrorCode::Server,
         _ => match ErrorCode::from_wire(&code.to_ascii_uppercase()) {
@@ -364,8 +453,8 @@ fn from_type(kind: &str, status: u16) -> Option<ErrorCode> {
 
 #[cfg(all(test, feature = "serde"))]
 mod tests {
-    use super::*;
     use super::super::test_support::meta;
+    use super::*;
     use crate::sse::SseParser;
     use crate::stream::{decode_event, ReplyBuilder, StreamEvent};
     use serde_json::{json, Value};
@@ -392,12 +481,18 @@ mod tests {
                 "stream": true
             })
         );
-        assert_eq!(encode_request(&history[1..2], "m", false), r#"{"model":"m","messages":[{"role":"user","content":"Hi"}],"stream":false}"#);
+        assert_eq!(
+            encode_request(&history[1..2], "m", false),
+            r#"{"model":"m","messages":[{"role":"user","content":"Hi"}],"stream":false}"#
+        );
     }
 
     #[test]
     fn turns_are_written_as_serde_writes_them() {
-        let turns = vec![ChatTurn::new(Role::User, "Hi \"there\"\n\u{1}"), ChatTurn::new(Role::Assistant, "**Hello** 😀")];
+        let turns = vec![
+            ChatTurn::new(Role::User, "Hi \"there\"\n\u{1}"),
+            ChatTurn::new(Role::Assistant, "**Hello** 😀"),
+        ];
         let with_serde = serde_json::to_string(&turns).unwrap();
         assert_eq!(turns_json(&turns).to_string(), with_serde);
     }
@@ -420,7 +515,11 @@ mod tests {
             }
         );
         // llama.cpp and Ollama leave out most fields.
-        let bare = decode_response(&meta(200), br#"{"choices":[{"message":{"role":"assistant","content":"Hi"}}]}"#).unwrap();
+        let bare = decode_response(
+            &meta(200),
+            br#"{"choices":[{"message":{"role":"assistant","content":"Hi"}}]}"#,
+        )
+        .unwrap();
         assert_eq!((bare.text.as_str(), bare.message_id), ("Hi", None));
         let tool_call = decode_response(&meta(200), br#"{"id":"x","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[]},"finish_reason":"tool_calls"}]}"#).unwrap();
         assert_eq!(tool_call.text, "");
@@ -440,13 +539,21 @@ mod tests {
         ];
         for (status, body, code) in cases {
             let err = decode_response(&meta(status), body).unwrap_err();
-            assert_eq!((err.code, err.http_status), (code, Some(status)), "{}", String::from_utf8_lossy(body));
+            assert_eq!(
+                (err.code, err.http_status),
+                (code, Some(status)),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
             assert!(!err.message.is_empty());
         }
         let mut limited = meta(429);
         limited.retry_after = Some("20".into());
         let body = br#"{"error":{"message":"slow","type":"rate_limit_error","code":"rate_limit_exceeded"}}"#;
-        assert_eq!(decode_response(&limited, body).unwrap_err().retry_after_s, Some(20));
+        assert_eq!(
+            decode_response(&limited, body).unwrap_err().retry_after_s,
+            Some(20)
+        );
     }
 
     #[test]
@@ -459,16 +566,38 @@ mod tests {
         ];
         for body in bodies {
             let err = decode_response(&meta(429), body).unwrap_err();
-            assert_eq!((err.code, err.retry_after_s), (ErrorCode::RateLimitExceeded, Some(42)), "{}", String::from_utf8_lossy(body));
+            assert_eq!(
+                (err.code, err.retry_after_s),
+                (ErrorCode::RateLimitExceeded, Some(42)),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
             // The body wins over the headers, as in the other dialects.
             let mut with_header = meta(429);
             with_header.retry_after = Some("5".into());
-            assert_eq!(decode_response(&with_header, body).unwrap_err().retry_after_s, Some(42));
+            assert_eq!(
+                decode_response(&with_header, body)
+                    .unwrap_err()
+                    .retry_after_s,
+                Some(42)
+            );
         }
         let without = br#"{"error":{"message":"slow","code":"rate_limit_exceeded"}}"#;
-        assert_eq!(decode_response(&meta(429), without).unwrap_err().retry_after_s, None, "the widget's own default applies");
-        let not_limited = br#"{"error":{"message":"bad key","code":"invalid_api_key","retryAfter":42}}"#;
-        assert_eq!(decode_response(&meta(401), not_limited).unwrap_err().retry_after_s, None);
+        assert_eq!(
+            decode_response(&meta(429), without)
+                .unwrap_err()
+                .retry_after_s,
+            None,
+            "the widget's own default applies"
+        );
+        let not_limited =
+            br#"{"error":{"message":"bad key","code":"invalid_api_key","retryAfter":42}}"#;
+        assert_eq!(
+            decode_response(&meta(401), not_limited)
+                .unwrap_err()
+                .retry_after_s,
+            None
+        );
     }
 
     #[test]
@@ -492,22 +621,54 @@ mod tests {
             serde_json::to_value(error_body(&ErrorCode::BotNotFound, "No model demo2")).unwrap(),
             json!({"error": {"message": "No model demo2", "type": "invalid_request_error", "param": null, "code": "model_not_found"}})
         );
-        let other = serde_json::to_vec(&error_body(&ErrorCode::Other("CONVERSATION_NOT_FOUND".into()), "x")).unwrap();
-        assert_eq!(decode_response(&meta(404), &other).unwrap_err().code, ErrorCode::BotNotFound, "a 404 invalid_request_error");
-        let unknown = decode_response(&meta(418), br#"{"error":{"message":"teapot","code":"teapot"}}"#).unwrap_err();
+        let other = serde_json::to_vec(&error_body(
+            &ErrorCode::Other("CONVERSATION_NOT_FOUND".into()),
+            "x",
+        ))
+        .unwrap();
+        assert_eq!(
+            decode_response(&meta(404), &other).unwrap_err().code,
+            ErrorCode::BotNotFound,
+            "a 404 invalid_request_error"
+        );
+        let unknown = decode_response(
+            &meta(418),
+            br#"{"error":{"message":"teapot","code":"teapot"}}"#,
+        )
+        .unwrap_err();
         assert_eq!(unknown.code, ErrorCode::Other("teapot".into()));
     }
 
     #[test]
     fn malformed_bodies_become_errors_not_panics() {
         let cases: [(u16, &[u8], ErrorCode); 7] = [
-            (200, b"<html>Bad gateway</html>", ErrorCode::MalformedResponse),
-            (200, br#"{"id":"x","choices":[{"message":{"role":"assistant","content":"Hel"#, ErrorCode::MalformedResponse),
-            (200, br#"{"id":"x","choices":[]}"#, ErrorCode::MalformedResponse),
+            (
+                200,
+                b"<html>Bad gateway</html>",
+                ErrorCode::MalformedResponse,
+            ),
+            (
+                200,
+                br#"{"id":"x","choices":[{"message":{"role":"assistant","content":"Hel"#,
+                ErrorCode::MalformedResponse,
+            ),
+            (
+                200,
+                br#"{"id":"x","choices":[]}"#,
+                ErrorCode::MalformedResponse,
+            ),
             (200, br#"{"id":"x"}"#, ErrorCode::MalformedResponse),
-            (200, br#"{"choices":[{"message":{"role":"robot","content":"x"}}]}"#, ErrorCode::MalformedResponse),
+            (
+                200,
+                br#"{"choices":[{"message":{"role":"robot","content":"x"}}]}"#,
+                ErrorCode::MalformedResponse,
+            ),
             (502, b"upstream connect error", ErrorCode::Server),
-            (200, br#"{"error":{"message":"overloaded","type":"server_error"}}"#, ErrorCode::Server),
+            (
+                200,
+                br#"{"error":{"message":"overloaded","type":"server_error"}}"#,
+                ErrorCode::Server,
+            ),
         ];
         for (status, body, code) in cases {
             let err = decode_response(&meta(status), body).unwrap_err();
@@ -518,26 +679,65 @@ mod tests {
     #[test]
     fn server_chunks_stream_through_the_tolerant_decoder() {
         let chunk = |delta: ChunkDelta, finish: Option<&str>| {
-            format!("data: {}\n\n", serde_json::to_string(&CompletionChunk::new("chatcmpl-1", 1, "demo", delta, finish)).unwrap())
+            format!(
+                "data: {}\n\n",
+                serde_json::to_string(&CompletionChunk::new(
+                    "chatcmpl-1",
+                    1,
+                    "demo",
+                    delta,
+                    finish
+                ))
+                .unwrap()
+            )
         };
         let stream = [
-            chunk(ChunkDelta { role: Some(Role::Assistant), content: None }, None),
-            chunk(ChunkDelta { role: None, content: Some("Hel".into()) }, None),
-            chunk(ChunkDelta { role: None, content: Some("lo!".into()) }, None),
+            chunk(
+                ChunkDelta {
+                    role: Some(Role::Assistant),
+                    content: None,
+                },
+                None,
+            ),
+            chunk(
+                ChunkDelta {
+                    role: None,
+                    content: Some("Hel".into()),
+                },
+                None,
+            ),
+            chunk(
+                ChunkDelta {
+                    role: None,
+                    content: Some("lo!".into()),
+                },
+                None,
+            ),
             chunk(ChunkDelta::default(), Some("stop")),
             format!("data: {DONE}\n\n"),
         ]
         .concat();
         let mut parser = SseParser::new();
         let mut builder = ReplyBuilder::new();
-        for event in parser.feed(stream.as_bytes()).iter().filter_map(decode_event) {
+        for event in parser
+            .feed(stream.as_bytes())
+            .iter()
+            .filter_map(decode_event)
+        {
             builder.apply(event).unwrap();
         }
         assert!(builder.is_done());
         assert_eq!(builder.reply().text, "Hello!");
 
-        let error = format!("data: {}\n\n", serde_json::to_string(&error_body(&ErrorCode::Server, "boom")).unwrap());
-        let events: Vec<StreamEvent> = SseParser::new().feed(error.as_bytes()).iter().filter_map(decode_event).collect();
+        let error = format!(
+            "data: {}\n\n",
+            serde_json::to_string(&error_body(&ErrorCode::Server, "boom")).unwrap()
+        );
+        let events: Vec<StreamEvent> = SseParser::new()
+            .feed(error.as_bytes())
+            .iter()
+            .filter_map(decode_event)
+            .collect();
         assert!(matches!(&events[..], [StreamEvent::Error(e)] if e.message == "boom"));
     }
 }

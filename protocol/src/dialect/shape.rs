@@ -22,7 +22,8 @@ fn expected<T>(what: &str) -> Shape<T> {
 
 impl FromJson for String {
     fn from_json(json: &Json) -> Shape<Self> {
-        json.as_str().map_or_else(|| expected("a string"), |text| Ok(text.to_owned()))
+        json.as_str()
+            .map_or_else(|| expected("a string"), |text| Ok(text.to_owned()))
     }
 }
 
@@ -40,7 +41,9 @@ impl FromJson for u64 {
 
 impl FromJson for u32 {
     fn from_json(json: &Json) -> Shape<Self> {
-        json.as_u64().and_then(|n| u32::try_from(n).ok()).map_or_else(|| expected("a small whole number"), Ok)
+        json.as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .map_or_else(|| expected("a small whole number"), Ok)
     }
 }
 
@@ -52,7 +55,9 @@ impl FromJson for f64 {
 
 impl<T: FromJson> FromJson for Vec<T> {
     fn from_json(json: &Json) -> Shape<Self> {
-        let Some(items) = json.as_array() else { return expected("a list") };
+        let Some(items) = json.as_array() else {
+            return expected("a list");
+        };
         items
             .iter()
             .enumerate()
@@ -63,7 +68,9 @@ impl<T: FromJson> FromJson for Vec<T> {
 
 /// One of a few strings, each the wire spelling of a value (an enum's variants).
 pub(crate) fn one_of<T: Copy>(json: &Json, spellings: &[(&str, T)]) -> Shape<T> {
-    let Some(text) = json.as_str() else { return expected("a string") };
+    let Some(text) = json.as_str() else {
+        return expected("a string");
+    };
     match spellings.iter().find(|(spelling, _)| *spelling == text) {
         Some((_, value)) => Ok(*value),
         None => Err(format!("unknown value `{text}`")),
@@ -86,7 +93,9 @@ impl<'a> Fields<'a> {
 
     /// A required field, present even when it is wrong (so the error can say what it is).
     fn present(self, name: &str) -> Shape<&'a Json> {
-        self.0.get(name).ok_or_else(|| format!("missing field `{name}`"))
+        self.0
+            .get(name)
+            .ok_or_else(|| format!("missing field `{name}`"))
     }
 
     /// A required field.
@@ -123,19 +132,32 @@ impl<'a> Fields<'a> {
 
     /// A required list, its items left to the caller.
     pub fn list(self, name: &str) -> Shape<&'a [Json]> {
-        self.present(name)?.as_array().map_or_else(|| Err(format!("`{name}`: expected a list")), Ok)
+        self.present(name)?
+            .as_array()
+            .map_or_else(|| Err(format!("`{name}`: expected a list")), Ok)
     }
 
     /// Suggested actions, leniently: the ones this widget knows, skipping any others (an
     /// unknown `type`, no `text`); none when the field is absent or not a list.
     pub fn actions(self, name: &str) -> Vec<SuggestedAction> {
-        let items = self.0.get(name).and_then(Json::as_array).unwrap_or_default();
-        items.iter().filter_map(|item| SuggestedAction::from_json(item).ok()).collect()
+        let items = self
+            .0
+            .get(name)
+            .and_then(Json::as_array)
+            .unwrap_or_default();
+        items
+            .iter()
+            .filter_map(|item| SuggestedAction::from_json(item).ok())
+            .collect()
     }
 
     /// The first of a field's spellings that is present, else the first.
     pub fn spelling(self, spellings: &[&'static str]) -> &'static str {
-        spellings.iter().copied().find(|name| self.0.get(name).is_some()).unwrap_or(spellings[0])
+        spellings
+            .iter()
+            .copied()
+            .find(|name| self.0.get(name).is_some())
+            .unwrap_or(spellings[0])
     }
 }
 
@@ -165,12 +187,23 @@ pub(crate) const ACTIONS: [&str; 2] = ["suggested_actions", "suggestedActions"];
 
 impl FromJson for ActionKind {
     fn from_json(json: &Json) -> Shape<Self> {
-        one_of(json, &[("quick_reply", Self::QuickReply), ("url", Self::Url), ("postback", Self::Postback)])
+        one_of(
+            json,
+            &[
+                ("quick_reply", Self::QuickReply),
+                ("url", Self::Url),
+                ("postback", Self::Postback),
+            ],
+        )
     }
 }
 
 // `{"type"?: "quick_reply" | "url" | "postback", "text", "payload"?}`.
-from_fields!(SuggestedAction { kind: or_default("type"), text: field("text"), payload: optional("payload") });
+from_fields!(SuggestedAction {
+    kind: or_default("type"),
+    text: field("text"),
+    payload: optional("payload")
+});
 
 #[cfg(test)]
 mod tests {
@@ -185,25 +218,52 @@ mod tests {
         let value = json(r#"{"s":"t","n":null,"i":7,"f":0.5,"o":{"x":1},"l":[1,2],"bad":[1,"2"]}"#);
         let fields = Fields::of(&value).unwrap();
         assert_eq!(fields.field::<String>("s"), Ok("t".into()));
-        assert_eq!(fields.field::<String>("absent"), Err("missing field `absent`".into()));
-        assert_eq!(fields.field::<String>("i"), Err("`i`: expected a string".into()));
-        assert_eq!(fields.field::<String>("n"), Err("`n`: expected a string".into()));
+        assert_eq!(
+            fields.field::<String>("absent"),
+            Err("missing field `absent`".into())
+        );
+        assert_eq!(
+            fields.field::<String>("i"),
+            Err("`i`: expected a string".into())
+        );
+        assert_eq!(
+            fields.field::<String>("n"),
+            Err("`n`: expected a string".into())
+        );
         assert_eq!(fields.optional::<String>("n"), Ok(None));
         assert_eq!(fields.optional::<String>("absent"), Ok(None));
-        assert_eq!(fields.optional::<String>("i"), Err("`i`: expected a string".into()));
+        assert_eq!(
+            fields.optional::<String>("i"),
+            Err("`i`: expected a string".into())
+        );
         assert_eq!(fields.or_default::<String>("absent"), Ok(String::new()));
-        assert_eq!(fields.or_default::<String>("n"), Err("`n`: expected a string".into()));
+        assert_eq!(
+            fields.or_default::<String>("n"),
+            Err("`n`: expected a string".into())
+        );
         assert_eq!(fields.lenient::<String>("i"), None);
         assert_eq!(fields.lenient::<f64>("i"), Some(7.0));
         assert_eq!(fields.lenient::<u64>("f"), None);
         assert_eq!(fields.field::<u32>("i"), Ok(7));
         assert_eq!(fields.field::<Vec<u64>>("l"), Ok(vec![1, 2]));
-        assert_eq!(fields.field::<Vec<u64>>("bad"), Err("`bad`: item 1: expected a whole number".into()));
-        assert_eq!(fields.object("o").and_then(|o| o.field::<String>("x")), Err("`x`: expected a string".into()));
-        assert_eq!(fields.object("s").err(), Some("`s`: expected an object".into()));
+        assert_eq!(
+            fields.field::<Vec<u64>>("bad"),
+            Err("`bad`: item 1: expected a whole number".into())
+        );
+        assert_eq!(
+            fields.object("o").and_then(|o| o.field::<String>("x")),
+            Err("`x`: expected a string".into())
+        );
+        assert_eq!(
+            fields.object("s").err(),
+            Some("`s`: expected an object".into())
+        );
         assert_eq!(fields.list("l").map(<[Json]>::len), Ok(2));
         assert_eq!(fields.list("o"), Err("`o`: expected a list".into()));
-        assert_eq!(Fields::of(&json("[]")).err(), Some("expected an object".into()));
+        assert_eq!(
+            Fields::of(&json("[]")).err(),
+            Some("expected an object".into())
+        );
     }
 
     #[test]
@@ -211,14 +271,31 @@ mod tests {
         let action = |text: &str| SuggestedAction::from_json(&json(text));
         assert_eq!(
             action(r#"{"text":"Docs","type":"url","payload":"https://x.test","extra":1}"#),
-            Ok(SuggestedAction { kind: ActionKind::Url, text: "Docs".into(), payload: Some("https://x.test".into()) })
+            Ok(SuggestedAction {
+                kind: ActionKind::Url,
+                text: "Docs".into(),
+                payload: Some("https://x.test".into())
+            })
         );
-        assert_eq!(action(r#"{"text":"Plain","payload":null}"#).map(|a| (a.kind, a.payload)), Ok((ActionKind::QuickReply, None)));
-        assert_eq!(action(r#"{"type":"carousel","text":"?"}"#), Err("`type`: unknown value `carousel`".into()));
-        assert_eq!(action(r#"{"type":null,"text":"?"}"#), Err("`type`: expected a string".into()));
-        assert_eq!(action(r#"{"type":"url"}"#), Err("missing field `text`".into()));
+        assert_eq!(
+            action(r#"{"text":"Plain","payload":null}"#).map(|a| (a.kind, a.payload)),
+            Ok((ActionKind::QuickReply, None))
+        );
+        assert_eq!(
+            action(r#"{"type":"carousel","text":"?"}"#),
+            Err("`type`: unknown value `carousel`".into())
+        );
+        assert_eq!(
+            action(r#"{"type":null,"text":"?"}"#),
+            Err("`type`: expected a string".into())
+        );
+        assert_eq!(
+            action(r#"{"type":"url"}"#),
+            Err("missing field `text`".into())
+        );
 
-        let reply = json(r#"{"a":[{"type":"carousel","text":"?"},{"text":"Yes"},7],"b":{"text":"No"}}"#);
+        let reply =
+            json(r#"{"a":[{"type":"carousel","text":"?"},{"text":"Yes"},7],"b":{"text":"No"}}"#);
         let fields = Fields::of(&reply).unwrap();
         assert_eq!(fields.actions("a").len(), 1);
         assert!(fields.actions("b").is_empty());
