@@ -5,7 +5,8 @@
 use crate::reactive::{spawn_local, Owner, RwSignal, StoredValue};
 use chat_widget_protocol::markdown::{render_markdown, MarkdownStream};
 use chat_widget_protocol::stream::ReplyBuilder;
-use chat_widget_protocol::{ApiError, ErrorCode, Json, OutgoingMessage, SuggestedAction};
+use chat_widget_protocol::{ApiError, ErrorCode, OutgoingMessage, SuggestedAction};
+use serde_json::{Map, Value};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -271,7 +272,7 @@ pub struct Chat {
     /// Bumped by `reset`: a request started before it does not touch the new conversation.
     generation: StoredValue<u64>,
     /// What the site attached with `identify` and `setContext`, sent as metadata.
-    metadata: StoredValue<Json>,
+    metadata: StoredValue<Value>,
     /// Who hears about [`WidgetEvent`]s (the host element's DOM events).
     listener: StoredValue<Option<Listener>>,
     /// Sending is paused until then (ms since the epoch): a 429, or a window used up.
@@ -323,7 +324,7 @@ impl Chat {
             next_id: StoredValue::new(1),
             owner: Owner::current(),
             generation: StoredValue::new(0),
-            metadata: StoredValue::new(Json::object()),
+            metadata: StoredValue::new(Value::Object(Map::new())),
             listener: StoredValue::new(None),
             cooldown_until: RwSignal::new(None),
             refused: StoredValue::new(false),
@@ -695,27 +696,31 @@ impl Chat {
     /// Attaches who the visitor is (`userId`, `name`, `email`), sent as metadata from now on.
     pub fn identify(&self, user_id: Option<String>, name: Option<String>, email: Option<String>) {
         self.metadata.update_value(|metadata| {
+            let Value::Object(fields) = metadata else {
+                return;
+            };
             for (key, value) in [("userId", user_id), ("name", name), ("email", email)] {
                 match value.filter(|v| !v.trim().is_empty()) {
-                    Some(value) => metadata.set(key, value.into()),
-                    None => metadata.remove(key),
-                }
+                    Some(value) => fields.insert(key.to_owned(), value.into()),
+                    None => fields.remove(key),
+                };
             }
         });
     }
 
     /// Attaches the page's context (an object), sent as metadata from now on. Replaces the
     /// previous context; identity fields stay.
-    pub fn set_context(&self, context: Vec<(String, Json)>) {
+    pub fn set_context(&self, context: Map<String, Value>) {
         let identity = |key: &str| matches!(key, "userId" | "name" | "email");
         self.metadata.update_value(|metadata| {
             let kept = metadata
                 .as_object()
-                .unwrap_or_default()
-                .iter()
-                .filter(|(key, _)| identity(key));
+                .into_iter()
+                .flatten()
+                .filter(|(key, _)| identity(key))
+                .map(|(key, value)| (key.clone(), value.clone()));
             let added = context.into_iter().filter(|(key, _)| !identity(key));
-            *metadata = Json::Object(kept.cloned().chain(added).collect());
+            *metadata = Value::Object(kept.chain(added).collect());
         });
     }
 
@@ -743,7 +748,7 @@ impl Chat {
     /// clean.
     pub fn logout(&self) {
         self.reset();
-        self.metadata.set_value(Json::object());
+        self.metadata.set_value(Value::Object(Map::new()));
         self.visitor.with_value(|slot| slot.clear());
         let bot_id = self.config.with_value(|config| config.bot_id.clone());
         storage::forget_bot(&bot_id);

@@ -2,7 +2,7 @@
 //! `chat-widget:<name>` on the widget's host element, and passed to `ChatWidget.on(...)`
 //! listeners by the loader. The names mirror the vendors' webhook vocabulary.
 
-use chat_widget_protocol::Json;
+use serde_json::{json, Value};
 
 /// Something the page may want to know about.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,23 +54,18 @@ impl WidgetEvent {
     }
 
     /// The event's `detail`, as JSON (fields in alphabetical order, as they always were).
-    pub fn detail(&self) -> Json {
-        let detail = Json::object();
+    pub fn detail(&self) -> Value {
         match self {
-            Self::Ready | Self::Opened | Self::Closed => detail,
-            Self::MessageSent { text } => detail.with("text", text.as_str()),
+            Self::Ready | Self::Opened | Self::Closed => json!({}),
+            Self::MessageSent { text } => json!({ "text": text }),
             Self::MessageReceived {
                 text,
                 conversation_id,
-            } => detail
-                .with("conversationId", conversation_id.as_str())
-                .with("text", text.as_str()),
+            } => json!({ "conversationId": conversation_id, "text": text }),
             Self::ConversationStarted { conversation_id } => {
-                detail.with("conversationId", conversation_id.as_str())
+                json!({ "conversationId": conversation_id })
             }
-            Self::Error { code, message } => detail
-                .with("code", code.as_str())
-                .with("message", message.as_str()),
+            Self::Error { code, message } => json!({ "code": code, "message": message }),
         }
     }
 }

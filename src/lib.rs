@@ -30,7 +30,7 @@ pub use config::{
 };
 pub use theme::Color;
 
-use chat_widget_protocol::Json;
+use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
 #[cfg(test)]
@@ -133,12 +133,12 @@ impl MountedWidget {
             .ok()
             .and_then(|s| s.as_string())
             .unwrap_or_default();
-        match Json::parse(&json) {
-            Ok(Json::Object(fields)) if !self.controls.chat.messages.is_disposed() => {
+        match serde_json::from_str(&json) {
+            Ok(Value::Object(fields)) if !self.controls.chat.messages.is_disposed() => {
                 self.controls.chat.set_context(fields);
                 Ok(())
             }
-            Ok(Json::Object(_)) => Ok(()),
+            Ok(Value::Object(_)) => Ok(()),
             _ => Err(JsValue::from_str(
                 "chat-widget: setContext takes a plain object",
             )),
@@ -160,15 +160,13 @@ impl MountedWidget {
 /// What a `send()` Promise resolves to: `{ delivered: true }`, or `{ delivered: false,
 /// error: { code, message } }`.
 fn send_outcome(error: Option<&chat_widget_protocol::ApiError>) -> JsValue {
-    let mut outcome = Json::object().with("delivered", error.is_none());
-    if let Some(error) = error {
-        outcome = outcome.with(
-            "error",
-            Json::object()
-                .with("code", error.code.as_str())
-                .with("message", error.message.as_str()),
-        );
-    }
+    let outcome = match error {
+        None => serde_json::json!({ "delivered": true }),
+        Some(error) => serde_json::json!({
+            "delivered": false,
+            "error": { "code": error.code.as_str(), "message": error.message },
+        }),
+    };
     js_sys::JSON::parse(&outcome.to_string()).unwrap_or(JsValue::NULL)
 }
 

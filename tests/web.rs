@@ -7,11 +7,30 @@
 #![cfg(target_arch = "wasm32")]
 
 use chat_widget::{mount_config, Color, MountedWidget, WidgetConfig};
-use chat_widget_protocol::Json;
+use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 use web_sys::{Element, HtmlElement, HtmlTextAreaElement, ShadowRoot};
+
+/// An empty JSON object, for the stubbed server's bodies (filled with [`With::with`]).
+fn object() -> Value {
+    Value::Object(serde_json::Map::new())
+}
+
+/// Fills a JSON object field by field: `object().with("success", true)`.
+trait With {
+    fn with(self, key: &str, value: impl Into<Value>) -> Value;
+}
+
+impl With for Value {
+    fn with(mut self, key: &str, value: impl Into<Value>) -> Value {
+        if let Value::Object(fields) = &mut self {
+            fields.insert(key.to_owned(), value.into());
+        }
+        self
+    }
+}
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -208,13 +227,13 @@ impl Drop for Visit {
 }
 
 fn reply(text: &str, conversation: &str) -> JsValue {
-    let data = Json::object()
+    let data = object()
         .with("response", text)
         .with("conversationId", conversation)
         .with("messageId", "m1");
     response(
         200,
-        &Json::object()
+        &object()
             .with("success", true)
             .with("data", data)
             .to_string(),
@@ -932,16 +951,13 @@ async fn the_leptos_component_renders_an_isolated_widget() {
 }
 
 fn delta(text: &str) -> String {
-    format!(
-        "event: delta\ndata: {}\n\n",
-        Json::object().with("content", text)
-    )
+    format!("event: delta\ndata: {}\n\n", object().with("content", text))
 }
 
 const START: &str = "event: start\ndata: {\"conversationId\":\"conv_s\",\"messageId\":\"m1\"}\n\n";
 
 fn done(full: &str) -> String {
-    let done = Json::object()
+    let done = object()
         .with("conversationId", "conv_s")
         .with("messageId", "m1")
         .with("response", full);
@@ -1736,16 +1752,16 @@ async fn jelytech_restores_the_conversation_and_takes_the_bots_look_where_the_pa
 
 #[wasm_bindgen_test]
 async fn a_long_restored_conversation_shows_its_latest_fifty_then_the_rest_on_demand() {
-    let messages: Vec<Json> = (0..120)
+    let messages: Vec<Value> = (0..120)
         .map(|i| {
             let role = if i % 2 == 0 { "user" } else { "assistant" };
-            Json::object()
+            object()
                 .with("id", format!("m{i}"))
                 .with("role", role)
                 .with("content", format!("message number {i}"))
         })
         .collect();
-    let history = Json::object()
+    let history = object()
         .with("success", true)
         .with("conversationId", "conv_long")
         .with("messages", messages);
@@ -1930,14 +1946,12 @@ async fn chataibot_starts_a_conversation_then_listens_for_the_bots_message() {
 #[wasm_bindgen_test]
 async fn openai_sends_the_whole_history_and_a_reload_shows_it_again() {
     let completion = |text: &str| {
-        let message = Json::object()
-            .with("role", "assistant")
-            .with("content", text);
-        let choice = Json::object()
+        let message = object().with("role", "assistant").with("content", text);
+        let choice = object()
             .with("index", 0_u64)
             .with("message", message)
             .with("finish_reason", "stop");
-        let completion = Json::object()
+        let completion = object()
             .with("id", "chatcmpl-1")
             .with("object", "chat.completion");
         completion.with("choices", vec![choice]).to_string()
@@ -2310,24 +2324,24 @@ struct LogoutCase {
 
 fn logout_cases() -> Vec<LogoutCase> {
     let chatbots = |text: &str, conversation: &str| {
-        let data = Json::object()
+        let data = object()
             .with("response", text)
             .with("conversationId", conversation)
             .with("messageId", "m1");
-        Json::object()
+        object()
             .with("success", true)
             .with("data", data)
             .to_string()
     };
     let jombot = |text: &str, conversation: &str| {
-        Json::object()
+        object()
             .with("response", text)
             .with("conversation_id", conversation)
             .with("bot_id", "b")
             .to_string()
     };
     let jelytech = |text: &str, conversation: &str| {
-        Json::object()
+        object()
             .with("success", true)
             .with("response", text)
             .with("conversationId", conversation)
@@ -2335,14 +2349,12 @@ fn logout_cases() -> Vec<LogoutCase> {
             .to_string()
     };
     let openai = |text: &str| {
-        let message = Json::object()
-            .with("role", "assistant")
-            .with("content", text);
-        let choice = Json::object()
+        let message = object().with("role", "assistant").with("content", text);
+        let choice = object()
             .with("index", 0_u64)
             .with("message", message)
             .with("finish_reason", "stop");
-        Json::object()
+        object()
             .with("id", "chatcmpl-1")
             .with("choices", vec![choice])
             .to_string()
@@ -2355,7 +2367,7 @@ fn logout_cases() -> Vec<LogoutCase> {
     let chataibot_event = |text: &str| {
         format!(
             "event: message\nid: m_2\ndata: {}\n\n",
-            Json::object()
+            object()
                 .with("id", "m_2")
                 .with("from", "BOT")
                 .with("body", text)
@@ -2717,14 +2729,14 @@ async fn reload_journey(
 fn chatbots_reply(text: &str, actions: &str) -> String {
     format!(
         r#"{{"success":true,"data":{{"response":{},"conversationId":"conv_r1","messageId":"m1","suggested_actions":[{actions}]}}}}"#,
-        Json::from(text)
+        Value::from(text)
     )
 }
 
 fn jombot_reply(text: &str, actions: &str) -> String {
     format!(
         r#"{{"response":{},"conversation_id":"conv_r1","bot_id":"b","timestamp":"2025-01-15T10:30:00Z","confidence":0.9,"suggested_actions":[{actions}]}}"#,
-        Json::from(text)
+        Value::from(text)
     )
 }
 
@@ -2772,14 +2784,12 @@ async fn jombot_shows_the_conversation_again_after_a_reload() {
 #[wasm_bindgen_test]
 async fn openai_shows_the_conversation_again_with_its_times_and_reads_what_earlier_versions_kept() {
     let completion = |text: &str| {
-        let message = Json::object()
-            .with("role", "assistant")
-            .with("content", text);
-        let choice = Json::object()
+        let message = object().with("role", "assistant").with("content", text);
+        let choice = object()
             .with("index", 0_u64)
             .with("message", message)
             .with("finish_reason", "stop");
-        Json::object()
+        object()
             .with("id", "chatcmpl-1")
             .with("choices", vec![choice])
             .to_string()
@@ -2946,9 +2956,9 @@ async fn a_new_conversation_and_logout_erase_the_kept_transcript() {
 
 #[wasm_bindgen_test]
 async fn the_transcript_keeps_the_latest_hundred_messages() {
-    let seeded: Vec<Json> = (0..150)
+    let seeded: Vec<Value> = (0..150)
         .map(|i| {
-            Json::object()
+            object()
                 .with("from", if i % 2 == 0 { "visitor" } else { "bot" })
                 .with("text", format!("message {i}"))
                 .with("at", 1_733_300_000_000_u64 + i)
@@ -2957,7 +2967,7 @@ async fn the_transcript_keeps_the_latest_hundred_messages() {
     let config = config("cap");
     let _ = eval_js(&format!(
         "localStorage.setItem('chat-widget:cap:transcript', {})",
-        Json::from(Json::Array(seeded).to_string())
+        Value::from(Value::Array(seeded).to_string())
     ));
     stub_fetch(answers(vec![reply("The newest.", "conv_c")]));
     let visit = Visit::start(config).await;
@@ -2987,15 +2997,16 @@ async fn the_transcript_keeps_the_latest_hundred_messages() {
     visit
         .until("the reply", |v| v.bot_bubbles().len() == 51)
         .await;
-    let kept = Json::parse(&stored("chat-widget:cap:transcript").unwrap()).unwrap();
+    let kept =
+        serde_json::from_str::<Value>(&stored("chat-widget:cap:transcript").unwrap()).unwrap();
     let kept = kept.as_array().unwrap();
     assert_eq!(kept.len(), 100, "still a hundred after two more");
     assert_eq!(
-        kept[0].get("text").and_then(Json::as_str),
+        kept[0].get("text").and_then(Value::as_str),
         Some("message 52")
     );
     assert_eq!(
-        kept[99].get("text").and_then(Json::as_str),
+        kept[99].get("text").and_then(Value::as_str),
         Some("The newest.")
     );
 }
@@ -3068,11 +3079,11 @@ async fn chatbots_and_jombot_keep_only_ids_that_can_be_a_path_segment() {
         let body = |id: &str| match dialect {
             "chatbots" => format!(
                 r#"{{"success":true,"data":{{"response":"ok","conversationId":{}}}}}"#,
-                Json::from(id)
+                Value::from(id)
             ),
             _ => format!(
                 r#"{{"response":"ok","conversation_id":{},"bot_id":"b"}}"#,
-                Json::from(id)
+                Value::from(id)
             ),
         };
         let bot = format!("ids-{dialect}");
@@ -3147,11 +3158,11 @@ async fn chatbots_and_jombot_keep_only_ids_that_can_be_a_path_segment() {
 }
 
 fn reply_body(text: &str, conversation: &str) -> String {
-    Json::object()
+    object()
         .with("success", true)
         .with(
             "data",
-            Json::object()
+            object()
                 .with("response", text)
                 .with("conversationId", conversation),
         )
@@ -3163,13 +3174,13 @@ async fn jelytech_reads_history_only_for_an_id_that_is_one_path_segment() {
     let history = |id: &str| {
         format!(
             r#"{{ "success": true, "conversationId": {}, "messages": [] }}"#,
-            Json::from(id)
+            Value::from(id)
         )
     };
     let sent = |id: &str| {
         format!(
             r#"{{ "success": true, "response": "ok", "conversationId": {}, "messageId": "m" }}"#,
-            Json::from(id)
+            Value::from(id)
         )
     };
     let bot_config = r#"{ "success": false, "error": { "code": "BOT_NOT_FOUND", "message": "no", "statusCode": 404 } }"#.to_string();
@@ -3190,7 +3201,7 @@ async fn jelytech_reads_history_only_for_an_id_that_is_one_path_segment() {
             .position(chat_widget::Position::BottomRight);
         let _ = eval_js(&format!(
             "localStorage.setItem('chat-widget:ids-jely:conversation', {})",
-            Json::from(stored_id)
+            Value::from(stored_id)
         ));
         let visit = Visit::start(config).await;
         visit.settle().await;
@@ -3238,8 +3249,8 @@ async fn chataibot_never_builds_a_path_from_an_id_that_is_not_one_segment() {
     let started = |id: &str, message: &str| {
         format!(
             r#"{{ "ok": true, "conversation": {{ "id": {} }}, "message_id": {} }}"#,
-            Json::from(id),
-            Json::from(message)
+            Value::from(id),
+            Value::from(message)
         )
     };
     stub_routes(routes(&[
@@ -3308,7 +3319,7 @@ async fn chataibot_never_builds_a_path_from_an_id_that_is_not_one_segment() {
         let config = dialect_config("ids-chatai", "chataibot");
         let _ = eval_js(&format!(
             "localStorage.setItem('chat-widget:ids-chatai:conversation', {})",
-            Json::from(hostile)
+            Value::from(hostile)
         ));
         let visit = Visit::start(config).await;
         visit.settle().await;
@@ -3498,22 +3509,22 @@ fn silent_server(dialect: &str) -> (bool, JsValue) {
         scripted(
             SSE,
             "",
-            &format!("keepalive: 100, for: 1500, tail: {}", Json::from(tail)),
+            &format!("keepalive: 100, for: 1500, tail: {}", Value::from(tail)),
         )
     };
     let openai_delta = |text: &str| {
         format!(
             "data: {}\n\n",
-            Json::object().with(
+            object().with(
                 "choices",
-                vec![Json::object().with("delta", Json::object().with("content", text))]
+                vec![object().with("delta", object().with("content", text))]
             )
         )
     };
     let chataibot_event = |text: &str| {
         format!(
             "event: message\nid: m_2\ndata: {}\n\n",
-            Json::object()
+            object()
                 .with("id", "m_2")
                 .with("from", "BOT")
                 .with("body", text)
@@ -3569,7 +3580,7 @@ fn silent_server(dialect: &str) -> (bool, JsValue) {
         ),
         "jombot" => {
             let answer = |text: &str| {
-                Json::object()
+                object()
                     .with("response", text)
                     .with("conversation_id", "conv_j")
                     .with("bot_id", "b")
@@ -3590,7 +3601,7 @@ fn silent_server(dialect: &str) -> (bool, JsValue) {
         }
         "jelytech" => {
             let answer = |text: &str| {
-                Json::object()
+                object()
                     .with("success", true)
                     .with("response", text)
                     .with("conversationId", "conv_j")

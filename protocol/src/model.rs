@@ -1,14 +1,12 @@
 //! The internal model: what every dialect's replies and errors are turned into, and what the
 //! widget asks to send. Nothing here knows a wire format (see [`crate::dialect`]).
 
-#[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 
-use crate::json::Json;
+use serde_json::Value;
 
 /// What the visitor sends, before any dialect shapes it for the wire.
-#[derive(Debug, Clone, Default, PartialEq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct OutgoingMessage {
     /// The text the visitor typed (or a quick reply's payload).
     pub message: String,
@@ -17,12 +15,11 @@ pub struct OutgoingMessage {
     /// Ask for a streamed reply. `None` lets the bot's own default decide.
     pub stream: Option<bool>,
     /// Free-form metadata the site owner attaches (source page, user id, ...).
-    pub metadata: Option<Json>,
+    pub metadata: Option<Value>,
 }
 
 /// A complete bot reply, whatever dialect it came from.
-#[derive(Debug, Clone, Default, PartialEq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Reply {
     /// The reply text, as Markdown.
     pub text: String,
@@ -39,12 +36,8 @@ pub struct Reply {
 }
 
 /// What a suggested action does when clicked.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[cfg_attr(
-    feature = "serde",
-    derive(Serialize, Deserialize),
-    serde(rename_all = "snake_case")
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ActionKind {
     /// Sends `payload` (or `text`) as the visitor's next message.
     #[default]
@@ -56,25 +49,20 @@ pub enum ActionKind {
 }
 
 /// A button the bot offers under its reply.
-#[derive(Debug, Clone, Default, PartialEq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SuggestedAction {
     /// What the button does.
-    #[cfg_attr(feature = "serde", serde(rename = "type", default))]
+    #[serde(rename = "type", default)]
     pub kind: ActionKind,
     /// The label the visitor sees (and sees as their message after clicking).
     pub text: String,
     /// What is sent instead of `text`, if present.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Option::is_none")
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payload: Option<String>,
 }
 
 /// The error codes the vendor documents use, plus the transport failures the widget names itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ErrorCode {
     /// 401: the key is wrong, inactive, or missing.
     InvalidApiKey,
@@ -158,8 +146,7 @@ impl ErrorCode {
 }
 
 /// A failure, from the server or from the way to it.
-#[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApiError {
     /// What went wrong, as a code the UI can choose a message for.
     pub code: ErrorCode,
@@ -223,8 +210,7 @@ impl std::fmt::Display for ApiError {
 impl std::error::Error for ApiError {}
 
 /// Rate-limit information from `X-RateLimit-*` headers.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RateLimit {
     /// `X-RateLimit-Limit`: requests allowed per window.
     pub limit: Option<u64>,

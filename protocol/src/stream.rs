@@ -8,8 +8,10 @@
 //! * plain text in `data:` (appended as it is).
 
 use crate::dialect::chatbots::decode_error_value;
-use crate::dialect::shape::{FromJson, ACTIONS};
-use crate::json::Json;
+use serde_json::Value;
+
+use serde::Deserialize;
+
 use crate::model::{ApiError, ErrorCode, Reply, ResponseMeta, SuggestedAction};
 use crate::sse::{SseEvent, SseParser};
 
@@ -51,12 +53,14 @@ pub fn decode_event(event: &SseEvent) -> Option<StreamEvent> {
             full_text: None,
         });
     }
-    let json = Json::parse(data).ok().filter(Json::is_object);
+    let json = serde_json::from_str::<Value>(data)
+        .ok()
+        .filter(Value::is_object);
     let kind = match event.event.as_str() {
         "message" => json
             .as_ref()
             .and_then(|v| v.get("type"))
-            .and_then(Json::as_str)
+            .and_then(Value::as_str)
             .unwrap_or("message")
             .to_owned(),
         name => name.to_owned(),
@@ -78,8 +82,12 @@ pub fn decode_event(event: &SseEvent) -> Option<StreamEvent> {
             message_id: string_field(&json, &["messageId", "message_id"]),
         }),
         "actions" => {
-            let actions = ACTIONS.iter().find_map(|name| json.get(name))?;
-            Vec::from_json(actions).ok().map(StreamEvent::Actions)
+            let actions = ["suggested_actions", "suggestedActions"]
+                .iter()
+                .find_map(|name| json.get(name))?;
+            Vec::<SuggestedAction>::deserialize(actions)
+                .ok()
+                .map(StreamEvent::Actions)
         }
         "done" | "end" | "complete" => Some(StreamEvent::Done {
             conversation_id: string_field(&json, &["conversationId", "conversation_id"]),
@@ -87,8 +95,8 @@ pub fn decode_event(event: &SseEvent) -> Option<StreamEvent> {
             full_text: string_field(&json, &["response", "content", "text"]),
         }),
         "error" => Some(StreamEvent::Error(stream_error(&json))),
-        _ if json.get("success").and_then(Json::as_bool) == Some(false)
-            || json.get("error").is_some_and(Json::is_object) =>
+        _ if json.get("success").and_then(Value::as_bool) == Some(false)
+            || json.get("error").is_some_and(Value::is_object) =>
         {
             Some(StreamEvent::Error(stream_error(&json)))
         }
@@ -99,7 +107,7 @@ pub fn decode_event(event: &SseEvent) -> Option<StreamEvent> {
 }
 
 /// The text chunk of a delta-like JSON object, in any of the accepted spellings.
-fn chunk(json: &Json) -> Option<String> {
+fn chunk(json: &Value) -> Option<String> {
     let openai = json
         .get("choices")
         .and_then(|c| c.as_array()?.first())
@@ -109,9 +117,10 @@ fn chunk(json: &Json) -> Option<String> {
     }
     for field in ["content", "delta", "text", "token"] {
         match json.get(field) {
-            Some(Json::String(text)) => return Some(text.clone()),
-            Some(inner @ Json::Object(_)) => {
-                if let Some(Json::String(text)) = inner.get("text").or_else(|| inner.get("content"))
+            Some(Value::String(text)) => return Some(text.clone()),
+            Some(inner @ Value::Object(_)) => {
+                if let Some(Value::String(text)) =
+                    inner.get("text").or_else(|| inner.get("content"))
                 {
                     return Some(text.clone());
                 }
@@ -122,23 +131,23 @@ fn chunk(json: &Json) -> Option<String> {
     None
 }
 
-fn string_field(json: &Json, names: &[&str]) -> Option<String> {
+fn string_field(json: &Value, names: &[&str]) -> Option<String> {
     names
         .iter()
         .find_map(|name| json.get(name)?.as_str().map(str::to_owned))
 }
 
 /// An error carried inside the stream (our error body, or `{"error": {"message": ...}}`).
-fn stream_error(json: &Json) -> ApiError {
-    if let Some(inner @ Json::Object(_)) = json.get("error") {
+fn stream_error(json: &Value) -> ApiError {
+    if let Some(inner @ Value::Object(_)) = json.get("error") {
         let code = inner
             .get("code")
-            .and_then(Json::as_str)
+            .and_then(Value::as_str)
             .map(ErrorCode::from_wire)
             .unwrap_or(ErrorCode::Server);
         let message = inner
             .get("message")
-            .and_then(Json::as_str)
+            .and_then(Value::as_str)
             .unwrap_or("the stream reported an error");
         return ApiError::new(code, message);
     }
@@ -296,7 +305,7 @@ impl ReplyBuilder {
     }
 }
 
-#[cfg(all(test, feature = "serde"))]
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::dialect::chatbots::events::{self, sse_frame};

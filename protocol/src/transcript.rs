@@ -9,9 +9,10 @@
 //! [`MAX_BYTES`]. [`decode`] skips what it cannot read, and also reads the `[{"role",
 //! "content"}]` turns that earlier versions kept for openai.
 
-use crate::dialect::shape::Fields;
-use crate::json::Json;
-use crate::model::{ActionKind, SuggestedAction};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::model::SuggestedAction;
 
 /// At most this many messages are kept (the newest).
 pub const MAX_MESSAGES: usize = 100;
@@ -43,59 +44,72 @@ pub struct Entry {
     pub actions: Vec<SuggestedAction>,
 }
 
+/// One kept message as it is written.
+#[derive(Serialize)]
+struct Written<'a> {
+    from: &'a str,
+    text: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payload: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    at: Option<u64>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    actions: &'a [SuggestedAction],
+}
+
+/// One kept message as it is read: every field lenient (a wrong type reads as absent), and
+/// the legacy openai spelling (`role`, `content`) beside ours.
+#[derive(Deserialize)]
+struct Read {
+    #[serde(default, deserialize_with = "crate::dialect::lenient")]
+    from: Option<String>,
+    #[serde(default, deserialize_with = "crate::dialect::lenient")]
+    role: Option<String>,
+    #[serde(default, deserialize_with = "crate::dialect::lenient")]
+    text: Option<String>,
+    #[serde(default, deserialize_with = "crate::dialect::lenient")]
+    content: Option<String>,
+    #[serde(default, deserialize_with = "crate::dialect::lenient")]
+    payload: Option<String>,
+    #[serde(default, deserialize_with = "crate::dialect::lenient")]
+    at: Option<f64>,
+    #[serde(default, deserialize_with = "crate::dialect::lenient_actions")]
+    actions: Vec<SuggestedAction>,
+}
+
 impl Entry {
-    fn to_json(&self) -> Json {
+    fn to_json(&self) -> String {
         let from = match self.from {
             Author::Visitor => "visitor",
             Author::Bot => "bot",
         };
-        let actions: Vec<Json> = self.actions.iter().map(action_json).collect();
-        Json::object()
-            .with("from", from)
-            .with("text", self.text.as_str())
-            .with_some("payload", self.payload.as_deref())
-            .with_some("at", self.at)
-            .with_some("actions", (!actions.is_empty()).then_some(actions))
+        crate::dialect::to_json(&Written {
+            from,
+            text: &self.text,
+            payload: self.payload.as_deref(),
+            at: self.at,
+            actions: &self.actions,
+        })
     }
 
-    fn from_json(json: &Json) -> Option<Self> {
-        let fields = Fields::of(json).ok()?;
-        let from = match fields
-            .lenient::<String>("from")
-            .or_else(|| fields.lenient("role"))?
-            .as_str()
-        {
+    fn from_json(json: &Value) -> Option<Self> {
+        let read = Read::deserialize(json).ok()?;
+        let from = match read.from.or(read.role)?.as_str() {
             "visitor" | "user" => Author::Visitor,
             "bot" | "assistant" => Author::Bot,
             _ => return None,
         };
-        let text: String = fields
-            .lenient("text")
-            .or_else(|| fields.lenient("content"))?;
-        let at = fields
-            .lenient::<f64>("at")
-            .filter(|at| at.is_finite() && *at >= 0.0)
-            .map(|at| at as u64);
         Some(Self {
             from,
-            text,
-            payload: fields.lenient("payload"),
-            at,
-            actions: fields.actions("actions"),
+            text: read.text.or(read.content)?,
+            payload: read.payload,
+            at: read
+                .at
+                .filter(|at| at.is_finite() && *at >= 0.0)
+                .map(|at| at as u64),
+            actions: read.actions,
         })
     }
-}
-
-fn action_json(action: &SuggestedAction) -> Json {
-    let kind = match action.kind {
-        ActionKind::QuickReply => "quick_reply",
-        ActionKind::Url => "url",
-        ActionKind::Postback => "postback",
-    };
-    Json::object()
-        .with("type", kind)
-        .with("text", action.text.as_str())
-        .with_some("payload", action.payload.as_deref())
 }
 
 /// The newest entries that fit in [`MAX_MESSAGES`] and [`MAX_BYTES`], as JSON. A single
@@ -104,7 +118,7 @@ pub fn encode(entries: &[Entry]) -> String {
     let mut kept: Vec<String> = Vec::new();
     let mut bytes = 2; // the brackets
     for entry in entries.iter().rev().take(MAX_MESSAGES) {
-        let json = entry.to_json().to_string();
+        let json = entry.to_json();
         let added = json.len() + usize::from(!kept.is_empty());
         if bytes + added > MAX_BYTES {
             break;
@@ -120,10 +134,9 @@ pub fn encode(entries: &[Entry]) -> String {
 /// read (another version, a hand edit) is skipped, and so are a legacy `system` turn and
 /// anything past the caps.
 pub fn decode(text: &str) -> Vec<Entry> {
-    let Ok(json) = Json::parse(text) else {
+    let Ok(Value::Array(items)) = serde_json::from_str(text) else {
         return Vec::new();
     };
-    let items = json.as_array().unwrap_or_default();
     let entries: Vec<Entry> = items.iter().filter_map(Entry::from_json).collect();
     entries[entries.len().saturating_sub(MAX_MESSAGES)..].to_vec()
 }
@@ -131,6 +144,7 @@ pub fn decode(text: &str) -> Vec<Entry> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ActionKind;
 
     fn visitor(text: &str, at: u64) -> Entry {
         Entry {

@@ -1,6 +1,6 @@
 //! Small DOM and console helpers used by the components.
 
-use chat_widget_protocol::Json;
+use serde_json::Value;
 use wasm_bindgen::JsCast;
 
 /// The current time, unix seconds.
@@ -271,7 +271,7 @@ pub async fn yield_to_browser() {
 
 /// Dispatches `chat-widget:<name>` with a JSON `detail` on the element hosting `node`'s shadow
 /// root (or on `node` itself outside a shadow root). It bubbles and crosses shadow boundaries.
-pub fn dispatch_widget_event(node: &web_sys::Node, name: &str, detail: &Json) {
+pub fn dispatch_widget_event(node: &web_sys::Node, name: &str, detail: &Value) {
     let root = node.get_root_node();
     let target: web_sys::EventTarget = match root.dyn_ref::<web_sys::ShadowRoot>() {
         Some(shadow) => shadow.host().into(),

@@ -29,12 +29,11 @@
 //! `BOT_NOT_FOUND` for an unknown bot and `CONVERSATION_NOT_FOUND` (404) for an unknown
 //! conversation.
 
-#[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 
-use super::shape::{from_fields, one_of, Fields, FromJson, Shape};
-use super::{is_success, nested_or_flat_error, parse_json, path_segment, shaped, Dialect};
-use crate::json::Json;
+use serde_json::Value;
+
+use super::{is_success, nested_or_flat_error, parse_json, path_segment, shaped, to_json, Dialect};
 use crate::model::{ApiError, ErrorCode, Reply, ResponseMeta, SuggestedAction};
 use crate::sse::SseEvent;
 
@@ -71,97 +70,62 @@ pub fn poll_path(conversation_id: &str, after: Option<&str>) -> String {
 // Requests.
 
 /// `variables.system`: what the browser says about the visitor.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[cfg_attr(
-    feature = "serde",
-    derive(Serialize, Deserialize),
-    serde(rename_all = "camelCase")
-)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SystemVariables {
     /// IANA time zone, e.g. `Asia/Calcutta`.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Option::is_none")
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
     /// The page the visitor is on (or came from).
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Option::is_none")
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub referrer_url: Option<String>,
     /// The browser's language, e.g. `en-GB`.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Option::is_none")
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub browser_language: Option<String>,
 }
 
 /// `variables.contact`: who the visitor is, when the site knows.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Contact {
     /// Their name.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Option::is_none")
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Their e-mail address.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Option::is_none")
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// Their phone number.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Option::is_none")
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
 }
 
 /// `variables` (all optional).
-#[derive(Debug, Clone, Default, PartialEq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Variables {
     /// From the browser.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Option::is_none")
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system: Option<SystemVariables>,
     /// About the visitor.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Option::is_none")
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact: Option<Contact>,
     /// Free-form conversation variables for the bot's flow.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Option::is_none")
-    )]
-    pub conversation: Option<Json>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation: Option<Value>,
 }
 
 /// `message.data`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageData {
     /// The text.
     pub body: String,
 }
 
 /// `message`: `{"data":{"body"},"type":"text"}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageContent {
     /// The text, wrapped.
     pub data: MessageData,
     /// Always `text` from the widget.
-    #[cfg_attr(feature = "serde", serde(rename = "type", default = "text_type"))]
+    #[serde(rename = "type", default = "text_type")]
     pub kind: String,
 }
 
@@ -184,30 +148,25 @@ fn visitor_type() -> String {
 }
 
 /// `from` in a start body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct From {
     /// The visitor's stable id (the widget keeps one in local storage).
     pub user_external_id: String,
     /// Always `VISITOR`.
-    #[cfg_attr(feature = "serde", serde(rename = "type", default = "visitor_type"))]
+    #[serde(rename = "type", default = "visitor_type")]
     pub kind: String,
 }
 
 /// The start body.
-#[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StartRequest {
     /// Always `API`.
-    #[cfg_attr(feature = "serde", serde(default))]
+    #[serde(default)]
     pub channel: String,
     /// The visitor's first message.
     pub message: MessageContent,
     /// Optional variables.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Option::is_none")
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variables: Option<Variables>,
     /// The bot (on the reference server: the bot's id).
     pub bot_key: String,
@@ -227,79 +186,49 @@ pub struct StartParams {
     /// `variables.contact`.
     pub contact: Option<Contact>,
     /// `variables.conversation`.
-    pub conversation: Option<Json>,
+    pub conversation: Option<Value>,
 }
 
 /// Encodes a start body for the visitor's first message. `variables` is left out when none of
 /// its parts is given.
 pub fn encode_start(message: &str, params: &StartParams) -> String {
-    let system = params.system.as_ref().map(|system| {
-        text_fields(&[
-            ("timezone", &system.timezone),
-            ("referrerUrl", &system.referrer_url),
-            ("browserLanguage", &system.browser_language),
-        ])
-    });
-    let contact = params
-        .contact
-        .as_ref()
-        .map(|c| text_fields(&[("name", &c.name), ("email", &c.email), ("phone", &c.phone)]));
     let variables =
-        (system.is_some() || contact.is_some() || params.conversation.is_some()).then(|| {
-            Json::object()
-                .with_some("system", system)
-                .with_some("contact", contact)
-                .with_some("conversation", params.conversation.clone())
-        });
-    Json::object()
-        .with("channel", "API")
-        .with("message", text_message(message))
-        .with_some("variables", variables)
-        .with("bot_key", params.bot_key.as_str())
-        .with(
-            "from",
-            Json::object()
-                .with("user_external_id", params.visitor_id.as_str())
-                .with("type", visitor_type()),
-        )
-        .to_string()
-}
-
-/// A [`MessageContent`] of text, as JSON.
-fn text_message(body: &str) -> Json {
-    Json::object()
-        .with("data", Json::object().with("body", body))
-        .with("type", text_type())
-}
-
-/// An object of the text fields that are set.
-fn text_fields(fields: &[(&str, &Option<String>)]) -> Json {
-    fields.iter().fold(Json::object(), |object, (name, value)| {
-        object.with_some(name, value.as_deref())
+        (params.system.is_some() || params.contact.is_some() || params.conversation.is_some())
+            .then(|| Variables {
+                system: params.system.clone(),
+                contact: params.contact.clone(),
+                conversation: params.conversation.clone(),
+            });
+    to_json(&StartRequest {
+        channel: "API".to_owned(),
+        message: MessageContent::text(message),
+        variables,
+        bot_key: params.bot_key.clone(),
+        from: From {
+            user_external_id: params.visitor_id.clone(),
+            kind: visitor_type(),
+        },
     })
 }
 
 /// `user` in a send body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     /// Always `VISITOR`.
-    #[cfg_attr(feature = "serde", serde(rename = "type", default = "visitor_type"))]
+    #[serde(rename = "type", default = "visitor_type")]
     pub kind: String,
 }
 
 /// The send body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SendRequest {
     /// The visitor's message.
     pub message: MessageContent,
     /// Who sends it.
-    #[cfg_attr(feature = "serde", serde(default = "visitor_user"))]
+    #[serde(default = "visitor_user")]
     pub user: User,
 }
 
-#[cfg(feature = "serde")]
 fn visitor_user() -> User {
     User {
         kind: visitor_type(),
@@ -308,127 +237,99 @@ fn visitor_user() -> User {
 
 /// Encodes a send body for the visitor's next message (a [`SendRequest`]).
 pub fn encode_send(message: &str) -> String {
-    Json::object()
-        .with("message", text_message(message))
-        .with("user", Json::object().with("type", visitor_type()))
-        .to_string()
+    to_json(&SendRequest {
+        message: MessageContent::text(message),
+        user: visitor_user(),
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
 // Replies.
 
 /// `conversation.assignee` in a start reply.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Assignee {
     /// The bot user's id.
-    #[cfg_attr(feature = "serde", serde(default))]
+    #[serde(default)]
     pub id: String,
     /// The bot user's e-mail address.
-    #[cfg_attr(feature = "serde", serde(default))]
+    #[serde(default)]
     pub to: String,
 }
 
 /// `conversation` in a start reply.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConversationInfo {
     /// The conversation's id.
     pub id: String,
     /// When it started (`2025-02-10 20:21:03.913000`).
-    #[cfg_attr(
-        feature = "serde",
-        serde(
-            default,
-            deserialize_with = "super::lenient",
-            skip_serializing_if = "Option::is_none"
-        )
+    #[serde(
+        default,
+        deserialize_with = "super::lenient",
+        skip_serializing_if = "Option::is_none"
     )]
     pub created_at: Option<String>,
     /// Who answers.
-    #[cfg_attr(
-        feature = "serde",
-        serde(
-            default,
-            deserialize_with = "super::lenient",
-            skip_serializing_if = "Option::is_none"
-        )
+    #[serde(
+        default,
+        deserialize_with = "super::lenient",
+        skip_serializing_if = "Option::is_none"
     )]
     pub assignee: Option<Assignee>,
 }
 
 /// `contact` in a start reply.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContactInfo {
     /// The visitor's name, as sent.
-    #[cfg_attr(
-        feature = "serde",
-        serde(
-            default,
-            deserialize_with = "super::lenient",
-            skip_serializing_if = "Option::is_none"
-        )
+    #[serde(
+        default,
+        deserialize_with = "super::lenient",
+        skip_serializing_if = "Option::is_none"
     )]
     pub name: Option<String>,
     /// Their e-mail, as sent.
-    #[cfg_attr(
-        feature = "serde",
-        serde(
-            default,
-            deserialize_with = "super::lenient",
-            skip_serializing_if = "Option::is_none"
-        )
+    #[serde(
+        default,
+        deserialize_with = "super::lenient",
+        skip_serializing_if = "Option::is_none"
     )]
     pub email: Option<String>,
     /// Their phone, as sent.
-    #[cfg_attr(
-        feature = "serde",
-        serde(
-            default,
-            deserialize_with = "super::lenient",
-            skip_serializing_if = "Option::is_none"
-        )
+    #[serde(
+        default,
+        deserialize_with = "super::lenient",
+        skip_serializing_if = "Option::is_none"
     )]
     pub phone: Option<String>,
     /// `<visitor_id>_<account_id>`.
-    #[cfg_attr(
-        feature = "serde",
-        serde(
-            default,
-            deserialize_with = "super::lenient",
-            skip_serializing_if = "Option::is_none"
-        )
+    #[serde(
+        default,
+        deserialize_with = "super::lenient",
+        skip_serializing_if = "Option::is_none"
     )]
     pub visitor_key: Option<String>,
 }
 
 /// A start success body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StartReply {
     /// Always `true`.
     pub ok: bool,
     /// The new conversation.
     pub conversation: ConversationInfo,
     /// The visitor as the bot knows them.
-    #[cfg_attr(
-        feature = "serde",
-        serde(
-            default,
-            deserialize_with = "super::lenient",
-            skip_serializing_if = "Option::is_none"
-        )
+    #[serde(
+        default,
+        deserialize_with = "super::lenient",
+        skip_serializing_if = "Option::is_none"
     )]
     pub contact: Option<ContactInfo>,
     /// Ours: the id of the visitor's first message, the first poll's `after`.
-    #[cfg_attr(
-        feature = "serde",
-        serde(
-            default,
-            deserialize_with = "super::lenient",
-            skip_serializing_if = "Option::is_none"
-        )
+    #[serde(
+        default,
+        deserialize_with = "super::lenient",
+        skip_serializing_if = "Option::is_none"
     )]
     pub message_id: Option<String>,
 }
@@ -449,26 +350,18 @@ pub struct StartedConversation {
 /// Decodes a start response.
 pub fn decode_start(meta: &ResponseMeta, body: &[u8]) -> Result<StartedConversation, ApiError> {
     let value = success_value(meta, body)?;
-    // The shape of a `StartReply` (its `assignee` and `contact` are lenient: never wrong).
-    shaped(meta, Dialect::Chataibot, || {
-        let reply = Fields::of(&value)?;
-        reply.field::<bool>("ok")?;
-        let conversation = reply.object("conversation")?;
-        Ok(StartedConversation {
-            conversation_id: conversation.field("id")?,
-            created_at: conversation.lenient("created_at"),
-            visitor_key: value
-                .get("contact")
-                .and_then(|contact| contact.get("visitor_key")?.as_str())
-                .map(str::to_owned),
-            message_id: reply.lenient("message_id"),
-        })
+    // Its `assignee` and `contact` are lenient: never wrong.
+    let reply: StartReply = shaped(meta, Dialect::Chataibot, &value)?;
+    Ok(StartedConversation {
+        conversation_id: reply.conversation.id,
+        created_at: reply.conversation.created_at,
+        visitor_key: reply.contact.and_then(|contact| contact.visitor_key),
+        message_id: reply.message_id,
     })
 }
 
 /// A send success body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SendReply {
     /// Always `true`.
     pub ok: bool,
@@ -479,21 +372,13 @@ pub struct SendReply {
 /// Decodes a send response into the visitor message's id.
 pub fn decode_send(meta: &ResponseMeta, body: &[u8]) -> Result<String, ApiError> {
     let value = success_value(meta, body)?;
-    // The shape of a `SendReply`.
-    shaped(meta, Dialect::Chataibot, || {
-        let reply = Fields::of(&value)?;
-        reply.field::<bool>("ok")?;
-        reply.field("message_id")
-    })
+    let reply: SendReply = shaped(meta, Dialect::Chataibot, &value)?;
+    Ok(reply.message_id)
 }
 
 /// Who wrote a delivered message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(
-    feature = "serde",
-    derive(Serialize, Deserialize),
-    serde(rename_all = "UPPERCASE")
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
 pub enum Sender {
     /// The bot's answer.
     Bot,
@@ -501,15 +386,8 @@ pub enum Sender {
     Visitor,
 }
 
-impl FromJson for Sender {
-    fn from_json(json: &Json) -> Shape<Self> {
-        one_of(json, &[("BOT", Self::Bot), ("VISITOR", Self::Visitor)])
-    }
-}
-
 /// One message of a poll reply, and the data of one [`MESSAGE_EVENT`] (ours).
-#[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatMessage {
     /// The message id (the next `after`).
     pub id: String,
@@ -518,34 +396,20 @@ pub struct ChatMessage {
     /// The text (Markdown for the bot).
     pub body: String,
     /// When it was stored (`2025-02-10 20:21:03.913000`).
-    #[cfg_attr(
-        feature = "serde",
-        serde(
-            default,
-            deserialize_with = "super::lenient",
-            skip_serializing_if = "Option::is_none"
-        )
+    #[serde(
+        default,
+        deserialize_with = "super::lenient",
+        skip_serializing_if = "Option::is_none"
     )]
     pub created_at: Option<String>,
     /// Quick replies under a bot message.
-    #[cfg_attr(
-        feature = "serde",
-        serde(
-            default,
-            deserialize_with = "super::lenient_actions",
-            skip_serializing_if = "Vec::is_empty"
-        )
+    #[serde(
+        default,
+        deserialize_with = "super::lenient_actions",
+        skip_serializing_if = "Vec::is_empty"
     )]
     pub suggested_actions: Vec<SuggestedAction>,
 }
-
-from_fields!(ChatMessage {
-    id: field("id"),
-    from: field("from"),
-    body: field("body"),
-    created_at: lenient("created_at"),
-    suggested_actions: actions("suggested_actions")
-});
 
 impl ChatMessage {
     /// The message as a reply in `conversation_id`, if the bot wrote it.
@@ -589,12 +453,13 @@ pub fn created_at_iso(created_at: &str) -> String {
 }
 
 /// A poll success body.
-#[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MessagesReply {
     /// Always `true`.
     pub ok: bool,
-    /// The messages after `after`, oldest first.
+    /// The messages after `after`, oldest first (a list; the items this widget cannot read
+    /// are skipped).
+    #[serde(deserialize_with = "super::lenient_items")]
     pub messages: Vec<ChatMessage>,
 }
 
@@ -602,13 +467,8 @@ pub struct MessagesReply {
 /// is the next `after`). Items this widget cannot read are skipped.
 pub fn decode_messages(meta: &ResponseMeta, body: &[u8]) -> Result<Vec<ChatMessage>, ApiError> {
     let value = success_value(meta, body)?;
-    shaped(meta, Dialect::Chataibot, || {
-        let messages = Fields::of(&value)?.list("messages")?;
-        Ok(messages
-            .iter()
-            .filter_map(|m| ChatMessage::from_json(m).ok())
-            .collect())
-    })
+    let reply: MessagesReply = shaped(meta, Dialect::Chataibot, &value)?;
+    Ok(reply.messages)
 }
 
 /// Decodes a poll response into the bot's replies in it, oldest first.
@@ -625,7 +485,6 @@ pub fn decode_bot_replies(
 
 /// One message as an SSE event: `id: <id>`, `event: message`, `data: <poll item JSON>`.
 /// (Server side.)
-#[cfg(feature = "serde")]
 pub fn sse_frame(message: &ChatMessage) -> String {
     let data = serde_json::to_string(message).unwrap_or_else(|_| "{}".to_owned());
     let id: String = message
@@ -644,13 +503,12 @@ pub fn decode_stream_event(
     conversation_id: &str,
 ) -> Option<Result<Reply, ApiError>> {
     match event.event.as_str() {
-        MESSAGE_EVENT => Json::parse(&event.data)
+        MESSAGE_EVENT => serde_json::from_str::<ChatMessage>(&event.data)
             .ok()
-            .and_then(|json| ChatMessage::from_json(&json).ok())
             .and_then(|m| m.into_reply(conversation_id))
             .map(Ok),
         "error" => {
-            let value = Json::parse(&event.data).ok()?;
+            let value: Value = serde_json::from_str(&event.data).ok()?;
             let mut error = decode_error_value(&ResponseMeta::default(), &value);
             if error.code == ErrorCode::MalformedResponse {
                 error.code = ErrorCode::Server;
@@ -665,24 +523,19 @@ pub fn decode_stream_event(
 // Errors.
 
 /// The inside of an error body (ours).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorDetail {
     /// A machine code such as `CONVERSATION_NOT_FOUND`.
     pub code: String,
     /// Human-readable text.
     pub message: String,
     /// Seconds to wait, with `RATE_LIMIT_EXCEEDED`.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Option::is_none")
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
 }
 
 /// An error body: `{"ok":false,"error":{"code","message","retry_after"?}}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
     /// Always `false`.
     pub ok: bool,
@@ -715,14 +568,14 @@ pub fn wire_code(code: &ErrorCode) -> &str {
 
 /// Reads an error body into the model: ours, `{"ok":false,"error":"text","code"?}`, or
 /// `{"ok":false,"message":"text"}`.
-pub fn decode_error_value(meta: &ResponseMeta, value: &Json) -> ApiError {
+pub fn decode_error_value(meta: &ResponseMeta, value: &Value) -> ApiError {
     nested_or_flat_error(meta, value, &["retry_after", "retryAfter"])
 }
 
 /// The JSON of a success body, or the error the response is.
-fn success_value(meta: &ResponseMeta, body: &[u8]) -> Result<Json, ApiError> {
+fn success_value(meta: &ResponseMeta, body: &[u8]) -> Result<Value, ApiError> {
     let value = parse_json(meta, body)?;
-    let ok = value.get("ok").and_then(Json::as_bool);
+    let ok = value.get("ok").and_then(Value::as_bool);
     if is_success(meta) && ok != Some(false) && value.get("error").is_none() {
         Ok(value)
     } else {
@@ -730,7 +583,7 @@ fn success_value(meta: &ResponseMeta, body: &[u8]) -> Result<Json, ApiError> {
     }
 }
 
-#[cfg(all(test, feature = "serde"))]
+#[cfg(test)]
 mod tests {
     use super::super::test_support::{meta, sent};
     use super::*;
@@ -753,7 +606,7 @@ mod tests {
                 email: Some("example@domain.com".into()),
                 phone: Some("1234567890".into()),
             }),
-            conversation: Some(json!({"variable": "value"}).into()),
+            conversation: Some(json!({"variable": "value"})),
         };
         // The seed's body, without its `//` comments.
         assert_eq!(

@@ -4,12 +4,11 @@
 //! Error: `{"success":false,"error":"<text>","code":"<CODE>","retryAfter"?}`.
 //! The streamed form (SSE) is decoded elsewhere; this module is the JSON form.
 
-#[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 
-use super::shape::{Fields, ACTIONS};
-use super::{error_from_status, is_success, parse_json, reported_status, shaped, Dialect};
-use crate::json::Json;
+use serde_json::Value;
+
+use super::{error_from_status, is_success, parse_json, reported_status, shaped, to_json, Dialect};
 use crate::model::{ApiError, ErrorCode, OutgoingMessage, Reply, ResponseMeta, SuggestedAction};
 
 /// The path of the chat endpoint for a bot, below the API base URL.
@@ -18,33 +17,20 @@ pub fn chat_path(chatbot_id: &str) -> String {
 }
 
 /// The request body.
-#[derive(Debug, Clone, Default, PartialEq)]
-#[cfg_attr(
-    feature = "serde",
-    derive(Serialize, Deserialize),
-    serde(rename_all = "camelCase")
-)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ChatRequest {
     /// The visitor's message.
     pub message: String,
     /// The conversation to continue.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Option::is_none")
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversation_id: Option<String>,
     /// Ask for SSE (`true`) or JSON (`false`); absent lets the bot's default decide.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Option::is_none")
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
     /// Free-form metadata.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Option::is_none")
-    )]
-    pub metadata: Option<Json>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Value>,
 }
 
 impl From<&OutgoingMessage> for ChatRequest {
@@ -59,40 +45,29 @@ impl From<&OutgoingMessage> for ChatRequest {
 }
 
 /// The `data` of a success body.
-#[derive(Debug, Clone, Default, PartialEq)]
-#[cfg_attr(
-    feature = "serde",
-    derive(Serialize, Deserialize),
-    serde(rename_all = "camelCase")
-)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ChatData {
     /// The reply text (Markdown).
     pub response: String,
     /// The conversation, new or continued.
     pub conversation_id: String,
     /// The reply's id.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Option::is_none")
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_id: Option<String>,
     /// Quick replies. Not in the vendor document; our server adds them (snake_case, as in the
     /// jombot document and our SSE `actions` event) and the widget reads either spelling.
-    #[cfg_attr(
-        feature = "serde",
-        serde(
-            default,
-            rename = "suggested_actions",
-            alias = "suggestedActions",
-            skip_serializing_if = "Vec::is_empty"
-        )
+    #[serde(
+        default,
+        rename = "suggested_actions",
+        alias = "suggestedActions",
+        skip_serializing_if = "Vec::is_empty"
     )]
     pub suggested_actions: Vec<SuggestedAction>,
 }
 
 /// A success body: `{"success": true, "data": {...}}`.
-#[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatSuccess {
     /// Always `true`.
     pub success: bool,
@@ -111,12 +86,8 @@ impl ChatSuccess {
 }
 
 /// An error body: `{"success": false, "error": "...", "code": "...", "retryAfter"?: n}`.
-#[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(
-    feature = "serde",
-    derive(Serialize, Deserialize),
-    serde(rename_all = "camelCase")
-)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ErrorBody {
     /// Always `false`.
     pub success: bool,
@@ -125,10 +96,7 @@ pub struct ErrorBody {
     /// A machine code such as `RATE_LIMIT_EXCEEDED`.
     pub code: String,
     /// Seconds to wait, with `RATE_LIMIT_EXCEEDED`.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Option::is_none")
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
 }
 
@@ -146,12 +114,7 @@ impl ErrorBody {
 
 /// Encodes what the visitor sends as this dialect's JSON body (a [`ChatRequest`]).
 pub fn encode_request(message: &OutgoingMessage) -> String {
-    Json::object()
-        .with("message", message.message.as_str())
-        .with_some("conversationId", message.conversation_id.as_deref())
-        .with_some("stream", message.stream)
-        .with_some("metadata", message.metadata.clone())
-        .to_string()
+    to_json(&ChatRequest::from(message))
 }
 
 /// Decodes a JSON response (success or error) into the model.
@@ -160,35 +123,30 @@ pub fn encode_request(message: &OutgoingMessage) -> String {
 /// explain: never a panic, never a partially filled [`Reply`].
 pub fn decode_response(meta: &ResponseMeta, body: &[u8]) -> Result<Reply, ApiError> {
     let value = parse_json(meta, body)?;
-    let success = value.get("success").and_then(Json::as_bool);
+    let success = value.get("success").and_then(Value::as_bool);
     if is_success(meta) && success != Some(false) {
-        // The shape of a `ChatSuccess`.
-        return shaped(meta, Dialect::Chatbots, || {
-            let body = Fields::of(&value)?;
-            body.field::<bool>("success")?;
-            let data = body.object("data")?;
-            Ok(Reply {
-                text: data.field("response")?,
-                conversation_id: data.field("conversationId")?,
-                message_id: data.optional("messageId")?,
-                suggested_actions: data.or_default(data.spelling(&ACTIONS))?,
-                ..Reply::default()
-            })
+        let ChatSuccess { data, .. } = shaped(meta, Dialect::Chatbots, &value)?;
+        return Ok(Reply {
+            text: data.response,
+            conversation_id: data.conversation_id,
+            message_id: data.message_id,
+            suggested_actions: data.suggested_actions,
+            ..Reply::default()
         });
     }
     Err(decode_error_value(meta, &value))
 }
 
 /// Reads an error body (from a JSON response or an SSE `error` event) into the model.
-pub fn decode_error_value(meta: &ResponseMeta, value: &Json) -> ApiError {
-    let code = value.get("code").and_then(Json::as_str);
-    let text = value.get("error").and_then(Json::as_str);
+pub fn decode_error_value(meta: &ResponseMeta, value: &Value) -> ApiError {
+    let code = value.get("code").and_then(Value::as_str);
+    let text = value.get("error").and_then(Value::as_str);
     let Some(code) = code else {
         return error_from_status(meta, text.unwrap_or("without an error code"));
     };
     let retry_after_s = value
         .get("retryAfter")
-        .and_then(Json::as_u64)
+        .and_then(Value::as_u64)
         .or_else(|| meta.header_retry_after_s().filter(|_| meta.status == 429));
     ApiError {
         code: ErrorCode::from_wire(code),
@@ -202,79 +160,58 @@ pub fn decode_error_value(meta: &ResponseMeta, value: &Json) -> ApiError {
 /// The server emits exactly these; the widget also reads the tolerant forms in
 /// [`crate::stream`].
 pub mod events {
-    #[cfg(feature = "serde")]
     use serde::{Deserialize, Serialize};
 
     use crate::model::SuggestedAction;
 
     /// `event: start`: the reply has begun.
-    #[derive(Debug, Clone, Default, PartialEq)]
-    #[cfg_attr(
-        feature = "serde",
-        derive(Serialize, Deserialize),
-        serde(rename_all = "camelCase")
-    )]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
     pub struct Start {
         /// The conversation, new or continued.
         pub conversation_id: String,
         /// The id the finished reply will have.
-        #[cfg_attr(
-            feature = "serde",
-            serde(default, skip_serializing_if = "Option::is_none")
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub message_id: Option<String>,
     }
 
     /// `event: delta`: the next piece of the reply's Markdown.
-    #[derive(Debug, Clone, Default, PartialEq)]
-    #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
     pub struct Delta {
         /// Text to append.
         pub content: String,
     }
 
     /// `event: actions`: quick replies for this reply.
-    #[derive(Debug, Clone, Default, PartialEq)]
-    #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
     pub struct Actions {
         /// The buttons.
         pub suggested_actions: Vec<SuggestedAction>,
     }
 
     /// `event: done`: the reply is complete; `response` is the whole text.
-    #[derive(Debug, Clone, Default, PartialEq)]
-    #[cfg_attr(
-        feature = "serde",
-        derive(Serialize, Deserialize),
-        serde(rename_all = "camelCase")
-    )]
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
     pub struct Done {
         /// The conversation.
         pub conversation_id: String,
         /// The reply's id.
-        #[cfg_attr(
-            feature = "serde",
-            serde(default, skip_serializing_if = "Option::is_none")
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub message_id: Option<String>,
         /// The complete reply text.
-        #[cfg_attr(
-            feature = "serde",
-            serde(default, skip_serializing_if = "Option::is_none")
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub response: Option<String>,
     }
 
     /// Formats one SSE event: `event: <name>` and one `data:` line of JSON, then a blank line.
     /// JSON never contains a raw newline, so one `data:` line always suffices. (Server side.)
-    #[cfg(feature = "serde")]
     pub fn sse_frame<T: Serialize>(name: &str, payload: &T) -> String {
         let data = serde_json::to_string(payload).unwrap_or_else(|_| "{}".to_owned());
         format!("event: {name}\ndata: {data}\n\n")
     }
 }
 
-#[cfg(all(test, feature = "serde"))]
+#[cfg(test)]
 mod tests {
     use super::super::test_support::meta;
     use super::*;
@@ -286,9 +223,7 @@ mod tests {
             message: "Hello, how can you help me?".into(),
             conversation_id: Some("cm5abc123xyz456".into()),
             stream: Some(true),
-            metadata: Some(
-                serde_json::json!({"source": "mobile_app", "userId": "user_123"}).into(),
-            ),
+            metadata: Some(serde_json::json!({"source": "mobile_app", "userId": "user_123"})),
         };
         let body: serde_json::Value = serde_json::from_str(&encode_request(&message)).unwrap();
         assert_eq!(

@@ -26,12 +26,12 @@
 //! `publishableKey` beside `bot` when a bot is created, and the codes `INSUFFICIENT_CREDITS`
 //! 402, `ORIGIN_NOT_ALLOWED` 403 and `CONVERSATION_NOT_FOUND` 404.
 
-#[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 
-use super::shape::{from_fields, one_of, Fields, FromJson, Shape, ACTIONS};
-use super::{is_success, nested_or_flat_error, parse_json, path_segment, shaped, Dialect};
-use crate::json::Json;
+use serde_json::Value;
+
+use super::Dialect;
+use super::{is_success, nested_or_flat_error, parse_json, path_segment, read, shaped, to_json};
 use crate::model::{ApiError, ErrorCode, OutgoingMessage, Reply, ResponseMeta, SuggestedAction};
 
 /// The send endpoint's path below the API base URL.
@@ -54,56 +54,39 @@ pub fn bot_path(bot_id: &str) -> String {
 // Sending a message.
 
 /// The send request body.
-#[derive(Debug, Clone, Default, PartialEq)]
-#[cfg_attr(
-    feature = "serde",
-    derive(Serialize, Deserialize),
-    serde(rename_all = "camelCase")
-)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SendRequest {
     /// The bot to talk to.
     pub bot_id: String,
     /// The visitor's message.
     pub message: String,
     /// The conversation to continue.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Option::is_none")
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversation_id: Option<String>,
     /// Who the visitor is.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Option::is_none")
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// Free-form metadata (source, user agent, ...).
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Option::is_none")
-    )]
-    pub metadata: Option<Json>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Value>,
 }
 
 /// Encodes what the visitor sends as this dialect's send body. The message's `stream` has no
 /// equivalent here and is not sent.
 pub fn encode_send(message: &OutgoingMessage, bot_id: &str, user_id: Option<&str>) -> String {
-    Json::object()
-        .with("botId", bot_id)
-        .with("message", message.message.as_str())
-        .with_some("conversationId", message.conversation_id.as_deref())
-        .with_some("userId", user_id)
-        .with_some("metadata", message.metadata.clone())
-        .to_string()
+    to_json(&SendRequest {
+        bot_id: bot_id.to_owned(),
+        message: message.message.clone(),
+        conversation_id: message.conversation_id.clone(),
+        user_id: user_id.map(str::to_owned),
+        metadata: message.metadata.clone(),
+    })
 }
 
 /// A send success body.
-#[derive(Debug, Clone, Default, PartialEq)]
-#[cfg_attr(
-    feature = "serde",
-    derive(Serialize, Deserialize),
-    serde(rename_all = "camelCase")
-)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SendReply {
     /// Always `true`.
     pub success: bool,
@@ -112,35 +95,26 @@ pub struct SendReply {
     /// The conversation, new or continued.
     pub conversation_id: String,
     /// The reply's id.
-    #[cfg_attr(
-        feature = "serde",
-        serde(
-            default,
-            deserialize_with = "super::lenient",
-            skip_serializing_if = "Option::is_none"
-        )
+    #[serde(
+        default,
+        deserialize_with = "super::lenient",
+        skip_serializing_if = "Option::is_none"
     )]
     pub message_id: Option<String>,
     /// When the reply was made, ISO 8601.
-    #[cfg_attr(
-        feature = "serde",
-        serde(
-            default,
-            deserialize_with = "super::lenient",
-            skip_serializing_if = "Option::is_none"
-        )
+    #[serde(
+        default,
+        deserialize_with = "super::lenient",
+        skip_serializing_if = "Option::is_none"
     )]
     pub timestamp: Option<String>,
     /// Quick replies (ours, see the module doc; omitted when there are none).
-    #[cfg_attr(
-        feature = "serde",
-        serde(
-            default,
-            rename = "suggested_actions",
-            alias = "suggestedActions",
-            deserialize_with = "super::lenient_actions",
-            skip_serializing_if = "Vec::is_empty"
-        )
+    #[serde(
+        default,
+        rename = "suggested_actions",
+        alias = "suggestedActions",
+        deserialize_with = "super::lenient_actions",
+        skip_serializing_if = "Vec::is_empty"
     )]
     pub suggested_actions: Vec<SuggestedAction>,
 }
@@ -148,18 +122,14 @@ pub struct SendReply {
 /// Decodes a send response (success or error) into the model.
 pub fn decode_response(meta: &ResponseMeta, body: &[u8]) -> Result<Reply, ApiError> {
     let value = success_value(meta, body)?;
-    // The shape of a `SendReply`.
-    shaped(meta, Dialect::Jelytech, || {
-        let reply = Fields::of(&value)?;
-        reply.field::<bool>("success")?;
-        Ok(Reply {
-            text: reply.field("response")?,
-            conversation_id: reply.field("conversationId")?,
-            message_id: reply.lenient("messageId"),
-            timestamp: reply.lenient("timestamp"),
-            suggested_actions: reply.actions(reply.spelling(&ACTIONS)),
-            confidence: None,
-        })
+    let reply: SendReply = shaped(meta, Dialect::Jelytech, &value)?;
+    Ok(Reply {
+        text: reply.response,
+        conversation_id: reply.conversation_id,
+        message_id: reply.message_id,
+        timestamp: reply.timestamp,
+        suggested_actions: reply.suggested_actions,
+        confidence: None,
     })
 }
 
@@ -167,12 +137,8 @@ pub fn decode_response(meta: &ResponseMeta, body: &[u8]) -> Result<Reply, ApiErr
 // History.
 
 /// Who wrote a history message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(
-    feature = "serde",
-    derive(Serialize, Deserialize),
-    serde(rename_all = "lowercase")
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Role {
     /// The visitor.
     User,
@@ -180,18 +146,8 @@ pub enum Role {
     Assistant,
 }
 
-impl FromJson for Role {
-    fn from_json(json: &Json) -> Shape<Self> {
-        one_of(
-            json,
-            &[("user", Self::User), ("assistant", Self::Assistant)],
-        )
-    }
-}
-
 /// One message of a conversation's history (also the wire shape of one item).
-#[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HistoryMessage {
     /// The message id.
     pub id: String,
@@ -200,44 +156,27 @@ pub struct HistoryMessage {
     /// The text (Markdown for the bot).
     pub content: String,
     /// When it was written, ISO 8601.
-    #[cfg_attr(
-        feature = "serde",
-        serde(
-            default,
-            deserialize_with = "super::lenient",
-            skip_serializing_if = "Option::is_none"
-        )
+    #[serde(
+        default,
+        deserialize_with = "super::lenient",
+        skip_serializing_if = "Option::is_none"
     )]
     pub timestamp: Option<String>,
     /// Ours: a bot reply that was cut off while it was streamed; `content` is what was sent.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "std::ops::Not::not")
-    )]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub partial: bool,
 }
 
-from_fields!(HistoryMessage {
-    id: field("id"),
-    role: field("role"),
-    content: field("content"),
-    timestamp: lenient("timestamp"),
-    partial: or_default("partial")
-});
-
 /// A history success body.
-#[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(
-    feature = "serde",
-    derive(Serialize, Deserialize),
-    serde(rename_all = "camelCase")
-)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct HistoryReply {
     /// Always `true`.
     pub success: bool,
     /// The conversation.
     pub conversation_id: String,
-    /// Its messages, oldest first.
+    /// Its messages, oldest first (a list; the items this widget cannot read are skipped).
+    #[serde(deserialize_with = "super::lenient_items")]
     pub messages: Vec<HistoryMessage>,
 }
 
@@ -254,16 +193,10 @@ pub struct History {
 /// `system`, a missing id or text) are skipped; a body without a `messages` list is malformed.
 pub fn decode_history(meta: &ResponseMeta, body: &[u8]) -> Result<History, ApiError> {
     let value = success_value(meta, body)?;
-    shaped(meta, Dialect::Jelytech, || {
-        let history = Fields::of(&value)?;
-        Ok(History {
-            conversation_id: history.field("conversationId")?,
-            messages: history
-                .list("messages")?
-                .iter()
-                .filter_map(|m| HistoryMessage::from_json(m).ok())
-                .collect(),
-        })
+    let history: HistoryReply = shaped(meta, Dialect::Jelytech, &value)?;
+    Ok(History {
+        conversation_id: history.conversation_id,
+        messages: history.messages,
     })
 }
 
@@ -285,190 +218,124 @@ pub struct BotConfiguration {
 }
 
 /// `configuration.theme` on the wire.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[cfg_attr(
-    feature = "serde",
-    derive(Serialize, Deserialize),
-    serde(rename_all = "camelCase")
-)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Theme {
     /// The primary colour.
-    #[cfg_attr(
-        feature = "serde",
-        serde(
-            default,
-            deserialize_with = "super::lenient",
-            skip_serializing_if = "Option::is_none"
-        )
+    #[serde(
+        default,
+        deserialize_with = "super::lenient",
+        skip_serializing_if = "Option::is_none"
     )]
     pub primary_color: Option<String>,
     /// The launcher's corner.
-    #[cfg_attr(
-        feature = "serde",
-        serde(
-            default,
-            deserialize_with = "super::lenient",
-            skip_serializing_if = "Option::is_none"
-        )
+    #[serde(
+        default,
+        deserialize_with = "super::lenient",
+        skip_serializing_if = "Option::is_none"
     )]
     pub position: Option<String>,
 }
 
-from_fields!(Theme {
-    primary_color: lenient("primaryColor"),
-    position: lenient("position")
-});
-
 /// `configuration` on the wire.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Configuration {
     /// The greeting.
-    #[cfg_attr(
-        feature = "serde",
-        serde(
-            default,
-            deserialize_with = "super::lenient",
-            skip_serializing_if = "Option::is_none"
-        )
+    #[serde(
+        default,
+        deserialize_with = "super::lenient",
+        skip_serializing_if = "Option::is_none"
     )]
     pub greeting: Option<String>,
     /// Colours and placement.
-    #[cfg_attr(
-        feature = "serde",
-        serde(
-            default,
-            deserialize_with = "super::lenient",
-            skip_serializing_if = "Option::is_none"
-        )
+    #[serde(
+        default,
+        deserialize_with = "super::lenient",
+        skip_serializing_if = "Option::is_none"
     )]
     pub theme: Option<Theme>,
 }
 
-from_fields!(Configuration {
-    greeting: lenient("greeting"),
-    theme: lenient("theme")
-});
-
 /// The bot-creation body.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateBotRequest {
     /// The bot's name.
     pub name: String,
     /// What it is for.
-    #[cfg_attr(feature = "serde", serde(default))]
+    #[serde(default)]
     pub description: String,
     /// Its launcher settings.
-    #[cfg_attr(feature = "serde", serde(default))]
+    #[serde(default)]
     pub configuration: Configuration,
 }
 
 /// Encodes a bot-creation body: the name from `bot.name` (empty if absent, which a server
 /// refuses), the rest from `bot`'s greeting and theme.
 pub fn encode_create_bot(bot: &BotConfiguration, description: &str) -> String {
-    let theme = (bot.primary_color.is_some() || bot.position.is_some()).then(|| {
-        Json::object()
-            .with_some("primaryColor", bot.primary_color.as_deref())
-            .with_some("position", bot.position.as_deref())
+    let theme = (bot.primary_color.is_some() || bot.position.is_some()).then(|| Theme {
+        primary_color: bot.primary_color.clone(),
+        position: bot.position.clone(),
     });
-    Json::object()
-        .with("name", bot.name.as_deref().unwrap_or_default())
-        .with("description", description)
-        .with(
-            "configuration",
-            Json::object()
-                .with_some("greeting", bot.greeting.as_deref())
-                .with_some("theme", theme),
-        )
-        .to_string()
+    to_json(&CreateBotRequest {
+        name: bot.name.clone().unwrap_or_default(),
+        description: description.to_owned(),
+        configuration: Configuration {
+            greeting: bot.greeting.clone(),
+            theme,
+        },
+    })
 }
 
 /// `bot` in a creation or read reply.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[cfg_attr(
-    feature = "serde",
-    derive(Serialize, Deserialize),
-    serde(rename_all = "camelCase")
-)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BotInfo {
     /// The bot's id.
     pub id: String,
     /// Its name.
     pub name: String,
     /// `active` or `inactive`.
-    #[cfg_attr(feature = "serde", serde(default))]
+    #[serde(default)]
     pub status: String,
     /// When it was created, ISO 8601.
-    #[cfg_attr(
-        feature = "serde",
-        serde(
-            default,
-            deserialize_with = "super::lenient",
-            skip_serializing_if = "Option::is_none"
-        )
+    #[serde(
+        default,
+        deserialize_with = "super::lenient",
+        skip_serializing_if = "Option::is_none"
     )]
     pub created_at: Option<String>,
     /// What it is for (read endpoint only).
-    #[cfg_attr(
-        feature = "serde",
-        serde(
-            default,
-            deserialize_with = "super::lenient",
-            skip_serializing_if = "Option::is_none"
-        )
+    #[serde(
+        default,
+        deserialize_with = "super::lenient",
+        skip_serializing_if = "Option::is_none"
     )]
     pub description: Option<String>,
     /// Its launcher settings (read endpoint only).
-    #[cfg_attr(
-        feature = "serde",
-        serde(
-            default,
-            deserialize_with = "super::lenient",
-            skip_serializing_if = "Option::is_none"
-        )
+    #[serde(
+        default,
+        deserialize_with = "super::lenient",
+        skip_serializing_if = "Option::is_none"
     )]
     pub configuration: Option<Configuration>,
 }
 
-from_fields!(BotInfo {
-    id: field("id"),
-    name: field("name"),
-    status: or_default("status"),
-    created_at: lenient("createdAt"),
-    description: lenient("description"),
-    configuration: lenient("configuration")
-});
-
 /// A creation (or read) success body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(
-    feature = "serde",
-    derive(Serialize, Deserialize),
-    serde(rename_all = "camelCase")
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BotReply {
     /// Always `true`.
     pub success: bool,
     /// The bot.
     pub bot: BotInfo,
     /// Ours: the new bot's publishable key, in a creation reply.
-    #[cfg_attr(
-        feature = "serde",
-        serde(
-            default,
-            deserialize_with = "super::lenient",
-            skip_serializing_if = "Option::is_none"
-        )
+    #[serde(
+        default,
+        deserialize_with = "super::lenient",
+        skip_serializing_if = "Option::is_none"
     )]
     pub publishable_key: Option<String>,
 }
-
-from_fields!(BotReply {
-    success: field("success"),
-    bot: field("bot"),
-    publishable_key: lenient("publishableKey")
-});
 
 /// A bot that was just created.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -488,7 +355,7 @@ pub struct CreatedBot {
 /// Decodes a bot-creation response.
 pub fn decode_created_bot(meta: &ResponseMeta, body: &[u8]) -> Result<CreatedBot, ApiError> {
     let value = success_value(meta, body)?;
-    let reply = shaped(meta, Dialect::Jelytech, || BotReply::from_json(&value))?;
+    let reply: BotReply = shaped(meta, Dialect::Jelytech, &value)?;
     Ok(CreatedBot {
         id: reply.bot.id,
         name: reply.bot.name,
@@ -505,8 +372,8 @@ pub fn decode_bot(meta: &ResponseMeta, body: &[u8]) -> Result<BotConfiguration, 
     // Tolerated: `configuration` beside `bot` rather than inside it.
     let outer = value
         .get("configuration")
-        .and_then(|c| Configuration::from_json(c).ok());
-    let reply = shaped(meta, Dialect::Jelytech, || BotReply::from_json(&value))?;
+        .and_then(|c| read::<Configuration>(c).ok());
+    let reply: BotReply = shaped(meta, Dialect::Jelytech, &value)?;
     let configuration = reply.bot.configuration.or(outer).unwrap_or_default();
     let theme = configuration.theme.unwrap_or_default();
     let present = |text: Option<String>| text.filter(|t| !t.trim().is_empty());
@@ -553,76 +420,48 @@ pub fn analytics_path(
 
 /// `analytics` in an analytics reply; each figure is absent when it was not asked for (or, on
 /// the reference server, for `averageSatisfaction`, which it never has: it collects no ratings).
-#[derive(Debug, Clone, Default, PartialEq)]
-#[cfg_attr(
-    feature = "serde",
-    derive(Serialize, Deserialize),
-    serde(rename_all = "camelCase")
-)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Analytics {
     /// Messages in the period, both sides (metric `messages`).
-    #[cfg_attr(
-        feature = "serde",
-        serde(
-            default,
-            deserialize_with = "super::lenient",
-            skip_serializing_if = "Option::is_none"
-        )
+    #[serde(
+        default,
+        deserialize_with = "super::lenient",
+        skip_serializing_if = "Option::is_none"
     )]
     pub total_messages: Option<u64>,
     /// Distinct visitors (metric `users`).
-    #[cfg_attr(
-        feature = "serde",
-        serde(
-            default,
-            deserialize_with = "super::lenient",
-            skip_serializing_if = "Option::is_none"
-        )
+    #[serde(
+        default,
+        deserialize_with = "super::lenient",
+        skip_serializing_if = "Option::is_none"
     )]
     pub unique_users: Option<u64>,
     /// Average rating (metric `satisfaction`).
-    #[cfg_attr(
-        feature = "serde",
-        serde(
-            default,
-            deserialize_with = "super::lenient",
-            skip_serializing_if = "Option::is_none"
-        )
+    #[serde(
+        default,
+        deserialize_with = "super::lenient",
+        skip_serializing_if = "Option::is_none"
     )]
     pub average_satisfaction: Option<f64>,
     /// Average time to answer, e.g. `1.2s` (metric `messages`).
-    #[cfg_attr(
-        feature = "serde",
-        serde(
-            default,
-            deserialize_with = "super::lenient",
-            skip_serializing_if = "Option::is_none"
-        )
+    #[serde(
+        default,
+        deserialize_with = "super::lenient",
+        skip_serializing_if = "Option::is_none"
     )]
     pub response_time: Option<String>,
     /// The questions asked most often, most frequent first (metric `messages`).
-    #[cfg_attr(
-        feature = "serde",
-        serde(
-            default,
-            deserialize_with = "super::lenient",
-            skip_serializing_if = "Option::is_none"
-        )
+    #[serde(
+        default,
+        deserialize_with = "super::lenient",
+        skip_serializing_if = "Option::is_none"
     )]
     pub top_questions: Option<Vec<String>>,
 }
 
-from_fields!(Analytics {
-    total_messages: lenient("totalMessages"),
-    unique_users: lenient("uniqueUsers"),
-    average_satisfaction: lenient("averageSatisfaction"),
-    response_time: lenient("responseTime"),
-    top_questions: lenient("topQuestions")
-});
-
 /// An analytics success body.
-#[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AnalyticsReply {
     /// Always `true`.
     pub success: bool,
@@ -633,24 +472,16 @@ pub struct AnalyticsReply {
 /// Decodes an analytics response.
 pub fn decode_analytics(meta: &ResponseMeta, body: &[u8]) -> Result<Analytics, ApiError> {
     let value = success_value(meta, body)?;
-    // The shape of an `AnalyticsReply`.
-    shaped(meta, Dialect::Jelytech, || {
-        let reply = Fields::of(&value)?;
-        reply.field::<bool>("success")?;
-        reply.field("analytics")
-    })
+    let reply: AnalyticsReply = shaped(meta, Dialect::Jelytech, &value)?;
+    Ok(reply.analytics)
 }
 
 // ---------------------------------------------------------------------------------------------
 // Errors.
 
 /// The inside of an error body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(
-    feature = "serde",
-    derive(Serialize, Deserialize),
-    serde(rename_all = "camelCase")
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ErrorDetail {
     /// A machine code such as `BOT_NOT_FOUND`.
     pub code: String,
@@ -661,8 +492,7 @@ pub struct ErrorDetail {
 }
 
 /// An error body: `{"success":false,"error":{"code","message","statusCode"}}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
     /// Always `false`.
     pub success: bool,
@@ -695,17 +525,17 @@ pub fn wire_code(code: &ErrorCode) -> &str {
 
 /// Reads an error body into the model: ours, or a flat `{"success":false,"error":"text",
 /// "code":"..."}`.
-pub fn decode_error_value(meta: &ResponseMeta, value: &Json) -> ApiError {
+pub fn decode_error_value(meta: &ResponseMeta, value: &Value) -> ApiError {
     nested_or_flat_error(meta, value, &["retryAfter"])
 }
 
 /// The JSON of a success body, or the error the response is.
-fn success_value(meta: &ResponseMeta, body: &[u8]) -> Result<Json, ApiError> {
+fn success_value(meta: &ResponseMeta, body: &[u8]) -> Result<Value, ApiError> {
     let value = parse_json(meta, body)?;
-    let success = value.get("success").and_then(Json::as_bool);
+    let success = value.get("success").and_then(Value::as_bool);
     if is_success(meta)
         && success != Some(false)
-        && !value.get("error").is_some_and(Json::is_object)
+        && !value.get("error").is_some_and(Value::is_object)
     {
         Ok(value)
     } else {
@@ -713,7 +543,7 @@ fn success_value(meta: &ResponseMeta, body: &[u8]) -> Result<Json, ApiError> {
     }
 }
 
-#[cfg(all(test, feature = "serde"))]
+#[cfg(test)]
 mod tests {
     use super::super::test_support::{meta, sent};
     use super::*;
@@ -726,7 +556,7 @@ mod tests {
             message: "What are your business hours?".into(),
             conversation_id: Some("optional-conversation-id".into()),
             stream: None,
-            metadata: Some(json!({"source": "website", "userAgent": "Mozilla/5.0..."}).into()),
+            metadata: Some(json!({"source": "website", "userAgent": "Mozilla/5.0..."})),
         };
         assert_eq!(
             sent(&encode_send(

@@ -10,43 +10,32 @@
 //! `BOT_NOT_FOUND` as the spelling of an unknown bot. A failure whose body is not JSON is
 //! named from its status ([`super::error_from_status`]).
 
-#[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 
-use super::shape::Fields;
-use super::{is_success, nested_or_flat_error, parse_json, shaped, Dialect};
-use crate::json::Json;
+use serde_json::Value;
+
+use super::{is_success, nested_or_flat_error, parse_json, shaped, to_json, Dialect};
 use crate::model::{ApiError, ErrorCode, OutgoingMessage, Reply, ResponseMeta, SuggestedAction};
 
 /// The chat endpoint's path below the API base URL.
 pub const CHAT_PATH: &str = "/v1/chat/message";
 
 /// The request body.
-#[derive(Debug, Clone, Default, PartialEq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ChatRequest {
     /// The visitor's message.
     pub message: String,
     /// The bot to talk to.
     pub bot_id: String,
     /// The conversation to continue.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Option::is_none")
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversation_id: Option<String>,
     /// Who the visitor is, for personalisation.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Option::is_none")
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// Free-form context for the conversation (customer tier, last order, ...).
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Option::is_none")
-    )]
-    pub context: Option<Json>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<Value>,
 }
 
 /// Encodes what the visitor sends as this dialect's JSON body.
@@ -58,75 +47,60 @@ pub fn encode_request(
     message: &OutgoingMessage,
     bot_id: &str,
     user_id: Option<&str>,
-    context: Option<&Json>,
+    context: Option<&Value>,
 ) -> String {
-    Json::object()
-        .with("message", message.message.as_str())
-        .with("bot_id", bot_id)
-        .with_some("conversation_id", message.conversation_id.as_deref())
-        .with_some("user_id", user_id)
-        .with_some("context", context.or(message.metadata.as_ref()).cloned())
-        .to_string()
+    to_json(&ChatRequest {
+        message: message.message.clone(),
+        bot_id: bot_id.to_owned(),
+        conversation_id: message.conversation_id.clone(),
+        user_id: user_id.map(str::to_owned),
+        context: context.or(message.metadata.as_ref()).cloned(),
+    })
 }
 
 /// A success body.
-#[derive(Debug, Clone, Default, PartialEq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ChatReply {
     /// The reply text (Markdown).
     pub response: String,
     /// The conversation, new or continued.
     pub conversation_id: String,
     /// The bot that answered.
-    #[cfg_attr(feature = "serde", serde(default))]
+    #[serde(default)]
     pub bot_id: String,
     /// When the reply was made, ISO 8601 (`2025-01-15T10:30:00Z`).
-    #[cfg_attr(
-        feature = "serde",
-        serde(
-            default,
-            deserialize_with = "super::lenient",
-            skip_serializing_if = "Option::is_none"
-        )
+    #[serde(
+        default,
+        deserialize_with = "super::lenient",
+        skip_serializing_if = "Option::is_none"
     )]
     pub timestamp: Option<String>,
     /// How sure the bot is, 0..=1.
-    #[cfg_attr(
-        feature = "serde",
-        serde(
-            default,
-            deserialize_with = "super::lenient",
-            skip_serializing_if = "Option::is_none"
-        )
+    #[serde(
+        default,
+        deserialize_with = "super::lenient",
+        skip_serializing_if = "Option::is_none"
     )]
     pub confidence: Option<f64>,
     /// Quick replies (the server always sends the list, possibly empty).
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, deserialize_with = "super::lenient_actions")
-    )]
+    #[serde(default, deserialize_with = "super::lenient_actions")]
     pub suggested_actions: Vec<SuggestedAction>,
 }
 
 /// The inside of an error body (our shape, see the module doc).
-#[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorDetail {
     /// A machine code such as `RATE_LIMIT_EXCEEDED`.
     pub code: String,
     /// Human-readable text.
     pub message: String,
     /// Seconds to wait, with `RATE_LIMIT_EXCEEDED`.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Option::is_none")
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
 }
 
 /// An error body: `{"error": {"code", "message", "retry_after"?}}`.
-#[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorBody {
     /// What went wrong.
     pub error: ErrorDetail,
@@ -160,21 +134,17 @@ pub fn wire_code(code: &ErrorCode) -> &str {
 pub fn decode_response(meta: &ResponseMeta, body: &[u8]) -> Result<Reply, ApiError> {
     let value = parse_json(meta, body)?;
     if is_success(meta) && value.get("error").is_none() {
-        // The shape of a `ChatReply`.
-        return shaped(meta, Dialect::Jombot, || {
-            let reply = Fields::of(&value)?;
-            reply.or_default::<String>("bot_id")?; // not used, but part of the shape
-            Ok(Reply {
-                text: reply.field("response")?,
-                conversation_id: reply.field("conversation_id")?,
-                message_id: None,
-                timestamp: reply.lenient("timestamp"),
-                suggested_actions: reply.actions("suggested_actions"),
-                confidence: reply
-                    .lenient::<f64>("confidence")
-                    .filter(|c| c.is_finite())
-                    .map(|c| c.clamp(0.0, 1.0)),
-            })
+        let reply: ChatReply = shaped(meta, Dialect::Jombot, &value)?;
+        return Ok(Reply {
+            text: reply.response,
+            conversation_id: reply.conversation_id,
+            message_id: None,
+            timestamp: reply.timestamp,
+            suggested_actions: reply.suggested_actions,
+            confidence: reply
+                .confidence
+                .filter(|c| c.is_finite())
+                .map(|c| c.clamp(0.0, 1.0)),
         });
     }
     Err(decode_error_value(meta, &value))
@@ -182,11 +152,11 @@ pub fn decode_response(meta: &ResponseMeta, body: &[u8]) -> Result<Reply, ApiErr
 
 /// Reads an error body into the model: our `{"error":{...}}`, or a flat
 /// `{"error":"text","code":"..."}` as other servers send.
-pub fn decode_error_value(meta: &ResponseMeta, value: &Json) -> ApiError {
+pub fn decode_error_value(meta: &ResponseMeta, value: &Value) -> ApiError {
     nested_or_flat_error(meta, value, &["retry_after", "retryAfter"])
 }
 
-#[cfg(all(test, feature = "serde"))]
+#[cfg(test)]
 mod tests {
     use super::super::test_support::{meta, sent};
     use super::*;
@@ -205,7 +175,7 @@ mod tests {
             &message,
             "bot_customer_support_001",
             Some("user_67890"),
-            Some(&context.into()),
+            Some(&context),
         );
         assert_eq!(
             sent(&body),
@@ -250,7 +220,7 @@ mod tests {
     fn the_site_owners_metadata_is_the_context_unless_one_is_given() {
         let message = OutgoingMessage {
             message: "Hi".into(),
-            metadata: Some(json!({"source": "website"}).into()),
+            metadata: Some(json!({"source": "website"})),
             ..Default::default()
         };
         assert_eq!(
@@ -263,7 +233,7 @@ mod tests {
                 &message,
                 "b",
                 None,
-                Some(&explicit.clone().into())
+                Some(&explicit.clone())
             ))["context"],
             explicit
         );

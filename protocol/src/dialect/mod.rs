@@ -10,11 +10,12 @@ pub mod chatbots;
 pub mod jelytech;
 pub mod jombot;
 pub mod openai;
-pub(crate) mod shape;
 
-use self::shape::Shape;
-use crate::json::Json;
-use crate::model::{ApiError, ErrorCode, ResponseMeta};
+use serde::de::{DeserializeOwned, Deserializer};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::model::{ApiError, ErrorCode, ResponseMeta, SuggestedAction};
 
 /// The error for a response whose status says failure but whose body says nothing usable
 /// (an HTML page from a proxy, an empty body): named from the status alone.
@@ -124,8 +125,8 @@ fn is_success(meta: &ResponseMeta) -> bool {
 
 /// A body as JSON. A body that is not JSON is named from a failure status (a proxy's HTML
 /// page) or, with a success status, is a malformed reply.
-fn parse_json(meta: &ResponseMeta, body: &[u8]) -> Result<Json, ApiError> {
-    match Json::parse_bytes(body) {
+fn parse_json(meta: &ResponseMeta, body: &[u8]) -> Result<Value, ApiError> {
+    match serde_json::from_slice(body) {
         Ok(value) => Ok(value),
         Err(_) if !is_success(meta) => Err(error_from_status(meta, "with a body that is not JSON")),
         Err(err) => Err(ApiError::malformed(
@@ -135,19 +136,39 @@ fn parse_json(meta: &ResponseMeta, body: &[u8]) -> Result<Json, ApiError> {
     }
 }
 
-/// What `read` makes of a JSON value in a dialect's success shape, or a malformed-reply error
-/// naming the dialect and what was wrong.
-fn shaped<T>(
+/// Reads a JSON value as a wire type by its serde derive, or why it does not have the shape,
+/// naming the field at fault (`data.response: invalid type: integer `42`, expected a string`).
+pub(crate) fn read<T: DeserializeOwned>(value: &Value) -> Result<T, String> {
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        if path == "." {
+            inner.to_string()
+        } else {
+            format!("{path}: {inner}")
+        }
+    })
+}
+
+/// [`read`] for a dialect's success shape: a malformed-reply error naming the dialect and
+/// what was wrong.
+fn shaped<T: DeserializeOwned>(
     meta: &ResponseMeta,
     dialect: Dialect,
-    read: impl FnOnce() -> Shape<T>,
+    value: &Value,
 ) -> Result<T, ApiError> {
-    read().map_err(|err| {
+    read(value).map_err(|err| {
         ApiError::malformed(
             meta.status,
             format!("reply does not have the {dialect} shape: {err}"),
         )
     })
+}
+
+/// A wire type as JSON text (the request bodies).
+pub(crate) fn to_json<T: Serialize>(value: &T) -> String {
+    // Only a map with keys that are not strings fails, and no wire type has one.
+    serde_json::to_string(value).unwrap_or_default()
 }
 
 /// The status to report in an [`ApiError`]: none for the zero of a stream's meta.
@@ -178,12 +199,14 @@ fn api_error(
 /// Reads an error body that is either `{"error": {"code", "message", <retry>}}` or flat,
 /// `{"error": "text", "code", <retry>}` (or `"message"` for the text), as jombot, jelytech
 /// and chataibot servers send. `retry_after` names the spellings of the wait, in seconds.
-fn nested_or_flat_error(meta: &ResponseMeta, value: &Json, retry_after: &[&str]) -> ApiError {
+/// Error bodies are read field by field, not by a derive: any of their parts may be missing
+/// or of another type, and what is there still names the error.
+fn nested_or_flat_error(meta: &ResponseMeta, value: &Value, retry_after: &[&str]) -> ApiError {
     let (detail, flat) = match value.get("error") {
-        Some(inner @ Json::Object(_)) => (inner, false),
+        Some(inner @ Value::Object(_)) => (inner, false),
         _ => (value, true),
     };
-    let text = |name: &str| detail.get(name).and_then(Json::as_str);
+    let text = |name: &str| detail.get(name).and_then(Value::as_str);
     let message = if flat {
         text("error").or_else(|| text("message"))
     } else {
@@ -192,38 +215,50 @@ fn nested_or_flat_error(meta: &ResponseMeta, value: &Json, retry_after: &[&str])
     let retry_after_s = retry_after
         .iter()
         .find_map(|name| detail.get(name))
-        .and_then(Json::as_u64);
+        .and_then(Value::as_u64);
     api_error(meta, text("code"), message, retry_after_s)
 }
 
-/// Server side, for the derived `Deserialize` of optional reply fields that must not sink a
-/// whole reply: a value of the wrong type reads as absent (the widget's decoders use
-/// [`shape::Fields::lenient`]).
-#[cfg(feature = "serde")]
-fn lenient<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+/// For the derived `Deserialize` of optional reply fields that must not sink a whole reply:
+/// a value of the wrong type reads as absent.
+pub(crate) fn lenient<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
 where
-    D: serde::Deserializer<'de>,
-    T: serde::de::DeserializeOwned,
+    D: Deserializer<'de>,
+    T: DeserializeOwned,
 {
-    let value = <serde_json::Value as serde::Deserialize>::deserialize(deserializer)?;
-    Ok(serde_json::from_value(value).ok())
+    let value = Value::deserialize(deserializer)?;
+    Ok(T::deserialize(&value).ok())
 }
 
-/// Server side, for the derived `Deserialize` of suggested actions: skips any this widget
-/// does not know; a value that is not a list reads as none (as [`shape::Fields::actions`]).
-#[cfg(feature = "serde")]
-fn lenient_actions<'de, D>(deserializer: D) -> Result<Vec<crate::model::SuggestedAction>, D::Error>
+/// For the derived `Deserialize` of suggested actions: skips any this widget does not know
+/// (an unknown `type`, no `text`); a value that is not a list reads as none.
+pub(crate) fn lenient_actions<'de, D>(deserializer: D) -> Result<Vec<SuggestedAction>, D::Error>
 where
-    D: serde::Deserializer<'de>,
+    D: Deserializer<'de>,
 {
-    let value = <serde_json::Value as serde::Deserialize>::deserialize(deserializer)?;
+    let value = Value::deserialize(deserializer)?;
     Ok(match value {
-        serde_json::Value::Array(items) => items
-            .into_iter()
-            .filter_map(|item| serde_json::from_value(item).ok())
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|item| SuggestedAction::deserialize(item).ok())
             .collect(),
         _ => Vec::new(),
     })
+}
+
+/// For the derived `Deserialize` of a required list whose items may be skipped: the field
+/// must be a list, and the items this widget cannot read (another role, a missing id) are
+/// left out.
+fn lenient_items<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    let items = Vec::<Value>::deserialize(deserializer)?;
+    Ok(items
+        .iter()
+        .filter_map(|item| T::deserialize(item).ok())
+        .collect())
 }
 
 /// The longest id, in bytes, the widget puts in a URL or keeps in storage.
@@ -272,14 +307,17 @@ fn path_segment(segment: &str) -> String {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
             out.push(byte as char);
         } else {
-            out.push_str(&format!("%{byte:02X}"));
+            const HEX: &[u8; 16] = b"0123456789ABCDEF";
+            out.push('%');
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 15)]));
         }
     }
     out
 }
 
 /// Helpers the dialects' tests share.
-#[cfg(all(test, feature = "serde"))]
+#[cfg(test)]
 pub(crate) mod test_support {
     use super::ResponseMeta;
 

@@ -17,24 +17,19 @@
 //! `origin_not_allowed` 403, `model_not_found` 404 (the model names the bot),
 //! `invalid_request` 400, `rate_limit_exceeded` 429, `server_error` 500.
 
-#[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 
-use super::shape::{from_fields, one_of, Fields, FromJson, Shape};
-use super::{error_from_status, is_success, parse_json, reported_status, shaped, Dialect};
-use crate::json::Json;
+use serde_json::Value;
+
+use super::{error_from_status, is_success, parse_json, reported_status, shaped, to_json, Dialect};
 use crate::model::{ApiError, ErrorCode, Reply, ResponseMeta};
 
 /// The endpoint's path below the API base URL.
 pub const CHAT_COMPLETIONS_PATH: &str = "/v1/chat/completions";
 
 /// Who said a turn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(
-    feature = "serde",
-    derive(Serialize, Deserialize),
-    serde(rename_all = "lowercase")
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Instructions from the site owner.
     System,
@@ -55,18 +50,8 @@ impl Role {
     }
 }
 
-impl FromJson for Role {
-    fn from_json(json: &Json) -> Shape<Self> {
-        one_of(
-            json,
-            &[Self::System, Self::User, Self::Assistant].map(|role| (role.as_str(), role)),
-        )
-    }
-}
-
 /// One turn of the history the widget sends.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatTurn {
     /// Who said it.
     pub role: Role,
@@ -82,84 +67,54 @@ impl ChatTurn {
             content: content.into(),
         }
     }
-
-    fn to_json(&self) -> Json {
-        Json::object()
-            .with("role", self.role.as_str())
-            .with("content", self.content.as_str())
-    }
-}
-
-from_fields!(ChatTurn {
-    role: field("role"),
-    content: field("content")
-});
-
-fn turns_json(turns: &[ChatTurn]) -> Json {
-    Json::Array(turns.iter().map(ChatTurn::to_json).collect())
 }
 
 /// The request body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CompletionRequest {
     /// The model (on the reference server: the bot's id).
     pub model: String,
     /// The whole history, oldest first, ending with the visitor's new message.
     pub messages: Vec<ChatTurn>,
     /// Ask for `data:` chunks ending with `[DONE]`.
-    #[cfg_attr(feature = "serde", serde(default))]
+    #[serde(default)]
     pub stream: bool,
 }
 
 /// Encodes the history (ending with the visitor's new message) as the request body.
 pub fn encode_request(history: &[ChatTurn], model: &str, stream: bool) -> String {
-    Json::object()
-        .with("model", model)
-        .with("messages", turns_json(history))
-        .with("stream", stream)
-        .to_string()
+    to_json(&CompletionRequest {
+        model: model.to_owned(),
+        messages: history.to_vec(),
+        stream,
+    })
 }
 
 /// `choices[].message` of a JSON reply.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CompletionMessage {
     /// `assistant`.
     pub role: Role,
     /// The reply text; `null` (a tool call) reads as empty.
-    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient"))]
+    #[serde(default, deserialize_with = "super::lenient")]
     pub content: Option<String>,
 }
 
-from_fields!(CompletionMessage {
-    role: field("role"),
-    content: lenient("content")
-});
-
 /// One of `choices` in a JSON reply.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Choice {
     /// Its position.
-    #[cfg_attr(feature = "serde", serde(default))]
+    #[serde(default)]
     pub index: u32,
     /// The message.
     pub message: CompletionMessage,
     /// `stop`, `length`, ...
-    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "super::lenient"))]
+    #[serde(default, deserialize_with = "super::lenient")]
     pub finish_reason: Option<String>,
 }
 
-from_fields!(Choice {
-    index: or_default("index"),
-    message: field("message"),
-    finish_reason: lenient("finish_reason")
-});
-
 /// Token counts (the reference server counts words).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
     /// In the request.
     pub prompt_tokens: u64,
@@ -170,45 +125,35 @@ pub struct Usage {
 }
 
 /// A JSON reply: `{"id","object":"chat.completion",...}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Completion {
     /// The completion's id.
-    #[cfg_attr(feature = "serde", serde(default))]
+    #[serde(default)]
     pub id: String,
     /// `chat.completion`.
-    #[cfg_attr(feature = "serde", serde(default))]
+    #[serde(default)]
     pub object: String,
     /// Unix seconds.
-    #[cfg_attr(
-        feature = "serde",
-        serde(
-            default,
-            deserialize_with = "super::lenient",
-            skip_serializing_if = "Option::is_none"
-        )
+    #[serde(
+        default,
+        deserialize_with = "super::lenient",
+        skip_serializing_if = "Option::is_none"
     )]
     pub created: Option<u64>,
     /// The model that answered.
-    #[cfg_attr(
-        feature = "serde",
-        serde(
-            default,
-            deserialize_with = "super::lenient",
-            skip_serializing_if = "Option::is_none"
-        )
+    #[serde(
+        default,
+        deserialize_with = "super::lenient",
+        skip_serializing_if = "Option::is_none"
     )]
     pub model: Option<String>,
     /// The replies; the first is the one shown.
     pub choices: Vec<Choice>,
     /// Token counts.
-    #[cfg_attr(
-        feature = "serde",
-        serde(
-            default,
-            deserialize_with = "super::lenient",
-            skip_serializing_if = "Option::is_none"
-        )
+    #[serde(
+        default,
+        deserialize_with = "super::lenient",
+        skip_serializing_if = "Option::is_none"
     )]
     pub usage: Option<Usage>,
 }
@@ -219,15 +164,8 @@ pub fn decode_response(meta: &ResponseMeta, body: &[u8]) -> Result<Reply, ApiErr
     if !is_success(meta) || value.get("error").is_some_and(|e| !e.is_null()) {
         return Err(decode_error_value(meta, &value));
     }
-    // The shape of a `Completion` (its `created`, `model` and `usage` are lenient: never wrong).
-    let (id, choices) = shaped(meta, Dialect::Openai, || {
-        let completion = Fields::of(&value)?;
-        completion.or_default::<String>("object")?; // not used, but part of the shape
-        Ok((
-            completion.or_default::<String>("id")?,
-            completion.field::<Vec<Choice>>("choices")?,
-        ))
-    })?;
+    // Its `created`, `model` and `usage` are lenient: never wrong.
+    let Completion { id, choices, .. } = shaped(meta, Dialect::Openai, &value)?;
     let Some(choice) = choices.into_iter().min_by_key(|c| c.index) else {
         return Err(ApiError::malformed(
             meta.status,
@@ -245,26 +183,18 @@ pub fn decode_response(meta: &ResponseMeta, body: &[u8]) -> Result<Reply, ApiErr
 }
 
 /// `delta` of a streamed chunk.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChunkDelta {
     /// `assistant`, in the first chunk.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Option::is_none")
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<Role>,
     /// Text to append.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, skip_serializing_if = "Option::is_none")
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
 }
 
 /// One of `choices` in a streamed chunk.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChunkChoice {
     /// Its position.
     pub index: u32,
@@ -275,8 +205,7 @@ pub struct ChunkChoice {
 }
 
 /// One streamed chunk, the data of one `data:` event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CompletionChunk {
     /// The completion's id, the same in every chunk.
     pub id: String,
@@ -317,25 +246,23 @@ impl CompletionChunk {
 pub const DONE: &str = "[DONE]";
 
 /// The inside of an error body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorDetail {
     /// Human-readable text.
     pub message: String,
     /// The kind: `invalid_request_error`, `rate_limit_error`, ...
-    #[cfg_attr(feature = "serde", serde(rename = "type", default))]
+    #[serde(rename = "type", default)]
     pub kind: String,
     /// The request field at fault, if any (always sent, `null` when none).
-    #[cfg_attr(feature = "serde", serde(default))]
+    #[serde(default)]
     pub param: Option<String>,
     /// A machine code: `invalid_api_key`, `rate_limit_exceeded`, ... (may be `null`).
-    #[cfg_attr(feature = "serde", serde(default))]
+    #[serde(default)]
     pub code: Option<String>,
 }
 
 /// An error body: `{"error":{"message","type","param","code"}}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
     /// What went wrong.
     pub error: ErrorDetail,
@@ -371,7 +298,7 @@ pub fn error_body(code: &ErrorCode, message: impl Into<String>) -> ErrorBody {
 /// status names it. The wait before trying again is the body's `retryAfter` (or
 /// `retry_after`, in `error` or beside it) when there is one, as in the other dialects, else
 /// the `Retry-After` / `X-RateLimit-Reset` headers.
-pub fn decode_error_value(meta: &ResponseMeta, value: &Json) -> ApiError {
+pub fn decode_error_value(meta: &ResponseMeta, value: &Value) -> ApiError {
     let detail = value
         .get("error")
         .filter(|e| e.is_object())
@@ -379,14 +306,14 @@ pub fn decode_error_value(meta: &ResponseMeta, value: &Json) -> ApiError {
     let text = |name: &str| {
         detail
             .get(name)
-            .and_then(Json::as_str)
+            .and_then(Value::as_str)
             .filter(|t| !t.is_empty())
     };
-    let message = text("message").or_else(|| value.get("error").and_then(Json::as_str));
+    let message = text("message").or_else(|| value.get("error").and_then(Value::as_str));
     let in_body = [detail, value]
         .into_iter()
         .flat_map(|object| ["retryAfter", "retry_after"].map(|name| object.get(name)))
-        .find_map(|found| found.and_then(Json::as_u64));
+        .find_map(|found| found.and_then(Value::as_u64));
     let code = text("code").and_then(from_code);
     let kind = text("type").and_then(|kind| from_type(kind, meta.status));
     let Some(code) = code.or(kind) else {
@@ -451,7 +378,7 @@ fn from_type(kind: &str, status: u16) -> Option<ErrorCode> {
     })
 }
 
-#[cfg(all(test, feature = "serde"))]
+#[cfg(test)]
 mod tests {
     use super::super::test_support::meta;
     use super::*;
@@ -485,16 +412,6 @@ mod tests {
             encode_request(&history[1..2], "m", false),
             r#"{"model":"m","messages":[{"role":"user","content":"Hi"}],"stream":false}"#
         );
-    }
-
-    #[test]
-    fn turns_are_written_as_serde_writes_them() {
-        let turns = vec![
-            ChatTurn::new(Role::User, "Hi \"there\"\n\u{1}"),
-            ChatTurn::new(Role::Assistant, "**Hello** 😀"),
-        ];
-        let with_serde = serde_json::to_string(&turns).unwrap();
-        assert_eq!(turns_json(&turns).to_string(), with_serde);
     }
 
     #[test]
