@@ -3,7 +3,10 @@
 // binary on loopback. For each server and backend, with 0 and with N stored messages (seeded
 // with SQL, not HTTP: server/examples/seed.rs), it prints req/s, p50 and p99 at concurrency
 // 1/16/128 without and with a monthly quota, chat at c=16 while analytics are read in a loop,
-// and the latency of one analytics call alone. Then the issue's goals as ratios.
+// and the latency of one analytics call alone. Then the issue's goals as ratios. With 0 stored
+// messages it also loads `GET /healthz` (no database): the ceiling of req/s that this machine
+// and this load generator reach at all; each row prints the load generator's own CPU per
+// request next to the server's.
 //
 //   cargo build --release -p chat-widget-server --bin chat-widget-server --example seed
 //   PG_DURABLE=1 scripts/with-postgres.sh node bench/server.mjs --old /path/to/previous/chat-widget-server
@@ -74,6 +77,7 @@ for (const config of configs) {
   const label = { server: config.name, backend: config.backend, stored: config.size };
   try {
     await chatLoad(server, 16, 1); // warm-up
+    if (config.size === 0) results.push({ ...label, scenario: 'GET /healthz (ceiling)', c: 16, ...(await ceilingLoad(server, 16, seconds)) });
     for (const quota of [false, true]) {
       admin('--quota', quota ? '1000000000' : 'unlimited');
       for (const c of [1, 16, 128]) {
@@ -147,6 +151,7 @@ function cpuMs(server) {
 /** `c` clients, each continuing its own conversation, for `secs` seconds. */
 async function chatLoad(server, c, secs) {
   const cpu0 = cpuMs(server);
+  const client0 = process.cpuUsage();
   const agent = new http.Agent({ keepAlive: true, maxSockets: c });
   const latencies = [];
   let errors = 0;
@@ -166,7 +171,34 @@ async function chatLoad(server, c, secs) {
   }));
   agent.destroy();
   const result = summary(latencies, errors, (performance.now() - started) / 1000);
-  return { ...result, cpuUs: ((cpuMs(server) - cpu0) * 1000) / Math.max(1, result.requests) };
+  const client = process.cpuUsage(client0);
+  return { ...result, cpuUs: ((cpuMs(server) - cpu0) * 1000) / Math.max(1, result.requests),
+    clientUs: (client.user + client.system) / Math.max(1, result.requests) };
+}
+
+/** `c` clients reading `GET /healthz` (no database, no JSON) for `secs` seconds: the most
+ * requests per second this machine, this load generator and the HTTP stack allow. */
+async function ceilingLoad(server, c, secs) {
+  const cpu0 = cpuMs(server);
+  const client0 = process.cpuUsage();
+  const agent = new http.Agent({ keepAlive: true, maxSockets: c });
+  const latencies = [];
+  let errors = 0;
+  const started = performance.now();
+  const end = started + secs * 1000;
+  await Promise.all(Array.from({ length: c }, async () => {
+    while (performance.now() < end) {
+      const t0 = performance.now();
+      const res = await request(server, agent, 'GET', '/healthz', server.key);
+      latencies.push(performance.now() - t0);
+      if (res.status !== 200) errors++;
+    }
+  }));
+  agent.destroy();
+  const result = summary(latencies, errors, (performance.now() - started) / 1000);
+  const client = process.cpuUsage(client0);
+  return { ...result, cpuUs: ((cpuMs(server) - cpu0) * 1000) / Math.max(1, result.requests),
+    clientUs: (client.user + client.system) / Math.max(1, result.requests) };
 }
 
 /** One client reading the bot's analytics (all time) in a loop, for `secs` seconds. */
@@ -205,12 +237,12 @@ async function analyticsAlone(server, n) {
 function ms(x) { return Number.isFinite(x) ? x.toFixed(1) : '-'; }
 
 function printTable(rows) {
-  console.log('\n| server | backend | stored messages | scenario | c | chat req/s | p50 ms | p99 ms | errors | server CPU µs/req | analytics alone p50 / p99 ms | analytics calls/s while chatting |');
-  console.log('|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('\n| server | backend | stored messages | scenario | c | chat req/s | p50 ms | p99 ms | errors | server CPU µs/req | load generator CPU µs/req | analytics alone p50 / p99 ms | analytics calls/s while chatting |');
+  console.log('|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
     const alone = r.alone ? `${ms(r.alone.p50)} / ${ms(r.alone.p99)}` : '';
     const during = r.analytics ? `${r.analytics.rps.toFixed(1)} (p50 ${ms(r.analytics.p50)} ms)` : '';
-    console.log(`| ${r.server} | ${r.backend} | ${r.stored.toLocaleString('en')} | ${r.scenario} | ${r.c} | ${r.rps.toFixed(0)} | ${ms(r.p50)} | ${ms(r.p99)} | ${r.errors} | ${r.cpuUs.toFixed(0)} | ${alone} | ${during} |`);
+    console.log(`| ${r.server} | ${r.backend} | ${r.stored.toLocaleString('en')} | ${r.scenario} | ${r.c} | ${r.rps.toFixed(0)} | ${ms(r.p50)} | ${ms(r.p99)} | ${r.errors} | ${r.cpuUs.toFixed(0)} | ${r.clientUs === undefined ? '-' : r.clientUs.toFixed(0)} | ${alone} | ${during} |`);
   }
 }
 

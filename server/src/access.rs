@@ -219,22 +219,13 @@ pub async fn record_exchange(
     message: &str,
     reply: &str,
 ) -> Result<RecordedExchange, AppError> {
-    let recorded = outcome(
+    // Its webhook events are queued in the transaction that stores it.
+    outcome(
         state
             .store
             .record_exchange(&bot.id, conversation_id, message, reply)
             .await?,
-    )?;
-    crate::webhooks::emit_exchange(
-        &state.store,
-        &bot.id,
-        &recorded.conversation_id,
-        recorded.new_conversation,
-        (&recorded.user_message_id, message),
-        Some((&recorded.reply_message_id, reply)),
     )
-    .await;
-    Ok(recorded)
 }
 
 /// An exchange's outcome as a result.

@@ -130,15 +130,6 @@ async fn stream_reply(
             )
             .await?,
     )?;
-    crate::webhooks::emit_exchange(
-        &state.store,
-        &bot.id,
-        &exchange.conversation_id,
-        exchange.new_conversation,
-        (&exchange.user_message_id, &request.message),
-        None,
-    )
-    .await;
     Ok(sse::respond(state, &bot.id, exchange, answer))
 }
 

@@ -62,15 +62,6 @@ pub async fn completions(
                     .begin_streamed_exchange(&bot.id, None, &question.content)
                     .await?,
             )?;
-            crate::webhooks::emit_exchange(
-                &state.store,
-                &bot.id,
-                &exchange.conversation_id,
-                exchange.new_conversation,
-                (&exchange.user_message_id, &question.content),
-                None,
-            )
-            .await;
             let format = StreamFormat::Openai {
                 completion_id: completion_id(&exchange.reply_message_id),
                 model,

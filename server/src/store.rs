@@ -72,6 +72,8 @@ pub const JOB_LEASE_MS: i64 = 10_000;
 const QUESTION_KEY_BYTES: usize = 512;
 const MS_PER_DAY: i64 = 86_400_000;
 
+mod group;
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
@@ -513,6 +515,8 @@ struct Inner {
     path: Option<PathBuf>,
     /// This process's id in the `instances` table.
     instance: String,
+    /// Exchanges (and SQLite's rate-limit hits) waiting for the next group commit.
+    queue: group::Queue,
 }
 
 impl fmt::Debug for Store {
@@ -657,6 +661,7 @@ impl Store {
                 location,
                 path,
                 instance: format!("inst_{}", ids::random_hex(16)?),
+                queue: group::Queue::default(),
             }),
         })
     }
@@ -899,43 +904,20 @@ impl Store {
         reply_text: &str,
         reply_complete: bool,
     ) -> Result<ExchangeOutcome, StoreError> {
-        let mut tx = self.begin().await?;
-        let now = now_ms();
-        let (conversation_id, new_conversation) =
-            conversation_for(&mut tx, bot_id, conversation_id, now).await?;
-        let question = NewMessage {
-            bot_id,
-            conversation_id: &conversation_id,
-            role: Role::User,
-            content: user_text,
-            now,
-            complete: true,
-            actions: None,
-            writer: None,
-            response_ms: None,
-        };
-        let (user_message_id, _) = insert_message(&mut tx, &question).await?;
-        let reply = NewMessage {
-            role: Role::Assistant,
-            content: reply_text,
-            complete: reply_complete,
-            writer: (!reply_complete).then_some(self.inner.instance.as_str()),
-            response_ms: Some(0),
-            ..question
-        };
-        let (reply_message_id, _) = insert_message(&mut tx, &reply).await?;
-        // The hot rows (the bot's credits and usage) last, so they are locked the shortest.
-        if let Some(refused) = charge(&mut tx, bot_id, now, Charge::Reply).await? {
-            return Ok(refused);
-        }
-        tx.commit().await?;
-        Ok(ExchangeOutcome::Recorded(RecordedExchange {
-            conversation_id,
-            new_conversation,
-            user_message_id,
-            reply_message_id,
-            created_at: now,
-        }))
+        // Stored by the group commit (`group.rs`), with its webhook events.
+        let (done, answer) = tokio::sync::oneshot::channel();
+        group::push(
+            self,
+            group::Job::Exchange(group::ExchangeJob {
+                bot_id: bot_id.to_owned(),
+                requested: conversation_id.map(str::to_owned),
+                user_text: user_text.to_owned(),
+                reply_text: reply_text.to_owned(),
+                reply_complete,
+                done,
+            }),
+        );
+        answer.await.or_else(group::gone)?
     }
 
     /// Stores a visitor message and a job for its answer, due `delay` from now, spending the
@@ -1453,29 +1435,30 @@ impl Store {
         now: u64,
     ) -> Result<(u64, u32), StoreError> {
         let now = i64::try_from(now).unwrap_or(i64::MAX / 2);
-        let window = i64::try_from(window_secs).unwrap_or(i64::MAX / 4);
-        let row = sqlx::query(
-            "INSERT INTO rate_windows (scope, window_start, window_secs, hits)
-             VALUES ($1, $2, $3, 1)
-             ON CONFLICT (scope) DO UPDATE SET
-                 hits = CASE
-                     WHEN rate_windows.window_start + rate_windows.window_secs <= $2 THEN 1
-                     WHEN rate_windows.hits > $4 THEN rate_windows.hits
-                     ELSE rate_windows.hits + 1 END,
-                 window_start = CASE
-                     WHEN rate_windows.window_start + rate_windows.window_secs <= $2 THEN $2
-                     ELSE rate_windows.window_start END,
-                 window_secs = $3
-             RETURNING window_start, hits",
-        )
-        .bind(scope)
-        .bind(now)
-        .bind(window)
-        .bind(i64::from(limit))
-        .fetch_one(&self.inner.counters)
-        .await?;
-        let start: i64 = row.try_get("window_start")?;
-        let hits: i64 = row.try_get("hits")?;
+        let window_secs = i64::try_from(window_secs).unwrap_or(i64::MAX / 4);
+        let limit = i64::from(limit);
+        let (start, hits) = match self.inner.backend {
+            // SQLite: one writer; the hit joins the next group commit.
+            Backend::Sqlite => {
+                let (done, answer) = tokio::sync::oneshot::channel();
+                group::push(
+                    self,
+                    group::Job::Hit(group::HitJob {
+                        scope: scope.to_owned(),
+                        limit,
+                        window_secs,
+                        now,
+                        done,
+                    }),
+                );
+                answer.await.or_else(group::gone)??
+            }
+            // PostgreSQL: its own statement on the counters pool (no WAL flush waited for).
+            Backend::Postgres => {
+                let mut conn = self.inner.counters.acquire().await?;
+                hit_rate_window_on(&mut conn, scope, limit, window_secs, now).await?
+            }
+        };
         Ok((
             u64::try_from(start).unwrap_or(0),
             u32::try_from(hits.max(0)).unwrap_or(u32::MAX),
@@ -1578,6 +1561,37 @@ impl Store {
     }
 }
 
+/// [`Store::hit_rate_window`]'s statement on `conn`: (window start, count after the hit).
+async fn hit_rate_window_on(
+    conn: &mut AnyConnection,
+    scope: &str,
+    limit: i64,
+    window_secs: i64,
+    now: i64,
+) -> Result<(i64, i64), StoreError> {
+    let row = sqlx::query(
+        "INSERT INTO rate_windows (scope, window_start, window_secs, hits)
+         VALUES ($1, $2, $3, 1)
+         ON CONFLICT (scope) DO UPDATE SET
+             hits = CASE
+                 WHEN rate_windows.window_start + rate_windows.window_secs <= $2 THEN 1
+                 WHEN rate_windows.hits > $4 THEN rate_windows.hits
+                 ELSE rate_windows.hits + 1 END,
+             window_start = CASE
+                 WHEN rate_windows.window_start + rate_windows.window_secs <= $2 THEN $2
+                 ELSE rate_windows.window_start END,
+             window_secs = $3
+         RETURNING window_start, hits",
+    )
+    .bind(scope)
+    .bind(now)
+    .bind(window_secs)
+    .bind(limit)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok((row.try_get("window_start")?, row.try_get("hits")?))
+}
+
 /// A message about to be inserted.
 struct NewMessage<'a> {
     bot_id: &'a str,
@@ -1594,8 +1608,6 @@ struct NewMessage<'a> {
 /// What a message costs.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Charge {
-    /// A reply stored now.
-    Reply,
     /// A reply promised (a chataibot job).
     Pending,
 }
@@ -1633,7 +1645,6 @@ async fn charge<T>(
         return Ok(Some(Outcome::QuotaExceeded));
     }
     let (replies, pending) = match charge {
-        Charge::Reply => (1, 0),
         Charge::Pending => (0, 1),
     };
     // One atomic statement: the usage row is updated only while under the quota.
@@ -2240,6 +2251,95 @@ mod tests {
             store.record_exchange(DEMO_BOT_ID, None, "d", "e").await,
             Ok(Outcome::Recorded(_))
         ));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_exchanges_share_one_commit_and_spend_exactly_the_limits() {
+        let dir = TempDir::new("group");
+        let store = test_store(&dir.0).await;
+        store
+            .update_bot(
+                DEMO_BOT_ID,
+                &BotUpdate {
+                    credits: Some(Some(30)),
+                    monthly_quota: Some(Some(25)),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("update");
+        let Outcome::Recorded(first) = store
+            .record_exchange(DEMO_BOT_ID, None, "first", "reply")
+            .await
+            .expect("store")
+        else {
+            panic!("recorded");
+        };
+        // 40 at once, half of them continuing the first conversation: they are stored in
+        // batches, and each gets its own outcome.
+        let tasks: Vec<_> = (0..40)
+            .map(|n| {
+                let store = store.clone();
+                let conversation = (n % 2 == 0).then(|| first.conversation_id.clone());
+                tokio::spawn(async move {
+                    store
+                        .record_exchange(
+                            DEMO_BOT_ID,
+                            conversation.as_deref(),
+                            &format!("question {n}"),
+                            &format!("answer {n}"),
+                        )
+                        .await
+                        .expect("store")
+                })
+            })
+            .collect();
+        let mut recorded = Vec::new();
+        let mut refused = 0;
+        for task in tasks {
+            match task.await.expect("task") {
+                Outcome::Recorded(exchange) => recorded.push(exchange),
+                Outcome::QuotaExceeded => refused += 1,
+                Outcome::NoCredits => panic!("credits are not the limit here"),
+            }
+        }
+        assert_eq!(recorded.len(), 24, "the quota of 25 less the first reply");
+        assert_eq!(refused, 16);
+        assert_eq!(
+            store.replies_this_month(DEMO_BOT_ID).await.expect("count"),
+            25
+        );
+        let bot = store.bot(DEMO_BOT_ID).await.expect("read").expect("bot");
+        assert_eq!(bot.credits, Some(5), "one credit per stored reply");
+        for exchange in &recorded {
+            let messages = store
+                .messages(&exchange.conversation_id)
+                .await
+                .expect("messages");
+            let question = messages
+                .iter()
+                .position(|m| m.id == exchange.user_message_id)
+                .expect("question stored");
+            assert_eq!(
+                messages[question + 1].id,
+                exchange.reply_message_id,
+                "the reply follows its question"
+            );
+            assert_eq!(
+                exchange.new_conversation,
+                exchange.conversation_id != first.conversation_id
+            );
+        }
+        let continued = store
+            .messages(&first.conversation_id)
+            .await
+            .expect("messages")
+            .len();
+        let joined = recorded
+            .iter()
+            .filter(|e| e.conversation_id == first.conversation_id)
+            .count();
+        assert_eq!(continued, 2 + 2 * joined);
     }
 
     #[tokio::test]

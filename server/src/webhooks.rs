@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::Sha256;
 use sqlx::any::AnyRow;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 use crate::store::{now_ms, Backend, Store, StoreError};
 use crate::{dates, ids};
@@ -247,14 +247,32 @@ pub async fn deliveries(
 /// Writes `event` about `bot_id` to the outbox of every endpoint of the bot that wants it.
 /// Errors are logged, never returned: the chat that caused the event has been answered.
 pub async fn emit(store: &Store, bot_id: &str, event: &str, data: Value) {
-    let now = now_ms();
+    let written = match store.writer().acquire().await {
+        Ok(mut conn) => queue_on(&mut conn, bot_id, event, data, now_ms()).await,
+        Err(err) => Err(err),
+    };
+    if let Err(err) = written {
+        tracing::error!(bot = %bot_id, event, error = %err, "cannot queue a webhook event");
+    }
+}
+
+/// Writes `event` about `bot_id`, stamped `now`, to the outbox of every endpoint of the bot
+/// that wants it, on `conn`: inside the caller's transaction when it has one (the store's
+/// group commit queues an exchange's events in the transaction that stores it).
+pub(crate) async fn queue_on(
+    conn: &mut AnyConnection,
+    bot_id: &str,
+    event: &str,
+    data: Value,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     let envelope = Envelope {
         event,
         timestamp: dates::iso8601(now),
         data,
     };
     let body = serde_json::to_string(&envelope).unwrap_or_default();
-    let written = sqlx::query(
+    sqlx::query(
         "INSERT INTO webhook_deliveries (webhook_id, event, body, next_at, created_at)
          SELECT id, $1, $2, $3, $3 FROM webhooks
          WHERE bot_id = $4 AND events LIKE $5",
@@ -264,15 +282,64 @@ pub async fn emit(store: &Store, bot_id: &str, event: &str, data: Value) {
     .bind(now)
     .bind(bot_id)
     .bind(format!("%,{event},%"))
-    .execute(store.writer())
-    .await;
-    if let Err(err) = written {
-        tracing::error!(bot = %bot_id, event, error = %err, "cannot queue a webhook event");
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The events of a visitor's message and (when it is stored too) the bot's reply, in the
+/// order they are queued: `conversation.started` (when the message started it),
+/// `message.received`, `message.sent` and `bot.response`.
+pub(crate) fn exchange_events(
+    bot_id: &str,
+    conversation_id: &str,
+    new_conversation: bool,
+    message: (&str, &str),
+    reply: Option<(&str, &str)>,
+) -> Vec<(&'static str, Value)> {
+    let mut events = Vec::with_capacity(4);
+    if new_conversation {
+        events.push((
+            "conversation.started",
+            json!({ "botId": bot_id, "conversationId": conversation_id }),
+        ));
     }
+    let (message_id, text) = message;
+    events.push((
+        "message.received",
+        json!({ "botId": bot_id, "conversationId": conversation_id, "messageId": message_id,
+                "message": text }),
+    ));
+    if let Some((reply_id, reply)) = reply {
+        for event in ["message.sent", "bot.response"] {
+            events.push((
+                event,
+                json!({ "botId": bot_id, "conversationId": conversation_id,
+                        "messageId": reply_id, "response": reply }),
+            ));
+        }
+    }
+    events
+}
+
+/// `quota.warning`'s data when a reply brings this month's count to `replies` of `quota`:
+/// `Some` for the reply that reaches [`QUOTA_WARNING_PERCENT`] (once).
+pub(crate) fn quota_warning_data(bot_id: &str, quota: i64, replies: i64) -> Option<Value> {
+    if quota <= 0 {
+        return None;
+    }
+    // The first whole reply count at or over the share.
+    let threshold = (quota * QUOTA_WARNING_PERCENT + 99) / 100;
+    (replies == threshold).then(|| {
+        json!({ "botId": bot_id, "monthlyQuota": quota, "used": replies,
+                "remaining": quota - replies })
+    })
 }
 
 /// The events of a visitor's message and the bot's reply, both stored: `conversation.started`
 /// (when the message started it), `message.received`, `message.sent` and `bot.response`.
+/// (Exchanges stored by [`Store::record_exchange`] and [`Store::begin_streamed_exchange`]
+/// have theirs queued in the storing transaction; this is for the others.)
 pub async fn emit_exchange(
     store: &Store,
     bot_id: &str,
@@ -281,26 +348,12 @@ pub async fn emit_exchange(
     message: (&str, &str),
     reply: Option<(&str, &str)>,
 ) {
-    if new_conversation {
-        emit(
-            store,
-            bot_id,
-            "conversation.started",
-            json!({ "botId": bot_id, "conversationId": conversation_id }),
-        )
-        .await;
+    for (event, data) in exchange_events(bot_id, conversation_id, new_conversation, message, reply)
+    {
+        emit(store, bot_id, event, data).await;
     }
-    let (message_id, text) = message;
-    emit(
-        store,
-        bot_id,
-        "message.received",
-        json!({ "botId": bot_id, "conversationId": conversation_id, "messageId": message_id,
-                "message": text }),
-    )
-    .await;
-    if let Some((reply_id, reply)) = reply {
-        emit_reply(store, bot_id, conversation_id, reply_id, reply).await;
+    if reply.is_some() {
+        quota_warning(store, bot_id).await;
     }
 }
 
@@ -383,20 +436,8 @@ async fn quota_warning(store: &Store, bot_id: &str) {
             return;
         }
     };
-    let Some(quota) = quota.filter(|q| *q > 0) else {
-        return;
-    };
-    // The first whole reply count at or over the share.
-    let threshold = (quota * QUOTA_WARNING_PERCENT + 99) / 100;
-    if replies == threshold {
-        emit(
-            store,
-            bot_id,
-            "quota.warning",
-            json!({ "botId": bot_id, "monthlyQuota": quota, "used": replies,
-                    "remaining": quota - replies }),
-        )
-        .await;
+    if let Some(data) = quota.and_then(|quota| quota_warning_data(bot_id, quota, replies)) {
+        emit(store, bot_id, "quota.warning", data).await;
     }
 }
 

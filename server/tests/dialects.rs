@@ -953,6 +953,19 @@ async fn a_stopping_server_ends_the_listening_streams() {
     let id = chataibot::decode_start(&started.meta(), &started.body)
         .expect("decodes")
         .conversation_id;
+    // The answer is stored first (a background task does it): the stream has two messages to
+    // send, however slow the machine, whenever the stop comes.
+    tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let stored = server.state.store.messages(&id).await.expect("messages");
+            if stored.iter().filter(|m| m.complete).count() >= 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the answer is stored");
     let patient = server
         .state
         .clone()

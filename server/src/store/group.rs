@@ -1,0 +1,523 @@
+//! Group commit for the chat hot path. A request's exchange (its visitor message and the
+//! bot's reply, with the credit, the monthly quota and the webhook events they cost) and, on
+//! SQLite, its rate-limit hit are queued here instead of each taking the write connection for
+//! a transaction of its own. One task at a time takes everything queued (up to [`MAX_BATCH`]
+//! jobs), stores it in one transaction with a few statements for the whole batch (one
+//! multi-row insert for all messages, one counter update per bot), commits, and only then
+//! answers each request: what a request was told is stored, is stored. Requests that arrive
+//! while a batch commits form the next batch, so batches grow with the load and no timer
+//! waits for company.
+//!
+//! A batch that fails as a whole (a database error) is retried one job per transaction, so
+//! one bad job fails alone. Within a batch, jobs are decided in the order they came: credits
+//! and the quota are read once per bot (locked on PostgreSQL, so instances sharing the
+//! database take turns per batch, not per request) and spent in memory, then written once.
+//! Locks are taken in bot-id order, so two instances' batches cannot deadlock on them.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, PoisonError};
+
+use tokio::sync::oneshot;
+
+use super::*;
+
+/// The most jobs one transaction takes (its messages insert binds 22 values per exchange,
+/// well under both databases' limits).
+pub(super) const MAX_BATCH: usize = 64;
+
+/// The jobs waiting for the next batch.
+#[derive(Default)]
+pub(super) struct Queue {
+    state: Mutex<QueueState>,
+}
+
+#[derive(Default)]
+struct QueueState {
+    jobs: Vec<Job>,
+    /// Whether a task is taking batches (then it will take what is queued).
+    running: bool,
+}
+
+pub(super) enum Job {
+    Exchange(ExchangeJob),
+    Hit(HitJob),
+}
+
+/// An exchange to store ([`Store::record_exchange`], [`Store::begin_streamed_exchange`]).
+pub(super) struct ExchangeJob {
+    pub bot_id: String,
+    pub requested: Option<String>,
+    pub user_text: String,
+    pub reply_text: String,
+    pub reply_complete: bool,
+    pub done: oneshot::Sender<Result<ExchangeOutcome, StoreError>>,
+}
+
+/// A rate-limit hit ([`Store::hit_rate_window`] on SQLite).
+pub(super) struct HitJob {
+    pub scope: String,
+    pub limit: i64,
+    pub window_secs: i64,
+    pub now: i64,
+    pub done: oneshot::Sender<Result<(i64, i64), StoreError>>,
+}
+
+enum Done {
+    Exchange(ExchangeOutcome),
+    Hit((i64, i64)),
+}
+
+impl Job {
+    fn answer(self, result: Result<Done, StoreError>) {
+        // A receiver that is gone belonged to a request that was dropped (its client left):
+        // what it asked for is stored all the same.
+        match (self, result) {
+            (Job::Exchange(job), Ok(Done::Exchange(outcome))) => drop(job.done.send(Ok(outcome))),
+            (Job::Hit(job), Ok(Done::Hit(hit))) => drop(job.done.send(Ok(hit))),
+            (Job::Exchange(job), Err(err)) => drop(job.done.send(Err(err))),
+            (Job::Hit(job), Err(err)) => drop(job.done.send(Err(err))),
+            (Job::Exchange(job), Ok(Done::Hit(_))) => drop(job.done.send(Err(mixed_up()))),
+            (Job::Hit(job), Ok(Done::Exchange(_))) => drop(job.done.send(Err(mixed_up()))),
+        }
+    }
+}
+
+fn mixed_up() -> StoreError {
+    StoreError::Database(sqlx::Error::Protocol(
+        "a batch answered the wrong job".into(),
+    ))
+}
+
+/// Queues `job` and makes sure a task is taking batches.
+pub(super) fn push(store: &Store, job: Job) {
+    let mut state = store
+        .inner
+        .queue
+        .state
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    state.jobs.push(job);
+    if !state.running {
+        state.running = true;
+        drop(state);
+        tokio::spawn(run(store.clone()));
+    }
+}
+
+/// What a job's receiver gets when its batch task ended without answering (it panicked or
+/// its runtime shut down).
+pub(super) fn gone<T>(_: oneshot::error::RecvError) -> Result<T, StoreError> {
+    Err(StoreError::Database(sqlx::Error::WorkerCrashed))
+}
+
+/// Marks the queue as not running when the task ends, however it ends. A task that did not
+/// finish (a panic, its runtime shutting down) fails what is still queued rather than leave
+/// it waiting: the next request starts a new task.
+struct Running {
+    store: Store,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let mut state = self
+            .store
+            .inner
+            .queue
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        state.running = false;
+        // Dropping the jobs drops their senders: their requests get an error.
+        state.jobs.clear();
+    }
+}
+
+async fn run(store: Store) {
+    let _running = Running {
+        store: store.clone(),
+    };
+    loop {
+        let batch: Vec<Job> = {
+            let mut state = store
+                .inner
+                .queue
+                .state
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if state.jobs.is_empty() {
+                state.running = false;
+                return;
+            }
+            let take = state.jobs.len().min(MAX_BATCH);
+            state.jobs.drain(..take).collect()
+        };
+        execute(&store, batch).await;
+    }
+}
+
+async fn execute(store: &Store, jobs: Vec<Job>) {
+    match attempt(store, &jobs).await {
+        Ok(results) => {
+            for (job, done) in jobs.into_iter().zip(results) {
+                job.answer(Ok(done));
+            }
+        }
+        Err(err) if jobs.len() == 1 => {
+            if let Some(job) = jobs.into_iter().next() {
+                job.answer(Err(err));
+            }
+        }
+        Err(err) => {
+            tracing::warn!(jobs = jobs.len(), error = %err, "a batch failed; storing its jobs one by one");
+            for job in jobs {
+                let result = attempt(store, std::slice::from_ref(&job))
+                    .await
+                    .map(|mut done| done.remove(0));
+                job.answer(result);
+            }
+        }
+    }
+}
+
+/// Stores `jobs` in one transaction; the outcome of each, in order.
+async fn attempt(store: &Store, jobs: &[Job]) -> Result<Vec<Done>, StoreError> {
+    let mut tx = store.begin().await?;
+    let mut done: Vec<Option<Done>> = jobs.iter().map(|_| None).collect();
+    for (slot, job) in done.iter_mut().zip(jobs) {
+        if let Job::Hit(hit) = job {
+            let counted =
+                hit_rate_window_on(&mut tx, &hit.scope, hit.limit, hit.window_secs, hit.now)
+                    .await?;
+            *slot = Some(Done::Hit(counted));
+        }
+    }
+    let exchanges: Vec<(usize, &ExchangeJob)> = jobs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, job)| match job {
+            Job::Exchange(exchange) => Some((i, exchange)),
+            Job::Hit(_) => None,
+        })
+        .collect();
+    if !exchanges.is_empty() {
+        for (i, outcome) in store_exchanges(store, &mut tx, &exchanges).await? {
+            done[i] = Some(Done::Exchange(outcome));
+        }
+    }
+    tx.commit().await?;
+    Ok(done
+        .into_iter()
+        .map(|done| done.unwrap_or(Done::Exchange(Outcome::NoCredits)))
+        .collect())
+}
+
+/// A bot's limits as the batch spends them.
+struct Limits {
+    credits: Option<i64>,
+    quota: Option<i64>,
+    /// This month's replies and pending answers (read only when there is a quota).
+    replies: i64,
+    pending: i64,
+    spent: i64,
+    admitted: i64,
+}
+
+/// `$first, $first+1, …` (`count` of them).
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `($1, …, $width), ($width+1, …), …` (`rows` of them).
+fn value_rows(width: usize, rows: usize) -> String {
+    (0..rows)
+        .map(|row| format!("({})", placeholders(row * width + 1, width)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Stores the exchanges of a batch: decides each (credits, quota) in order, then writes the
+/// counters, the new conversations, all messages and the webhook events.
+async fn store_exchanges(
+    store: &Store,
+    tx: &mut Tx,
+    exchanges: &[(usize, &ExchangeJob)],
+) -> Result<Vec<(usize, ExchangeOutcome)>, StoreError> {
+    let now = now_ms();
+    let month = dates::month_start_ms(now);
+    let postgres = store.inner.backend == Backend::Postgres;
+
+    // The bots' limits, and on PostgreSQL their hot rows locked, in bot-id order.
+    let mut bot_ids: Vec<&str> = exchanges.iter().map(|(_, e)| e.bot_id.as_str()).collect();
+    bot_ids.sort_unstable();
+    bot_ids.dedup();
+    let sql = format!(
+        "SELECT id, credits, monthly_quota FROM bots WHERE id IN ({})",
+        placeholders(1, bot_ids.len())
+    );
+    let rows = bot_ids
+        .iter()
+        .fold(sqlx::query(&sql), |query, id| query.bind(*id))
+        .fetch_all(&mut **tx)
+        .await?;
+    let mut limits: HashMap<String, Limits> = HashMap::new();
+    for row in &rows {
+        limits.insert(
+            row.try_get("id")?,
+            Limits {
+                credits: row.try_get("credits")?,
+                quota: row.try_get("monthly_quota")?,
+                replies: 0,
+                pending: 0,
+                spent: 0,
+                admitted: 0,
+            },
+        );
+    }
+    for id in &bot_ids {
+        let Some(bot) = limits.get_mut(*id) else {
+            continue;
+        };
+        if bot.credits.is_some() && postgres {
+            // The committed count, locked until this batch commits.
+            bot.credits = sqlx::query_scalar("SELECT credits FROM bots WHERE id = $1 FOR UPDATE")
+                .bind(*id)
+                .fetch_one(&mut **tx)
+                .await?;
+        }
+        if bot.quota.is_some() {
+            // Creates the month's row if needed and locks it (PostgreSQL); SQLite holds the
+            // write lock already.
+            let usage = sqlx::query(
+                "INSERT INTO monthly_usage (bot_id, month, replies, pending) VALUES ($1, $2, 0, 0)
+                 ON CONFLICT (bot_id, month) DO UPDATE SET replies = monthly_usage.replies
+                 RETURNING replies, pending",
+            )
+            .bind(*id)
+            .bind(month)
+            .fetch_one(&mut **tx)
+            .await?;
+            bot.replies = usage.try_get("replies")?;
+            bot.pending = usage.try_get("pending")?;
+        }
+    }
+
+    // Each exchange in the order it came.
+    let mut outcomes = Vec::with_capacity(exchanges.len());
+    let mut admitted: Vec<(usize, &ExchangeJob, Option<i64>)> = Vec::new();
+    for &(i, job) in exchanges {
+        let Some(bot) = limits.get_mut(&job.bot_id) else {
+            outcomes.push((i, Outcome::NoCredits));
+            continue;
+        };
+        if bot.credits.is_some_and(|credits| credits - bot.spent <= 0) {
+            outcomes.push((i, Outcome::NoCredits));
+            continue;
+        }
+        if bot
+            .quota
+            .is_some_and(|quota| bot.replies + bot.pending >= quota)
+        {
+            outcomes.push((i, Outcome::QuotaExceeded));
+            continue;
+        }
+        if bot.credits.is_some() {
+            bot.spent += 1;
+        }
+        bot.admitted += 1;
+        bot.replies += 1;
+        // The quota warning goes with the reply that reaches its share.
+        let warning_at = bot
+            .quota
+            .filter(|_| job.reply_complete)
+            .map(|_| bot.replies);
+        admitted.push((i, job, warning_at));
+    }
+    if admitted.is_empty() {
+        return Ok(outcomes);
+    }
+
+    // The counters, once per bot.
+    for id in &bot_ids {
+        let Some(bot) = limits.get(*id) else { continue };
+        if bot.spent > 0 {
+            sqlx::query("UPDATE bots SET credits = credits - $2 WHERE id = $1")
+                .bind(*id)
+                .bind(bot.spent)
+                .execute(&mut **tx)
+                .await?;
+        }
+        if bot.admitted > 0 {
+            add_usage(tx, id, month, bot.admitted).await?;
+        }
+    }
+
+    // The conversations: the requested one if it is the bot's, else a new one.
+    let requested: Vec<&str> = admitted
+        .iter()
+        .filter_map(|(_, job, _)| job.requested.as_deref())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let mut owners: HashMap<String, String> = HashMap::new();
+    if !requested.is_empty() {
+        let sql = format!(
+            "SELECT id, bot_id FROM conversations WHERE id IN ({})",
+            placeholders(1, requested.len())
+        );
+        let query = sqlx::query(&sql);
+        let rows = requested
+            .iter()
+            .fold(query, |query, id| query.bind(*id))
+            .fetch_all(&mut **tx)
+            .await?;
+        for row in &rows {
+            owners.insert(row.try_get("id")?, row.try_get("bot_id")?);
+        }
+    }
+    struct Stored<'a> {
+        index: usize,
+        job: &'a ExchangeJob,
+        warning_at: Option<i64>,
+        conversation_id: String,
+        new_conversation: bool,
+        user_message_id: String,
+        reply_message_id: String,
+    }
+    let mut stored = Vec::with_capacity(admitted.len());
+    for (index, job, warning_at) in admitted {
+        let existing = job
+            .requested
+            .as_deref()
+            .filter(|id| owners.get(*id).is_some_and(|owner| *owner == job.bot_id));
+        let (conversation_id, new_conversation) = match existing {
+            Some(id) => (id.to_owned(), false),
+            None => (ids::conversation_id()?, true),
+        };
+        stored.push(Stored {
+            index,
+            job,
+            warning_at,
+            conversation_id,
+            new_conversation,
+            user_message_id: ids::message_id()?,
+            reply_message_id: ids::message_id()?,
+        });
+    }
+    let new: Vec<&Stored> = stored.iter().filter(|s| s.new_conversation).collect();
+    if !new.is_empty() {
+        let sql = format!(
+            "INSERT INTO conversations (id, bot_id, created_at) VALUES {}",
+            value_rows(3, new.len())
+        );
+        let query = sqlx::query(&sql);
+        new.iter()
+            .fold(query, |query, s| {
+                query
+                    .bind(s.conversation_id.as_str())
+                    .bind(s.job.bot_id.as_str())
+                    .bind(now)
+            })
+            .execute(&mut **tx)
+            .await?;
+    }
+
+    // All messages in one statement, grouped by bot (the rollup triggers lock each bot's day
+    // rows in one order), each question before its reply.
+    let mut order: Vec<&Stored> = stored.iter().collect();
+    order.sort_by(|a, b| a.job.bot_id.cmp(&b.job.bot_id));
+    let sql = format!(
+        "INSERT INTO messages (id, bot_id, conversation_id, role, content, created_at, complete,
+             actions, writer, question_key, response_ms)
+         VALUES {}",
+        value_rows(11, order.len() * 2)
+    );
+    let instance = store.inner.instance.as_str();
+    let keys: Vec<String> = order
+        .iter()
+        .map(|s| question_key(&s.job.user_text))
+        .collect();
+    let query = order
+        .iter()
+        .zip(&keys)
+        .fold(sqlx::query(&sql), |query, (s, key)| {
+            let job = s.job;
+            query
+                .bind(s.user_message_id.as_str())
+                .bind(job.bot_id.as_str())
+                .bind(s.conversation_id.as_str())
+                .bind(Role::User.as_str())
+                .bind(job.user_text.as_str())
+                .bind(now)
+                .bind(1_i64)
+                .bind(None::<&str>)
+                .bind(None::<&str>)
+                .bind(Some(key.as_str()))
+                .bind(None::<i64>)
+                .bind(s.reply_message_id.as_str())
+                .bind(job.bot_id.as_str())
+                .bind(s.conversation_id.as_str())
+                .bind(Role::Assistant.as_str())
+                .bind(job.reply_text.as_str())
+                .bind(now)
+                .bind(i64::from(job.reply_complete))
+                .bind(None::<&str>)
+                .bind((!job.reply_complete).then_some(instance))
+                .bind(None::<&str>)
+                .bind(Some(0_i64))
+        });
+    query.execute(&mut **tx).await?;
+
+    // The webhook events, in this transaction, for the bots that have endpoints.
+    let sql = format!(
+        "SELECT DISTINCT bot_id FROM webhooks WHERE bot_id IN ({})",
+        placeholders(1, bot_ids.len())
+    );
+    let query = sqlx::query(&sql);
+    let hooked: HashSet<String> = bot_ids
+        .iter()
+        .fold(query, |query, id| query.bind(*id))
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|row| row.try_get("bot_id"))
+        .collect::<Result<_, _>>()?;
+    for s in stored.iter().filter(|s| hooked.contains(&s.job.bot_id)) {
+        let job = s.job;
+        let reply = job
+            .reply_complete
+            .then_some((s.reply_message_id.as_str(), job.reply_text.as_str()));
+        let events = crate::webhooks::exchange_events(
+            &job.bot_id,
+            &s.conversation_id,
+            s.new_conversation,
+            (&s.user_message_id, &job.user_text),
+            reply,
+        );
+        for (event, data) in events {
+            crate::webhooks::queue_on(tx, &job.bot_id, event, data, now).await?;
+        }
+        let quota = limits.get(&job.bot_id).and_then(|bot| bot.quota);
+        if let (Some(quota), Some(replies)) = (quota, s.warning_at) {
+            if let Some(data) = crate::webhooks::quota_warning_data(&job.bot_id, quota, replies) {
+                crate::webhooks::queue_on(tx, &job.bot_id, "quota.warning", data, now).await?;
+            }
+        }
+    }
+
+    outcomes.extend(stored.into_iter().map(|s| {
+        (
+            s.index,
+            Outcome::Recorded(RecordedExchange {
+                conversation_id: s.conversation_id,
+                new_conversation: s.new_conversation,
+                user_message_id: s.user_message_id,
+                reply_message_id: s.reply_message_id,
+                created_at: now,
+            }),
+        )
+    }));
+    Ok(outcomes)
+}
