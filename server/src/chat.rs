@@ -18,7 +18,7 @@ use crate::error::AppError;
 use crate::faq::{self, Answer};
 use crate::rate_limit::RateLimitStatus;
 use crate::store::Bot;
-use crate::{sse, AppState};
+use crate::{sse, upstream, AppState};
 
 /// The handler. Extraction cannot fail here: path and body rejections are turned into
 /// [`AppError`]s inside, after the key check, so they too get our error shape and headers.
@@ -79,10 +79,61 @@ async fn reply(state: &AppState, bot: &Bot, request: ChatRequest) -> Result<Resp
     if bot.credits == Some(0) {
         return Err(AppError::InsufficientCredits);
     }
+    let format = ReplyFormat::choose(request.stream, bot.stream_default);
+    if let Some(settings) = upstream::settings(&state.store, &bot.id).await? {
+        return upstream_reply(state, bot, &request, &settings, format).await;
+    }
     let answer = faq::answer(&state.store, &bot.id, &bot.name, &request.message).await?;
-    match ReplyFormat::choose(request.stream, bot.stream_default) {
+    match format {
         ReplyFormat::Json => json_reply(state, bot, &request, answer).await,
         ReplyFormat::EventStream => stream_reply(state, bot, &request, answer).await,
+    }
+}
+
+/// The reply of a bot with an AI upstream: its deltas as they arrive (SSE), or collected (JSON).
+async fn upstream_reply(
+    state: &AppState,
+    bot: &Bot,
+    request: &ChatRequest,
+    settings: &upstream::Settings,
+    format: ReplyFormat,
+) -> Result<Response, AppError> {
+    let conversation_id = request.conversation_id.as_deref();
+    match format {
+        ReplyFormat::Json => {
+            let collected = upstream::answer_collected(
+                state,
+                bot,
+                settings,
+                conversation_id,
+                &request.message,
+                None,
+            )
+            .await?;
+            let data = ChatData {
+                response: collected.text,
+                conversation_id: collected.exchange.conversation_id,
+                message_id: Some(collected.exchange.reply_message_id),
+                suggested_actions: Vec::new(),
+            };
+            Ok(Json(ChatSuccess::new(data)).into_response())
+        }
+        ReplyFormat::EventStream => {
+            let started = upstream::begin(
+                state,
+                bot,
+                settings,
+                conversation_id,
+                &request.message,
+                None,
+            )
+            .await?;
+            Ok(sse::respond_upstream(
+                state,
+                started,
+                sse::StreamFormat::Chatbots,
+            ))
+        }
     }
 }
 

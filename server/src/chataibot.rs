@@ -309,28 +309,61 @@ async fn accept(
 /// Stores the demo brain's answer to a claimed job and wakes this process's listeners. On
 /// failure the job stays, and is claimed again when its lease ends.
 pub async fn deliver(state: &AppState, job: ReplyJob) {
-    let name = match state.store.bot(&job.bot_id).await {
-        Ok(Some(bot)) => bot.name,
-        Ok(None) => String::new(),
+    let (bot, upstream) = match state.store.bot(&job.bot_id).await {
+        Ok(Some(bot)) => match crate::upstream::settings(&state.store, &bot.id).await {
+            Ok(upstream) => (Some(bot), upstream),
+            Err(err) => {
+                tracing::error!(job = %job.id, error = %err, "cannot deliver an answer");
+                return;
+            }
+        },
+        Ok(None) => (None, None),
         Err(err) => {
             tracing::error!(job = %job.id, error = %err, "cannot deliver an answer");
             return;
         }
     };
-    let answer = match crate::faq::answer(&state.store, &job.bot_id, &name, &job.question).await {
-        Ok(answer) => answer,
-        Err(err) => {
-            tracing::error!(job = %job.id, error = %err, "cannot deliver an answer");
-            return;
+    let (text, actions, usage) = match (bot, upstream) {
+        // With an AI upstream: its whole reply to the conversation so far. If it fails, the
+        // job stays and is claimed again when its lease ends.
+        (Some(bot), Some(settings)) => {
+            match crate::upstream::reply_to_stored(
+                state,
+                &bot,
+                &settings,
+                &job.conversation_id,
+                &job.question,
+            )
+            .await
+            {
+                Ok((text, usage)) => (text, Vec::new(), usage),
+                Err(err) => {
+                    tracing::warn!(job = %job.id, error = %err, "the upstream gave no answer; retried later");
+                    return;
+                }
+            }
+        }
+        (bot, _) => {
+            let name = bot.map(|bot| bot.name).unwrap_or_default();
+            match crate::faq::answer(&state.store, &job.bot_id, &name, &job.question).await {
+                Ok(answer) => (answer.text, answer.suggested_actions, None),
+                Err(err) => {
+                    tracing::error!(job = %job.id, error = %err, "cannot deliver an answer");
+                    return;
+                }
+            }
         }
     };
-    match state
-        .store
-        .deliver_job(&job, &answer.text, &answer.suggested_actions)
-        .await
-    {
+    match state.store.deliver_job(&job, &text, &actions).await {
         Ok(Some(stored)) => {
             state.deliveries().notify();
+            if let Some(tokens) = usage {
+                if let Err(err) =
+                    crate::upstream::charge_usage(&state.store, &job.bot_id, tokens).await
+                {
+                    tracing::error!(job = %job.id, error = %err, "cannot count a reply's tokens");
+                }
+            }
             crate::webhooks::emit_reply(
                 &state.store,
                 &job.bot_id,

@@ -57,6 +57,14 @@ TRAINING (with --bot or --create):
   --train FILE                adds FILE (.md, .txt, .html or .pdf) as a training document,
                               titled after its file name, as POST /v1/bots/ID/train does
 
+AI MODEL (with --bot or --create): an OpenAI-compatible chat-completions upstream
+  --upstream-url http://host:port/v1|none   where replies come from (none: the documents)
+  --upstream-model NAME       the model asked for (required with --upstream-url)
+  --upstream-system-prompt TEXT             said before the passages and the conversation
+  --upstream-temperature T    0 to 2        --upstream-max-tokens N
+  --upstream-key-env VAR      the environment variable of the serving process that holds
+                              the upstream's key (never stored, printed or logged)
+
 WEBHOOKS (with --bot):
   --webhook-add http://host/path --events message.received,message.sent [--webhook-secret S]
                               registers an endpoint; prints its id and secret (only now)
@@ -181,6 +189,8 @@ pub struct BotCommand {
     pub webhook: Option<WebhookAction>,
     /// `--train FILE`: a training document to add.
     pub train: Option<PathBuf>,
+    /// `--upstream-url …`: the bot's AI upstream to set (`Some(None)`: removed).
+    pub upstream: Option<Option<crate::upstream::Settings>>,
 }
 
 /// What the `bot` command does with the bot's webhooks.
@@ -298,7 +308,13 @@ fn parse_bot(args: &[String]) -> Result<Command, CliError> {
     let (mut hook_url, mut hook_events, mut hook_secret) = (None, None, None);
     let (mut hook_delete, mut hook_list) = (None, false);
     let mut train = None;
+    let mut upstream_url: Option<String> = None;
+    let mut upstream = crate::upstream::Settings::new("", "");
+    let mut upstream_parts = false;
     for (flag, value) in flags(args)? {
+        if flag.starts_with("--upstream-") && flag != "--upstream-url" {
+            upstream_parts = true;
+        }
         match flag.as_str() {
             "--data-dir" => data_dir = value.into(),
             "--database-url" => database = database_url(&value)?,
@@ -338,6 +354,12 @@ fn parse_bot(args: &[String]) -> Result<Command, CliError> {
             "--webhook-delete" => hook_delete = Some(value),
             "--webhooks" => hook_list = boolean(&flag, &value)?,
             "--train" => train = Some(PathBuf::from(value)),
+            "--upstream-url" => upstream_url = Some(value),
+            "--upstream-model" => upstream.model = value,
+            "--upstream-system-prompt" => upstream.system_prompt = value,
+            "--upstream-temperature" => upstream.temperature = Some(number(&flag, &value)?),
+            "--upstream-max-tokens" => upstream.max_tokens = Some(number(&flag, &value)?),
+            "--upstream-key-env" => upstream.key_env = Some(value),
             _ => {
                 return Err(CliError(format!(
                     "unknown option {flag} for the bot command"
@@ -395,6 +417,28 @@ fn parse_bot(args: &[String]) -> Result<Command, CliError> {
             ))
         }
     };
+    let upstream = match upstream_url {
+        Some(url) if url.eq_ignore_ascii_case("none") => {
+            if upstream_parts {
+                return Err(CliError(
+                    "--upstream-url none removes the upstream: give no other --upstream-* option"
+                        .to_owned(),
+                ));
+            }
+            Some(None)
+        }
+        Some(url) => {
+            upstream.url = url;
+            upstream.check().map_err(CliError)?;
+            Some(Some(upstream))
+        }
+        None if upstream_parts => {
+            return Err(CliError(
+                "the --upstream-* options go with --upstream-url".to_owned(),
+            ))
+        }
+        None => None,
+    };
     Ok(Command::Bot(BotCommand {
         data_dir,
         database_url: database,
@@ -402,6 +446,7 @@ fn parse_bot(args: &[String]) -> Result<Command, CliError> {
         update,
         webhook,
         train,
+        upstream,
     }))
 }
 
@@ -586,6 +631,7 @@ mod tests {
                 update,
                 webhook: None,
                 train: None,
+                upstream: None,
             }))
         );
         let Ok(Command::Bot(unlimited)) =

@@ -61,6 +61,16 @@ pub enum AppError {
     /// did not arrive in time), 414, 431. Its code is the status's name (`NOT_FOUND`,
     /// `METHOD_NOT_ALLOWED`, `URI_TOO_LONG`...).
     Http(StatusCode),
+    /// The bot's AI upstream answered 429 (its `Retry-After`, if it gave one, is passed on).
+    UpstreamBusy {
+        /// Seconds to wait, as the upstream said.
+        retry_after_s: Option<u64>,
+    },
+    /// The bot's AI upstream stayed silent too long (504).
+    UpstreamTimeout,
+    /// The bot's AI upstream failed: unreachable, a 5xx or other refusal, a malformed or cut
+    /// stream (502). The detail is logged, never answered.
+    UpstreamFailed(String),
 }
 
 impl AppError {
@@ -77,7 +87,10 @@ impl AppError {
             Self::InvalidRequest(_) | Self::UploadTooLarge(_) => ErrorCode::InvalidRequest,
             Self::DocumentNotFound => ErrorCode::Other(DOCUMENT_NOT_FOUND.to_owned()),
             Self::WebhookNotFound => ErrorCode::Other("WEBHOOK_NOT_FOUND".to_owned()),
-            Self::Internal(_) => ErrorCode::Server,
+            Self::Internal(_) | Self::UpstreamTimeout | Self::UpstreamFailed(_) => {
+                ErrorCode::Server
+            }
+            Self::UpstreamBusy { .. } => ErrorCode::RateLimitExceeded,
             Self::PayloadTooLarge => ErrorCode::Other(PAYLOAD_TOO_LARGE.to_owned()),
             Self::Http(status) if status.is_server_error() => ErrorCode::Server,
             Self::Http(status) => ErrorCode::Other(http_code(*status)),
@@ -94,6 +107,8 @@ impl AppError {
             }
             Self::DocumentNotFound | Self::WebhookNotFound => return StatusCode::NOT_FOUND,
             Self::Http(status) => return *status,
+            Self::UpstreamTimeout => return StatusCode::GATEWAY_TIMEOUT,
+            Self::UpstreamFailed(_) => return StatusCode::BAD_GATEWAY,
             _ => {}
         }
         StatusCode::from_u16(self.code().http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
@@ -126,6 +141,15 @@ impl AppError {
             Self::Internal(_) => "Internal server error. Please try again later.".to_owned(),
             Self::PayloadTooLarge => "The request body is too large".to_owned(),
             Self::Http(status) => http_message(*status),
+            Self::UpstreamBusy { .. } => {
+                "The AI model is busy. Please try again in a moment.".to_owned()
+            }
+            Self::UpstreamTimeout => {
+                "The AI model did not answer in time. Please try again.".to_owned()
+            }
+            Self::UpstreamFailed(_) => {
+                "The AI model could not answer. Please try again.".to_owned()
+            }
         }
     }
 
@@ -138,6 +162,7 @@ impl AppError {
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             Self::RateLimited { retry_after_s } => Some(*retry_after_s),
+            Self::UpstreamBusy { retry_after_s } => *retry_after_s,
             _ => None,
         }
     }
@@ -167,8 +192,10 @@ impl AppError {
     /// The error answered in `dialect`'s own shape, with its status (and `Retry-After` on a
     /// 429). The chatbots dialect's is exactly `IntoResponse`'s.
     pub fn into_dialect_response(self, dialect: Dialect) -> Response {
-        if let Self::Internal(detail) = &self {
-            tracing::error!(detail = %detail, "internal error");
+        match &self {
+            Self::Internal(detail) => tracing::error!(detail = %detail, "internal error"),
+            Self::UpstreamFailed(detail) => tracing::warn!(detail = %detail, "upstream failed"),
+            _ => {}
         }
         let (code, status, message) = (self.code(), self.status(), self.message_in(dialect));
         let retry_after = self.retry_after();
@@ -247,7 +274,9 @@ fn http_message(status: StatusCode) -> String {
 impl std::fmt::Display for AppError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Internal(detail) => write!(f, "{}: {detail}", self.code().as_str()),
+            Self::Internal(detail) | Self::UpstreamFailed(detail) => {
+                write!(f, "{}: {detail}", self.code().as_str())
+            }
             _ => write!(f, "{}: {}", self.code().as_str(), self.message()),
         }
     }

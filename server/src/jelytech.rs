@@ -69,13 +69,12 @@ pub async fn send(
         }
         check_message(&request.message, "message")?;
         let bot = admitted.bot;
-        let answer = crate::faq::answer(&state.store, &bot.id, &bot.name, &request.message).await?;
-        let recorded = access::record_exchange(
+        let conversation_id = access::conversation_id(request.conversation_id);
+        let (answer, recorded) = crate::upstream::answer_or_faq(
             &state,
             &bot,
-            access::conversation_id(request.conversation_id).as_deref(),
+            conversation_id.as_deref(),
             &request.message,
-            &answer.text,
         )
         .await?;
         let reply = SendReply {
@@ -142,7 +141,7 @@ fn history_message(message: StoredMessage) -> HistoryMessage {
 pub async fn create_bot(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Result<Json<CreateBotRequest>, JsonRejection>,
+    body: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Response {
     if !is_admin(&state, &headers) {
         let rate_limit = access::peek_status(&state, ADMIN_BUCKET, DEFAULT_RATE_LIMIT).await;
@@ -170,10 +169,19 @@ pub async fn create_bot(
         }
     };
     let result = async {
-        let Json(request) = body?;
+        let Json(value) = body?;
+        let upstream = upstream_configuration(&value)?;
+        let request: CreateBotRequest = serde_json::from_value(value).map_err(|err| {
+            AppError::InvalidRequest(format!(
+                "The request body must be an object like {{\"name\": \"Support\"}} ({err})"
+            ))
+        })?;
         let new = new_bot(request)?;
         {
             let (bot, key) = state.store.create_bot_with(&new).await?;
+            if let Some(upstream) = &upstream {
+                crate::upstream::set_settings(&state.store, &bot.id, Some(upstream)).await?;
+            }
             let reply = BotReply {
                 success: true,
                 bot: BotInfo {
@@ -191,6 +199,61 @@ pub async fn create_bot(
     }
     .await;
     respond(Dialect::Jelytech, rate_limit, result)
+}
+
+/// `configuration.upstream` of a creation request (ours): the bot's AI model,
+/// `{"url","model","systemPrompt"?,"temperature"?,"maxTokens"?,"apiKeyEnv"?}`. The key itself
+/// is refused: the server reads it from the environment variable `apiKeyEnv` names.
+fn upstream_configuration(
+    body: &serde_json::Value,
+) -> Result<Option<crate::upstream::Settings>, AppError> {
+    let invalid = |text: &str| AppError::InvalidRequest(format!("configuration.upstream: {text}"));
+    let Some(upstream) = body
+        .get("configuration")
+        .and_then(|c| c.get("upstream"))
+        .filter(|u| !u.is_null())
+    else {
+        return Ok(None);
+    };
+    let Some(fields) = upstream.as_object() else {
+        return Err(invalid("must be an object with \"url\" and \"model\""));
+    };
+    if fields.contains_key("apiKey") || fields.contains_key("key") {
+        return Err(invalid(
+            "a key is never sent or stored: set it in an environment variable of the server \
+             and name that variable in \"apiKeyEnv\"",
+        ));
+    }
+    let text = |name: &str| -> Result<Option<String>, AppError> {
+        match fields.get(name) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(serde_json::Value::String(s)) => Ok(Some(s.trim().to_owned())),
+            Some(_) => Err(invalid(&format!("\"{name}\" must be a string"))),
+        }
+    };
+    let mut settings = crate::upstream::Settings::new(
+        &text("url")?.unwrap_or_default(),
+        &text("model")?.unwrap_or_default(),
+    );
+    settings.system_prompt = text("systemPrompt")?.unwrap_or_default();
+    settings.key_env = text("apiKeyEnv")?.filter(|n| !n.is_empty());
+    settings.temperature = match fields.get("temperature") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(t) => Some(
+            t.as_f64()
+                .ok_or_else(|| invalid("\"temperature\" must be a number"))?,
+        ),
+    };
+    settings.max_tokens = match fields.get("maxTokens") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(n) => Some(
+            n.as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| invalid("\"maxTokens\" must be a whole number"))?,
+        ),
+    };
+    settings.check().map_err(|text| invalid(&text))?;
+    Ok(Some(settings))
 }
 
 /// A creation request as a bot to store, or what is wrong with it.

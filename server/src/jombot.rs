@@ -37,13 +37,12 @@ pub async fn message(
         }
         check_message(&request.message, "message")?;
         let bot = admitted.bot;
-        let answer = crate::faq::answer(&state.store, &bot.id, &bot.name, &request.message).await?;
-        let recorded = access::record_exchange(
+        let conversation_id = access::conversation_id(request.conversation_id);
+        let (answer, recorded) = crate::upstream::answer_or_faq(
             &state,
             &bot,
-            access::conversation_id(request.conversation_id).as_deref(),
+            conversation_id.as_deref(),
             &request.message,
-            &answer.text,
         )
         .await?;
         if let Some(user_id) = request.user_id.as_deref() {
@@ -60,7 +59,7 @@ pub async fn message(
             conversation_id: recorded.conversation_id,
             bot_id: bot.id,
             timestamp: Some(dates::iso8601(recorded.created_at)),
-            confidence: Some(answer.confidence),
+            confidence: answer.confidence,
             suggested_actions: answer.suggested_actions,
         };
         Ok(Json(reply).into_response())

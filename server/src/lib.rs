@@ -55,6 +55,7 @@ pub mod serve;
 pub mod sse;
 pub mod store;
 pub mod training;
+pub mod upstream;
 pub mod webhooks;
 
 use std::path::{Path, PathBuf};
@@ -111,6 +112,8 @@ pub struct AppState {
     webhook_retry_ms: i64,
     conversation_idle: Duration,
     webhook_client: reqwest::Client,
+    upstream_client: reqwest::Client,
+    upstream_timeout: Duration,
     deliveries: Arc<chataibot::Deliveries>,
 }
 
@@ -152,6 +155,8 @@ impl AppState {
             webhook_retry_ms: webhooks::FIRST_RETRY_DELAY_MS,
             conversation_idle: webhooks::DEFAULT_CONVERSATION_IDLE,
             webhook_client: webhooks::client(),
+            upstream_client: upstream::client(),
+            upstream_timeout: upstream::DEFAULT_TIMEOUT,
             deliveries: Arc::new(chataibot::Deliveries::default()),
         }
     }
@@ -193,6 +198,23 @@ impl AppState {
     pub fn with_stream_delay(mut self, delay: Duration) -> Self {
         self.stream_delay = delay;
         self
+    }
+
+    /// The same state with another limit on an AI upstream's silence (before its answer
+    /// starts and between two chunks); past it the reply fails with 504.
+    pub fn with_upstream_timeout(mut self, timeout: Duration) -> Self {
+        self.upstream_timeout = timeout;
+        self
+    }
+
+    /// How long an AI upstream may stay silent.
+    pub fn upstream_timeout(&self) -> Duration {
+        self.upstream_timeout
+    }
+
+    /// The HTTP client of AI upstream requests.
+    pub fn upstream_client(&self) -> &reqwest::Client {
+        &self.upstream_client
     }
 
     /// The pause between two deltas of a streamed reply.

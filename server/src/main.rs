@@ -182,6 +182,23 @@ fn admin(command: BotCommand) -> Result<(), String> {
         if let Some(action) = &command.webhook {
             webhook_admin(&store, &id, action).await?;
         }
+        if let Some(upstream) = &command.upstream {
+            chat_widget_server::upstream::set_settings(&store, &id, upstream.as_ref())
+                .await
+                .map_err(|err| err.to_string())?;
+            match upstream {
+                Some(s) => println!(
+                    "upstream: {} model {}{}",
+                    s.endpoint(),
+                    s.model,
+                    s.key_env
+                        .as_ref()
+                        .map(|name| format!(", key from ${name}"))
+                        .unwrap_or_default()
+                ),
+                None => println!("upstream: none (answers from the training documents)"),
+            }
+        }
         if let Some(path) = &command.train {
             train(&store, &id, path).await?;
         }

@@ -52,6 +52,49 @@ pub async fn completions(
             ));
         };
         check_message(&question.content, "messages[].content")?;
+        if let Some(settings) = crate::upstream::settings(&state.store, &bot.id).await? {
+            let created = state.now_unix();
+            let turns = Some(crate::upstream::client_turns(&request.messages));
+            if request.stream {
+                let started =
+                    crate::upstream::begin(&state, &bot, &settings, None, &question.content, turns)
+                        .await?;
+                let format = StreamFormat::Openai {
+                    completion_id: completion_id(&started.exchange.reply_message_id),
+                    model,
+                    created,
+                };
+                return Ok(sse::respond_upstream(&state, started, format));
+            }
+            let collected = crate::upstream::answer_collected(
+                &state,
+                &bot,
+                &settings,
+                None,
+                &question.content,
+                turns,
+            )
+            .await?;
+            let prompt_tokens = request
+                .messages
+                .iter()
+                .map(|turn| words(&turn.content))
+                .sum();
+            let completion_tokens = words(&collected.text);
+            let usage = Usage {
+                prompt_tokens,
+                completion_tokens,
+                total_tokens: collected.usage.unwrap_or(prompt_tokens + completion_tokens),
+            };
+            return Ok(Json(completion(
+                &collected.exchange.reply_message_id,
+                created,
+                model,
+                collected.text,
+                usage,
+            ))
+            .into_response());
+        }
         let answer =
             crate::faq::answer(&state.store, &bot.id, &bot.name, &question.content).await?;
         let created = state.now_unix();
@@ -77,29 +120,47 @@ pub async fn completions(
             .map(|turn| words(&turn.content))
             .sum();
         let completion_tokens = words(&answer.text);
-        let completion = Completion {
-            id: completion_id(&recorded.reply_message_id),
-            object: "chat.completion".to_owned(),
-            created: Some(created),
-            model: Some(model),
-            choices: vec![Choice {
-                index: 0,
-                message: CompletionMessage {
-                    role: Role::Assistant,
-                    content: Some(answer.text),
-                },
-                finish_reason: Some("stop".to_owned()),
-            }],
-            usage: Some(Usage {
-                prompt_tokens,
-                completion_tokens,
-                total_tokens: prompt_tokens + completion_tokens,
-            }),
+        let usage = Usage {
+            prompt_tokens,
+            completion_tokens,
+            total_tokens: prompt_tokens + completion_tokens,
         };
+        let completion = completion(
+            &recorded.reply_message_id,
+            created,
+            model,
+            answer.text,
+            usage,
+        );
         Ok(Json(completion).into_response())
     }
     .await;
     respond(Dialect::Openai, rate_limit, result)
+}
+
+/// A `chat.completion` object with one choice.
+fn completion(
+    reply_message_id: &str,
+    created: u64,
+    model: String,
+    text: String,
+    usage: Usage,
+) -> Completion {
+    Completion {
+        id: completion_id(reply_message_id),
+        object: "chat.completion".to_owned(),
+        created: Some(created),
+        model: Some(model),
+        choices: vec![Choice {
+            index: 0,
+            message: CompletionMessage {
+                role: Role::Assistant,
+                content: Some(text),
+            },
+            finish_reason: Some("stop".to_owned()),
+        }],
+        usage: Some(usage),
+    }
 }
 
 fn completion_id(reply_message_id: &str) -> String {

@@ -35,7 +35,7 @@ use serde::Serialize;
 use crate::error::AppError;
 use crate::faq::Answer;
 use crate::store::{RecordedExchange, Store};
-use crate::AppState;
+use crate::{upstream, AppState};
 
 /// The pause between two deltas unless [`AppState::with_stream_delay`] says otherwise.
 pub const DEFAULT_STREAM_DELAY: Duration = Duration::from_millis(25);
@@ -103,22 +103,52 @@ pub fn respond_as(
     answer: Answer,
     format: StreamFormat,
 ) -> Response {
+    let pieces = word_pieces(&answer.text)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let source = Source::Pieces(pieces, answer.suggested_actions);
+    let writer = ReplyWriter::new(state, bot_id, &exchange);
+    stream_response(state, exchange, writer, source, format)
+}
+
+/// The stream of a reply whose text comes from the bot's AI upstream as it arrives (no pace of
+/// ours, no quick replies). A failure of the upstream mid-way ends the stream with the
+/// format's error event; the part already sent is stored, marked incomplete.
+pub(crate) fn respond_upstream(
+    state: &AppState,
+    started: upstream::Started,
+    format: StreamFormat,
+) -> Response {
+    let upstream::Started {
+        exchange,
+        writer,
+        deltas,
+    } = started;
+    let source = Source::Upstream(Box::new(deltas));
+    stream_response(state, exchange, writer, source, format)
+}
+
+/// Where a stream's text comes from.
+enum Source {
+    /// The documents brain's answer, cut into word pieces, and its quick replies.
+    Pieces(VecDeque<String>, Vec<SuggestedAction>),
+    /// The bot's AI upstream.
+    Upstream(Box<upstream::Deltas>),
+}
+
+fn stream_response(
+    state: &AppState,
+    exchange: RecordedExchange,
+    writer: ReplyWriter,
+    source: Source,
+    format: StreamFormat,
+) -> Response {
     let reply = StreamedReply {
         format,
-        writer: ReplyWriter {
-            store: state.store.clone(),
-            bot_id: bot_id.to_owned(),
-            conversation_id: exchange.conversation_id.clone(),
-            message_id: exchange.reply_message_id,
-            sent: String::with_capacity(answer.text.len()),
-            finished: false,
-        },
+        writer,
         conversation_id: exchange.conversation_id,
-        pieces: word_pieces(&answer.text)
-            .into_iter()
-            .map(str::to_owned)
-            .collect(),
-        actions: answer.suggested_actions,
+        source,
         delay: state.stream_delay(),
         step: Step::Start,
     };
@@ -152,8 +182,7 @@ struct StreamedReply {
     format: StreamFormat,
     writer: ReplyWriter,
     conversation_id: String,
-    pieces: VecDeque<String>,
-    actions: Vec<SuggestedAction>,
+    source: Source,
     delay: Duration,
     step: Step,
 }
@@ -169,13 +198,27 @@ impl StreamedReply {
                     break self.start_event();
                 }
                 Step::Deltas => {
-                    let Some(piece) = self.pieces.pop_front() else {
-                        self.step = Step::Actions;
-                        continue;
+                    let piece = match &mut self.source {
+                        Source::Pieces(pieces, _) => {
+                            let Some(piece) = pieces.pop_front() else {
+                                self.step = Step::Actions;
+                                continue;
+                            };
+                            if !self.writer.sent.is_empty() && !self.delay.is_zero() {
+                                tokio::time::sleep(self.delay).await;
+                            }
+                            piece
+                        }
+                        Source::Upstream(deltas) => match deltas.next().await {
+                            Ok(Some(piece)) => piece,
+                            Ok(None) => {
+                                self.writer.usage = deltas.usage();
+                                self.step = Step::Actions;
+                                continue;
+                            }
+                            Err(err) => break Err(err.into()),
+                        },
                     };
-                    if !self.writer.sent.is_empty() && !self.delay.is_zero() {
-                        tokio::time::sleep(self.delay).await;
-                    }
                     let event = self.delta_event(&piece);
                     if event.is_ok() {
                         self.writer.sent.push_str(&piece);
@@ -185,13 +228,15 @@ impl StreamedReply {
                 Step::Actions => {
                     self.step = Step::Done;
                     // OpenAI's chunks have no place for quick replies.
-                    if !self.actions.is_empty() && self.format == StreamFormat::Chatbots {
-                        break frame(
-                            "actions",
-                            &events::Actions {
-                                suggested_actions: std::mem::take(&mut self.actions),
-                            },
-                        );
+                    if let Source::Pieces(_, actions) = &mut self.source {
+                        if !actions.is_empty() && self.format == StreamFormat::Chatbots {
+                            break frame(
+                                "actions",
+                                &events::Actions {
+                                    suggested_actions: std::mem::take(actions),
+                                },
+                            );
+                        }
                     }
                 }
                 Step::Done => {
@@ -294,11 +339,7 @@ impl StreamedReply {
         match self.format {
             StreamFormat::Chatbots => error_event(err),
             StreamFormat::Openai { .. } => {
-                if let AppError::Internal(detail) = err {
-                    log(&format!(
-                        "internal error in a streamed completion: {detail}"
-                    ));
-                }
+                log_failure(err);
                 let body = openai::error_body(&err.code(), err.message());
                 let json = serde_json::to_string(&body).unwrap_or_else(|_| {
                     r#"{"error":{"message":"Internal server error","type":"server_error","param":null,"code":"server_error"}}"#.to_owned()
@@ -318,14 +359,24 @@ fn frame<T: Serialize>(name: &'static str, payload: &T) -> Result<Event, AppErro
 
 /// `event: error` with the chatbots error body; the stream ends after it.
 fn error_event(err: &AppError) -> Event {
-    if let AppError::Internal(detail) = err {
-        log(&format!("internal error in a streamed reply: {detail}"));
-    }
+    log_failure(err);
     let json = serde_json::to_string(&err.body()).unwrap_or_else(|_| {
         r#"{"success":false,"error":"Internal server error. Please try again later.","code":"SERVER_ERROR"}"#
             .to_owned()
     });
     Event::default().event("error").data(json)
+}
+
+/// Logs what broke a stream (an internal error, or the upstream's failure).
+fn log_failure(err: &AppError) {
+    match err {
+        AppError::Internal(detail) => log(&format!("internal error in a streamed reply: {detail}")),
+        AppError::UpstreamFailed(detail) => {
+            tracing::warn!(detail = %detail, "the upstream failed mid-stream")
+        }
+        AppError::UpstreamTimeout => tracing::warn!("the upstream went silent mid-stream"),
+        _ => {}
+    }
 }
 
 /// A line on stderr that can never panic (it runs in `Drop`).
@@ -340,22 +391,43 @@ fn log(line: &str) {
 /// that write to a task of the runtime, and never panics: failures go to stderr. If the
 /// process dies first, the reply stays unfinished under this instance's id, and a live
 /// instance marks it interrupted ([`Store::sweep_interrupted`]).
-struct ReplyWriter {
+pub(crate) struct ReplyWriter {
     store: Store,
     bot_id: String,
     conversation_id: String,
     message_id: String,
-    sent: String,
+    /// What was sent (or received, for a reply collected before it is answered).
+    pub(crate) sent: String,
+    /// The tokens the upstream reported, counted when the reply is stored complete.
+    pub(crate) usage: Option<u64>,
     finished: bool,
 }
 
 impl ReplyWriter {
-    /// Stores the whole reply as complete.
-    async fn finish(&mut self) -> Result<(), AppError> {
+    /// The writer of the reply of an exchange stored by [`Store::begin_streamed_exchange`].
+    pub(crate) fn new(state: &AppState, bot_id: &str, exchange: &RecordedExchange) -> Self {
+        Self {
+            store: state.store.clone(),
+            bot_id: bot_id.to_owned(),
+            conversation_id: exchange.conversation_id.clone(),
+            message_id: exchange.reply_message_id.clone(),
+            sent: String::new(),
+            usage: None,
+            finished: false,
+        }
+    }
+
+    /// Stores the whole reply as complete (and counts the upstream's reported usage).
+    pub(crate) async fn finish(&mut self) -> Result<(), AppError> {
         self.store
             .finish_reply(&self.message_id, &self.sent, true)
             .await?;
         self.finished = true;
+        if let Some(tokens) = self.usage {
+            if let Err(err) = upstream::charge_usage(&self.store, &self.bot_id, tokens).await {
+                tracing::error!(error = %err, "cannot count a reply's tokens");
+            }
+        }
         crate::webhooks::emit_reply(
             &self.store,
             &self.bot_id,

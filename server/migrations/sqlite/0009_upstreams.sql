@@ -1,0 +1,12 @@
+-- A bot's AI model: an OpenAI-compatible chat-completions upstream. Without a row the bot
+-- answers from its training documents. The upstream's secret key is never stored: key_env
+-- names the environment variable of the serving process that holds it.
+CREATE TABLE bot_upstreams (
+    bot_id        TEXT PRIMARY KEY,
+    url           TEXT NOT NULL,
+    model         TEXT NOT NULL,
+    system_prompt TEXT NOT NULL DEFAULT '',
+    temperature   REAL,
+    max_tokens    INTEGER,
+    key_env       TEXT
+);

@@ -1,0 +1,662 @@
+//! A bot backed by an AI model: the reference server (driven with `oneshot`) against a real
+//! second process on loopback, `support/fake_upstream.mjs`, an OpenAI-compatible server with
+//! injectable faults. Streaming in every dialect, the context sent (system prompt, passages,
+//! the conversation), the key from an environment variable, usage counted in credits, Stop
+//! and hang-up aborting the upstream request, and each failure as the dialect's error with
+//! the visitor's message kept.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use chat_widget_protocol::sse::SseParser;
+use chat_widget_server::store::{BotUpdate, Role, StoredMessage, DEMO_BOT_ID};
+use chat_widget_server::upstream::{self, Settings};
+use chat_widget_server::{app, AppState};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use support::eventually;
+use tower::ServiceExt;
+
+/// The key the fake upstream should receive, from the variable the bot's settings name.
+const KEY_ENV: &str = "CHAT_TEST_UPSTREAM_KEY";
+const KEY: &str = "sk-test-upstream-0123456789";
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Self {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "chat-widget-server-upstream-{}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed),
+            chat_widget_server::system_now_unix()
+        ));
+        std::fs::create_dir_all(&path).expect("temp dir");
+        Self(path)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The fake upstream process, killed when dropped.
+struct Fake {
+    child: Child,
+    port: u16,
+}
+
+impl Fake {
+    fn start() -> Self {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/fake_upstream.mjs");
+        let mut child = Command::new("node")
+            .arg(script)
+            .arg("0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start node tests/support/fake_upstream.mjs");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("read the port");
+        let port = line
+            .trim()
+            .strip_prefix("listening ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+        Self { child, port }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/v1", self.port)
+    }
+
+    async fn log(&self) -> Value {
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("client");
+        let text = client
+            .get(format!("http://127.0.0.1:{}/log", self.port))
+            .send()
+            .await
+            .expect("GET /log")
+            .text()
+            .await
+            .expect("log body");
+        serde_json::from_str(&text).expect("log JSON")
+    }
+
+    async fn aborted(&self) -> u64 {
+        self.log().await["aborted"].as_u64().unwrap_or(0)
+    }
+}
+
+impl Drop for Fake {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Server {
+    state: AppState,
+    key: String,
+    fake: Fake,
+    _dir: TempDir,
+}
+
+impl Server {
+    /// A fresh server whose demo bot asks the fake for `model`.
+    async fn with_model(model: &str) -> Self {
+        std::env::set_var(KEY_ENV, KEY);
+        let dir = TempDir::new();
+        let state = support::state(
+            &dir.path().join("data"),
+            &dir.path().join("dist"),
+            "127.0.0.1:8787",
+        )
+        .await
+        .with_stream_delay(Duration::ZERO)
+        .with_reply_delay(Duration::ZERO)
+        .with_upstream_timeout(Duration::from_millis(1500));
+        let key = state
+            .store
+            .first_key(DEMO_BOT_ID)
+            .await
+            .expect("key")
+            .expect("demo key")
+            .key;
+        let fake = Fake::start();
+        let server = Self {
+            state,
+            key,
+            fake,
+            _dir: dir,
+        };
+        server.use_model(model).await;
+        server
+    }
+
+    async fn use_model(&self, model: &str) {
+        let settings = Settings {
+            system_prompt: "You are the Acme Store's assistant.".to_owned(),
+            temperature: Some(0.3),
+            max_tokens: Some(200),
+            key_env: Some(KEY_ENV.to_owned()),
+            ..Settings::new(&self.fake.url(), model)
+        };
+        upstream::set_settings(&self.state.store, DEMO_BOT_ID, Some(&settings))
+            .await
+            .expect("set the upstream");
+    }
+
+    fn request(&self, method: Method, path: &str, body: Option<Value>) -> Request<Body> {
+        let builder = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::AUTHORIZATION, format!("Bearer {}", self.key));
+        match body {
+            Some(body) => builder
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string())),
+            None => builder.body(Body::empty()),
+        }
+        .expect("request")
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        let response = app(self.state.clone())
+            .oneshot(self.request(method, path, body))
+            .await
+            .expect("infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes()
+            .to_vec();
+        Reply {
+            status,
+            retry_after: headers
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            body: String::from_utf8(body).expect("UTF-8"),
+        }
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Reply {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    async fn chat(&self, body: Value) -> Reply {
+        self.post("/api/v1/chatbots/demo/chat", body).await
+    }
+
+    async fn conversation_of(&self, message_id: &str) -> String {
+        self.state
+            .store
+            .conversation_of_message(message_id)
+            .await
+            .expect("read")
+            .expect("a conversation")
+    }
+
+    async fn messages(&self, conversation: &str) -> Vec<StoredMessage> {
+        self.state.store.messages(conversation).await.expect("read")
+    }
+
+    async fn credits(&self) -> Option<u64> {
+        let bot = self.state.store.bot(DEMO_BOT_ID).await.expect("read");
+        bot.expect("demo").credits
+    }
+}
+
+struct Reply {
+    status: StatusCode,
+    retry_after: Option<String>,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|_| panic!("not JSON: {}", self.body))
+    }
+
+    /// `(event name, data)` of each SSE event.
+    fn events(&self) -> Vec<(String, String)> {
+        let mut parser = SseParser::new();
+        let mut events = parser.feed(self.body.as_bytes());
+        events.extend(parser.finish());
+        events.into_iter().map(|e| (e.event, e.data)).collect()
+    }
+
+    /// The text of the `delta` events (chatbots) or chunks (openai).
+    fn streamed_text(&self) -> String {
+        self.events()
+            .iter()
+            .filter_map(|(name, data)| {
+                let value: Value = serde_json::from_str(data).ok()?;
+                match name.as_str() {
+                    "delta" => value["content"].as_str().map(str::to_owned),
+                    "message" => value["choices"][0]["delta"]["content"]
+                        .as_str()
+                        .map(str::to_owned),
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn replies_stream_from_the_model_in_every_dialect_with_the_conversation_and_passages() {
+    let server = Server::with_model("echo").await;
+    server
+        .state
+        .store
+        .update_bot(
+            DEMO_BOT_ID,
+            &BotUpdate {
+                credits: Some(Some(1000)),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("credits");
+
+    // chatbots, SSE: the upstream's deltas, as they came, then `done` with the whole reply.
+    let first = server
+        .chat(json!({"message": "How long does shipping take?", "stream": true}))
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let events = first.events();
+    assert_eq!(events[0].0, "start");
+    let deltas: Vec<&str> = events
+        .iter()
+        .filter(|(n, _)| n == "delta")
+        .map(|(_, d)| d.as_str())
+        .collect();
+    assert!(deltas.len() >= 5, "word by word: {deltas:?}");
+    assert_eq!(
+        first.streamed_text(),
+        "You said: How long does shipping take?"
+    );
+    let done: Value = serde_json::from_str(&events.last().expect("done").1).expect("done JSON");
+    assert_eq!(events.last().map(|e| e.0.as_str()), Some("done"));
+    let conversation = done["conversationId"].as_str().expect("id").to_owned();
+    let stored = server.messages(&conversation).await;
+    assert_eq!(stored.len(), 2);
+    assert_eq!(stored[1].content, "You said: How long does shipping take?");
+    assert!(stored[1].complete);
+    // Usage: the upstream reported 42 tokens for the reply, counted in credits.
+    eventually("the reply's tokens are counted", || async {
+        server.credits().await == Some(1000 - 42)
+    })
+    .await;
+
+    // What the model was sent: the system prompt, the demo FAQ's passages with their titles,
+    // the key from the environment variable, and the sampling settings.
+    let log = server.fake.log().await;
+    let request = &log["requests"][0];
+    assert_eq!(request["authorization"], format!("Bearer {KEY}"));
+    let body = &request["body"];
+    assert_eq!(body["stream"], true);
+    assert_eq!(body["temperature"], 0.3);
+    assert_eq!(body["max_tokens"], 200);
+    let system = body["messages"][0]["content"].as_str().expect("system");
+    assert!(system.starts_with("You are the Acme Store's assistant."));
+    assert!(
+        system.contains("[How long does shipping take?]") && system.contains("working days"),
+        "the shipping passage, titled: {system}"
+    );
+
+    // chatbots, JSON, in the same conversation: the conversation so far is sent.
+    let second = server
+        .chat(json!({"message": "And to Canada?", "conversationId": conversation, "stream": false}))
+        .await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.body);
+    assert_eq!(
+        second.json()["data"]["response"],
+        "You said: And to Canada?"
+    );
+    let log = server.fake.log().await;
+    let turns: Vec<(String, String)> = log["requests"][1]["body"]["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| {
+            (
+                m["role"].as_str().unwrap_or("").to_owned(),
+                m["content"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(turns.len(), 4, "{turns:?}");
+    assert_eq!(turns[0].0, "system");
+    assert_eq!(
+        turns[1],
+        ("user".into(), "How long does shipping take?".into())
+    );
+    assert_eq!(
+        turns[2],
+        (
+            "assistant".into(),
+            "You said: How long does shipping take?".into()
+        )
+    );
+    assert_eq!(turns[3], ("user".into(), "And to Canada?".into()));
+
+    // jombot and jelytech: JSON with the whole reply.
+    let jombot = server
+        .post(
+            "/v1/chat/message",
+            json!({"message": "Hi jombot", "bot_id": "demo"}),
+        )
+        .await;
+    assert_eq!(jombot.status, StatusCode::OK, "{}", jombot.body);
+    assert_eq!(jombot.json()["response"], "You said: Hi jombot");
+    let jelytech = server
+        .post(
+            "/v1/chat/send",
+            json!({"message": "Hi jelytech", "botId": "demo"}),
+        )
+        .await;
+    assert_eq!(jelytech.status, StatusCode::OK, "{}", jelytech.body);
+    assert_eq!(jelytech.json()["response"], "You said: Hi jelytech");
+
+    // openai: the client's own history is the conversation; chunks ending with [DONE].
+    let history = json!([
+        {"role": "user", "content": "First question"},
+        {"role": "assistant", "content": "First answer"},
+        {"role": "user", "content": "Hi openai"}
+    ]);
+    let streamed = server
+        .post(
+            "/v1/chat/completions",
+            json!({"model": "demo", "messages": history, "stream": true}),
+        )
+        .await;
+    assert_eq!(streamed.status, StatusCode::OK, "{}", streamed.body);
+    assert_eq!(streamed.streamed_text(), "You said: Hi openai");
+    assert_eq!(
+        streamed.events().last().map(|e| e.1.as_str()),
+        Some("[DONE]")
+    );
+    let log = server.fake.log().await;
+    let sent = log["requests"][4]["body"]["messages"]
+        .as_array()
+        .expect("m");
+    assert_eq!(sent.len(), 4, "system + the client's three turns: {sent:?}");
+    assert_eq!(sent[2]["content"], "First answer");
+    let plain = server
+        .post(
+            "/v1/chat/completions",
+            json!({"model": "demo", "messages": history}),
+        )
+        .await;
+    assert_eq!(plain.status, StatusCode::OK, "{}", plain.body);
+    assert_eq!(
+        plain.json()["choices"][0]["message"]["content"],
+        "You said: Hi openai"
+    );
+    assert_eq!(plain.json()["usage"]["total_tokens"], 42);
+
+    // chataibot: the model's reply is the delivered BOT message.
+    let started = server
+        .post(
+            "/api/v1/conversations",
+            json!({"bot_key": "demo", "channel": "API",
+                   "from": {"user_external_id": "v1"},
+                   "message": {"type": "text", "data": {"body": "Hi chataibot"}}}),
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.body);
+    let id = started.json()["conversation"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    eventually("the model's answer is delivered", || async {
+        let poll = server
+            .call(
+                Method::GET,
+                &format!("/api/v1/conversation/{id}/messages"),
+                None,
+            )
+            .await;
+        poll.json()["messages"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|m| m["body"] == "You said: Hi chataibot"))
+    })
+    .await;
+
+    // A model that ignores `stream` and answers one JSON object works too.
+    server.use_model("json").await;
+    let json_model = server
+        .chat(json!({"message": "Plain please", "stream": true}))
+        .await;
+    assert_eq!(json_model.streamed_text(), "Plainly: Plain please");
+
+    // The key never reaches a client.
+    for reply in [&first, &second, &jombot, &jelytech, &streamed, &plain] {
+        assert!(!reply.body.contains(KEY));
+    }
+}
+
+#[tokio::test]
+async fn stop_and_hang_up_abort_the_upstream_request_and_keep_the_partial_reply() {
+    let server = Server::with_model("slow").await;
+
+    // SSE: the visitor stops after a few words (the widget aborts its fetch: the body is
+    // dropped).
+    let response = app(server.state.clone())
+        .oneshot(server.request(
+            Method::POST,
+            "/api/v1/chatbots/demo/chat",
+            Some(json!({"message": "Tell me a long story", "stream": true})),
+        ))
+        .await
+        .expect("infallible");
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut body = response.into_body();
+    let mut seen = String::new();
+    while seen.matches("event: delta").count() < 3 {
+        let frame = body.frame().await.expect("a frame").expect("ok");
+        if let Some(data) = frame.data_ref() {
+            seen.push_str(&String::from_utf8_lossy(data));
+        }
+    }
+    let start: Value = serde_json::from_str(
+        seen.lines()
+            .find_map(|l| l.strip_prefix("data: "))
+            .expect("start data"),
+    )
+    .expect("start JSON");
+    let reply_id = start["messageId"].as_str().expect("message id").to_owned();
+    drop(body);
+    eventually("the fake sees its connection closed", || async {
+        server.fake.aborted().await == 1
+    })
+    .await;
+    let conversation = server.conversation_of(&reply_id).await;
+    eventually("the partial reply is stored as incomplete", || async {
+        let messages = server.messages(&conversation).await;
+        messages.len() == 2 && !messages[1].complete && messages[1].content.starts_with("w0 w1 w2")
+    })
+    .await;
+    let log = server.fake.log().await;
+    assert_eq!(log["completed"], 0);
+
+    // JSON (jelytech): the visitor hangs up while the reply is collected.
+    let call = app(server.state.clone()).oneshot(server.request(
+        Method::POST,
+        "/v1/chat/send",
+        Some(json!({"message": "Another long one", "botId": "demo"})),
+    ));
+    assert!(
+        tokio::time::timeout(Duration::from_millis(600), call)
+            .await
+            .is_err(),
+        "the slow model cannot have finished"
+    );
+    eventually("the fake sees the second connection closed", || async {
+        server.fake.aborted().await == 2
+    })
+    .await;
+}
+
+/// Each failure of the model, in the chatbots dialect (JSON and SSE) and another dialect's
+/// shape; the visitor's message is stored every time, and nothing half-stored stays complete.
+#[tokio::test]
+async fn model_failures_become_each_dialects_error_and_keep_the_visitors_message() {
+    let server = Server::with_model("fail-500").await;
+    let cases = [
+        // (model, status before any text, code, message part)
+        ("fail-500", StatusCode::BAD_GATEWAY, "SERVER_ERROR"),
+        (
+            "fail-429",
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMIT_EXCEEDED",
+        ),
+        ("hang", StatusCode::GATEWAY_TIMEOUT, "SERVER_ERROR"),
+    ];
+    for (model, status, code) in cases {
+        server.use_model(model).await;
+        let message = format!("question for {model}");
+        for stream in [false, true] {
+            let reply = server
+                .chat(json!({"message": message, "stream": stream}))
+                .await;
+            assert_eq!(
+                reply.status, status,
+                "{model} stream={stream}: {}",
+                reply.body
+            );
+            assert_eq!(reply.json()["code"], code, "{model}");
+            assert_eq!(reply.json()["success"], false);
+            if model == "fail-429" {
+                assert_eq!(reply.retry_after.as_deref(), Some("7"));
+                assert_eq!(reply.json()["retryAfter"], 7, "{}", reply.body);
+            }
+        }
+        let jombot = server
+            .post(
+                "/v1/chat/message",
+                json!({"message": message, "bot_id": "demo"}),
+            )
+            .await;
+        assert_eq!(jombot.status, status, "{}", jombot.body);
+        assert!(
+            jombot.json()["error"]["code"].is_string(),
+            "{}",
+            jombot.body
+        );
+        let openai = server
+            .post(
+                "/v1/chat/completions",
+                json!({"model": "demo", "messages": [{"role": "user", "content": message}]}),
+            )
+            .await;
+        assert_eq!(openai.status, status, "{}", openai.body);
+        assert!(openai.json()["error"]["message"].is_string());
+    }
+
+    // Failures after the stream began: the error event ends it, the text so far is stored
+    // incomplete. Before it began (JSON): the dialect's error.
+    let cases = [
+        ("malformed", "Partly ", StatusCode::BAD_GATEWAY),
+        ("drop", "Half a reply ", StatusCode::BAD_GATEWAY),
+        ("stall", "", StatusCode::GATEWAY_TIMEOUT),
+    ];
+    for (model, partial, status) in cases {
+        server.use_model(model).await;
+        let reply = server
+            .chat(json!({"message": format!("stream {model}"), "stream": true}))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{model}: {}", reply.body);
+        let events = reply.events();
+        assert_eq!(
+            events.last().map(|e| e.0.as_str()),
+            Some("error"),
+            "{model}"
+        );
+        assert_eq!(reply.streamed_text(), partial, "{model}");
+        let error: Value = serde_json::from_str(&events.last().expect("e").1).expect("JSON");
+        assert_eq!(error["code"], "SERVER_ERROR");
+        let reply_id = serde_json::from_str::<Value>(&events[0].1).expect("start")["messageId"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        let conversation = server.conversation_of(&reply_id).await;
+        eventually("the partial reply is settled", || async {
+            let messages = server.messages(&conversation).await;
+            let visitor_kept =
+                messages[0].role == Role::User && messages[0].content == format!("stream {model}");
+            let settled = if partial.is_empty() {
+                messages.len() == 1
+            } else {
+                messages.len() == 2 && !messages[1].complete && messages[1].content == partial
+            };
+            visitor_kept && settled
+        })
+        .await;
+        let json_reply = server
+            .post(
+                "/v1/chat/send",
+                json!({"message": format!("json {model}"), "botId": "demo"}),
+            )
+            .await;
+        assert_eq!(json_reply.status, status, "{model}: {}", json_reply.body);
+        assert_eq!(json_reply.json()["success"], false);
+        assert_eq!(
+            json_reply.json()["error"]["statusCode"],
+            status.as_u16(),
+            "{}",
+            json_reply.body
+        );
+    }
+
+    // A missing key variable is a 502 that names nothing secret.
+    let settings = Settings {
+        key_env: Some("CHAT_TEST_UNSET_VARIABLE".into()),
+        ..Settings::new(&server.fake.url(), "echo")
+    };
+    upstream::set_settings(&server.state.store, DEMO_BOT_ID, Some(&settings))
+        .await
+        .expect("set");
+    let reply = server
+        .chat(json!({"message": "no key", "stream": false}))
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_GATEWAY, "{}", reply.body);
+
+    // Without an upstream the documents answer again.
+    upstream::set_settings(&server.state.store, DEMO_BOT_ID, None)
+        .await
+        .expect("remove");
+    let reply = server
+        .chat(json!({"message": "How long does shipping take?", "stream": false}))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(reply.json()["data"]["response"]
+        .as_str()
+        .is_some_and(|r| r.contains("working days")));
+}
