@@ -610,15 +610,7 @@ pub(crate) async fn begin(
             .begin_streamed_exchange(&bot.id, conversation_id, question)
             .await?,
     )?;
-    crate::webhooks::emit_exchange(
-        &state.store,
-        &bot.id,
-        &exchange.conversation_id,
-        exchange.new_conversation,
-        (&exchange.user_message_id, question),
-        None,
-    )
-    .await;
+    // Its webhook events were queued in the transaction that stored it.
     let writer = ReplyWriter::new(state, &bot.id, &exchange);
     let deltas = start(state, bot, settings, &exchange, question, conversation).await?;
     Ok(Started {
