@@ -13,6 +13,42 @@ use std::time::{Duration, Instant};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_chat-widget-server");
 
+/// The AI upstream's key, in the environment of every server these tests start (a bot's
+/// settings name the variable; the key must never show).
+const UPSTREAM_KEY_ENV: &str = "CHAT_TEST_UPSTREAM_KEY";
+const UPSTREAM_KEY: &str = "sk-upstream-never-shown-5f3a9c";
+
+/// The fake OpenAI-compatible upstream (`support/fake_upstream.mjs`), killed when dropped.
+struct FakeUpstream(Child, u16);
+
+impl FakeUpstream {
+    fn start() -> Self {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/fake_upstream.mjs");
+        let mut child = Command::new("node")
+            .args([script.as_os_str(), "0".as_ref()])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the fake upstream with node");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("its port");
+        let port = line
+            .trim()
+            .strip_prefix("listening ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("{line:?}"));
+        Self(child, port)
+    }
+}
+
+impl Drop for FakeUpstream {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A data directory under the system temp dir, removed when dropped.
 struct TempDir(PathBuf);
 
@@ -69,6 +105,7 @@ fn start(dir: &Path, extra_args: &[&str]) -> Running {
         .args(["--dist-dir"])
         .arg(dir.join("no-dist"))
         .args(extra_args)
+        .env(UPSTREAM_KEY_ENV, UPSTREAM_KEY)
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(&log).expect("a log file"))
         .spawn()
@@ -527,12 +564,88 @@ fn the_log_has_a_line_per_request_and_no_key_token_or_message_text() {
     );
     assert!(created.status < 300, "{created:?}");
 
+    // A webhook whose secret is chosen, posted to a receiver that is not there (so its
+    // failures are logged), and bots with an AI upstream: one that answers, one that fails.
+    let webhook_secret = "whsec-never-shown-again-8d2e";
+    let hook = http(
+        &server.addr,
+        "POST",
+        "/v1/bots/demo/webhooks",
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", &admin_auth),
+        ],
+        &serde_json::json!({ "url": "http://127.0.0.1:9/hook", "events": ["message.received"],
+                             "secret": webhook_secret })
+        .to_string(),
+    );
+    assert_eq!(hook.status, 201, "{hook:?}");
+    let hooks = http(
+        &server.addr,
+        "GET",
+        "/v1/bots/demo/webhooks",
+        &[("Authorization", &admin_auth)],
+        "",
+    );
+    assert_eq!(hooks.status, 200, "{hooks:?}");
+    assert!(!hooks.body.contains(webhook_secret), "{hooks:?}");
+    let fake = FakeUpstream::start();
+    let mut upstream_replies = Vec::new();
+    for (name, model, status) in [("Modelled", "echo", 200), ("Broken", "fail-500", 502)] {
+        let bot = http(
+            &server.addr,
+            "POST",
+            "/v1/bots",
+            &[
+                ("Content-Type", "application/json"),
+                ("Authorization", &admin_auth),
+            ],
+            &serde_json::json!({ "name": name, "configuration": { "upstream": {
+                "url": format!("http://127.0.0.1:{}/v1", fake.1), "model": model,
+                "apiKeyEnv": UPSTREAM_KEY_ENV } } })
+            .to_string(),
+        );
+        assert_eq!(bot.status, 201, "{bot:?}");
+        let (id, key) = (
+            bot.json()["bot"]["id"].as_str().expect("id").to_owned(),
+            bot.json()["publishableKey"]
+                .as_str()
+                .expect("key")
+                .to_owned(),
+        );
+        let auth = format!("Bearer {key}");
+        let reply = http(
+            &server.addr,
+            "POST",
+            "/v1/chat/send",
+            &[
+                ("Content-Type", "application/json"),
+                ("Authorization", &auth),
+            ],
+            &serde_json::json!({ "botId": id, "message": secret_words }).to_string(),
+        );
+        assert_eq!(reply.status, status, "{reply:?}");
+        let read = http(
+            &server.addr,
+            "GET",
+            &format!("/v1/bots/{id}"),
+            &[("Authorization", &admin_auth)],
+            "",
+        );
+        upstream_replies.extend([bot, reply, read]);
+    }
+    assert!(upstream_replies[1].body.contains("You said: zebra"));
+    for reply in upstream_replies.iter().chain([&hook, &hooks, &created]) {
+        assert!(!reply.body.contains(UPSTREAM_KEY), "{reply:?}");
+    }
+
     // The lines are written as the responses go out; wait for the last one.
     let deadline = Instant::now() + Duration::from_secs(10);
     let log = loop {
         let log = server.log();
         if log.contains("\"status\":2")
-            && log.lines().filter(|l| l.contains("\"status\"")).count() >= 6
+            && log.lines().filter(|l| l.contains("\"status\"")).count() >= 14
+            && log.contains("upstream failed")
         {
             break log;
         }
@@ -564,6 +677,8 @@ fn the_log_has_a_line_per_request_and_no_key_token_or_message_text() {
         "quartz",
         "ada@example.com",
         "client-chosen-id",
+        UPSTREAM_KEY,
+        webhook_secret,
     ] {
         assert!(
             !log.contains(forbidden),
