@@ -17,6 +17,7 @@ USAGE:
                      [--rate-window-s 60] [--header-timeout-s 20] [--request-timeout-s 30]
                      [--max-connections N] [--log-format text|json] [--trust-forwarded-for]
                      [--max-upload-bytes 10485760] [--conversation-idle-s 1800]
+                     [--upstream-timeout-s 20]
       Serves the API, the demo page at / and the built widget at /widget/ (from --dist-dir;
       a file's .br/.gz sibling when the browser accepts it; content-hashed names are cached
       for a year, chat-widget.js and the rest for 5 minutes).
@@ -29,6 +30,8 @@ USAGE:
       do the training-document endpoints (/v1/bots/ID/train, /v1/bots/ID/documents), which
       take files of at most --max-upload-bytes (default 10 MiB). A conversation without a
       message for --conversation-idle-s seconds has ended (its conversation.ended webhook).
+      A bot's AI upstream (bot --upstream-url) that stays silent --upstream-timeout-s seconds,
+      before its reply starts or between two chunks, fails the reply with 504.
       A bot's --rate-limit counts requests per window of --rate-window-s seconds (default 60).
       A connection must send each request's headers within --header-timeout-s seconds of
       opening or of its previous response (so an idle keep-alive connection is closed then);
@@ -149,6 +152,8 @@ pub struct ServeOptions {
     pub max_upload_bytes: usize,
     /// `--conversation-idle-s`: a conversation without a message this long has ended.
     pub conversation_idle_s: u64,
+    /// `--upstream-timeout-s`: how long an AI upstream may stay silent.
+    pub upstream_timeout_s: u64,
 }
 
 impl Default for ServeOptions {
@@ -170,6 +175,7 @@ impl Default for ServeOptions {
             trust_forwarded_for: false,
             max_upload_bytes: crate::documents::DEFAULT_MAX_UPLOAD_BYTES,
             conversation_idle_s: crate::webhooks::DEFAULT_CONVERSATION_IDLE.as_secs(),
+            upstream_timeout_s: crate::upstream::DEFAULT_TIMEOUT.as_secs(),
         }
     }
 }
@@ -282,6 +288,7 @@ fn parse_serve(args: &[String]) -> Result<Command, CliError> {
             "--max-connections" => options.max_connections = Some(positive(&flag, &value)?),
             "--max-upload-bytes" => options.max_upload_bytes = positive(&flag, &value)?,
             "--conversation-idle-s" => options.conversation_idle_s = positive(&flag, &value)?,
+            "--upstream-timeout-s" => options.upstream_timeout_s = positive(&flag, &value)?,
             "--trust-forwarded-for" => options.trust_forwarded_for = boolean(&flag, &value)?,
             "--log-format" => {
                 options.log_format = match value.trim() {
@@ -544,6 +551,7 @@ mod tests {
             trust_forwarded_for: true,
             max_upload_bytes: 5000,
             conversation_idle_s: 60,
+            upstream_timeout_s: 5,
         };
         assert_eq!(
             parse_line(
@@ -551,7 +559,7 @@ mod tests {
                  --reply-delay-ms 20 --admin-token s3cret --rate-window-s 3 \
                  --header-timeout-s 2 --request-timeout-s 4 --max-connections 100 --log-format json \
                  --trust-forwarded-for --database-url postgres://chat@db:5432/chat --db-connections 8 \
-                 --max-upload-bytes 5000 --conversation-idle-s 60"
+                 --max-upload-bytes 5000 --conversation-idle-s 60 --upstream-timeout-s 5"
             ),
             Ok(Command::Serve(expected))
         );
@@ -708,6 +716,45 @@ mod tests {
             "bot --bot demo --webhooks --webhook-delete wh_1",
         ] {
             assert!(webhook(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_bot_command_sets_and_removes_an_upstream() {
+        let upstream = |line: &str| match parse_line(line) {
+            Ok(Command::Bot(command)) => Ok(command.upstream),
+            Ok(other) => panic!("{other:?}"),
+            Err(err) => Err(err),
+        };
+        let expected = crate::upstream::Settings {
+            system_prompt: "Brief.".into(),
+            temperature: Some(0.5),
+            max_tokens: Some(300),
+            key_env: Some("OPENAI_KEY".into()),
+            ..crate::upstream::Settings::new("http://127.0.0.1:11434/v1", "llama3")
+        };
+        assert_eq!(
+            upstream(
+                "bot --bot demo --upstream-url http://127.0.0.1:11434/v1 --upstream-model llama3 \
+                 --upstream-system-prompt Brief. --upstream-temperature 0.5 \
+                 --upstream-max-tokens 300 --upstream-key-env OPENAI_KEY"
+            ),
+            Ok(Some(Some(expected)))
+        );
+        assert_eq!(
+            upstream("bot --bot demo --upstream-url none"),
+            Ok(Some(None))
+        );
+        assert_eq!(upstream("bot --bot demo --credits 3"), Ok(None));
+        for bad in [
+            "bot --bot demo --upstream-model llama3",
+            "bot --bot demo --upstream-url http://h/v1",
+            "bot --bot demo --upstream-url https://h/v1 --upstream-model m",
+            "bot --bot demo --upstream-url none --upstream-model m",
+            "bot --bot demo --upstream-url http://h/v1 --upstream-model m --upstream-temperature 9",
+            "bot --bot demo --upstream-url http://h/v1 --upstream-model m --upstream-key-env A-B",
+        ] {
+            assert!(upstream(bad).is_err(), "{bad}");
         }
     }
 }

@@ -30,8 +30,8 @@
 //!
 //! Storage is SQLite in a data directory or PostgreSQL shared by several instances
 //! ([`store`], over sqlx); [`maintain`] is the background work of a serving process. A bot
-//! answers from its training documents ([`faq`], [`documents`]): the demo bot's first one is
-//! the built-in Markdown FAQ.
+//! answers with its AI model when it has one ([`upstream`]), else from its training documents
+//! ([`faq`], [`documents`]): the demo bot's first one is the built-in Markdown FAQ.
 #![deny(missing_docs)]
 
 pub mod access;

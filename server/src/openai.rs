@@ -75,16 +75,21 @@ pub async fn completions(
                 turns,
             )
             .await?;
-            let prompt_tokens = request
-                .messages
-                .iter()
-                .map(|turn| words(&turn.content))
-                .sum();
+            // The upstream's own count when it gave one (its prompt included the system
+            // message and passages), else words.
             let completion_tokens = words(&collected.text);
+            let prompt_tokens = match collected.usage {
+                Some(total) => total.saturating_sub(completion_tokens),
+                None => request
+                    .messages
+                    .iter()
+                    .map(|turn| words(&turn.content))
+                    .sum(),
+            };
             let usage = Usage {
                 prompt_tokens,
                 completion_tokens,
-                total_tokens: collected.usage.unwrap_or(prompt_tokens + completion_tokens),
+                total_tokens: prompt_tokens + completion_tokens,
             };
             return Ok(Json(completion(
                 &collected.exchange.reply_message_id,
