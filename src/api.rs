@@ -224,10 +224,14 @@ async fn await_bot_message(
     let url = format!(
         "{}{}",
         config.api_url,
-        chataibot::poll_path(usable_id("conversation id", conversation)?, after)
+        chataibot::messages_path(usable_id("conversation id", conversation)?)
     );
+    let query: &[(&str, &str)] = match &after {
+        Some(after) => &[("after", after)],
+        None => &[],
+    };
     let key = config.api_key.as_deref();
-    if let Ok(response) = http::get(&url, key, chataibot::EVENT_STREAM, abort).await {
+    if let Ok(response) = http::get(&url, query, key, chataibot::EVENT_STREAM, abort).await {
         if (200..300).contains(&response.meta.status) && response.meta.is_event_stream() {
             if let Some(found) = listen(response, conversation, abort).await? {
                 return found;
@@ -244,7 +248,7 @@ async fn await_bot_message(
     let limit = f64::from(config.reply_timeout_ms);
     let mut delay: f64 = 500.0;
     while dom::now_ms() - started < limit {
-        let response = http::get(&url, key, "application/json", abort).await?;
+        let response = http::get(&url, query, key, "application/json", abort).await?;
         let meta = response.meta.clone();
         let bytes = response.bytes().await?;
         if let Some(reply) = chataibot::decode_bot_replies(&meta, &bytes, conversation)?
@@ -375,6 +379,7 @@ pub async fn load_jelytech_history(
     let path = jelytech::history_path(usable_id("conversation id", conversation_id)?);
     let response = http::get(
         &format!("{}{path}", config.api_url),
+        &[],
         config.api_key.as_deref(),
         "application/json",
         &Abort::new(),
@@ -405,6 +410,7 @@ pub async fn load_chataibot_history(
     let path = chataibot::messages_path(usable_id("conversation id", conversation_id)?);
     let response = http::get(
         &format!("{}{path}", config.api_url),
+        &[],
         config.api_key.as_deref(),
         "application/json",
         &Abort::new(),
@@ -446,6 +452,7 @@ pub async fn load_bot_configuration(
     );
     let response = http::get(
         &url,
+        &[],
         config.api_key.as_deref(),
         "application/json",
         &Abort::new(),

@@ -253,6 +253,14 @@ struct InFlight {
     went_offline: bool,
 }
 
+/// A request whose reply is settled is done; one dropped before that (the widget was
+/// unmounted, its values disposed) is aborted, so nothing of a widget that is gone goes on.
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.abort.abort();
+    }
+}
+
 /// The conversation and the actions on it. Cheap to copy.
 #[derive(Clone, Copy)]
 pub struct Chat {

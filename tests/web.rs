@@ -1542,6 +1542,33 @@ async fn a_page_sets_the_public_custom_properties_and_the_dark_theme_darkens() {
 }
 
 #[wasm_bindgen_test]
+async fn unmounting_in_the_middle_of_a_reply_aborts_its_request() {
+    stub_stream();
+    let visit = Visit::start(config("unmount-stream")).await;
+    visit.open().await;
+    visit.send("hello").await;
+    visit.until("the request", |_| stream_count() == 1).await;
+    stream_send(0, START);
+    stream_send(0, &delta("Half an answer"));
+    visit
+        .until("the partial text", |v| {
+            v.all(".cw-msg--bot .cw-block")
+                .iter()
+                .any(|b| b.text_content().unwrap_or_default().contains("Half"))
+        })
+        .await;
+    assert!(!stream_aborted(0), "the reply is still coming");
+    drop(visit);
+    wasm_bindgen_futures::JsFuture::from(sleep(50))
+        .await
+        .unwrap();
+    assert!(
+        stream_aborted(0),
+        "a widget that is gone aborts its request"
+    );
+}
+
+#[wasm_bindgen_test]
 async fn an_unmounted_widget_stops_everything_it_had_scheduled() {
     stub_fetch(answers(vec![network_failure()]));
     let visit = Visit::start(config("unmount")).await;

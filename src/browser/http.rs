@@ -1,13 +1,24 @@
-//! HTTP through `fetch`: one POST with a JSON body, its status and headers, and its body read
-//! either whole or chunk by chunk as it streams in. Requests can be aborted. Transport failures
-//! become [`ApiError`]s with the widget's own codes; what a body means is the dialect's business.
+//! HTTP through gloo-net: one POST with a JSON body (or a GET), its status and headers, and its
+//! body read either whole or chunk by chunk as it streams in. Requests are aborted through an
+//! `AbortController` (gloo-net's `abort_signal`). Transport failures become [`ApiError`]s with
+//! the widget's own codes; what a body means is the dialect's business.
+//!
+//! gloo-net builds the request ([`gloo_net::http::RequestBuilder`]) and wraps the response
+//! ([`gloo_net::http::Response`]). web_sys is used where gloo-net has no API: the body as a
+//! stream (`Response::body()` is a `ReadableStream`, and gloo-net has no reader for it), and
+//! the `fetch` call itself, because gloo-net's `send` panics when a page's own `fetch` wrapper
+//! rejects with something that is not an `Error` or resolves with something that is not a
+//! `Response`; with `panic = "abort"` that would kill the widget, where it must show a network
+//! error and keep the visitor's message.
 
 use std::cell::Cell;
 use std::rc::Rc;
 
 use chat_widget_protocol::{ApiError, ResponseMeta};
+use gloo_net::http::{Request, RequestBuilder, Response};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
+use web_sys::RequestMode;
 
 /// A way to cancel a request (and the reading of its body) from elsewhere, and optionally a
 /// deadline on silence: when no byte arrives for that long (headers, body chunks, keep-alive
@@ -125,7 +136,7 @@ impl Abort {
 pub struct HttpResponse {
     /// Status and the headers the dialects care about.
     pub meta: ResponseMeta,
-    response: web_sys::Response,
+    response: Response,
     url: String,
     abort: Abort,
 }
@@ -138,55 +149,74 @@ pub async fn post_json(
     bearer: Option<&str>,
     abort: &Abort,
 ) -> Result<HttpResponse, ApiError> {
-    fetch(
-        url,
-        Some(body),
+    let request = prepare(
+        Request::post(url),
         bearer,
         "text/event-stream, application/json",
         abort,
     )
-    .await
+    .header("Content-Type", "application/json")
+    .body(body);
+    fetch(url, request, abort).await
 }
 
-/// GETs `url` asking for `accept`, and waits for the response's headers.
+/// GETs `url` asking for `accept`, with the query parameters `query` (escaped by
+/// `URLSearchParams`), and waits for the response's headers.
 pub async fn get(
     url: &str,
+    query: &[(&str, &str)],
     bearer: Option<&str>,
     accept: &str,
     abort: &Abort,
 ) -> Result<HttpResponse, ApiError> {
-    fetch(url, None, bearer, accept, abort).await
+    let request = prepare(Request::get(url), bearer, accept, abort)
+        .query(query.iter().copied())
+        .build();
+    fetch(url, request, abort).await
 }
 
-async fn fetch(
-    url: &str,
-    body: Option<&str>,
+/// The request's headers, mode and abort signal.
+fn prepare(
+    request: RequestBuilder,
     bearer: Option<&str>,
     accept: &str,
     abort: &Abort,
+) -> RequestBuilder {
+    let request = request
+        .mode(RequestMode::Cors)
+        .header("Accept", accept)
+        .abort_signal(abort.signal().as_ref());
+    match bearer {
+        Some(key) => {
+            let mut value = String::with_capacity(7 + key.len());
+            value.push_str("Bearer ");
+            value.push_str(key);
+            request.header("Authorization", &value)
+        }
+        None => request,
+    }
+}
+
+/// Sends the request and waits for the response's headers.
+async fn fetch(
+    url: &str,
+    request: Result<Request, gloo_net::Error>,
+    abort: &Abort,
 ) -> Result<HttpResponse, ApiError> {
-    let request = build_request(url, body, bearer, accept, abort).map_err(|err| {
-        ApiError::network(format!(
-            "could not build the request to {url}: {}",
-            describe(&err)
-        ))
-    })?;
-    let window = web_sys::window().ok_or_else(|| ApiError::network("no window"))?;
+    let request = request
+        .map_err(|err| ApiError::network(format!("could not build the request to {url}: {err}")))?;
     abort.alive();
-    let response: web_sys::Response = JsFuture::from(window.fetch_with_request(&request))
-        .await
-        .and_then(JsCast::dyn_into)
-        .map_err(|err| {
-            abort.rest();
-            abort.failure(ApiError::network(format!(
-                "request to {url} failed: {}",
-                describe(&err)
-            )))
-        })?;
+    let response = send(request).await.map_err(|err| {
+        abort.rest();
+        abort.failure(ApiError::network(format!(
+            "request to {url} failed: {}",
+            describe(&err)
+        )))
+    })?;
     abort.alive();
     let headers = response.headers();
     let meta = ResponseMeta::from_headers(response.status(), super::dom::now_unix(), |name| {
-        headers.get(name).ok().flatten()
+        headers.get(name)
     });
     Ok(HttpResponse {
         meta,
@@ -194,6 +224,18 @@ async fn fetch(
         url: url.to_owned(),
         abort: abort.clone(),
     })
+}
+
+/// `fetch(request)`, where a rejection of any kind (or a result that is not a `Response`, from
+/// a page's own `fetch` wrapper) is an error rather than a panic (see the module doc).
+async fn send(request: Request) -> Result<Response, JsValue> {
+    let request: web_sys::Request = request.into();
+    let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
+    JsFuture::from(window.fetch_with_request(&request))
+        .await?
+        .dyn_into::<web_sys::Response>()
+        .map(Response::from)
+        .map_err(|_| JsValue::from_str("fetch gave something that is not a Response"))
 }
 
 impl HttpResponse {
@@ -260,35 +302,6 @@ impl HttpResponse {
             describe(err)
         ))
     }
-}
-
-fn build_request(
-    url: &str,
-    body: Option<&str>,
-    bearer: Option<&str>,
-    accept: &str,
-    abort: &Abort,
-) -> Result<web_sys::Request, JsValue> {
-    let headers = web_sys::Headers::new()?;
-    headers.set("Accept", accept)?;
-    if let Some(key) = bearer {
-        headers.set("Authorization", &format!("Bearer {key}"))?;
-    }
-    let init = web_sys::RequestInit::new();
-    init.set_mode(web_sys::RequestMode::Cors);
-    match body {
-        Some(body) => {
-            headers.set("Content-Type", "application/json")?;
-            init.set_method("POST");
-            init.set_body(&JsValue::from_str(body));
-        }
-        None => init.set_method("GET"),
-    }
-    init.set_headers(&headers);
-    if let Some(signal) = abort.signal() {
-        init.set_signal(Some(&signal));
-    }
-    web_sys::Request::new_with_str_and_init(url, &init)
 }
 
 /// A JS exception as text for a console message.
