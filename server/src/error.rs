@@ -47,6 +47,9 @@ pub enum AppError {
     InvalidRequest(String),
     /// 500: something broke on our side; the detail goes to the log, not to the client.
     Internal(String),
+    /// 403: a publishable key on an endpoint that needs the bot's secret key or the admin token
+    /// (analytics, bot management).
+    SecretKeyRequired,
     /// 413: the body is over the endpoint's limit.
     PayloadTooLarge,
     /// 413 `INVALID_REQUEST`: an uploaded training document is over the size limit; the text
@@ -92,6 +95,7 @@ impl AppError {
             }
             Self::UpstreamBusy { .. } => ErrorCode::RateLimitExceeded,
             Self::PayloadTooLarge => ErrorCode::Other(PAYLOAD_TOO_LARGE.to_owned()),
+            Self::SecretKeyRequired => ErrorCode::Other(SECRET_KEY_REQUIRED.to_owned()),
             Self::Http(status) if status.is_server_error() => ErrorCode::Server,
             Self::Http(status) => ErrorCode::Other(http_code(*status)),
         }
@@ -106,6 +110,7 @@ impl AppError {
                 return StatusCode::PAYLOAD_TOO_LARGE
             }
             Self::DocumentNotFound | Self::WebhookNotFound => return StatusCode::NOT_FOUND,
+            Self::SecretKeyRequired => return StatusCode::FORBIDDEN,
             Self::Http(status) => return *status,
             Self::UpstreamTimeout => return StatusCode::GATEWAY_TIMEOUT,
             Self::UpstreamFailed(_) => return StatusCode::BAD_GATEWAY,
@@ -140,6 +145,9 @@ impl AppError {
             Self::WebhookNotFound => "Webhook not found".to_owned(),
             Self::Internal(_) => "Internal server error. Please try again later.".to_owned(),
             Self::PayloadTooLarge => "The request body is too large".to_owned(),
+            Self::SecretKeyRequired => "This endpoint needs the bot's secret key (sk_...) or the \
+                 server's admin token; a publishable key (pk_...) can only chat"
+                .to_owned(),
             Self::Http(status) => http_message(*status),
             Self::UpstreamBusy { .. } => {
                 "The AI model is busy. Please try again in a moment.".to_owned()
@@ -231,6 +239,9 @@ pub const CONVERSATION_NOT_FOUND: &str = "CONVERSATION_NOT_FOUND";
 
 /// Our code for an unknown training document (404).
 pub const DOCUMENT_NOT_FOUND: &str = "DOCUMENT_NOT_FOUND";
+
+/// Our code for a publishable key where a secret key is needed (403).
+pub const SECRET_KEY_REQUIRED: &str = "SECRET_KEY_REQUIRED";
 
 /// Our code for a body over the limit (413).
 pub const PAYLOAD_TOO_LARGE: &str = "PAYLOAD_TOO_LARGE";

@@ -1,4 +1,4 @@
-//! Random identifiers: conversation and message ids, and publishable API keys. Only the
+//! Random identifiers: conversation and message ids, publishable and secret API keys. Only the
 //! operating system's random source is used; nothing here touches storage.
 
 use std::fmt;
@@ -38,6 +38,25 @@ pub fn publishable_key() -> Result<String, RandomError> {
     Ok(format!("pk_live_{}", random_hex(24)?))
 }
 
+/// The prefix of every secret key.
+pub const SECRET_KEY_PREFIX: &str = "sk_live_";
+
+/// A new secret key: `sk_live_` and 48 hex characters (192 bits). Secret keys belong on the
+/// bot owner's servers, never in a page; only their SHA-256 ([`secret_key_hash`]) is stored.
+pub fn secret_key() -> Result<String, RandomError> {
+    Ok(format!("{SECRET_KEY_PREFIX}{}", random_hex(48)?))
+}
+
+/// How a secret key is stored and looked up: the hex SHA-256 of the whole key. (The key is
+/// 192 random bits, so a fast hash is enough: there is nothing to guess from it.)
+pub fn secret_key_hash(key: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(key.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,6 +73,16 @@ mod tests {
             .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
         assert_ne!(conversation_id()?, conversation_id()?);
         assert!(message_id()?.starts_with("msg_"));
+        let secret = secret_key()?;
+        assert!(
+            secret.starts_with("sk_live_") && secret.len() == 56,
+            "{secret}"
+        );
+        assert_ne!(secret, secret_key()?);
+        let hash = secret_key_hash(&secret);
+        assert_eq!(hash.len(), 64);
+        assert!(!hash.contains(&secret[8..]));
+        assert_eq!(hash, secret_key_hash(&secret));
         Ok(())
     }
 }

@@ -50,6 +50,7 @@ pub mod jelytech;
 pub mod jombot;
 pub mod middleware;
 pub mod openai;
+pub mod paging;
 pub mod rate_limit;
 pub mod serve;
 pub mod sse;
