@@ -31,7 +31,7 @@ if (!binary || !existsSync(binary)) {
 
 const dataDir = mkdtempSync(join(tmpdir(), 'chat-widget-soak-'));
 // Room for the whole run in the bot's own limit (the soak measures the server, not the limit).
-execFileSync(binary, ['bot', '--data-dir', dataDir, '--bot', 'demo', '--rate-limit', '1000000'], { stdio: 'ignore' });
+execFileSync(binary, ['bot', '--data-dir', dataDir, '--bot', 'demo', '--rate-limit', '1000000', '--visitor-rate-limit', '1000000'], { stdio: 'ignore' });
 const server = spawn(binary, ['--addr', '127.0.0.1:0', '--data-dir', dataDir, '--dist-dir', join(dataDir, 'none'),
   '--stream-delay-ms', streamDelay, '--header-timeout-s', '300'], { stdio: ['ignore', 'pipe', 'ignore'] });
 const lines = createInterface({ input: server.stdout });

@@ -1,6 +1,8 @@
-//! Who may call, the same for every dialect: the `Authorization: Bearer` publishable key
-//! (known and active), the bot it belongs to, the page's `Origin` (one the key allows), and
-//! the bot's rate limit, checked in that order by [`admit`]. Also what every chat endpoint
+//! Who may call, the same for every dialect: the address's budget of wrong keys, the
+//! `Authorization: Bearer` key (an active publishable key, or a secret key), the bot it
+//! belongs to, the page's `Origin` (one a publishable key allows), and the rate limits of
+//! the visitor and of the bot, checked in that order by [`admit`]; [`admit_owner`] for the
+//! endpoints only a secret key or the admin token may use. Also what every chat endpoint
 //! does after that: check the visitor's text ([`check_message`]) and store an exchange while
 //! spending a credit and counting the monthly quota ([`record_exchange`]), and the answer
 //! with its `X-RateLimit-*` headers in the dialect's own shape ([`respond`]).
@@ -14,9 +16,10 @@ use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use chat_widget_protocol::dialect::Dialect;
 
+use crate::caller::{ip_scope, visitor_scope, Caller};
 use crate::error::{AppError, MAX_MESSAGE_CHARS};
 use crate::rate_limit::{self, Decision, RateLimitStatus};
-use crate::store::{ApiKey, Bot, ExchangeOutcome, RecordedExchange, DEFAULT_RATE_LIMIT};
+use crate::store::{Bot, ExchangeOutcome, RecordedExchange, DEFAULT_RATE_LIMIT};
 use crate::AppState;
 
 /// Which bot a request is for.
@@ -57,23 +60,52 @@ pub enum Counting {
     Peek,
 }
 
+/// The kind of key a request was admitted with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// `pk_live_…`: in every page; chats and reads conversations and the bot's public look.
+    Publishable,
+    /// `sk_live_…`: the bot owner's; also reads analytics.
+    Secret,
+}
+
 /// A request that passed the checks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Admitted {
     /// The bot it is for.
     pub bot: Bot,
-    /// The key it came with.
-    pub key: ApiKey,
+    /// The kind of key it came with.
+    pub kind: KeyKind,
 }
 
-/// Checks the key, the bot, the origin and (when counting) the rate limit. Returns the
-/// `X-RateLimit-*` status to send whatever the outcome: a refusal before the request is
-/// counted reports the window without using it up.
+/// Wrong keys an address may try per rate-limit window; after that every key from it is
+/// refused with 429 until the window ends.
+pub const KEY_FAILURES_PER_WINDOW: u32 = 20;
+
+/// A key that [`authenticate`] accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credential {
+    /// The bot it belongs to.
+    pub bot_id: String,
+    /// Its kind.
+    pub kind: KeyKind,
+    /// The origins a publishable key works from (secret keys: any, they are for servers).
+    pub allowed_origins: Option<crate::store::AllowedOrigins>,
+    /// The key as sent, for the visitor's scope.
+    pub token: String,
+}
+
+/// Checks the address's wrong-key budget, the key, the bot, the origin and (when counting)
+/// the visitor's and the bot's rate limits. Returns the `X-RateLimit-*` status to send
+/// whatever the outcome: a refusal before the request is counted reports the window without
+/// using it up. `visitor_id` is the conversation or visitor id the request carries, if any.
 pub async fn admit(
     state: &AppState,
     headers: &HeaderMap,
+    caller: &Caller,
     choice: BotChoice<'_>,
     counting: Counting,
+    visitor_id: Option<&str>,
 ) -> (RateLimitStatus, Result<Admitted, AppError>) {
     let named = match choice {
         BotChoice::Named(id) => Some(id),
@@ -83,6 +115,13 @@ pub async fn admit(
     // The status to send with a refusal (nothing counted).
     let peek = |scope: String, limit: u32| async move { peek_status(state, &scope, limit).await };
     let bucket = rate_limit::bot_scope(named.unwrap_or(""));
+    // An address that guessed too many keys gets no answer about keys until its window ends.
+    let failures = ip_scope(caller);
+    let tried = peek_status(state, &failures, KEY_FAILURES_PER_WINDOW).await;
+    if tried.remaining == 0 {
+        let retry_after_s = tried.reset_unix.saturating_sub(state.now_unix()).max(1);
+        return (tried, Err(AppError::RateLimited { retry_after_s }));
+    }
     // A bot named by the request is looked up first: its limit is in the headers of a refusal.
     let named_bot = match named {
         Some(id) => match store.bot(id).await {
@@ -95,24 +134,37 @@ pub async fn admit(
         .as_ref()
         .map_or(DEFAULT_RATE_LIMIT, |bot| bot.rate_limit_per_minute);
 
-    let key = match authenticate(state, headers).await {
-        Ok(key) => key,
+    let credential = match authenticate(state, headers).await {
+        Ok(credential) => credential,
+        Err(AppError::InvalidApiKey) => {
+            if let Ok(Decision::Limited {
+                status,
+                retry_after_s,
+            }) = check_rate(state, &failures, KEY_FAILURES_PER_WINDOW).await
+            {
+                return (status, Err(AppError::RateLimited { retry_after_s }));
+            }
+            return (peek(bucket, limit).await, Err(AppError::InvalidApiKey));
+        }
         Err(err) => return (peek(bucket, limit).await, Err(err)),
     };
     let bot = match named {
         Some(_) => named_bot,
-        None => match store.bot(&key.bot_id).await {
+        None => match store.bot(&credential.bot_id).await {
             Ok(bot) => bot,
             Err(err) => return (peek(bucket, limit).await, Err(err.into())),
         },
     };
-    let Some(bot) = bot.filter(|bot| bot.id == key.bot_id) else {
+    let Some(bot) = bot.filter(|bot| bot.id == credential.bot_id) else {
         return (peek(bucket, limit).await, Err(AppError::BotNotFound));
     };
     let scope = rate_limit::bot_scope(&bot.id);
-    if let Some(origin) = headers.get(header::ORIGIN) {
+    let visitor = visitor_scope(&credential.token, visitor_id, caller);
+    if let (Some(origin), Some(allowed)) =
+        (headers.get(header::ORIGIN), &credential.allowed_origins)
+    {
         let origin = String::from_utf8_lossy(origin.as_bytes());
-        if !key.allowed_origins.allows(&origin) {
+        if !allowed.allows(&origin) {
             let refused = AppError::OriginNotAllowed {
                 origin: origin.into_owned(),
             };
@@ -120,17 +172,98 @@ pub async fn admit(
         }
     }
     let status = match counting {
-        Counting::Peek => peek(scope, bot.rate_limit_per_minute).await,
-        Counting::Count => match check_rate(state, &scope, bot.rate_limit_per_minute).await {
-            Ok(Decision::Allowed(status)) => status,
-            Ok(Decision::Limited {
-                status,
-                retry_after_s,
-            }) => return (status, Err(AppError::RateLimited { retry_after_s })),
-            Err(err) => return (peek(scope, bot.rate_limit_per_minute).await, Err(err)),
-        },
+        Counting::Peek => tighter(
+            peek(visitor, bot.visitor_rate_limit).await,
+            peek(scope, bot.rate_limit_per_minute).await,
+        ),
+        Counting::Count => {
+            let mut statuses = Vec::with_capacity(2);
+            for (scope, limit) in [
+                (&visitor, bot.visitor_rate_limit),
+                (&scope, bot.rate_limit_per_minute),
+            ] {
+                match check_rate(state, scope, limit).await {
+                    Ok(Decision::Allowed(status)) => statuses.push(status),
+                    Ok(Decision::Limited {
+                        status,
+                        retry_after_s,
+                    }) => return (status, Err(AppError::RateLimited { retry_after_s })),
+                    Err(err) => return (peek(scope.clone(), limit).await, Err(err)),
+                }
+            }
+            statuses
+                .into_iter()
+                .reduce(tighter)
+                .unwrap_or_else(|| unreachable_status(state))
+        }
     };
-    (status, Ok(Admitted { bot, key }))
+    (
+        status,
+        Ok(Admitted {
+            bot,
+            kind: credential.kind,
+        }),
+    )
+}
+
+/// Of two windows, the one the caller is closer to the end of (fewer requests left; then the
+/// smaller limit).
+fn tighter(a: RateLimitStatus, b: RateLimitStatus) -> RateLimitStatus {
+    if (b.remaining, b.limit) < (a.remaining, a.limit) {
+        b
+    } else {
+        a
+    }
+}
+
+fn unreachable_status(state: &AppState) -> RateLimitStatus {
+    RateLimitStatus {
+        limit: 0,
+        remaining: 0,
+        reset_unix: state.now_unix() + state.limiter.window_secs(),
+    }
+}
+
+/// Like [`admit`] without counting, for the endpoints that need the bot's secret key or the
+/// admin token (analytics): the admin token may read any bot, a secret key its own, and a
+/// publishable key is refused with 403 [`AppError::SecretKeyRequired`].
+pub async fn admit_owner(
+    state: &AppState,
+    headers: &HeaderMap,
+    caller: &Caller,
+    bot_id: &str,
+) -> (RateLimitStatus, Result<Bot, AppError>) {
+    if is_admin(state, headers) {
+        let scope = rate_limit::bot_scope(bot_id);
+        return match state.store.bot(bot_id).await {
+            Ok(Some(bot)) => (
+                peek_status(state, &scope, bot.rate_limit_per_minute).await,
+                Ok(bot),
+            ),
+            Ok(None) => (
+                peek_status(state, &scope, DEFAULT_RATE_LIMIT).await,
+                Err(AppError::BotNotFound),
+            ),
+            Err(err) => (
+                peek_status(state, &scope, DEFAULT_RATE_LIMIT).await,
+                Err(err.into()),
+            ),
+        };
+    }
+    let (status, admitted) = admit(
+        state,
+        headers,
+        caller,
+        BotChoice::Named(bot_id),
+        Counting::Peek,
+        None,
+    )
+    .await;
+    let result = admitted.and_then(|admitted| match admitted.kind {
+        KeyKind::Secret => Ok(admitted.bot),
+        KeyKind::Publishable => Err(AppError::SecretKeyRequired),
+    });
+    (status, result)
 }
 
 /// The `X-RateLimit-*` status of `scope` without counting a request; when the database
@@ -162,11 +295,27 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-/// The `Authorization: Bearer <key>` key, if it exists and is active.
-pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<ApiKey, AppError> {
-    let key = bearer(headers).ok_or(AppError::InvalidApiKey)?;
-    match state.store.key(key).await? {
-        Some(key) if key.active => Ok(key),
+/// The `Authorization: Bearer <key>` key, if it is an active publishable key or a secret key.
+pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Credential, AppError> {
+    let token = bearer(headers).ok_or(AppError::InvalidApiKey)?;
+    if token.starts_with(crate::ids::SECRET_KEY_PREFIX) {
+        return match state.store.secret_key_bot(token).await? {
+            Some(bot_id) => Ok(Credential {
+                bot_id,
+                kind: KeyKind::Secret,
+                allowed_origins: None,
+                token: token.to_owned(),
+            }),
+            None => Err(AppError::InvalidApiKey),
+        };
+    }
+    match state.store.key(token).await? {
+        Some(key) if key.active => Ok(Credential {
+            bot_id: key.bot_id,
+            kind: KeyKind::Publishable,
+            allowed_origins: Some(key.allowed_origins),
+            token: key.key,
+        }),
         _ => Err(AppError::InvalidApiKey),
     }
 }

@@ -26,11 +26,12 @@ pub async fn chat(
     State(state): State<AppState>,
     bot_id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
+    caller: crate::caller::Caller,
     body: Result<Json<ChatRequest>, JsonRejection>,
 ) -> Response {
     // A bot id that is not valid UTF-8 names no bot; the empty id is never a bot either.
     let bot_id = bot_id.map(|Path(id)| id).unwrap_or_default();
-    let (rate_limit, result) = handle(&state, &bot_id, &headers, body).await;
+    let (rate_limit, result) = handle(&state, &bot_id, &headers, &caller, body).await;
     (rate_limit, result).into_response()
 }
 
@@ -38,10 +39,22 @@ async fn handle(
     state: &AppState,
     bot_id: &str,
     headers: &HeaderMap,
+    caller: &crate::caller::Caller,
     body: Result<Json<ChatRequest>, JsonRejection>,
 ) -> (RateLimitStatus, Result<Response, AppError>) {
-    let (rate_limit, admitted) =
-        admit(state, headers, BotChoice::Named(bot_id), Counting::Count).await;
+    let visitor = body
+        .as_ref()
+        .ok()
+        .and_then(|Json(request)| request.conversation_id.clone());
+    let (rate_limit, admitted) = admit(
+        state,
+        headers,
+        caller,
+        BotChoice::Named(bot_id),
+        Counting::Count,
+        visitor.as_deref(),
+    )
+    .await;
     let result = async {
         let Admitted { bot, .. } = admitted?;
         let request = validate(body?)?;

@@ -119,11 +119,24 @@ impl Deliveries {
 pub async fn start(
     State(state): State<AppState>,
     headers: HeaderMap,
+    caller: crate::caller::Caller,
     body: Result<Json<StartRequest>, JsonRejection>,
 ) -> Response {
     let bot_key = access::bot_named_in(&body, |request| &request.bot_key);
     let choice = BotChoice::from_body(bot_key.as_deref());
-    let (rate_limit, admitted) = admit(&state, &headers, choice, Counting::Count).await;
+    let visitor = body
+        .as_ref()
+        .ok()
+        .map(|Json(request)| request.from.user_external_id.trim().to_owned());
+    let (rate_limit, admitted) = admit(
+        &state,
+        &headers,
+        &caller,
+        choice,
+        Counting::Count,
+        visitor.as_deref(),
+    )
+    .await;
     let result = async {
         let Admitted { bot, .. } = admitted?;
         let Json(request) = body?;
@@ -174,10 +187,19 @@ pub async fn send(
     State(state): State<AppState>,
     conversation_id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
+    caller: crate::caller::Caller,
     body: Result<Json<SendRequest>, JsonRejection>,
 ) -> Response {
     let conversation_id = conversation_id.map(|Path(id)| id).unwrap_or_default();
-    let (rate_limit, admitted) = admit(&state, &headers, BotChoice::KeysBot, Counting::Count).await;
+    let (rate_limit, admitted) = admit(
+        &state,
+        &headers,
+        &caller,
+        BotChoice::KeysBot,
+        Counting::Count,
+        Some(&conversation_id),
+    )
+    .await;
     let result = async {
         let Admitted { bot, .. } = admitted?;
         owned_conversation(&state, &bot, &conversation_id).await?;
@@ -203,6 +225,7 @@ pub async fn messages(
     conversation_id: Result<Path<String>, PathRejection>,
     uri: Uri,
     headers: HeaderMap,
+    caller: crate::caller::Caller,
 ) -> Response {
     let conversation_id = conversation_id.map(|Path(id)| id).unwrap_or_default();
     let after = query_param(uri.query().unwrap_or(""), "after").or_else(|| {
@@ -216,7 +239,15 @@ pub async fn messages(
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|accept| accept.contains(chataibot::EVENT_STREAM));
-    let (rate_limit, admitted) = admit(&state, &headers, BotChoice::KeysBot, Counting::Peek).await;
+    let (rate_limit, admitted) = admit(
+        &state,
+        &headers,
+        &caller,
+        BotChoice::KeysBot,
+        Counting::Peek,
+        Some(&conversation_id),
+    )
+    .await;
     let result = async {
         let Admitted { bot, .. } = admitted?;
         owned_conversation(&state, &bot, &conversation_id).await?;

@@ -51,7 +51,9 @@ USAGE:
 SETTINGS:
   --credits N|unlimited       replies left (0 answers 402 INSUFFICIENT_CREDITS)
   --quota N|unlimited         replies per calendar month (UTC); once used up: 403 QUOTA_EXCEEDED
-  --rate-limit N              requests per rate window (a minute unless --rate-window-s)
+  --visitor-rate-limit N      requests per rate window for each visitor (default 30)
+  --new-secret-key            make a secret key (sk_live_...) for the bot and print it once
+  --rate-limit N              requests per rate window, all visitors together (default 600)
   --origins \"https://a.test,https://b.test\"|*   page origins the bot's keys work from
   --stream-default true|false streamed replies when a request does not say
   --key-active true|false     deactivated keys answer 401 INVALID_API_KEY
@@ -197,6 +199,8 @@ pub struct BotCommand {
     pub train: Option<PathBuf>,
     /// `--upstream-url …`: the bot's AI upstream to set (`Some(None)`: removed).
     pub upstream: Option<Option<crate::upstream::Settings>>,
+    /// `--new-secret-key`: make a secret key for the bot and print it (once).
+    pub new_secret_key: bool,
 }
 
 /// What the `bot` command does with the bot's webhooks.
@@ -308,6 +312,7 @@ fn parse_serve(args: &[String]) -> Result<Command, CliError> {
 }
 
 fn parse_bot(args: &[String]) -> Result<Command, CliError> {
+    let mut new_secret_key = false;
     let mut data_dir = PathBuf::from(DEFAULT_DATA_DIR);
     let mut database = None;
     let (mut existing, mut create, mut name) = (None, None, None);
@@ -343,6 +348,8 @@ fn parse_bot(args: &[String]) -> Result<Command, CliError> {
                 })
             }
             "--rate-limit" => update.rate_limit_per_minute = Some(number(&flag, &value)?),
+            "--visitor-rate-limit" => update.visitor_rate_limit = Some(number(&flag, &value)?),
+            "--new-secret-key" => new_secret_key = boolean(&flag, &value)?,
             "--origins" => update.allowed_origins = Some(AllowedOrigins::parse(&value)),
             "--stream-default" => update.stream_default = Some(boolean(&flag, &value)?),
             "--key-active" => update.keys_active = Some(boolean(&flag, &value)?),
@@ -454,11 +461,12 @@ fn parse_bot(args: &[String]) -> Result<Command, CliError> {
         webhook,
         train,
         upstream,
+        new_secret_key,
     }))
 }
 
 /// Flags that stand alone (`--flag` means `--flag=true`).
-const SWITCHES: &[&str] = &["--trust-forwarded-for", "--webhooks"];
+const SWITCHES: &[&str] = &["--trust-forwarded-for", "--webhooks", "--new-secret-key"];
 
 /// A `--database-url` this server can use (PostgreSQL).
 fn database_url(value: &str) -> Result<Option<String>, CliError> {
@@ -622,6 +630,7 @@ mod tests {
         let update = BotUpdate {
             credits: Some(Some(0)),
             rate_limit_per_minute: Some(5),
+            visitor_rate_limit: None,
             allowed_origins: Some(AllowedOrigins::List(vec![
                 "https://a.test".into(),
                 "https://b.test".into(),
@@ -640,6 +649,7 @@ mod tests {
                 webhook: None,
                 train: None,
                 upstream: None,
+                new_secret_key: false,
             }))
         );
         let Ok(Command::Bot(unlimited)) =

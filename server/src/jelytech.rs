@@ -54,11 +54,26 @@ const MAX_TEXT_CHARS: usize = 500;
 pub async fn send(
     State(state): State<AppState>,
     headers: HeaderMap,
+    caller: crate::caller::Caller,
     body: Result<Json<SendRequest>, JsonRejection>,
 ) -> Response {
     let bot_id = access::bot_named_in(&body, |request| &request.bot_id);
     let choice = BotChoice::from_body(bot_id.as_deref());
-    let (rate_limit, admitted) = admit(&state, &headers, choice, Counting::Count).await;
+    let visitor = body.as_ref().ok().and_then(|Json(request)| {
+        request
+            .user_id
+            .clone()
+            .or_else(|| request.conversation_id.clone())
+    });
+    let (rate_limit, admitted) = admit(
+        &state,
+        &headers,
+        &caller,
+        choice,
+        Counting::Count,
+        visitor.as_deref(),
+    )
+    .await;
     let result = async {
         let admitted = admitted?;
         let Json(request) = body?;
@@ -96,9 +111,18 @@ pub async fn history(
     State(state): State<AppState>,
     conversation_id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
+    caller: crate::caller::Caller,
 ) -> Response {
     let conversation_id = conversation_id.map(|Path(id)| id).unwrap_or_default();
-    let (rate_limit, admitted) = admit(&state, &headers, BotChoice::KeysBot, Counting::Peek).await;
+    let (rate_limit, admitted) = admit(
+        &state,
+        &headers,
+        &caller,
+        BotChoice::KeysBot,
+        Counting::Peek,
+        Some(&conversation_id),
+    )
+    .await;
     let result = async {
         let admitted = admitted?;
         let owner = state.store.conversation_bot(&conversation_id).await?;
@@ -324,9 +348,10 @@ pub async fn read_bot(
     State(state): State<AppState>,
     bot_id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
+    caller: crate::caller::Caller,
 ) -> Response {
     let bot_id = bot_id.map(|Path(id)| id).unwrap_or_default();
-    let (rate_limit, bot) = bot_for_read(&state, &headers, &bot_id).await;
+    let (rate_limit, bot) = bot_for_read(&state, &headers, &caller, &bot_id).await;
     let result = async {
         let bot = bot?;
         let active = state
@@ -345,13 +370,21 @@ pub async fn read_bot(
 async fn bot_for_read(
     state: &AppState,
     headers: &HeaderMap,
+    caller: &crate::caller::Caller,
     bot_id: &str,
 ) -> (RateLimitStatus, Result<Bot, AppError>) {
     if is_admin(state, headers) {
         return admin_read(state, bot_id).await;
     }
-    let (rate_limit, admitted) =
-        admit(state, headers, BotChoice::Named(bot_id), Counting::Peek).await;
+    let (rate_limit, admitted) = admit(
+        state,
+        headers,
+        caller,
+        BotChoice::Named(bot_id),
+        Counting::Peek,
+        None,
+    )
+    .await;
     (rate_limit, admitted.map(|admitted| admitted.bot))
 }
 
@@ -405,9 +438,11 @@ pub async fn analytics(
     bot_id: Result<Path<String>, PathRejection>,
     uri: Uri,
     headers: HeaderMap,
+    caller: crate::caller::Caller,
 ) -> Response {
     let bot_id = bot_id.map(|Path(id)| id).unwrap_or_default();
-    let (rate_limit, bot) = bot_for_read(&state, &headers, &bot_id).await;
+    // Visitors' own words: the bot's secret key or the admin token only.
+    let (rate_limit, bot) = access::admit_owner(&state, &headers, &caller, &bot_id).await;
     let result = async {
         let bot = bot?;
         let query = uri.query().unwrap_or("");

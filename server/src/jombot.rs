@@ -22,11 +22,26 @@ use crate::{dates, AppState};
 pub async fn message(
     State(state): State<AppState>,
     headers: HeaderMap,
+    caller: crate::caller::Caller,
     body: Result<Json<ChatRequest>, JsonRejection>,
 ) -> Response {
     let bot_id = access::bot_named_in(&body, |request| &request.bot_id);
     let choice = BotChoice::from_body(bot_id.as_deref());
-    let (rate_limit, admitted) = admit(&state, &headers, choice, Counting::Count).await;
+    let visitor = body.as_ref().ok().and_then(|Json(request)| {
+        request
+            .user_id
+            .clone()
+            .or_else(|| request.conversation_id.clone())
+    });
+    let (rate_limit, admitted) = admit(
+        &state,
+        &headers,
+        &caller,
+        choice,
+        Counting::Count,
+        visitor.as_deref(),
+    )
+    .await;
     let result = async {
         let admitted = admitted?;
         let Json(request) = body?;

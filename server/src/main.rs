@@ -171,6 +171,11 @@ fn admin(command: BotCommand) -> Result<(), String> {
                     .map_err(|err| err.to_string())?;
                 println!("bot: {}", bot.id);
                 println!("publishable key: {}", key.key);
+                let secret = store
+                    .create_secret_key(&bot.id)
+                    .await
+                    .map_err(|err| err.to_string())?;
+                println!("secret key: {secret} (shown once: keep it on your servers)");
                 bot.id
             }
         };
@@ -178,6 +183,13 @@ fn admin(command: BotCommand) -> Result<(), String> {
             .update_bot(&id, &command.update)
             .await
             .map_err(|err| err.to_string())?;
+        if command.new_secret_key {
+            let secret = store
+                .create_secret_key(&id)
+                .await
+                .map_err(|err| err.to_string())?;
+            println!("secret key: {secret} (shown once: keep it on your servers)");
+        }
         let key = store.first_key(&id).await.map_err(|err| err.to_string())?;
         println!("{}", describe(&bot, key.as_ref()));
         if let Some(action) = &command.webhook {
@@ -306,9 +318,10 @@ fn describe(bot: &Bot, key: Option<&chat_widget_server::store::ApiKey>) -> Strin
         .monthly_quota
         .map_or_else(|| "unlimited".to_owned(), |q| q.to_string());
     format!(
-        "bot {}: credits {credits}, rate limit {}/min, origins {origins}, stream default {}, key {}, monthly quota {quota}",
+        "bot {}: credits {credits}, rate limit {}/min, visitor rate limit {}/min, origins {origins}, stream default {}, key {}, monthly quota {quota}",
         bot.id,
         bot.rate_limit_per_minute,
+        bot.visitor_rate_limit,
         bot.stream_default,
         if active { "active" } else { "inactive" }
     )

@@ -28,11 +28,13 @@ use crate::AppState;
 pub async fn completions(
     State(state): State<AppState>,
     headers: HeaderMap,
+    caller: crate::caller::Caller,
     body: Result<Json<CompletionRequest>, JsonRejection>,
 ) -> Response {
     let model = access::bot_named_in(&body, |request| &request.model);
     let choice = BotChoice::from_body(model.as_deref());
-    let (rate_limit, admitted) = admit(&state, &headers, choice, Counting::Count).await;
+    let (rate_limit, admitted) =
+        admit(&state, &headers, &caller, choice, Counting::Count, None).await;
     let result = async {
         let Admitted { bot, .. } = admitted?;
         let Json(request) = body?;

@@ -58,8 +58,10 @@ const DEMO_BOT_GREETING: &str =
 pub const DEFAULT_PRIMARY_COLOR: &str = "#0a7cff";
 /// Where the launcher of new bots sits.
 pub const DEFAULT_POSITION: &str = "bottom-right";
-/// The requests per minute of new bots (and of the demo bot).
-pub const DEFAULT_RATE_LIMIT: u32 = 30;
+/// The requests per window of new bots (and of the demo bot), all visitors together.
+pub const DEFAULT_RATE_LIMIT: u32 = 600;
+/// The requests per window of each visitor of a new bot (the column's default).
+pub const DEFAULT_VISITOR_RATE_LIMIT: u32 = 30;
 
 /// How many read-only connections the SQLite backend opens (besides its one writer).
 const SQLITE_READERS: u32 = 4;
@@ -169,8 +171,10 @@ pub struct Bot {
     pub stream_default: bool,
     /// Replies left; `None` is unlimited.
     pub credits: Option<u64>,
-    /// Requests allowed per rate-limit window.
+    /// Requests allowed per rate-limit window, all visitors together.
     pub rate_limit_per_minute: u32,
+    /// Requests allowed per rate-limit window to each visitor.
+    pub visitor_rate_limit: u32,
     /// Assistant replies allowed per UTC calendar month; `None` is unlimited.
     pub monthly_quota: Option<u64>,
     /// What the bot is for (set when created through the jelytech dialect).
@@ -180,7 +184,7 @@ pub struct Bot {
 }
 
 const BOT_COLUMNS: &str = "id, name, greeting, primary_color, position, stream_default, credits,
-    rate_limit_per_minute, monthly_quota, description, created_at";
+    rate_limit_per_minute, visitor_rate_limit, monthly_quota, description, created_at";
 
 impl Bot {
     fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
@@ -198,6 +202,8 @@ impl Bot {
                 row.try_get::<i64, _>("rate_limit_per_minute")?.max(0),
             )
             .unwrap_or(u32::MAX),
+            visitor_rate_limit: u32::try_from(row.try_get::<i64, _>("visitor_rate_limit")?.max(0))
+                .unwrap_or(u32::MAX),
             monthly_quota: row
                 .try_get::<Option<i64>, _>("monthly_quota")?
                 .map(|q| u64::try_from(q).unwrap_or(0)),
@@ -360,8 +366,10 @@ impl StoredMessage {
 pub struct BotUpdate {
     /// `Some(None)` makes credits unlimited.
     pub credits: Option<Option<u64>>,
-    /// Requests per minute.
+    /// Requests per window, all visitors together.
     pub rate_limit_per_minute: Option<u32>,
+    /// Requests per window for each visitor.
+    pub visitor_rate_limit: Option<u32>,
     /// Origins allowed for all of the bot's keys.
     pub allowed_origins: Option<AllowedOrigins>,
     /// Streamed replies by default.
@@ -761,6 +769,32 @@ impl Store {
         Ok(row.as_ref().map(ApiKey::from_row).transpose()?)
     }
 
+    /// Makes a new secret key for the bot, stores its hash ([`crate::ids::secret_key_hash`])
+    /// and returns the key itself: the only time it exists in full.
+    pub async fn create_secret_key(&self, bot_id: &str) -> Result<String, StoreError> {
+        if self.bot(bot_id).await?.is_none() {
+            return Err(StoreError::UnknownBot(bot_id.to_owned()));
+        }
+        let key = crate::ids::secret_key()?;
+        sqlx::query("INSERT INTO secret_keys (hash, bot_id, created_at) VALUES ($1, $2, $3)")
+            .bind(crate::ids::secret_key_hash(&key))
+            .bind(bot_id)
+            .bind(now_ms())
+            .execute(&self.inner.writer)
+            .await?;
+        Ok(key)
+    }
+
+    /// The bot a secret key belongs to, if it is one.
+    pub async fn secret_key_bot(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT bot_id FROM secret_keys WHERE hash = $1")
+                .bind(crate::ids::secret_key_hash(key))
+                .fetch_optional(&self.inner.reader)
+                .await?,
+        )
+    }
+
     /// The bot's first key (the one printed at start and put in the demo page).
     pub async fn first_key(&self, bot_id: &str) -> Result<Option<ApiKey>, StoreError> {
         let mut conn = self.inner.reader.acquire().await?;
@@ -826,6 +860,13 @@ impl Store {
         }
         if let Some(limit) = update.rate_limit_per_minute {
             sqlx::query("UPDATE bots SET rate_limit_per_minute = $2 WHERE id = $1")
+                .bind(id)
+                .bind(i64::from(limit))
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(limit) = update.visitor_rate_limit {
+            sqlx::query("UPDATE bots SET visitor_rate_limit = $2 WHERE id = $1")
                 .bind(id)
                 .bind(i64::from(limit))
                 .execute(&mut *tx)

@@ -264,7 +264,7 @@ fn an_operator_runs_the_server_and_changes_the_bot_while_it_runs() {
     assert!(ok, "{err}");
     assert_eq!(
         out.trim(),
-        "bot demo: credits 0, rate limit 30/min, origins *, stream default true, key active, monthly quota unlimited"
+        "bot demo: credits 0, rate limit 600/min, visitor rate limit 30/min, origins *, stream default true, key active, monthly quota unlimited"
     );
     let (status, body) = say(&server, "hi");
     assert_eq!(status, 402, "{body}");
@@ -286,7 +286,7 @@ fn an_operator_runs_the_server_and_changes_the_bot_while_it_runs() {
     ]);
     assert!(ok, "{err}");
     assert!(
-        out.contains("credits unlimited, rate limit 1/min, origins https://a.test,https://b.test"),
+        out.contains("credits unlimited, rate limit 1/min, visitor rate limit 30/min, origins https://a.test,https://b.test"),
         "{out}"
     );
     // Two requests were already counted in this minute, so a limit of 1 refuses the next.

@@ -100,6 +100,11 @@ impl TestServer {
         self.send(post(path, Some(&self.key), &body)).await
     }
 
+    /// GETs with another key.
+    async fn send_get(&self, key: &str, path: &str) -> Answer {
+        self.send(get(path, Some(key))).await
+    }
+
     /// GETs with the demo key.
     async fn get(&self, path: &str) -> Answer {
         self.send(get(path, Some(&self.key))).await
@@ -413,13 +418,14 @@ async fn a_jelytech_visitor_chats_and_a_reloaded_page_restores_the_conversation(
         second_reply.text
     );
     assert!(!second_reply.suggested_actions.is_empty(), "our addition");
-    assert_eq!(sent.rate_limit().1, 28);
+    // The visitor's window: the conversation's messages count apart from the first one.
+    assert_eq!(sent.rate_limit().1, 29);
 
     let history = server.get(&jelytech::history_path(&conversation)).await;
     assert_eq!(history.status, StatusCode::OK, "{}", history.text());
     assert_eq!(
         history.rate_limit().1,
-        28,
+        29,
         "reading the history is not counted"
     );
     let json = history.json();
@@ -661,6 +667,17 @@ async fn bot_creation_refuses_settings_the_widget_could_not_use() {
 #[tokio::test]
 async fn the_bot_owner_reads_analytics_computed_from_the_conversations() {
     let server = TestServer::start().await;
+    // Analytics show what visitors wrote: the bot's secret key reads them, not the page's key.
+    let secret = server
+        .state
+        .store
+        .create_secret_key(DEMO_BOT_ID)
+        .await
+        .expect("a secret key");
+    let refused = server
+        .get(&jelytech::analytics_path(DEMO_BOT_ID, None, None, &[]))
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text());
     let say = |message: &str, conversation: Option<&str>| {
         let mut body = json!({"botId": DEMO_BOT_ID, "message": message});
         if let Some(id) = conversation {
@@ -690,7 +707,10 @@ async fn the_bot_owner_reads_analytics_computed_from_the_conversations() {
     .await;
 
     let all = server
-        .get(&jelytech::analytics_path(DEMO_BOT_ID, None, None, &[]))
+        .send_get(
+            &secret,
+            &jelytech::analytics_path(DEMO_BOT_ID, None, None, &[]),
+        )
         .await;
     assert_eq!(all.status, StatusCode::OK, "{}", all.text());
     assert_eq!(keys(&all.json()), ["analytics", "success"]);
@@ -710,24 +730,25 @@ async fn the_bot_owner_reads_analytics_computed_from_the_conversations() {
     );
 
     let users_only = server
-        .get(&jelytech::analytics_path(
-            DEMO_BOT_ID,
-            Some("2000-01-01"),
-            None,
-            &["users"],
-        ))
+        .send_get(
+            &secret,
+            &jelytech::analytics_path(DEMO_BOT_ID, Some("2000-01-01"), None, &["users"]),
+        )
         .await;
     assert_eq!(
         users_only.json(),
         json!({"success": true, "analytics": {"uniqueUsers": 3}})
     );
     let future = server
-        .get(&jelytech::analytics_path(
-            DEMO_BOT_ID,
-            Some("2999-01-01"),
-            Some("2999-01-31T23:59:59Z"),
-            &[],
-        ))
+        .send_get(
+            &secret,
+            &jelytech::analytics_path(
+                DEMO_BOT_ID,
+                Some("2999-01-01"),
+                Some("2999-01-31T23:59:59Z"),
+                &[],
+            ),
+        )
         .await;
     let figures = jelytech::decode_analytics(&future.meta(), &future.body).expect("decodes");
     assert_eq!(
@@ -740,7 +761,7 @@ async fn the_bot_owner_reads_analytics_computed_from_the_conversations() {
         jelytech::analytics_path(DEMO_BOT_ID, None, None, &["mood"]),
         jelytech::analytics_path(DEMO_BOT_ID, Some("2025-02-01"), Some("2025-01-01"), &[]),
     ] {
-        let refused = server.get(&path).await;
+        let refused = server.send_get(&secret, &path).await;
         assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{path}");
         assert_eq!(
             jelytech::decode_analytics(&refused.meta(), &refused.body).map_err(|e| e.code),
@@ -839,7 +860,8 @@ async fn a_chataibot_visitor_starts_a_conversation_and_polls_for_the_answers() {
 
     // The answer is not in the reply: it arrives a moment later.
     let polled = poll_for_bot(&server, id, &first_id).await;
-    assert_eq!(polled.rate_limit().1, 29, "polls are not counted");
+    // The poll is in the conversation's window, which no POST has used yet.
+    assert_eq!(polled.rate_limit().1, 30, "polls are not counted");
     let replies = chataibot::decode_bot_replies(&polled.meta(), &polled.body, id).expect("decodes");
     assert_eq!(replies.len(), 1);
     assert!(replies[0].text.contains("Orders"), "{}", replies[0].text);

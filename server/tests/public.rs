@@ -686,3 +686,238 @@ fn the_log_has_a_line_per_request_and_no_key_token_or_message_text() {
         );
     }
 }
+
+/// Runs the `bot` admin command; returns (success, stdout, stderr).
+fn admin(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(BINARY)
+        .arg("bot")
+        .args(args)
+        .output()
+        .expect("run the bot command");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// The value after `prefix` on a line of `out`.
+fn printed<'a>(out: &'a str, prefix: &str) -> &'a str {
+    out.lines()
+        .find_map(|line| line.strip_prefix(prefix))
+        .unwrap_or_else(|| panic!("no {prefix:?} in {out}"))
+}
+
+#[test]
+fn a_publishable_key_chats_but_analytics_needs_the_secret_key_or_the_admin_token() {
+    let dir = TempDir::new("keys");
+    let data = dir.0.join("data");
+    let data = data.to_string_lossy();
+    let server = start(&dir.0, &["--admin-token", "admin-9f3e"]);
+    assert_eq!(say(&server, "my email is ada@example.com").status, 200);
+    let analytics = |key: &str| {
+        http(
+            &server.addr,
+            "GET",
+            "/v1/bots/demo/analytics",
+            &[("Authorization", &format!("Bearer {key}"))],
+            "",
+        )
+    };
+
+    // The key every page carries cannot read what visitors wrote.
+    let refused = analytics(&server.key);
+    assert_eq!(refused.status, 403, "{refused:?}");
+    assert_eq!(refused.json()["error"]["code"], "SECRET_KEY_REQUIRED");
+    assert!(!refused.body.contains("ada@example.com"));
+    // Nor can it create bots.
+    let create = http(
+        &server.addr,
+        "POST",
+        "/v1/bots",
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", &format!("Bearer {}", server.key)),
+        ],
+        r#"{"name":"Sneaky"}"#,
+    );
+    assert_eq!(create.status, 401, "{create:?}");
+    // It still reads the bot's public look.
+    let look = http(
+        &server.addr,
+        "GET",
+        "/v1/bots/demo",
+        &[("Authorization", &format!("Bearer {}", server.key))],
+        "",
+    );
+    assert_eq!(look.status, 200, "{look:?}");
+
+    // A secret key, made by the bot command and shown once, reads the analytics.
+    let (ok, out, err) = admin(&["--data-dir", &data, "--bot", "demo", "--new-secret-key"]);
+    assert!(ok, "{err}");
+    let secret = printed(&out, "secret key: ")
+        .split(' ')
+        .next()
+        .unwrap_or("")
+        .to_owned();
+    assert!(
+        secret.starts_with("sk_live_") && secret.len() >= 40,
+        "{secret}"
+    );
+    let (ok, again, _) = admin(&["--data-dir", &data, "--bot", "demo", "--credits", "100"]);
+    assert!(ok && !again.contains(&secret), "shown only once: {again}");
+    let stored = std::fs::read(dir.0.join("data").join("chat.sqlite3")).unwrap_or_default();
+    assert!(
+        !String::from_utf8_lossy(&stored).contains(&secret[8..]),
+        "stored hashed, not as it is"
+    );
+    let allowed = analytics(&secret);
+    assert_eq!(allowed.status, 200, "{allowed:?}");
+    assert!(allowed.body.contains("ada@example.com"), "{allowed:?}");
+    assert_eq!(analytics("admin-9f3e").status, 200);
+
+    // Another bot's secret key reads only its own bot.
+    let (ok, out, err) = admin(&["--data-dir", &data, "--create", "shop", "--name", "Shop"]);
+    assert!(ok, "{err}");
+    let shop_secret = printed(&out, "secret key: ")
+        .split(' ')
+        .next()
+        .unwrap_or("")
+        .to_owned();
+    assert_ne!(shop_secret, secret);
+    assert_eq!(analytics(&shop_secret).status, 404);
+    assert_eq!(
+        http(
+            &server.addr,
+            "GET",
+            "/v1/bots/shop/analytics",
+            &[("Authorization", &format!("Bearer {shop_secret}"))],
+            "",
+        )
+        .status,
+        200
+    );
+    // A made-up secret key is no key at all.
+    assert_eq!(
+        analytics("sk_live_0000000000000000000000000000000000").status,
+        401
+    );
+}
+
+/// Asks the demo bot as a visitor of `conversation` (chatbots dialect) from `ip` (sent as
+/// `X-Forwarded-For`, which the server trusts in these tests).
+fn say_as(server: &Running, key: &str, ip: &str, conversation: Option<&str>) -> Response {
+    let mut body = serde_json::json!({ "message": "hello", "stream": false });
+    if let Some(conversation) = conversation {
+        body["conversationId"] = conversation.into();
+    }
+    http(
+        &server.addr,
+        "POST",
+        "/api/v1/chatbots/demo/chat",
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", &format!("Bearer {key}")),
+            ("X-Forwarded-For", ip),
+        ],
+        &body.to_string(),
+    )
+}
+
+fn number_header(response: &Response, name: &str) -> u64 {
+    response
+        .header(name)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{name}: {response:?}"))
+}
+
+#[test]
+fn a_second_visitor_still_chats_while_the_first_is_rate_limited() {
+    let dir = TempDir::new("visitors");
+    let data = dir.0.join("data");
+    let server = start(&dir.0, &["--trust-forwarded-for"]);
+    let (ok, _, err) = admin(&[
+        "--data-dir",
+        &data.to_string_lossy(),
+        "--bot",
+        "demo",
+        "--visitor-rate-limit",
+        "3",
+    ]);
+    assert!(ok, "{err}");
+
+    // The first visitor starts a conversation and keeps talking until refused.
+    let first = say_as(&server, &server.key, "203.0.113.1", None);
+    assert_eq!(first.status, 200, "{first:?}");
+    let conversation = first.json()["data"]["conversationId"]
+        .as_str()
+        .expect("a conversation")
+        .to_owned();
+    let mut remaining = Vec::new();
+    let refused = loop {
+        let reply = say_as(&server, &server.key, "203.0.113.1", Some(&conversation));
+        if reply.status == 429 {
+            break reply;
+        }
+        assert_eq!(reply.status, 200, "{reply:?}");
+        remaining.push(number_header(&reply, "x-ratelimit-remaining"));
+        assert!(remaining.len() <= 3, "never refused: {remaining:?}");
+    };
+    assert_eq!(remaining, [2, 1, 0], "the visitor's own window");
+    assert_eq!(number_header(&refused, "x-ratelimit-limit"), 3);
+    assert_eq!(number_header(&refused, "x-ratelimit-remaining"), 0);
+    assert!(refused.json()["retryAfter"]
+        .as_u64()
+        .is_some_and(|s| s >= 1));
+
+    // Another visitor of the same bot, elsewhere: untouched by the first one's limit.
+    let second = say_as(&server, &server.key, "198.51.100.2", None);
+    assert_eq!(second.status, 200, "{second:?}");
+    assert_eq!(number_header(&second, "x-ratelimit-limit"), 3);
+    assert_eq!(number_header(&second, "x-ratelimit-remaining"), 2);
+    // The same address in another conversation is another visitor too.
+    let other_tab = say_as(
+        &server,
+        &server.key,
+        "203.0.113.1",
+        Some("conv_made_up_elsewhere"),
+    );
+    assert_ne!(other_tab.status, 429, "{other_tab:?}");
+    // While the first is still refused.
+    assert_eq!(
+        say_as(&server, &server.key, "203.0.113.1", Some(&conversation)).status,
+        429
+    );
+}
+
+#[test]
+fn wrong_keys_are_limited_per_address() {
+    let dir = TempDir::new("keyfail");
+    let server = start(&dir.0, &["--trust-forwarded-for"]);
+    let mut statuses = Vec::new();
+    for attempt in 0..40 {
+        let guess = format!("pk_live_{attempt:024}");
+        let reply = say_as(&server, &guess, "203.0.113.66", None);
+        statuses.push(reply.status);
+        if reply.status == 429 {
+            assert!(reply.header("retry-after").is_some(), "{reply:?}");
+            break;
+        }
+        assert_eq!(reply.status, 401, "{reply:?}");
+    }
+    assert_eq!(
+        statuses.last(),
+        Some(&429),
+        "guessing is throttled: {statuses:?}"
+    );
+    // While refused, that address gets no answer about keys, right or wrong.
+    assert_eq!(
+        say_as(&server, &server.key, "203.0.113.66", None).status,
+        429
+    );
+    // Visitors elsewhere are not affected.
+    assert_eq!(
+        say_as(&server, &server.key, "198.51.100.3", None).status,
+        200
+    );
+}
