@@ -48,7 +48,7 @@ pub enum AppError {
     /// 500: something broke on our side; the detail goes to the log, not to the client.
     Internal(String),
     /// 403: a publishable key on an endpoint that needs the bot's secret key or the admin token
-    /// (analytics, bot management).
+    /// (analytics, training documents, webhooks).
     SecretKeyRequired,
     /// 413: the body is over the endpoint's limit.
     PayloadTooLarge,
@@ -124,8 +124,7 @@ impl AppError {
         match self {
             Self::InvalidApiKey => "Invalid or inactive API key".to_owned(),
             Self::AdminTokenRequired => {
-                "This endpoint (creating bots, training documents) needs the server's admin \
-                 token (--admin-token) as the bearer key"
+                "Creating bots needs the server's admin token (--admin-token) as the bearer key"
                     .to_owned()
             }
             Self::BotNotFound => "Chatbot not found or access denied".to_owned(),

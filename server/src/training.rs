@@ -10,8 +10,8 @@
 //! * `DELETE /v1/bots/{botId}/documents/{documentId}`: `{"success":true,"deleted":"doc_…"}`,
 //!   or 404 `DOCUMENT_NOT_FOUND`.
 //!
-//! They need the server's admin token as the bearer (never a publishable key: a page's key
-//! must not change what the bot says). Bad uploads are 400 `INVALID_REQUEST` (no `file` field,
+//! They need the bot's secret key (`sk_…`) or the server's admin token as the bearer, never a
+//! publishable key (403 `SECRET_KEY_REQUIRED`: a page's key must not change what the bot says). Bad uploads are 400 `INVALID_REQUEST` (no `file` field,
 //! an unsupported type, an empty file, text that is not UTF-8, a corrupt PDF, bad metadata) or
 //! 413 `INVALID_REQUEST` (over `--max-upload-bytes`); nothing is stored then.
 
@@ -25,6 +25,7 @@ use chat_widget_protocol::dialect::Dialect;
 use serde::{Deserialize, Serialize};
 
 use crate::access::{self, is_admin, respond};
+use crate::caller::Caller;
 use crate::documents::{self, Document, Kind, NewDocument, MAX_TITLE_CHARS};
 use crate::error::AppError;
 use crate::jelytech::ADMIN_BUCKET;
@@ -97,20 +98,30 @@ struct Metadata {
     category: Option<String>,
 }
 
-/// The checks every document endpoint makes first: the admin token, the admin rate limit and
-/// the bot. Secret keys (`sk_…`) will be accepted here too once they exist.
+/// The checks every document and webhook endpoint makes first: the server's admin token (any
+/// bot) or the bot's own secret key (`sk_…`); a publishable key is refused with 403
+/// `SECRET_KEY_REQUIRED` (a page's key must not change what the bot says), and a wrong key
+/// counts against the caller's address like everywhere else ([`access::admit_owner`]). The
+/// request is then counted, the admin token in the admin window and a secret key in its bot's
+/// owner window, and the bot must exist.
 pub(crate) async fn authorise(
     state: &AppState,
     headers: &HeaderMap,
+    caller: &Caller,
     bot_id: &str,
 ) -> (RateLimitStatus, Result<(), AppError>) {
-    if !is_admin(state, headers) {
-        let status = access::peek_status(state, ADMIN_BUCKET, DEFAULT_RATE_LIMIT).await;
-        return (status, Err(AppError::AdminTokenRequired));
-    }
-    let status = match access::check_rate(state, ADMIN_BUCKET, DEFAULT_RATE_LIMIT).await {
+    let bucket = if is_admin(state, headers) {
+        ADMIN_BUCKET.to_owned()
+    } else {
+        let (status, owner) = access::admit_owner(state, headers, caller, bot_id).await;
+        if let Err(err) = owner {
+            return (status, Err(err));
+        }
+        format!("owner:{bot_id}")
+    };
+    let status = match access::check_rate(state, &bucket, DEFAULT_RATE_LIMIT).await {
         Err(err) => {
-            let status = access::peek_status(state, ADMIN_BUCKET, DEFAULT_RATE_LIMIT).await;
+            let status = access::peek_status(state, &bucket, DEFAULT_RATE_LIMIT).await;
             return (status, Err(err));
         }
         Ok(Decision::Allowed(status)) => status,
@@ -132,10 +143,11 @@ pub async fn train(
     State(state): State<AppState>,
     bot_id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
+    caller: Caller,
     form: Result<Multipart, MultipartRejection>,
 ) -> Response {
     let bot_id = bot_id.map(|Path(id)| id).unwrap_or_default();
-    let (rate_limit, allowed) = authorise(&state, &headers, &bot_id).await;
+    let (rate_limit, allowed) = authorise(&state, &headers, &caller, &bot_id).await;
     let result = async {
         allowed?;
         let mut form = form.map_err(|rejection| {
@@ -216,9 +228,10 @@ pub async fn list(
     State(state): State<AppState>,
     bot_id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
+    caller: Caller,
 ) -> Response {
     let bot_id = bot_id.map(|Path(id)| id).unwrap_or_default();
-    let (rate_limit, allowed) = authorise(&state, &headers, &bot_id).await;
+    let (rate_limit, allowed) = authorise(&state, &headers, &caller, &bot_id).await;
     let result = async {
         allowed?;
         let documents: Vec<DocumentInfo> = documents::list(&state.store, &bot_id)
@@ -241,9 +254,10 @@ pub async fn delete(
     State(state): State<AppState>,
     ids: Result<Path<(String, String)>, PathRejection>,
     headers: HeaderMap,
+    caller: Caller,
 ) -> Response {
     let (bot_id, document_id) = ids.map(|Path(ids)| ids).unwrap_or_default();
-    let (rate_limit, allowed) = authorise(&state, &headers, &bot_id).await;
+    let (rate_limit, allowed) = authorise(&state, &headers, &caller, &bot_id).await;
     let result = async {
         allowed?;
         if !documents::delete(&state.store, &bot_id, &document_id).await? {

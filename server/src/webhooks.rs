@@ -781,11 +781,13 @@ pub async fn create(
     axum::extract::State(state): axum::extract::State<crate::AppState>,
     bot_id: Result<axum::extract::Path<String>, axum::extract::rejection::PathRejection>,
     headers: axum::http::HeaderMap,
+    caller: crate::caller::Caller,
     body: Result<axum::Json<NewWebhook>, axum::extract::rejection::JsonRejection>,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     let bot_id = bot_id.map(|axum::extract::Path(id)| id).unwrap_or_default();
-    let (rate_limit, allowed) = crate::training::authorise(&state, &headers, &bot_id).await;
+    let (rate_limit, allowed) =
+        crate::training::authorise(&state, &headers, &caller, &bot_id).await;
     let result = async {
         allowed?;
         let axum::Json(request) = body?;
@@ -825,10 +827,12 @@ pub async fn index(
     axum::extract::State(state): axum::extract::State<crate::AppState>,
     bot_id: Result<axum::extract::Path<String>, axum::extract::rejection::PathRejection>,
     headers: axum::http::HeaderMap,
+    caller: crate::caller::Caller,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     let bot_id = bot_id.map(|axum::extract::Path(id)| id).unwrap_or_default();
-    let (rate_limit, allowed) = crate::training::authorise(&state, &headers, &bot_id).await;
+    let (rate_limit, allowed) =
+        crate::training::authorise(&state, &headers, &caller, &bot_id).await;
     let result = async {
         allowed?;
         let webhooks = list(&state.store, &bot_id).await?;
@@ -847,10 +851,12 @@ pub async fn remove(
     axum::extract::State(state): axum::extract::State<crate::AppState>,
     ids: Result<axum::extract::Path<(String, String)>, axum::extract::rejection::PathRejection>,
     headers: axum::http::HeaderMap,
+    caller: crate::caller::Caller,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     let (bot_id, id) = ids.map(|axum::extract::Path(ids)| ids).unwrap_or_default();
-    let (rate_limit, allowed) = crate::training::authorise(&state, &headers, &bot_id).await;
+    let (rate_limit, allowed) =
+        crate::training::authorise(&state, &headers, &caller, &bot_id).await;
     let result = async {
         allowed?;
         if !delete(&state.store, &bot_id, &id).await? {
@@ -871,10 +877,12 @@ pub async fn delivery_log(
     axum::extract::State(state): axum::extract::State<crate::AppState>,
     ids: Result<axum::extract::Path<(String, String)>, axum::extract::rejection::PathRejection>,
     headers: axum::http::HeaderMap,
+    caller: crate::caller::Caller,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     let (bot_id, id) = ids.map(|axum::extract::Path(ids)| ids).unwrap_or_default();
-    let (rate_limit, allowed) = crate::training::authorise(&state, &headers, &bot_id).await;
+    let (rate_limit, allowed) =
+        crate::training::authorise(&state, &headers, &caller, &bot_id).await;
     let result = async {
         allowed?;
         let Some(found) = deliveries(&state.store, &bot_id, &id).await? else {

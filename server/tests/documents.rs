@@ -532,13 +532,21 @@ async fn bad_uploads_get_a_clear_error_and_store_nothing() {
 }
 
 #[tokio::test]
-async fn only_the_admin_token_may_train_list_or_delete() {
+async fn only_the_admin_token_or_the_secret_key_may_train_list_or_delete() {
     let server = TestServer::start().await;
     let file: Part<'_> = ("file", Some("x.md"), None, RETURNS_MD.as_bytes());
-    for bearer in [server.key.as_str(), "wrong-token"] {
+    // The page's publishable key is refused (403), a wrong key is no key (401).
+    for (bearer, refused, code) in [
+        (
+            server.key.as_str(),
+            StatusCode::FORBIDDEN,
+            "SECRET_KEY_REQUIRED",
+        ),
+        ("wrong-token", StatusCode::UNAUTHORIZED, "INVALID_API_KEY"),
+    ] {
         let (status, body) = server.train_as(bearer, DEMO_BOT_ID, &[file]).await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
-        assert_eq!(body["error"]["code"], "INVALID_API_KEY");
+        assert_eq!(status, refused, "{body}");
+        assert_eq!(body["error"]["code"], code);
         let (status, _) = server
             .send(
                 Request::builder()
@@ -548,7 +556,7 @@ async fn only_the_admin_token_may_train_list_or_delete() {
                     .expect("request"),
             )
             .await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(status, refused);
     }
     let (status, body) = server.train_as(ADMIN, "nobody", &[file]).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");

@@ -802,6 +802,45 @@ fn a_publishable_key_chats_but_analytics_needs_the_secret_key_or_the_admin_token
         analytics("sk_live_0000000000000000000000000000000000").status,
         401
     );
+
+    // Training documents and webhooks change what the bot says and where its visitors' words
+    // go: the secret key or the admin token, never the page's key.
+    let call = |method: &str, path: &str, key: &str, body: &str| {
+        http(
+            &server.addr,
+            method,
+            path,
+            &[
+                ("Authorization", &format!("Bearer {key}")),
+                ("Content-Type", "application/json"),
+            ],
+            body,
+        )
+    };
+    let hook = r#"{"url":"http://127.0.0.1:9/hook","events":["message.received"]}"#;
+    for (method, path, body) in [
+        ("GET", "/v1/bots/demo/documents", ""),
+        ("DELETE", "/v1/bots/demo/documents/doc_nope", ""),
+        ("GET", "/v1/bots/demo/webhooks", ""),
+        ("POST", "/v1/bots/demo/webhooks", hook),
+        ("POST", "/v1/bots/demo/train", ""),
+    ] {
+        let refused = call(method, path, &server.key, body);
+        assert_eq!(refused.status, 403, "{method} {path}: {refused:?}");
+        assert_eq!(refused.json()["error"]["code"], "SECRET_KEY_REQUIRED");
+        // Another bot's secret key finds no such bot.
+        assert_eq!(call(method, path, &shop_secret, body).status, 404);
+    }
+    let listed = call("GET", "/v1/bots/demo/documents", &secret, "");
+    assert_eq!(listed.status, 200, "{listed:?}");
+    assert!(listed.json()["documents"].is_array(), "{listed:?}");
+    let added = call("POST", "/v1/bots/demo/webhooks", &secret, hook);
+    assert_eq!(added.status, 201, "{added:?}");
+    let hooks = call("GET", "/v1/bots/demo/webhooks", "admin-9f3e", "");
+    assert_eq!(hooks.json()["webhooks"].as_array().map(Vec::len), Some(1));
+    let missing = call("DELETE", "/v1/bots/demo/documents/doc_nope", &secret, "");
+    assert_eq!(missing.status, 404, "{missing:?}");
+    assert_eq!(missing.json()["error"]["code"], "DOCUMENT_NOT_FOUND");
 }
 
 /// Asks the demo bot as a visitor of `conversation` (chatbots dialect) from `ip` (sent as
