@@ -10,3 +10,7 @@ CREATE TABLE secret_keys (
     created_at BIGINT NOT NULL
 );
 CREATE INDEX secret_keys_by_bot ON secret_keys(bot_id);
+
+-- Retention (--retain-days): old conversations and old webhook deliveries are found by time.
+CREATE INDEX conversations_by_created ON conversations(created_at);
+CREATE INDEX webhook_deliveries_by_created ON webhook_deliveries(created_at);
