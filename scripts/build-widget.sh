@@ -12,7 +12,7 @@ export TRUNK_SKIP_VERSION_CHECK=true
 dialects=(chatbots jombot jelytech chataibot openai)
 for dialect in "${dialects[@]}"; do
   echo "build-widget: $dialect"
-  trunk build --release --skip-version-check --features "$dialect" --dist "target/widget/$dialect" 2>&1 \
+  trunk build --release --skip-version-check --features "$dialect,csr" --dist "target/widget/$dialect" 2>&1 \
     | grep -vE '^\s*$' | tail -n 1
 done
 node scripts/bundle.mjs dist target/widget "${dialects[@]}"

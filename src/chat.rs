@@ -2,10 +2,11 @@
 //! and the actions that change them (send, stop, retry, quick replies). Components read these
 //! signals; only this module writes them.
 
-use crate::reactive::{spawn_local, Owner, RwSignal, StoredValue};
 use chat_widget_protocol::markdown::{render_markdown, MarkdownStream};
 use chat_widget_protocol::stream::ReplyBuilder;
 use chat_widget_protocol::{ApiError, ErrorCode, OutgoingMessage, SuggestedAction};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
 use serde_json::{Map, Value};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -97,6 +98,9 @@ pub struct Message {
     pub auto_retry: RwSignal<Option<f64>>,
     /// Automatic attempts so far.
     attempts: StoredValue<u32>,
+    /// What this message's signals belong to: cleaned up (and so its signals freed) when the
+    /// message leaves the conversation (reset, logout) and the view lets go of it.
+    _owner: Owner,
     /// For bot messages: the reply.
     pub reply: Option<BotReply>,
     /// When it was written (ms since the epoch; for a restored message, the server's time).
@@ -118,7 +122,7 @@ pub struct BotReply {
     pub actions: RwSignal<Vec<SuggestedAction>>,
     /// The visitor message it answers (for Retry).
     pub request: u64,
-    markdown: StoredValue<MarkdownStream>,
+    markdown: StoredValue<MarkdownStream, LocalStorage>,
     frame_pending: StoredValue<bool>,
     revision: RwSignal<u64>,
 }
@@ -132,7 +136,7 @@ impl BotReply {
             state: RwSignal::new(ReplyState::Streaming),
             actions: RwSignal::new(Vec::new()),
             request,
-            markdown: StoredValue::new(MarkdownStream::new()),
+            markdown: StoredValue::new_local(MarkdownStream::new()),
             frame_pending: StoredValue::new(false),
             revision,
         }
@@ -271,25 +275,25 @@ pub struct Chat {
     /// Bumps whenever something visible in the list changes (for auto-scroll).
     pub revision: RwSignal<u64>,
     config: StoredValue<WidgetConfig>,
-    store: StoredValue<Rc<ConversationStore>>,
-    in_flight: StoredValue<Option<InFlight>>,
+    store: StoredValue<Rc<ConversationStore>, LocalStorage>,
+    in_flight: StoredValue<Option<InFlight>, LocalStorage>,
     next_id: StoredValue<u64>,
-    /// The widget's reactive owner: messages added later (from a request's task) get their
-    /// signals from it, so they live exactly as long as the widget.
-    owner: Option<Owner>,
+    /// The widget's reactive owner: each message added later (from a request's task) gets an
+    /// owner of its own under it, so a message's signals live no longer than the widget.
+    owner: StoredValue<Option<WeakOwner>>,
     /// Bumped by `reset`: a request started before it does not touch the new conversation.
     generation: StoredValue<u64>,
     /// What the site attached with `identify` and `setContext`, sent as metadata.
     metadata: StoredValue<Value>,
     /// Who hears about [`WidgetEvent`]s (the host element's DOM events).
-    listener: StoredValue<Option<Listener>>,
+    listener: StoredValue<Option<Listener>, LocalStorage>,
     /// Sending is paused until then (ms since the epoch): a 429, or a window used up.
     pub cooldown_until: RwSignal<Option<f64>>,
     /// The pause is a 429's (the server refused a message), not a used-up window's: the
     /// visitor's new text stays in the input instead of waiting its turn.
     refused: StoredValue<bool>,
     /// Who is told when a message was delivered or given up (the page's `send()` Promises).
-    settled: StoredValue<Vec<(u64, Settled)>>,
+    settled: StoredValue<Vec<(u64, Settled)>, LocalStorage>,
     /// The clock the countdowns read, ticking once a second while one runs.
     pub now: RwSignal<f64>,
     /// Whether the browser is online.
@@ -310,8 +314,8 @@ pub struct Chat {
     pub locale: Locale,
     /// chataibot: the visitor's stable id; chatbots, jombot, openai: the transcript the
     /// widget keeps ([`Chat::save_transcript`]).
-    visitor: StoredValue<Rc<Slot>>,
-    transcript: StoredValue<Rc<Slot>>,
+    visitor: StoredValue<Rc<Slot>, LocalStorage>,
+    transcript: StoredValue<Rc<Slot>, LocalStorage>,
 }
 
 impl Chat {
@@ -322,21 +326,21 @@ impl Chat {
             let languages = dom::browser_languages();
             Locale::negotiate(languages.iter().map(String::as_str))
         });
-        Self {
+        let chat = Self {
             messages: RwSignal::new(Vec::new()),
             busy: RwSignal::new(false),
             revision: RwSignal::new(0),
             config: StoredValue::new(config.clone()),
-            store: StoredValue::new(store),
-            in_flight: StoredValue::new(None),
+            store: StoredValue::new_local(store),
+            in_flight: StoredValue::new_local(None),
             next_id: StoredValue::new(1),
-            owner: Owner::current(),
+            owner: StoredValue::new(Owner::current().map(|owner| owner.downgrade())),
             generation: StoredValue::new(0),
             metadata: StoredValue::new(Value::Object(Map::new())),
-            listener: StoredValue::new(None),
+            listener: StoredValue::new_local(None),
             cooldown_until: RwSignal::new(None),
             refused: StoredValue::new(false),
-            settled: StoredValue::new(Vec::new()),
+            settled: StoredValue::new_local(Vec::new()),
             now: RwSignal::new(dom::now_ms()),
             online: RwSignal::new(dom::is_online()),
             look: RwSignal::new(Look {
@@ -353,9 +357,17 @@ impl Chat {
             announcement: RwSignal::new(String::new()),
             focus_composer: RwSignal::new(0),
             locale,
-            visitor: StoredValue::new(Rc::new(Slot::new(&config.bot_id, "visitor"))),
-            transcript: StoredValue::new(Rc::new(Slot::new(&config.bot_id, "transcript"))),
-        }
+            visitor: StoredValue::new_local(Rc::new(Slot::new(&config.bot_id, "visitor"))),
+            transcript: StoredValue::new_local(Rc::new(Slot::new(&config.bot_id, "transcript"))),
+        };
+        // Unmounting (the owner's cleanup) cancels the request on its way.
+        let in_flight = chat.in_flight;
+        on_cleanup(move || {
+            if let Some(in_flight) = in_flight.try_update_value(Option::take).flatten() {
+                in_flight.abort.abort();
+            }
+        });
+        chat
     }
 
     /// Brings back what a reload (or another page of the same site) should show: the bot's
@@ -744,7 +756,10 @@ impl Chat {
         });
         self.store.with_value(|store| store.clear());
         self.transcript.with_value(|slot| slot.clear());
-        self.messages.set(Vec::new());
+        // The old messages' owners are freed as the last holder lets go: here, or (for a
+        // message still drawn) when the view removes its row.
+        let gone = self.messages.try_update(std::mem::take);
+        drop(gone);
         self.announcement.set(String::new());
         self.busy.set(false);
         self.revision.update(|r| *r += 1);
@@ -984,17 +999,23 @@ impl Chat {
         id
     }
 
-    /// Runs `f` under the widget's owner.
-    fn owned<T>(&self, f: impl FnOnce() -> T) -> T {
-        match self.owner.filter(Owner::is_alive) {
-            Some(owner) => owner.with(f),
-            None => f(),
+    /// A new owner for a message's signals: a child of the widget's owner (so unmounting
+    /// frees it too), cleaned up when the message leaves and nothing holds it any more.
+    fn message_owner(&self) -> Owner {
+        match self
+            .owner
+            .try_with_value(|owner| owner.as_ref().and_then(WeakOwner::upgrade))
+            .flatten()
+        {
+            Some(parent) => parent.child(),
+            None => Owner::new(),
         }
     }
 
     fn push_visitor(&self, text: String, payload: Option<String>) -> u64 {
         let id = self.next_id();
-        let (delivery, auto_retry, attempts) = self.owned(|| {
+        let owner = self.message_owner();
+        let (delivery, auto_retry, attempts) = owner.with(|| {
             (
                 RwSignal::new(Delivery::Sending),
                 RwSignal::new(None),
@@ -1009,6 +1030,7 @@ impl Chat {
             delivery,
             auto_retry,
             attempts,
+            _owner: owner,
             reply: None,
             at: dom::now_ms(),
         };
@@ -1018,7 +1040,8 @@ impl Chat {
     }
 
     fn push_reply(&self, request: u64) -> BotReply {
-        let (reply, delivery, auto_retry, attempts) = self.owned(|| {
+        let owner = self.message_owner();
+        let (reply, delivery, auto_retry, attempts) = owner.with(|| {
             (
                 BotReply::new(request, self.revision),
                 RwSignal::new(Delivery::Delivered),
@@ -1034,6 +1057,7 @@ impl Chat {
             delivery,
             auto_retry,
             attempts,
+            _owner: owner,
             reply: Some(reply),
             at: dom::now_ms(),
         };
@@ -1235,5 +1259,44 @@ impl Chat {
             Some(diagnostic) => dom::console_error(&diagnostic),
             None => dom::console_warn(&format!("chat-widget: no complete reply: {error}")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    /// Every signal of the messages that left is freed: after 20 resets none of the 100
+    /// messages' signals is alive, while the chat's own still are.
+    #[wasm_bindgen_test]
+    fn a_reset_frees_the_signals_of_the_messages_that_left() {
+        let root = Owner::new();
+        let chat = root.with(|| Chat::new(WidgetConfig::new("owners", "http://127.0.0.1:9")));
+        let mut delivery = Vec::new();
+        let mut replies = Vec::new();
+        for round in 0..20 {
+            for _ in 0..5 {
+                let id = chat.push_visitor(format!("question {round}"), None);
+                let reply = chat.push_reply(id);
+                reply.push("an *answer*");
+                delivery.push(chat.find(id).expect("just added").delivery);
+                replies.push(reply);
+            }
+            let alive = delivery.iter().filter(|d| !d.is_disposed()).count();
+            assert_eq!(
+                alive, 5,
+                "round {round}: only this round's messages are alive"
+            );
+            chat.reset();
+            assert!(chat.messages.with_untracked(Vec::is_empty));
+        }
+        assert!(delivery.iter().all(|d| d.is_disposed()));
+        assert!(replies
+            .iter()
+            .all(|r| r.tail.is_disposed() && r.markdown.is_disposed()));
+        assert!(!chat.messages.is_disposed(), "the chat itself lives on");
+        root.cleanup();
+        assert!(chat.messages.is_disposed(), "unmounting frees the chat");
     }
 }

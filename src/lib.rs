@@ -7,8 +7,8 @@
 //!   your view.
 //!
 //! Code map: [`config`] (settings), [`chat`] (conversation state and actions), `api` (the
-//! dialect in use), `components` (the view, drawn with the DOM API), [`reactive`] (the signals
-//! it all runs on), `browser` (the only `web_sys` user), [`theme`] and [`text`] (colours and
+//! dialect in use), `components` (the view, drawn with the DOM API on Leptos signals and
+//! render effects), `browser` (the only `web_sys` user), [`theme`] and [`text`] (colours and
 //! visitor-facing strings).
 #![deny(missing_docs)]
 
@@ -18,7 +18,6 @@ pub mod chat;
 mod components;
 pub mod config;
 pub mod events;
-pub mod reactive;
 pub mod text;
 pub mod theme;
 
@@ -30,6 +29,7 @@ pub use config::{
 };
 pub use theme::Color;
 
+use leptos::prelude::*;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
@@ -232,7 +232,9 @@ pub fn mount_config(
             }
         },
     };
-    let owner = reactive::Owner::new();
+    // Leptos's executor runs effects and tasks (a Leptos app has started it already).
+    let _ = any_spawner::Executor::init_wasm_bindgen();
+    let owner = Owner::new();
     let (controls, root) = owner.with(|| {
         let controls = Controls::new(&config);
         (
@@ -257,15 +259,16 @@ pub fn mount_config(
     })
 }
 
-/// A drawn widget: dropping it stops everything the widget runs and removes what it drew.
+/// A drawn widget: dropping it stops everything the widget runs (effects, listeners, the
+/// request on its way) and removes what it drew.
 struct Mount {
-    owner: reactive::Owner,
+    owner: Owner,
     root: web_sys::Element,
 }
 
 impl Drop for Mount {
     fn drop(&mut self) {
-        self.owner.dispose();
+        self.owner.cleanup();
         self.root.remove();
     }
 }

@@ -1592,6 +1592,52 @@ async fn an_unmounted_widget_stops_everything_it_had_scheduled() {
     );
 }
 
+/// Unmounting while a reply streams in: the request is aborted, the widget's DOM goes, nothing
+/// throws (no console error, no uncaught error or rejection), and the text that arrives late
+/// is read by nobody.
+#[wasm_bindgen_test]
+async fn unmounting_in_the_middle_of_a_stream_aborts_the_request_without_an_error() {
+    let _ = eval_js(
+        "window.__cwErrors = []; window.__cwConsoleError = console.error; \
+         console.error = (...a) => { if (window.__cwErrors) window.__cwErrors.push(a.join(' ')); window.__cwConsoleError(...a); }; \
+         window.addEventListener('error', (ev) => window.__cwErrors && window.__cwErrors.push(String(ev.message))); \
+         window.addEventListener('unhandledrejection', (ev) => window.__cwErrors && window.__cwErrors.push(String(ev.reason)));",
+    );
+    stub_stream();
+    let visit = Visit::start(config("unmount-stream")).await;
+    visit.open().await;
+    visit.send("Tell me a long story").await;
+    visit.until("the request", |_| stream_count() == 1).await;
+    stream_send(0, START);
+    stream_send(0, &delta("Once upon a *time*"));
+    visit
+        .until("the first words", |v| {
+            v.streaming_text().contains("Once upon")
+        })
+        .await;
+    assert!(!stream_aborted(0));
+    let shadow = visit.shadow.clone();
+    drop(visit); // the widget with it, as a Leptos app's unmount or `unmount()` does
+    assert!(
+        stream_aborted(0),
+        "unmounting aborts the request on its way"
+    );
+    assert!(
+        shadow.query_selector(".cw-panel").unwrap().is_none(),
+        "the widget's DOM is gone"
+    );
+    // Late bytes and the frames after them find nothing to draw into, and say nothing.
+    let _ = eval_js("try { window.__cwStreams[0].controller.enqueue(new TextEncoder().encode('x')); } catch (e) {}");
+    wasm_bindgen_futures::JsFuture::from(sleep(300))
+        .await
+        .unwrap();
+    let errors = eval_js("window.__cwErrors.join('\\n')")
+        .as_string()
+        .unwrap_or_default();
+    let _ = eval_js("console.error = window.__cwConsoleError; window.__cwErrors = undefined");
+    assert_eq!(errors, "", "no error from a widget unmounted mid-stream");
+}
+
 #[wasm_bindgen(inline_js = r#"
 export function stub_routes(routes) {
   // routes: { "METHOD /path-prefix": [responses...] }; each request takes the next response

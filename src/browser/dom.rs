@@ -136,7 +136,27 @@ pub fn on<E: JsCast>(target: &web_sys::EventTarget, name: &str, mut f: impl FnMu
 fn listen(target: &web_sys::EventTarget, name: &str, f: Box<dyn FnMut(web_sys::Event)>) {
     let callback = wasm_bindgen::closure::Closure::wrap(f);
     let _ = target.add_event_listener_with_callback(name, callback.as_ref().unchecked_ref());
-    crate::reactive::StoredValue::new(callback);
+    leptos::prelude::StoredValue::<_, leptos::prelude::LocalStorage>::new_local(Listening {
+        target: target.clone(),
+        name: name.to_owned(),
+        callback,
+    });
+}
+
+/// A listener added by [`on`]: removed (and its closure freed) with the owner that keeps it.
+struct Listening {
+    target: web_sys::EventTarget,
+    name: String,
+    callback: wasm_bindgen::closure::Closure<dyn FnMut(web_sys::Event)>,
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        let _ = self.target.remove_event_listener_with_callback(
+            &self.name,
+            self.callback.as_ref().unchecked_ref(),
+        );
+    }
 }
 
 /// An element that comes and goes at a fixed place among its siblings (an empty text node

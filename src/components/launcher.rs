@@ -4,8 +4,8 @@
 use super::icon;
 use crate::browser::dom;
 use crate::config::LauncherIcon;
-use crate::reactive::{Effect, RwSignal};
 use crate::text::Strings;
+use leptos::prelude::*;
 
 /// Draws the launcher at the end of `root`. Its accessible name says what pressing it will do,
 /// and how many replies arrived while the panel was closed. Returns the button (the panel
@@ -35,7 +35,7 @@ pub fn launcher(
     let _ = root.append_child(&status);
     dom::on(&button, "click", move |_: web_sys::Event| on_toggle());
     let element = button.clone();
-    Effect::new(move |_| {
+    super::effect(move |_| {
         let (open, unread) = (open.get(), unread.get());
         let label = match (open, unread) {
             (true, _) => t.close_chat.to_owned(),

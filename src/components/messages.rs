@@ -9,8 +9,8 @@ use wasm_bindgen::JsCast;
 use super::icon;
 use crate::browser::dom;
 use crate::chat::{BotReply, Chat, Delivery, Message, ReplyState};
-use crate::reactive::{Effect, EffectGuard, RwSignal, StoredValue};
 use crate::text::Strings;
+use leptos::prelude::*;
 
 /// How close to the bottom (in px) still counts as "at the bottom".
 const STICKY_SLACK_PX: i32 = 48;
@@ -81,7 +81,7 @@ pub fn message_list(parent: &web_sys::Element, chat: Chat, open: RwSignal<bool>)
     // otherwise let them read and show the pill.
     {
         let list = list.clone();
-        Effect::new(move |_| {
+        super::effect(move |_| {
             chat.revision.track();
             chat.is_waiting();
             if at_bottom.get_untracked() {
@@ -96,7 +96,7 @@ pub fn message_list(parent: &web_sys::Element, chat: Chat, open: RwSignal<bool>)
     // opened it yet, with a conversation restored meanwhile) sees the newest messages.
     {
         let list = list.clone();
-        Effect::new(move |_| {
+        super::effect(move |_| {
             if open.get() && at_bottom.get_untracked() {
                 let list = list.clone();
                 dom::next_frame(move || dom::scroll_to_bottom(&list));
@@ -145,18 +145,20 @@ pub fn message_list(parent: &web_sys::Element, chat: Chat, open: RwSignal<bool>)
     dom::on(&rows, "click", move |ev: web_sys::Event| {
         on_control(chat, ev.target());
     });
-    Effect::new(move |_| {
+    super::effect(move |_| {
         let text = chat.look.with(|look| look.greeting.clone());
         greeting.show(text.is_some());
         greeting_text.set_text_content(text.as_deref());
     });
-    Effect::new(move |_| earlier.show(hidden.get() > 0));
-    Effect::new(move |_| typing.show(chat.is_waiting()));
-    Effect::new(move |_| announcement.set_text_content(Some(&chat.announcement.get())));
-    Effect::new(move |_| pill.show(unseen.get()));
-    // The rows, kept in step with the messages shown.
+    super::effect(move |_| earlier.show(hidden.get() > 0));
+    super::effect(move |_| typing.show(chat.is_waiting()));
+    super::effect(move |_| announcement.set_text_content(Some(&chat.announcement.get())));
+    super::effect(move |_| pill.show(unseen.get()));
+    // The rows, kept in step with the messages shown. Each row's effects belong to an owner
+    // of its own under this one (not to this effect, which cleans up what it made on each run).
+    let parent = Owner::current().unwrap_or_default();
     let mut drawn = Vec::new();
-    Effect::new(move |_| {
+    super::effect(move |_| {
         let visible = chat.messages.with(|messages| {
             // A jump of more than a window at once is a restore: hold back all but the
             // latest window. A shrink is a new conversation.
@@ -169,31 +171,37 @@ pub fn message_list(parent: &web_sys::Element, chat: Chat, open: RwSignal<bool>)
             }
             messages[hidden.get().min(now)..].to_vec()
         });
-        sync_rows(chat, &rows, &mut drawn, visible);
+        sync_rows(chat, &parent, &rows, &mut drawn, visible);
     });
 }
 
-/// One drawn message: its element, and the effect that keeps it current (dropped,
-/// and so stopped, with the row).
+/// One drawn message: its element, and the effect that keeps it current (dropped, and so
+/// stopped, with the row, and with it the row's owner). The row holds the message, whose
+/// signals are freed once it left the conversation and its row is gone.
 struct Row {
     id: u64,
     node: web_sys::Element,
-    _effect: EffectGuard,
+    _effect: RenderEffect<()>,
+    _owner: Owner,
+    _message: Message,
 }
 
 impl Row {
-    fn new(chat: Chat, message: Message) -> Self {
+    fn new(chat: Chat, parent: &Owner, message: Message) -> Self {
         let t = chat.strings();
         let node = dom::element("div", "cw-msg");
         let _ = node.set_attribute("data-cw-id", &message.id.to_string());
-        let effect = match message.reply {
+        let owner = parent.child();
+        let effect = owner.with(|| match message.reply {
             Some(reply) => bot_row(chat, t, &node, message.id, message.at, reply),
             None => visitor_row(chat, t, &node, &message),
-        };
+        });
         Row {
             id: message.id,
             node,
             _effect: effect,
+            _owner: owner,
+            _message: message,
         }
     }
 }
@@ -203,6 +211,7 @@ impl Row {
 /// removed.
 fn sync_rows(
     chat: Chat,
+    parent: &Owner,
     container: &web_sys::Element,
     drawn: &mut Vec<Row>,
     visible: Vec<Message>,
@@ -214,7 +223,7 @@ fn sync_rows(
             .iter_mut()
             .find(|row| row.as_ref().is_some_and(|row| row.id == message.id))
             .and_then(Option::take);
-        let row = found.unwrap_or_else(|| Row::new(chat, message));
+        let row = found.unwrap_or_else(|| Row::new(chat, parent, message));
         dom::place_after(container, &row.node, previous.as_ref());
         previous = Some(row.node.clone());
         drawn.push(row);
@@ -267,7 +276,7 @@ fn visitor_row(
     t: &'static Strings,
     node: &web_sys::Element,
     message: &Message,
-) -> EffectGuard {
+) -> RenderEffect<()> {
     dom::set_class(node, "cw-msg--visitor", true);
     dom::append(node, "span", "cw-sr-only", &format!("{} ", t.you_said));
     let _ = dom::append(node, "p", "cw-bubble", &message.text).set_attribute("dir", "auto");
@@ -279,7 +288,7 @@ fn visitor_row(
     let retry = dom::append_button(&failed, "cw-retry", t.retry, "retry");
     let waiting = dom::element("p", "cw-status cw-status--muted");
     let (node, delivery, auto_retry) = (node.clone(), message.delivery, message.auto_retry);
-    EffectGuard::new(move |_| {
+    RenderEffect::new(move |_| {
         let delivery = delivery.get();
         let is_failed = matches!(delivery, Delivery::Failed(_));
         dom::set_class(&node, "cw-msg--failed", is_failed);
@@ -326,7 +335,7 @@ fn bot_row(
     id: u64,
     at: f64,
     reply: BotReply,
-) -> EffectGuard {
+) -> RenderEffect<()> {
     dom::set_class(node, "cw-msg--bot", true);
     dom::append(node, "span", "cw-sr-only", t.bot_said);
     let bubble = dom::append(node, "div", "cw-bubble cw-markdown", "");
@@ -342,7 +351,7 @@ fn bot_row(
     let mut footer: Option<(u8, bool)> = None;
     let mut footer_nodes: Vec<web_sys::Element> = Vec::new();
     let mut buttons: Vec<web_sys::Element> = Vec::new();
-    EffectGuard::new(move |_| {
+    RenderEffect::new(move |_| {
         let state = reply.state.get();
         let streaming = state == ReplyState::Streaming;
         // Touched only when they change (this runs once per frame while the reply streams).

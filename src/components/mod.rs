@@ -1,5 +1,5 @@
-//! The widget's view, drawn with the DOM API. It reads [`crate::chat::Chat`] signals (see
-//! [`crate::reactive`]) and calls its actions; it never builds requests or touches storage.
+//! The widget's view, drawn with the DOM API. It reads [`crate::chat::Chat`]'s Leptos signals
+//! and calls its actions; it never builds requests or touches storage.
 
 mod icon;
 mod launcher;
@@ -12,3 +12,11 @@ mod widget;
 #[cfg(feature = "leptos")]
 pub use leptos_component::ChatWidget;
 pub use widget::{widget_view, Controls};
+
+use leptos::prelude::{LocalStorage, RenderEffect, StoredValue};
+
+/// Runs `f` now and again whenever a signal it read changes (once per batch of writes, in a
+/// microtask), until the current owner is cleaned up: a Leptos render effect kept by the owner.
+pub(crate) fn effect<T: 'static>(f: impl FnMut(Option<T>) -> T + 'static) {
+    StoredValue::<_, LocalStorage>::new_local(RenderEffect::new(f));
+}

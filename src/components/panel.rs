@@ -8,7 +8,7 @@ use super::messages::message_list;
 use crate::browser::dom;
 use crate::chat::Chat;
 use crate::config::WidgetConfig;
-use crate::reactive::{on_cleanup, Effect, RwSignal, StoredValue};
+use leptos::prelude::*;
 
 /// Draws the panel at the end of `root`. It stays in the DOM while closed (hidden), so a
 /// half-typed message and the scroll position survive closing and reopening. `on_close`
@@ -164,7 +164,7 @@ pub fn panel(
     let scroll_lock = StoredValue::new(None::<dom::PageScrollLock>);
     {
         let (panel, input) = (panel.clone(), input.clone());
-        Effect::new(move |was_open: Option<bool>| {
+        super::effect(move |was_open: Option<bool>| {
             let is_open = open.get();
             dom::set_flag(&panel, "hidden", !is_open);
             if is_open && was_open != Some(true) {
@@ -199,7 +199,7 @@ pub fn panel(
     // A chosen quick reply disappears with its buttons: keyboard focus continues in the input.
     {
         let focus_input = focus_input.clone();
-        Effect::new(move |previous: Option<u32>| {
+        super::effect(move |previous: Option<u32>| {
             let requested = chat.focus_composer.get();
             if previous.is_some_and(|p| p != requested) && !dom::is_coarse_pointer() {
                 focus_input();
@@ -231,13 +231,13 @@ pub fn panel(
     // What is shown follows the conversation (each part touched only when it changes).
     {
         let dialog = panel.clone();
-        Effect::new(move |_| {
+        super::effect(move |_| {
             let _ = dialog.set_attribute("aria-modal", if modal.get() { "true" } else { "false" });
         });
     }
     {
         let new_conversation = new_conversation.clone();
-        Effect::new(move |_| {
+        super::effect(move |_| {
             dom::set_flag(
                 &new_conversation,
                 "disabled",
@@ -245,9 +245,9 @@ pub fn panel(
             )
         });
     }
-    Effect::new(move |_| confirm.show(confirming.get()));
-    Effect::new(move |_| banner.show(!chat.online.get()));
-    Effect::new(move |shown: Option<Option<String>>| {
+    super::effect(move |_| confirm.show(confirming.get()));
+    super::effect(move |_| banner.show(!chat.online.get()));
+    super::effect(move |shown: Option<Option<String>>| {
         let error = chat.latest_error();
         if shown.as_ref() != Some(&error) {
             alert.show(error.is_some());
@@ -255,7 +255,7 @@ pub fn panel(
         }
         error
     });
-    Effect::new(move |_| {
+    super::effect(move |_| {
         let left = chat.cooldown_left_s();
         cooldown.show(left.is_some());
         // During a used-up window a message is taken and waits: the countdown says when it goes.
@@ -265,14 +265,14 @@ pub fn panel(
         );
     });
     let send_button = send.node.clone();
-    Effect::new(move |_| {
+    super::effect(move |_| {
         let busy = chat.busy.get();
         stop.show(busy);
         send.show(!busy);
     });
     {
         let input = input.clone();
-        Effect::new(move |_| {
+        super::effect(move |_| {
             // The value is written only when it differs (writing moves the caret).
             let empty = draft.with(|draft| {
                 if input.value() != *draft {
@@ -285,7 +285,7 @@ pub fn panel(
     }
 
     // After a logout the next visitor does not find the previous one's draft.
-    Effect::new(move |seen: Option<u32>| {
+    super::effect(move |seen: Option<u32>| {
         let forgotten = chat.forgotten.get();
         if seen.is_some_and(|seen| seen != forgotten) {
             draft.set(String::new());

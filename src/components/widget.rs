@@ -9,7 +9,7 @@ use crate::browser::{dom, storage::Flag, styles};
 use crate::chat::Chat;
 use crate::config::WidgetConfig;
 use crate::events::WidgetEvent;
-use crate::reactive::{Effect, RwSignal, StoredValue};
+use leptos::prelude::*;
 
 /// The handles that drive one widget: its conversation and whether its panel is open.
 /// The JavaScript API (`open()`, `send()`, ...) goes through these.
@@ -53,7 +53,7 @@ impl Controls {
 
 /// Draws the widget at the end of `parent` (a shadow root): the launcher, the greeting bubble,
 /// the panel, with theme and placement. Its CSS is installed into the root it lands in.
-/// Call under the widget's [`crate::reactive::Owner`]: unmounting disposes that owner.
+/// Call under the widget's Leptos [`Owner`]: unmounting cleans that owner up.
 pub fn widget_view(
     parent: &web_sys::Node,
     config: &WidgetConfig,
@@ -79,7 +79,7 @@ pub fn widget_view(
     let theme = config.theme;
     {
         let root = root.clone();
-        Effect::new(move |_| {
+        super::effect(move |_| {
             let (primary, position) = chat.look.with(|look| (look.primary, look.position));
             let (surface, on_surface) = primary.accessible_surface();
             root.set_class_name(&format!(
@@ -99,7 +99,7 @@ pub fn widget_view(
         });
     }
     // After a logout the badge does not tell the next visitor about the previous one's replies.
-    Effect::new(move |seen: Option<u32>| {
+    super::effect(move |seen: Option<u32>| {
         let forgotten = chat.forgotten.get();
         if seen.is_some_and(|seen| seen != forgotten) {
             unread.set(0);
@@ -107,7 +107,7 @@ pub fn widget_view(
         forgotten
     });
     // A reply finished while the panel was closed: count it for the launcher's badge.
-    Effect::new(move |seen: Option<usize>| {
+    super::effect(move |seen: Option<usize>| {
         let replies = chat.completed_replies();
         if let Some(seen) = seen {
             if replies > seen && !open.get_untracked() {
@@ -159,7 +159,7 @@ pub fn widget_view(
     let drawn: StoredValue<Option<web_sys::Element>> = StoredValue::new(None);
     {
         let dismiss_bubble = dismiss_bubble.clone();
-        Effect::new(move |_| {
+        super::effect(move |_| {
             let shown = show_bubble.get() && !open.get();
             match drawn.try_update_value(Option::take).flatten() {
                 Some(bubble) if !shown => bubble.remove(),
