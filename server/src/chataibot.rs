@@ -311,16 +311,8 @@ async fn accept(
         Outcome::NoCredits => return Err(AppError::InsufficientCredits),
         Outcome::QuotaExceeded => return Err(AppError::QuotaExceeded),
     };
+    // Its webhook events were queued in the transaction that stored it.
     let PromisedReply { message, job_id } = promised;
-    crate::webhooks::emit_exchange(
-        &state.store,
-        &bot.id,
-        &message.conversation_id,
-        message.new_conversation,
-        (&message.message_id, text),
-        None,
-    )
-    .await;
     let state = state.clone();
     tokio::spawn(async move {
         if !delay.is_zero() {
@@ -386,7 +378,7 @@ pub async fn deliver(state: &AppState, job: ReplyJob) {
         }
     };
     match state.store.deliver_job(&job, &text, &actions).await {
-        Ok(Some(stored)) => {
+        Ok(Some(_)) => {
             state.deliveries().notify();
             if let Some(tokens) = usage {
                 if let Err(err) =
@@ -395,14 +387,7 @@ pub async fn deliver(state: &AppState, job: ReplyJob) {
                     tracing::error!(job = %job.id, error = %err, "cannot count a reply's tokens");
                 }
             }
-            crate::webhooks::emit_reply(
-                &state.store,
-                &job.bot_id,
-                &job.conversation_id,
-                &stored.id,
-                &stored.content,
-            )
-            .await;
+            // Its webhook events were queued in the transaction that stored it.
         }
         Ok(None) => {}
         Err(err) => {

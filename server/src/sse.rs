@@ -419,23 +419,21 @@ impl ReplyWriter {
 
     /// Stores the whole reply as complete (and counts the upstream's reported usage).
     pub(crate) async fn finish(&mut self) -> Result<(), AppError> {
-        self.store
-            .finish_reply(&self.message_id, &self.sent, true)
-            .await?;
-        self.finished = true;
-        if let Some(tokens) = self.usage {
-            if let Err(err) = upstream::charge_usage(&self.store, &self.bot_id, tokens).await {
-                tracing::error!(error = %err, "cannot count a reply's tokens");
-            }
-        }
-        crate::webhooks::emit_reply(
+        // Its webhook events are queued in the transaction that stores it.
+        crate::webhooks::finish_reply_queued(
             &self.store,
             &self.bot_id,
             &self.conversation_id,
             &self.message_id,
             &self.sent,
         )
-        .await;
+        .await?;
+        self.finished = true;
+        if let Some(tokens) = self.usage {
+            if let Err(err) = upstream::charge_usage(&self.store, &self.bot_id, tokens).await {
+                tracing::error!(error = %err, "cannot count a reply's tokens");
+            }
+        }
         Ok(())
     }
 }

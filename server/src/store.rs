@@ -1004,6 +1004,18 @@ impl Store {
         if let Some(refused) = charge(&mut tx, bot_id, now, Charge::Pending).await? {
             return Ok(refused);
         }
+        // Its webhook events are queued in the transaction that stores it.
+        let message = (message_id.as_str(), text);
+        let events = crate::webhooks::exchange_events(
+            bot_id,
+            &conversation_id,
+            new_conversation,
+            message,
+            None,
+        );
+        for (event, data) in events {
+            crate::webhooks::queue_on(&mut tx, bot_id, event, data, now).await?;
+        }
         tx.commit().await?;
         Ok(Outcome::Recorded(PromisedReply {
             message: RecordedMessage {
@@ -1166,6 +1178,17 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let message = StoredMessage::from_row(&message)?;
+        // Its webhook events are queued in the transaction that stores it.
+        let reply = (message.id.as_str(), message.content.as_str());
+        crate::webhooks::queue_reply_on(
+            &mut tx,
+            &job.bot_id,
+            &job.conversation_id,
+            reply,
+            true,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(Some(message))
     }

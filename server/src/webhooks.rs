@@ -1,6 +1,7 @@
 //! Webhooks: per-bot endpoints (`url`, `events`, `secret`) and an outbox of deliveries in the
 //! database. An event ([`EVENTS`], the seeds' names) is written to the outbox, one row per
-//! endpoint that wants it, right after the change it reports is stored; the background worker
+//! endpoint that wants it, in the transaction that stores the change it reports (so a crash,
+//! even `kill -9`, can never keep the change and lose the event); the background worker
 //! ([`deliver_due`], run by [`crate::maintain`] every second) claims due rows (with
 //! `FOR UPDATE SKIP LOCKED` on PostgreSQL, so instances share the work), posts each as
 //! `{"event","timestamp","data"}` with the signature header, and on failure retries with
@@ -244,18 +245,6 @@ pub async fn deliveries(
     Ok(Some(out))
 }
 
-/// Writes `event` about `bot_id` to the outbox of every endpoint of the bot that wants it.
-/// Errors are logged, never returned: the chat that caused the event has been answered.
-pub async fn emit(store: &Store, bot_id: &str, event: &str, data: Value) {
-    let written = match store.writer().acquire().await {
-        Ok(mut conn) => queue_on(&mut conn, bot_id, event, data, now_ms()).await,
-        Err(err) => Err(err),
-    };
-    if let Err(err) = written {
-        tracing::error!(bot = %bot_id, event, error = %err, "cannot queue a webhook event");
-    }
-}
-
 /// Writes `event` about `bot_id`, stamped `now`, to the outbox of every endpoint of the bot
 /// that wants it, on `conn`: inside the caller's transaction when it has one (the store's
 /// group commit queues an exchange's events in the transaction that stores it).
@@ -336,109 +325,107 @@ pub(crate) fn quota_warning_data(bot_id: &str, quota: i64, replies: i64) -> Opti
     })
 }
 
-/// The events of a visitor's message and the bot's reply, both stored: `conversation.started`
-/// (when the message started it), `message.received`, `message.sent` and `bot.response`.
-/// (Exchanges stored by [`Store::record_exchange`] and [`Store::begin_streamed_exchange`]
-/// have theirs queued in the storing transaction; this is for the others.)
-pub async fn emit_exchange(
-    store: &Store,
-    bot_id: &str,
-    conversation_id: &str,
-    new_conversation: bool,
-    message: (&str, &str),
-    reply: Option<(&str, &str)>,
-) {
-    for (event, data) in exchange_events(bot_id, conversation_id, new_conversation, message, reply)
-    {
-        emit(store, bot_id, event, data).await;
-    }
-    if reply.is_some() {
-        quota_warning(store, bot_id).await;
-    }
-}
-
-/// Records that the bot has seen the visitor id `visitor_id` (jombot's `user_id`) and sends
-/// `user.created` the first time.
+/// Records that the bot has seen the visitor id `visitor_id` (jombot's `user_id`) and queues
+/// `user.created` the first time, in one transaction (so a crash between them loses nothing).
 pub async fn visitor_seen(store: &Store, bot_id: &str, visitor_id: &str, conversation_id: &str) {
     let visitor_id = visitor_id.trim();
     if visitor_id.is_empty() || visitor_id.len() > 200 {
         return;
     }
-    let inserted = sqlx::query(
-        "INSERT INTO visitors (bot_id, visitor_id, created_at) VALUES ($1, $2, $3)
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(bot_id)
-    .bind(visitor_id)
-    .bind(now_ms())
-    .execute(store.writer())
-    .await;
-    match inserted {
-        Ok(done) if done.rows_affected() > 0 => {
-            emit(
-                store,
-                bot_id,
-                "user.created",
-                json!({ "botId": bot_id, "userId": visitor_id,
-                        "conversationId": conversation_id }),
-            )
-            .await;
+    let stored = async {
+        let mut tx = store.begin().await?;
+        let now = now_ms();
+        let inserted = sqlx::query(
+            "INSERT INTO visitors (bot_id, visitor_id, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(bot_id)
+        .bind(visitor_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted > 0 {
+            let data = json!({ "botId": bot_id, "userId": visitor_id,
+                               "conversationId": conversation_id });
+            queue_on(&mut tx, bot_id, "user.created", data, now).await?;
         }
-        Ok(_) => {}
-        Err(err) => tracing::error!(bot = %bot_id, error = %err, "cannot record a visitor"),
+        tx.commit().await?;
+        Ok::<_, StoreError>(())
+    }
+    .await;
+    if let Err(err) = stored {
+        tracing::error!(bot = %bot_id, error = %err, "cannot record a visitor");
     }
 }
 
-/// `message.sent` and `bot.response` for a stored reply.
-pub async fn emit_reply(
-    store: &Store,
+/// `message.sent` and `bot.response` for a reply stored on `conn`, queued there (in the
+/// transaction that stores the reply); with `check_quota`, also `quota.warning` when this
+/// reply brought the month to [`QUOTA_WARNING_PERCENT`] of the quota.
+pub(crate) async fn queue_reply_on(
+    conn: &mut AnyConnection,
     bot_id: &str,
     conversation_id: &str,
-    reply_id: &str,
-    reply: &str,
-) {
+    reply: (&str, &str),
+    check_quota: bool,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let (reply_id, text) = reply;
     for event in ["message.sent", "bot.response"] {
-        emit(
-            store,
-            bot_id,
-            event,
-            json!({ "botId": bot_id, "conversationId": conversation_id, "messageId": reply_id,
-                    "response": reply }),
-        )
-        .await;
+        let data = json!({ "botId": bot_id, "conversationId": conversation_id,
+                           "messageId": reply_id, "response": text });
+        queue_on(conn, bot_id, event, data, now).await?;
     }
-    quota_warning(store, bot_id).await;
-}
-
-/// `quota.warning` when this month's replies have just reached [`QUOTA_WARNING_PERCENT`] of
-/// the bot's monthly quota (the reply that reaches it sends it, once).
-async fn quota_warning(store: &Store, bot_id: &str) {
+    if !check_quota {
+        return Ok(());
+    }
     let row = sqlx::query(
         "SELECT b.monthly_quota AS quota, u.replies AS replies FROM bots b
          LEFT JOIN monthly_usage u ON u.bot_id = b.id AND u.month = $2
          WHERE b.id = $1",
     )
     .bind(bot_id)
-    .bind(dates::month_start_ms(now_ms()))
-    .fetch_optional(store.writer())
-    .await;
-    let (quota, replies) = match row {
-        Ok(Some(row)) => (
-            row.try_get::<Option<i64>, _>("quota").ok().flatten(),
-            row.try_get::<Option<i64>, _>("replies")
-                .ok()
-                .flatten()
-                .unwrap_or(0),
-        ),
-        Ok(None) => return,
-        Err(err) => {
-            tracing::error!(bot = %bot_id, error = %err, "cannot check the quota for webhooks");
-            return;
-        }
+    .bind(dates::month_start_ms(now))
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else {
+        return Ok(());
     };
+    let quota: Option<i64> = row.try_get("quota")?;
+    let replies: i64 = row.try_get::<Option<i64>, _>("replies")?.unwrap_or(0);
     if let Some(data) = quota.and_then(|quota| quota_warning_data(bot_id, quota, replies)) {
-        emit(store, bot_id, "quota.warning", data).await;
+        queue_on(conn, bot_id, "quota.warning", data, now).await?;
     }
+    Ok(())
+}
+
+/// Stores a streamed reply complete and queues its `message.sent` and `bot.response` in the
+/// same transaction. (Its credit and quota were counted, and any `quota.warning` queued, when
+/// the exchange began.) Returns false if there is no such reply.
+pub async fn finish_reply_queued(
+    store: &Store,
+    bot_id: &str,
+    conversation_id: &str,
+    message_id: &str,
+    text: &str,
+) -> Result<bool, StoreError> {
+    let mut tx = store.begin().await?;
+    let updated = sqlx::query(
+        "UPDATE messages SET content = $2, complete = 1, writer = NULL
+         WHERE id = $1 AND role = 'assistant'",
+    )
+    .bind(message_id)
+    .bind(text)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        return Ok(false);
+    }
+    let reply = (message_id, text);
+    queue_reply_on(&mut tx, bot_id, conversation_id, reply, false, now_ms()).await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// Sends `conversation.ended` for conversations (of bots with an endpoint that wants it)

@@ -468,3 +468,83 @@ async fn a_new_jombot_user_id_is_user_created_once() {
     users.sort();
     assert_eq!(users, ["\"user_1\"", "\"user_2\""]);
 }
+
+/// A receiver that holds every request until released: however long it takes, chat replies
+/// are answered meanwhile (the worker posts apart from them), and once it answers, every
+/// event arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_that_takes_its_time_never_delays_a_chat_reply() {
+    let dir = TempDir::new();
+    let state = state(dir.path()).await;
+    let (release, released) = tokio::sync::watch::channel(false);
+    let arrived = Arc::new(AtomicUsize::new(0));
+    let answered = Arc::new(AtomicUsize::new(0));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    let router = axum::Router::new().route(
+        "/hook",
+        axum::routing::post({
+            let (arrived, answered) = (Arc::clone(&arrived), Arc::clone(&answered));
+            move || {
+                let (arrived, answered) = (Arc::clone(&arrived), Arc::clone(&answered));
+                let mut released = released.clone();
+                async move {
+                    arrived.fetch_add(1, Ordering::SeqCst);
+                    let _ = released.wait_for(|r| *r).await;
+                    answered.fetch_add(1, Ordering::SeqCst);
+                    StatusCode::OK
+                }
+            }
+        }),
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    let id = register(
+        &state,
+        &url,
+        &[
+            "conversation.started",
+            "message.received",
+            "message.sent",
+            "bot.response",
+        ],
+    )
+    .await;
+    chat(&state, "where is my order").await;
+    // The delivery worker, as the serving process runs it.
+    let worker = tokio::spawn({
+        let state = state.clone();
+        async move {
+            loop {
+                let _ = state.deliver_webhooks().await;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    });
+    support::eventually("the receiver holds a delivery", || async {
+        arrived.load(Ordering::SeqCst) >= 1
+    })
+    .await;
+    for i in 0..3 {
+        let reply = chat(&state, &format!("how do I return an item {i}")).await;
+        assert!(reply["response"].as_str().is_some_and(|r| !r.is_empty()));
+    }
+    assert_eq!(
+        answered.load(Ordering::SeqCst),
+        0,
+        "every chat was answered while the receiver still held its first delivery"
+    );
+    release.send(true).expect("release");
+    support::eventually("all 16 events are delivered", || async {
+        let log = chat_widget_server::webhooks::deliveries(&state.store, DEMO_BOT_ID, &id)
+            .await
+            .expect("read")
+            .expect("webhook");
+        log.len() == 16 && log.iter().all(|d| d.status == "delivered")
+    })
+    .await;
+    worker.abort();
+}
