@@ -73,7 +73,7 @@ for (const config of configs) {
     execFileSync(seedBinary, ['messages', ...where, String(config.size), ...(config.legacy ? ['--legacy'] : [])], { stdio: 'inherit' });
     console.error(`seeded ${config.size.toLocaleString('en')} messages for ${config.name} ${config.backend} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
-  const server = await start(config.binary, dataDir, dbArgs);
+  const server = await start(config.binary, dataDir, dbArgs, config.legacy);
   const label = { server: config.name, backend: config.backend, stored: config.size };
   try {
     await chatLoad(server, 16, 1); // warm-up
@@ -102,9 +102,11 @@ printGoals();
 
 // ---------------------------------------------------------------------------------------------
 
-async function start(binary, dataDir, dbArgs) {
+async function start(binary, dataDir, dbArgs, legacy) {
+  // The server before the sqlx store has no header read timeout to lengthen.
+  const timeout = legacy ? [] : ['--header-timeout-s', '300'];
   const child = spawn(binary, ['--addr', '127.0.0.1:0', '--data-dir', dataDir, ...dbArgs, '--dist-dir', join(dataDir, 'none'),
-    '--admin-token', ADMIN, '--header-timeout-s', '300'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, RUST_LOG: 'warn' } });
+    '--admin-token', ADMIN, ...timeout], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, RUST_LOG: 'warn' } });
   const lines = createInterface({ input: child.stdout });
   const printed = [];
   for await (const line of lines) {

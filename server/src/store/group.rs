@@ -2,8 +2,8 @@
 //! bot's reply, with the credit, the monthly quota and the webhook events they cost) and, on
 //! SQLite, its rate-limit hit are queued here instead of each taking the write connection for
 //! a transaction of its own. One task at a time takes everything queued (up to [`MAX_BATCH`]
-//! jobs), stores it in one transaction with a few statements for the whole batch (one
-//! multi-row insert for all messages, one counter update per bot), commits, and only then
+//! jobs), stores it in one transaction with a few statements for the whole batch (multi-row
+//! inserts for the messages, one counter update per bot), commits, and only then
 //! answers each request: what a request was told is stored, is stored. Requests that arrive
 //! while a batch commits form the next batch, so batches grow with the load and no timer
 //! waits for company.
@@ -222,6 +222,34 @@ struct Limits {
     admitted: i64,
 }
 
+/// `ids` padded to a power of two by repeating the last (an `IN` list of the same length has
+/// the same SQL text, so a few prepared statements serve every batch size).
+fn padded<'a>(ids: &[&'a str]) -> Vec<&'a str> {
+    let mut out = ids.to_vec();
+    if let Some(last) = ids.last() {
+        out.resize(ids.len().next_power_of_two(), last);
+    }
+    out
+}
+
+/// `0..n` split into runs whose lengths are powers of two, at most 32, longest first (one
+/// multi-row insert each: a few statement texts for every batch size).
+fn runs(n: usize) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < n {
+        let left = n - start;
+        let len = if left >= 32 {
+            32
+        } else {
+            1 << (usize::BITS - 1 - left.leading_zeros())
+        };
+        out.push(start..start + len);
+        start += len;
+    }
+    out
+}
+
 /// `$first, $first+1, …` (`count` of them).
 fn placeholders(first: usize, count: usize) -> String {
     (first..first + count)
@@ -253,11 +281,12 @@ async fn store_exchanges(
     let mut bot_ids: Vec<&str> = exchanges.iter().map(|(_, e)| e.bot_id.as_str()).collect();
     bot_ids.sort_unstable();
     bot_ids.dedup();
+    let listed = padded(&bot_ids);
     let sql = format!(
         "SELECT id, credits, monthly_quota FROM bots WHERE id IN ({})",
-        placeholders(1, bot_ids.len())
+        placeholders(1, listed.len())
     );
-    let rows = bot_ids
+    let rows = listed
         .iter()
         .fold(sqlx::query(&sql), |query, id| query.bind(*id))
         .fetch_all(&mut **tx)
@@ -363,6 +392,7 @@ async fn store_exchanges(
         .collect();
     let mut owners: HashMap<String, String> = HashMap::new();
     if !requested.is_empty() {
+        let requested = padded(&requested);
         let sql = format!(
             "SELECT id, bot_id FROM conversations WHERE id IN ({})",
             placeholders(1, requested.len())
@@ -407,13 +437,14 @@ async fn store_exchanges(
         });
     }
     let new: Vec<&Stored> = stored.iter().filter(|s| s.new_conversation).collect();
-    if !new.is_empty() {
+    for run in runs(new.len()) {
         let sql = format!(
             "INSERT INTO conversations (id, bot_id, created_at) VALUES {}",
-            value_rows(3, new.len())
+            value_rows(3, run.len())
         );
         let query = sqlx::query(&sql);
-        new.iter()
+        new[run]
+            .iter()
             .fold(query, |query, s| {
                 query
                     .bind(s.conversation_id.as_str())
@@ -424,59 +455,62 @@ async fn store_exchanges(
             .await?;
     }
 
-    // All messages in one statement, grouped by bot (the rollup triggers lock each bot's day
-    // rows in one order), each question before its reply.
+    // The messages in a few multi-row inserts, grouped by bot (the rollup triggers lock each
+    // bot's day rows in one order), each question before its reply.
     let mut order: Vec<&Stored> = stored.iter().collect();
     order.sort_by(|a, b| a.job.bot_id.cmp(&b.job.bot_id));
-    let sql = format!(
-        "INSERT INTO messages (id, bot_id, conversation_id, role, content, created_at, complete,
-             actions, writer, question_key, response_ms)
-         VALUES {}",
-        value_rows(11, order.len() * 2)
-    );
     let instance = store.inner.instance.as_str();
     let keys: Vec<String> = order
         .iter()
         .map(|s| question_key(&s.job.user_text))
         .collect();
-    let query = order
-        .iter()
-        .zip(&keys)
-        .fold(sqlx::query(&sql), |query, (s, key)| {
-            let job = s.job;
-            query
-                .bind(s.user_message_id.as_str())
-                .bind(job.bot_id.as_str())
-                .bind(s.conversation_id.as_str())
-                .bind(Role::User.as_str())
-                .bind(job.user_text.as_str())
-                .bind(now)
-                .bind(1_i64)
-                .bind(None::<&str>)
-                .bind(None::<&str>)
-                .bind(Some(key.as_str()))
-                .bind(None::<i64>)
-                .bind(s.reply_message_id.as_str())
-                .bind(job.bot_id.as_str())
-                .bind(s.conversation_id.as_str())
-                .bind(Role::Assistant.as_str())
-                .bind(job.reply_text.as_str())
-                .bind(now)
-                .bind(i64::from(job.reply_complete))
-                .bind(None::<&str>)
-                .bind((!job.reply_complete).then_some(instance))
-                .bind(None::<&str>)
-                .bind(Some(0_i64))
-        });
-    query.execute(&mut **tx).await?;
+    for run in runs(order.len()) {
+        let sql = format!(
+        "INSERT INTO messages (id, bot_id, conversation_id, role, content, created_at, complete,
+             actions, writer, question_key, response_ms)
+         VALUES {}",
+        value_rows(11, run.len() * 2)
+    );
+        let query =
+            order[run.clone()]
+                .iter()
+                .zip(&keys[run])
+                .fold(sqlx::query(&sql), |query, (s, key)| {
+                    let job = s.job;
+                    query
+                        .bind(s.user_message_id.as_str())
+                        .bind(job.bot_id.as_str())
+                        .bind(s.conversation_id.as_str())
+                        .bind(Role::User.as_str())
+                        .bind(job.user_text.as_str())
+                        .bind(now)
+                        .bind(1_i64)
+                        .bind(None::<&str>)
+                        .bind(None::<&str>)
+                        .bind(Some(key.as_str()))
+                        .bind(None::<i64>)
+                        .bind(s.reply_message_id.as_str())
+                        .bind(job.bot_id.as_str())
+                        .bind(s.conversation_id.as_str())
+                        .bind(Role::Assistant.as_str())
+                        .bind(job.reply_text.as_str())
+                        .bind(now)
+                        .bind(i64::from(job.reply_complete))
+                        .bind(None::<&str>)
+                        .bind((!job.reply_complete).then_some(instance))
+                        .bind(None::<&str>)
+                        .bind(Some(0_i64))
+                });
+        query.execute(&mut **tx).await?;
+    }
 
     // The webhook events, in this transaction, for the bots that have endpoints.
     let sql = format!(
         "SELECT DISTINCT bot_id FROM webhooks WHERE bot_id IN ({})",
-        placeholders(1, bot_ids.len())
+        placeholders(1, listed.len())
     );
     let query = sqlx::query(&sql);
-    let hooked: HashSet<String> = bot_ids
+    let hooked: HashSet<String> = listed
         .iter()
         .fold(query, |query, id| query.bind(*id))
         .fetch_all(&mut **tx)
@@ -520,4 +554,23 @@ async fn store_exchanges(
         )
     }));
     Ok(outcomes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_of_any_size_use_a_few_statement_texts() {
+        assert_eq!(padded(&["a", "b", "c"]), ["a", "b", "c", "c"]);
+        assert_eq!(padded(&["a"]), ["a"]);
+        assert!(padded(&[]).is_empty());
+        let lengths = |n| runs(n).iter().map(|r| r.len()).collect::<Vec<_>>();
+        assert_eq!(lengths(0), Vec::<usize>::new());
+        assert_eq!(lengths(1), [1]);
+        assert_eq!(lengths(13), [8, 4, 1]);
+        assert_eq!(lengths(64), [32, 32]);
+        assert_eq!(lengths(45), [32, 8, 4, 1]);
+        assert_eq!(runs(13).last(), Some(&(12..13)));
+    }
 }
