@@ -225,59 +225,21 @@ pub async fn create_bot(
     respond(Dialect::Jelytech, rate_limit, result)
 }
 
-/// `configuration.upstream` of a creation request (ours): the bot's AI model,
-/// `{"url","model","systemPrompt"?,"temperature"?,"maxTokens"?,"apiKeyEnv"?}`. The key itself
-/// is refused: the server reads it from the environment variable `apiKeyEnv` names.
+/// `configuration.upstream` of a creation request (ours): the bot's AI model, in the shape of
+/// [`crate::upstream::from_json`].
 fn upstream_configuration(
     body: &serde_json::Value,
 ) -> Result<Option<crate::upstream::Settings>, AppError> {
-    let invalid = |text: &str| AppError::InvalidRequest(format!("configuration.upstream: {text}"));
-    let Some(upstream) = body
+    match body
         .get("configuration")
         .and_then(|c| c.get("upstream"))
         .filter(|u| !u.is_null())
-    else {
-        return Ok(None);
-    };
-    let Some(fields) = upstream.as_object() else {
-        return Err(invalid("must be an object with \"url\" and \"model\""));
-    };
-    if fields.contains_key("apiKey") || fields.contains_key("key") {
-        return Err(invalid(
-            "a key is never sent or stored: set it in an environment variable of the server \
-             and name that variable in \"apiKeyEnv\"",
-        ));
+    {
+        None => Ok(None),
+        Some(upstream) => crate::upstream::from_json(upstream)
+            .map(Some)
+            .map_err(|text| AppError::InvalidRequest(format!("configuration.upstream: {text}"))),
     }
-    let text = |name: &str| -> Result<Option<String>, AppError> {
-        match fields.get(name) {
-            None | Some(serde_json::Value::Null) => Ok(None),
-            Some(serde_json::Value::String(s)) => Ok(Some(s.trim().to_owned())),
-            Some(_) => Err(invalid(&format!("\"{name}\" must be a string"))),
-        }
-    };
-    let mut settings = crate::upstream::Settings::new(
-        &text("url")?.unwrap_or_default(),
-        &text("model")?.unwrap_or_default(),
-    );
-    settings.system_prompt = text("systemPrompt")?.unwrap_or_default();
-    settings.key_env = text("apiKeyEnv")?.filter(|n| !n.is_empty());
-    settings.temperature = match fields.get("temperature") {
-        None | Some(serde_json::Value::Null) => None,
-        Some(t) => Some(
-            t.as_f64()
-                .ok_or_else(|| invalid("\"temperature\" must be a number"))?,
-        ),
-    };
-    settings.max_tokens = match fields.get("maxTokens") {
-        None | Some(serde_json::Value::Null) => None,
-        Some(n) => Some(
-            n.as_u64()
-                .and_then(|n| u32::try_from(n).ok())
-                .ok_or_else(|| invalid("\"maxTokens\" must be a whole number"))?,
-        ),
-    };
-    settings.check().map_err(|text| invalid(&text))?;
-    Ok(Some(settings))
 }
 
 /// A creation request as a bot to store, or what is wrong with it.

@@ -12,6 +12,7 @@
 //! * `POST /v1/chat/completions`: the "openai" dialect ([`openai`]), JSON or `[DONE]`-ended SSE.
 //! * `POST /v1/bots/{botId}/train`, `GET /v1/bots/{botId}/documents`,
 //!   `DELETE /v1/bots/{botId}/documents/{id}`: training documents ([`training`]).
+//! * `GET|PUT|DELETE /v1/bots/{botId}/upstream`: the bot's AI model ([`upstream`]).
 //! * `POST|GET /v1/bots/{botId}/webhooks`, `DELETE /v1/bots/{botId}/webhooks/{id}`,
 //!   `GET /v1/bots/{botId}/webhooks/{id}/deliveries`: webhook endpoints ([`webhooks`]).
 //!
@@ -435,6 +436,13 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/v1/bots/{bot_id}/documents", get(training::list))
         .route(
+            "/v1/bots/{bot_id}/upstream",
+            get(upstream::endpoint)
+                .put(upstream::endpoint)
+                .delete(upstream::endpoint)
+                .layer(DefaultBodyLimit::max(MAX_CHAT_BODY_BYTES)),
+        )
+        .route(
             "/v1/bots/{bot_id}/webhooks",
             get(webhooks::index)
                 .post(webhooks::create)
@@ -498,7 +506,13 @@ pub fn app(state: AppState) -> Router {
 fn cors() -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::mirror_request())
-        .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
         .allow_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,

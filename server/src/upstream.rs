@@ -145,6 +145,106 @@ impl Settings {
     }
 }
 
+/// Settings from their JSON form (`configuration.upstream` of `POST /v1/bots`, the body of
+/// `PUT /v1/bots/{botId}/upstream`): `{"url","model","systemPrompt"?,"temperature"?,
+/// "maxTokens"?,"apiKeyEnv"?}`. A key itself (`apiKey`) is refused: the server reads it from
+/// the environment variable `apiKeyEnv` names.
+pub fn from_json(value: &Value) -> Result<Settings, String> {
+    let Some(fields) = value.as_object() else {
+        return Err("must be an object with \"url\" and \"model\"".to_owned());
+    };
+    if fields.contains_key("apiKey") || fields.contains_key("key") {
+        return Err(
+            "a key is never sent or stored: set it in an environment variable of the server \
+             and name that variable in \"apiKeyEnv\""
+                .to_owned(),
+        );
+    }
+    let text = |name: &str| -> Result<Option<String>, String> {
+        match fields.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.trim().to_owned())),
+            Some(_) => Err(format!("\"{name}\" must be a string")),
+        }
+    };
+    let mut settings = Settings::new(
+        &text("url")?.unwrap_or_default(),
+        &text("model")?.unwrap_or_default(),
+    );
+    settings.system_prompt = text("systemPrompt")?.unwrap_or_default();
+    settings.key_env = text("apiKeyEnv")?.filter(|n| !n.is_empty());
+    settings.temperature = match fields.get("temperature") {
+        None | Some(Value::Null) => None,
+        Some(t) => Some(t.as_f64().ok_or("\"temperature\" must be a number")?),
+    };
+    settings.max_tokens = match fields.get("maxTokens") {
+        None | Some(Value::Null) => None,
+        Some(n) => Some(
+            n.as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or("\"maxTokens\" must be a whole number")?,
+        ),
+    };
+    settings.check()?;
+    Ok(settings)
+}
+
+/// The JSON form of settings (the key's variable by name only).
+pub fn to_json(settings: &Settings) -> Value {
+    json!({
+        "url": settings.url,
+        "model": settings.model,
+        "systemPrompt": settings.system_prompt,
+        "temperature": settings.temperature,
+        "maxTokens": settings.max_tokens,
+        "apiKeyEnv": settings.key_env,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The settings endpoint: `GET|PUT|DELETE /v1/bots/{botId}/upstream`, with the bot's secret key
+// or the admin token (a publishable key is refused, as on the training and webhook
+// endpoints: a page's key must not change what the bot says), errors in the jelytech shape.
+
+/// `GET`, `PUT` (the settings' JSON form) or `DELETE`: answers
+/// `{"success":true,"upstream":{...}|null}` with the bot's settings after the change.
+pub async fn endpoint(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    method: axum::http::Method,
+    bot_id: Result<axum::extract::Path<String>, axum::extract::rejection::PathRejection>,
+    headers: axum::http::HeaderMap,
+    caller: crate::caller::Caller,
+    body: axum::body::Bytes,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let bot_id = bot_id.map(|axum::extract::Path(id)| id).unwrap_or_default();
+    let (rate_limit, allowed) =
+        crate::training::authorise(&state, &headers, &caller, &bot_id).await;
+    let result = async {
+        allowed?;
+        if method == axum::http::Method::PUT {
+            let value: Value = serde_json::from_slice(&body).map_err(|err| {
+                AppError::InvalidRequest(format!(
+                    "The request body must be a JSON object like {{\"url\": \"http://127.0.0.1:11434/v1\", \"model\": \"llama3.1\"}} ({err})"
+                ))
+            })?;
+            let settings = from_json(&value).map_err(AppError::InvalidRequest)?;
+            set_settings(&state.store, &bot_id, Some(&settings)).await?;
+        } else if method == axum::http::Method::DELETE {
+            set_settings(&state.store, &bot_id, None).await?;
+        }
+        let current = settings(&state.store, &bot_id).await?;
+        let upstream = current.as_ref().map_or(Value::Null, to_json);
+        Ok(axum::Json(json!({ "success": true, "upstream": upstream })).into_response())
+    }
+    .await;
+    access::respond(
+        chat_widget_protocol::dialect::Dialect::Jelytech,
+        rate_limit,
+        result,
+    )
+}
+
 // ---------------------------------------------------------------------------------------------
 // Storage.
 

@@ -27,6 +27,7 @@ use tower::ServiceExt;
 /// The key the fake upstream should receive, from the variable the bot's settings name.
 const KEY_ENV: &str = "CHAT_TEST_UPSTREAM_KEY";
 const KEY: &str = "sk-test-upstream-0123456789";
+const ADMIN: &str = "test-admin-token";
 
 struct TempDir(PathBuf);
 
@@ -134,7 +135,8 @@ impl Server {
         .await
         .with_stream_delay(Duration::ZERO)
         .with_reply_delay(Duration::ZERO)
-        .with_upstream_timeout(Duration::from_millis(1500));
+        .with_upstream_timeout(Duration::from_millis(1500))
+        .with_admin_token(Some(ADMIN.to_owned()));
         let key = state
             .store
             .first_key(DEMO_BOT_ID)
@@ -167,10 +169,20 @@ impl Server {
     }
 
     fn request(&self, method: Method, path: &str, body: Option<Value>) -> Request<Body> {
+        self.request_as(&self.key, method, path, body)
+    }
+
+    fn request_as(
+        &self,
+        bearer: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Request<Body> {
         let builder = Request::builder()
             .method(method)
             .uri(path)
-            .header(header::AUTHORIZATION, format!("Bearer {}", self.key));
+            .header(header::AUTHORIZATION, format!("Bearer {bearer}"));
         match body {
             Some(body) => builder
                 .header(header::CONTENT_TYPE, "application/json")
@@ -181,8 +193,18 @@ impl Server {
     }
 
     async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        self.call_as(&self.key.clone(), method, path, body).await
+    }
+
+    async fn call_as(
+        &self,
+        bearer: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Reply {
         let response = app(self.state.clone())
-            .oneshot(self.request(method, path, body))
+            .oneshot(self.request_as(bearer, method, path, body))
             .await
             .expect("infallible");
         let status = response.status();
@@ -656,6 +678,121 @@ async fn model_failures_become_each_dialects_error_and_keep_the_visitors_message
         .chat(json!({"message": "How long does shipping take?", "stream": false}))
         .await;
     assert_eq!(reply.status, StatusCode::OK);
+    assert!(reply.json()["data"]["response"]
+        .as_str()
+        .is_some_and(|r| r.contains("working days")));
+}
+
+#[tokio::test]
+async fn the_settings_endpoint_takes_the_secret_key_or_the_admin_token_never_a_publishable_key() {
+    let server = Server::with_model("echo").await;
+    upstream::set_settings(&server.state.store, DEMO_BOT_ID, None)
+        .await
+        .expect("no upstream yet");
+    let secret = server
+        .state
+        .store
+        .create_secret_key(DEMO_BOT_ID)
+        .await
+        .expect("a secret key");
+    let settings = json!({"url": server.fake.url(), "model": "echo",
+                          "systemPrompt": "Be brief.", "temperature": 0.2,
+                          "maxTokens": 100, "apiKeyEnv": KEY_ENV});
+    let pk = server.key.clone();
+
+    // The page's publishable key changes nothing the bot says: refused on every platform
+    // endpoint (the AI model's settings, training documents, webhooks).
+    for (method, path, body) in [
+        (Method::GET, "/v1/bots/demo/upstream", None),
+        (
+            Method::PUT,
+            "/v1/bots/demo/upstream",
+            Some(settings.clone()),
+        ),
+        (Method::DELETE, "/v1/bots/demo/upstream", None),
+        (Method::GET, "/v1/bots/demo/documents", None),
+        (Method::POST, "/v1/bots/demo/train", Some(json!({}))),
+        (Method::DELETE, "/v1/bots/demo/documents/doc_demo_faq", None),
+        (Method::GET, "/v1/bots/demo/webhooks", None),
+        (
+            Method::POST,
+            "/v1/bots/demo/webhooks",
+            Some(json!({"url": "http://127.0.0.1:9/h", "events": ["message.sent"]})),
+        ),
+    ] {
+        let reply = server.call_as(&pk, method.clone(), path, body).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::FORBIDDEN,
+            "{method} {path}: {}",
+            reply.body
+        );
+        assert_eq!(
+            reply.json()["error"]["code"],
+            "SECRET_KEY_REQUIRED",
+            "{path}"
+        );
+    }
+    assert!(upstream::settings(&server.state.store, DEMO_BOT_ID)
+        .await
+        .expect("read")
+        .is_none());
+
+    // The bot's secret key sets them; they are answered with the key's variable by name.
+    let put = server
+        .call_as(
+            &secret,
+            Method::PUT,
+            "/v1/bots/demo/upstream",
+            Some(settings),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+    assert_eq!(put.json()["upstream"]["model"], "echo");
+    assert_eq!(put.json()["upstream"]["apiKeyEnv"], KEY_ENV);
+    assert_eq!(put.json()["upstream"]["maxTokens"], 100);
+    assert!(!put.body.contains(KEY));
+    let reply = server
+        .chat(json!({"message": "Are you a model?", "stream": false}))
+        .await;
+    assert_eq!(
+        reply.json()["data"]["response"],
+        "You said: Are you a model?"
+    );
+    let read = server
+        .call_as(ADMIN, Method::GET, "/v1/bots/demo/upstream", None)
+        .await;
+    assert_eq!(read.json()["upstream"], put.json()["upstream"]);
+
+    // A key in the settings, or a URL this server cannot speak to, is refused and changes
+    // nothing.
+    for bad in [
+        json!({"url": server.fake.url(), "model": "echo", "apiKey": KEY}),
+        json!({"url": "https://api.example/v1", "model": "echo"}),
+        json!({"url": server.fake.url()}),
+        json!({"url": server.fake.url(), "model": "echo", "temperature": "hot"}),
+    ] {
+        let reply = server
+            .call_as(&secret, Method::PUT, "/v1/bots/demo/upstream", Some(bad))
+            .await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+        assert_eq!(reply.json()["error"]["code"], "INVALID_REQUEST");
+        assert!(!reply.body.contains(KEY));
+    }
+    let read = server
+        .call_as(&secret, Method::GET, "/v1/bots/demo/upstream", None)
+        .await;
+    assert_eq!(read.json()["upstream"]["model"], "echo");
+
+    // The admin token removes them: the documents answer again.
+    let removed = server
+        .call_as(ADMIN, Method::DELETE, "/v1/bots/demo/upstream", None)
+        .await;
+    assert_eq!(removed.status, StatusCode::OK, "{}", removed.body);
+    assert_eq!(removed.json()["upstream"], Value::Null);
+    let reply = server
+        .chat(json!({"message": "How long does shipping take?", "stream": false}))
+        .await;
     assert!(reply.json()["data"]["response"]
         .as_str()
         .is_some_and(|r| r.contains("working days")));
