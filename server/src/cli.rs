@@ -63,7 +63,7 @@ TRAINING (with --bot or --create):
                               titled after its file name, as POST /v1/bots/ID/train does
 
 AI MODEL (with --bot or --create): an OpenAI-compatible chat-completions upstream
-  --upstream-url http://host:port/v1|none   where replies come from (none: the documents)
+  --upstream-url https://host/v1|none   where replies come from (none: the documents)
   --upstream-model NAME       the model asked for (required with --upstream-url)
   --upstream-system-prompt TEXT             said before the passages and the conversation
   --upstream-temperature T    0 to 2        --upstream-max-tokens N
@@ -719,7 +719,7 @@ mod tests {
         );
         for bad in [
             "bot --bot demo --webhook-add http://x.test/h",
-            "bot --bot demo --webhook-add https://x.test/h --events message.sent",
+            "bot --bot demo --webhook-add ftp://x.test/h --events message.sent",
             "bot --bot demo --webhook-add http://x.test/h --events nope",
             "bot --bot demo --webhook-add http://x.test/h --events message.sent --webhook-secret s",
             "bot --bot demo --events message.sent",
@@ -759,7 +759,7 @@ mod tests {
         for bad in [
             "bot --bot demo --upstream-model llama3",
             "bot --bot demo --upstream-url http://h/v1",
-            "bot --bot demo --upstream-url https://h/v1 --upstream-model m",
+            "bot --bot demo --upstream-url ftp://h/v1 --upstream-model m",
             "bot --bot demo --upstream-url none --upstream-model m",
             "bot --bot demo --upstream-url http://h/v1 --upstream-model m --upstream-temperature 9",
             "bot --bot demo --upstream-url http://h/v1 --upstream-model m --upstream-key-env A-B",

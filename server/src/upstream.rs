@@ -1,5 +1,5 @@
-//! A bot's AI model: any OpenAI-compatible chat-completions server (a hosted API behind a
-//! TLS-terminating proxy, Ollama, vLLM, llama.cpp's server) set per bot ([`Settings`], table
+//! A bot's AI model: any OpenAI-compatible chat-completions server (a hosted API over
+//! https, with rustls and the webpki roots; Ollama, vLLM, llama.cpp's server) set per bot ([`Settings`], table
 //! `bot_upstreams`). Without settings the bot answers from its training documents
 //! ([`crate::faq`]), so the demo and the tests need no network.
 //!
@@ -98,8 +98,9 @@ impl Settings {
     pub fn check(&self) -> Result<(), String> {
         let rest = self
             .url
-            .strip_prefix("http://")
-            .ok_or("the upstream URL must start with http:// (this server speaks no TLS: put a TLS-terminating proxy in front of a hosted API)")?;
+            .strip_prefix("https://")
+            .or_else(|| self.url.strip_prefix("http://"))
+            .ok_or("the upstream URL must start with https:// or http://")?;
         if rest.is_empty() || rest.starts_with('/') || self.url.chars().any(char::is_whitespace) {
             return Err(format!("the upstream URL {:?} names no host", self.url));
         }
@@ -853,7 +854,8 @@ async fn start(
     .map_err(AppError::from)
 }
 
-/// The client upstream requests go through (no proxy from the environment, HTTP/1).
+/// The client upstream requests go through (no proxy from the environment; https with
+/// rustls and the webpki roots).
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
@@ -887,8 +889,13 @@ mod tests {
         assert_eq!(ok.endpoint(), "http://127.0.0.1:11434/v1/chat/completions");
         let full = Settings::new("http://h/v1/chat/completions/", "m");
         assert_eq!(full.endpoint(), "http://h/v1/chat/completions");
+        assert_eq!(
+            Settings::new("https://api.openai.com/v1", "gpt-4o-mini").check(),
+            Ok(())
+        );
         for bad in [
-            Settings::new("https://api.example/v1", "m"),
+            Settings::new("ftp://api.example/v1", "m"),
+            Settings::new("https://", "m"),
             Settings::new("http://", "m"),
             Settings::new("http://h/v1", " "),
             Settings {

@@ -113,17 +113,15 @@ pub struct Delivery {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invalid(pub String);
 
-/// Checks a registration: an `http://` URL (this build has no TLS client), known events.
+/// Checks a registration: an `https://` or `http://` URL, known events.
 pub fn validate(url: &str, events: &[String]) -> Result<(), Invalid> {
     let url = url.trim();
     let Ok(parsed) = url.parse::<reqwest::Url>() else {
         return Err(Invalid(format!("The \"url\" {url:?} is not a URL")));
     };
-    if parsed.scheme() != "http" || parsed.host_str().is_none() {
+    if !matches!(parsed.scheme(), "https" | "http") || parsed.host_str().is_none() {
         return Err(Invalid(
-            "The \"url\" must be an http:// URL (this server posts webhooks without TLS: put a \
-             TLS-terminating proxy in front of an https receiver)"
-                .to_owned(),
+            "The \"url\" must be an https:// or http:// URL".to_owned(),
         ));
     }
     if events.is_empty() {
@@ -690,7 +688,7 @@ async fn record(
     Ok(())
 }
 
-/// The HTTP client webhooks are posted with (HTTP/1, no TLS, no proxy from the environment).
+/// The HTTP client webhooks are posted with (HTTP/1, https with rustls, no proxy from the environment).
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
@@ -739,7 +737,8 @@ mod tests {
     fn only_http_urls_and_known_events_register() {
         let events = |list: &[&str]| list.iter().map(|e| (*e).to_owned()).collect::<Vec<_>>();
         assert!(validate("http://127.0.0.1:9/hook", &events(&["message.received"])).is_ok());
-        assert!(validate("https://example.com/hook", &events(&["message.sent"])).is_err());
+        assert!(validate("https://example.com/hook", &events(&["message.sent"])).is_ok());
+        assert!(validate("ftp://example.com/hook", &events(&["message.sent"])).is_err());
         assert!(validate("not a url", &events(&["message.sent"])).is_err());
         assert!(validate("http://x.test/", &events(&[])).is_err());
         assert!(validate("http://x.test/", &events(&["message.deleted"])).is_err());

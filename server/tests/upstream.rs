@@ -670,6 +670,29 @@ async fn model_failures_become_each_dialects_error_and_keep_the_visitors_message
         .await;
     assert_eq!(reply.status, StatusCode::BAD_GATEWAY, "{}", reply.body);
 
+    // An https URL is spoken to with TLS: the fake speaks plain HTTP, so the handshake fails,
+    // a 502 like any unreachable model.
+    let https = Settings::new(
+        &format!("https://127.0.0.1:{}/v1", server.fake.port),
+        "echo",
+    );
+    upstream::set_settings(&server.state.store, DEMO_BOT_ID, Some(&https))
+        .await
+        .expect("set");
+    let reply = server
+        .chat(json!({"message": "over TLS", "stream": false}))
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_GATEWAY, "{}", reply.body);
+    let log = server.fake.log().await;
+    assert!(
+        !log["requests"]
+            .as_array()
+            .expect("requests")
+            .iter()
+            .any(|r| r["body"]["messages"].to_string().contains("over TLS")),
+        "no plain-text request was made"
+    );
+
     // Without an upstream the documents answer again.
     upstream::set_settings(&server.state.store, DEMO_BOT_ID, None)
         .await
@@ -768,7 +791,7 @@ async fn the_settings_endpoint_takes_the_secret_key_or_the_admin_token_never_a_p
     // nothing.
     for bad in [
         json!({"url": server.fake.url(), "model": "echo", "apiKey": KEY}),
-        json!({"url": "https://api.example/v1", "model": "echo"}),
+        json!({"url": "ftp://api.example/v1", "model": "echo"}),
         json!({"url": server.fake.url()}),
         json!({"url": server.fake.url(), "model": "echo", "temperature": "hot"}),
     ] {
