@@ -14,26 +14,18 @@ use std::sync::Arc;
 use crate::api::Earlier;
 use crate::browser::http::Abort;
 use crate::browser::{dom, storage, storage::ConversationStore, storage::Slot};
-use crate::config::{speaks, Dialect, Position, WidgetConfig};
+use crate::config::{Position, WidgetConfig};
 use crate::events::WidgetEvent;
 use crate::text::{Locale, Strings};
 use crate::theme::Color;
 use chat_widget_protocol::dialect::{jelytech, openai};
 use chat_widget_protocol::transcript::{self, Author, Entry};
 
-/// Whether this build has a dialect whose conversation the widget keeps itself (a constant:
-/// without one, the transcript's code goes).
-const KEEPS_TRANSCRIPTS: bool =
-    speaks(Dialect::Chatbots) || speaks(Dialect::Jombot) || speaks(Dialect::Openai);
-
 /// Whether the widget keeps the conversation itself: the dialects whose server gives none
-/// back (jelytech's history and chataibot's messages do).
+/// back (jelytech's history and chataibot's messages do). A constant in a build without such
+/// a dialect, so the transcript's code goes.
 fn keeps_transcript(config: &WidgetConfig) -> bool {
-    KEEPS_TRANSCRIPTS
-        && matches!(
-            config.dialect,
-            Dialect::Chatbots | Dialect::Jombot | Dialect::Openai
-        )
+    crate::api::keeps_transcript(config.dialect)
 }
 
 /// The `request` of a restored reply: it answers no message of this page (ids start at 1).
@@ -379,19 +371,18 @@ impl Chat {
     pub fn restore(&self) {
         let config = self.config.get_value();
         let this = *self;
-        if config.uses(Dialect::Jelytech) {
-            let explicit = config.explicit;
-            if !(explicit.greeting && explicit.primary_color && explicit.position) {
-                let config = config.clone();
-                spawn_local(async move {
-                    match crate::api::load_bot_configuration(&config).await {
-                        Ok(bot) => this.apply_bot_configuration(bot),
-                        Err(error) => dom::console_warn(&format!(
-                            "chat-widget: could not read the bot's configuration: {error}"
-                        )),
-                    }
-                });
-            }
+        let explicit = config.explicit;
+        if !(explicit.greeting && explicit.primary_color && explicit.position) {
+            let config = config.clone();
+            spawn_local(async move {
+                match crate::api::bot_look(&config).await {
+                    Ok(Some(bot)) => this.apply_bot_configuration(bot),
+                    Ok(None) => {}
+                    Err(error) => dom::console_warn(&format!(
+                        "chat-widget: could not read the bot's configuration: {error}"
+                    )),
+                }
+            });
         }
         if keeps_transcript(&config) {
             let entries = self
@@ -446,16 +437,7 @@ impl Chat {
                 }
             }
         };
-        // Each guarded by `speaks`, so a build without the dialect has none of its code.
-        if config.uses(Dialect::Jelytech) {
-            spawn_local(async move {
-                show(crate::api::load_jelytech_history(&config, &conversation).await)
-            });
-        } else if config.uses(Dialect::Chataibot) {
-            spawn_local(async move {
-                show(crate::api::load_chataibot_history(&config, &conversation).await)
-            });
-        }
+        spawn_local(async move { show(crate::api::restore_history(&config, &conversation).await) });
     }
 
     fn apply_bot_configuration(&self, bot: jelytech::BotConfiguration) {
@@ -538,7 +520,7 @@ impl Chat {
     /// delivered messages and finished replies, the newest 100 or 200 KB
     /// ([`transcript::encode`]), with the quick replies under the last one.
     fn save_transcript(&self) {
-        if !KEEPS_TRANSCRIPTS || !self.config.with_value(keeps_transcript) {
+        if !self.config.with_value(keeps_transcript) {
             return;
         }
         let entries: Vec<Entry> = self.messages.with_untracked(|messages| {
@@ -1109,12 +1091,12 @@ impl Chat {
         }));
         self.busy.set(true);
 
-        let history = if config.uses(Dialect::Openai) {
+        let history = if crate::api::sends_history(config.dialect) {
             self.turns(id)
         } else {
             Vec::new()
         };
-        let visitor_id = if config.uses(Dialect::Chataibot) {
+        let visitor_id = if crate::api::has_visitor_id(config.dialect) {
             self.visitor.with_value(|slot| storage::visitor_id(slot))
         } else {
             String::new()

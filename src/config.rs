@@ -7,21 +7,6 @@ pub use chat_widget_protocol::dialect::Dialect;
 use crate::text::Locale;
 use crate::theme::Color;
 
-/// Whether this build speaks `dialect`. Each dialect is a crate feature of the same name, all
-/// on by default. The script-tag bundle is built once per dialect and the loader fetches the
-/// build for the page's `data-dialect`, so a visitor downloads one dialect's code, not five:
-/// every dialect-specific branch is guarded by this constant, and the compiler drops the
-/// branches of the dialects left out.
-pub const fn speaks(dialect: Dialect) -> bool {
-    match dialect {
-        Dialect::Chatbots => cfg!(feature = "chatbots"),
-        Dialect::Jombot => cfg!(feature = "jombot"),
-        Dialect::Jelytech => cfg!(feature = "jelytech"),
-        Dialect::Chataibot => cfg!(feature = "chataibot"),
-        Dialect::Openai => cfg!(feature = "openai"),
-    }
-}
-
 #[cfg(not(any(
     feature = "chatbots",
     feature = "jombot",
@@ -369,11 +354,6 @@ impl WidgetConfig {
     pub fn locale(mut self, locale: Locale) -> Self {
         self.locale = Some(locale);
         self
-    }
-
-    /// Whether the widget speaks `dialect` (this build has it, and the config chose it).
-    pub fn uses(&self, dialect: Dialect) -> bool {
-        speaks(dialect) && self.dialect == dialect
     }
 
     /// Sets the site's id for the visitor.

@@ -17,6 +17,7 @@ mod browser;
 pub mod chat;
 mod components;
 pub mod config;
+mod dialects;
 pub mod events;
 pub mod text;
 pub mod theme;
@@ -210,7 +211,7 @@ pub fn mount_config(
     host: web_sys::HtmlElement,
     config: WidgetConfig,
 ) -> Result<MountedWidget, JsValue> {
-    if !config::speaks(config.dialect) {
+    if !api::in_this_build(config.dialect) {
         return Err(JsValue::from_str(&format!(
             "chat-widget: {}; load it with chat-widget.js, which fetches the build for data-dialect",
             api::not_in_this_build(config.dialect).message

@@ -369,6 +369,7 @@ pub fn now_ms() -> f64 {
 }
 
 /// Waits `ms` milliseconds.
+#[cfg_attr(not(feature = "chataibot"), allow(dead_code))] // chataibot's polling
 pub async fn sleep_ms(ms: u32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         if let Some(window) = web_sys::window() {
@@ -381,6 +382,7 @@ pub async fn sleep_ms(ms: u32) {
 
 /// What `variables.system` says about the visitor: IANA time zone, the page they are on (or
 /// came from), and the browser's language.
+#[cfg_attr(not(feature = "chataibot"), allow(dead_code))] // chataibot's `variables.system`
 pub fn system_variables() -> (Option<String>, Option<String>, Option<String>) {
     let timezone = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new())
         .resolved_options()
@@ -574,6 +576,10 @@ pub fn format_time(ms: f64, locale: &str) -> (String, String) {
 }
 
 /// Milliseconds since the epoch of an ISO 8601 date, or `None` if it is not one.
+#[cfg_attr(
+    not(any(feature = "jelytech", feature = "chataibot")),
+    allow(dead_code)
+)] // restored times
 pub fn parse_date_ms(iso: &str) -> Option<f64> {
     let ms = js_sys::Date::parse(iso);
     (!ms.is_nan()).then_some(ms)

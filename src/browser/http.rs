@@ -43,6 +43,10 @@ struct AbortState {
 
 impl Abort {
     /// A new, untriggered abort handle.
+    #[cfg_attr(
+        not(any(feature = "jelytech", feature = "chataibot")),
+        allow(dead_code)
+    )]
     pub fn new() -> Self {
         Self::with_deadline(None)
     }
@@ -67,6 +71,7 @@ impl Abort {
     }
 
     /// Whether it was aborted (by [`Abort::abort`] or by the deadline).
+    #[cfg_attr(not(feature = "chataibot"), allow(dead_code))]
     pub fn is_aborted(&self) -> bool {
         self.signal().is_some_and(|signal| signal.aborted())
     }
@@ -162,6 +167,10 @@ pub async fn post_json(
 
 /// GETs `url` asking for `accept`, with the query parameters `query` (escaped by
 /// `URLSearchParams`), and waits for the response's headers.
+#[cfg_attr(
+    not(any(feature = "jelytech", feature = "chataibot")),
+    allow(dead_code)
+)]
 pub async fn get(
     url: &str,
     query: &[(&str, &str)],
