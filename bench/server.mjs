@@ -16,8 +16,9 @@
 // PostgreSQL rows need CHAT_TEST_DATABASE_URL (scripts/with-postgres.sh sets it; PG_DURABLE=1
 // keeps fsync on, as in production) or --postgres.
 // Other options: --new BINARY, --seed BINARY, --messages 1000000, --seconds 4.
-// Every server is started with RUST_LOG=warn (no per-request log line) and a rate limit and
-// credits that never refuse. The load generator is this one Node process: on a small machine
+// Every server is started with RUST_LOG=warn (no per-request log line) and rate limits (the
+// bot's and, where the server has one, each visitor's) and credits that never refuse. The
+// load generator is this one Node process: on a small machine
 // it competes with the server for the CPU, so compare rows of one run, not across machines.
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
@@ -66,7 +67,9 @@ for (const config of configs) {
   }
   const admin = (...settings) => execFileSync(config.binary, ['bot', '--data-dir', dataDir, ...dbArgs, '--bot', 'demo', ...settings], { stdio: 'ignore' });
   // Creates the schema (and the demo bot) the way this server does, then the settings.
-  admin('--rate-limit', '1000000000', '--credits', 'unlimited', '--quota', 'unlimited', '--stream-default', 'false');
+  // The server before sqlx has no per-visitor limit to lift.
+  const visitorLimit = config.legacy ? [] : ['--visitor-rate-limit', '1000000000'];
+  admin('--rate-limit', '1000000000', ...visitorLimit, '--credits', 'unlimited', '--quota', 'unlimited', '--stream-default', 'false');
   if (config.size > 0) {
     const started = performance.now();
     const where = dbArgs.length ? dbArgs : ['--data-dir', dataDir];

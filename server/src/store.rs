@@ -1543,7 +1543,8 @@ impl Store {
         )
         .bind(scope)
         .bind(now)
-        .fetch_optional(&self.inner.writer)
+        // A reader sees every committed hit (SQLite's writer may be busy with a group commit).
+        .fetch_optional(&self.inner.reader)
         .await?;
         Ok(match row {
             Some(row) => Some((
