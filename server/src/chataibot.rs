@@ -350,15 +350,28 @@ pub async fn deliver(state: &AppState, job: ReplyJob) {
         // With an AI upstream: its whole reply to the conversation so far. If it fails, the
         // job stays and is claimed again when its lease ends.
         (Some(bot), Some(settings)) => {
-            match crate::upstream::reply_to_stored(
+            let reply = crate::upstream::reply_to_stored(
                 state,
                 &bot,
                 &settings,
                 &job.conversation_id,
                 &job.question,
-            )
-            .await
-            {
+            );
+            // The claim is renewed while the model writes, so no instance asks it again.
+            let renew = async {
+                let every = Duration::from_millis(crate::store::JOB_LEASE_MS as u64 / 2);
+                loop {
+                    tokio::time::sleep(every).await;
+                    if let Err(err) = state.store.extend_job_lease(&job.id).await {
+                        tracing::warn!(job = %job.id, error = %err, "cannot renew a job's claim");
+                    }
+                }
+            };
+            let reply = tokio::select! {
+                reply = reply => reply,
+                never = renew => never,
+            };
+            match reply {
                 Ok((text, usage)) => (text, Vec::new(), usage),
                 Err(err) => {
                     tracing::warn!(job = %job.id, error = %err, "the upstream gave no answer; retried later");

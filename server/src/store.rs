@@ -1062,6 +1062,21 @@ impl Store {
         Ok(self.jobs_by_ids(&[job_id.to_owned()]).await?.pop())
     }
 
+    /// Extends this instance's claim on a job by another lease (while an AI model is still
+    /// writing its answer, so no instance claims it again). False if the claim was lost.
+    pub async fn extend_job_lease(&self, job_id: &str) -> Result<bool, StoreError> {
+        let extended = sqlx::query(
+            "UPDATE reply_jobs SET claimed_until = $3 WHERE id = $1 AND claimed_by = $2",
+        )
+        .bind(job_id)
+        .bind(&self.inner.instance)
+        .bind(now_ms() + JOB_LEASE_MS)
+        .execute(&self.inner.writer)
+        .await?
+        .rows_affected();
+        Ok(extended > 0)
+    }
+
     /// Claims up to `limit` jobs that are due and that nobody holds (never claimed, or whose
     /// claimer's lease ended: it died). PostgreSQL skips the rows other instances are claiming
     /// at the same moment (`FOR UPDATE SKIP LOCKED`), so each job goes to one instance.

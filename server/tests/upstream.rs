@@ -624,11 +624,13 @@ async fn model_failures_become_each_dialects_error_and_keep_the_visitors_message
         assert_eq!(reply.streamed_text(), partial, "{model}");
         let error: Value = serde_json::from_str(&events.last().expect("e").1).expect("JSON");
         assert_eq!(error["code"], "SERVER_ERROR");
-        let reply_id = serde_json::from_str::<Value>(&events[0].1).expect("start")["messageId"]
+        // (From the start event: a reply of which nothing was sent is withdrawn, so its id
+        // may name nothing by now.)
+        let conversation = serde_json::from_str::<Value>(&events[0].1).expect("start")
+            ["conversationId"]
             .as_str()
             .expect("id")
             .to_owned();
-        let conversation = server.conversation_of(&reply_id).await;
         eventually("the partial reply is settled", || async {
             let messages = server.messages(&conversation).await;
             let visitor_kept =
