@@ -335,6 +335,8 @@ async fn replies_stream_from_the_model_in_every_dialect_with_the_conversation_an
         server.credits().await == Some(1000 - 42)
     })
     .await;
+    let used = server.state.store.replies_this_month(DEMO_BOT_ID).await;
+    assert_eq!(used.expect("read"), 42, "the monthly quota counts them too");
 
     // What the model was sent: the system prompt, the demo FAQ's passages with their titles,
     // the key from the environment variable, and the sampling settings.
