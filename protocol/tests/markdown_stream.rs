@@ -59,6 +59,15 @@ fn assert_streams_exactly(text: &str, sizes: &[usize]) {
 }
 
 #[test]
+fn lines_that_only_look_like_a_table_for_a_moment_stay_in_the_paragraph() {
+    // After `- |-` the last two lines are a table (header `|---|:-:|`, delimiter `- |-`);
+    // after `- |->` they are the paragraph's again, so the paragraph must not be sealed
+    // before the delimiter row is finished.
+    assert_streams_exactly("===| a | b |\n|---|:-:|\n- |-->", &[9, 1, 7]);
+    assert_streams_exactly("Intro | x\n| a | b |\n- |-- no table\n", &[1]);
+}
+
+#[test]
 fn hand_picked_replies_stream_exactly() {
     let replies = [
         "# Title\n\nFirst paragraph with **bold**.\n\n```rust\nfn main() {\n\n    println!(\"hi\");\n}\n```\n\nA [link](https://example.com).\n\nLast one",

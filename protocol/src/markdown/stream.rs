@@ -310,9 +310,13 @@ impl MarkdownStream {
             self.open = None;
             return Err(Retry::Reopen);
         };
-        // Another block after it, on a finished line: the open block is over.
+        // Another block after it, on a finished line: the open block is over. A table is one
+        // only once its delimiter row (its second line) is finished too: until then the next
+        // character may make both lines the open paragraph's (`- |-` is a delimiter row,
+        // `- |->` is not).
         if let Some(second) = marks.get(1) {
-            if !heal || text[second.source.start..].contains('\n') {
+            let lines = if second.kind == BlockKind::Table { 2 } else { 1 };
+            if !heal || text[second.source.start..].matches('\n').count() >= lines {
                 // Blocks start at a line's start (a range may leave out the indentation).
                 let line_start = text[..second.source.start]
                     .rfind('\n')
