@@ -177,6 +177,14 @@ pub async fn admit(
             peek(scope, bot.rate_limit_per_minute).await,
         ),
         Counting::Count => {
+            // A bot whose own window is used up refuses before anything is counted: no
+            // visitor's window is made then, so the visitors' windows of a bot number at most
+            // its own limit per window, whatever ids clients invent.
+            let whole = peek(scope.clone(), bot.rate_limit_per_minute).await;
+            if whole.remaining == 0 {
+                let retry_after_s = whole.reset_unix.saturating_sub(state.now_unix()).max(1);
+                return (whole, Err(AppError::RateLimited { retry_after_s }));
+            }
             let mut statuses = Vec::with_capacity(2);
             for (scope, limit) in [
                 (&visitor, bot.visitor_rate_limit),

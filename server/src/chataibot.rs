@@ -46,10 +46,9 @@ use chat_widget_protocol::dialect::chataibot::{
 use chat_widget_protocol::dialect::Dialect;
 use tokio::sync::watch;
 
-use crate::access::{
-    self, admit, check_message, query_param, respond, Admitted, BotChoice, Counting,
-};
+use crate::access::{self, admit, check_message, respond, Admitted, BotChoice, Counting};
 use crate::error::AppError;
+use crate::paging::{self, Cursor, PageRequest};
 use crate::sse::{KEEP_ALIVE_INTERVAL, KEEP_ALIVE_TEXT};
 use crate::store::{
     Bot, Outcome, PromisedReply, RecordedMessage, ReplyJob, Role, Store, StoredMessage,
@@ -219,7 +218,9 @@ pub async fn send(
     respond(Dialect::Chataibot, rate_limit, result)
 }
 
-/// `GET /api/v1/conversation/{id}/messages?after=`: JSON, or SSE when the client accepts it.
+/// `GET /api/v1/conversation/{id}/messages?limit&before&after`: JSON (a page, [`paging`]:
+/// the latest without a cursor, `has_more` and a `Link` header when there is more), or SSE
+/// when the client accepts it (everything after `after`, then what arrives).
 pub async fn messages(
     State(state): State<AppState>,
     conversation_id: Result<Path<String>, PathRejection>,
@@ -228,13 +229,11 @@ pub async fn messages(
     caller: crate::caller::Caller,
 ) -> Response {
     let conversation_id = conversation_id.map(|Path(id)| id).unwrap_or_default();
-    let after = query_param(uri.query().unwrap_or(""), "after").or_else(|| {
-        headers
-            .get("last-event-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    });
-    let after = after.filter(|id| !id.trim().is_empty());
+    let last_event_id = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .filter(|id| !id.trim().is_empty());
     let listen = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -251,18 +250,58 @@ pub async fn messages(
     let result = async {
         let Admitted { bot, .. } = admitted?;
         owned_conversation(&state, &bot, &conversation_id).await?;
+        let request = PageRequest::from_query(uri.query().unwrap_or(""), last_event_id)?;
         if listen {
+            let after = match request.cursor {
+                Cursor::After(after) => Some(after),
+                Cursor::Latest | Cursor::Before(_) => None,
+            };
             return Ok(listen_response(&state, conversation_id, after));
         }
-        let messages = ready_messages(&state.store, &conversation_id, after.as_deref())
+        let page = state
+            .store
+            .messages_page(&conversation_id, &request.cursor, request.limit)
             .await?
+            .ok_or_else(paging::unknown_before)?;
+        let stored = page.messages.len();
+        // Up to a reply that has not sent a word yet: the next poll starts there.
+        let ready: Vec<StoredMessage> = page
+            .messages
             .into_iter()
-            .map(chat_message)
+            .take_while(StoredMessage::is_visible)
             .collect();
-        Ok(Json(MessagesReply { ok: true, messages }).into_response())
+        let newer = page.newer || ready.len() < stored;
+        let (link, has_more) = request.describe(
+            ready.first().map(|m| m.id.as_str()),
+            page.older,
+            ready.last().map(|m| m.id.as_str()),
+            newer,
+        );
+        let reply = PagedMessages {
+            reply: MessagesReply {
+                ok: true,
+                messages: ready.into_iter().map(chat_message).collect(),
+            },
+            has_more,
+        };
+        let mut response = Json(reply).into_response();
+        if let Some(link) = link {
+            response.headers_mut().insert(header::LINK, link);
+        }
+        Ok(response)
     }
     .await;
     respond(Dialect::Chataibot, rate_limit, result)
+}
+
+/// The messages reply with whether there is more in the page's direction ([`paging`]).
+#[derive(Debug, serde::Serialize)]
+struct PagedMessages {
+    #[serde(flatten)]
+    reply: MessagesReply,
+    /// Only when true: otherwise the body is exactly the vendor's shape.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    has_more: bool,
 }
 
 fn invalid(text: &str) -> AppError {

@@ -18,6 +18,7 @@ USAGE:
                      [--max-connections N] [--log-format text|json] [--trust-forwarded-for]
                      [--max-upload-bytes 10485760] [--conversation-idle-s 1800]
                      [--upstream-timeout-s 20]
+                     [--retain-days N] [--retention-interval-s 3600]
       Serves the API, the demo page at / and the built widget at /widget/ (from --dist-dir;
       a file's .br/.gz sibling when the browser accepts it; content-hashed names are cached
       for a year, chat-widget.js and the rest for 5 minutes).
@@ -26,9 +27,10 @@ USAGE:
       migrated, and the demo bot and its key are created, on first start.
       Streamed replies send a word every --stream-delay-ms milliseconds (0: as fast as possible).
       Chataibot answers are delivered --reply-delay-ms milliseconds after the visitor's message.
-      POST /v1/bots (jelytech) creates bots only with --admin-token as the bearer key; so
-      do the training-document endpoints (/v1/bots/ID/train, /v1/bots/ID/documents), which
-      take files of at most --max-upload-bytes (default 10 MiB). A conversation without a
+      POST /v1/bots (jelytech) creates bots only with --admin-token as the bearer key. The
+      training-document endpoints (/v1/bots/ID/train, /v1/bots/ID/documents, taking files of
+      at most --max-upload-bytes, default 10 MiB), webhooks and analytics take the bot's
+      secret key or --admin-token, never a publishable key. A conversation without a
       message for --conversation-idle-s seconds has ended (its conversation.ended webhook).
       A bot's AI upstream (bot --upstream-url) that stays silent --upstream-timeout-s seconds,
       before its reply starts or between two chunks, fails the reply with 504.
@@ -42,6 +44,9 @@ USAGE:
       rate limits count by) from the last X-Forwarded-For entry instead of the connection.
       One log line per request goes to stderr, as text or (--log-format json) JSON lines;
       RUST_LOG filters them (default info).
+      With --retain-days N, conversations with no message for N days are deleted with their
+      messages (checked every --retention-interval-s seconds); daily totals stay. Without it,
+      everything is kept.
 
   chat-widget-server bot [--data-dir ./data | --database-url URL] --bot ID [SETTINGS]
       Changes a bot's settings; a running server sees them on its next request.
@@ -156,6 +161,11 @@ pub struct ServeOptions {
     pub conversation_idle_s: u64,
     /// `--upstream-timeout-s`: how long an AI upstream may stay silent.
     pub upstream_timeout_s: u64,
+    /// `--retain-days`: delete conversations with no message for this many days (`None`:
+    /// keep everything).
+    pub retain_days: Option<u32>,
+    /// `--retention-interval-s`: how often to look for them (at least 1).
+    pub retention_interval_s: u64,
 }
 
 impl Default for ServeOptions {
@@ -178,6 +188,8 @@ impl Default for ServeOptions {
             max_upload_bytes: crate::documents::DEFAULT_MAX_UPLOAD_BYTES,
             conversation_idle_s: crate::webhooks::DEFAULT_CONVERSATION_IDLE.as_secs(),
             upstream_timeout_s: crate::upstream::DEFAULT_TIMEOUT.as_secs(),
+            retain_days: None,
+            retention_interval_s: crate::retention::DEFAULT_INTERVAL.as_secs(),
         }
     }
 }
@@ -293,6 +305,10 @@ fn parse_serve(args: &[String]) -> Result<Command, CliError> {
             "--max-upload-bytes" => options.max_upload_bytes = positive(&flag, &value)?,
             "--conversation-idle-s" => options.conversation_idle_s = positive(&flag, &value)?,
             "--upstream-timeout-s" => options.upstream_timeout_s = positive(&flag, &value)?,
+            "--retain-days" => options.retain_days = Some(positive(&flag, &value)?),
+            "--retention-interval-s" => {
+                options.retention_interval_s = positive(&flag, &value)?;
+            }
             "--trust-forwarded-for" => options.trust_forwarded_for = boolean(&flag, &value)?,
             "--log-format" => {
                 options.log_format = match value.trim() {
@@ -560,6 +576,8 @@ mod tests {
             max_upload_bytes: 5000,
             conversation_idle_s: 60,
             upstream_timeout_s: 5,
+            retain_days: Some(30),
+            retention_interval_s: 5,
         };
         assert_eq!(
             parse_line(
@@ -567,7 +585,8 @@ mod tests {
                  --reply-delay-ms 20 --admin-token s3cret --rate-window-s 3 \
                  --header-timeout-s 2 --request-timeout-s 4 --max-connections 100 --log-format json \
                  --trust-forwarded-for --database-url postgres://chat@db:5432/chat --db-connections 8 \
-                 --max-upload-bytes 5000 --conversation-idle-s 60 --upstream-timeout-s 5"
+                 --max-upload-bytes 5000 --conversation-idle-s 60 --upstream-timeout-s 5 \
+                 --retain-days 30 --retention-interval-s 5"
             ),
             Ok(Command::Serve(expected))
         );
@@ -578,6 +597,8 @@ mod tests {
         assert_eq!(ServeOptions::default().admin_token, None);
         assert_eq!(ServeOptions::default().rate_window_s, 60);
         assert!(parse_line("--rate-window-s 0").is_err());
+        assert!(parse_line("--retain-days 0").is_err());
+        assert_eq!(ServeOptions::default().retain_days, None);
         assert!(parse_line("--rate-window-s soon").is_err());
         assert!(parse_line("--header-timeout-s 0").is_err());
         assert!(parse_line("--request-timeout-s 0").is_err());

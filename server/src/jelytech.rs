@@ -27,7 +27,7 @@
 
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chat_widget_protocol::dialect::jelytech::{
@@ -40,6 +40,7 @@ use crate::access::{
     self, admit, check_message, is_admin, query_param, respond, BotChoice, Counting,
 };
 use crate::error::AppError;
+use crate::paging::{self, PageRequest};
 use crate::rate_limit::{self, Decision, RateLimitStatus};
 use crate::store::{self, Bot, NewBot, StoredMessage, DEFAULT_RATE_LIMIT};
 use crate::{dates, ids, AppState};
@@ -106,10 +107,13 @@ pub async fn send(
     respond(Dialect::Jelytech, rate_limit, result)
 }
 
-/// `GET /v1/chat/history/{conversationId}`.
+/// `GET /v1/chat/history/{conversationId}?limit&before&after`: a page of the conversation's
+/// messages, oldest first; the latest page without a cursor ([`paging`]), with `hasMore` and a
+/// `Link` header when there is more.
 pub async fn history(
     State(state): State<AppState>,
     conversation_id: Result<Path<String>, PathRejection>,
+    uri: Uri,
     headers: HeaderMap,
     caller: crate::caller::Caller,
 ) -> Response {
@@ -129,23 +133,53 @@ pub async fn history(
         if owner.as_deref() != Some(admitted.bot.id.as_str()) {
             return Err(AppError::ConversationNotFound);
         }
-        let messages = state
+        let request = PageRequest::from_query(uri.query().unwrap_or(""), None)?;
+        let page = state
             .store
-            .messages(&conversation_id)
+            .messages_page(&conversation_id, &request.cursor, request.limit)
             .await?
+            .ok_or_else(paging::unknown_before)?;
+        let stored = page.messages.len();
+        let visible: Vec<StoredMessage> = page
+            .messages
             .into_iter()
             .filter(StoredMessage::is_visible)
-            .map(history_message)
             .collect();
-        let reply = HistoryReply {
-            success: true,
-            conversation_id,
-            messages,
+        // A reply still being written (nothing sent yet) is left out: newer messages exist.
+        let newer = page.newer || visible.len() < stored;
+        let (link, has_more) = request.describe(
+            visible.first().map(|m| m.id.as_str()),
+            page.older,
+            visible.last().map(|m| m.id.as_str()),
+            newer,
+        );
+        let reply = PagedHistory {
+            reply: HistoryReply {
+                success: true,
+                conversation_id,
+                messages: visible.into_iter().map(history_message).collect(),
+            },
+            has_more,
         };
-        Ok(Json(reply).into_response())
+        let mut response = Json(reply).into_response();
+        if let Some(link) = link {
+            response.headers_mut().insert(header::LINK, link);
+        }
+        Ok(response)
     }
     .await;
     respond(Dialect::Jelytech, rate_limit, result)
+}
+
+/// The history reply with whether there is more in the page's direction ([`paging`]).
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PagedHistory {
+    #[serde(flatten)]
+    reply: HistoryReply,
+    /// Only when true: otherwise the body is exactly the vendor's shape.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    has_more: bool,
 }
 
 fn history_message(message: StoredMessage) -> HistoryMessage {

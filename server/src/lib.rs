@@ -53,6 +53,7 @@ pub mod middleware;
 pub mod openai;
 pub mod paging;
 pub mod rate_limit;
+pub mod retention;
 pub mod serve;
 pub mod sse;
 pub mod store;
@@ -113,6 +114,7 @@ pub struct AppState {
     max_upload_bytes: usize,
     webhook_retry_ms: i64,
     conversation_idle: Duration,
+    retention: Option<(u32, Duration)>,
     webhook_client: reqwest::Client,
     upstream_client: reqwest::Client,
     upstream_timeout: Duration,
@@ -156,6 +158,7 @@ impl AppState {
             max_upload_bytes: documents::DEFAULT_MAX_UPLOAD_BYTES,
             webhook_retry_ms: webhooks::FIRST_RETRY_DELAY_MS,
             conversation_idle: webhooks::DEFAULT_CONVERSATION_IDLE,
+            retention: None,
             webhook_client: webhooks::client(),
             upstream_client: upstream::client(),
             upstream_timeout: upstream::DEFAULT_TIMEOUT,
@@ -307,6 +310,13 @@ impl AppState {
         self
     }
 
+    /// The same state deleting conversations with no message for `days` days, looking every
+    /// `every` ([`retention`]; `None` keeps everything, the default).
+    pub fn with_retention(mut self, days: Option<u32>, every: Duration) -> Self {
+        self.retention = days.map(|days| (days, every.max(Duration::from_secs(1))));
+        self
+    }
+
     /// Queues `conversation.ended` for the conversations idle too long, then posts the
     /// webhook deliveries that are due (what [`maintain`] does every second).
     pub async fn deliver_webhooks(&self) -> Result<usize, StoreError> {
@@ -327,6 +337,10 @@ impl AppState {
 
 /// How often [`maintain`] runs.
 pub const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(1);
+/// Ended rate-limit windows deleted per statement by [`maintain`].
+const PRUNE_BATCH: u32 = 1000;
+/// At most this many batches per tick (100,000 windows a second).
+const PRUNE_BATCHES: u32 = 100;
 /// An instance whose heartbeat is older than this is dead: its unfinished streamed replies
 /// are marked interrupted.
 pub const INSTANCE_STALE_AFTER: Duration = Duration::from_secs(10);
@@ -335,14 +349,37 @@ pub const INSTANCE_STALE_AFTER: Duration = Duration::from_secs(10);
 /// stops ([`chataibot::Deliveries::close`]): its heartbeat; marking the replies that dead
 /// instances were streaming as interrupted; claiming and answering the chataibot jobs that
 /// are due and that nobody holds (a crashed instance's, or a missed timer's); and deleting
-/// ended rate-limit windows, a bounded batch at a time. Errors are logged and retried.
+/// ended rate-limit windows, in bounded batches; with `--retain-days`, deleting old
+/// conversations ([`retention`]). Errors are logged and retried.
 pub async fn maintain(state: AppState) {
     let mut tick = tokio::time::interval(MAINTENANCE_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut next_retention = tokio::time::Instant::now();
     loop {
         tick.tick().await;
         if state.deliveries().is_closing() {
             return;
+        }
+        if let Some((days, every)) = state.retention {
+            if tokio::time::Instant::now() >= next_retention {
+                next_retention = tokio::time::Instant::now() + every;
+                // In a task of its own: a first run over a big database holds up nothing else.
+                let store = state.store.clone();
+                tokio::spawn(async move {
+                    match retention::purge(&store, days).await {
+                        Ok(purged) if purged.conversations > 0 => tracing::info!(
+                            conversations = purged.conversations,
+                            messages = purged.messages,
+                            days,
+                            "deleted old conversations"
+                        ),
+                        Ok(_) => {}
+                        Err(err) => {
+                            tracing::error!(error = %err, "cannot delete old conversations");
+                        }
+                    }
+                });
+            }
         }
         if let Err(err) = state.store.heartbeat().await {
             tracing::error!(error = %err, "cannot record the heartbeat");
@@ -371,12 +408,21 @@ pub async fn maintain(state: AppState) {
                 tracing::error!(error = %err, "cannot deliver webhooks");
             }
         });
-        if let Err(err) = state
-            .limiter
-            .prune(&state.store, state.now_unix(), 1000)
-            .await
-        {
-            tracing::error!(error = %err, "cannot prune rate-limit windows");
+        // Every ended window, in batches (bounded work per batch): windows live one window
+        // and a tick at most, so their number follows the request rate, not invented ids.
+        for _ in 0..PRUNE_BATCHES {
+            match state
+                .limiter
+                .prune(&state.store, state.now_unix(), PRUNE_BATCH)
+                .await
+            {
+                Ok(pruned) if pruned < u64::from(PRUNE_BATCH) => break,
+                Ok(_) => {}
+                Err(err) => {
+                    tracing::error!(error = %err, "cannot prune rate-limit windows");
+                    break;
+                }
+            }
         }
     }
 }

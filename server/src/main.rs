@@ -106,6 +106,10 @@ fn serve(options: ServeOptions) -> Result<(), String> {
             .with_max_upload_bytes(options.max_upload_bytes)
             .with_conversation_idle(Duration::from_secs(options.conversation_idle_s))
             .with_upstream_timeout(Duration::from_secs(options.upstream_timeout_s))
+            .with_retention(
+                options.retain_days,
+                Duration::from_secs(options.retention_interval_s),
+            )
             .with_rate_window_secs(options.rate_window_s)
             .with_request_timeout(Duration::from_secs(options.request_timeout_s))
             .with_trust_forwarded_for(options.trust_forwarded_for);

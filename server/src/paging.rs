@@ -1,10 +1,13 @@
 //! Pages of a conversation's messages, for the reads that list them (jelytech history,
 //! chataibot messages): `limit` (default [`DEFAULT_LIMIT`], at most [`MAX_LIMIT`]) and a
-//! cursor, `before` or `after` a message id. Without a cursor a page is the latest messages;
-//! with `before`, the ones just older; with `after`, the ones just newer. A page is always
-//! oldest first, and when there is more in its direction the response says where with a
-//! `Link` header (RFC 8288): `rel="prev"` for older messages, `rel="next"` for newer ones.
-//! The wire bodies stay the vendors' shapes.
+//! cursor, `before` or `after` a message id. Without a cursor a page is the latest messages
+//! (what a reloaded widget restores); with `before`, the ones just older; with `after`, the
+//! ones just newer. A page is always oldest first. Where there is more, the response says so
+//! twice: a `Link` header (RFC 8288, relative to the request's own URL, so a path prefix
+//! added by a proxy still works) with `rel="prev"` for older messages and `rel="next"` for
+//! newer ones, and one field added to the vendor's body in its own case (`"hasMore": true`,
+//! `"has_more": true`, left out when false so the body stays the vendor's shape): more in the
+//! page's direction, older for the latest page and `before`, newer for `after`.
 
 use axum::http::HeaderValue;
 
@@ -12,10 +15,10 @@ use crate::access::query_param;
 use crate::error::AppError;
 
 /// Messages in a page unless `limit` says otherwise.
-pub const DEFAULT_LIMIT: u32 = 100;
+pub const DEFAULT_LIMIT: u32 = 50;
 
 /// The most messages a page may have.
-pub const MAX_LIMIT: u32 = 500;
+pub const MAX_LIMIT: u32 = 200;
 
 /// Where a page is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +68,33 @@ impl PageRequest {
         };
         Ok(Self { limit, cursor })
     }
+}
+
+impl PageRequest {
+    /// What the response says about a page of this request whose messages run from
+    /// `first_id` to `last_id`: its `Link` header, and whether there is more in the page's
+    /// direction (the body's `hasMore`).
+    pub fn describe(
+        &self,
+        first_id: Option<&str>,
+        older: bool,
+        last_id: Option<&str>,
+        newer: bool,
+    ) -> (Option<HeaderValue>, bool) {
+        let link = link_header("", self.limit, first_id, older, last_id, newer);
+        let more = match self.cursor {
+            Cursor::After(_) => newer,
+            Cursor::Latest | Cursor::Before(_) => older,
+        };
+        (link, more)
+    }
+}
+
+/// 400 for a `before` that is not a message of the conversation.
+pub fn unknown_before() -> AppError {
+    AppError::InvalidRequest(
+        "\"before\" is not the id of a message of this conversation".to_owned(),
+    )
 }
 
 /// The `Link` header of a page at `path` whose messages run from `first_id` to `last_id`:
@@ -133,7 +163,7 @@ mod tests {
         );
         for bad in [
             "limit=0",
-            "limit=501",
+            "limit=201",
             "limit=ten",
             "limit=-1",
             "before=a&after=b",

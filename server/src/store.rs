@@ -44,6 +44,7 @@ use sqlx::{Any, AnyConnection, AnyPool, Executor, Row, Transaction};
 
 use crate::dates;
 use crate::ids::{self, RandomError};
+use crate::paging::Cursor;
 
 /// The database file inside the data directory.
 pub const DATABASE_FILE: &str = "chat.sqlite3";
@@ -359,6 +360,17 @@ impl StoredMessage {
     pub fn is_visible(&self) -> bool {
         self.complete || !self.content.is_empty() || self.interrupted
     }
+}
+
+/// A page of a conversation's messages ([`Store::messages_page`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MessagePage {
+    /// Oldest first.
+    pub messages: Vec<StoredMessage>,
+    /// Whether the conversation has messages older than the page's first.
+    pub older: bool,
+    /// Whether it has messages newer than the page's last.
+    pub newer: bool,
 }
 
 /// Settings the `bot` admin command changes; `None` leaves a setting as it is.
@@ -1496,6 +1508,80 @@ impl Store {
             .iter()
             .map(StoredMessage::from_row)
             .collect::<Result<_, _>>()?)
+    }
+
+    /// A page of a conversation's messages ([`crate::paging`]): at most `limit` (at least 1),
+    /// oldest first, the latest ones, those just before `before`, or those just after `after`.
+    /// `None` when `before` is not a message of this conversation; an `after` that is not one
+    /// counts from the start (a stale poll cursor gets the first page rather than nothing).
+    pub async fn messages_page(
+        &self,
+        conversation_id: &str,
+        cursor: &Cursor,
+        limit: u32,
+    ) -> Result<Option<MessagePage>, StoreError> {
+        let limit = i64::from(limit.max(1));
+        // The writer pool: a poll woken by a delivery must see it.
+        let mut conn = self.inner.writer.acquire().await?;
+        let seq_of = |id: String| {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT seq FROM messages WHERE id = $1 AND conversation_id = $2",
+            )
+            .bind(id)
+            .bind(conversation_id.to_owned())
+        };
+        let (sql, bound, newest_first) = match cursor {
+            Cursor::Latest => (
+                "SELECT {C} FROM messages WHERE conversation_id = $1 AND seq < $2
+                 ORDER BY seq DESC LIMIT $3",
+                i64::MAX,
+                true,
+            ),
+            Cursor::Before(id) => match seq_of(id.clone()).fetch_optional(&mut *conn).await? {
+                Some(seq) => (
+                    "SELECT {C} FROM messages WHERE conversation_id = $1 AND seq < $2
+                     ORDER BY seq DESC LIMIT $3",
+                    seq,
+                    true,
+                ),
+                None => return Ok(None),
+            },
+            Cursor::After(id) => (
+                "SELECT {C} FROM messages WHERE conversation_id = $1 AND seq > $2
+                 ORDER BY seq LIMIT $3",
+                seq_of(id.clone())
+                    .fetch_optional(&mut *conn)
+                    .await?
+                    .unwrap_or(0),
+                false,
+            ),
+        };
+        let rows = sqlx::query(&sql.replace("{C}", MESSAGE_COLUMNS))
+            .bind(conversation_id)
+            .bind(bound)
+            .bind(limit + 1)
+            .fetch_all(&mut *conn)
+            .await?;
+        let more = i64::try_from(rows.len()).unwrap_or(i64::MAX) > limit;
+        let mut messages = rows
+            .iter()
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .map(StoredMessage::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(if newest_first {
+            messages.reverse();
+            MessagePage {
+                messages,
+                older: more,
+                newer: bound != i64::MAX,
+            }
+        } else {
+            MessagePage {
+                messages,
+                older: bound > 0,
+                newer: more,
+            }
+        }))
     }
 
     // -----------------------------------------------------------------------------------------
@@ -2680,5 +2766,125 @@ mod tests {
         assert!(AllowedOrigins::parse("*").allows("https://anything.test"));
         assert!(!AllowedOrigins::parse("").allows("https://a.test"));
         assert_eq!(list.to_string(), "https://a.test,https://b.test");
+    }
+
+    #[tokio::test]
+    async fn pages_of_messages_go_back_and_forth_and_retention_deletes_old_conversations() {
+        let dir = TempDir::new("pages");
+        let store = test_store(&dir.0).await;
+        let mut conversation: Option<String> = None;
+        let mut ids = Vec::new();
+        for i in 0..4 {
+            let Ok(Outcome::Recorded(exchange)) = store
+                .record_exchange(DEMO_BOT_ID, conversation.as_deref(), &format!("q{i}"), "a")
+                .await
+            else {
+                panic!("recorded");
+            };
+            ids.push(exchange.user_message_id);
+            ids.push(exchange.reply_message_id);
+            conversation = Some(exchange.conversation_id);
+        }
+        let conversation = conversation.expect("a conversation");
+        let page = |cursor: Cursor, limit: u32| {
+            let store = store.clone();
+            let conversation = conversation.clone();
+            async move {
+                let page = store
+                    .messages_page(&conversation, &cursor, limit)
+                    .await
+                    .expect("read")
+                    .expect("a page");
+                let ids: Vec<String> = page.messages.into_iter().map(|m| m.id).collect();
+                (ids, page.older, page.newer)
+            }
+        };
+        assert_eq!(page(Cursor::Latest, 50).await, (ids.clone(), false, false));
+        assert_eq!(
+            page(Cursor::Latest, 3).await,
+            (ids[5..].to_vec(), true, false)
+        );
+        assert_eq!(
+            page(Cursor::Before(ids[5].clone()), 3).await,
+            (ids[2..5].to_vec(), true, true)
+        );
+        assert_eq!(
+            page(Cursor::Before(ids[2].clone()), 3).await,
+            (ids[..2].to_vec(), false, true)
+        );
+        assert_eq!(
+            page(Cursor::After(ids[1].clone()), 3).await,
+            (ids[2..5].to_vec(), true, true)
+        );
+        assert_eq!(
+            page(Cursor::After(ids[4].clone()), 3).await,
+            (ids[5..].to_vec(), true, false)
+        );
+        assert!(store
+            .messages_page(&conversation, &Cursor::Before("msg_nope".into()), 3)
+            .await
+            .expect("read")
+            .is_none());
+
+        // Retention: a conversation whose last message is 40 days old goes, with its
+        // messages; a recent one stays; the day's totals stay.
+        let Ok(Outcome::Recorded(recent)) = store
+            .record_exchange(DEMO_BOT_ID, None, "recent", "a")
+            .await
+        else {
+            panic!("recorded");
+        };
+        let before = store
+            .analytics(DEMO_BOT_ID, i64::MIN, i64::MAX)
+            .await
+            .expect("read")
+            .total_messages;
+        let forty_days = 40 * 86_400_000_i64;
+        for sql in [
+            "UPDATE messages SET created_at = created_at - $1 WHERE conversation_id = $2",
+            "UPDATE conversations SET created_at = created_at - $1 WHERE id = $2",
+        ] {
+            sqlx::query(sql)
+                .bind(forty_days)
+                .bind(&conversation)
+                .execute(store.writer())
+                .await
+                .expect("age");
+        }
+        let purged = crate::retention::purge(&store, 30).await.expect("purge");
+        assert_eq!(
+            purged,
+            crate::retention::Purged {
+                conversations: 1,
+                messages: 8
+            }
+        );
+        assert_eq!(
+            store.conversation_bot(&conversation).await.expect("read"),
+            None
+        );
+        assert!(store
+            .messages(&conversation)
+            .await
+            .expect("read")
+            .is_empty());
+        assert_eq!(
+            store
+                .messages(&recent.conversation_id)
+                .await
+                .expect("read")
+                .len(),
+            2
+        );
+        let after = store
+            .analytics(DEMO_BOT_ID, i64::MIN, i64::MAX)
+            .await
+            .expect("read")
+            .total_messages;
+        assert_eq!(after, before, "the daily totals are kept");
+        assert_eq!(
+            crate::retention::purge(&store, 30).await.expect("purge"),
+            crate::retention::Purged::default()
+        );
     }
 }

@@ -960,3 +960,343 @@ fn wrong_keys_are_limited_per_address() {
         200
     );
 }
+
+/// Runs `sql` on the server's SQLite file through a second connection (the server keeps
+/// running): the test's seam to age rows and to count them. A `SELECT` gives its first
+/// column of its first row.
+fn sql(dir: &Path, statement: &str) -> Option<i64> {
+    let url = format!(
+        "sqlite://{}",
+        dir.join("data").join("chat.sqlite3").display()
+    );
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(async {
+            let pool = sqlx::SqlitePool::connect(&url).await.expect("open");
+            let found = if statement.trim_start().starts_with("SELECT") {
+                let row: (i64,) = sqlx::query_as(statement)
+                    .fetch_one(&pool)
+                    .await
+                    .expect(statement);
+                Some(row.0)
+            } else {
+                sqlx::query(statement)
+                    .execute(&pool)
+                    .await
+                    .expect(statement);
+                None
+            };
+            pool.close().await;
+            found
+        })
+}
+
+/// Waits (at most `limit`) until `done` holds.
+fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    done()
+}
+
+#[test]
+fn invented_visitor_ids_cost_at_most_the_bots_limit_in_stored_windows_and_ended_ones_go() {
+    let dir = TempDir::new("invented");
+    let data = dir.0.join("data");
+    let server = start(&dir.0, &["--trust-forwarded-for", "--rate-window-s", "10"]);
+    let (ok, _, err) = admin(&[
+        "--data-dir",
+        &data.to_string_lossy(),
+        "--bot",
+        "demo",
+        "--rate-limit",
+        "20",
+    ]);
+    assert!(ok, "{err}");
+    let windows = || sql(&dir.0, "SELECT COUNT(*) FROM rate_windows").unwrap_or(-1);
+
+    // 150 visitors that never were: a new conversation id and a new address each time.
+    let mut statuses = Vec::new();
+    for i in 0..150 {
+        let ip = format!("10.9.{}.{}", i / 200, i % 200 + 1);
+        let reply = say_as(&server, &server.key, &ip, Some(&format!("made-up-{i}")));
+        statuses.push(reply.status);
+        if i % 50 == 49 {
+            // A window per visitor the bot let in, and no more: at most the bot's limit in
+            // each of the current and the just-ended window, plus the bot's own.
+            let stored = windows();
+            assert!(stored <= 2 * 20 + 2, "{stored} windows after {i} requests");
+        }
+    }
+    assert!(
+        statuses.iter().filter(|s| **s == 429).count() >= 100,
+        "the bot's own limit refused the rest: {statuses:?}"
+    );
+    // Ended windows are deleted in the background.
+    assert!(
+        eventually(Duration::from_secs(30), || windows() == 0),
+        "{} windows left",
+        windows()
+    );
+}
+
+#[test]
+fn with_retain_days_old_conversations_are_deleted_in_the_background() {
+    let dir = TempDir::new("retain");
+    let server = start(
+        &dir.0,
+        &[
+            "--retain-days",
+            "30",
+            "--retention-interval-s",
+            "1",
+            "--admin-token",
+            "admin-r",
+        ],
+    );
+    let conversation = |reply: Response| {
+        assert_eq!(reply.status, 200, "{reply:?}");
+        reply.json()["data"]["conversationId"]
+            .as_str()
+            .expect("a conversation")
+            .to_owned()
+    };
+    let old = conversation(say(&server, "an old question about returns"));
+    let recent = conversation(say(&server, "a recent question about shipping"));
+    let history = |id: &str| {
+        http(
+            &server.addr,
+            "GET",
+            &format!("/v1/chat/history/{id}"),
+            &[("Authorization", &format!("Bearer {}", server.key))],
+            "",
+        )
+    };
+    let total = || {
+        let reply = http(
+            &server.addr,
+            "GET",
+            "/v1/bots/demo/analytics",
+            &[("Authorization", "Bearer admin-r")],
+            "",
+        );
+        reply.json()["analytics"]["totalMessages"]
+            .as_u64()
+            .expect("a total")
+    };
+    assert_eq!(history(&old).status, 200);
+    let before = total();
+    assert_eq!(before, 4, "two exchanges");
+
+    // 40 days pass for the first conversation (the seam: its rows are aged through SQL).
+    let day_ms = 86_400_000_i64;
+    for table in ["messages", "conversations"] {
+        let column = if table == "messages" {
+            "conversation_id"
+        } else {
+            "id"
+        };
+        sql(
+            &dir.0,
+            &format!(
+                "UPDATE {table} SET created_at = created_at - {} WHERE {column} = '{old}'",
+                40 * day_ms
+            ),
+        );
+    }
+    assert!(
+        eventually(Duration::from_secs(30), || history(&old).status == 404),
+        "the old conversation is still there: {:?}",
+        history(&old)
+    );
+    let gone = history(&old);
+    assert_eq!(gone.json()["error"]["code"], "CONVERSATION_NOT_FOUND");
+    assert_eq!(
+        sql(
+            &dir.0,
+            &format!("SELECT COUNT(*) FROM messages WHERE conversation_id = '{old}'")
+        ),
+        Some(0),
+        "its messages went with it"
+    );
+    // The recent one stays, and the day's totals are kept as aggregates.
+    let kept = history(&recent);
+    assert_eq!(kept.status, 200, "{kept:?}");
+    assert_eq!(kept.json()["messages"].as_array().map(Vec::len), Some(2));
+    assert_eq!(total(), before);
+    assert!(server.log().contains("deleted old conversations"));
+}
+
+/// The `Link` header's target for `rel`, if any (a reference relative to the request's URL:
+/// `?before=…&limit=…`).
+fn link(response: &Response, rel: &str) -> Option<String> {
+    let header = response.header("link")?;
+    header.split(',').find_map(|part| {
+        let (target, params) = part.trim().split_once(';')?;
+        params
+            .contains(&format!("rel=\"{rel}\""))
+            .then(|| target.trim().trim_matches(['<', '>']).to_owned())
+    })
+}
+
+fn ids(messages: &serde_json::Value) -> Vec<String> {
+    messages
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|m| m["id"].as_str().expect("an id").to_owned())
+        .collect()
+}
+
+#[test]
+fn history_comes_in_pages_latest_first_and_older_pages_follow_the_cursor() {
+    let dir = TempDir::new("pages");
+    let server = start(&dir.0, &[]);
+    let auth = format!("Bearer {}", server.key);
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("Authorization", auth.as_str()),
+    ];
+    let mut conversation = serde_json::Value::Null;
+    for i in 0..6 {
+        let mut body = serde_json::json!({ "botId": "demo", "message": format!("question {i}") });
+        if !conversation.is_null() {
+            body["conversationId"] = conversation.clone();
+        }
+        let sent = http(
+            &server.addr,
+            "POST",
+            "/v1/chat/send",
+            &headers,
+            &body.to_string(),
+        );
+        assert_eq!(sent.status, 200, "{sent:?}");
+        conversation = sent.json()["conversationId"].clone();
+    }
+    let path = format!("/v1/chat/history/{}", conversation.as_str().expect("an id"));
+    let get = |query: &str| http(&server.addr, "GET", &format!("{path}{query}"), &headers, "");
+
+    // Without parameters: everything fits the default page, oldest first, nothing more.
+    let all = get("");
+    assert_eq!(all.status, 200, "{all:?}");
+    let everything = ids(&all.json()["messages"]);
+    assert_eq!(everything.len(), 12);
+    assert_eq!(all.json()["messages"][0]["content"], "question 0");
+    assert_eq!(
+        all.json().get("hasMore"),
+        None,
+        "the vendor's shape when nothing is left"
+    );
+    assert_eq!(all.header("link"), None);
+
+    // A small page is the latest messages, still oldest first, and points to the older ones.
+    let latest = get("?limit=5");
+    assert_eq!(ids(&latest.json()["messages"]), everything[7..]);
+    assert_eq!(latest.json()["hasMore"], true);
+    assert_eq!(link(&latest, "next"), None);
+    // Following the cursor back reads the whole conversation once.
+    let mut pages = vec![ids(&latest.json()["messages"])];
+    let mut older = link(&latest, "prev");
+    while let Some(query) = older {
+        let page = get(&query);
+        assert_eq!(page.status, 200, "{query}: {page:?}");
+        pages.push(ids(&page.json()["messages"]));
+        older = link(&page, "prev");
+        assert_eq!(page.json()["hasMore"] == true, older.is_some());
+        assert!(pages.len() <= 3, "{pages:?}");
+    }
+    pages.reverse();
+    assert_eq!(pages.concat(), everything);
+    // And forward from a message.
+    let newer = get(&format!("?after={}&limit=3", everything[2]));
+    assert_eq!(ids(&newer.json()["messages"]), everything[3..6]);
+    assert_eq!(newer.json()["hasMore"], true);
+    assert!(link(&newer, "next").is_some_and(|next| next.contains(&everything[5])));
+
+    // Bad paging is a clear 400 in the dialect's shape.
+    for bad in [
+        "?limit=0",
+        "?limit=201",
+        "?before=msg_nope",
+        "?before=a&after=b",
+    ] {
+        let refused = get(bad);
+        assert_eq!(refused.status, 400, "{bad}: {refused:?}");
+        assert_eq!(refused.json()["error"]["code"], "INVALID_REQUEST");
+    }
+}
+
+#[test]
+fn chataibot_messages_come_in_pages_and_polling_after_a_message_still_works() {
+    let dir = TempDir::new("cpages");
+    let server = start(&dir.0, &["--reply-delay-ms", "0"]);
+    let auth = format!("Bearer {}", server.key);
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("Authorization", auth.as_str()),
+    ];
+    let started = http(
+        &server.addr,
+        "POST",
+        "/api/v1/conversations",
+        &headers,
+        &serde_json::json!({
+            "channel": "API",
+            "message": { "type": "text", "data": { "body": "question 0" } },
+            "bot_key": "demo",
+            "from": { "user_external_id": "visitor-pages", "type": "VISITOR" },
+        })
+        .to_string(),
+    );
+    assert_eq!(started.status, 200, "{started:?}");
+    let id = started.json()["conversation"]["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    let path = format!("/api/v1/conversation/{id}/messages");
+    for i in 1..4 {
+        let sent = http(
+            &server.addr,
+            "POST",
+            &path,
+            &headers,
+            &serde_json::json!({
+                "message": { "type": "text", "data": { "body": format!("question {i}") } },
+                "user": { "type": "VISITOR" },
+            })
+            .to_string(),
+        );
+        assert_eq!(sent.status, 200, "{sent:?}");
+    }
+    let get = |query: &str| http(&server.addr, "GET", &format!("{path}{query}"), &headers, "");
+    // Every answer is delivered (4 questions, 4 answers).
+    assert!(
+        eventually(Duration::from_secs(20), || get("").json()["messages"]
+            .as_array()
+            .is_some_and(|m| m.len() == 8)),
+        "{:?}",
+        get("")
+    );
+    let all = get("");
+    let everything = ids(&all.json()["messages"]);
+    assert_eq!(all.json().get("has_more"), None);
+
+    let latest = get("?limit=3");
+    assert_eq!(ids(&latest.json()["messages"]), everything[5..]);
+    assert_eq!(latest.json()["has_more"], true);
+    let older = link(&latest, "prev").expect("a link to older messages");
+    let page = get(&older);
+    assert_eq!(ids(&page.json()["messages"]), everything[2..5]);
+    // A poll after a message gets what came after it, oldest first, as before.
+    let polled = get(&format!("?after={}", everything[3]));
+    assert_eq!(ids(&polled.json()["messages"]), everything[4..]);
+    assert_eq!(polled.json().get("has_more"), None);
+    let refused = get("?limit=ten");
+    assert_eq!(refused.status, 400, "{refused:?}");
+}
