@@ -2,7 +2,8 @@
 // the demo bot from a new Markdown file through POST /v1/bots/{id}/train and a visitor on
 // another origin gets the answer only that file has; and a bot backed by an AI model (the
 // fake OpenAI-compatible upstream, a second process on loopback) streams into the widget,
-// where Stop aborts the model's request and keeps the words that came, marked as stopped.
+// where Stop aborts the model's request and keeps the words that came, marked as stopped,
+// and closing the page aborts it too.
 // Screenshots go to e2e/artifacts/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -199,4 +200,21 @@ test("Stop in the widget aborts the AI model's request and keeps the partial rep
   assert.ok(history.messages[1].content.startsWith(shown), `stored as far as it was sent: ${history.messages[1].content}`);
   assert.equal((await reply.locator('.cw-bubble').innerText()).trim(), shown, 'the partial reply is still shown');
   assert.deepEqual(page.consoleErrors, []);
+});
+
+test('a visitor who closes the page while the AI model writes aborts its request too', async (t) => {
+  const bot = server.createBot('narrator', '--name', 'Narrator', '--upstream-url', upstream.url, '--upstream-model', 'slow');
+  const page = await newPage(browser);
+  t.after(() => page.context().close());
+  await page.goto(pageFor(bot));
+  await openChat(page);
+  const { aborted, completed, requests } = await upstream.log();
+
+  await type(page, 'Another very long story, please');
+  await page.locator('.cw-msg--bot.cw-msg--streaming .cw-bubble').filter({ hasText: 'w2' }).waitFor();
+  assert.equal((await upstream.log()).requests.length, requests.length + 1, 'the model was asked');
+  await page.close();
+
+  await waitFor(async () => (await upstream.log()).aborted === aborted + 1, 'the fake upstream to see the request aborted');
+  assert.equal((await upstream.log()).completed, completed, 'the model did not finish the reply');
 });
