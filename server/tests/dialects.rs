@@ -258,7 +258,7 @@ async fn a_jombot_client_gets_the_documented_reply_with_confidence_and_quick_rep
         &message,
         DEMO_BOT_ID,
         Some("user_67890"),
-        Some(&context.into()),
+        Some(&context),
     ))
     .expect("json");
     let first = server.post(jombot::CHAT_PATH, body).await;
@@ -375,7 +375,7 @@ async fn a_jelytech_visitor_chats_and_a_reloaded_page_restores_the_conversation(
     let server = TestServer::start().await;
     let first = OutgoingMessage {
         message: "thanks!".into(),
-        metadata: Some(json!({"source": "website", "userAgent": "Mozilla/5.0..."}).into()),
+        metadata: Some(json!({"source": "website", "userAgent": "Mozilla/5.0..."})),
         ..Default::default()
     };
     let body: Value =
@@ -808,7 +808,7 @@ fn chataibot_start(message: &str) -> Value {
             email: Some("example@domain.com".into()),
             phone: Some("1234567890".into()),
         }),
-        conversation: Some(json!({"variable": "value"}).into()),
+        conversation: Some(json!({"variable": "value"})),
     };
     serde_json::from_str(&chataibot::encode_start(message, &params)).expect("json")
 }

@@ -315,7 +315,11 @@ impl MarkdownStream {
         // character may make both lines the open paragraph's (`- |-` is a delimiter row,
         // `- |->` is not).
         if let Some(second) = marks.get(1) {
-            let lines = if second.kind == BlockKind::Table { 2 } else { 1 };
+            let lines = if second.kind == BlockKind::Table {
+                2
+            } else {
+                1
+            };
             if !heal || text[second.source.start..].matches('\n').count() >= lines {
                 // Blocks start at a line's start (a range may leave out the indentation).
                 let line_start = text[..second.source.start]
