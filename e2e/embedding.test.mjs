@@ -250,6 +250,42 @@ test('the Leptos example app embeds <ChatWidget/> as a component', async (t) => 
   assert.deepEqual(page.consoleErrors, []);
 });
 
+test('the Leptos example help page shows <ChatPanel> inline, bound to the page\'s open signal, with on_message', async (t) => {
+  const page = await newPage(browser);
+  t.after(() => page.context().close());
+  await page.goto(`${pages.url}/leptos-app/?page=help&api=${encodeURIComponent(server.url)}&key=${server.key}`);
+  const panel = page.locator('.cw-panel');
+  await panel.waitFor();
+  assert.equal(await page.locator('.cw-launcher').count(), 0, 'inline: no launcher');
+  assert.equal(await panel.getAttribute('role'), 'region', 'in the page, not a dialog');
+  const box = await panel.boundingBox();
+  const column = await page.locator('.help-chat').boundingBox();
+  assert.ok(
+    Math.abs(box.x - column.x) < 2 && Math.abs(box.width - column.width) < 2 && Math.abs(box.height - column.height) < 2,
+    `the panel fills the app's column (${JSON.stringify(box)} in ${JSON.stringify(column)})`,
+  );
+  assert.equal(Math.round(column.height), 600, "the app's class sizes it");
+  assert.equal(await page.locator('#chat-state').innerText(), 'The chat is open.');
+  assert.notEqual(await page.evaluate(() => document.activeElement?.dataset?.cwPanelHost), '', 'no focus taken on page load');
+  await page.locator('.cw-input').fill('What payment methods do you accept?');
+  await page.locator('.cw-input').press('Enter');
+  const replies = await finishedReplies(page, 1, 'body');
+  assert.match(await replies.first().innerText(), /card|pay/i);
+  // on_message heard both messages, with the reply's text.
+  await page.locator('#message-count', { hasText: '1 sent, 1 received' }).waitFor();
+  assert.match(await page.locator('#last-reply').innerText(), /card|pay/i);
+  await page.screenshot({ path: join(artifacts, 'leptos-chat-panel.png') });
+  // The panel's close button moves the app's signal, and the app's button moves the panel.
+  await page.locator('.cw-panel [aria-label="Close chat"]').click();
+  await page.locator('#chat-state', { hasText: 'The chat is closed.' }).waitFor();
+  await panel.waitFor({ state: 'hidden' });
+  await page.locator('#toggle-chat').click();
+  await panel.waitFor({ state: 'visible' });
+  assert.equal(await page.locator('#chat-state').innerText(), 'The chat is open.');
+  assert.equal(await replies.count(), 1, 'the conversation is still there');
+  assert.deepEqual(page.consoleErrors, []);
+});
+
 test("the auto theme follows the visitor's system, and the launcher icon and avatar are settable", async (t) => {
   const page = await newPage(browser, { colorScheme: 'dark' });
   t.after(() => page.context().close());

@@ -27,6 +27,10 @@ scripts/with-postgres.sh cargo test -p chat-widget-server
 step "browser tests: widget in headless Chromium (wasm-bindgen-test)"
 cargo test --target wasm32-unknown-unknown -p chat-widget --lib --tests
 
+step "the Leptos components render on the server, and their doc examples compile (native)"
+cargo test -p chat-widget --no-default-features --features ssr,leptos,chatbots --test ssr
+cargo test -p chat-widget --doc
+
 step "release build of the script-tag bundle, and its size budget"
 scripts/build-widget.sh --check
 

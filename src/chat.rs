@@ -14,7 +14,7 @@ use std::sync::Arc;
 use crate::api::Earlier;
 use crate::browser::http::Abort;
 use crate::browser::{dom, storage, storage::ConversationStore, storage::Slot};
-use crate::config::{Position, WidgetConfig};
+use crate::config::{Position, Theme, WidgetConfig};
 use crate::events::WidgetEvent;
 use crate::text::{Locale, Strings};
 use crate::theme::Color;
@@ -239,6 +239,8 @@ pub struct Look {
     pub primary: Color,
     /// The launcher's corner.
     pub position: Position,
+    /// Light, dark, or the visitor's system setting.
+    pub theme: Theme,
 }
 
 /// The request in flight, so Stop can cancel it.
@@ -343,6 +345,7 @@ impl Chat {
                     (false, true) => Position::BottomLeft,
                     _ => config.position,
                 },
+                theme: config.theme,
             }),
             visible: StoredValue::new(false),
             forgotten: RwSignal::new(0),

@@ -21,14 +21,18 @@ mod dialects;
 pub mod events;
 pub mod text;
 pub mod theme;
+mod use_chat;
 
-#[cfg(feature = "leptos")]
-pub use components::ChatWidget;
 pub use components::Controls;
+#[cfg(feature = "leptos")]
+pub use components::{ChatMessage, ChatPanel, ChatWidget};
 pub use config::{
     ConfigError, ConfigWarning, Dialect, ExplicitLook, LauncherIcon, Position, Theme, WidgetConfig,
 };
 pub use theme::Color;
+/// The typed errors `use_chat` and `on_error` give (what failed, with its code).
+pub use chat_widget_protocol::{ApiError, ErrorCode};
+pub use use_chat::{use_chat, ChatStatus, Identity, SendError, UseChatOptions, UseChatReturn};
 
 use leptos::prelude::*;
 use serde_json::Value;
@@ -148,9 +152,12 @@ impl MountedWidget {
 
     /// Removes the widget from the page.
     pub fn unmount(mut self) {
-        self.controls
-            .chat
-            .settle_all("the widget was removed before it went out");
+        // (A component's widget may have been cleaned up with the component's owner already.)
+        if !self.controls.chat.messages.is_disposed() {
+            self.controls
+                .chat
+                .settle_all("the widget was removed before it went out");
+        }
         self.mount.take();
         if let Some(shadow) = self.host.shadow_root() {
             shadow.set_inner_html("");
@@ -206,10 +213,31 @@ pub fn mount_widget(
     mount_config(host, config)
 }
 
+/// An element the widget can be mounted into (its shadow root's host).
+pub type HostElement = web_sys::HtmlElement;
+
+/// Where `ChatWidget` adds its element (`mount`).
+pub type MountTarget = web_sys::Element;
+
+/// Hears the widget's events besides the host element's DOM events (the components' callbacks).
+pub(crate) type ExtraListener = std::rc::Rc<dyn Fn(&events::WidgetEvent)>;
+
 /// Mounts the widget for an already-built config into a shadow root attached to `host`.
 pub fn mount_config(
     host: web_sys::HtmlElement,
     config: WidgetConfig,
+) -> Result<MountedWidget, JsValue> {
+    mount_with(host, config, false, None, None)
+}
+
+/// [`mount_config`], floating or `inline` (the panel alone, in the page's flow), with the
+/// app's own `open` signal if it binds one, and a listener for the components' callbacks.
+pub(crate) fn mount_with(
+    host: web_sys::HtmlElement,
+    config: WidgetConfig,
+    inline: bool,
+    open: Option<RwSignal<bool>>,
+    extra: Option<ExtraListener>,
 ) -> Result<MountedWidget, JsValue> {
     if !api::in_this_build(config.dialect) {
         return Err(JsValue::from_str(&format!(
@@ -233,14 +261,12 @@ pub fn mount_config(
             }
         },
     };
-    // Leptos's executor runs effects and tasks (a Leptos app has started it already).
-    let _ = any_spawner::Executor::init_wasm_bindgen();
     let owner = Owner::new();
     let (controls, root) = owner.with(|| {
-        let controls = Controls::new(&config);
+        let controls = Controls::new(&config, open);
         (
             controls,
-            components::widget_view(&shadow, &config, controls),
+            components::widget_view(&shadow, &config, controls, inline),
         )
     });
     let mount = Mount { owner, root };
@@ -250,7 +276,10 @@ pub fn mount_config(
     // Events go to the host element from the start, so calls queued before mounting are heard.
     let target: web_sys::Node = host.clone().into();
     controls.chat.set_listener(move |event| {
-        browser::dom::dispatch_widget_event(&target, event.name(), &event.detail())
+        browser::dom::dispatch_widget_event(&target, event.name(), &event.detail());
+        if let Some(extra) = &extra {
+            extra(&event);
+        }
     });
     controls.chat.emit(events::WidgetEvent::Ready);
     Ok(MountedWidget {

@@ -950,6 +950,123 @@ async fn the_leptos_component_renders_an_isolated_widget() {
     parent.remove();
 }
 
+/// `<ChatWidget>`'s props: the app's `open` signal works both ways, `on_message` hears the
+/// visitor's message and the bot's reply, and `primary_color` is reactive.
+#[wasm_bindgen_test]
+async fn the_leptos_component_binds_open_both_ways_and_calls_on_message() {
+    use chat_widget::{ChatMessage, ChatWidget};
+    use leptos::prelude::*;
+    async fn wait_for(what: &str, condition: impl Fn() -> bool) {
+        for _ in 0..150 {
+            if condition() {
+                return;
+            }
+            wasm_bindgen_futures::JsFuture::from(sleep(20))
+                .await
+                .unwrap();
+        }
+        panic!("timed out waiting for: {what}");
+    }
+    stub_fetch(answers(vec![reply("Hi from the bot", "conv_b")]));
+    let document = web_sys::window().unwrap().document().unwrap();
+    let parent: HtmlElement = document.create_element("section").unwrap().unchecked_into();
+    document.body().unwrap().append_child(&parent).unwrap();
+    let config = config("bound");
+    let open = RwSignal::new(false);
+    let heard = RwSignal::new(Vec::<String>::new());
+    let color = RwSignal::new(Color::parse_hex("#7c3aed"));
+    let handle = leptos::mount::mount_to(parent.clone(), move || {
+        view! {
+            <ChatWidget
+                config
+                open
+                primary_color=color
+                on_message=move |m: ChatMessage| heard.update(|h| h.push(m.text))
+            />
+        }
+    });
+    let hosts = document.query_selector_all("body > div").unwrap();
+    wait_for("the widget", || {
+        document.query_selector_all("body > div").unwrap().length() > hosts.length()
+    })
+    .await;
+    let all = document.query_selector_all("body > div").unwrap();
+    let host: HtmlElement = all.item(all.length() - 1).unwrap().unchecked_into();
+    let shadow = host.shadow_root().unwrap();
+    let find = |selector: &str| -> HtmlElement {
+        shadow
+            .query_selector(selector)
+            .unwrap()
+            .unwrap_or_else(|| panic!("no {selector}"))
+            .unchecked_into()
+    };
+    let panel = find(".cw-panel");
+    assert!(
+        panel.has_attribute("hidden"),
+        "closed, as the app's signal says"
+    );
+
+    open.set(true);
+    wait_for("the app's signal to open the panel", || {
+        !panel.has_attribute("hidden")
+    })
+    .await;
+    find(r#"[aria-label="Close chat"]"#).click();
+    wait_for("the close button to reach the app's signal", || {
+        !open.get_untracked()
+    })
+    .await;
+    wait_for("the panel to hide", || panel.has_attribute("hidden")).await;
+
+    open.set(true);
+    wait_for("the panel", || !panel.has_attribute("hidden")).await;
+    let input: HtmlTextAreaElement = find(".cw-input").unchecked_into();
+    input.set_value("hello");
+    let init = web_sys::EventInit::new();
+    init.set_bubbles(true);
+    input
+        .dispatch_event(&web_sys::Event::new_with_event_init_dict("input", &init).unwrap())
+        .unwrap();
+    let keys = web_sys::KeyboardEventInit::new();
+    keys.set_key("Enter");
+    keys.set_bubbles(true);
+    keys.set_cancelable(true);
+    input
+        .dispatch_event(
+            &web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &keys).unwrap(),
+        )
+        .unwrap();
+    wait_for("on_message to hear both messages", || {
+        heard.with_untracked(|h| h.len() == 2)
+    })
+    .await;
+    assert_eq!(
+        heard.get_untracked(),
+        vec!["hello".to_owned(), "Hi from the bot".to_owned()]
+    );
+
+    let background = || {
+        let launcher = find(".cw-launcher");
+        web_sys::window()
+            .unwrap()
+            .get_computed_style(&launcher)
+            .unwrap()
+            .unwrap()
+            .get_property_value("background-color")
+            .unwrap()
+    };
+    assert_eq!(background(), "rgb(124, 58, 237)");
+    color.set(Color::parse_hex("#0b5cad"));
+    wait_for("the new brand colour", || {
+        background() == "rgb(11, 92, 173)"
+    })
+    .await;
+
+    drop(handle);
+    wait_for("unmounting to remove it", || !host.is_connected()).await;
+    parent.remove();
+}
+
 fn delta(text: &str) -> String {
     format!("event: delta\ndata: {}\n\n", object().with("content", text))
 }

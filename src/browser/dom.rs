@@ -584,3 +584,29 @@ pub fn parse_date_ms(iso: &str) -> Option<f64> {
     let ms = js_sys::Date::parse(iso);
     (!ms.is_nan()).then_some(ms)
 }
+
+/// A new element at the end of `parent` (or of `<body>`), to host a widget's shadow root.
+pub fn new_host(parent: Option<&web_sys::Element>) -> web_sys::HtmlElement {
+    let host: web_sys::HtmlElement = element("div", "").unchecked_into();
+    match parent {
+        Some(parent) => {
+            let _ = parent.append_child(&host);
+        }
+        None => {
+            if let Some(body) = document().body() {
+                let _ = body.append_child(&host);
+            }
+        }
+    }
+    host
+}
+
+/// Sets an element's `class` attribute.
+pub fn set_class_name(element: &web_sys::Element, class: &str) {
+    element.set_class_name(class);
+}
+
+/// Takes an element out of the page.
+pub fn remove(element: &web_sys::Element) {
+    element.remove();
+}

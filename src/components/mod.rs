@@ -10,7 +10,7 @@ mod panel;
 mod widget;
 
 #[cfg(feature = "leptos")]
-pub use leptos_component::ChatWidget;
+pub use leptos_component::{ChatMessage, ChatPanel, ChatWidget};
 pub use widget::{widget_view, Controls};
 
 use leptos::prelude::{LocalStorage, RenderEffect, StoredValue};

@@ -19,15 +19,17 @@ pub fn panel(
     config: &WidgetConfig,
     open: RwSignal<bool>,
     on_close: impl Fn() + Clone + 'static,
+    inline: bool,
 ) {
     let t = chat.strings();
     let label = t.chat_with(&config.bot_name);
+    // Inline, in the page's own layout, it is a landmark region, not a dialog.
     let panel = dom::html(
         "section",
         "cw-panel",
         &[
             ("id", "cw-panel"),
-            ("role", "dialog"),
+            ("role", if inline { "region" } else { "dialog" }),
             ("tabindex", "-1"),
             ("aria-label", &label),
         ],
@@ -176,7 +178,12 @@ pub fn panel(
                 }
                 let touch = dom::is_coarse_pointer();
                 let (panel, input) = (panel.clone(), input.clone());
+                // An inline panel shown with the page keeps its hands off the page's focus.
+                let on_page_load = inline && was_open.is_none();
                 dom::next_frame(move || {
+                    if on_page_load {
+                        return;
+                    }
                     if !panel.is_connected() {
                         return; // unmounted meanwhile
                     }

@@ -24,11 +24,12 @@ pub struct Controls {
 }
 
 impl Controls {
-    /// New handles for a widget with this config (create them under the widget's owner).
-    pub fn new(config: &WidgetConfig) -> Self {
+    /// New handles for a widget with this config (create them under the widget's owner): the
+    /// engine is [`crate::use_chat`]'s. `open` is the app's own signal, if it binds one.
+    pub fn new(config: &WidgetConfig, open: Option<RwSignal<bool>>) -> Self {
         Self {
-            chat: Chat::new(config.clone()),
-            open: RwSignal::new(false),
+            chat: crate::use_chat(config.clone()).chat,
+            open: open.unwrap_or_else(|| RwSignal::new(false)),
             unread: RwSignal::new(0),
         }
     }
@@ -53,15 +54,15 @@ impl Controls {
 
 /// Draws the widget at the end of `parent` (a shadow root): the launcher, the greeting bubble,
 /// the panel, with theme and placement. Its CSS is installed into the root it lands in.
-/// Call under the widget's Leptos [`Owner`]: unmounting cleans that owner up.
+/// `inline`: the panel alone, in the page's flow (no launcher, no greeting bubble, never
+/// modal). Call under the widget's Leptos [`Owner`]: unmounting cleans that owner up.
 pub fn widget_view(
     parent: &web_sys::Node,
     config: &WidgetConfig,
     controls: Controls,
+    inline: bool,
 ) -> web_sys::Element {
     let Controls { chat, open, unread } = controls;
-    chat.watch_connection();
-    chat.restore();
     let root = dom::html(
         "div",
         "",
@@ -76,16 +77,18 @@ pub fn widget_view(
 
     // Styles, theme colours and placement go in through the CSSOM (allowed by a strict CSP).
     // The colour and corner can change once, when a bot configuration arrives from the server.
-    let theme = config.theme;
     {
         let root = root.clone();
         super::effect(move |_| {
-            let (primary, position) = chat.look.with(|look| (look.primary, look.position));
+            let (primary, position, theme) = chat
+                .look
+                .with(|look| (look.primary, look.position, look.theme));
             let (surface, on_surface) = primary.accessible_surface();
             root.set_class_name(&format!(
-                "cw-root cw-root--{} cw-root--{}",
+                "cw-root cw-root--{} cw-root--{}{}",
                 position.as_str(),
-                theme.as_str()
+                theme.as_str(),
+                if inline { " cw-root--inline" } else { "" }
             ));
             let ink = surface.readable_on(crate::theme::Color::WHITE);
             dom::set_css_variable(&root, "--cw-primary-ink", &ink.to_hex());
@@ -98,6 +101,22 @@ pub fn widget_view(
             }
         });
     }
+    // The app may open or close through its own bound signal: the chat and the page hear of
+    // it as of a click (`set_open` did it already when it went through the widget).
+    super::effect(move |_| {
+        let is_open = open.get();
+        if chat.visible.try_get_value() == Some(!is_open) {
+            chat.visible.set_value(is_open);
+            if is_open {
+                unread.set(0);
+            }
+            chat.emit(if is_open {
+                WidgetEvent::Opened
+            } else {
+                WidgetEvent::Closed
+            });
+        }
+    });
     // After a logout the badge does not tell the next visitor about the previous one's replies.
     super::effect(move |seen: Option<u32>| {
         let forgotten = chat.forgotten.get();
@@ -128,7 +147,21 @@ pub fn widget_view(
             }
         });
     };
-    panel(&root, chat, config, open, close);
+    if inline {
+        // No launcher to go back to: closing hides the panel, and the app decides what then.
+        let mut config = config.clone();
+        config.modal = Some(false);
+        panel(
+            &root,
+            chat,
+            &config,
+            open,
+            move || controls.set_open(false),
+            true,
+        );
+        return root.into();
+    }
+    panel(&root, chat, config, open, close, false);
 
     let greeting_dismissed = Rc::new(Flag::new(&config.bot_id, "greeting-dismissed"));
     let show_bubble = RwSignal::new(false);
