@@ -23,6 +23,8 @@ pub mod text;
 pub mod theme;
 mod use_chat;
 
+/// The typed errors `use_chat` and `on_error` give (what failed, with its code).
+pub use chat_widget_protocol::{ApiError, ErrorCode};
 pub use components::Controls;
 #[cfg(feature = "leptos")]
 pub use components::{ChatMessage, ChatPanel, ChatWidget};
@@ -30,8 +32,6 @@ pub use config::{
     ConfigError, ConfigWarning, Dialect, ExplicitLook, LauncherIcon, Position, Theme, WidgetConfig,
 };
 pub use theme::Color;
-/// The typed errors `use_chat` and `on_error` give (what failed, with its code).
-pub use chat_widget_protocol::{ApiError, ErrorCode};
 pub use use_chat::{use_chat, ChatStatus, Identity, SendError, UseChatOptions, UseChatReturn};
 
 use leptos::prelude::*;
