@@ -696,7 +696,7 @@ try {
   }
   const origin = server.url;
   log(`server ${origin} (${serverBinary})`);
-  const bench = server.createBot('bench', '--name', 'Northwind Help', '--rate-limit', '100000');
+  const bench = server.createBot('bench', '--name', 'Northwind Help', '--rate-limit', '100000', '--visitor-rate-limit', '1000000000');
   const seedStart = Date.now();
   seeded = await seedConversation(server, bench, MESSAGES);
   log(`seeded ${seeded.stored} messages (${(seeded.bytes / KB).toFixed(0)} KB of history JSON) in ${((Date.now() - seedStart) / 1000).toFixed(1)} s`);
