@@ -4,9 +4,9 @@
 //! that outlives the process. Chat here is the JSON form; streamed replies are in `stream.rs`.
 
 mod support;
+use support::TempDir;
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,34 +23,6 @@ use tower::ServiceExt;
 // ---------------------------------------------------------------------------------------------
 // Test harness: a server on a fresh data directory, requests, and what comes back.
 
-/// A directory under the system temp dir, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Self {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let name = format!(
-            "chat-widget-server-api-{}-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed),
-            chat_widget_server::system_now_unix()
-        );
-        let path = std::env::temp_dir().join(name);
-        std::fs::create_dir_all(&path).expect("temp dir");
-        Self(path)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// The server as a test sees it: state over a fresh data directory, the demo key, a clock.
 struct TestServer {
     state: AppState,
@@ -63,7 +35,7 @@ const T0: u64 = 1_700_000_000;
 
 impl TestServer {
     async fn start() -> Self {
-        let dir = TempDir::new();
+        let dir = TempDir::new("api");
         Self::start_in(dir).await
     }
 
@@ -1265,7 +1237,7 @@ async fn what_is_not_a_file_is_never_cached() {
 
 #[tokio::test]
 async fn conversations_and_the_key_survive_a_restart() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("api");
     let dir_path = dir.path().to_owned();
     let server = TestServer::start_in(dir).await;
     let key = server.key.clone();

@@ -5,9 +5,8 @@
 //! (401, 402, 403 for the quota and the origin, 404, 429), each in the dialect's own shape.
 
 mod support;
+use support::TempDir;
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -25,33 +24,6 @@ use tower::ServiceExt;
 // ---------------------------------------------------------------------------------------------
 // Test harness.
 
-/// A directory under the system temp dir, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Self {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "chat-widget-server-dialects-{}-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed),
-            chat_widget_server::system_now_unix()
-        ));
-        std::fs::create_dir_all(&path).expect("temp dir");
-        Self(path)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 const T0: u64 = 1_700_000_000;
 const ADMIN_TOKEN: &str = "admin-secret-for-tests";
 
@@ -65,7 +37,7 @@ struct TestServer {
 
 impl TestServer {
     async fn start() -> Self {
-        let dir = TempDir::new();
+        let dir = TempDir::new("dialects");
         let state = support::state(
             &dir.path().join("data"),
             &dir.path().join("dist"),

@@ -4,9 +4,7 @@
 //! `app(state).oneshot(request)`.
 
 mod support;
-
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use support::TempDir;
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
@@ -20,32 +18,6 @@ use tower::ServiceExt;
 
 const ADMIN: &str = "test-admin-token";
 const BOUNDARY: &str = "----chat-widget-test-boundary";
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Self {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "chat-widget-server-documents-{}-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed),
-            chat_widget_server::system_now_unix()
-        ));
-        std::fs::create_dir_all(&path).expect("temp dir");
-        Self(path)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 struct TestServer {
     state: AppState,
@@ -62,7 +34,7 @@ impl TestServer {
     }
 
     async fn with_limit(max_upload_bytes: usize) -> Self {
-        let dir = TempDir::new();
+        let dir = TempDir::new("documents");
         let state = support::state(dir.path(), dir.path(), "127.0.0.1:0")
             .await
             .with_admin_token(Some(ADMIN.to_owned()))
@@ -603,7 +575,7 @@ async fn another_bot_learns_only_from_its_own_documents() {
 
 #[tokio::test]
 async fn a_deleted_faq_stays_deleted_after_a_restart() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("documents");
     let store = support::store(dir.path()).await;
     assert_eq!(
         chat_widget_server::documents::list(&store, DEMO_BOT_ID)

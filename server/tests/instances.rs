@@ -3,37 +3,17 @@
 //! acknowledged message.
 
 mod support;
+use support::TempDir;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_chat-widget-server");
-
-/// A data directory under the system temp dir, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(label: &str) -> Self {
-        let path = std::env::temp_dir().join(format!(
-            "chat-widget-instances-{label}-{}-{}",
-            std::process::id(),
-            chat_widget_server::ids::random_hex(8).expect("random")
-        ));
-        std::fs::create_dir_all(&path).expect("temp dir");
-        Self(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A running server process, killed when dropped.
 struct Server {

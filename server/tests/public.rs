@@ -5,6 +5,9 @@
 //! dialect their path names; and the log has one line per request, with its id, and never a
 //! key, a token or a visitor's words.
 
+mod support;
+use support::TempDir;
+
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -46,28 +49,6 @@ impl Drop for FakeUpstream {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
-    }
-}
-
-/// A data directory under the system temp dir, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(label: &str) -> Self {
-        let path = std::env::temp_dir().join(format!(
-            "chat-widget-server-public-{label}-{}-{}",
-            std::process::id(),
-            chat_widget_server::system_now_unix()
-        ));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).expect("create the data directory");
-        Self(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

@@ -5,9 +5,8 @@
 //! visitor who leaves mid-reply.
 
 mod support;
+use support::TempDir;
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -27,33 +26,6 @@ use tower::ServiceExt;
 // ---------------------------------------------------------------------------------------------
 // Test harness: a server on a fresh data directory, and what a streaming client reads.
 
-/// A directory under the system temp dir, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Self {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "chat-widget-server-stream-{}-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed),
-            chat_widget_server::system_now_unix()
-        ));
-        std::fs::create_dir_all(&path).expect("temp dir");
-        Self(path)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 struct TestServer {
     state: AppState,
     key: String,
@@ -68,7 +40,7 @@ impl TestServer {
 
     /// A fresh server with this pause between deltas.
     async fn with_delay(delay: Duration) -> Self {
-        let dir = TempDir::new();
+        let dir = TempDir::new("stream");
         let state = support::state(
             &dir.path().join("data"),
             &dir.path().join("dist"),
@@ -537,7 +509,7 @@ async fn the_bots_default_decides_when_the_request_does_not_say() {
 
 #[tokio::test]
 async fn an_existing_data_dir_keeps_its_demo_bots_setting() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("stream");
     let data = dir.path().join("data");
     let state = AppState::open(&data, dir.path().join("dist"), "x")
         .await

@@ -6,11 +6,11 @@
 //! the visitor's message kept.
 
 mod support;
+use support::TempDir;
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -28,32 +28,6 @@ use tower::ServiceExt;
 const KEY_ENV: &str = "CHAT_TEST_UPSTREAM_KEY";
 const KEY: &str = "sk-test-upstream-0123456789";
 const ADMIN: &str = "test-admin-token";
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Self {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "chat-widget-server-upstream-{}-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed),
-            chat_widget_server::system_now_unix()
-        ));
-        std::fs::create_dir_all(&path).expect("temp dir");
-        Self(path)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// The fake upstream process, killed when dropped.
 struct Fake {
@@ -126,7 +100,7 @@ impl Server {
     /// A fresh server whose demo bot asks the fake for `model`.
     async fn with_model(model: &str) -> Self {
         std::env::set_var(KEY_ENV, KEY);
-        let dir = TempDir::new();
+        let dir = TempDir::new("upstream");
         let state = support::state(
             &dir.path().join("data"),
             &dir.path().join("dist"),

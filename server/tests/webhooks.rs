@@ -5,8 +5,9 @@
 //! serving process runs every second.
 
 mod support;
+use support::TempDir;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -23,32 +24,6 @@ use tower::ServiceExt;
 
 const ADMIN: &str = "test-admin-token";
 const SECRET: &str = "whsec_0123456789abcdef";
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Self {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "chat-widget-server-webhooks-{}-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed),
-            chat_widget_server::system_now_unix()
-        ));
-        std::fs::create_dir_all(&path).expect("temp dir");
-        Self(path)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// What the receiver got: (headers, body).
 type Received = Arc<Mutex<Vec<(HeaderMap, String)>>>;
@@ -189,7 +164,7 @@ fn verified(headers: &HeaderMap, body: &str) -> Value {
 
 #[tokio::test]
 async fn every_event_of_a_chat_arrives_signed_in_the_seed_envelope() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("webhooks");
     let state = state(dir.path()).await;
     let (url, received) = receiver("127.0.0.1:0", 0).await;
     let id = register(
@@ -263,7 +238,7 @@ async fn every_event_of_a_chat_arrives_signed_in_the_seed_envelope() {
 
 #[tokio::test]
 async fn a_receiver_failing_three_times_gets_the_event_on_a_retry() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("webhooks");
     let state = state(dir.path()).await;
     let (url, received) = receiver("127.0.0.1:0", 3).await;
     let id = register(&state, &url, &["message.received"]).await;
@@ -288,7 +263,7 @@ async fn a_receiver_failing_three_times_gets_the_event_on_a_retry() {
 
 #[tokio::test]
 async fn a_receiver_down_across_a_restart_still_gets_its_events() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("webhooks");
     // A port with nobody listening (yet).
     let port = {
         let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -322,7 +297,7 @@ async fn a_receiver_down_across_a_restart_still_gets_its_events() {
 
 #[tokio::test]
 async fn registration_needs_the_admin_token_an_http_url_and_known_events() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("webhooks");
     let state = state(dir.path()).await;
     let key = state
         .store
@@ -365,7 +340,7 @@ async fn registration_needs_the_admin_token_an_http_url_and_known_events() {
 
 #[tokio::test]
 async fn quota_warning_arrives_once_at_eighty_percent_of_the_monthly_quota() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("webhooks");
     let state = state(dir.path()).await;
     state
         .store
@@ -405,7 +380,7 @@ async fn quota_warning_arrives_once_at_eighty_percent_of_the_monthly_quota() {
 
 #[tokio::test]
 async fn an_idle_conversation_ends_once_with_its_webhook() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("webhooks");
     let state = state(dir.path())
         .await
         .with_conversation_idle(Duration::from_millis(50));
@@ -430,7 +405,7 @@ async fn an_idle_conversation_ends_once_with_its_webhook() {
 
 #[tokio::test]
 async fn a_new_jombot_user_id_is_user_created_once() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("webhooks");
     let state = state(dir.path()).await;
     let (url, received) = receiver("127.0.0.1:0", 0).await;
     register(&state, &url, &["user.created"]).await;
@@ -474,7 +449,7 @@ async fn a_new_jombot_user_id_is_user_created_once() {
 /// event arrives.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_receiver_that_takes_its_time_never_delays_a_chat_reply() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("webhooks");
     let state = state(dir.path()).await;
     let (release, released) = tokio::sync::watch::channel(false);
     let arrived = Arc::new(AtomicUsize::new(0));

@@ -108,3 +108,29 @@ where
     }
     panic!("never happened: {what}");
 }
+
+/// A data directory of its own under the system temp dir (created empty), removed when
+/// dropped. `label` names the test binary or the test in the directory's name.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(label: &str) -> Self {
+        let path = std::env::temp_dir().join(format!(
+            "chat-widget-server-{label}-{}-{}",
+            std::process::id(),
+            ids::random_hex(8).expect("random")
+        ));
+        std::fs::create_dir_all(&path).expect("create the test's data directory");
+        Self(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
