@@ -585,6 +585,7 @@ pub fn parse_date_ms(iso: &str) -> Option<f64> {
     (!ms.is_nan()).then_some(ms)
 }
 
+#[cfg(feature = "leptos")]
 /// A new element at the end of `parent` (or of `<body>`), to host a widget's shadow root.
 pub fn new_host(parent: Option<&web_sys::Element>) -> web_sys::HtmlElement {
     let host: web_sys::HtmlElement = element("div", "").unchecked_into();
@@ -601,11 +602,13 @@ pub fn new_host(parent: Option<&web_sys::Element>) -> web_sys::HtmlElement {
     host
 }
 
+#[cfg(feature = "leptos")]
 /// Sets an element's `class` attribute.
 pub fn set_class_name(element: &web_sys::Element, class: &str) {
     element.set_class_name(class);
 }
 
+#[cfg(feature = "leptos")]
 /// Takes an element out of the page.
 pub fn remove(element: &web_sys::Element) {
     element.remove();

@@ -7,6 +7,7 @@ use chat_widget_protocol::sse::{SseEvent, SseParser};
 use chat_widget_protocol::stream::StreamEvent;
 use chat_widget_protocol::{ApiError, OutgoingMessage, Reply};
 
+use super::url;
 use crate::api::{ChatDialect, Earlier, Session};
 use crate::browser::dom;
 use crate::browser::http::{self, Abort, HttpResponse};
@@ -75,16 +76,8 @@ impl ChatDialect for Chataibot {
         conversation_id: &str,
     ) -> Result<Vec<Earlier>, ApiError> {
         let path = chataibot::messages_path(usable_id("conversation id", conversation_id)?);
-        let response = http::get(
-            &url(config, &path),
-            &[],
-            config.api_key.as_deref(),
-            "application/json",
-            &Abort::new(),
-        )
-        .await?;
-        let meta = response.meta.clone();
-        let messages = chataibot::decode_messages(&meta, &response.bytes().await?)?;
+        let (meta, body) = super::get_json(config, &path).await?;
+        let messages = chataibot::decode_messages(&meta, &body)?;
         let last = messages.len();
         Ok(messages
             .into_iter()
@@ -107,14 +100,6 @@ impl ChatDialect for Chataibot {
             })
             .collect())
     }
-}
-
-/// The API base URL followed by `path`.
-fn url(config: &WidgetConfig, path: &str) -> String {
-    let mut url = String::with_capacity(config.api_url.len() + path.len());
-    url.push_str(&config.api_url);
-    url.push_str(path);
-    url
 }
 
 /// Waits for the bot's next message after `after`: first by listening (SSE), then, if the

@@ -18,10 +18,7 @@ pub(crate) async fn send_direct(
     mut on_event: impl FnMut(StreamEvent),
 ) -> Result<Option<u64>, ApiError> {
     let key = config.api_key.as_deref();
-    let mut url = String::with_capacity(config.api_url.len() + path.len());
-    url.push_str(&config.api_url);
-    url.push_str(path);
-    let response = http::post_json(&url, body, key, abort).await?;
+    let response = http::post_json(&super::url(config, path), body, key, abort).await?;
     let meta = response.meta.clone();
     if (200..300).contains(&meta.status) && meta.is_event_stream() {
         let mut stream = ReplyStream::new();

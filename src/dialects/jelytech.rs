@@ -8,7 +8,7 @@ use chat_widget_protocol::{ApiError, OutgoingMessage};
 
 use crate::api::{ChatDialect, Earlier, Session};
 use crate::browser::dom;
-use crate::browser::http::{self, Abort};
+use crate::browser::http::Abort;
 use crate::config::WidgetConfig;
 
 /// The jelytech dialect.
@@ -40,16 +40,8 @@ impl ChatDialect for Jelytech {
         conversation_id: &str,
     ) -> Result<Vec<Earlier>, ApiError> {
         let path = jelytech::history_path(usable_id("conversation id", conversation_id)?);
-        let response = http::get(
-            &url(config, &path),
-            &[],
-            config.api_key.as_deref(),
-            "application/json",
-            &Abort::new(),
-        )
-        .await?;
-        let meta = response.meta.clone();
-        let history = jelytech::decode_history(&meta, &response.bytes().await?)?;
+        let (meta, body) = super::get_json(config, &path).await?;
+        let history = jelytech::decode_history(&meta, &body)?;
         Ok(history
             .messages
             .into_iter()
@@ -68,23 +60,7 @@ impl ChatDialect for Jelytech {
         config: &WidgetConfig,
     ) -> Result<Option<jelytech::BotConfiguration>, ApiError> {
         let path = jelytech::bot_path(usable_id("bot id", &config.bot_id)?);
-        let response = http::get(
-            &url(config, &path),
-            &[],
-            config.api_key.as_deref(),
-            "application/json",
-            &Abort::new(),
-        )
-        .await?;
-        let meta = response.meta.clone();
-        jelytech::decode_bot(&meta, &response.bytes().await?).map(Some)
+        let (meta, body) = super::get_json(config, &path).await?;
+        jelytech::decode_bot(&meta, &body).map(Some)
     }
-}
-
-/// The API base URL followed by `path`.
-fn url(config: &WidgetConfig, path: &str) -> String {
-    let mut url = String::with_capacity(config.api_url.len() + path.len());
-    url.push_str(&config.api_url);
-    url.push_str(path);
-    url
 }
