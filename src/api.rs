@@ -1,37 +1,66 @@
 //! Talking to the bot in the configured dialect. Each dialect is one unit on the widget side:
 //! a type in `src/dialects/<name>.rs` that implements [`ChatDialect`] (send a message, restore
 //! an earlier conversation, what to keep after a reply), compiled only with its crate feature.
-//! The functions here pick the unit for the config's dialect with [`by_dialect!`], whose arms
-//! exist only for the dialects this build has: a per-dialect build has one arm, so it carries
-//! one dialect's code, and no future needs boxing (an arm that is not compiled is not in the
-//! state machine).
+//! The functions here pick the unit for the config's dialect with `by_dialect!` (in
+//! `src/dialects/mod.rs`, next to the modules' list), whose arms exist only for the dialects
+//! this build has: a per-dialect build has one arm, so it carries one dialect's code, and no
+//! future needs boxing (an arm that is not compiled is not in the state machine). Nothing
+//! here or in the chat names a dialect: what differs between them is the unit's (its
+//! constants and methods), in the dialect-neutral types of this module.
 //!
 //! Every answer reaches the caller as [`StreamEvent`]s, whether the server streamed it (SSE),
-//! answered with one JSON body, or (for chataibot) delivered it separately to be listened for
+//! answered with one JSON body, or (where the server answers separately) delivered it to be listened for
 //! or polled. The parser is chosen by the response's `Content-Type`, never by what was asked
 //! for. The UI never sees a wire format.
 
-use chat_widget_protocol::dialect::{jelytech, openai, Dialect};
+use chat_widget_protocol::dialect::Dialect;
 use chat_widget_protocol::stream::StreamEvent;
 use chat_widget_protocol::{ApiError, ErrorCode, OutgoingMessage, SuggestedAction};
 
 use crate::browser::http::Abort;
-use crate::config::WidgetConfig;
+use crate::config::{Position, WidgetConfig};
+use crate::dialects::by_dialect;
+use crate::theme::Color;
 
 /// What a dialect needs besides the message, kept by the chat between messages.
 pub struct Session<'a> {
     /// The settings (dialect, bot, key, user id).
     pub config: &'a WidgetConfig,
-    /// openai: the conversation so far, oldest first (the widget keeps it and sends it; see
-    /// [`sends_history`]).
-    #[cfg_attr(not(feature = "openai"), allow(dead_code))]
-    pub history: Vec<openai::ChatTurn>,
-    /// chataibot: the visitor's stable id (see [`has_visitor_id`]).
-    #[cfg_attr(not(feature = "chataibot"), allow(dead_code))]
+    /// The conversation so far, oldest first, for a dialect whose messages carry it (empty
+    /// for the others; see [`ChatDialect::SENDS_HISTORY`]).
+    #[allow(dead_code)] // read only by such a dialect
+    pub history: Vec<Turn>,
+    /// The visitor's stable id, for a dialect whose server needs one (empty for the others;
+    /// see [`ChatDialect::HAS_VISITOR_ID`]).
+    #[allow(dead_code)] // read only by such a dialect
     pub visitor_id: String,
-    /// chataibot: whether the panel is open (polling slows down while it is closed).
-    #[cfg_attr(not(feature = "chataibot"), allow(dead_code))]
+    /// Whether the panel is open (a dialect that polls for the reply slows down while it is
+    /// closed).
+    #[allow(dead_code)] // read only by such a dialect
     pub visible: &'a dyn Fn() -> bool,
+}
+
+/// One message of the conversation so far, as a dialect that sends the history gets it:
+/// delivered visitor messages (what they sent) and finished bot replies (their Markdown).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Turn {
+    /// Whether the visitor wrote it (else the bot).
+    pub from_visitor: bool,
+    /// What was sent (a quick reply's payload) or answered.
+    pub text: String,
+}
+
+/// The bot's own look, where the dialect's server has one, read into the widget's terms.
+/// `None` is what the server left unset or gave in a form the widget cannot use; the page's
+/// own settings win over all of it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BotLook {
+    /// Shown as the bot's first message and in the greeting bubble (never blank).
+    pub greeting: Option<String>,
+    /// The brand colour.
+    pub primary: Option<Color>,
+    /// The launcher's corner.
+    pub position: Option<Position>,
 }
 
 /// A message of an earlier visit, to show again after a reload.
@@ -84,52 +113,9 @@ pub(crate) trait ChatDialect {
     }
 
     /// The bot's own look (greeting, colour, position), where the server has one.
-    async fn bot_look(
-        _config: &WidgetConfig,
-    ) -> Result<Option<jelytech::BotConfiguration>, ApiError> {
+    async fn bot_look(_config: &WidgetConfig) -> Result<Option<BotLook>, ApiError> {
         Ok(None)
     }
-}
-
-/// Runs `$body` with `$unit` naming the [`ChatDialect`] type of `$dialect`, or gives
-/// `$otherwise` for a dialect this build leaves out. A sixth dialect adds its arm here.
-macro_rules! by_dialect {
-    ($dialect:expr, |$unit:ident| $body:expr, $otherwise:expr) => {
-        match $dialect {
-            #[cfg(feature = "chatbots")]
-            Dialect::Chatbots => {
-                #[allow(dead_code)]
-                type $unit = crate::dialects::chatbots::Chatbots;
-                $body
-            }
-            #[cfg(feature = "jombot")]
-            Dialect::Jombot => {
-                #[allow(dead_code)]
-                type $unit = crate::dialects::jombot::Jombot;
-                $body
-            }
-            #[cfg(feature = "jelytech")]
-            Dialect::Jelytech => {
-                #[allow(dead_code)]
-                type $unit = crate::dialects::jelytech::Jelytech;
-                $body
-            }
-            #[cfg(feature = "chataibot")]
-            Dialect::Chataibot => {
-                #[allow(dead_code)]
-                type $unit = crate::dialects::chataibot::Chataibot;
-                $body
-            }
-            #[cfg(feature = "openai")]
-            Dialect::Openai => {
-                #[allow(dead_code)]
-                type $unit = crate::dialects::openai::Openai;
-                $body
-            }
-            #[allow(unreachable_patterns)]
-            _ => $otherwise,
-        }
-    };
 }
 
 /// Whether this build speaks `dialect` (the loader fetches the build for the page's
@@ -190,8 +176,6 @@ pub async fn restore_history(
 }
 
 /// The bot's own look, where the dialect's server has one ([`ChatDialect::bot_look`]).
-pub async fn bot_look(
-    config: &WidgetConfig,
-) -> Result<Option<jelytech::BotConfiguration>, ApiError> {
+pub async fn bot_look(config: &WidgetConfig) -> Result<Option<BotLook>, ApiError> {
     by_dialect!(config.dialect, |D| D::bot_look(config).await, Ok(None))
 }

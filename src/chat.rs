@@ -11,18 +11,17 @@ use serde_json::{Map, Value};
 use std::rc::Rc;
 use std::sync::Arc;
 
-use crate::api::Earlier;
+use crate::api::{BotLook, Earlier, Turn};
 use crate::browser::http::Abort;
 use crate::browser::{dom, storage, storage::ConversationStore, storage::Slot};
 use crate::config::{Position, Theme, WidgetConfig};
 use crate::events::WidgetEvent;
 use crate::text::{Locale, Strings};
 use crate::theme::Color;
-use chat_widget_protocol::dialect::{jelytech, openai};
 use chat_widget_protocol::transcript::{self, Author, Entry};
 
 /// Whether the widget keeps the conversation itself: the dialects whose server gives none
-/// back (jelytech's history and chataibot's messages do). A constant in a build without such
+/// back ([`crate::api::ChatDialect::KEEPS_TRANSCRIPT`]). A constant in a build without such
 /// a dialect, so the transcript's code goes.
 fn keeps_transcript(config: &WidgetConfig) -> bool {
     crate::api::keeps_transcript(config.dialect)
@@ -229,8 +228,8 @@ impl BotReply {
     }
 }
 
-/// The look that can come from the server (jelytech bot configuration) when the page did not
-/// set it: the greeting, the brand colour and the corner.
+/// The widget's look: the page's settings, and where the page set none, the bot's own from the
+/// server where the dialect has one ([`BotLook`]): the greeting, the brand colour and the corner.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Look {
     /// Shown as the bot's first message and in the greeting bubble.
@@ -299,15 +298,16 @@ pub struct Chat {
     /// What screen readers should hear next: a reply, once, when it has ended (never each
     /// chunk as it streams in).
     pub announcement: RwSignal<String>,
-    /// Whether the panel is open (chataibot polls more slowly while it is closed).
+    /// Whether the panel is open (a dialect that polls for replies slows down while it is
+    /// closed).
     pub visible: StoredValue<bool>,
     /// Bumped by `logout`: the view drops what it holds of the previous visitor (the draft in
     /// the input, the unread count).
     pub forgotten: RwSignal<u32>,
     /// The language everything is said in.
     pub locale: Locale,
-    /// chataibot: the visitor's stable id; chatbots, jombot, openai: the transcript the
-    /// widget keeps ([`Chat::save_transcript`]).
+    /// The visitor's stable id (for a dialect whose server needs one), and the transcript the
+    /// widget keeps where the server keeps none ([`Chat::save_transcript`]).
     visitor: StoredValue<Rc<Slot>, LocalStorage>,
     transcript: StoredValue<Rc<Slot>, LocalStorage>,
 }
@@ -366,9 +366,9 @@ impl Chat {
     }
 
     /// Brings back what a reload (or another page of the same site) should show: the bot's
-    /// look (jelytech, where the page set none), and the conversation. Where the dialect's
-    /// server keeps the conversation (jelytech's history, chataibot's messages) it is read
-    /// from there; otherwise from the transcript this widget keeps in `localStorage`
+    /// own look where the dialect's server has one (for what the page did not set), and the
+    /// conversation. Where the dialect's server keeps the conversation it is read from there
+    /// ([`crate::api::restore_history`]); otherwise from the transcript this widget keeps in `localStorage`
     /// ([`chat_widget_protocol::transcript`]). Runs once when the widget mounts, before the
     /// visitor opens the panel.
     pub fn restore(&self) {
@@ -379,7 +379,7 @@ impl Chat {
             let config = config.clone();
             spawn_local(async move {
                 match crate::api::bot_look(&config).await {
-                    Ok(Some(bot)) => this.apply_bot_configuration(bot),
+                    Ok(Some(bot)) => this.apply_bot_look(bot),
                     Ok(None) => {}
                     Err(error) => dom::console_warn(&format!(
                         "chat-widget: could not read the bot's configuration: {error}"
@@ -443,23 +443,18 @@ impl Chat {
         spawn_local(async move { show(crate::api::restore_history(&config, &conversation).await) });
     }
 
-    fn apply_bot_configuration(&self, bot: jelytech::BotConfiguration) {
+    /// Takes the bot's own look for what the page did not set.
+    fn apply_bot_look(&self, bot: BotLook) {
         let explicit = self.config.with_value(|config| config.explicit);
         let _ = self.look.try_update(|look| {
-            if !explicit.greeting {
-                if let Some(greeting) = bot.greeting.filter(|g| !g.trim().is_empty()) {
-                    look.greeting = Some(greeting);
-                }
+            if let Some(greeting) = bot.greeting.filter(|_| !explicit.greeting) {
+                look.greeting = Some(greeting);
             }
-            if !explicit.primary_color {
-                if let Some(color) = bot.primary_color.as_deref().and_then(Color::parse_hex) {
-                    look.primary = color;
-                }
+            if let Some(color) = bot.primary.filter(|_| !explicit.primary_color) {
+                look.primary = color;
             }
-            if !explicit.position {
-                if let Some(position) = bot.position.as_deref().and_then(Position::parse) {
-                    look.position = position;
-                }
+            if let Some(position) = bot.position.filter(|_| !explicit.position) {
+                look.position = position;
             }
         });
     }
@@ -488,29 +483,28 @@ impl Chat {
         }
     }
 
-    /// The conversation so far as chat turns (openai), leaving out message `before` and later.
-    fn turns(&self, before: u64) -> Vec<openai::ChatTurn> {
+    /// The conversation so far, for a dialect that sends it with each message, leaving out
+    /// message `before` and later: delivered visitor messages and finished replies.
+    fn turns(&self, before: u64) -> Vec<Turn> {
         self.messages.with_untracked(|messages| {
             messages
                 .iter()
                 .take_while(|m| m.id != before)
                 .filter_map(|m| match m.reply {
-                    None if m.delivery.get_untracked() == Delivery::Delivered => {
-                        Some(openai::ChatTurn::new(
-                            openai::Role::User,
-                            m.payload.clone().unwrap_or_else(|| m.text.clone()),
-                        ))
-                    }
+                    None if m.delivery.get_untracked() == Delivery::Delivered => Some(Turn {
+                        from_visitor: true,
+                        text: m.payload.clone().unwrap_or_else(|| m.text.clone()),
+                    }),
                     Some(reply)
                         if matches!(
                             reply.state.get_untracked(),
                             ReplyState::Complete | ReplyState::Stopped
                         ) =>
                     {
-                        Some(openai::ChatTurn::new(
-                            openai::Role::Assistant,
-                            reply.source(),
-                        ))
+                        Some(Turn {
+                            from_visitor: false,
+                            text: reply.source(),
+                        })
                     }
                     _ => None,
                 })
@@ -518,8 +512,8 @@ impl Chat {
         })
     }
 
-    /// Keeps the conversation in `localStorage` where the server keeps none (chatbots,
-    /// jombot, openai), so a reload or another page shows it again and openai continues it:
+    /// Keeps the conversation in `localStorage` where the server keeps none, so a reload or
+    /// another page shows it again (and a dialect that sends the history continues it):
     /// delivered messages and finished replies, the newest 100 or 200 KB
     /// ([`transcript::encode`]), with the quick replies under the last one.
     fn save_transcript(&self) {
@@ -751,7 +745,7 @@ impl Chat {
     }
 
     /// Like [`Chat::reset`], and also forgets who the visitor is and everything kept for this
-    /// bot, in memory and in storage: the identity and context, the visitor id (chataibot), the
+    /// bot, in memory and in storage: the identity and context, the visitor id, the
     /// transcript, the draft and the unread count. The next person on a shared computer starts
     /// clean.
     pub fn logout(&self) {

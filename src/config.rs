@@ -7,15 +7,6 @@ pub use chat_widget_protocol::dialect::Dialect;
 use crate::text::Locale;
 use crate::theme::Color;
 
-#[cfg(not(any(
-    feature = "chatbots",
-    feature = "jombot",
-    feature = "jelytech",
-    feature = "chataibot",
-    feature = "openai"
-)))]
-compile_error!("chat-widget speaks no dialect: turn on at least one of the features chatbots, jombot, jelytech, chataibot, openai");
-
 /// Which bottom corner the launcher sits in.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Position {
@@ -468,8 +459,8 @@ impl WidgetConfig {
                     None => warnings.push(warning(
                         "data-dialect",
                         value,
-                        "chatbots, jombot, jelytech, chataibot or openai",
-                        "chatbots",
+                        &dialect_names(),
+                        Dialect::default().as_str(),
                     )),
                 },
                 "user-id" => config = config.user_id(value.trim()),
@@ -519,6 +510,22 @@ impl WidgetConfig {
         }
         Ok((config, warnings))
     }
+}
+
+/// Every dialect's `data-dialect` spelling: "chatbots, jombot, ... or openai".
+fn dialect_names() -> String {
+    let mut names = String::new();
+    for (index, dialect) in Dialect::ALL.iter().enumerate() {
+        if index > 0 {
+            names.push_str(if index + 1 == Dialect::ALL.len() {
+                " or "
+            } else {
+                ", "
+            });
+        }
+        names.push_str(dialect.as_str());
+    }
+    names
 }
 
 fn warning(attribute: &str, value: &str, expected: &str, fallback: &str) -> ConfigWarning {

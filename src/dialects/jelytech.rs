@@ -6,10 +6,11 @@ use chat_widget_protocol::dialect::{jelytech, usable_id};
 use chat_widget_protocol::stream::StreamEvent;
 use chat_widget_protocol::{ApiError, OutgoingMessage};
 
-use crate::api::{ChatDialect, Earlier, Session};
+use crate::api::{BotLook, ChatDialect, Earlier, Session};
 use crate::browser::dom;
 use crate::browser::http::Abort;
-use crate::config::WidgetConfig;
+use crate::config::{Position, WidgetConfig};
+use crate::theme::Color;
 
 /// The jelytech dialect.
 pub struct Jelytech;
@@ -55,12 +56,16 @@ impl ChatDialect for Jelytech {
             .collect())
     }
 
-    /// `GET /v1/bots/{id}` (ours: the document has no read endpoint).
-    async fn bot_look(
-        config: &WidgetConfig,
-    ) -> Result<Option<jelytech::BotConfiguration>, ApiError> {
+    /// `GET /v1/bots/{id}` (ours: the document has no read endpoint): its greeting (unless
+    /// blank), `#rrggbb` colour and corner.
+    async fn bot_look(config: &WidgetConfig) -> Result<Option<BotLook>, ApiError> {
         let path = jelytech::bot_path(usable_id("bot id", &config.bot_id)?);
         let (meta, body) = super::get_json(config, &path).await?;
-        jelytech::decode_bot(&meta, &body).map(Some)
+        let bot = jelytech::decode_bot(&meta, &body)?;
+        Ok(Some(BotLook {
+            greeting: bot.greeting.filter(|greeting| !greeting.trim().is_empty()),
+            primary: bot.primary_color.as_deref().and_then(Color::parse_hex),
+            position: bot.position.as_deref().and_then(Position::parse),
+        }))
     }
 }

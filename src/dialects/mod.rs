@@ -1,5 +1,15 @@
 //! One module per dialect, each the widget side of one wire format ([`crate::api::ChatDialect`]),
-//! each compiled only with its crate feature, and what they share.
+//! each compiled only with its crate feature, and what they share. This file is the list of
+//! the dialects: a sixth one adds its `mod` line and its arm in [`by_dialect!`] here.
+
+#[cfg(not(any(
+    feature = "chatbots",
+    feature = "jombot",
+    feature = "jelytech",
+    feature = "chataibot",
+    feature = "openai"
+)))]
+compile_error!("chat-widget speaks no dialect: turn on at least one of the features chatbots, jombot, jelytech, chataibot, openai");
 
 #[cfg(feature = "chataibot")]
 pub mod chataibot;
@@ -31,6 +41,48 @@ use chat_widget_protocol::stream::StreamEvent;
 use chat_widget_protocol::Reply;
 
 use crate::config::WidgetConfig;
+
+/// Runs `$body` with `$unit` naming the [`crate::api::ChatDialect`] type of `$dialect`, or
+/// gives `$otherwise` for a dialect this build leaves out. A sixth dialect adds its arm here.
+macro_rules! by_dialect {
+    ($dialect:expr, |$unit:ident| $body:expr, $otherwise:expr) => {
+        match $dialect {
+            #[cfg(feature = "chatbots")]
+            chat_widget_protocol::dialect::Dialect::Chatbots => {
+                #[allow(dead_code)]
+                type $unit = $crate::dialects::chatbots::Chatbots;
+                $body
+            }
+            #[cfg(feature = "jombot")]
+            chat_widget_protocol::dialect::Dialect::Jombot => {
+                #[allow(dead_code)]
+                type $unit = $crate::dialects::jombot::Jombot;
+                $body
+            }
+            #[cfg(feature = "jelytech")]
+            chat_widget_protocol::dialect::Dialect::Jelytech => {
+                #[allow(dead_code)]
+                type $unit = $crate::dialects::jelytech::Jelytech;
+                $body
+            }
+            #[cfg(feature = "chataibot")]
+            chat_widget_protocol::dialect::Dialect::Chataibot => {
+                #[allow(dead_code)]
+                type $unit = $crate::dialects::chataibot::Chataibot;
+                $body
+            }
+            #[cfg(feature = "openai")]
+            chat_widget_protocol::dialect::Dialect::Openai => {
+                #[allow(dead_code)]
+                type $unit = $crate::dialects::openai::Openai;
+                $body
+            }
+            #[allow(unreachable_patterns)]
+            _ => $otherwise,
+        }
+    };
+}
+pub(crate) use by_dialect;
 
 /// The API base URL followed by `path`.
 pub(crate) fn url(config: &WidgetConfig, path: &str) -> String {

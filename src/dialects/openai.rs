@@ -22,7 +22,18 @@ impl ChatDialect for Openai {
         on_event: impl FnMut(StreamEvent),
     ) -> Result<Option<u64>, ApiError> {
         let config = session.config;
-        let mut turns = session.history.clone();
+        let role = |from_visitor| {
+            if from_visitor {
+                openai::Role::User
+            } else {
+                openai::Role::Assistant
+            }
+        };
+        let mut turns: Vec<openai::ChatTurn> = session
+            .history
+            .iter()
+            .map(|turn| openai::ChatTurn::new(role(turn.from_visitor), turn.text.clone()))
+            .collect();
         turns.push(openai::ChatTurn::new(
             openai::Role::User,
             message.message.clone(),
