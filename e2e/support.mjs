@@ -23,7 +23,7 @@ export const distDir = process.env.CHAT_WIDGET_DIST || join(root, 'dist');
  */
 export async function startServer(options = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'chat-widget-e2e-'));
-  const args = ['--addr', '127.0.0.1:0', '--data-dir', dataDir, '--dist-dir', distDir, ...(options.args ?? [])];
+  const args = ['--addr', '127.0.0.1:0', '--data-dir', dataDir, '--dist-dir', options.distDir ?? distDir, ...(options.args ?? [])];
   const child = spawn(serverBinary, args, {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
