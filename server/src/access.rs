@@ -19,7 +19,7 @@ use chat_widget_protocol::dialect::Dialect;
 use crate::caller::{ip_scope, visitor_scope, Caller};
 use crate::error::{AppError, MAX_MESSAGE_CHARS};
 use crate::rate_limit::{self, Decision, RateLimitStatus};
-use crate::store::{Bot, ExchangeOutcome, RecordedExchange, DEFAULT_RATE_LIMIT};
+use crate::store::{Admission, Bot, ExchangeOutcome, RecordedExchange, DEFAULT_RATE_LIMIT};
 use crate::AppState;
 
 /// Which bot a request is for.
@@ -76,13 +76,16 @@ pub struct Admitted {
     pub bot: Bot,
     /// The kind of key it came with.
     pub kind: KeyKind,
+    /// Whether the bot answers through an AI upstream (its settings:
+    /// [`crate::upstream::settings`]).
+    pub has_upstream: bool,
 }
 
 /// Wrong keys an address may try per rate-limit window; after that every key from it is
 /// refused with 429 until the window ends.
 pub const KEY_FAILURES_PER_WINDOW: u32 = 20;
 
-/// A key that [`authenticate`] accepted.
+/// A key that [`admit`] accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credential {
     /// The bot it belongs to.
@@ -111,51 +114,53 @@ pub async fn admit(
         BotChoice::Named(id) => Some(id),
         BotChoice::KeysBot => None,
     };
-    let store = &state.store;
     // The status to send with a refusal (nothing counted).
     let peek = |scope: String, limit: u32| async move { peek_status(state, &scope, limit).await };
     let bucket = rate_limit::bot_scope(named.unwrap_or(""));
-    // An address that guessed too many keys gets no answer about keys until its window ends.
     let failures = ip_scope(caller);
-    let tried = peek_status(state, &failures, KEY_FAILURES_PER_WINDOW).await;
+    let now = state.now_unix();
+    // The wrong-key window, the bot, the key and the bot's upstream, in one read.
+    let token = bearer(headers);
+    let secret = token.filter(|token| token.starts_with(crate::ids::SECRET_KEY_PREFIX));
+    let found = match state
+        .store
+        .admission(
+            named,
+            token.filter(|_| secret.is_none()).unwrap_or(""),
+            &secret.map(crate::ids::secret_key_hash).unwrap_or_default(),
+            &failures,
+            now,
+        )
+        .await
+    {
+        Ok(found) => found,
+        Err(err) => return (peek(bucket, DEFAULT_RATE_LIMIT).await, Err(err.into())),
+    };
+    // An address that guessed too many keys gets no answer about keys until its window ends.
+    let tried = state
+        .limiter
+        .window_status(KEY_FAILURES_PER_WINDOW, found.failures, now);
     if tried.remaining == 0 {
-        let retry_after_s = tried.reset_unix.saturating_sub(state.now_unix()).max(1);
+        let retry_after_s = tried.reset_unix.saturating_sub(now).max(1);
         return (tried, Err(AppError::RateLimited { retry_after_s }));
     }
-    // A bot named by the request is looked up first: its limit is in the headers of a refusal.
-    let named_bot = match named {
-        Some(id) => match store.bot(id).await {
-            Ok(bot) => bot,
-            Err(err) => return (peek(bucket, DEFAULT_RATE_LIMIT).await, Err(err.into())),
-        },
-        None => None,
+    // A bot named by the request: its limit is in the headers of a refusal.
+    let limit = match (named, &found.bot) {
+        (Some(_), Some(bot)) => bot.rate_limit_per_minute,
+        _ => DEFAULT_RATE_LIMIT,
     };
-    let limit = named_bot
-        .as_ref()
-        .map_or(DEFAULT_RATE_LIMIT, |bot| bot.rate_limit_per_minute);
-
-    let credential = match authenticate(state, headers).await {
-        Ok(credential) => credential,
-        Err(AppError::InvalidApiKey) => {
-            if let Ok(Decision::Limited {
-                status,
-                retry_after_s,
-            }) = check_rate(state, &failures, KEY_FAILURES_PER_WINDOW).await
-            {
-                return (status, Err(AppError::RateLimited { retry_after_s }));
-            }
-            return (peek(bucket, limit).await, Err(AppError::InvalidApiKey));
+    let Some(credential) = credential(token, &found) else {
+        if let Ok(Decision::Limited {
+            status,
+            retry_after_s,
+        }) = check_rate(state, &failures, KEY_FAILURES_PER_WINDOW).await
+        {
+            return (status, Err(AppError::RateLimited { retry_after_s }));
         }
-        Err(err) => return (peek(bucket, limit).await, Err(err)),
+        return (peek(bucket, limit).await, Err(AppError::InvalidApiKey));
     };
-    let bot = match named {
-        Some(_) => named_bot,
-        None => match store.bot(&credential.bot_id).await {
-            Ok(bot) => bot,
-            Err(err) => return (peek(bucket, limit).await, Err(err.into())),
-        },
-    };
-    let Some(bot) = bot.filter(|bot| bot.id == credential.bot_id) else {
+    let has_upstream = found.has_upstream;
+    let Some(bot) = found.bot.filter(|bot| bot.id == credential.bot_id) else {
         return (peek(bucket, limit).await, Err(AppError::BotNotFound));
     };
     let scope = rate_limit::bot_scope(&bot.id);
@@ -171,38 +176,43 @@ pub async fn admit(
             return (peek(scope, bot.rate_limit_per_minute).await, Err(refused));
         }
     }
+    let windows = (
+        (visitor.as_str(), bot.visitor_rate_limit),
+        (scope.as_str(), bot.rate_limit_per_minute),
+    );
     let status = match counting {
-        Counting::Peek => tighter(
-            peek(visitor, bot.visitor_rate_limit).await,
-            peek(scope, bot.rate_limit_per_minute).await,
-        ),
-        Counting::Count => {
-            // A bot whose own window is used up refuses before anything is counted: no
-            // visitor's window is made then, so the visitors' windows of a bot number at most
-            // its own limit per window, whatever ids clients invent.
-            let whole = peek(scope.clone(), bot.rate_limit_per_minute).await;
-            if whole.remaining == 0 {
-                let retry_after_s = whole.reset_unix.saturating_sub(state.now_unix()).max(1);
-                return (whole, Err(AppError::RateLimited { retry_after_s }));
+        Counting::Peek => {
+            let now = state.now_unix();
+            match state
+                .limiter
+                .peek_both(&state.store, windows.0, windows.1, now)
+                .await
+            {
+                Ok(status) => status,
+                Err(_) => RateLimitStatus {
+                    limit: bot.visitor_rate_limit,
+                    remaining: bot.visitor_rate_limit,
+                    reset_unix: now + state.limiter.window_secs(),
+                },
             }
-            let mut statuses = Vec::with_capacity(2);
-            for (scope, limit) in [
-                (&visitor, bot.visitor_rate_limit),
-                (&scope, bot.rate_limit_per_minute),
-            ] {
-                match check_rate(state, scope, limit).await {
-                    Ok(Decision::Allowed(status)) => statuses.push(status),
-                    Ok(Decision::Limited {
-                        status,
-                        retry_after_s,
-                    }) => return (status, Err(AppError::RateLimited { retry_after_s })),
-                    Err(err) => return (peek(scope.clone(), limit).await, Err(err)),
+        }
+        Counting::Count => {
+            let now = state.now_unix();
+            match state
+                .limiter
+                .check_visitor_and_bot(&state.store, windows.0, windows.1, now)
+                .await
+            {
+                Ok(Decision::Allowed(status)) => status,
+                Ok(Decision::Limited {
+                    status,
+                    retry_after_s,
+                }) => return (status, Err(AppError::RateLimited { retry_after_s })),
+                Err(err) => {
+                    let status = peek(scope.clone(), bot.rate_limit_per_minute).await;
+                    return (status, Err(err.into()));
                 }
             }
-            statuses
-                .into_iter()
-                .reduce(tighter)
-                .unwrap_or_else(|| unreachable_status(state))
         }
     };
     (
@@ -210,26 +220,9 @@ pub async fn admit(
         Ok(Admitted {
             bot,
             kind: credential.kind,
+            has_upstream,
         }),
     )
-}
-
-/// Of two windows, the one the caller is closer to the end of (fewer requests left; then the
-/// smaller limit).
-fn tighter(a: RateLimitStatus, b: RateLimitStatus) -> RateLimitStatus {
-    if (b.remaining, b.limit) < (a.remaining, a.limit) {
-        b
-    } else {
-        a
-    }
-}
-
-fn unreachable_status(state: &AppState) -> RateLimitStatus {
-    RateLimitStatus {
-        limit: 0,
-        remaining: 0,
-        reset_unix: state.now_unix() + state.limiter.window_secs(),
-    }
 }
 
 /// Like [`admit`] without counting, for the endpoints that need the bot's secret key or the
@@ -303,28 +296,26 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-/// The `Authorization: Bearer <key>` key, if it is an active publishable key or a secret key.
-pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Credential, AppError> {
-    let token = bearer(headers).ok_or(AppError::InvalidApiKey)?;
+/// The request's key, if [`Store::admission`](crate::store::Store::admission) found it to be
+/// an active publishable key or a secret key.
+fn credential(token: Option<&str>, found: &Admission) -> Option<Credential> {
+    let token = token?;
     if token.starts_with(crate::ids::SECRET_KEY_PREFIX) {
-        return match state.store.secret_key_bot(token).await? {
-            Some(bot_id) => Ok(Credential {
-                bot_id,
-                kind: KeyKind::Secret,
-                allowed_origins: None,
-                token: token.to_owned(),
-            }),
-            None => Err(AppError::InvalidApiKey),
-        };
+        return found.secret_key_bot.as_ref().map(|bot_id| Credential {
+            bot_id: bot_id.clone(),
+            kind: KeyKind::Secret,
+            allowed_origins: None,
+            token: token.to_owned(),
+        });
     }
-    match state.store.key(token).await? {
-        Some(key) if key.active => Ok(Credential {
-            bot_id: key.bot_id,
+    match &found.key {
+        Some(key) if key.active && key.key == token => Some(Credential {
+            bot_id: key.bot_id.clone(),
             kind: KeyKind::Publishable,
-            allowed_origins: Some(key.allowed_origins),
-            token: key.key,
+            allowed_origins: Some(key.allowed_origins.clone()),
+            token: key.key.clone(),
         }),
-        _ => Err(AppError::InvalidApiKey),
+        _ => None,
     }
 }
 

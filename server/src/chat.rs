@@ -56,9 +56,11 @@ async fn handle(
     )
     .await;
     let result = async {
-        let Admitted { bot, .. } = admitted?;
+        let Admitted {
+            bot, has_upstream, ..
+        } = admitted?;
         let request = validate(body?)?;
-        reply(state, &bot, request).await
+        reply(state, &bot, has_upstream, request).await
     }
     .await;
     (rate_limit, result)
@@ -88,12 +90,23 @@ impl ReplyFormat {
     }
 }
 
-async fn reply(state: &AppState, bot: &Bot, request: ChatRequest) -> Result<Response, AppError> {
+/// `has_upstream`: whether the bot has an AI upstream (read with the bot: a bot without one
+/// costs no extra read).
+async fn reply(
+    state: &AppState,
+    bot: &Bot,
+    has_upstream: bool,
+    request: ChatRequest,
+) -> Result<Response, AppError> {
     if bot.credits == Some(0) {
         return Err(AppError::InsufficientCredits);
     }
     let format = ReplyFormat::choose(request.stream, bot.stream_default);
-    if let Some(settings) = upstream::settings(&state.store, &bot.id).await? {
+    let settings = match has_upstream {
+        true => upstream::settings(&state.store, &bot.id).await?,
+        false => None,
+    };
+    if let Some(settings) = settings {
         return upstream_reply(state, bot, &request, &settings, format).await;
     }
     let answer = faq::answer(&state.store, &bot.id, &bot.name, &request.message).await?;

@@ -502,15 +502,75 @@ pub async fn search(
     terms: &[String],
     limit: u32,
 ) -> Result<Vec<Hit>, StoreError> {
+    let Some((sql, query, in_titles)) = search_sql(store.backend(), terms) else {
+        return Ok(Vec::new());
+    };
+    let rows = sqlx::query(sql)
+        .bind(query)
+        .bind(bot_id)
+        .bind(i64::from(limit))
+        .bind(in_titles)
+        .fetch_all(store.reader())
+        .await?;
+    Ok(rows.iter().map(Hit::from_row).collect::<Result<_, _>>()?)
+}
+
+/// The passage that answers a question, in one read: the bot's first passage titled
+/// `title_key` ([`faq::normalise_title`]; `Some((true, hit))`), else its best passage for
+/// `terms` as [`search`] finds it (`Some((false, hit))`).
+pub async fn answer_passage(
+    store: &Store,
+    bot_id: &str,
+    title_key: &str,
+    terms: &[String],
+) -> Result<Option<(bool, Hit)>, StoreError> {
+    if title_key.is_empty() {
+        let found = search(store, bot_id, terms, 1).await?;
+        return Ok(found.into_iter().next().map(|hit| (false, hit)));
+    }
+    let Some((search_sql, query, in_titles)) = search_sql(store.backend(), terms) else {
+        let found = passage_titled(store, bot_id, title_key).await?;
+        return Ok(found.map(|hit| (true, hit)));
+    };
+    // The title match ranks first; the search's own order after it.
+    let sql = format!(
+        "SELECT title, body, follow_ups, score, strong, exact FROM (
+             SELECT CAST(1 AS BIGINT) AS exact, title, body, follow_ups,
+                    CAST(0 AS DOUBLE PRECISION) AS score, CAST(1 AS BIGINT) AS strong, id AS pid
+             FROM passages WHERE bot_id = $2 AND title_key = $5
+             UNION ALL
+             SELECT CAST(0 AS BIGINT) AS exact, s.title, s.body, s.follow_ups, s.score, s.strong,
+                    s.pid
+             FROM ({search_sql}) s
+         ) found ORDER BY exact DESC, score DESC, pid LIMIT 1"
+    );
+    let row = sqlx::query(&sql)
+        .bind(query)
+        .bind(bot_id)
+        .bind(1_i64)
+        .bind(in_titles)
+        .bind(title_key)
+        .fetch_optional(store.reader())
+        .await?;
+    Ok(match row {
+        Some(row) => Some((row.try_get::<i64, _>("exact")? != 0, Hit::from_row(&row)?)),
+        None => None,
+    })
+}
+
+/// The search statement for `terms` on `backend` (binds: `$1` the query, `$2` the bot, `$3`
+/// the limit, `$4` the title-words query; columns as [`Hit`] reads them, and `pid`), or
+/// `None` when no term is left to search for.
+fn search_sql(backend: Backend, terms: &[String]) -> Option<(&'static str, String, String)> {
     // Only letters and digits reach the query languages: nothing in a term is an operator.
     let terms: Vec<&String> = terms
         .iter()
         .filter(|t| !t.is_empty() && t.chars().all(char::is_alphanumeric))
         .collect();
     if terms.is_empty() {
-        return Ok(Vec::new());
+        return None;
     }
-    let (sql, query, in_titles) = match store.backend() {
+    Some(match backend {
         Backend::Sqlite => {
             let any = terms
                 .iter()
@@ -522,7 +582,7 @@ pub async fn search(
                         -bm25(passages_fts, 3.0, 2.0, 1.0) AS score,
                         CASE WHEN p.id IN (SELECT rowid FROM passages_fts
                                            WHERE passages_fts MATCH $4)
-                             THEN 1 ELSE 0 END AS strong
+                             THEN 1 ELSE 0 END AS strong, p.id AS pid
                  FROM passages_fts JOIN passages p ON p.id = passages_fts.rowid
                  WHERE passages_fts MATCH $1 AND p.bot_id = $2
                  ORDER BY score DESC, p.id LIMIT $3",
@@ -534,7 +594,8 @@ pub async fn search(
             "SELECT title, body, follow_ups,
                     CAST(ts_rank(ARRAY[0.3, 0.4, 0.6, 1.0]::float4[], search,
                                  to_tsquery('english', $1)) AS DOUBLE PRECISION) AS score,
-                    CASE WHEN search @@ to_tsquery('english', $4) THEN 1 ELSE 0 END AS strong
+                    CASE WHEN search @@ to_tsquery('english', $4) THEN 1 ELSE 0 END AS strong,
+                    id AS pid
              FROM passages
              WHERE bot_id = $2 AND search @@ to_tsquery('english', $1)
              ORDER BY score DESC, id LIMIT $3",
@@ -549,15 +610,7 @@ pub async fn search(
                 .collect::<Vec<_>>()
                 .join(" | "),
         ),
-    };
-    let rows = sqlx::query(sql)
-        .bind(query)
-        .bind(bot_id)
-        .bind(i64::from(limit))
-        .bind(in_titles)
-        .fetch_all(store.reader())
-        .await?;
-    Ok(rows.iter().map(Hit::from_row).collect::<Result<_, _>>()?)
+    })
 }
 
 /// The bot's first passage titled `title_key` ([`faq::normalise_title`]).

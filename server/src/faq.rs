@@ -156,12 +156,23 @@ pub async fn answer(
     bot_name: &str,
     message: &str,
 ) -> Result<Answer, StoreError> {
-    if let Some(hit) = documents::passage_titled(store, bot_id, &normalise_title(message)).await? {
+    let title_key = normalise_title(message);
+    let words: Vec<String> = words(message).collect();
+    let greeting = is_made_of(&words, GREETING_WORDS, GREETING_CORE);
+    let thanks = is_made_of(&words, THANKS_WORDS, THANKS_CORE);
+    // A greeting or a thank-you needs only the title match; anything else reads the title
+    // match and the search in one go.
+    let terms = if greeting || thanks {
+        Vec::new()
+    } else {
+        query_terms(message)
+    };
+    let found = documents::answer_passage(store, bot_id, &title_key, &terms).await?;
+    if let Some((true, hit)) = found {
         // A clicked quick reply, or a question asked exactly as a heading words it.
         return Ok(entry_answer(hit, 1.0));
     }
-    let words: Vec<String> = words(message).collect();
-    if is_made_of(&words, GREETING_WORDS, GREETING_CORE) {
+    if greeting {
         let topics = documents::topics(store, bot_id, TOPICS).await?;
         let text = if topics.is_empty() {
             format!("Hi! I'm {bot_name}. What would you like to know?")
@@ -175,7 +186,7 @@ pub async fn answer(
             confidence: RULE_CONFIDENCE,
         });
     }
-    if is_made_of(&words, THANKS_WORDS, THANKS_CORE) {
+    if thanks {
         return Ok(Answer {
             text: "You're welcome! Is there anything else I can help you with?".to_owned(),
             suggested_actions: Vec::new(),
@@ -183,13 +194,8 @@ pub async fn answer(
             confidence: RULE_CONFIDENCE,
         });
     }
-    let terms = query_terms(message);
     let min = documents::min_score(store.backend());
-    match documents::search(store, bot_id, &terms, 1)
-        .await?
-        .into_iter()
-        .next()
-    {
+    match found.map(|(_, hit)| hit) {
         Some(hit) if hit.score >= min || hit.strong => {
             // A topic named in a title counts as at least a fair match.
             let confidence = confidence(hit.score, min).max(0.5);

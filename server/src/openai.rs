@@ -36,7 +36,9 @@ pub async fn completions(
     let (rate_limit, admitted) =
         admit(&state, &headers, &caller, choice, Counting::Count, None).await;
     let result = async {
-        let Admitted { bot, .. } = admitted?;
+        let Admitted {
+            bot, has_upstream, ..
+        } = admitted?;
         let Json(request) = body?;
         let Some(model) = model else {
             return Err(AppError::InvalidRequest(
@@ -54,7 +56,11 @@ pub async fn completions(
             ));
         };
         check_message(&question.content, "messages[].content")?;
-        if let Some(settings) = crate::upstream::settings(&state.store, &bot.id).await? {
+        let settings = match has_upstream {
+            true => crate::upstream::settings(&state.store, &bot.id).await?,
+            false => None,
+        };
+        if let Some(settings) = settings {
             let created = state.now_unix();
             let turns = Some(crate::upstream::client_turns(&request.messages));
             if request.stream {

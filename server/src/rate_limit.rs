@@ -9,7 +9,7 @@
 use axum::http::HeaderValue;
 use axum::response::{IntoResponseParts, ResponseParts};
 
-use crate::store::{Store, StoreError};
+use crate::store::{RateHits, Store, StoreError};
 
 /// The window length unless the server says otherwise ([`RateLimiter::new`]).
 pub const DEFAULT_WINDOW_SECS: u64 = 60;
@@ -82,6 +82,19 @@ impl RateLimiter {
         self.window_secs
     }
 
+    /// The status of a window read from the store (`None`: no window open at `now`).
+    pub fn window_status(
+        &self,
+        limit: u32,
+        window: Option<(u64, u32)>,
+        now: u64,
+    ) -> RateLimitStatus {
+        match window {
+            Some((start, hits)) => self.status(limit, start, hits),
+            None => self.status(limit, now, 0),
+        }
+    }
+
     fn status(&self, limit: u32, start: u64, hits: u32) -> RateLimitStatus {
         RateLimitStatus {
             limit,
@@ -112,6 +125,43 @@ impl RateLimiter {
         })
     }
 
+    /// Counts a request against the visitor's window and then the bot's, in one store call:
+    /// nothing when the bot's window is used up already (so a bot's visitor windows number at
+    /// most its own limit per window, whatever ids clients invent), and not the bot's when
+    /// the visitor's refuses. Allowed: the tighter of the two statuses.
+    pub async fn check_visitor_and_bot(
+        &self,
+        store: &Store,
+        visitor: (&str, u32),
+        bot: (&str, u32),
+        now: u64,
+    ) -> Result<Decision, StoreError> {
+        let limited = |status: RateLimitStatus| Decision::Limited {
+            status,
+            retry_after_s: status.reset_unix.saturating_sub(now).max(1),
+        };
+        let hits = store
+            .hit_rate_windows(Some(bot), &[visitor, bot], self.window_secs, now)
+            .await?;
+        Ok(match hits {
+            RateHits::Full(start, hits) => limited(self.status(bot.1, start, hits)),
+            RateHits::Counted(counted) => {
+                let mut allowed: Option<RateLimitStatus> = None;
+                for ((_, limit), (start, hits)) in [visitor, bot].into_iter().zip(counted) {
+                    let status = self.status(limit, start, hits);
+                    if hits > limit {
+                        return Ok(limited(status));
+                    }
+                    allowed = Some(allowed.map_or(status, |other| tighter(other, status)));
+                }
+                match allowed {
+                    Some(status) => Decision::Allowed(status),
+                    None => limited(self.status(bot.1, now, bot.1)),
+                }
+            }
+        })
+    }
+
     /// The status for `scope` at `now` without counting a request (for refused requests).
     pub async fn peek(
         &self,
@@ -120,14 +170,36 @@ impl RateLimiter {
         limit: u32,
         now: u64,
     ) -> Result<RateLimitStatus, StoreError> {
-        Ok(match store.peek_rate_window(scope, now).await? {
-            Some((start, hits)) => self.status(limit, start, hits),
-            None => self.status(limit, now, 0),
-        })
+        Ok(self.window_status(limit, store.peek_rate_window(scope, now).await?, now))
+    }
+
+    /// The tighter of the statuses of two scopes at `now`, without counting (one read).
+    pub async fn peek_both(
+        &self,
+        store: &Store,
+        first: (&str, u32),
+        second: (&str, u32),
+        now: u64,
+    ) -> Result<RateLimitStatus, StoreError> {
+        let windows = store.peek_rate_windows(&[first.0, second.0], now).await?;
+        Ok(tighter(
+            self.window_status(first.1, windows.first().copied().flatten(), now),
+            self.window_status(second.1, windows.get(1).copied().flatten(), now),
+        ))
     }
 
     /// Deletes up to `batch` windows that have ended by `now`; returns how many.
     pub async fn prune(&self, store: &Store, now: u64, batch: u32) -> Result<u64, StoreError> {
         store.prune_rate_windows(now, batch).await
+    }
+}
+
+/// Of two windows, the one the caller is closer to the end of (fewer requests left; then the
+/// smaller limit).
+pub fn tighter(a: RateLimitStatus, b: RateLimitStatus) -> RateLimitStatus {
+    if (b.remaining, b.limit) < (a.remaining, a.limit) {
+        b
+    } else {
+        a
     }
 }

@@ -66,6 +66,8 @@ pub const DEFAULT_VISITOR_RATE_LIMIT: u32 = 30;
 
 /// How many read-only connections the SQLite backend opens (besides its one writer).
 const SQLITE_READERS: u32 = 4;
+/// Connections for analytics reads (both backends), apart from the chat requests' readers.
+const ANALYTICS_CONNECTIONS: u32 = 2;
 /// The PostgreSQL pool's size, unless [`StoreOptions::max_connections`] says otherwise.
 pub const DEFAULT_PG_CONNECTIONS: u32 = 16;
 /// How long a claimed chataibot job is its instance's before another may claim it.
@@ -506,6 +508,31 @@ pub struct BotAnalytics {
 /// How many questions [`BotAnalytics::top_questions`] lists.
 pub const TOP_QUESTIONS: usize = 5;
 
+/// What [`Store::admission`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admission {
+    /// The bot asked for (or the key's).
+    pub bot: Option<Bot>,
+    /// The publishable key, active or not.
+    pub key: Option<ApiKey>,
+    /// The bot of the secret key.
+    pub secret_key_bot: Option<String>,
+    /// Whether the bot answers through an AI upstream ([`crate::upstream::settings`]).
+    pub has_upstream: bool,
+    /// The open window of wrong keys from the caller's address (start, count).
+    pub failures: Option<(u64, u32)>,
+}
+
+/// The outcome of [`Store::hit_rate_windows`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RateHits {
+    /// The guard window is used up (its start and count): nothing was counted.
+    Full(u64, u32),
+    /// The windows counted, in order (start, count after the hit): all of them, or up to and
+    /// including the first whose count went over its limit (the request is refused).
+    Counted(Vec<(u64, u32)>),
+}
+
 /// How to open a store.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StoreOptions {
@@ -525,6 +552,9 @@ struct Inner {
     writer: AnyPool,
     /// Reads. SQLite: read-only connections; PostgreSQL: the writer pool.
     reader: AnyPool,
+    /// Analytics reads, on connections of their own: however many analytics calls run, the
+    /// chat requests' reads never wait for a connection behind them.
+    analytics: AnyPool,
     /// Writes that may be lost in a database crash (rate-limit windows, heartbeats). SQLite:
     /// the writer; PostgreSQL: a few connections with `synchronous_commit = off`, so a chat
     /// request's rate-limit hit does not wait for a WAL flush (its message still does).
@@ -582,24 +612,30 @@ impl Store {
         legacy::prepare(&writer).await?;
         SQLITE_MIGRATIONS.run(&writer).await?;
         legacy::finish(&writer).await?;
-        let reader_options: AnyConnectOptions = format!("{url}?mode=ro").parse()?;
-        let reader = AnyPoolOptions::new()
-            .max_connections(SQLITE_READERS)
-            .acquire_timeout(Duration::from_secs(60))
-            .test_before_acquire(false)
-            .after_connect(|conn, _| {
-                Box::pin(async move {
-                    conn.execute("PRAGMA busy_timeout = 5000;").await?;
-                    Ok(())
+        let readers = |size: u32| {
+            AnyPoolOptions::new()
+                .max_connections(size)
+                .acquire_timeout(Duration::from_secs(60))
+                .test_before_acquire(false)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute("PRAGMA busy_timeout = 5000;").await?;
+                        Ok(())
+                    })
                 })
-            })
-            .connect_with(reader_options)
+        };
+        let reader_options: AnyConnectOptions = format!("{url}?mode=ro").parse()?;
+        let reader = readers(SQLITE_READERS)
+            .connect_with(reader_options.clone())
             .await?;
+        let analytics = readers(ANALYTICS_CONNECTIONS)
+            .min_connections(0)
+            .connect_lazy_with(reader_options);
         let store = Self::with_pools(
             Backend::Sqlite,
             writer.clone(),
             writer,
-            reader,
+            [reader, analytics],
             path.display().to_string(),
             Some(path),
         )?;
@@ -638,11 +674,16 @@ impl Store {
             })
             .connect_with(url.parse()?)
             .await?;
+        let analytics = AnyPoolOptions::new()
+            .max_connections(ANALYTICS_CONNECTIONS)
+            .acquire_timeout(Duration::from_secs(60))
+            .test_before_acquire(false)
+            .connect_lazy_with(url.parse()?);
         let store = Self::with_pools(
             Backend::Postgres,
             counters,
             pool.clone(),
-            pool,
+            [pool, analytics],
             redact(url),
             None,
         )?;
@@ -668,7 +709,7 @@ impl Store {
         backend: Backend,
         counters: AnyPool,
         writer: AnyPool,
-        reader: AnyPool,
+        [reader, analytics]: [AnyPool; 2],
         location: String,
         path: Option<PathBuf>,
     ) -> Result<Self, StoreError> {
@@ -678,6 +719,7 @@ impl Store {
                 counters,
                 writer,
                 reader,
+                analytics,
                 location,
                 path,
                 instance: format!("inst_{}", ids::random_hex(16)?),
@@ -718,6 +760,7 @@ impl Store {
         self.inner.counters.close().await;
         self.inner.writer.close().await;
         self.inner.reader.close().await;
+        self.inner.analytics.close().await;
     }
 
     /// The pool for writes outside a transaction (the webhook outbox, [`crate::webhooks`]).
@@ -779,6 +822,83 @@ impl Store {
                 .fetch_optional(&self.inner.reader)
                 .await?;
         Ok(row.as_ref().map(ApiKey::from_row).transpose()?)
+    }
+
+    /// What a request's admission needs, read in one statement: the bot (`bot_id`, or else
+    /// the bot of the key), the publishable key `key` (active or not), the bot of the secret
+    /// key whose hash is `secret_hash`, whether the bot has an AI upstream, and the window of
+    /// `failure_scope` (wrong keys from the caller's address) open at unix second `now`.
+    pub async fn admission(
+        &self,
+        bot_id: Option<&str>,
+        key: &str,
+        secret_hash: &str,
+        failure_scope: &str,
+        now: u64,
+    ) -> Result<Admission, StoreError> {
+        static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let sql = SQL.get_or_init(|| {
+            let bot_columns = BOT_COLUMNS
+                .split(',')
+                .map(|column| format!("b.{}", column.trim()))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!(
+                "SELECT {bot_columns},
+                        k.key AS key_key, k.bot_id AS key_bot_id,
+                        k.allowed_origins AS key_allowed_origins, k.active AS key_active,
+                        s.bot_id AS secret_bot_id,
+                        CAST(CASE WHEN u.bot_id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS upstream,
+                        f.window_start AS failures_start, f.hits AS failures_hits
+                 FROM (SELECT 1 AS one) AS request
+                 LEFT JOIN api_keys k ON k.key = $1
+                 LEFT JOIN secret_keys s ON s.hash = $2
+                 LEFT JOIN bots b ON b.id = COALESCE(CAST($3 AS TEXT), k.bot_id, s.bot_id)
+                 LEFT JOIN bot_upstreams u ON u.bot_id = b.id
+                 LEFT JOIN rate_windows f
+                     ON f.scope = $4 AND f.window_start + f.window_secs > $5"
+            )
+        });
+        let row = sqlx::query(sql)
+            .bind(key)
+            .bind(secret_hash)
+            .bind(bot_id)
+            .bind(failure_scope)
+            .bind(i64::try_from(now).unwrap_or(i64::MAX / 2))
+            .fetch_one(&self.inner.reader)
+            .await?;
+        let bot = match row.try_get::<Option<String>, _>("id")? {
+            Some(_) => Some(Bot::from_row(&row)?),
+            None => None,
+        };
+        let key = match row.try_get::<Option<String>, _>("key_key")? {
+            Some(key) => Some(ApiKey {
+                key,
+                bot_id: row.try_get("key_bot_id")?,
+                allowed_origins: AllowedOrigins::parse(
+                    &row.try_get::<String, _>("key_allowed_origins")?,
+                ),
+                active: row.try_get::<i64, _>("key_active")? != 0,
+            }),
+            None => None,
+        };
+        let failures = match (
+            row.try_get::<Option<i64>, _>("failures_start")?,
+            row.try_get::<Option<i64>, _>("failures_hits")?,
+        ) {
+            (Some(start), Some(hits)) => Some((
+                u64::try_from(start).unwrap_or(0),
+                u32::try_from(hits.max(0)).unwrap_or(u32::MAX),
+            )),
+            _ => None,
+        };
+        Ok(Admission {
+            has_upstream: bot.is_some() && row.try_get::<i64, _>("upstream")? != 0,
+            bot,
+            key,
+            secret_key_bot: row.try_get("secret_bot_id")?,
+            failures,
+        })
     }
 
     /// Makes a new secret key for the bot, stores its hash ([`crate::ids::secret_key_hash`])
@@ -1301,7 +1421,7 @@ impl Store {
     /// A bot's figures for the messages stored from `from_ms` (inclusive) to `until_ms`
     /// (exclusive): the whole UTC days inside the period from the daily rollups, the partial
     /// days at its ends from the messages themselves (by the `(bot_id, created_at)` index).
-    /// Runs on the readers, so it never holds up a chat request.
+    /// Runs on connections of its own, so it never holds up a chat request's read.
     pub async fn analytics(
         &self,
         bot_id: &str,
@@ -1330,7 +1450,7 @@ impl Store {
         } else {
             (0, 0, (from, until), (0, 0))
         };
-        let mut conn = self.inner.reader.acquire().await?;
+        let mut conn = self.inner.analytics.acquire().await?;
         let days = sqlx::query(
             "SELECT CAST(COALESCE(SUM(messages), 0) AS BIGINT) AS messages,
                     CAST(COALESCE(SUM(replies), 0) AS BIGINT) AS replies,
@@ -1429,16 +1549,37 @@ impl Store {
             .fetch_all(&mut *conn)
             .await?
         };
+        // Each question as first worded, all in one read (a fixed-length `IN` list).
+        let mut firsts: Vec<i64> = Vec::with_capacity(top.len());
+        for row in &top {
+            firsts.push(row.try_get("first_seq")?);
+        }
+        let mut wordings: std::collections::HashMap<i64, String> = Default::default();
+        if let Some(last) = firsts.last().copied() {
+            let sql = format!(
+                "SELECT seq, content FROM messages WHERE seq IN ({})",
+                (1..=TOP_QUESTIONS)
+                    .map(|n| format!("${n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let rows = (0..TOP_QUESTIONS)
+                .map(|i| firsts.get(i).copied().unwrap_or(last))
+                .fold(sqlx::query(&sql), |query, seq| query.bind(seq))
+                .fetch_all(&mut *conn)
+                .await?;
+            for row in &rows {
+                wordings.insert(row.try_get("seq")?, row.try_get("content")?);
+            }
+        }
         let mut top_questions = Vec::with_capacity(top.len());
-        for row in top {
-            let first_seq: i64 = row.try_get("first_seq")?;
-            let wording: Option<String> =
-                sqlx::query_scalar("SELECT content FROM messages WHERE seq = $1")
-                    .bind(first_seq)
-                    .fetch_optional(&mut *conn)
-                    .await?;
+        for (row, first_seq) in top.iter().zip(&firsts) {
             let key: String = row.try_get("question_key")?;
-            top_questions.push(wording.map_or(key, |text| text.trim().to_owned()));
+            top_questions.push(
+                wordings
+                    .get(first_seq)
+                    .map_or(key, |text| text.trim().to_owned()),
+            );
         }
         Ok(BotAnalytics {
             total_messages: u64::try_from(messages).unwrap_or(0),
@@ -1599,35 +1740,78 @@ impl Store {
         window_secs: u64,
         now: u64,
     ) -> Result<(u64, u32), StoreError> {
+        match self
+            .hit_rate_windows(None, &[(scope, limit)], window_secs, now)
+            .await?
+        {
+            RateHits::Counted(counted) => counted.first().copied().ok_or_else(no_window),
+            RateHits::Full(start, hits) => Ok((start, hits)),
+        }
+    }
+
+    /// Counts a request against each of `hits`' windows in order, as
+    /// [`Store::hit_rate_window`] does, stopping after the first that refuses it; but nothing
+    /// at all when the `guard` window is used up already. One store call: on PostgreSQL one
+    /// statement, on SQLite one job of the next group commit.
+    pub async fn hit_rate_windows(
+        &self,
+        guard: Option<(&str, u32)>,
+        hits: &[(&str, u32)],
+        window_secs: u64,
+        now: u64,
+    ) -> Result<RateHits, StoreError> {
         let now = i64::try_from(now).unwrap_or(i64::MAX / 2);
         let window_secs = i64::try_from(window_secs).unwrap_or(i64::MAX / 4);
-        let limit = i64::from(limit);
-        let (start, hits) = match self.inner.backend {
-            // SQLite: one writer; the hit joins the next group commit.
+        let job = group::HitJob {
+            guard: guard.map(|(scope, limit)| (scope.to_owned(), i64::from(limit))),
+            hits: hits
+                .iter()
+                .map(|(scope, limit)| ((*scope).to_owned(), i64::from(*limit)))
+                .collect(),
+            window_secs,
+            now,
+        };
+        let raw = match self.inner.backend {
+            // SQLite: one writer; the hits join the next group commit.
             Backend::Sqlite => {
                 let (done, answer) = tokio::sync::oneshot::channel();
-                group::push(
-                    self,
-                    group::Job::Hit(group::HitJob {
-                        scope: scope.to_owned(),
-                        limit,
-                        window_secs,
-                        now,
-                        done,
-                    }),
-                );
+                group::push(self, group::Job::Hit(job, done));
                 answer.await.or_else(group::gone)??
             }
-            // PostgreSQL: its own statement on the counters pool (no WAL flush waited for).
+            // PostgreSQL: on the counters pool (no WAL flush waited for).
             Backend::Postgres => {
                 let mut conn = self.inner.counters.acquire().await?;
-                hit_rate_window_on(&mut conn, scope, limit, window_secs, now).await?
+                match (&job.guard, job.hits.as_slice()) {
+                    (None, [(scope, limit)]) => RawHits::Counted(vec![
+                        hit_rate_window_on(&mut conn, scope, *limit, window_secs, now).await?,
+                    ]),
+                    (Some(guard), [first, second]) => {
+                        guarded_pair_on(&mut conn, guard, first, second, window_secs, now).await?
+                    }
+                    _ => {
+                        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                        let raw = job.run_on(&mut tx).await?;
+                        tx.commit().await?;
+                        raw
+                    }
+                }
             }
         };
-        Ok((
-            u64::try_from(start).unwrap_or(0),
-            u32::try_from(hits.max(0)).unwrap_or(u32::MAX),
-        ))
+        let convert = |(start, hits): (i64, i64)| {
+            (
+                u64::try_from(start).unwrap_or(0),
+                u32::try_from(hits.max(0)).unwrap_or(u32::MAX),
+            )
+        };
+        Ok(match raw {
+            RawHits::Full(window) => {
+                let (start, hits) = convert(window);
+                RateHits::Full(start, hits)
+            }
+            RawHits::Counted(counted) => {
+                RateHits::Counted(counted.into_iter().map(convert).collect())
+            }
+        })
     }
 
     /// `scope`'s current window (start, count) at unix second `now`, without counting; `None`
@@ -1637,39 +1821,71 @@ impl Store {
         scope: &str,
         now: u64,
     ) -> Result<Option<(u64, u32)>, StoreError> {
+        Ok(self.peek_rate_windows(&[scope], now).await?.remove(0))
+    }
+
+    /// [`Store::peek_rate_window`] for one or two scopes in one statement (in their order).
+    pub async fn peek_rate_windows(
+        &self,
+        scopes: &[&str],
+        now: u64,
+    ) -> Result<Vec<Option<(u64, u32)>>, StoreError> {
         let now = i64::try_from(now).unwrap_or(i64::MAX / 2);
-        let row = sqlx::query(
-            "SELECT window_start, hits FROM rate_windows
-             WHERE scope = $1 AND window_start + window_secs > $2",
+        let first = scopes.first().copied().unwrap_or("");
+        let second = scopes.get(1).copied().unwrap_or(first);
+        let rows = sqlx::query(
+            "SELECT scope, window_start, hits FROM rate_windows
+             WHERE scope IN ($1, $2) AND window_start + window_secs > $3",
         )
-        .bind(scope)
+        .bind(first)
+        .bind(second)
         .bind(now)
         // A reader sees every committed hit (SQLite's writer may be busy with a group commit).
-        .fetch_optional(&self.inner.reader)
+        .fetch_all(&self.inner.reader)
         .await?;
-        Ok(match row {
-            Some(row) => Some((
+        let mut found = Vec::with_capacity(rows.len());
+        for row in &rows {
+            found.push((
+                row.try_get::<String, _>("scope")?,
                 u64::try_from(row.try_get::<i64, _>("window_start")?).unwrap_or(0),
                 u32::try_from(row.try_get::<i64, _>("hits")?.max(0)).unwrap_or(u32::MAX),
-            )),
-            None => None,
-        })
+            ));
+        }
+        Ok(scopes
+            .iter()
+            .map(|scope| {
+                found
+                    .iter()
+                    .find(|(s, _, _)| s == scope)
+                    .map(|(_, start, hits)| (*start, *hits))
+            })
+            .collect())
     }
 
     /// Deletes up to `batch` windows that ended before unix second `now` (bounded work per
     /// call, whatever scopes clients made up). Returns how many were deleted.
     pub async fn prune_rate_windows(&self, now: u64, batch: u32) -> Result<u64, StoreError> {
         let now = i64::try_from(now).unwrap_or(i64::MAX / 2);
-        Ok(sqlx::query(
-            "DELETE FROM rate_windows WHERE scope IN (
-                 SELECT scope FROM rate_windows WHERE window_start + window_secs <= $1
-                 ORDER BY window_start LIMIT $2)",
-        )
-        .bind(now)
-        .bind(i64::from(batch))
-        .execute(&self.inner.counters)
-        .await?
-        .rows_affected())
+        // PostgreSQL: windows a hit holds are skipped (they are not ended for long), so a
+        // prune never waits for a hit that waits for it.
+        let sql = match self.inner.backend {
+            Backend::Sqlite => {
+                "DELETE FROM rate_windows WHERE scope IN (
+                     SELECT scope FROM rate_windows WHERE window_start + window_secs <= $1
+                     ORDER BY window_start LIMIT $2)"
+            }
+            Backend::Postgres => {
+                "DELETE FROM rate_windows WHERE scope IN (
+                     SELECT scope FROM rate_windows WHERE window_start + window_secs <= $1
+                     ORDER BY window_start LIMIT $2 FOR UPDATE SKIP LOCKED)"
+            }
+        };
+        Ok(sqlx::query(sql)
+            .bind(now)
+            .bind(i64::from(batch))
+            .execute(&self.inner.counters)
+            .await?
+            .rows_affected())
     }
 
     // -----------------------------------------------------------------------------------------
@@ -1735,27 +1951,110 @@ async fn hit_rate_window_on(
     window_secs: i64,
     now: i64,
 ) -> Result<(i64, i64), StoreError> {
-    let row = sqlx::query(
-        "INSERT INTO rate_windows (scope, window_start, window_secs, hits)
-         VALUES ($1, $2, $3, 1)
-         ON CONFLICT (scope) DO UPDATE SET
-             hits = CASE
-                 WHEN rate_windows.window_start + rate_windows.window_secs <= $2 THEN 1
-                 WHEN rate_windows.hits > $4 THEN rate_windows.hits
-                 ELSE rate_windows.hits + 1 END,
-             window_start = CASE
-                 WHEN rate_windows.window_start + rate_windows.window_secs <= $2 THEN $2
-                 ELSE rate_windows.window_start END,
-             window_secs = $3
-         RETURNING window_start, hits",
-    )
-    .bind(scope)
-    .bind(now)
-    .bind(window_secs)
-    .bind(limit)
-    .fetch_one(&mut *conn)
-    .await?;
+    let sql = format!(
+        "INSERT INTO rate_windows AS w (scope, window_start, window_secs, hits)
+         VALUES ($1, $2, $3, 1) {HIT_UPSERT}"
+    );
+    let row = sqlx::query(&sql)
+        .bind(scope)
+        .bind(now)
+        .bind(window_secs)
+        .bind(limit)
+        .fetch_one(&mut *conn)
+        .await?;
     Ok((row.try_get("window_start")?, row.try_get("hits")?))
+}
+
+/// The statement of a rate-limit hit: insert the window, or count in it (a new window when
+/// it ended; no more counting once it is over `$4`). `w` is the stored window.
+const HIT_UPSERT: &str = "ON CONFLICT (scope) DO UPDATE SET
+         hits = CASE
+             WHEN w.window_start + w.window_secs <= $2 THEN 1
+             WHEN w.hits > $4 THEN w.hits
+             ELSE w.hits + 1 END,
+         window_start = CASE
+             WHEN w.window_start + w.window_secs <= $2 THEN $2
+             ELSE w.window_start END,
+         window_secs = $3
+     RETURNING window_start, hits";
+
+/// The windows a guarded pair of hits returns, by part.
+const PAIR_GUARD: i64 = 0;
+const PAIR_FIRST: i64 = 1;
+const PAIR_SECOND: i64 = 2;
+
+/// [`Store::hit_rate_windows`] on PostgreSQL for a guard and two hits (a visitor's window,
+/// then the bot's, guarded by the bot's): one statement. The second hit reads the first's
+/// outcome, so both windows are locked in the same order by every request.
+async fn guarded_pair_on(
+    conn: &mut AnyConnection,
+    guard: &(String, i64),
+    first: &(String, i64),
+    second: &(String, i64),
+    window_secs: i64,
+    now: i64,
+) -> Result<RawHits, StoreError> {
+    let upsert = |limit: &str| HIT_UPSERT.replace("$4", limit);
+    let sql = format!(
+        "WITH guard AS (
+             SELECT window_start, hits FROM rate_windows
+             WHERE scope = $5 AND window_start + window_secs > $2 AND hits >= $6),
+         first_hit AS (
+             INSERT INTO rate_windows AS w (scope, window_start, window_secs, hits)
+             SELECT $1, $2, $3, 1 WHERE NOT EXISTS (SELECT 1 FROM guard)
+             {first_upsert}),
+         second_hit AS (
+             INSERT INTO rate_windows AS w (scope, window_start, window_secs, hits)
+             SELECT $7, $2, $3, 1 FROM first_hit WHERE first_hit.hits <= $4
+             {second_upsert})
+         SELECT CAST({PAIR_GUARD} AS BIGINT) AS part, window_start, hits FROM guard
+         UNION ALL SELECT CAST({PAIR_FIRST} AS BIGINT), window_start, hits FROM first_hit
+         UNION ALL SELECT CAST({PAIR_SECOND} AS BIGINT), window_start, hits FROM second_hit",
+        first_upsert = upsert("$4"),
+        second_upsert = upsert("$8"),
+    );
+    let rows = sqlx::query(&sql)
+        .bind(first.0.as_str())
+        .bind(now)
+        .bind(window_secs)
+        .bind(first.1)
+        .bind(guard.0.as_str())
+        .bind(guard.1)
+        .bind(second.0.as_str())
+        .bind(second.1)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut parts: Vec<(i64, (i64, i64))> = Vec::with_capacity(rows.len());
+    for row in &rows {
+        parts.push((
+            row.try_get("part")?,
+            (row.try_get("window_start")?, row.try_get("hits")?),
+        ));
+    }
+    if let Some((_, window)) = parts.iter().find(|(part, _)| *part == PAIR_GUARD) {
+        return Ok(RawHits::Full(*window));
+    }
+    let mut counted = Vec::with_capacity(2);
+    for want in [PAIR_FIRST, PAIR_SECOND] {
+        if let Some((_, window)) = parts.iter().find(|(part, _)| *part == want) {
+            counted.push(*window);
+        }
+    }
+    if counted.is_empty() {
+        return Err(no_window());
+    }
+    Ok(RawHits::Counted(counted))
+}
+
+fn no_window() -> StoreError {
+    StoreError::Database(sqlx::Error::RowNotFound)
+}
+
+/// [`Store::hit_rate_windows`]'s outcome as stored (unix seconds and counts as the database
+/// has them).
+pub(crate) enum RawHits {
+    Full((i64, i64)),
+    Counted(Vec<(i64, i64)>),
 }
 
 /// A message about to be inserted.
@@ -2178,7 +2477,7 @@ mod legacy {
             Backend::Sqlite,
             pool.clone(),
             pool.clone(),
-            pool.clone(),
+            [pool.clone(), pool.clone()],
             String::new(),
             None,
         )?;
@@ -2696,6 +2995,60 @@ mod tests {
         assert_eq!(
             store.peek_rate_window("bot:a", 161).await.expect("peek"),
             Some((160, 1))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_visitor_and_its_bot_are_counted_in_one_call_and_a_full_bot_counts_nothing() {
+        let dir = TempDir::new("rate-pair");
+        let store = test_store(&dir.0).await;
+        let pair = |visitor: &'static str, now: u64| {
+            let store = store.clone();
+            async move {
+                store
+                    .hit_rate_windows(Some(("bot:b", 3)), &[(visitor, 2), ("bot:b", 3)], 60, now)
+                    .await
+                    .expect("hits")
+            }
+        };
+        assert_eq!(
+            pair("visitor:1", 100).await,
+            RateHits::Counted(vec![(100, 1), (100, 1)])
+        );
+        assert_eq!(
+            pair("visitor:1", 101).await,
+            RateHits::Counted(vec![(100, 2), (100, 2)])
+        );
+        // The visitor's window refuses: the bot's is not counted.
+        assert_eq!(
+            pair("visitor:1", 102).await,
+            RateHits::Counted(vec![(100, 3)])
+        );
+        assert_eq!(
+            store
+                .peek_rate_windows(&["bot:b", "visitor:1"], 103)
+                .await
+                .expect("peek"),
+            vec![Some((100, 2)), Some((100, 3))]
+        );
+        // Another visitor takes the bot's last request; then the bot's window is full and a
+        // third visitor gets no window at all.
+        assert_eq!(
+            pair("visitor:2", 104).await,
+            RateHits::Counted(vec![(104, 1), (100, 3)])
+        );
+        assert_eq!(pair("visitor:3", 105).await, RateHits::Full(100, 3));
+        assert_eq!(
+            store
+                .peek_rate_window("visitor:3", 105)
+                .await
+                .expect("peek"),
+            None
+        );
+        // A new window of the bot's counts again.
+        assert_eq!(
+            pair("visitor:3", 160).await,
+            RateHits::Counted(vec![(160, 1), (160, 1)])
         );
     }
 

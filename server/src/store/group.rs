@@ -40,7 +40,7 @@ struct QueueState {
 
 pub(super) enum Job {
     Exchange(ExchangeJob),
-    Hit(HitJob),
+    Hit(HitJob, oneshot::Sender<Result<RawHits, StoreError>>),
 }
 
 /// An exchange to store ([`Store::record_exchange`], [`Store::begin_streamed_exchange`]).
@@ -53,18 +53,52 @@ pub(super) struct ExchangeJob {
     pub done: oneshot::Sender<Result<ExchangeOutcome, StoreError>>,
 }
 
-/// A rate-limit hit ([`Store::hit_rate_window`] on SQLite).
+/// Rate-limit hits ([`Store::hit_rate_windows`]; on SQLite through the group commit).
 pub(super) struct HitJob {
-    pub scope: String,
-    pub limit: i64,
+    /// A window that, used up, refuses the request before anything is counted.
+    pub guard: Option<(String, i64)>,
+    /// The windows to count in, in order, with their limits.
+    pub hits: Vec<(String, i64)>,
     pub window_secs: i64,
     pub now: i64,
-    pub done: oneshot::Sender<Result<(i64, i64), StoreError>>,
+}
+
+impl HitJob {
+    /// The hits, one statement each, on `conn` (a transaction).
+    pub(super) async fn run_on(&self, conn: &mut AnyConnection) -> Result<RawHits, StoreError> {
+        if let Some((scope, limit)) = &self.guard {
+            let full = sqlx::query(
+                "SELECT window_start, hits FROM rate_windows
+                 WHERE scope = $1 AND window_start + window_secs > $2 AND hits >= $3",
+            )
+            .bind(scope.as_str())
+            .bind(self.now)
+            .bind(*limit)
+            .fetch_optional(&mut *conn)
+            .await?;
+            if let Some(row) = full {
+                return Ok(RawHits::Full((
+                    row.try_get("window_start")?,
+                    row.try_get("hits")?,
+                )));
+            }
+        }
+        let mut counted = Vec::with_capacity(self.hits.len());
+        for (scope, limit) in &self.hits {
+            let window =
+                hit_rate_window_on(conn, scope, *limit, self.window_secs, self.now).await?;
+            counted.push(window);
+            if window.1 > *limit {
+                break;
+            }
+        }
+        Ok(RawHits::Counted(counted))
+    }
 }
 
 enum Done {
     Exchange(ExchangeOutcome),
-    Hit((i64, i64)),
+    Hit(RawHits),
 }
 
 impl Job {
@@ -73,11 +107,11 @@ impl Job {
         // what it asked for is stored all the same.
         match (self, result) {
             (Job::Exchange(job), Ok(Done::Exchange(outcome))) => drop(job.done.send(Ok(outcome))),
-            (Job::Hit(job), Ok(Done::Hit(hit))) => drop(job.done.send(Ok(hit))),
+            (Job::Hit(_, done), Ok(Done::Hit(hits))) => drop(done.send(Ok(hits))),
             (Job::Exchange(job), Err(err)) => drop(job.done.send(Err(err))),
-            (Job::Hit(job), Err(err)) => drop(job.done.send(Err(err))),
+            (Job::Hit(_, done), Err(err)) => drop(done.send(Err(err))),
             (Job::Exchange(job), Ok(Done::Hit(_))) => drop(job.done.send(Err(mixed_up()))),
-            (Job::Hit(job), Ok(Done::Exchange(_))) => drop(job.done.send(Err(mixed_up()))),
+            (Job::Hit(_, done), Ok(Done::Exchange(_))) => drop(done.send(Err(mixed_up()))),
         }
     }
 }
@@ -184,11 +218,8 @@ async fn attempt(store: &Store, jobs: &[Job]) -> Result<Vec<Done>, StoreError> {
     let mut tx = store.begin().await?;
     let mut done: Vec<Option<Done>> = jobs.iter().map(|_| None).collect();
     for (slot, job) in done.iter_mut().zip(jobs) {
-        if let Job::Hit(hit) = job {
-            let counted =
-                hit_rate_window_on(&mut tx, &hit.scope, hit.limit, hit.window_secs, hit.now)
-                    .await?;
-            *slot = Some(Done::Hit(counted));
+        if let Job::Hit(hit, _) = job {
+            *slot = Some(Done::Hit(hit.run_on(&mut tx).await?));
         }
     }
     let exchanges: Vec<(usize, &ExchangeJob)> = jobs
@@ -196,7 +227,7 @@ async fn attempt(store: &Store, jobs: &[Job]) -> Result<Vec<Done>, StoreError> {
         .enumerate()
         .filter_map(|(i, job)| match job {
             Job::Exchange(exchange) => Some((i, exchange)),
-            Job::Hit(_) => None,
+            Job::Hit(..) => None,
         })
         .collect();
     if !exchanges.is_empty() {
@@ -282,8 +313,12 @@ async fn store_exchanges(
     bot_ids.sort_unstable();
     bot_ids.dedup();
     let listed = padded(&bot_ids);
+    // With each bot, whether it has webhook endpoints (its events are queued below).
     let sql = format!(
-        "SELECT id, credits, monthly_quota FROM bots WHERE id IN ({})",
+        "SELECT id, credits, monthly_quota,
+                CAST(CASE WHEN EXISTS (SELECT 1 FROM webhooks w WHERE w.bot_id = bots.id)
+                          THEN 1 ELSE 0 END AS BIGINT) AS hooked
+         FROM bots WHERE id IN ({})",
         placeholders(1, listed.len())
     );
     let rows = listed
@@ -292,7 +327,11 @@ async fn store_exchanges(
         .fetch_all(&mut **tx)
         .await?;
     let mut limits: HashMap<String, Limits> = HashMap::new();
+    let mut hooked: HashSet<String> = HashSet::new();
     for row in &rows {
+        if row.try_get::<i64, _>("hooked")? != 0 {
+            hooked.insert(row.try_get("id")?);
+        }
         limits.insert(
             row.try_get("id")?,
             Limits {
@@ -317,17 +356,34 @@ async fn store_exchanges(
                 .await?;
         }
         if bot.quota.is_some() {
-            // Creates the month's row if needed and locks it (PostgreSQL); SQLite holds the
-            // write lock already.
-            let usage = sqlx::query(
-                "INSERT INTO monthly_usage (bot_id, month, replies, pending) VALUES ($1, $2, 0, 0)
-                 ON CONFLICT (bot_id, month) DO UPDATE SET replies = monthly_usage.replies
-                 RETURNING replies, pending",
-            )
+            // The month's row, locked until this batch commits (PostgreSQL; SQLite holds the
+            // write lock already). Locking reads writes no new row version; only the first
+            // batch of a month creates the row.
+            let locked = sqlx::query(if postgres {
+                "SELECT replies, pending FROM monthly_usage
+                 WHERE bot_id = $1 AND month = $2 FOR UPDATE"
+            } else {
+                "SELECT replies, pending FROM monthly_usage WHERE bot_id = $1 AND month = $2"
+            })
             .bind(*id)
             .bind(month)
-            .fetch_one(&mut **tx)
+            .fetch_optional(&mut **tx)
             .await?;
+            let usage = match locked {
+                Some(usage) => usage,
+                None => {
+                    sqlx::query(
+                        "INSERT INTO monthly_usage (bot_id, month, replies, pending)
+                         VALUES ($1, $2, 0, 0)
+                         ON CONFLICT (bot_id, month) DO UPDATE SET replies = monthly_usage.replies
+                         RETURNING replies, pending",
+                    )
+                    .bind(*id)
+                    .bind(month)
+                    .fetch_one(&mut **tx)
+                    .await?
+                }
+            };
             bot.replies = usage.try_get("replies")?;
             bot.pending = usage.try_get("pending")?;
         }
@@ -505,19 +561,6 @@ async fn store_exchanges(
     }
 
     // The webhook events, in this transaction, for the bots that have endpoints.
-    let sql = format!(
-        "SELECT DISTINCT bot_id FROM webhooks WHERE bot_id IN ({})",
-        placeholders(1, listed.len())
-    );
-    let query = sqlx::query(&sql);
-    let hooked: HashSet<String> = listed
-        .iter()
-        .fold(query, |query, id| query.bind(*id))
-        .fetch_all(&mut **tx)
-        .await?
-        .iter()
-        .map(|row| row.try_get("bot_id"))
-        .collect::<Result<_, _>>()?;
     for s in stored.iter().filter(|s| hooked.contains(&s.job.bot_id)) {
         let job = s.job;
         let reply = job
