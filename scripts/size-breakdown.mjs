@@ -14,7 +14,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const input = join(root, 'target', 'wasm32-unknown-unknown', 'release', 'chat_widget.wasm');
 const dialect = process.argv[2] || 'chataibot';
 const top = Number(process.argv[3] || 25);
-execFileSync('cargo', ['build', '--release', '--target', 'wasm32-unknown-unknown', '-p', 'chat-widget', '--no-default-features', '--features', dialect], {
+execFileSync('cargo', ['build', '--release', '--target', 'wasm32-unknown-unknown', '-p', 'chat-widget', '--no-default-features', '--features', `${dialect},csr`], {
   cwd: root,
   stdio: 'inherit',
 });

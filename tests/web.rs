@@ -1941,6 +1941,90 @@ async fn jelytech_restores_the_conversation_and_takes_the_bots_look_where_the_pa
 }
 
 #[wasm_bindgen_test]
+async fn a_conversation_the_server_pages_is_read_back_to_its_first_message() {
+    let page = |from: usize, to: usize, more: bool| {
+        let messages: Vec<Value> = (from..to)
+            .map(|i| {
+                let role = if i % 2 == 0 { "user" } else { "assistant" };
+                object()
+                    .with("id", format!("m{i}"))
+                    .with("role", role)
+                    .with("content", format!("message number {i}"))
+            })
+            .collect();
+        let mut page = object()
+            .with("success", true)
+            .with("conversationId", "conv_paged")
+            .with("messages", messages);
+        if more {
+            page = page.with("hasMore", true);
+        }
+        (JSON, page.to_string())
+    };
+    stub_routes(routes(&[
+        (
+            "GET /v1/bots/jely4",
+            vec![(
+                JSON,
+                r#"{ "success": false, "error": "not found", "code": "CHATBOT_NOT_FOUND" }"#
+                    .to_string(),
+            )],
+        ),
+        (
+            "GET /v1/chat/history/conv_paged",
+            vec![
+                page(100, 120, true),
+                page(40, 100, true),
+                page(0, 40, false),
+            ],
+        ),
+    ]));
+    let config = dialect_config("jely4", "jelytech")
+        .primary_color(Color::parse_hex("#1a1a2e").unwrap())
+        .position(chat_widget::Position::BottomRight);
+    let _ = eval_js("localStorage.setItem('chat-widget:jely4:conversation', 'conv_paged')");
+    let visit = Visit::start(config).await;
+    let shown = |v: &Visit| v.all(".cw-msg:not(.cw-msg--greeting)").len();
+    visit.until("the latest fifty", |v| shown(v) == 50).await;
+    let history: Vec<String> = paths()
+        .into_iter()
+        .filter(|path| path.starts_with("/v1/chat/history/"))
+        .collect();
+    assert_eq!(
+        history,
+        [
+            "/v1/chat/history/conv_paged",
+            "/v1/chat/history/conv_paged?before=m100&limit=200",
+            "/v1/chat/history/conv_paged?before=m40&limit=200",
+        ],
+        "the latest page, then the older ones until the server says there are no more"
+    );
+    visit.open().await;
+    visit.get(".cw-earlier").click();
+    visit.until("fifty more", |v| shown(v) == 100).await;
+    visit.get(".cw-earlier").click();
+    visit.until("all of them", |v| shown(v) == 120).await;
+    let first = visit
+        .all(".cw-msg:not(.cw-msg--greeting) .cw-bubble")
+        .first()
+        .and_then(|m| m.text_content())
+        .unwrap_or_default();
+    assert!(
+        first.contains("message number 0"),
+        "the conversation's first message is there, in order: {first}"
+    );
+    let last = visit
+        .all(".cw-msg:not(.cw-msg--greeting) .cw-bubble")
+        .last()
+        .and_then(|m| m.text_content())
+        .unwrap_or_default();
+    assert!(
+        last.contains("message number 119"),
+        "the newest is last: {last}"
+    );
+}
+
+#[wasm_bindgen_test]
 async fn a_long_restored_conversation_shows_its_latest_fifty_then_the_rest_on_demand() {
     let messages: Vec<Value> = (0..120)
         .map(|i| {

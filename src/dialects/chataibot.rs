@@ -70,14 +70,28 @@ impl ChatDialect for Chataibot {
     }
 
     /// The stored conversation's messages, both senders (`GET /api/v1/conversation/{id}/messages`
-    /// without `after`), with the quick replies of the last one when the bot wrote it.
+    /// without `after`, then older pages with `before` where the server pages them), with the
+    /// quick replies of the last one when the bot wrote it.
     async fn restore_history(
         config: &WidgetConfig,
         conversation_id: &str,
     ) -> Result<Vec<Earlier>, ApiError> {
         let path = chataibot::messages_path(usable_id("conversation id", conversation_id)?);
-        let (meta, body) = super::get_json(config, &path).await?;
-        let messages = chataibot::decode_messages(&meta, &body)?;
+        let path = &path;
+        let messages = super::read_pages(
+            |before, limit| async move {
+                let limit = limit.to_string();
+                let query = match &before {
+                    Some(before) => vec![("before", before.as_str()), ("limit", limit.as_str())],
+                    None => Vec::new(),
+                };
+                let (meta, body) = super::get_json(config, path, &query).await?;
+                let page = chataibot::decode_messages_page(&meta, &body)?;
+                Ok((page.messages, page.has_more))
+            },
+            |message: &chataibot::ChatMessage| message.id.as_str(),
+        )
+        .await?;
         let last = messages.len();
         Ok(messages
             .into_iter()

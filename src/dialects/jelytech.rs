@@ -35,16 +35,29 @@ impl ChatDialect for Jelytech {
         .await
     }
 
-    /// `GET /v1/chat/history/{id}`.
+    /// `GET /v1/chat/history/{id}`, then older pages (`?before=&limit=`) where the server
+    /// pages it.
     async fn restore_history(
         config: &WidgetConfig,
         conversation_id: &str,
     ) -> Result<Vec<Earlier>, ApiError> {
         let path = jelytech::history_path(usable_id("conversation id", conversation_id)?);
-        let (meta, body) = super::get_json(config, &path).await?;
-        let history = jelytech::decode_history(&meta, &body)?;
-        Ok(history
-            .messages
+        let path = &path;
+        let messages = super::read_pages(
+            |before, limit| async move {
+                let limit = limit.to_string();
+                let query = match &before {
+                    Some(before) => vec![("before", before.as_str()), ("limit", limit.as_str())],
+                    None => Vec::new(),
+                };
+                let (meta, body) = super::get_json(config, path, &query).await?;
+                let history = jelytech::decode_history(&meta, &body)?;
+                Ok((history.messages, history.has_more))
+            },
+            |message: &jelytech::HistoryMessage| message.id.as_str(),
+        )
+        .await?;
+        Ok(messages
             .into_iter()
             .map(|message| Earlier {
                 from_visitor: message.role == jelytech::Role::User,
@@ -60,7 +73,7 @@ impl ChatDialect for Jelytech {
     /// blank), `#rrggbb` colour and corner.
     async fn bot_look(config: &WidgetConfig) -> Result<Option<BotLook>, ApiError> {
         let path = jelytech::bot_path(usable_id("bot id", &config.bot_id)?);
-        let (meta, body) = super::get_json(config, &path).await?;
+        let (meta, body) = super::get_json(config, &path, &[]).await?;
         let bot = jelytech::decode_bot(&meta, &body)?;
         Ok(Some(BotLook {
             greeting: bot.greeting.filter(|greeting| !greeting.trim().is_empty()),

@@ -92,17 +92,19 @@ pub(crate) fn url(config: &WidgetConfig, path: &str) -> String {
     url
 }
 
-/// A JSON document read with `GET` from `path` under the API base URL, with the page's key:
-/// the response's facts and its body, for the dialect's decoder.
+/// A JSON document read with `GET` from `path` under the API base URL (with the query
+/// parameters `query`), with the page's key: the response's facts and its body, for the
+/// dialect's decoder.
 #[cfg(any(feature = "chataibot", feature = "jelytech"))]
 pub(crate) async fn get_json(
     config: &WidgetConfig,
     path: &str,
+    query: &[(&str, &str)],
 ) -> Result<(chat_widget_protocol::ResponseMeta, Vec<u8>), chat_widget_protocol::ApiError> {
     use crate::browser::http::{self, Abort};
     let response = http::get(
         &url(config, path),
-        &[],
+        query,
         config.api_key.as_deref(),
         "application/json",
         &Abort::new(),
@@ -110,6 +112,62 @@ pub(crate) async fn get_json(
     .await?;
     let meta = response.meta.clone();
     Ok((meta, response.bytes().await?))
+}
+
+/// The most messages a restored conversation brings back from a server that keeps it.
+#[cfg(any(feature = "chataibot", feature = "jelytech"))]
+const RESTORED_MAX: usize = 1000;
+
+/// The messages of a stored conversation, oldest first, from a server that may answer in pages
+/// (the reference server: the latest page without a cursor, then older ones with `before` the
+/// oldest message's id and `limit`, while the page says there are more; a server without
+/// pages answers everything at once). `read_page(before, limit)` reads and decodes one page:
+/// its messages, oldest first, each with its id, and whether there are older ones. Up to
+/// [`RESTORED_MAX`] messages (the newest); an older page that fails leaves the newer ones
+/// shown (the first one's failure is the caller's).
+#[cfg(any(feature = "chataibot", feature = "jelytech"))]
+pub(crate) async fn read_pages<T, F>(
+    mut read_page: impl FnMut(Option<String>, usize) -> F,
+    id: impl Fn(&T) -> &str,
+) -> Result<Vec<T>, chat_widget_protocol::ApiError>
+where
+    F: std::future::Future<Output = Result<(Vec<T>, bool), chat_widget_protocol::ApiError>>,
+{
+    /// The most the reference server gives in one page.
+    const PAGE: usize = 200;
+    let (mut messages, mut more) = read_page(None, PAGE).await?;
+    messages.truncate(RESTORED_MAX);
+    while more && messages.len() < RESTORED_MAX {
+        let Some(before) = messages.first().map(|first| id(first).to_owned()) else {
+            break;
+        };
+        let (mut older, older_more) = match read_page(
+            Some(before.clone()),
+            PAGE.min(RESTORED_MAX - messages.len()),
+        )
+        .await
+        {
+            Ok(page) => page,
+            Err(error) => {
+                crate::browser::dom::console_warn(&format!(
+                    "chat-widget: could not read the conversation's older messages: {error}"
+                ));
+                break;
+            }
+        };
+        // Nothing older, or a server that ignored the cursor (it gave the same messages again).
+        if older.is_empty() || older.iter().any(|message| id(message) == before) {
+            break;
+        }
+        let room = RESTORED_MAX - messages.len();
+        if older.len() > room {
+            older.drain(..older.len() - room);
+        }
+        older.append(&mut messages);
+        messages = older;
+        more = older_more;
+    }
+    Ok(messages)
 }
 
 /// A whole reply, told as the events a stream would have given.

@@ -466,9 +466,28 @@ pub struct MessagesReply {
 /// Decodes a poll response into its messages, both senders, oldest first (the last one's id
 /// is the next `after`). Items this widget cannot read are skipped.
 pub fn decode_messages(meta: &ResponseMeta, body: &[u8]) -> Result<Vec<ChatMessage>, ApiError> {
+    decode_messages_page(meta, body).map(|page| page.messages)
+}
+
+/// A page of a conversation's messages, decoded.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MessagesPage {
+    /// The messages, both senders, oldest first.
+    pub messages: Vec<ChatMessage>,
+    /// Ours (the reference server's pages): there are more in the page's direction (older for
+    /// a read without a cursor or with `before`), read with `before` the first one's id
+    /// (`has_more`; absent, as from a server without pages: no).
+    pub has_more: bool,
+}
+
+/// Decodes a messages response as a page: [`decode_messages`] and whether there are more.
+pub fn decode_messages_page(meta: &ResponseMeta, body: &[u8]) -> Result<MessagesPage, ApiError> {
     let value = success_value(meta, body)?;
     let reply: MessagesReply = shaped(meta, Dialect::Chataibot, &value)?;
-    Ok(reply.messages)
+    Ok(MessagesPage {
+        messages: reply.messages,
+        has_more: value.get("has_more").and_then(Value::as_bool) == Some(true),
+    })
 }
 
 /// Decodes a poll response into the bot's replies in it, oldest first.
@@ -693,6 +712,29 @@ mod tests {
             ),
             ("c1", Some("m1"))
         );
+    }
+
+    #[test]
+    fn a_messages_page_says_whether_there_are_more() {
+        let page = |more: &str| {
+            let body = format!(
+                r#"{{"ok":true,"messages":[{{"id":"m7","from":"VISITOR","body":"hi"}}]{more}}}"#
+            );
+            decode_messages_page(&meta(200), body.as_bytes()).unwrap()
+        };
+        assert!(
+            page(r#","has_more":true"#).has_more,
+            "the reference server's pages"
+        );
+        assert!(
+            !page("").has_more,
+            "a server without pages answers everything"
+        );
+        assert!(
+            !page(r#","has_more":1"#).has_more,
+            "only a true boolean says more"
+        );
+        assert_eq!(page(r#","has_more":true"#).messages[0].id, "m7");
     }
 
     #[test]

@@ -187,6 +187,9 @@ pub struct History {
     pub conversation_id: String,
     /// Its messages, oldest first.
     pub messages: Vec<HistoryMessage>,
+    /// Ours (the reference server's pages): there are older messages than these, read with
+    /// `before` the first one's id (`hasMore`; absent, as from a server without pages: no).
+    pub has_more: bool,
 }
 
 /// Decodes a history response. Messages this widget cannot show (another role such as
@@ -197,6 +200,7 @@ pub fn decode_history(meta: &ResponseMeta, body: &[u8]) -> Result<History, ApiEr
     Ok(History {
         conversation_id: history.conversation_id,
         messages: history.messages,
+        has_more: value.get("hasMore").and_then(Value::as_bool) == Some(true),
     })
 }
 
@@ -646,8 +650,32 @@ mod tests {
                         partial: false,
                     },
                 ],
+                has_more: false,
             }
         );
+    }
+
+    #[test]
+    fn a_history_page_says_whether_older_messages_exist() {
+        let page = |more: &str| {
+            let body = format!(
+                r#"{{"success":true,"conversationId":"c","messages":[{{"id":"m9","role":"user","content":"hi"}}]{more}}}"#
+            );
+            decode_history(&meta(200), body.as_bytes()).unwrap()
+        };
+        assert!(
+            page(r#","hasMore":true"#).has_more,
+            "the reference server's pages"
+        );
+        assert!(
+            !page("").has_more,
+            "a server without pages answers everything"
+        );
+        assert!(
+            !page(r#","hasMore":"yes""#).has_more,
+            "only a true boolean says more"
+        );
+        assert_eq!(page(r#","hasMore":true"#).messages.len(), 1);
     }
 
     #[test]
