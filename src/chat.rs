@@ -2,14 +2,13 @@
 //! and the actions that change them (send, stop, retry, quick replies). Components read these
 //! signals; only this module writes them.
 
-use chat_widget_protocol::markdown::{render_markdown, MarkdownStream};
+use chat_widget_protocol::markdown::{render_markdown, MarkdownStream, StreamOp, StreamUpdate};
 use chat_widget_protocol::stream::ReplyBuilder;
 use chat_widget_protocol::{ApiError, ErrorCode, OutgoingMessage, SuggestedAction};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::{Map, Value};
 use std::rc::Rc;
-use std::sync::Arc;
 
 use crate::api::{BotLook, Earlier, Turn};
 use crate::browser::http::Abort;
@@ -98,15 +97,43 @@ pub struct Message {
     pub at: f64,
 }
 
+/// A reply's HTML as a view draws it: the steps that build it while it streams (applied to the
+/// DOM by `browser::reply_dom`, each frame costing what changed), or its whole HTML.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplyHtml {
+    /// Which attempt this is: Retry starts another, which a view draws from scratch.
+    pub attempt: u32,
+    /// The steps so far, in order: finished blocks, the shell of the block being written and
+    /// its finished parts ([`StreamOp`]). A view applies those it has not applied yet.
+    pub ops: Vec<StreamOp>,
+    /// The HTML of the unfinished rest, at the end of the block being written.
+    pub live: String,
+    /// The exact HTML of the whole reply, drawn instead of the steps: a reply that came in one
+    /// piece (restored, or a JSON answer), ended early (with its unfinished inline markers
+    /// closed, as it looked while streaming), or whose parts cannot add up to the whole render
+    /// ([`MarkdownStream::needs_full_render`]).
+    pub whole: Option<String>,
+}
+
+impl ReplyHtml {
+    fn has_text(&self) -> bool {
+        match &self.whole {
+            Some(html) => !html.is_empty(),
+            None => !self.ops.is_empty() || !self.live.is_empty(),
+        }
+    }
+
+    fn extend(&mut self, update: StreamUpdate) {
+        self.ops.extend(update.ops);
+        self.live = update.live;
+    }
+}
+
 /// A bot reply, rendered as it streams in.
 #[derive(Debug, Clone, Copy)]
 pub struct BotReply {
-    /// HTML of the blocks that are final, in order; each is rendered once.
-    pub blocks: RwSignal<Vec<Arc<str>>>,
-    /// HTML of the block still being written (re-rendered at most once per frame).
-    pub tail: RwSignal<String>,
-    /// The exact HTML of the whole reply once it ended; replaces `blocks` and `tail`.
-    pub final_html: RwSignal<Option<String>>,
+    /// Its HTML, brought up to date at most once per animation frame while it streams.
+    pub html: RwSignal<ReplyHtml>,
     /// How far it got.
     pub state: RwSignal<ReplyState>,
     /// Quick replies offered under it.
@@ -121,9 +148,7 @@ pub struct BotReply {
 impl BotReply {
     fn new(request: u64, revision: RwSignal<u64>) -> Self {
         Self {
-            blocks: RwSignal::new(Vec::new()),
-            tail: RwSignal::new(String::new()),
-            final_html: RwSignal::new(None),
+            html: RwSignal::new(ReplyHtml::default()),
             state: RwSignal::new(ReplyState::Streaming),
             actions: RwSignal::new(Vec::new()),
             request,
@@ -142,10 +167,7 @@ impl BotReply {
 
     /// Whether any text has been shown yet.
     pub fn has_text(&self) -> bool {
-        self.final_html
-            .with(|html| html.as_ref().is_some_and(|h| !h.is_empty()))
-            || self.blocks.with(|blocks| !blocks.is_empty())
-            || self.tail.with(|tail| !tail.is_empty())
+        self.html.with(ReplyHtml::has_text)
     }
 
     /// Appends text; the DOM catches up on the next animation frame, once per frame however
@@ -159,58 +181,59 @@ impl BotReply {
         }
     }
 
+    /// The frame's update: what became final since the last one, and the live rest. The signal
+    /// is written only when something changed.
     fn flush(&self) {
-        if self.tail.is_disposed() {
+        if self.html.is_disposed() {
             return; // the widget was unmounted before this frame
         }
         self.frame_pending.set_value(false);
-        if self.final_html.get_untracked().is_some() {
+        if self.state.get_untracked() != ReplyState::Streaming {
+            return; // it ended before this frame
+        }
+        let Some(update) = self.markdown.try_update_value(MarkdownStream::update) else {
             return;
+        };
+        let changed =
+            !update.ops.is_empty() || self.html.with_untracked(|html| html.live != update.live);
+        if changed {
+            self.html.update(|html| html.extend(update));
+            self.revision.update(|r| *r += 1);
         }
-        let (committed, tail) = self
-            .markdown
-            .try_update_value(|markdown| (markdown.take_committed_html(), markdown.tail_html()))
-            .unwrap_or_default();
-        if let Some(html) = committed {
-            self.blocks.update(|blocks| blocks.push(Arc::from(html)));
-        }
-        self.tail.set(tail);
-        self.revision.update(|r| *r += 1);
     }
 
-    /// Ends the reply: one full render gives the exact final HTML (for a reply cut short, with
-    /// its unfinished inline markers closed, as it looked while streaming).
+    /// Ends the reply. A complete reply that was streamed gets its last update (the live rest
+    /// rendered exactly as it stands), so the time from the last byte to the final paint stays
+    /// short however long the reply; otherwise one render of the whole text gives its HTML.
     fn finish(&self, state: ReplyState, actions: Vec<SuggestedAction>) {
         self.frame_pending.set_value(false);
         let complete = state == ReplyState::Complete;
-        // Usually the blocks already shown are exact and only the tail needs a last render,
-        // which keeps the time from the last byte to the final paint short for long replies.
-        let exact_in_blocks = complete
-            && self
-                .markdown
-                .with_value(|markdown| !markdown.needs_full_render());
-        if exact_in_blocks {
-            let (committed, tail) = self
-                .markdown
-                .try_update_value(|markdown| {
-                    (markdown.take_committed_html(), markdown.final_tail_html())
-                })
-                .unwrap_or_default();
-            if let Some(html) = committed {
-                self.blocks.update(|blocks| blocks.push(Arc::from(html)));
-            }
-            self.tail.set(tail);
+        let streamed = self
+            .html
+            .with_untracked(|html| html.whole.is_none() && html.has_text());
+        let last = if complete && streamed {
+            self.markdown
+                .try_update_value(MarkdownStream::finish)
+                .flatten()
         } else {
-            let html = self.markdown.with_value(|markdown| {
-                if complete {
-                    render_markdown(markdown.source())
-                } else {
-                    markdown.partial_html()
-                }
-            });
-            self.final_html.set(Some(html));
-            self.blocks.set(Vec::new());
-            self.tail.set(String::new());
+            None
+        };
+        match last {
+            Some(update) => self.html.update(|html| html.extend(update)),
+            None => {
+                let whole = self.markdown.with_value(|markdown| {
+                    if complete {
+                        render_markdown(markdown.source())
+                    } else {
+                        markdown.partial_html()
+                    }
+                });
+                self.html.update(|html| {
+                    html.ops = Vec::new();
+                    html.live = String::new();
+                    html.whole = Some(whole);
+                });
+            }
         }
         self.actions.set(actions);
         self.state.set(state);
@@ -220,9 +243,12 @@ impl BotReply {
     /// Clears it for another attempt.
     fn reset(&self) {
         self.markdown.set_value(MarkdownStream::new());
-        self.blocks.set(Vec::new());
-        self.tail.set(String::new());
-        self.final_html.set(None);
+        self.html.update(|html| {
+            *html = ReplyHtml {
+                attempt: html.attempt.wrapping_add(1),
+                ..ReplyHtml::default()
+            }
+        });
         self.actions.set(Vec::new());
         self.state.set(ReplyState::Streaming);
     }
@@ -1273,7 +1299,7 @@ mod tests {
         assert!(delivery.iter().all(|d| d.is_disposed()));
         assert!(replies
             .iter()
-            .all(|r| r.tail.is_disposed() && r.markdown.is_disposed()));
+            .all(|r| r.html.is_disposed() && r.markdown.is_disposed()));
         assert!(!chat.messages.is_disposed(), "the chat itself lives on");
         root.cleanup();
         assert!(chat.messages.is_disposed(), "unmounting frees the chat");

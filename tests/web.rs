@@ -1225,6 +1225,117 @@ data: {"suggested_actions":[{"type":"quick_reply","text":"Check order status","p
         .await;
 }
 
+/// A reply that is one block of `shape` all along (a list, a paragraph, a code block or a
+/// table), of about `bytes` bytes, with inline Markdown, entities and raw HTML in it.
+fn one_block_reply(shape: &str, bytes: usize) -> String {
+    let words = [
+        "reply",
+        "café",
+        "<b>raw</b>",
+        "a & b",
+        "naïve",
+        "x<y",
+        "日本",
+    ];
+    let mut text = match shape {
+        "table" => "| # | item | price |\n|---:|:---|:-:|\n".to_owned(),
+        "code" => "```rust\n".to_owned(),
+        _ => String::new(),
+    };
+    let mut i = 0;
+    while text.len() < bytes {
+        let (word, other) = (words[i % words.len()], words[(i + 3) % words.len()]);
+        text.push_str(&match shape {
+            "list" => format!("- item {i} {word} **{other}** and `code`\n"),
+            "paragraph" => format!("{word} *{other}* [link {i}](https://example.com/{i}) "),
+            "code" => format!("let value_{i} = f({i}, \"{word}\"); // <{other}> &amp;\n"),
+            _ => format!("| {i} | {word} **{other}** | {i}.00 |\n"),
+        });
+        i += 1;
+    }
+    if shape == "code" {
+        text.push_str("```\n");
+    }
+    text
+}
+
+/// HTML as the browser reads it back (`<br />` becomes `<br>`, ...).
+fn parsed(html: &str) -> String {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let element = document.create_element("div").unwrap();
+    element.set_inner_html(html);
+    element.inner_html()
+}
+
+#[wasm_bindgen_test]
+async fn a_reply_that_is_one_long_block_is_drawn_in_steps_and_ends_as_the_whole_render() {
+    stub_stream();
+    let visit = Visit::start(config("shapes")).await;
+    visit.open().await;
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut random = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    for (round, shape) in ["list", "paragraph", "code", "table"]
+        .into_iter()
+        .enumerate()
+    {
+        let round = round as u32;
+        let text = one_block_reply(shape, 3_000);
+        visit.send(&format!("one long {shape}")).await;
+        visit
+            .until("the request", |_| stream_count() == round + 1)
+            .await;
+        stream_send(round, START);
+        // Random pieces, a few events to a network chunk, a frame or two now and then.
+        let (mut at, mut chunk) = (0, String::new());
+        while at < text.len() {
+            let mut end = (at + 1 + random(12)).min(text.len());
+            while !text.is_char_boundary(end) {
+                end += 1;
+            }
+            chunk.push_str(&delta(&text[at..end]));
+            at = end;
+            if random(3) == 0 {
+                stream_send(round, &chunk);
+                chunk.clear();
+            }
+            if random(10) == 0 {
+                wasm_bindgen_futures::JsFuture::from(sleep(20))
+                    .await
+                    .unwrap();
+            }
+        }
+        stream_send(round, &chunk);
+        stream_send(round, &done(&text));
+        stream_close(round);
+        visit
+            .until("the end of the reply", |v| {
+                v.find(".cw-msg--streaming").is_none()
+                    && v.bot_bubbles().len() == round as usize + 1
+            })
+            .await;
+        let bubbles = visit.all(".cw-msg--bot:not(.cw-msg--greeting) .cw-bubble");
+        let bubble = bubbles.last().unwrap();
+        // Drawn in steps: the bubble holds the blocks it was built of, in order.
+        let mut html = String::new();
+        let mut child = bubble.first_element_child();
+        while let Some(block) = child {
+            assert_eq!(block.class_name(), "cw-block", "{shape}: drawn in steps");
+            html.push_str(&block.inner_html());
+            child = block.next_element_sibling();
+        }
+        assert_eq!(
+            html,
+            parsed(&chat_widget_protocol::markdown::render_markdown(&text)),
+            "{shape}: the final DOM is the whole render"
+        );
+    }
+}
+
 #[wasm_bindgen_test]
 async fn stop_keeps_the_partial_text_and_the_next_message_works_every_time() {
     stub_stream();

@@ -8,6 +8,7 @@ use wasm_bindgen::JsCast;
 
 use super::icon;
 use crate::browser::dom;
+use crate::browser::reply_dom::ReplyDom;
 use crate::chat::{BotReply, Chat, Delivery, Message, ReplyState};
 use crate::text::Strings;
 use leptos::prelude::*;
@@ -326,8 +327,8 @@ fn show(parent: &web_sys::Element, child: &web_sys::Element, on: bool) {
     }
 }
 
-/// A bot reply: the final blocks drawn once, the block being written redrawn per frame, then
-/// the exact final HTML; under it its time, its state and the quick replies.
+/// A bot reply: its HTML brought up to date with what changed in each frame (or its whole
+/// HTML); under it its time, its state and the quick replies.
 fn bot_row(
     chat: Chat,
     t: &'static Strings,
@@ -342,11 +343,9 @@ fn bot_row(
     let _ = bubble.set_attribute("dir", "auto");
     let time = time_element(chat, at);
     let node = node.clone();
-    // What is drawn: blocks, the tail element and its HTML, the final HTML; the footer's key
+    // What is drawn: the reply's HTML (its steps applied as they come); the footer's key
     // (state and quick replies shown) and its buttons.
-    let mut blocks_drawn = 0;
-    let mut tail: Option<(web_sys::Element, String)> = None;
-    let mut final_drawn = false;
+    let mut drawn = ReplyDom::new(&bubble);
     let mut classes: Option<(bool, bool)> = None;
     let mut footer: Option<(u8, bool)> = None;
     let mut footer_nodes: Vec<web_sys::Element> = Vec::new();
@@ -361,38 +360,8 @@ fn bot_row(
             dom::set_class(&node, "cw-msg--streaming", now.0);
             dom::set_class(&node, "cw-msg--hidden", now.1);
         }
-        reply.final_html.with(|html| match html {
-            Some(html) => {
-                if !final_drawn {
-                    bubble.set_inner_html(html);
-                    (final_drawn, blocks_drawn, tail) = (true, 0, None);
-                }
-            }
-            None => {
-                reply.blocks.with(|blocks| {
-                    if final_drawn || blocks.len() < blocks_drawn {
-                        bubble.set_inner_html(""); // started over (Retry)
-                        (final_drawn, blocks_drawn, tail) = (false, 0, None);
-                    }
-                    let (tail_node, _) = tail.get_or_insert_with(|| {
-                        (dom::append(&bubble, "div", "cw-block", ""), String::new())
-                    });
-                    for html in &blocks[blocks_drawn..] {
-                        let block = dom::element("div", "cw-block");
-                        block.set_inner_html(html);
-                        let _ = bubble.insert_before(&block, Some(tail_node));
-                    }
-                    blocks_drawn = blocks.len();
-                });
-                if let Some((tail_node, drawn)) = tail.as_mut() {
-                    reply.tail.with(|html| {
-                        if html != drawn {
-                            tail_node.set_inner_html(html);
-                            html.clone_into(drawn);
-                        }
-                    });
-                }
-            }
+        reply.html.with(|html| {
+            drawn.show(html.attempt, &html.ops, &html.live, html.whole.as_deref());
         });
 
         // The footer is rebuilt only when what it shows changes.
