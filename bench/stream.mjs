@@ -11,15 +11,18 @@
 // long list, one long paragraph, one long code block, one long table) at 10 KB, 100 KB and
 // 1 MB, and reports last byte -> final DOM and the longest task: a block that never ends
 // must not be rendered whole again on every frame.
-// Usage: node bench/stream.mjs [runs per size, default 3] [--serve] [--shapes]   (needs dist/: scripts/build-widget.sh)
+// Usage: node bench/stream.mjs [runs per size, default 3] [--serve] [--shapes] [--dist=DIR]
+//   (needs dist/ from scripts/build-widget.sh; --dist=DIR measures another build, e.g. a copy
+//   of the previous one, for a before/after comparison)
 import { createServer } from 'node:http';
 import { readFileSync, existsSync } from 'node:fs';
-import { join, dirname, extname } from 'node:path';
+import { join, dirname, extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const dist = join(root, 'dist');
+const distArg = process.argv.find((a) => a.startsWith('--dist='));
+const dist = distArg ? resolve(distArg.slice('--dist='.length)) : join(root, 'dist');
 const manifestPath = join(dist, 'manifest.json');
 const manifest = existsSync(manifestPath) ? JSON.parse(readFileSync(manifestPath, 'utf8')) : {};
 const runs = Number(process.argv.find((a) => /^\d+$/.test(a)) || 3);
@@ -230,6 +233,7 @@ if (process.argv.includes('--shapes')) {
     for (const bytes of bytesList) {
       const results = [];
       for (let run = 0; run < runs; run++) results.push(await measure(`${shape} ${bytes}`));
+      if (process.env.BENCH_DEBUG) console.error(shape, bytes, results.map((r) => r.longTaskStarts));
       const pick = (key) => results.map((r) => r[key]);
       const fmt = (key, digits = 1) => `${median(pick(key)).toFixed(digits)} ms (${Math.max(...pick(key)).toFixed(digits)})`;
       console.log(
