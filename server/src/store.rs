@@ -5,9 +5,11 @@
 //!
 //! Two backends, one code path (sqlx's `Any` driver, the same SQL for both except where
 //! noted):
-//! * **SQLite** in a data directory (the default, nothing to install): WAL, one writer
-//!   connection (write transactions begin `IMMEDIATE`, so they queue in the pool instead of
-//!   failing on a busy database) and a pool of read-only readers.
+//! * **SQLite** in a data directory (the default, nothing to install): WAL with
+//!   `synchronous = FULL` (a commit is on disk before a request hears it is stored, as with
+//!   the rusqlite server; the group commit pays one flush per batch), one writer connection
+//!   (write transactions begin `IMMEDIATE`, so they queue in the pool instead of failing on a
+//!   busy database) and a pool of read-only readers.
 //! * **PostgreSQL** ([`Store::connect`] with `postgres://…`): one pool; several server
 //!   processes may share the database. Everything they must agree on is in it: rate-limit
 //!   windows, the usage counters, pending answers (claimed with `FOR UPDATE SKIP LOCKED`).
@@ -601,7 +603,7 @@ impl Store {
                 Box::pin(async move {
                     conn.execute(
                         "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;
-                         PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                         PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
                     )
                     .await?;
                     Ok(())
@@ -1481,11 +1483,12 @@ impl Store {
         let messages = total("messages")?;
         let replies = total("replies")?;
         let response_ms = total("response_ms")?;
-        // Distinct conversations of the whole days (a covering index in conversation order),
+        // Distinct conversations of the whole days (each counted on its first active day in
+        // the period: `daily_conversation_days`, one row per day and previous active day),
         // plus those of the partial days that no whole day has.
         let whole_days: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM (SELECT DISTINCT conversation_id FROM daily_conversations
-                                   WHERE bot_id = $1 AND day >= $2 AND day < $3) c",
+            "SELECT CAST(COALESCE(SUM(conversations), 0) AS BIGINT) FROM daily_conversation_days
+             WHERE bot_id = $1 AND day >= $2 AND day < $3 AND prev_day < $2",
         )
         .bind(bot_id)
         .bind(first_day)
@@ -1967,7 +1970,7 @@ async fn hit_rate_window_on(
 
 /// The statement of a rate-limit hit: insert the window, or count in it (a new window when
 /// it ended; no more counting once it is over `$4`). `w` is the stored window.
-const HIT_UPSERT: &str = "ON CONFLICT (scope) DO UPDATE SET
+pub(crate) const HIT_UPSERT: &str = "ON CONFLICT (scope) DO UPDATE SET
          hits = CASE
              WHEN w.window_start + w.window_secs <= $2 THEN 1
              WHEN w.hits > $4 THEN w.hits
@@ -2292,6 +2295,14 @@ pub async fn rebuild_rollups(store: &Store) -> Result<(), StoreError> {
          FROM messages GROUP BY bot_id, created_at / 86400000",
         "INSERT INTO daily_conversations (bot_id, day, conversation_id)
          SELECT DISTINCT bot_id, created_at / 86400000, conversation_id FROM messages",
+        // (Counted afresh: the trigger counts rows inserted one by one, not in bulk.)
+        "DELETE FROM daily_conversation_days",
+        "INSERT INTO daily_conversation_days (bot_id, day, prev_day, conversations)
+         SELECT bot_id, day, prev_day, COUNT(*) FROM (
+             SELECT bot_id, day, COALESCE(LAG(day) OVER (PARTITION BY bot_id, conversation_id
+                                                          ORDER BY day), -1) AS prev_day
+             FROM daily_conversations) d
+         GROUP BY bot_id, day, prev_day",
         "INSERT INTO daily_questions (bot_id, day, question_key, first_seq, asked)
          SELECT bot_id, created_at / 86400000, question_key, MIN(seq), COUNT(*) FROM messages
          WHERE role = 'user' AND question_key IS NOT NULL
@@ -3105,6 +3116,69 @@ mod tests {
             .await
             .expect("read");
         assert_eq!(later, BotAnalytics::default());
+    }
+
+    #[tokio::test]
+    async fn conversations_of_a_period_are_counted_once_whatever_days_they_span() {
+        let dir = TempDir::new("analytics-days");
+        let store = test_store(&dir.0).await;
+        // Messages on days 10..14 (1970), stored out of order: a conversation's day may come
+        // in after a later day of it.
+        let mut sql = String::new();
+        for conversation in ["a", "b", "c"] {
+            sql.push_str(&format!(
+                "INSERT INTO conversations (id, bot_id, created_at) VALUES ('conv_{conversation}', 'demo', 0);"
+            ));
+        }
+        for (n, (conversation, day)) in [
+            ("a", 12),
+            ("b", 11),
+            ("a", 10),
+            ("c", 12),
+            ("a", 11),
+            ("b", 13),
+            ("a", 12),
+            ("c", 10),
+            ("b", 11),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            sql.push_str(&format!(
+                "INSERT INTO messages (id, bot_id, conversation_id, role, content, created_at, complete)
+                 VALUES ('msg_{n}', 'demo', 'conv_{conversation}', 'user', 'q', {}, 1);",
+                day * MS_PER_DAY + 1000 * n as i64
+            ));
+        }
+        store.execute_script(&sql).await.expect("insert");
+        let counted = |store: Store| async move {
+            let mut found = Vec::new();
+            for first in 9..15 {
+                for end in first + 1..16 {
+                    let (from, until) = (first * MS_PER_DAY, end * MS_PER_DAY);
+                    let read = store
+                        .analytics(DEMO_BOT_ID, from, until)
+                        .await
+                        .expect("read");
+                    let truth: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(DISTINCT conversation_id) FROM messages
+                         WHERE bot_id = 'demo' AND created_at >= $1 AND created_at < $2",
+                    )
+                    .bind(from)
+                    .bind(until)
+                    .fetch_one(store.reader())
+                    .await
+                    .expect("count");
+                    assert_eq!(read.conversations, truth as u64, "days {first}..{end}");
+                    found.push(read.conversations);
+                }
+            }
+            found
+        };
+        let by_trigger = counted(store.clone()).await;
+        assert!(by_trigger.contains(&3), "{by_trigger:?}");
+        rebuild_rollups(&store).await.expect("rebuild");
+        assert_eq!(counted(store.clone()).await, by_trigger, "rebuilt in bulk");
     }
 
     #[test]

@@ -66,33 +66,56 @@ pub(super) struct HitJob {
 impl HitJob {
     /// The hits, one statement each, on `conn` (a transaction).
     pub(super) async fn run_on(&self, conn: &mut AnyConnection) -> Result<RawHits, StoreError> {
-        if let Some((scope, limit)) = &self.guard {
-            let full = sqlx::query(
-                "SELECT window_start, hits FROM rate_windows
-                 WHERE scope = $1 AND window_start + window_secs > $2 AND hits >= $3",
-            )
-            .bind(scope.as_str())
-            .bind(self.now)
-            .bind(*limit)
-            .fetch_optional(&mut *conn)
-            .await?;
-            if let Some(row) = full {
-                return Ok(RawHits::Full((
-                    row.try_get("window_start")?,
-                    row.try_get("hits")?,
-                )));
-            }
-        }
         let mut counted = Vec::with_capacity(self.hits.len());
-        for (scope, limit) in &self.hits {
-            let window =
-                hit_rate_window_on(conn, scope, *limit, self.window_secs, self.now).await?;
+        for (n, (scope, limit)) in self.hits.iter().enumerate() {
+            let window = match (&self.guard, n) {
+                // The first hit only if the guard's window is not used up (one statement).
+                (Some((guard, guard_limit)), 0) => {
+                    let sql = format!(
+                        "INSERT INTO rate_windows AS w (scope, window_start, window_secs, hits)
+                         SELECT $1, $2, $3, 1 WHERE NOT EXISTS (
+                             SELECT 1 FROM rate_windows g WHERE g.scope = $5
+                               AND g.window_start + g.window_secs > $2 AND g.hits >= $6)
+                         {HIT_UPSERT}"
+                    );
+                    let row = sqlx::query(&sql)
+                        .bind(scope.as_str())
+                        .bind(self.now)
+                        .bind(self.window_secs)
+                        .bind(*limit)
+                        .bind(guard.as_str())
+                        .bind(*guard_limit)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                    match row {
+                        Some(row) => (row.try_get("window_start")?, row.try_get("hits")?),
+                        None => return self.guard_window(conn, guard).await,
+                    }
+                }
+                _ => hit_rate_window_on(conn, scope, *limit, self.window_secs, self.now).await?,
+            };
             counted.push(window);
             if window.1 > *limit {
                 break;
             }
         }
         Ok(RawHits::Counted(counted))
+    }
+
+    /// The guard's window, used up (the first hit found it so, in this transaction).
+    async fn guard_window(
+        &self,
+        conn: &mut AnyConnection,
+        guard: &str,
+    ) -> Result<RawHits, StoreError> {
+        let row = sqlx::query("SELECT window_start, hits FROM rate_windows WHERE scope = $1")
+            .bind(guard)
+            .fetch_one(&mut *conn)
+            .await?;
+        Ok(RawHits::Full((
+            row.try_get("window_start")?,
+            row.try_get("hits")?,
+        )))
     }
 }
 
