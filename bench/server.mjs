@@ -15,7 +15,10 @@
 //        are the baseline. Without it, only the current server is measured.
 // PostgreSQL rows need CHAT_TEST_DATABASE_URL (scripts/with-postgres.sh sets it; PG_DURABLE=1
 // keeps fsync on, as in production) or --postgres.
-// Other options: --new BINARY, --seed BINARY, --messages 1000000, --seconds 4.
+// --baseline: another build of the sqlx server (e.g. before a change), measured on both
+//        backends next to --new; --baseline-seed: the seeder built with it (its migrations).
+// Other options: --new BINARY, --seed BINARY, --messages 1000000, --seconds 4, --rounds 3 (the
+// servers of one data size run side by side and take turns; each row is the median round).
 // Every server is started with RUST_LOG=warn (no per-request log line) and rate limits (the
 // bot's and, where the server has one, each visitor's) and credits that never refuse. The
 // load generator is this one Node process: on a small machine
@@ -36,11 +39,14 @@ const arg = (name, fallback) => {
 const newBinary = arg('new', join(root, 'target', 'release', 'chat-widget-server'));
 const seedBinary = arg('seed', join(root, 'target', 'release', 'examples', 'seed'));
 const oldBinary = arg('old', null);
+const baselineBinary = arg('baseline', null);
+const baselineSeed = arg('baseline-seed', null);
 const seeded = Number(arg('messages', 1_000_000));
 const seconds = Number(arg('seconds', 4));
+const rounds = Math.max(1, Number(arg('rounds', 3)));
 const postgres = arg('postgres', process.env.CHAT_TEST_DATABASE_URL || null);
 const ADMIN = 'bench-admin-token';
-for (const [what, path] of [['server', newBinary], ['seeder', seedBinary], ['old server', oldBinary]]) {
+for (const [what, path] of [['server', newBinary], ['seeder', seedBinary], ['old server', oldBinary], ['baseline server', baselineBinary]]) {
   if (path && !existsSync(path)) {
     console.error(`no ${what} at ${path} (cargo build --release -p chat-widget-server --bin chat-widget-server --example seed)`);
     process.exit(1);
@@ -50,15 +56,60 @@ for (const [what, path] of [['server', newBinary], ['seeder', seedBinary], ['old
 const configs = [];
 for (const size of [0, seeded]) {
   if (oldBinary) configs.push({ name: 'before (rusqlite)', binary: oldBinary, backend: 'sqlite', size, legacy: true });
-  configs.push({ name: 'sqlx', binary: newBinary, backend: 'sqlite', size });
-  if (postgres) configs.push({ name: 'sqlx', binary: newBinary, backend: 'postgres', size });
+  for (const [name, binary, seed] of [['sqlx (baseline)', baselineBinary, baselineSeed || seedBinary], ['sqlx', newBinary, seedBinary]]) {
+    if (!binary) continue;
+    configs.push({ name, binary, seed, backend: 'sqlite', size });
+    if (postgres) configs.push({ name, binary, seed, backend: 'postgres', size });
+  }
 }
 if (!postgres) console.error('(no PostgreSQL: run under scripts/with-postgres.sh for its rows)');
 
 let databases = 0;
 const results = [];
 
-for (const config of configs) {
+// The servers of one data size run side by side and take turns: each measurement is made on
+// every server in a row, `rounds` times, and the round with the median req/s is kept. A busy
+// machine then slows all of them alike, not whichever ran while another job was compiling.
+for (const size of [0, seeded]) {
+  const running = [];
+  try {
+    for (const config of configs.filter((c) => c.size === size)) running.push(await prepare(config));
+    const measure = async (scenario, c, run) => {
+      const rows = new Map(running.map((r) => [r, []]));
+      for (let round = 0; round < rounds; round++) {
+        for (const r of running) rows.get(r).push(await run(r));
+      }
+      for (const r of running) {
+        const byRps = rows.get(r).sort((a, b) => a.rps - b.rps);
+        results.push({ ...r.label, scenario, c, ...byRps[Math.floor(byRps.length / 2)] });
+      }
+    };
+    for (const r of running) await chatLoad(r.server, 16, 1); // warm-up
+    if (size === 0) await measure('GET /healthz (ceiling)', 16, (r) => ceilingLoad(r.server, 16, seconds));
+    for (const quota of [false, true]) {
+      for (const r of running) r.admin('--quota', quota ? '1000000000' : 'unlimited');
+      for (const c of [1, 16, 128]) {
+        await measure(quota ? 'quota' : 'no quota', c, (r) => chatLoad(r.server, c, seconds));
+      }
+    }
+    for (const r of running) r.admin('--quota', 'unlimited');
+    await measure('analytics running', 16, async (r) => {
+      const alone = await analyticsAlone(r.server, 20);
+      const [chat, analytics] = await Promise.all([chatLoad(r.server, 16, seconds), analyticsLoad(r.server, seconds)]);
+      return { ...chat, analytics, alone };
+    });
+  } finally {
+    for (const r of running) {
+      r.server.child.kill('SIGTERM');
+      await new Promise((resolve) => r.server.child.once('exit', resolve));
+      rmSync(r.dataDir, { recursive: true, force: true });
+    }
+  }
+  printTable(results.filter((r) => r.stored === size));
+}
+
+/** A server of `config` on its own database (seeded), started. */
+async function prepare(config) {
   const dataDir = mkdtempSync(join(tmpdir(), 'chat-widget-bench-'));
   let dbArgs = [];
   if (config.backend === 'postgres') {
@@ -73,30 +124,11 @@ for (const config of configs) {
   if (config.size > 0) {
     const started = performance.now();
     const where = dbArgs.length ? dbArgs : ['--data-dir', dataDir];
-    execFileSync(seedBinary, ['messages', ...where, String(config.size), ...(config.legacy ? ['--legacy'] : [])], { stdio: 'inherit' });
+    execFileSync(config.seed || seedBinary, ['messages', ...where, String(config.size), ...(config.legacy ? ['--legacy'] : [])], { stdio: 'inherit' });
     console.error(`seeded ${config.size.toLocaleString('en')} messages for ${config.name} ${config.backend} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
   const server = await start(config.binary, dataDir, dbArgs, config.legacy);
-  const label = { server: config.name, backend: config.backend, stored: config.size };
-  try {
-    await chatLoad(server, 16, 1); // warm-up
-    if (config.size === 0) results.push({ ...label, scenario: 'GET /healthz (ceiling)', c: 16, ...(await ceilingLoad(server, 16, seconds)) });
-    for (const quota of [false, true]) {
-      admin('--quota', quota ? '1000000000' : 'unlimited');
-      for (const c of [1, 16, 128]) {
-        results.push({ ...label, scenario: quota ? 'quota' : 'no quota', c, ...(await chatLoad(server, c, seconds)) });
-      }
-    }
-    admin('--quota', 'unlimited');
-    const alone = await analyticsAlone(server, 20);
-    const [chat, analytics] = await Promise.all([chatLoad(server, 16, seconds), analyticsLoad(server, seconds)]);
-    results.push({ ...label, scenario: 'analytics running', c: 16, ...chat, analytics, alone });
-  } finally {
-    server.child.kill('SIGTERM');
-    await new Promise((resolve) => server.child.once('exit', resolve));
-    rmSync(dataDir, { recursive: true, force: true });
-  }
-  printTable(results.filter((r) => r.server === label.server && r.backend === label.backend && r.stored === label.stored));
+  return { config, server, admin, dataDir, label: { server: config.name, backend: config.backend, stored: config.size } };
 }
 
 console.log('\n## All runs\n');
