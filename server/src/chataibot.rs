@@ -368,8 +368,21 @@ async fn accept(
     Ok(message)
 }
 
+/// Attempts at an AI model's answer to a chataibot message before the visitor gets
+/// [`UPSTREAM_APOLOGY`] instead (a model that keeps failing must not leave them waiting
+/// forever in silence).
+pub const UPSTREAM_ATTEMPTS: u32 = 3;
+/// The wait before the next attempt, times the attempts so far (2 s, then 4 s).
+pub const UPSTREAM_RETRY: Duration = Duration::from_secs(2);
+/// The answer a chataibot visitor gets when the AI model failed [`UPSTREAM_ATTEMPTS`] times
+/// (it costs no credit and no quota).
+pub const UPSTREAM_APOLOGY: &str =
+    "Sorry, I can't answer right now: the assistant is not available. Please try again in a few minutes.";
+
 /// Stores the demo brain's answer to a claimed job and wakes this process's listeners. On
-/// failure the job stays, and is claimed again when its lease ends.
+/// failure the job stays, and is claimed again when its lease ends; an AI model's failure is
+/// retried after [`UPSTREAM_RETRY`] times the attempts, and after [`UPSTREAM_ATTEMPTS`] the
+/// visitor gets [`UPSTREAM_APOLOGY`].
 pub async fn deliver(state: &AppState, job: ReplyJob) {
     let (bot, upstream) = match state.store.bot(&job.bot_id).await {
         Ok(Some(bot)) => match crate::upstream::settings(&state.store, &bot.id).await {
@@ -412,8 +425,25 @@ pub async fn deliver(state: &AppState, job: ReplyJob) {
             };
             match reply {
                 Ok((text, usage)) => (text, Vec::new(), usage),
+                Err(err) if job.attempts >= UPSTREAM_ATTEMPTS => {
+                    tracing::warn!(job = %job.id, attempts = job.attempts, error = %err,
+                        "the upstream gave no answer; the visitor gets an apology");
+                    match state.store.deliver_failed_job(&job, UPSTREAM_APOLOGY).await {
+                        Ok(Some(_)) => state.deliveries().notify(),
+                        Ok(None) => {}
+                        Err(err) => {
+                            tracing::error!(job = %job.id, error = %err, "cannot deliver an apology");
+                        }
+                    }
+                    return;
+                }
                 Err(err) => {
-                    tracing::warn!(job = %job.id, error = %err, "the upstream gave no answer; retried later");
+                    let after = UPSTREAM_RETRY * job.attempts.max(1);
+                    tracing::warn!(job = %job.id, attempts = job.attempts, error = %err,
+                        retry_in_s = after.as_secs(), "the upstream gave no answer; retried later");
+                    if let Err(err) = state.store.retry_job_later(&job.id, after).await {
+                        tracing::error!(job = %job.id, error = %err, "cannot schedule a retry");
+                    }
                     return;
                 }
             }

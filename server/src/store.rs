@@ -489,6 +489,8 @@ pub struct ReplyJob {
     pub conversation_id: String,
     /// The visitor message it answers (its text).
     pub question: String,
+    /// How many times it was claimed, this claim included.
+    pub attempts: u32,
     month: i64,
 }
 
@@ -1180,7 +1182,7 @@ impl Store {
     pub async fn claim_job(&self, job_id: &str) -> Result<Option<ReplyJob>, StoreError> {
         let now = now_ms();
         let claimed = sqlx::query(
-            "UPDATE reply_jobs SET claimed_by = $2, claimed_until = $3
+            "UPDATE reply_jobs SET claimed_by = $2, claimed_until = $3, attempts = attempts + 1
              WHERE id = $1 AND (claimed_until IS NULL OR claimed_until < $4)
              RETURNING id",
         )
@@ -1211,6 +1213,22 @@ impl Store {
         Ok(extended > 0)
     }
 
+    /// Gives up this instance's claim on a job until `after` from now, when any instance may
+    /// claim it again (an attempt failed). False if the claim was lost already.
+    pub async fn retry_job_later(&self, job_id: &str, after: Duration) -> Result<bool, StoreError> {
+        let until = now_ms() + i64::try_from(after.as_millis()).unwrap_or(JOB_LEASE_MS);
+        let released = sqlx::query(
+            "UPDATE reply_jobs SET claimed_until = $3 WHERE id = $1 AND claimed_by = $2",
+        )
+        .bind(job_id)
+        .bind(&self.inner.instance)
+        .bind(until)
+        .execute(&self.inner.writer)
+        .await?
+        .rows_affected();
+        Ok(released > 0)
+    }
+
     /// Claims up to `limit` jobs that are due and that nobody holds (never claimed, or whose
     /// claimer's lease ended: it died). PostgreSQL skips the rows other instances are claiming
     /// at the same moment (`FOR UPDATE SKIP LOCKED`), so each job goes to one instance.
@@ -1221,7 +1239,7 @@ impl Store {
             Backend::Sqlite => "",
         };
         let ids: Vec<String> = sqlx::query_scalar(&format!(
-            "UPDATE reply_jobs SET claimed_by = $1, claimed_until = $2
+            "UPDATE reply_jobs SET claimed_by = $1, claimed_until = $2, attempts = attempts + 1
              WHERE id IN (SELECT id FROM reply_jobs
                           WHERE due_at <= $3 AND (claimed_until IS NULL OR claimed_until < $3)
                           ORDER BY due_at LIMIT $4 {lock})
@@ -1243,7 +1261,7 @@ impl Store {
         let mut jobs = Vec::with_capacity(ids.len());
         for id in ids {
             let row = sqlx::query(
-                "SELECT j.id, j.bot_id, j.conversation_id, j.month, m.content
+                "SELECT j.id, j.bot_id, j.conversation_id, j.month, j.attempts, m.content
                  FROM reply_jobs j JOIN messages m ON m.id = j.question_message_id
                  WHERE j.id = $1",
             )
@@ -1257,6 +1275,8 @@ impl Store {
                     conversation_id: row.try_get("conversation_id")?,
                     question: row.try_get("content")?,
                     month: row.try_get("month")?,
+                    attempts: u32::try_from(row.try_get::<i64, _>("attempts")?.max(0))
+                        .unwrap_or(u32::MAX),
                 });
             }
         }
@@ -1272,6 +1292,27 @@ impl Store {
         job: &ReplyJob,
         text: &str,
         actions: &[SuggestedAction],
+    ) -> Result<Option<StoredMessage>, StoreError> {
+        self.store_job_answer(job, text, actions, true).await
+    }
+
+    /// Like [`Store::deliver_job`] for an answer that could not be made (the AI model kept
+    /// failing): `text` says so, and it costs nothing: the credit is given back and the
+    /// quota's pending answer is dropped, not counted as a reply.
+    pub async fn deliver_failed_job(
+        &self,
+        job: &ReplyJob,
+        text: &str,
+    ) -> Result<Option<StoredMessage>, StoreError> {
+        self.store_job_answer(job, text, &[], false).await
+    }
+
+    async fn store_job_answer(
+        &self,
+        job: &ReplyJob,
+        text: &str,
+        actions: &[SuggestedAction],
+        charged: bool,
     ) -> Result<Option<StoredMessage>, StoreError> {
         let mut tx = self.begin().await?;
         let deleted = sqlx::query("DELETE FROM reply_jobs WHERE id = $1 AND claimed_by = $2")
@@ -1292,6 +1333,8 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         let response_ms = match previous {
+            // An apology is no answer: it has no response time in the analytics.
+            _ if !charged => None,
             Some(row) if row.try_get::<String, _>("role")? == "user" => {
                 Some((now - row.try_get::<i64, _>("created_at")?).max(0))
             }
@@ -1319,7 +1362,16 @@ impl Store {
         .bind(job.month)
         .execute(&mut *tx)
         .await?;
-        add_usage(&mut tx, &job.bot_id, dates::month_start_ms(now), 1).await?;
+        if charged {
+            add_usage(&mut tx, &job.bot_id, dates::month_start_ms(now), 1).await?;
+        } else {
+            sqlx::query(
+                "UPDATE bots SET credits = credits + 1 WHERE id = $1 AND credits IS NOT NULL",
+            )
+            .bind(&job.bot_id)
+            .execute(&mut *tx)
+            .await?;
+        }
         let message = sqlx::query(&format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1"
         ))
@@ -1334,7 +1386,7 @@ impl Store {
             &job.bot_id,
             &job.conversation_id,
             reply,
-            true,
+            charged,
             now,
         )
         .await?;

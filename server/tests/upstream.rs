@@ -18,7 +18,7 @@ use axum::http::{header, Method, Request, StatusCode};
 use chat_widget_protocol::sse::SseParser;
 use chat_widget_server::store::{BotUpdate, Role, StoredMessage, DEMO_BOT_ID};
 use chat_widget_server::upstream::{self, Settings};
-use chat_widget_server::{app, AppState};
+use chat_widget_server::{app, chataibot, AppState};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use support::eventually;
@@ -797,4 +797,94 @@ async fn the_settings_endpoint_takes_the_secret_key_or_the_admin_token_never_a_p
     assert!(reply.json()["data"]["response"]
         .as_str()
         .is_some_and(|r| r.contains("working days")));
+}
+
+/// A chataibot answer whose model keeps failing is tried a few times, then the visitor gets an
+/// apology (never silence), which costs no credit.
+#[tokio::test]
+async fn a_chataibot_answer_whose_model_keeps_failing_ends_in_an_apology_and_costs_nothing() {
+    let server = Server::with_model("fail-500").await;
+    server
+        .state
+        .store
+        .update_bot(
+            DEMO_BOT_ID,
+            &BotUpdate {
+                credits: Some(Some(10)),
+                ..BotUpdate::default()
+            },
+        )
+        .await
+        .expect("credits");
+    // Retries are claimed by the maintenance loop, as in the server.
+    tokio::spawn(chat_widget_server::maintain(server.state.clone()));
+    let started = server
+        .post(
+            "/api/v1/conversations",
+            json!({"bot_key": "demo", "channel": "API",
+                   "from": {"user_external_id": "v-fail"},
+                   "message": {"type": "text", "data": {"body": "Are you there?"}}}),
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.body);
+    let id = started.json()["conversation"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let path = format!("/api/v1/conversation/{id}/messages");
+    eventually("the apology is delivered", || async {
+        let poll = server.call(Method::GET, &path, None).await;
+        poll.json()["messages"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|m| m["body"] == chataibot::UPSTREAM_APOLOGY))
+    })
+    .await;
+    let asked = server.fake.log().await["requests"]
+        .as_array()
+        .map_or(0, |requests| requests.len());
+    assert_eq!(
+        asked as u32,
+        chataibot::UPSTREAM_ATTEMPTS,
+        "tried, then given up"
+    );
+    assert_eq!(server.credits().await, Some(10), "the apology is free");
+    // Given up: no more attempts after the apology.
+    tokio::time::sleep(chataibot::UPSTREAM_RETRY * 2).await;
+    let later = server.fake.log().await["requests"]
+        .as_array()
+        .map_or(0, |requests| requests.len());
+    assert_eq!(later, asked);
+}
+
+/// A JSON reply is one HTTP answer: a model still writing at `--request-timeout-s` is cut
+/// off with 408, and the visitor's message and what the model had written stay stored.
+#[tokio::test]
+async fn a_json_reply_still_written_at_the_request_timeout_is_cut_and_kept() {
+    let mut server = Server::with_model("echo").await;
+    let first = server
+        .chat(json!({"message": "Hello", "stream": false}))
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let conversation = first.json()["data"]["conversationId"]
+        .as_str()
+        .expect("conversation")
+        .to_owned();
+    server.state = server
+        .state
+        .clone()
+        .with_request_timeout(Duration::from_secs(1));
+    server.use_model("slow").await;
+    let cut = server
+        .chat(json!({"message": "Write a lot", "stream": false,
+                     "conversationId": conversation}))
+        .await;
+    assert_eq!(cut.status, StatusCode::REQUEST_TIMEOUT, "{}", cut.body);
+    eventually("the partial reply is stored", || async {
+        let stored = server.messages(&conversation).await;
+        stored.len() == 4
+            && stored[2].content == "Write a lot"
+            && stored[3].content.starts_with("w0 w1")
+            && !stored[3].complete
+    })
+    .await;
 }
