@@ -2337,6 +2337,14 @@ async fn insert_message(
 /// request handling.
 pub async fn rebuild_rollups(store: &Store) -> Result<(), StoreError> {
     let mut tx = store.begin().await?;
+    let postgres = store.backend() == Backend::Postgres;
+    if postgres {
+        // Counted in bulk below; row by row, the trigger would also take one lock per
+        // conversation until the commit (more than PostgreSQL's lock table holds).
+        sqlx::query("ALTER TABLE daily_conversations DISABLE TRIGGER daily_conversations_days")
+            .execute(&mut *tx)
+            .await?;
+    }
     for sql in [
         "DELETE FROM daily_stats",
         "DELETE FROM daily_conversations",
@@ -2361,6 +2369,11 @@ pub async fn rebuild_rollups(store: &Store) -> Result<(), StoreError> {
          GROUP BY bot_id, created_at / 86400000, question_key",
     ] {
         sqlx::query(sql).execute(&mut *tx).await?;
+    }
+    if postgres {
+        sqlx::query("ALTER TABLE daily_conversations ENABLE TRIGGER daily_conversations_days")
+            .execute(&mut *tx)
+            .await?;
     }
     let month = dates::month_start_ms(now_ms());
     sqlx::query("DELETE FROM monthly_usage WHERE month = $1")
