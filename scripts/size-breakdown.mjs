@@ -1,6 +1,6 @@
 // What each crate costs in one dialect's wasm: builds that dialect's release module (as
-// scripts/build-widget.sh does, but keeping symbol names), runs wasm-bindgen and wasm-opt -Oz
-// as the real build does, and sums twiggy's per-function sizes by crate. Code only; data
+// scripts/build-widget.sh does, but keeping symbol names), runs wasm-bindgen and wasm-opt with
+// the real build's passes, and sums twiggy's per-function sizes by crate. Code only; data
 // (strings, tables, the stylesheet) is one line.
 // Needs `cargo install twiggy` (from crates.io).
 // Usage: node scripts/size-breakdown.mjs [dialect=chataibot] [top=25]
@@ -25,7 +25,8 @@ try {
   const features = ['bulk-memory', 'nontrapping-float-to-int', 'sign-ext', 'mutable-globals', 'reference-types', 'multivalue'];
   const optimized = join(work, 'named.wasm');
   execFileSync(join(root, 'node_modules', '.bin', 'wasm-opt'), [
-    ...features.map((f) => `--enable-${f}`), '-Oz', '--debuginfo', join(work, 'chat_widget_bg.wasm'), '-o', optimized,
+    // The passes index.html gives Trunk: -Oz, then data-wasm-opt-params.
+    ...features.map((f) => `--enable-${f}`), '-Oz', '--flatten', '--rereloop', '-Oz', '-Oz', '--debuginfo', join(work, 'chat_widget_bg.wasm'), '-o', optimized,
   ]);
   const csv = execFileSync('twiggy', ['top', '-n', '1000000', '--format', 'csv', optimized], { maxBuffer: 1 << 28 }).toString();
   const totals = new Map();
