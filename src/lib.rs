@@ -28,6 +28,8 @@ pub use chat_widget_protocol::{ApiError, ErrorCode};
 pub use components::Controls;
 #[cfg(feature = "leptos")]
 pub use components::{ChatMessage, ChatPanel, ChatWidget};
+/// The parts of the widget on their own.
+pub use components::{Composer, ComposerProps, Launcher, LauncherProps};
 pub use config::{
     ConfigError, ConfigWarning, Dialect, ExplicitLook, LauncherIcon, Position, Theme, WidgetConfig,
 };

@@ -3,6 +3,7 @@
 
 pub mod dom;
 pub mod http;
+pub mod mount;
 pub mod reply_dom;
 pub mod storage;
 pub mod styles;

@@ -1,5 +1,5 @@
 //! The widget's icons: each one 24×24 path in the current text colour, drawn by
-//! `dom::icon`.
+//! `dom::icon` (the DOM API) or [`svg`] (a view).
 
 /// The × of Close and Dismiss.
 pub const CLOSE: &str =
@@ -12,3 +12,21 @@ pub const SEND: &str = "M3.4 20.4 21 12 3.4 3.6 3.4 10l12.6 2-12.6 2z";
 pub const STOP: &str = "M7.5 5h9A2.5 2.5 0 0 1 19 7.5v9a2.5 2.5 0 0 1-2.5 2.5h-9A2.5 2.5 0 0 1 5 16.5v-9A2.5 2.5 0 0 1 7.5 5Z";
 /// The "New messages" pill's arrow down.
 pub const DOWN: &str = "M12 16.6 5.4 10 6.8 8.6 12 13.8l5.2-5.2 1.4 1.4z";
+
+/// A decorative 24×24 icon (hidden from screen readers), `size` px square, in the current
+/// text colour: `d` is its path.
+pub fn svg(d: &'static str, size: u32, class: &'static str) -> impl leptos::IntoView {
+    use leptos::prelude::*;
+    view! {
+        <svg
+            class=(!class.is_empty()).then_some(class)
+            viewBox="0 0 24 24"
+            width=size
+            height=size
+            aria-hidden="true"
+            focusable="false"
+        >
+            <path fill="currentColor" d=d></path>
+        </svg>
+    }
+}

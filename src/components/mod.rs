@@ -1,6 +1,7 @@
 //! The widget's view, drawn with the DOM API. It reads [`crate::chat::Chat`]'s Leptos signals
 //! and calls its actions; it never builds requests or touches storage.
 
+mod composer;
 mod icon;
 mod launcher;
 #[cfg(feature = "leptos")]
@@ -9,6 +10,8 @@ mod messages;
 mod panel;
 mod widget;
 
+pub use composer::{Composer, ComposerProps};
+pub use launcher::{Launcher, LauncherProps};
 #[cfg(feature = "leptos")]
 pub use leptos_component::{ChatMessage, ChatPanel, ChatWidget};
 pub use widget::{widget_view, Controls};

@@ -3,9 +3,10 @@
 
 use wasm_bindgen::JsCast;
 
+use super::composer::Composer;
 use super::icon;
 use super::messages::message_list;
-use crate::browser::dom;
+use crate::browser::{dom, mount};
 use crate::chat::Chat;
 use crate::config::WidgetConfig;
 use leptos::prelude::*;
@@ -117,46 +118,16 @@ pub fn panel(
         .into(),
     );
 
-    // The composer.
-    let form = dom::element("form", "cw-composer");
-    let _ = panel.append_child(&form);
-    let input: web_sys::HtmlTextAreaElement = dom::html(
-        "textarea",
-        "cw-input",
-        &[
-            ("rows", "1"),
-            ("aria-label", t.input_label),
-            ("placeholder", t.input_placeholder),
-            ("enterkeyhint", "send"),
-        ],
-    )
-    .unchecked_into();
-    let _ = form.append_child(&input);
-    let send = dom::html(
-        "button",
-        "cw-send",
-        &[("type", "submit"), ("aria-label", t.send)],
-    );
-    let _ = send.append_child(&dom::icon(icon::SEND, 20, ""));
-    let send = dom::Optional::new(&form, send.into());
-    let stop = dom::html(
-        "button",
-        "cw-send cw-stop",
-        &[("type", "button"), ("aria-label", t.stop)],
-    );
-    let _ = stop.append_child(&dom::icon(icon::STOP, 16, ""));
-    let stop_button = stop.clone();
-    let stop = dom::Optional::new(&form, stop.into());
-
     let draft = RwSignal::new(String::new());
     let confirming = RwSignal::new(false);
     let modal = RwSignal::new(false);
-    let focus_input = {
-        let input = input.clone();
-        move || {
-            let input = input.clone();
-            dom::next_frame(move || dom::focus(&input));
-        }
+    let input = NodeRef::<leptos::html::Textarea>::new();
+    let focus_input = move || {
+        dom::next_frame(move || {
+            if let Some(input) = input.try_get_untracked().flatten() {
+                dom::focus(&input);
+            }
+        });
     };
 
     // Each time the panel opens: on a phone it covers the screen, is modal and the page behind
@@ -165,7 +136,7 @@ pub fn panel(
     let configured_modal = config.modal;
     let scroll_lock = StoredValue::new(None::<dom::PageScrollLock>);
     {
-        let (panel, input) = (panel.clone(), input.clone());
+        let panel = panel.clone();
         super::effect(move |was_open: Option<bool>| {
             let is_open = open.get();
             dom::set_flag(&panel, "hidden", !is_open);
@@ -177,7 +148,7 @@ pub fn panel(
                     scroll_lock.set_value(dom::PageScrollLock::engage());
                 }
                 let touch = dom::is_coarse_pointer();
-                let (panel, input) = (panel.clone(), input.clone());
+                let panel = panel.clone();
                 // An inline panel shown with the page keeps its hands off the page's focus.
                 let on_page_load = inline && was_open.is_none();
                 dom::next_frame(move || {
@@ -187,7 +158,10 @@ pub fn panel(
                     if !panel.is_connected() {
                         return; // unmounted meanwhile
                     }
-                    dom::focus(if touch { &panel } else { input.unchecked_ref() });
+                    match input.try_get_untracked().flatten() {
+                        Some(input) if !touch => dom::focus(&input),
+                        _ => dom::focus(&panel),
+                    }
                 });
             }
             if !is_open && was_open == Some(true) {
@@ -205,7 +179,6 @@ pub fn panel(
     });
     // A chosen quick reply disappears with its buttons: keyboard focus continues in the input.
     {
-        let focus_input = focus_input.clone();
         super::effect(move |previous: Option<u32>| {
             let requested = chat.focus_composer.get();
             if previous.is_some_and(|p| p != requested) && !dom::is_coarse_pointer() {
@@ -271,26 +244,6 @@ pub fn panel(
                 .as_deref(),
         );
     });
-    let send_button = send.node.clone();
-    super::effect(move |_| {
-        let busy = chat.busy.get();
-        stop.show(busy);
-        send.show(!busy);
-    });
-    {
-        let input = input.clone();
-        super::effect(move |_| {
-            // The value is written only when it differs (writing moves the caret).
-            let empty = draft.with(|draft| {
-                if input.value() != *draft {
-                    input.set_value(draft);
-                }
-                draft.trim().is_empty()
-            });
-            dom::set_flag(&send_button, "disabled", !chat.can_send() || empty);
-        });
-    }
-
     // After a logout the next visitor does not find the previous one's draft.
     super::effect(move |seen: Option<u32>| {
         let forgotten = chat.forgotten.get();
@@ -300,30 +253,22 @@ pub fn panel(
         forgotten
     });
 
-    // The draft is cleared only once the chat took the message: while a reply is on its
-    // way, Enter keeps the text in the input.
-    let submit = move || {
-        if chat.send(&draft.get_untracked()) {
-            draft.set(String::new());
-        }
-    };
-    {
-        let input_element = input.clone();
-        dom::on(&input, "input", move |_: web_sys::Event| {
-            draft.set(input_element.value())
-        });
-    }
-    dom::on(&input, "keydown", move |ev: web_sys::KeyboardEvent| {
-        if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
-            ev.prevent_default();
-            submit();
-        }
-    });
-    dom::on(&form, "submit", move |ev: web_sys::Event| {
-        ev.prevent_default();
-        submit();
-    });
-    dom::on(&stop_button, "click", move |_: web_sys::Event| chat.stop());
+    // The composer. The draft is cleared only once the chat took the message: while a reply
+    // is on its way, Enter keeps the text in the input.
+    mount::append_view(
+        &panel,
+        view! {
+            <Composer
+                draft
+                busy=chat.busy
+                can_send=Signal::derive(move || chat.can_send())
+                on_send=move |text: String| chat.send(&text)
+                on_stop=move |()| chat.stop()
+                strings=t
+                node_ref=input
+            />
+        },
+    );
     {
         let on_close = on_close.clone();
         dom::on(&close, "click", move |_: web_sys::Event| on_close());
@@ -337,14 +282,12 @@ pub fn panel(
         });
     }
     {
-        let focus_input = focus_input.clone();
         dom::on(&no, "click", move |_: web_sys::Event| {
             confirming.set(false);
             focus_input();
         });
     }
     {
-        let focus_input = focus_input.clone();
         dom::on(&yes, "click", move |_: web_sys::Event| {
             chat.reset();
             confirming.set(false);

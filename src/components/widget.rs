@@ -1,11 +1,9 @@
 //! The widget's root: the launcher, the greeting bubble, the panel, open/close state, the
 //! unread count, theme and placement, and focus moves between launcher and panel.
 
-use std::rc::Rc;
-
-use super::launcher::{greeting_bubble, launcher};
+use super::launcher::{GreetingBubble, Launcher};
 use super::panel::panel;
-use crate::browser::{dom, storage::Flag, styles};
+use crate::browser::{dom, mount, storage::Flag, styles};
 use crate::chat::Chat;
 use crate::config::WidgetConfig;
 use crate::events::WidgetEvent;
@@ -137,12 +135,12 @@ pub fn widget_view(
     });
 
     // The launcher is drawn after the panel (and the bubble between them), so the stacking
-    // and tab order are panel first; `launcher` is filled in once it exists.
-    let launcher_button: StoredValue<Option<web_sys::HtmlElement>> = StoredValue::new(None);
+    // and tab order are panel first.
+    let launcher_button = NodeRef::<leptos::html::Button>::new();
     let close = move || {
         controls.set_open(false);
         dom::next_frame(move || {
-            if let Some(Some(launcher)) = launcher_button.try_get_value() {
+            if let Some(launcher) = launcher_button.try_get_untracked().flatten() {
                 dom::focus(&launcher);
             }
         });
@@ -163,10 +161,11 @@ pub fn widget_view(
     }
     panel(&root, chat, config, open, close, false);
 
-    let greeting_dismissed = Rc::new(Flag::new(&config.bot_id, "greeting-dismissed"));
+    let greeting_dismissed =
+        StoredValue::new_local(Flag::new(&config.bot_id, "greeting-dismissed"));
     let show_bubble = RwSignal::new(false);
     if let Some(delay) = config.greeting_delay_s {
-        if !greeting_dismissed.is_set() {
+        if !greeting_dismissed.with_value(Flag::is_set) {
             dom::after_ms(delay.saturating_mul(1000), move || {
                 let has_greeting = chat
                     .look
@@ -181,55 +180,49 @@ pub fn widget_view(
             });
         }
     }
-    let dismiss_bubble = move || {
+    let dismiss_bubble = Callback::new(move |()| {
         show_bubble.set(false);
-        greeting_dismissed.set();
-    };
-    // The bubble, between the panel and the launcher, drawn afresh each time it shows.
-    let place = dom::document().create_text_node("");
-    let _ = root.append_child(&place);
-    let bot_name = config.bot_name.clone();
-    let drawn: StoredValue<Option<web_sys::Element>> = StoredValue::new(None);
-    {
-        let dismiss_bubble = dismiss_bubble.clone();
-        super::effect(move |_| {
-            let shown = show_bubble.get() && !open.get();
-            match drawn.try_update_value(Option::take).flatten() {
-                Some(bubble) if !shown => bubble.remove(),
-                Some(bubble) => drawn.set_value(Some(bubble)),
-                None if shown => {
-                    let text = chat
-                        .look
-                        .with_untracked(|look| look.greeting.clone().unwrap_or_default());
-                    let (dismiss, open_and_dismiss) =
-                        (dismiss_bubble.clone(), dismiss_bubble.clone());
-                    let open_chat = move || {
-                        controls.set_open(true);
-                        open_and_dismiss();
-                    };
-                    let bubble =
-                        greeting_bubble(&text, &bot_name, chat.strings(), open_chat, dismiss);
-                    if let Some(parent) = place.parent_node() {
-                        let _ = parent.insert_before(&bubble, Some(&place));
-                    }
-                    drawn.set_value(Some(bubble));
-                }
-                None => {}
-            }
-        });
-    }
-    let toggle = move || {
+        greeting_dismissed.with_value(Flag::set);
+    });
+    let open_from_bubble = Callback::new(move |()| {
+        controls.set_open(true);
+        dismiss_bubble.run(());
+    });
+    let toggle = Callback::new(move |()| {
         controls.set_open(!open.get_untracked());
-        dismiss_bubble();
+        dismiss_bubble.run(());
+    });
+    let bot_name = config.bot_name.clone();
+    let icon = config.launcher_icon.clone();
+    let strings = chat.strings();
+    // The bubble, between the panel and the launcher, drawn afresh each time it shows.
+    let bubble = move || {
+        let text = chat
+            .look
+            .with_untracked(|look| look.greeting.clone().unwrap_or_default());
+        view! {
+            <GreetingBubble
+                text
+                bot_name=bot_name.clone()
+                strings
+                on_open=open_from_bubble
+                on_dismiss=dismiss_bubble
+            />
+        }
     };
-    let button = launcher(
+    mount::append_view(
         &root,
-        open,
-        unread,
-        &config.launcher_icon,
-        chat.strings(),
-        toggle,
+        view! {
+            <Show when=move || show_bubble.get() && !open.get()>{bubble.clone()}</Show>
+            <Launcher
+                open
+                unread
+                icon
+                strings
+                on_toggle=toggle
+                node_ref=launcher_button
+            />
+        },
     );
-    launcher_button.set_value(Some(button));
     root.into()
 }
