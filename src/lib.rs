@@ -7,9 +7,9 @@
 //!   your view.
 //!
 //! Code map: [`config`] (settings), [`chat`] (conversation state and actions), `api` (the
-//! dialect in use), `components` (the view, drawn with the DOM API on Leptos signals and
-//! render effects), `browser` (the only `web_sys` user), [`theme`] and [`text`] (colours and
-//! visitor-facing strings).
+//! dialect in use), `components` (the view: Leptos views, and the message list drawn with the
+//! DOM API on Leptos signals and render effects), `browser` (the only `web_sys` user),
+//! [`theme`] and [`text`] (colours and visitor-facing strings).
 #![deny(missing_docs)]
 
 mod api;

@@ -4,6 +4,9 @@
 use leptos::prelude::*;
 use leptos::tachys::view::{Mountable, Render};
 
+/// The DOM types the widget's view code passes on (made here or by Leptos).
+pub use web_sys::{Element, Node};
+
 /// Builds `view` under the current owner (its effects are that owner's) and mounts it at the
 /// end of `parent`. It is taken out of the DOM when the owner is cleaned up.
 pub fn append_view<V: IntoView + 'static>(parent: &web_sys::Element, view: V) {

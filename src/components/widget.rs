@@ -55,11 +55,11 @@ impl Controls {
 /// `inline`: the panel alone, in the page's flow (no launcher, no greeting bubble, never
 /// modal). Call under the widget's Leptos [`Owner`]: unmounting cleans that owner up.
 pub fn widget_view(
-    parent: &web_sys::Node,
+    parent: &mount::Node,
     config: &WidgetConfig,
     controls: Controls,
     inline: bool,
-) -> web_sys::Element {
+) -> mount::Element {
     let Controls { chat, open, unread } = controls;
     let root = dom::html(
         "div",
@@ -137,14 +137,14 @@ pub fn widget_view(
     // The launcher is drawn after the panel (and the bubble between them), so the stacking
     // and tab order are panel first.
     let launcher_button = NodeRef::<leptos::html::Button>::new();
-    let close = move || {
+    let close = Callback::new(move |()| {
         controls.set_open(false);
         dom::next_frame(move || {
             if let Some(launcher) = launcher_button.try_get_untracked().flatten() {
                 dom::focus(&launcher);
             }
         });
-    };
+    });
     if inline {
         // No launcher to go back to: closing hides the panel, and the app decides what then.
         let mut config = config.clone();
@@ -154,7 +154,7 @@ pub fn widget_view(
             chat,
             &config,
             open,
-            move || controls.set_open(false),
+            Callback::new(move |()| controls.set_open(false)),
             true,
         );
         return root.into();
