@@ -4399,3 +4399,140 @@ async fn send_during_a_reply_queues_the_text_and_every_message_goes_out_in_order
         "nothing of the old conversation goes out after the reset"
     );
 }
+
+/// The parts on their own, in an app's page: `<Composer>` and `<Launcher>` take their state as
+/// signals and say what the visitor did through their callbacks.
+#[wasm_bindgen_test]
+async fn the_composer_and_launcher_parts_work_with_signals_and_callbacks() {
+    use chat_widget::{Composer, Launcher};
+    use leptos::prelude::*;
+    let document = web_sys::window().unwrap().document().unwrap();
+    let parent: HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    document.body().unwrap().append_child(&parent).unwrap();
+    let sent = RwSignal::new(Vec::<String>::new());
+    let accept = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let stops = RwSignal::new(0u32);
+    let open = RwSignal::new(false);
+    let unread = RwSignal::new(2u32);
+    let toggles = RwSignal::new(0u32);
+    let draft = RwSignal::new(String::new());
+    let handle = leptos::mount::mount_to(parent.clone(), move || {
+        view! {
+            <Launcher open unread class="app-launcher" on_toggle=move |()| toggles.update(|n| *n += 1)/>
+            <Composer
+                draft
+                busy
+                class="app-composer"
+                on_send=move |text: String| {
+                    sent.update(|s| s.push(text));
+                    accept.get_untracked()
+                }
+                on_stop=move |()| stops.update(|n| *n += 1)
+            />
+        }
+    });
+    let tick = || async {
+        leptos::task::tick().await;
+        wasm_bindgen_futures::JsFuture::from(sleep(30))
+            .await
+            .unwrap();
+    };
+    tick().await;
+    let get = |selector: &str| -> HtmlElement {
+        parent
+            .query_selector(selector)
+            .unwrap()
+            .unwrap_or_else(|| panic!("no {selector}"))
+            .unchecked_into()
+    };
+    let press = |key: &str, shift: bool| {
+        let init = web_sys::KeyboardEventInit::new();
+        init.set_key(key);
+        init.set_shift_key(shift);
+        init.set_bubbles(true);
+        init.set_cancelable(true);
+        let event =
+            web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
+        get(".cw-input").dispatch_event(&event).unwrap();
+    };
+
+    // The launcher: its name counts the unread replies, its badge shows them, a click is heard.
+    let launcher = get(".cw-launcher.app-launcher");
+    assert_eq!(
+        launcher.get_attribute("aria-label").as_deref(),
+        Some("Open chat (2 unread messages)")
+    );
+    assert_eq!(get(".cw-badge").text_content().as_deref(), Some("2"));
+    launcher.click();
+    tick().await;
+    assert_eq!(toggles.get_untracked(), 1, "on_toggle heard the click");
+    open.set(true);
+    tick().await;
+    assert_eq!(
+        launcher.get_attribute("aria-expanded").as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        launcher.get_attribute("aria-label").as_deref(),
+        Some("Close chat")
+    );
+    assert!(
+        parent.query_selector(".cw-badge").unwrap().is_none(),
+        "no badge while open"
+    );
+
+    // The composer: Send is disabled while blank; Shift+Enter does not send; a refused text
+    // stays in the input, a taken one clears it.
+    assert!(get("form.cw-composer.app-composer .cw-send").has_attribute("disabled"));
+    let input: HtmlTextAreaElement = get(".cw-input").unchecked_into();
+    input.set_value("Hello");
+    let init = web_sys::EventInit::new();
+    init.set_bubbles(true);
+    input
+        .dispatch_event(&web_sys::Event::new_with_event_init_dict("input", &init).unwrap())
+        .unwrap();
+    tick().await;
+    assert_eq!(
+        draft.get_untracked(),
+        "Hello",
+        "the bound draft follows the input"
+    );
+    assert!(!get(".cw-send").has_attribute("disabled"));
+    press("Enter", true);
+    tick().await;
+    assert!(
+        sent.get_untracked().is_empty(),
+        "Shift+Enter is a new line, not a send"
+    );
+    press("Enter", false);
+    tick().await;
+    assert_eq!(sent.get_untracked(), vec!["Hello".to_owned()]);
+    assert_eq!(input.value(), "Hello", "refused: the text stays");
+    accept.set(true);
+    press("Enter", false);
+    tick().await;
+    assert_eq!(sent.get_untracked().len(), 2);
+    assert_eq!(input.value(), "", "taken: the input is cleared");
+    draft.set("Prefilled".into());
+    tick().await;
+    assert_eq!(input.value(), "Prefilled", "the app can prefill the draft");
+
+    // While a reply is on its way, Send becomes Stop.
+    busy.set(true);
+    tick().await;
+    assert!(parent
+        .query_selector("button.cw-send:not(.cw-stop)")
+        .unwrap()
+        .is_none());
+    get(".cw-stop").click();
+    tick().await;
+    assert_eq!(stops.get_untracked(), 1, "on_stop heard Stop");
+
+    drop(handle);
+    assert!(
+        parent.query_selector(".cw-composer").unwrap().is_none(),
+        "unmounting removes them"
+    );
+    parent.remove();
+}
