@@ -3126,6 +3126,14 @@ mod tests {
             pair("visitor:3", 160).await,
             RateHits::Counted(vec![(160, 1), (160, 1)])
         );
+        if store.backend() == Backend::Sqlite {
+            // Hits commit without a flush; the writer is back to durable commits for messages.
+            let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(store.writer())
+                .await
+                .expect("pragma");
+            assert_eq!(synchronous, 2, "FULL");
+        }
     }
 
     #[tokio::test]

@@ -238,6 +238,10 @@ async fn execute(store: &Store, jobs: Vec<Job>) {
 
 /// Stores `jobs` in one transaction; the outcome of each, in order.
 async fn attempt(store: &Store, jobs: &[Job]) -> Result<Vec<Done>, StoreError> {
+    if store.inner.backend == Backend::Sqlite && jobs.iter().all(|job| matches!(job, Job::Hit(..)))
+    {
+        return hits_unsynced(store, jobs).await;
+    }
     let mut tx = store.begin().await?;
     let mut done: Vec<Option<Done>> = jobs.iter().map(|_| None).collect();
     for (slot, job) in done.iter_mut().zip(jobs) {
@@ -263,6 +267,31 @@ async fn attempt(store: &Store, jobs: &[Job]) -> Result<Vec<Done>, StoreError> {
         .into_iter()
         .map(|done| done.unwrap_or(Done::Exchange(Outcome::NoCredits)))
         .collect())
+}
+
+/// SQLite: a batch of rate-limit hits only commits without waiting for the disk, as
+/// PostgreSQL's counters pool does (a window lost in a power cut is harmless, and the next
+/// synced commit writes it too). The connection is back to `synchronous = FULL` before any
+/// other write uses it, so messages stay durable; one that cannot be reset is closed.
+async fn hits_unsynced(store: &Store, jobs: &[Job]) -> Result<Vec<Done>, StoreError> {
+    let mut conn = store.inner.writer.acquire().await?;
+    conn.execute("PRAGMA synchronous = NORMAL").await?;
+    let result = async {
+        let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
+        let mut done = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            if let Job::Hit(hit, _) = job {
+                done.push(Done::Hit(hit.run_on(&mut tx).await?));
+            }
+        }
+        tx.commit().await?;
+        Ok(done)
+    }
+    .await;
+    if conn.execute("PRAGMA synchronous = FULL").await.is_err() {
+        conn.close_on_drop();
+    }
+    result
 }
 
 /// A bot's limits as the batch spends them.
