@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 use leptos::tachys::view::{Mountable, Render};
+use wasm_bindgen::JsCast;
 
 /// The DOM types the widget's view code passes on (made here or by Leptos).
 pub use web_sys::{Element, Node};
@@ -13,6 +14,12 @@ pub fn append_view<V: IntoView + 'static>(parent: &web_sys::Element, view: V) {
     let mut state = view.into_view().build();
     state.mount(parent, None);
     StoredValue::<_, LocalStorage>::new_local(Mounted(state));
+}
+
+/// [`append_view`] for any node that holds children (the widget's shadow root: Leptos mounts
+/// with the `Node` methods every parent has).
+pub fn append_view_to<V: IntoView + 'static>(parent: &Node, view: V) {
+    append_view(parent.unchecked_ref::<Element>(), view);
 }
 
 /// A mounted view's state: unmounted when dropped.

@@ -61,33 +61,41 @@ pub fn widget_view(
     inline: bool,
 ) -> mount::Element {
     let Controls { chat, open, unread } = controls;
-    let root = dom::html(
-        "div",
-        "",
-        &[
-            ("dir", if chat.locale.is_rtl() { "rtl" } else { "ltr" }),
-            ("lang", chat.locale.tag()),
-        ],
+    // The widget's container in the shadow root: language, direction, corner and theme.
+    let container = NodeRef::<leptos::html::Div>::new();
+    let classes = move || {
+        let (position, theme) = chat.look.with(|look| (look.position, look.theme));
+        format!(
+            "cw-root cw-root--{} cw-root--{}{}",
+            position.as_str(),
+            theme.as_str(),
+            if inline { " cw-root--inline" } else { "" }
+        )
+    };
+    mount::append_view_to(
+        parent,
+        view! {
+            <div
+                class=classes
+                dir=if chat.locale.is_rtl() { "rtl" } else { "ltr" }
+                lang=chat.locale.tag()
+                node_ref=container
+            ></div>
+        },
     );
-    let _ = parent.append_child(&root);
+    let root = container
+        .get_untracked()
+        .unwrap_or_else(|| wasm_bindgen::throw_str("chat-widget: no root"));
     styles::install_for(&root);
     let (offset_x, offset_y, z_index) = (config.offset_x, config.offset_y, config.z_index);
 
-    // Styles, theme colours and placement go in through the CSSOM (allowed by a strict CSP).
-    // The colour and corner can change once, when a bot configuration arrives from the server.
+    // Theme colours and placement go in through the CSSOM (allowed by a strict CSP, unlike a
+    // `style` attribute). The colour can change once, when a bot configuration arrives.
     {
         let root = root.clone();
         super::effect(move |_| {
-            let (primary, position, theme) = chat
-                .look
-                .with(|look| (look.primary, look.position, look.theme));
+            let primary = chat.look.with(|look| look.primary);
             let (surface, on_surface) = primary.accessible_surface();
-            root.set_class_name(&format!(
-                "cw-root cw-root--{} cw-root--{}{}",
-                position.as_str(),
-                theme.as_str(),
-                if inline { " cw-root--inline" } else { "" }
-            ));
             let ink = surface.readable_on(crate::theme::Color::WHITE);
             dom::set_css_variable(&root, "--cw-primary-ink", &ink.to_hex());
             dom::set_css_variable(&root, "--cw-primary", &surface.to_hex());
