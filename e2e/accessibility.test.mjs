@@ -63,7 +63,7 @@ test('no WCAG 2.1 A/AA violations in any state a visitor meets', async (t) => {
   await check(page, 'panel open and empty');
 
   await send(page, 'Show me what Markdown looks like');
-  await page.locator('.cw-msg--streaming .cw-block').first().waitFor();
+  await page.locator('.cw-msg--streaming .cw-bubble > *').first().waitFor();
   await check(page, 'while streaming');
   await finished(page).first().waitFor();
   await page.locator('.cw-actions').waitFor();

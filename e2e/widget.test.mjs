@@ -136,7 +136,7 @@ test('a streamed reply is written out word by word, can be stopped, and offers q
 
   // Watch the reply grow: record the bubble's text length every frame while it streams.
   await sendMessage(page, 'How do I embed the widget?');
-  await page.locator('.cw-msg--streaming .cw-block').first().waitFor();
+  await page.locator('.cw-msg--streaming .cw-bubble > *').first().waitFor();
   const lengths = await page.evaluate(
     () =>
       new Promise((resolve) => {
@@ -171,7 +171,7 @@ test('a streamed reply is written out word by word, can be stopped, and offers q
 
   // Stop part-way keeps what arrived; the next message works normally.
   await sendMessage(page, 'What is your returns policy?');
-  await page.locator('.cw-msg--streaming .cw-block').first().waitFor();
+  await page.locator('.cw-msg--streaming .cw-bubble > *').first().waitFor();
   await page.locator('.cw-stop').click();
   await page.locator('.cw-status--muted').filter({ hasText: 'Stopped' }).waitFor();
   const partial = await botReplies(page).nth(2).innerText();

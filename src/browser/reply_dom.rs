@@ -2,15 +2,13 @@
 //! ([`StreamOp`]) and the live HTML that `protocol`'s `MarkdownStream` hands out, so each frame
 //! costs what changed, not the size of the reply.
 //!
-//! The bubble holds finished block elements (`div.cw-block`, each written once) and, last, one
-//! *tail* element (a `div.cw-block` too). The tail's content is the shell of the block being
-//! written; its *slot* (the deepest last element of the shell, or the tail itself) holds the
-//! committed parts (items, rows, lines, words: never touched again) followed by the live part,
-//! which is the only thing replaced on each frame.
+//! The bubble's nodes are the finished blocks (each written once), then the *tail*: the shell
+//! of the block being written. The tail's *slot* (the deepest last element of the shell, or the
+//! bubble itself when there is no shell) holds the committed parts (items, rows, lines, words:
+//! never touched again) followed by the live part, the only thing replaced on each frame. No
+//! element is added around them: the final DOM is exactly the whole render's.
 
 use chat_widget_protocol::markdown::StreamOp;
-
-use super::dom;
 
 /// What a reply's bubble shows, and how to bring it up to date ([`ReplyDom::show`]).
 pub struct ReplyDom {
@@ -21,28 +19,28 @@ pub struct ReplyDom {
     applied: usize,
     /// The whole HTML is drawn (not steps).
     whole: bool,
-    tail: Option<Tail>,
+    /// How many of the bubble's child nodes are finished blocks; the tail's follow them.
+    blocks: u32,
+    /// Where committed parts and the live part go.
+    slot: web_sys::Element,
+    /// How many of the slot's child nodes are committed; the live part's nodes follow them.
+    committed: u32,
     /// The live HTML drawn.
     live: String,
 }
 
-/// The element being written and where its parts go.
-struct Tail {
-    element: web_sys::Element,
-    slot: web_sys::Element,
-    /// How many of the slot's child nodes are committed; the live part's nodes follow them.
-    committed: u32,
-}
-
 impl ReplyDom {
-    /// Draws into `bubble` (its content belongs to this from now on).
+    /// Draws into `bubble`, from now on its content's only writer.
     pub fn new(bubble: &web_sys::Element) -> Self {
+        bubble.set_inner_html("");
         Self {
             bubble: bubble.clone(),
             attempt: 0,
             applied: 0,
             whole: false,
-            tail: None,
+            blocks: 0,
+            slot: bubble.clone(),
+            committed: 0,
             live: String::new(),
         }
     }
@@ -67,15 +65,13 @@ impl ReplyDom {
         if self.applied == ops.len() && self.live == live {
             return;
         }
-        let bubble = &self.bubble;
-        let tail = self.tail.get_or_insert_with(|| Tail::new(bubble));
-        tail.drop_live();
+        self.drop_live();
         for op in &ops[self.applied..] {
-            tail.apply(bubble, op);
+            self.apply(op);
         }
         self.applied = ops.len();
         if !live.is_empty() {
-            let _ = tail.slot.insert_adjacent_html("beforeend", live);
+            let _ = self.slot.insert_adjacent_html("beforeend", live);
         }
         live.clone_into(&mut self.live);
     }
@@ -84,59 +80,72 @@ impl ReplyDom {
         self.attempt = attempt;
         self.applied = 0;
         self.whole = false;
-        self.tail = None;
+        self.blocks = 0;
+        self.slot = self.bubble.clone();
+        self.committed = 0;
         self.live.clear();
-    }
-}
-
-impl Tail {
-    /// A new, empty tail element at the end of the bubble.
-    fn new(bubble: &web_sys::Element) -> Self {
-        let element = dom::element("div", "cw-block");
-        let _ = bubble.append_child(&element);
-        Self {
-            slot: element.clone(),
-            element,
-            committed: 0,
-        }
     }
 
     /// Removes the live part: the slot's nodes after the committed ones.
     fn drop_live(&self) {
-        let nodes = self.slot.child_nodes();
-        while nodes.length() > self.committed {
-            match self.slot.last_child() {
-                Some(last) => {
-                    let _ = self.slot.remove_child(&last);
-                }
-                None => break,
-            }
-        }
+        remove_after(&self.slot, self.committed);
     }
 
-    fn apply(&mut self, bubble: &web_sys::Element, op: &StreamOp) {
+    fn apply(&mut self, op: &StreamOp) {
+        let count = |node: &web_sys::Element| node.child_nodes().length();
         match op {
-            StreamOp::Blocks(html) => {
-                let block = dom::element("div", "cw-block");
-                block.set_inner_html(html);
-                let _ = bubble.insert_before(&block, Some(&self.element));
-            }
+            StreamOp::Blocks(html) => match self.bubble.child_nodes().item(self.blocks) {
+                // Before the shell of the block being written (its first node is its element).
+                Some(tail) => {
+                    let before = count(&self.bubble);
+                    if let Some(tail) = wasm_bindgen::JsCast::dyn_ref::<web_sys::Element>(&tail) {
+                        let _ = tail.insert_adjacent_html("beforebegin", html);
+                    }
+                    self.blocks += count(&self.bubble) - before;
+                }
+                None => {
+                    let _ = self.bubble.insert_adjacent_html("beforeend", html);
+                    self.blocks = count(&self.bubble);
+                    self.committed = self.blocks;
+                }
+            },
             StreamOp::Shell { open, close } => {
-                self.element
-                    .set_inner_html(&[open.as_str(), close].concat());
+                remove_after(&self.bubble, self.blocks);
+                let _ = self
+                    .bubble
+                    .insert_adjacent_html("beforeend", &[open.as_str(), close].concat());
                 // The slot is where `open` and `close` meet: the deepest last element.
-                let mut slot = self.element.clone();
-                while let Some(last) = slot.last_element_child() {
-                    slot = last;
+                let mut slot = self.bubble.clone();
+                if count(&self.bubble) > self.blocks {
+                    while let Some(last) = slot.last_element_child() {
+                        slot = last;
+                    }
                 }
                 self.slot = slot;
-                self.committed = self.slot.child_nodes().length();
+                self.committed = count(&self.slot);
             }
             StreamOp::Append(html) => {
                 let _ = self.slot.insert_adjacent_html("beforeend", html);
-                self.committed = self.slot.child_nodes().length();
+                self.committed = count(&self.slot);
             }
-            StreamOp::Seal => *self = Self::new(bubble),
+            StreamOp::Seal => {
+                self.blocks = count(&self.bubble);
+                self.slot = self.bubble.clone();
+                self.committed = self.blocks;
+            }
+        }
+    }
+}
+
+/// Removes `parent`'s child nodes after the first `keep`.
+fn remove_after(parent: &web_sys::Element, keep: u32) {
+    let nodes = parent.child_nodes();
+    while nodes.length() > keep {
+        match parent.last_child() {
+            Some(last) => {
+                let _ = parent.remove_child(&last);
+            }
+            None => break,
         }
     }
 }
@@ -144,6 +153,7 @@ impl Tail {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::browser::dom;
     use chat_widget_protocol::markdown::{render_markdown, AppliedHtml, MarkdownStream};
     use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -155,23 +165,9 @@ mod tests {
         element.inner_html()
     }
 
-    /// What the bubble shows: its blocks' HTML in order, without the block elements around it.
+    /// What the bubble shows.
     fn shown(bubble: &web_sys::Element) -> String {
-        let mut html = String::new();
-        let mut blocks = 0;
-        let mut child = bubble.first_element_child();
-        while let Some(block) = child {
-            assert_eq!(block.class_name(), "cw-block", "only blocks in the bubble");
-            html.push_str(&block.inner_html());
-            blocks += 1;
-            child = block.next_element_sibling();
-        }
-        assert_eq!(
-            bubble.child_nodes().length(),
-            blocks,
-            "no text between blocks"
-        );
-        html
+        bubble.inner_html()
     }
 
     /// A small deterministic random number generator (xorshift), so a failure can be replayed.
