@@ -23,6 +23,8 @@ pub mod text;
 pub mod theme;
 mod use_chat;
 
+/// A quick reply a bot offers ([`QuickReplies`]), and what kind it is.
+pub use chat_widget_protocol::{ActionKind, SuggestedAction};
 /// The typed errors `use_chat` and `on_error` give (what failed, with its code).
 pub use chat_widget_protocol::{ApiError, ErrorCode};
 pub use components::Controls;
@@ -30,6 +32,7 @@ pub use components::Controls;
 pub use components::{ChatMessage, ChatPanel, ChatWidget};
 /// The parts of the widget on their own.
 pub use components::{Composer, ComposerProps, Launcher, LauncherProps};
+pub use components::{MessageList, MessageListProps, QuickReplies, QuickRepliesProps};
 pub use config::{
     ConfigError, ConfigWarning, Dialect, ExplicitLook, LauncherIcon, Position, Theme, WidgetConfig,
 };

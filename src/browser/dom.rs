@@ -92,139 +92,6 @@ pub fn html(tag: &str, class: &str, attributes: &[(&str, &str)]) -> web_sys::Htm
     element.unchecked_into()
 }
 
-/// A decorative 24×24 icon (hidden from screen readers), `size` px square, in the current
-/// text colour.
-pub fn icon(d: &str, size: u32, class: &str) -> web_sys::Element {
-    const SVG: &str = "http://www.w3.org/2000/svg";
-    let new = |tag: &str| {
-        document()
-            .create_element_ns(Some(SVG), tag)
-            .unwrap_or_else(|_| wasm_bindgen::throw_str("createElementNS"))
-    };
-    let svg = new("svg");
-    let size = size.to_string();
-    for (name, value) in [
-        ("class", class),
-        ("viewBox", "0 0 24 24"),
-        ("width", &size),
-        ("height", &size),
-        ("aria-hidden", "true"),
-        ("focusable", "false"),
-    ] {
-        if !value.is_empty() {
-            let _ = svg.set_attribute(name, value);
-        }
-    }
-    let path = new("path");
-    let _ = path.set_attribute("fill", "currentColor");
-    let _ = path.set_attribute("d", d);
-    let _ = svg.append_child(&path);
-    svg
-}
-
-/// Calls `f` with each `name` event on `target`, for as long as the current reactive owner
-/// (the widget) lives.
-pub fn on<E: JsCast>(target: &web_sys::EventTarget, name: &str, mut f: impl FnMut(E) + 'static) {
-    listen(
-        target,
-        name,
-        Box::new(move |event: web_sys::Event| f(event.unchecked_into())),
-    );
-}
-
-/// [`on`] for a boxed handler: one copy of the closure glue for every listener.
-fn listen(target: &web_sys::EventTarget, name: &str, f: Box<dyn FnMut(web_sys::Event)>) {
-    let callback = wasm_bindgen::closure::Closure::wrap(f);
-    let _ = target.add_event_listener_with_callback(name, callback.as_ref().unchecked_ref());
-    leptos::prelude::StoredValue::<_, leptos::prelude::LocalStorage>::new_local(Listening {
-        target: target.clone(),
-        name: name.to_owned(),
-        callback,
-    });
-}
-
-/// A listener added by [`on`]: removed (and its closure freed) with the owner that keeps it.
-struct Listening {
-    target: web_sys::EventTarget,
-    name: String,
-    callback: wasm_bindgen::closure::Closure<dyn FnMut(web_sys::Event)>,
-}
-
-impl Drop for Listening {
-    fn drop(&mut self) {
-        let _ = self.target.remove_event_listener_with_callback(
-            &self.name,
-            self.callback.as_ref().unchecked_ref(),
-        );
-    }
-}
-
-/// An element that comes and goes at a fixed place among its siblings (an empty text node
-/// marks the place).
-pub struct Optional {
-    /// The element.
-    pub node: web_sys::Element,
-    anchor: web_sys::Text,
-}
-
-impl Optional {
-    /// Marks the place for `node` at the end of `parent` (not shown yet).
-    pub fn new(parent: &web_sys::Node, node: web_sys::Element) -> Self {
-        let anchor = document().create_text_node("");
-        let _ = parent.append_child(&anchor);
-        Self { node, anchor }
-    }
-
-    /// Shows or removes it (left alone when already so: moving it would take focus from it).
-    pub fn show(&self, on: bool) {
-        match (on, self.node.parent_node().is_some()) {
-            (true, false) => {
-                if let Some(parent) = self.anchor.parent_node() {
-                    let _ = parent.insert_before(&self.node, Some(&self.anchor));
-                }
-            }
-            (false, true) => self.node.remove(),
-            _ => {}
-        }
-    }
-}
-
-/// A new element with a class and text, appended to `parent`.
-pub fn append(parent: &web_sys::Element, tag: &str, class: &str, text: &str) -> web_sys::Element {
-    let child = element(tag, class);
-    if !text.is_empty() {
-        child.set_text_content(Some(text));
-    }
-    let _ = parent.append_child(&child);
-    child
-}
-
-/// A `<button type="button">` with a class, text and a `data-cw` control name (if any),
-/// appended to `parent`.
-pub fn append_button(
-    parent: &web_sys::Element,
-    class: &str,
-    text: &str,
-    control: &str,
-) -> web_sys::Element {
-    let button = append(parent, "button", class, text);
-    let _ = button.set_attribute("type", "button");
-    if !control.is_empty() {
-        let _ = button.set_attribute("data-cw", control);
-    }
-    button
-}
-
-/// Adds or removes a class.
-pub fn set_class(element: &web_sys::Element, class: &str, on: bool) {
-    let _ = element.class_list().toggle_with_force(class, on);
-}
-
-/// Sets or removes a boolean attribute (`disabled`, `hidden`).
-pub fn set_flag(element: &web_sys::Element, name: &str, on: bool) {
-    let _ = element.toggle_attribute_with_force(name, on);
-}
-
 /// Runs `f` on the next animation frame (after the DOM has been updated and laid out).
 pub fn next_frame(f: impl FnOnce() + 'static) {
     let f: Box<dyn FnOnce()> = Box::new(f);
@@ -260,6 +127,12 @@ pub fn scroll_to_bottom(element: &web_sys::Element) {
     }
     element.set_scroll_top(element.scroll_height());
     settle(element.clone(), element.scroll_top(), 8);
+}
+
+/// How far an element is scrolled: from its top, and from its bottom (px).
+pub fn scroll_position(element: &web_sys::Element) -> (i32, i32) {
+    let top = element.scroll_top();
+    (top, element.scroll_height() - top - element.client_height())
 }
 
 /// How long one piece of work may hold the main thread before it yields (well under the
@@ -307,25 +180,6 @@ pub fn dispatch_widget_event(node: &web_sys::Node, name: &str, detail: &Value) {
         web_sys::CustomEvent::new_with_event_init_dict(&format!("chat-widget:{name}"), &init)
     {
         let _ = target.dispatch_event(&event);
-    }
-}
-
-/// Puts `node` in `container` right after `previous` (first when `None`), unless it is there
-/// already: moving a node that holds focus would take the focus away.
-pub fn place_after(
-    container: &web_sys::Element,
-    node: &web_sys::Element,
-    previous: Option<&web_sys::Element>,
-) {
-    let wanted: Option<web_sys::Node> = match previous {
-        Some(previous) => previous.next_sibling(),
-        None => container.first_child(),
-    };
-    if !wanted
-        .as_ref()
-        .is_some_and(|wanted| wanted.is_same_node(Some(node)))
-    {
-        let _ = container.insert_before(node, wanted.as_ref());
     }
 }
 

@@ -1,5 +1,4 @@
-//! The widget's icons: each one 24×24 path in the current text colour, drawn by
-//! `dom::icon` (the DOM API) or [`svg`] (a view).
+//! The widget's icons: each one 24×24 path in the current text colour, drawn by [`svg`].
 
 /// The × of Close and Dismiss.
 pub const CLOSE: &str =

@@ -15,6 +15,7 @@ pub use composer::{Composer, ComposerProps};
 pub use launcher::{Launcher, LauncherProps};
 #[cfg(feature = "leptos")]
 pub use leptos_component::{ChatMessage, ChatPanel, ChatWidget};
+pub use messages::{MessageList, MessageListProps, QuickReplies, QuickRepliesProps};
 pub use widget::{widget_view, Controls};
 
 use leptos::prelude::{LocalStorage, RenderEffect, StoredValue};
