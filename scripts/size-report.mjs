@@ -10,7 +10,7 @@ import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
 import { minifyCss } from './bundle-css.mjs';
 
 // Brotli budgets, in bytes. The loader's is the issue's. The widget's is a ratchet: the largest
-// dialect's build as last measured + 3 % (chataibot, 259,256 B), so a build may not grow unnoticed; lower it
+// dialect's build as last measured + 3 % (chataibot, 269,356 B), so a build may not grow unnoticed; lower it
 // whenever a build shrinks. The goal is 150 KiB (153,600 B) per dialect. Issue 15 made it
 // grow, as the issue accepts: JSON through serde + serde_json (with serde_path_to_error
 // naming the field at fault) instead of the hand-written parser, about +35 KB (154,692 B ->
@@ -24,10 +24,9 @@ import { minifyCss } from './bundle-css.mjs';
 // (-> 225,114 B), then the launcher, greeting bubble, panel and composer written with Leptos's
 // `view!` / `<Show/>` (tachys's typed views) instead of DOM API calls, about +26 KB
 // (-> 250,999 B), and the message list (MessageList, QuickReplies) with view!, <For/> and
-// <Show/>, measured on its own before both met at 259,256 B (+32 KB, tachys's renderer and
-// keyed list included): the ratchet keeps the higher figure until a build of both is measured.
+// <Show/> (a keyed list, and every row's views), about +18 KB (-> 269,356 B).
 // (110 KiB with the hand-written Markdown renderer.)
-export const BUDGET = { loader: 6 * 1024, widget: Math.round(259_256 * 1.03) };
+export const BUDGET = { loader: 6 * 1024, widget: Math.round(269_356 * 1.03) };
 export const GOAL = { widget: 150 * 1024 };
 
 export function sizes(bytes) {
