@@ -65,6 +65,7 @@ pub fn replace_placeholder(shadow: &web_sys::ShadowRoot, placeholder: web_sys::E
     }
 }
 
+#[cfg(feature = "leptos")]
 /// The page's document.
 pub fn document() -> web_sys::Document {
     web_sys::window()
@@ -72,7 +73,8 @@ pub fn document() -> web_sys::Document {
         .unwrap_or_else(|| wasm_bindgen::throw_str("chat-widget: no document"))
 }
 
-/// A new element with a class (the widget is drawn with these: see `components`).
+#[cfg(feature = "leptos")]
+/// A new element with a class.
 pub fn element(tag: &str, class: &str) -> web_sys::Element {
     let element = document()
         .create_element(tag)
@@ -81,15 +83,6 @@ pub fn element(tag: &str, class: &str) -> web_sys::Element {
         element.set_class_name(class);
     }
     element
-}
-
-/// A new HTML element with a class and attributes.
-pub fn html(tag: &str, class: &str, attributes: &[(&str, &str)]) -> web_sys::HtmlElement {
-    let element = element(tag, class);
-    for (name, value) in attributes {
-        let _ = element.set_attribute(name, value);
-    }
-    element.unchecked_into()
 }
 
 /// Runs `f` on the next animation frame (after the DOM has been updated and laid out).

@@ -153,14 +153,19 @@ fn remove_after(parent: &web_sys::Element, keep: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::browser::dom;
+
+    /// A new element, not in the page.
+    fn div() -> web_sys::Element {
+        let document = web_sys::window().unwrap().document().unwrap();
+        document.create_element("div").unwrap()
+    }
     use chat_widget_protocol::markdown::{render_markdown, AppliedHtml, MarkdownStream};
     use wasm_bindgen_test::wasm_bindgen_test;
 
     /// HTML as the browser reads it back (`<br />` becomes `<br>`, ...): how an HTML string is
     /// compared with a DOM.
     fn parsed(html: &str) -> String {
-        let element = dom::element("div", "");
+        let element = div();
         element.set_inner_html(html);
         element.inner_html()
     }
@@ -226,7 +231,7 @@ mod tests {
     /// what the strings say, and at the end exactly the whole render.
     fn stream_in_pieces(text: &str, seed: u64) {
         let mut random = Random(seed);
-        let bubble = dom::element("div", "cw-bubble");
+        let bubble = div();
         let mut drawn = ReplyDom::new(&bubble);
         let mut stream = MarkdownStream::new();
         let mut strings = AppliedHtml::default();
@@ -271,7 +276,7 @@ mod tests {
 
     #[wasm_bindgen_test]
     fn a_frame_touches_only_what_changed() {
-        let bubble = dom::element("div", "");
+        let bubble = div();
         let mut drawn = ReplyDom::new(&bubble);
         let mut stream = MarkdownStream::new();
         let mut ops = Vec::new();
@@ -300,7 +305,7 @@ mod tests {
 
     #[wasm_bindgen_test]
     fn whole_html_replaces_the_steps_and_another_attempt_starts_over() {
-        let bubble = dom::element("div", "");
+        let bubble = div();
         let mut drawn = ReplyDom::new(&bubble);
         let mut stream = MarkdownStream::new();
         stream.push("First try, *partial");
