@@ -7,8 +7,8 @@
 //!   your view.
 //!
 //! Code map: [`config`] (settings), [`chat`] (conversation state and actions), `api` (the
-//! dialect in use), `components` (the view: Leptos views, and the message list drawn with the
-//! DOM API on Leptos signals and render effects), `browser` (the only `web_sys` user),
+//! dialect in use), `components` (the view: Leptos components written with `view!`; the panel mounts
+//! `<MessageList>` through `message_list`), `browser` (the only `web_sys` user),
 //! [`theme`] and [`text`] (colours and visitor-facing strings).
 #![deny(missing_docs)]
 
