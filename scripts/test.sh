@@ -17,6 +17,11 @@ export PATH="$PWD/node_modules/.bin:$PATH"
 export CARGO_TERM_COLOR=never
 # The browser suite waits out real countdowns and back-offs; give the runner room (default 20 s).
 export WASM_BINDGEN_TEST_TIMEOUT=300
+# The property tests (protocol/tests/*.rs with proptest!) draw new random cases on every plain
+# `cargo test`, which is how developers find new counterexamples (they are then kept in the
+# *.proptest-regressions files, replayed first). This command replays one fixed seed so that
+# its result is reproducible: run `cargo test -p chat-widget-protocol` a few times to explore.
+export PROPTEST_RNG_SEED="${PROPTEST_RNG_SEED:-20261205}"
 
 step "native tests: protocol and reference server (SQLite)"
 cargo test -p chat-widget-protocol -p chat-widget-server

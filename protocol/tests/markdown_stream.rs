@@ -68,6 +68,24 @@ fn lines_that_only_look_like_a_table_for_a_moment_stay_in_the_paragraph() {
 }
 
 #[test]
+fn a_fence_followed_by_a_tab_does_not_close_the_code_block() {
+    // pulldown-cmark closes a fence only with spaces after it, so the blank line and the
+    // table after "```\t" are still code (found by the property test below).
+    assert_streams_exactly("```- \n```\t\n\n| a | b |\n|---|:-:|\n", &[1]);
+    assert_streams_exactly("```\ncode\n```\t\n\n- item\n", &[8]);
+    assert_streams_exactly("```\ncode\n```  \n\n- item\n", &[3]);
+}
+
+#[test]
+fn a_blank_line_between_items_that_show_no_paragraph_yet_still_makes_the_list_loose() {
+    // Until an item has a paragraph, a loose list renders like a tight one: the items after
+    // the blank line must not be drawn as a tight list's (found by the property test below).
+    assert_streams_exactly("===words | a | b |\n|---|:-:|\n* 1. - - \n\n*\n  **", &[1]);
+    assert_streams_exactly("- - a\n\n-\n  b\n- c\n", &[1]);
+    assert_streams_exactly("- # one\n\n- # two\n- three\n", &[2]);
+}
+
+#[test]
 fn hand_picked_replies_stream_exactly() {
     let replies = [
         "# Title\n\nFirst paragraph with **bold**.\n\n```rust\nfn main() {\n\n    println!(\"hi\");\n}\n```\n\nA [link](https://example.com).\n\nLast one",

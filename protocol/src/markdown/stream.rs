@@ -343,9 +343,10 @@ impl MarkdownStream {
                     .enumerate()
                     .take_while(|(i, part)| match open.kind {
                         OpenKind::Table => text[part.0.start..].contains('\n'),
-                        _ => parts
-                            .get(i + 1)
-                            .is_some_and(|next| text[next.0.start..].contains('\n')),
+                        _ => parts.get(i + 1).is_some_and(|next| {
+                            text[next.0.start..].contains('\n')
+                                && !tightness_unknown(open.kind, &text[part.0.start..next.0.start])
+                        }),
                     })
                     .count();
                 let finished = if heal { finished } else { 0 };
@@ -561,9 +562,11 @@ fn open_block(
             let kind = OpenKind::List { ordered, loose };
             let finished = mark
                 .parts
-                .iter()
-                .skip(1)
-                .take_while(|part| tail[part.0.start..].contains('\n'))
+                .windows(2)
+                .take_while(|pair| {
+                    tail[pair[1].0.start..].contains('\n')
+                        && !tightness_unknown(kind, &tail[pair[0].0.start..pair[1].0.start])
+                })
                 .count();
             if finished == 0 {
                 return None;
@@ -633,6 +636,18 @@ fn open_block(
         }
         BlockKind::Other => None,
     }
+}
+
+/// Whether an item of a list that renders tight, followed by a blank line, may not be final:
+/// the blank line makes the list loose (CommonMark), which shows only once some item has a
+/// paragraph, so the next items rendered without it would come out tight.
+fn tightness_unknown(kind: OpenKind, item: &str) -> bool {
+    let OpenKind::List { loose: false, .. } = kind else {
+        return false;
+    };
+    let body = item.strip_suffix('\n').unwrap_or(item);
+    let last_line = body.rsplit('\n').next().unwrap_or(body);
+    body.contains('\n') && last_line.trim().is_empty()
 }
 
 /// Put before a paragraph's live part: a word, so its first line cannot start a block, and a
@@ -812,7 +827,8 @@ impl Scanner {
             let indent = content.len() - trimmed.len();
             if let Some((fence_char, fence_len)) = self.fence {
                 let run = trimmed.chars().take_while(|&c| c == fence_char).count();
-                if indent < 4 && run >= fence_len && trimmed[run..].trim().is_empty() {
+                // pulldown-cmark allows only spaces after a closing fence (not a tab).
+                if indent < 4 && run >= fence_len && trimmed[run..].bytes().all(|b| b == b' ') {
                     self.fence = None;
                 }
                 continue;
