@@ -77,16 +77,11 @@ impl ChatDialect for Chataibot {
         conversation_id: &str,
     ) -> Result<Vec<Earlier>, ApiError> {
         let path = chataibot::messages_path(usable_id("conversation id", conversation_id)?);
-        let path = &path;
         let messages = super::read_pages(
-            |before, limit| async move {
-                let limit = limit.to_string();
-                let query = match &before {
-                    Some(before) => vec![("before", before.as_str()), ("limit", limit.as_str())],
-                    None => Vec::new(),
-                };
-                let (meta, body) = super::get_json(config, path, &query).await?;
-                let page = chataibot::decode_messages_page(&meta, &body)?;
+            config,
+            &path,
+            |meta, body| {
+                let page = chataibot::decode_messages_page(meta, body)?;
                 Ok((page.messages, page.has_more))
             },
             |message: &chataibot::ChatMessage| message.id.as_str(),

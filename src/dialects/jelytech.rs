@@ -42,16 +42,11 @@ impl ChatDialect for Jelytech {
         conversation_id: &str,
     ) -> Result<Vec<Earlier>, ApiError> {
         let path = jelytech::history_path(usable_id("conversation id", conversation_id)?);
-        let path = &path;
         let messages = super::read_pages(
-            |before, limit| async move {
-                let limit = limit.to_string();
-                let query = match &before {
-                    Some(before) => vec![("before", before.as_str()), ("limit", limit.as_str())],
-                    None => Vec::new(),
-                };
-                let (meta, body) = super::get_json(config, path, &query).await?;
-                let history = jelytech::decode_history(&meta, &body)?;
+            config,
+            &path,
+            |meta, body| {
+                let history = jelytech::decode_history(meta, body)?;
                 Ok((history.messages, history.has_more))
             },
             |message: &jelytech::HistoryMessage| message.id.as_str(),

@@ -118,21 +118,35 @@ pub(crate) async fn get_json(
 #[cfg(any(feature = "chataibot", feature = "jelytech"))]
 const RESTORED_MAX: usize = 1000;
 
-/// The messages of a stored conversation, oldest first, from a server that may answer in pages
-/// (the reference server: the latest page without a cursor, then older ones with `before` the
-/// oldest message's id and `limit`, while the page says there are more; a server without
-/// pages answers everything at once). `read_page(before, limit)` reads and decodes one page:
-/// its messages, oldest first, each with its id, and whether there are older ones. Up to
-/// [`RESTORED_MAX`] messages (the newest); an older page that fails leaves the newer ones
-/// shown (the first one's failure is the caller's).
+/// The messages of a stored conversation, oldest first, read with `GET` from `path` under the
+/// API base URL, from a server that may answer in pages (the reference server: the latest page
+/// without a cursor, then older ones with `?before=` the oldest message's id `&limit=`, while
+/// the page says there are more; a server without pages answers everything at once).
+/// `decode_page` is the dialect's part: a page's messages, oldest first, and whether there are
+/// older ones; `id` is a message's id. Up to [`RESTORED_MAX`] messages (the newest); an older
+/// page that fails leaves the newer ones shown (the first one's failure is the caller's).
 #[cfg(any(feature = "chataibot", feature = "jelytech"))]
-pub(crate) async fn read_pages<T, F>(
-    mut read_page: impl FnMut(Option<String>, usize) -> F,
+pub(crate) async fn read_pages<T>(
+    config: &WidgetConfig,
+    path: &str,
+    decode_page: impl Fn(
+        &chat_widget_protocol::ResponseMeta,
+        &[u8],
+    ) -> Result<(Vec<T>, bool), chat_widget_protocol::ApiError>,
     id: impl Fn(&T) -> &str,
-) -> Result<Vec<T>, chat_widget_protocol::ApiError>
-where
-    F: std::future::Future<Output = Result<(Vec<T>, bool), chat_widget_protocol::ApiError>>,
-{
+) -> Result<Vec<T>, chat_widget_protocol::ApiError> {
+    let read_page = |before: Option<String>, limit: usize| {
+        let decode_page = &decode_page;
+        async move {
+            let limit = limit.to_string();
+            let query = match &before {
+                Some(before) => vec![("before", before.as_str()), ("limit", limit.as_str())],
+                None => Vec::new(),
+            };
+            let (meta, body) = get_json(config, path, &query).await?;
+            decode_page(&meta, &body)
+        }
+    };
     /// The most the reference server gives in one page.
     const PAGE: usize = 200;
     let (mut messages, mut more) = read_page(None, PAGE).await?;
