@@ -7,8 +7,8 @@
 //!   your view.
 //!
 //! Code map: [`config`] (settings), [`chat`] (conversation state and actions), `api` (the
-//! dialect in use), `components` (the view: Leptos components written with `view!`; the panel mounts
-//! `<MessageList>` through `message_list`), `browser` (the only `web_sys` user),
+//! dialect in use), `components` (the view: Leptos components written with `view!`; the panel
+//! draws the public `<MessageList>` and `<Composer>`), `browser` (the only `web_sys` user),
 //! [`theme`] and [`text`] (colours and visitor-facing strings).
 #![deny(missing_docs)]
 
@@ -52,7 +52,7 @@ wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 #[wasm_bindgen]
 pub struct MountedWidget {
     mount: Option<Mount>,
-    host: web_sys::HtmlElement,
+    host: HostElement,
     controls: Controls,
 }
 
@@ -164,9 +164,7 @@ impl MountedWidget {
                 .settle_all("the widget was removed before it went out");
         }
         self.mount.take();
-        if let Some(shadow) = self.host.shadow_root() {
-            shadow.set_inner_html("");
-        }
+        browser::mount::clear_shadow(&self.host);
     }
 }
 
@@ -191,7 +189,7 @@ fn send_outcome(error: Option<&chat_widget_protocol::ApiError>) -> JsValue {
 /// defaults; a missing bot id is an error.
 #[wasm_bindgen(js_name = mountWidget)]
 pub fn mount_widget(
-    host: web_sys::HtmlElement,
+    host: HostElement,
     settings: &JsValue,
     fallback_api_url: &str,
 ) -> Result<MountedWidget, JsValue> {
@@ -218,27 +216,22 @@ pub fn mount_widget(
     mount_config(host, config)
 }
 
-/// An element the widget can be mounted into (its shadow root's host).
-pub type HostElement = web_sys::HtmlElement;
-
-/// Where `ChatWidget` adds its element (`mount`).
-pub type MountTarget = web_sys::Element;
+/// An element the widget can be mounted into (its shadow root's host), and where
+/// `ChatWidget` adds its element (`mount`): the browser's element types.
+pub use browser::mount::{HostElement, MountTarget};
 
 /// Hears the widget's events besides the host element's DOM events (the components' callbacks).
 pub(crate) type ExtraListener = std::rc::Rc<dyn Fn(&events::WidgetEvent)>;
 
 /// Mounts the widget for an already-built config into a shadow root attached to `host`.
-pub fn mount_config(
-    host: web_sys::HtmlElement,
-    config: WidgetConfig,
-) -> Result<MountedWidget, JsValue> {
+pub fn mount_config(host: HostElement, config: WidgetConfig) -> Result<MountedWidget, JsValue> {
     mount_with(host, config, false, None, None)
 }
 
 /// [`mount_config`], floating or `inline` (the panel alone, in the page's flow), with the
 /// app's own `open` signal if it binds one, and a listener for the components' callbacks.
 pub(crate) fn mount_with(
-    host: web_sys::HtmlElement,
+    host: HostElement,
     config: WidgetConfig,
     inline: bool,
     open: Option<RwSignal<bool>>,
@@ -252,34 +245,17 @@ pub(crate) fn mount_with(
     }
     // The loader may have drawn the launcher already (a `[data-cw-placeholder]` root with the
     // stylesheet adopted): the widget renders beside it and then takes its place.
-    let (shadow, placeholder) = match host.shadow_root() {
-        None => (
-            host.attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open))?,
-            None,
-        ),
-        Some(shadow) => match browser::dom::placeholder_in(&shadow) {
-            Some(placeholder) => (shadow, Some(placeholder)),
-            None => {
-                return Err(JsValue::from_str(
-                    "chat-widget: this element already holds a widget",
-                ))
-            }
-        },
-    };
+    let shadow = browser::mount::Shadow::attach(&host)?;
     let owner = Owner::new();
-    let (controls, root) = owner.with(|| {
+    let controls = owner.with(|| {
         let controls = Controls::new(&config, open);
-        (
-            controls,
-            components::widget_view(&shadow, &config, controls, inline),
-        )
+        components::widget_view(&shadow, &config, controls, inline);
+        controls
     });
-    let mount = Mount { owner, root };
-    if let Some(placeholder) = placeholder {
-        browser::dom::replace_placeholder(&shadow, placeholder);
-    }
+    let mount = Mount { owner };
+    shadow.replace_placeholder();
     // Events go to the host element from the start, so calls queued before mounting are heard.
-    let target: web_sys::Node = host.clone().into();
+    let target = host.clone();
     controls.chat.set_listener(move |event| {
         browser::dom::dispatch_widget_event(&target, event.name(), &event.detail());
         if let Some(extra) = &extra {
@@ -295,15 +271,13 @@ pub(crate) fn mount_with(
 }
 
 /// A drawn widget: dropping it stops everything the widget runs (effects, listeners, the
-/// request on its way) and removes what it drew.
+/// request on its way) and removes what it drew (its views are mounted under its owner).
 struct Mount {
     owner: Owner,
-    root: web_sys::Element,
 }
 
 impl Drop for Mount {
     fn drop(&mut self) {
         self.owner.cleanup();
-        self.root.remove();
     }
 }

@@ -9,8 +9,8 @@ use leptos::html::Div;
 use leptos::prelude::*;
 
 use super::icon;
+use crate::browser::dom;
 use crate::browser::reply_dom::ReplyDom;
-use crate::browser::{dom, mount};
 use crate::chat::{BotReply, Chat, Delivery, Message, ReplyState};
 use crate::text::EN;
 use crate::use_chat::UseChatReturn;
@@ -209,12 +209,6 @@ pub fn MessageList(
             </Show>
         </div>
     }
-}
-
-/// Draws [`MessageList`] at the end of `parent` (the panel's element) for as long as the
-/// current owner lives, showing it while `open`.
-pub fn message_list(parent: &mount::Element, chat: Chat, open: RwSignal<bool>) {
-    mount::append_view(parent, view! { <MessageList chat=chat visible=open /> });
 }
 
 /// One message. The row holds the message, whose signals are freed once it left the

@@ -1,6 +1,6 @@
-//! The widget's view: Leptos components (`view!`), and the message list drawn with the DOM
-//! API. It reads [`crate::chat::Chat`]'s Leptos signals and calls its actions; it never builds
-//! requests or touches storage.
+//! The widget's view: Leptos components (`view!`); the panel is drawn with the same public
+//! parts (`MessageList`, `Composer`) a Leptos app gets. It reads [`crate::chat::Chat`]'s
+//! Leptos signals and calls its actions; it never builds requests or touches storage.
 
 mod composer;
 mod icon;

@@ -3,23 +3,22 @@
 
 use super::composer::Composer;
 use super::icon;
-use super::messages::message_list;
-use crate::browser::{dom, mount};
+use super::messages::MessageList;
+use crate::browser::dom;
 use crate::chat::Chat;
 use crate::config::WidgetConfig;
 use leptos::prelude::*;
 
-/// Draws the panel at the end of `root`. It stays in the DOM while closed (hidden), so a
-/// half-typed message and the scroll position survive closing and reopening. `on_close`
-/// closes it and gives focus back to the launcher.
+/// The panel. It stays in the DOM while closed (hidden), so a half-typed message and the
+/// scroll position survive closing and reopening. `on_close` closes it and gives focus back to
+/// the launcher.
 pub fn panel(
-    root: &mount::Element,
     chat: Chat,
     config: &WidgetConfig,
     open: RwSignal<bool>,
     on_close: Callback<()>,
     inline: bool,
-) {
+) -> impl IntoView {
     let t = chat.strings();
     let draft = RwSignal::new(String::new());
     let confirming = RwSignal::new(false);
@@ -63,97 +62,8 @@ pub fn panel(
             }
         }
     };
-    // The header and the "Start over?" question; the message list follows (drawn by the DOM
-    // API into this element), then the notices and the composer.
-    mount::append_view(
-        root,
-        view! {
-            // Inline, in the page's own layout, it is a landmark region, not a dialog.
-            <section
-                id="cw-panel"
-                class="cw-panel"
-                role=if inline { "region" } else { "dialog" }
-                tabindex="-1"
-                aria-label=t.chat_with(&config.bot_name)
-                aria-modal=move || if modal.get() { "true" } else { "false" }
-                hidden=move || !open.get()
-                node_ref=section
-                on:keydown=on_keydown
-            >
-                <header class="cw-header">
-                    {avatar}
-                    <h2 class="cw-title">{config.bot_name.clone()}</h2>
-                    <button
-                        type="button"
-                        class="cw-icon-button cw-new-conversation"
-                        aria-label=t.new_conversation
-                        title=t.new_conversation
-                        disabled=move || chat.messages.with(Vec::is_empty)
-                        on:click=move |_| {
-                            confirming.set(true);
-                            dom::next_frame(move || {
-                                if let Some(yes) = yes.try_get_untracked().flatten() {
-                                    dom::focus(&yes);
-                                }
-                            });
-                        }
-                    >
-                        {icon::svg(icon::NEW_CONVERSATION, 20, "")}
-                    </button>
-                    <button
-                        type="button"
-                        class="cw-icon-button"
-                        aria-label=t.close_chat
-                        on:click=move |_| on_close.run(())
-                    >
-                        {icon::svg(icon::CLOSE, 22, "")}
-                    </button>
-                </header>
-                // "Start over?" asked in place.
-                <Show when=move || confirming.get()>
-                    <div
-                        class="cw-confirm"
-                        role="alertdialog"
-                        aria-label=t.new_conversation
-                        aria-describedby="cw-confirm-text"
-                    >
-                        <p id="cw-confirm-text">{t.confirm_new_conversation}</p>
-                        <div class="cw-confirm-actions">
-                            <button
-                                type="button"
-                                class="cw-confirm-no"
-                                on:click=move |_| {
-                                    confirming.set(false);
-                                    focus_input();
-                                }
-                            >
-                                {t.cancel}
-                            </button>
-                            <button
-                                type="button"
-                                class="cw-confirm-yes"
-                                node_ref=yes
-                                on:click=move |_| {
-                                    chat.reset();
-                                    confirming.set(false);
-                                    focus_input();
-                                }
-                            >
-                                {t.start_over}
-                            </button>
-                        </div>
-                    </div>
-                </Show>
-            </section>
-        },
-    );
-    let Some(panel) = section.get_untracked() else {
-        return;
-    };
-
-    message_list(&panel, chat, open);
-
-    // Notices: offline, the latest failure (polite: it waits for the screen reader to finish
+    // After the header and the "Start over?" question: the message list, then the notices:
+    // offline, the latest failure (polite: it waits for the screen reader to finish
     // what it is saying), the rate-limit countdown. Then the composer: the draft is cleared
     // only once the chat took the message (while a reply is on its way, Enter keeps the text).
     let error = Memo::new(move |_| chat.latest_error());
@@ -162,9 +72,84 @@ pub fn panel(
         chat.cooldown_left_s()
             .map(|s| t.cooldown(s, !chat.cooldown_refuses()))
     });
-    mount::append_view(
-        &panel,
-        view! {
+    let view = view! {
+        // Inline, in the page's own layout, it is a landmark region, not a dialog.
+        <section
+            id="cw-panel"
+            class="cw-panel"
+            role=if inline { "region" } else { "dialog" }
+            tabindex="-1"
+            aria-label=t.chat_with(&config.bot_name)
+            aria-modal=move || if modal.get() { "true" } else { "false" }
+            hidden=move || !open.get()
+            node_ref=section
+            on:keydown=on_keydown
+        >
+            <header class="cw-header">
+                {avatar}
+                <h2 class="cw-title">{config.bot_name.clone()}</h2>
+                <button
+                    type="button"
+                    class="cw-icon-button cw-new-conversation"
+                    aria-label=t.new_conversation
+                    title=t.new_conversation
+                    disabled=move || chat.messages.with(Vec::is_empty)
+                    on:click=move |_| {
+                        confirming.set(true);
+                        dom::next_frame(move || {
+                            if let Some(yes) = yes.try_get_untracked().flatten() {
+                                dom::focus(&yes);
+                            }
+                        });
+                    }
+                >
+                    {icon::svg(icon::NEW_CONVERSATION, 20, "")}
+                </button>
+                <button
+                    type="button"
+                    class="cw-icon-button"
+                    aria-label=t.close_chat
+                    on:click=move |_| on_close.run(())
+                >
+                    {icon::svg(icon::CLOSE, 22, "")}
+                </button>
+            </header>
+            // "Start over?" asked in place.
+            <Show when=move || confirming.get()>
+                <div
+                    class="cw-confirm"
+                    role="alertdialog"
+                    aria-label=t.new_conversation
+                    aria-describedby="cw-confirm-text"
+                >
+                    <p id="cw-confirm-text">{t.confirm_new_conversation}</p>
+                    <div class="cw-confirm-actions">
+                        <button
+                            type="button"
+                            class="cw-confirm-no"
+                            on:click=move |_| {
+                                confirming.set(false);
+                                focus_input();
+                            }
+                        >
+                            {t.cancel}
+                        </button>
+                        <button
+                            type="button"
+                            class="cw-confirm-yes"
+                            node_ref=yes
+                            on:click=move |_| {
+                                chat.reset();
+                                confirming.set(false);
+                                focus_input();
+                            }
+                        >
+                            {t.start_over}
+                        </button>
+                    </div>
+                </div>
+            </Show>
+            <MessageList chat visible=open/>
             <Show when=move || !chat.online.get()>
                 <p class="cw-banner" role="status">{t.offline}</p>
             </Show>
@@ -187,8 +172,8 @@ pub fn panel(
                 strings=t
                 node_ref=input
             />
-        },
-    );
+        </section>
+    };
 
     // Each time the panel opens: on a phone it covers the screen, is modal and the page behind
     // it stops scrolling; focus goes to the input, except on touch screens, where that would
@@ -211,12 +196,10 @@ pub fn panel(
                 if on_page_load {
                     return;
                 }
+                // (`dom::focus` leaves an element that left the document alone.)
                 let Some(panel) = section.try_get_untracked().flatten() else {
                     return; // unmounted meanwhile
                 };
-                if !panel.is_connected() {
-                    return;
-                }
                 match input.try_get_untracked().flatten() {
                     Some(input) if !touch => dom::focus(&input),
                     _ => dom::focus(&panel),
@@ -244,21 +227,31 @@ pub fn panel(
         requested
     });
     // The on-screen keyboard shrinks the visual viewport: the full-screen panel follows it,
-    // so the input stays visible above the keyboard.
-    dom::watch_visual_viewport(move |height, top| {
-        if !(height.is_finite() && height > 0.0 && top.is_finite()) {
-            return; // a browser (or a page) reporting nonsense: keep the last good size
+    // so the input stays visible above the keyboard. (Watched from when the panel's element
+    // exists, once.)
+    super::effect(move |watching: Option<bool>| {
+        if watching == Some(true) {
+            return true;
         }
-        dom::set_css_variable(
-            &panel,
-            "--cw-viewport-height",
-            &format!("{}px", height.floor() as i32),
-        );
-        dom::set_css_variable(
-            &panel,
-            "--cw-viewport-top",
-            &format!("{}px", top.round() as i32),
-        );
+        let Some(panel) = section.get() else {
+            return false;
+        };
+        dom::watch_visual_viewport(move |height, top| {
+            if !(height.is_finite() && height > 0.0 && top.is_finite()) {
+                return; // a browser (or a page) reporting nonsense: keep the last good size
+            }
+            dom::set_css_variable(
+                &panel,
+                "--cw-viewport-height",
+                &format!("{}px", height.floor() as i32),
+            );
+            dom::set_css_variable(
+                &panel,
+                "--cw-viewport-top",
+                &format!("{}px", top.round() as i32),
+            );
+        });
+        true
     });
     // After a logout the next visitor does not find the previous one's draft.
     super::effect(move |seen: Option<u32>| {
@@ -268,6 +261,7 @@ pub fn panel(
         }
         forgotten
     });
+    view
 }
 
 /// The first letter of the bot's name, for the header avatar. The stylesheet shows it in

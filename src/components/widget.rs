@@ -3,10 +3,11 @@
 
 use super::launcher::{GreetingBubble, Launcher};
 use super::panel::panel;
-use crate::browser::{dom, mount, storage::Flag, styles};
+use crate::browser::{dom, mount::Shadow, storage::Flag, styles};
 use crate::chat::Chat;
 use crate::config::WidgetConfig;
 use crate::events::WidgetEvent;
+use leptos::either::Either;
 use leptos::prelude::*;
 
 /// The handles that drive one widget: its conversation and whether its panel is open.
@@ -50,63 +51,13 @@ impl Controls {
     }
 }
 
-/// Draws the widget at the end of `parent` (a shadow root): the launcher, the greeting bubble,
-/// the panel, with theme and placement. Its CSS is installed into the root it lands in.
-/// `inline`: the panel alone, in the page's flow (no launcher, no greeting bubble, never
-/// modal). Call under the widget's Leptos [`Owner`]: unmounting cleans that owner up.
-pub fn widget_view(
-    parent: &mount::Node,
-    config: &WidgetConfig,
-    controls: Controls,
-    inline: bool,
-) -> mount::Element {
+/// Draws the widget at the end of `shadow`: the launcher, the greeting bubble, the panel, with
+/// theme and placement. Its CSS is installed into the shadow root. `inline`: the panel alone,
+/// in the page's flow (no launcher, no greeting bubble, never modal). Call under the widget's
+/// Leptos [`Owner`]: cleaning that owner up takes it out of the page.
+pub fn widget_view(shadow: &Shadow, config: &WidgetConfig, controls: Controls, inline: bool) {
     let Controls { chat, open, unread } = controls;
-    // The widget's container in the shadow root: language, direction, corner and theme.
-    let container = NodeRef::<leptos::html::Div>::new();
-    let classes = move || {
-        let (position, theme) = chat.look.with(|look| (look.position, look.theme));
-        format!(
-            "cw-root cw-root--{} cw-root--{}{}",
-            position.as_str(),
-            theme.as_str(),
-            if inline { " cw-root--inline" } else { "" }
-        )
-    };
-    mount::append_view_to(
-        parent,
-        view! {
-            <div
-                class=classes
-                dir=if chat.locale.is_rtl() { "rtl" } else { "ltr" }
-                lang=chat.locale.tag()
-                node_ref=container
-            ></div>
-        },
-    );
-    let root = container
-        .get_untracked()
-        .unwrap_or_else(|| wasm_bindgen::throw_str("chat-widget: no root"));
-    styles::install_for(&root);
-    let (offset_x, offset_y, z_index) = (config.offset_x, config.offset_y, config.z_index);
 
-    // Theme colours and placement go in through the CSSOM (allowed by a strict CSP, unlike a
-    // `style` attribute). The colour can change once, when a bot configuration arrives.
-    {
-        let root = root.clone();
-        super::effect(move |_| {
-            let primary = chat.look.with(|look| look.primary);
-            let (surface, on_surface) = primary.accessible_surface();
-            let ink = surface.readable_on(crate::theme::Color::WHITE);
-            dom::set_css_variable(&root, "--cw-primary-ink", &ink.to_hex());
-            dom::set_css_variable(&root, "--cw-primary", &surface.to_hex());
-            dom::set_css_variable(&root, "--cw-on-primary", &on_surface.to_hex());
-            dom::set_css_variable(&root, "--cw-offset-x", &format!("{offset_x}px"));
-            dom::set_css_variable(&root, "--cw-offset-y", &format!("{offset_y}px"));
-            if let Some(z) = z_index {
-                dom::set_css_variable(&root, "--cw-z-index", &z.to_string());
-            }
-        });
-    }
     // The app may open or close through its own bound signal: the chat and the page hear of
     // it as of a click (`set_open` did it already when it went through the widget).
     super::effect(move |_| {
@@ -142,8 +93,64 @@ pub fn widget_view(
         replies
     });
 
-    // The launcher is drawn after the panel (and the bubble between them), so the stacking
-    // and tab order are panel first.
+    let body = if inline {
+        // No launcher to go back to: closing hides the panel, and the app decides what then.
+        let mut config = config.clone();
+        config.modal = Some(false);
+        let on_close = Callback::new(move |()| controls.set_open(false));
+        Either::Left(panel(chat, &config, open, on_close, true))
+    } else {
+        Either::Right(floating(config, controls))
+    };
+
+    // The widget's container in the shadow root: language, direction, corner and theme.
+    let container = NodeRef::<leptos::html::Div>::new();
+    let classes = move || {
+        let (position, theme) = chat.look.with(|look| (look.position, look.theme));
+        format!(
+            "cw-root cw-root--{} cw-root--{}{}",
+            position.as_str(),
+            theme.as_str(),
+            if inline { " cw-root--inline" } else { "" }
+        )
+    };
+    shadow.append_view(view! {
+        <div
+            class=classes
+            dir=if chat.locale.is_rtl() { "rtl" } else { "ltr" }
+            lang=chat.locale.tag()
+            node_ref=container
+        >
+            {body}
+        </div>
+    });
+    let root = container
+        .get_untracked()
+        .unwrap_or_else(|| wasm_bindgen::throw_str("chat-widget: no root"));
+    styles::install_for(&root);
+    let (offset_x, offset_y, z_index) = (config.offset_x, config.offset_y, config.z_index);
+    // Theme colours and placement go in through the CSSOM (allowed by a strict CSP, unlike a
+    // `style` attribute). The colour can change once, when a bot configuration arrives.
+    super::effect(move |_| {
+        let primary = chat.look.with(|look| look.primary);
+        let (surface, on_surface) = primary.accessible_surface();
+        let ink = surface.readable_on(crate::theme::Color::WHITE);
+        dom::set_css_variable(&root, "--cw-primary-ink", &ink.to_hex());
+        dom::set_css_variable(&root, "--cw-primary", &surface.to_hex());
+        dom::set_css_variable(&root, "--cw-on-primary", &on_surface.to_hex());
+        dom::set_css_variable(&root, "--cw-offset-x", &format!("{offset_x}px"));
+        dom::set_css_variable(&root, "--cw-offset-y", &format!("{offset_y}px"));
+        if let Some(z) = z_index {
+            dom::set_css_variable(&root, "--cw-z-index", &z.to_string());
+        }
+    });
+}
+
+/// The floating widget's parts in its container: the panel, then the greeting bubble and the
+/// launcher (drawn after the panel, so the stacking and tab order are panel first).
+fn floating(config: &WidgetConfig, controls: Controls) -> impl IntoView {
+    let Controls { chat, open, unread } = controls;
+    // Closing gives focus back to the launcher.
     let launcher_button = NodeRef::<leptos::html::Button>::new();
     let close = Callback::new(move |()| {
         controls.set_open(false);
@@ -153,21 +160,7 @@ pub fn widget_view(
             }
         });
     });
-    if inline {
-        // No launcher to go back to: closing hides the panel, and the app decides what then.
-        let mut config = config.clone();
-        config.modal = Some(false);
-        panel(
-            &root,
-            chat,
-            &config,
-            open,
-            Callback::new(move |()| controls.set_open(false)),
-            true,
-        );
-        return root.into();
-    }
-    panel(&root, chat, config, open, close, false);
+    let panel = panel(chat, config, open, close, false);
 
     let greeting_dismissed =
         StoredValue::new_local(Flag::new(&config.bot_id, "greeting-dismissed"));
@@ -218,19 +211,9 @@ pub fn widget_view(
             />
         }
     };
-    mount::append_view(
-        &root,
-        view! {
-            <Show when=move || show_bubble.get() && !open.get()>{bubble.clone()}</Show>
-            <Launcher
-                open
-                unread
-                icon
-                strings
-                on_toggle=toggle
-                node_ref=launcher_button
-            />
-        },
-    );
-    root.into()
+    view! {
+        {panel}
+        <Show when=move || show_bubble.get() && !open.get()>{bubble.clone()}</Show>
+        <Launcher open unread icon strings on_toggle=toggle node_ref=launcher_button/>
+    }
 }
