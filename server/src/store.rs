@@ -9,7 +9,9 @@
 //!   `synchronous = FULL` (a commit is on disk before a request hears it is stored, as with
 //!   the rusqlite server; the group commit pays one flush per batch), one writer connection
 //!   (write transactions begin `IMMEDIATE`, so they queue in the pool instead of failing on a
-//!   busy database) and a pool of read-only readers.
+//!   busy database) and a pool of read-only readers. `temp_store = MEMORY`: an upsert's
+//!   `RETURNING` rows go through a temporary table, which would otherwise be a file created
+//!   and deleted per statement.
 //! * **PostgreSQL** ([`Store::connect`] with `postgres://…`): one pool; several server
 //!   processes may share the database. Everything they must agree on is in it: rate-limit
 //!   windows, the usage counters, pending answers (claimed with `FOR UPDATE SKIP LOCKED`).
@@ -605,7 +607,8 @@ impl Store {
                 Box::pin(async move {
                     conn.execute(
                         "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;
-                         PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+                         PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
+                         PRAGMA temp_store = MEMORY;",
                     )
                     .await?;
                     Ok(())
@@ -623,7 +626,8 @@ impl Store {
                 .test_before_acquire(false)
                 .after_connect(|conn, _| {
                     Box::pin(async move {
-                        conn.execute("PRAGMA busy_timeout = 5000;").await?;
+                        conn.execute("PRAGMA busy_timeout = 5000; PRAGMA temp_store = MEMORY;")
+                            .await?;
                         Ok(())
                     })
                 })
@@ -2034,9 +2038,9 @@ pub(crate) const HIT_UPSERT: &str = "ON CONFLICT (scope) DO UPDATE SET
      RETURNING window_start, hits";
 
 /// The windows a guarded pair of hits returns, by part.
-const PAIR_GUARD: i64 = 0;
-const PAIR_FIRST: i64 = 1;
-const PAIR_SECOND: i64 = 2;
+pub(crate) const PAIR_GUARD: i64 = 0;
+pub(crate) const PAIR_FIRST: i64 = 1;
+pub(crate) const PAIR_SECOND: i64 = 2;
 
 /// [`Store::hit_rate_windows`] on PostgreSQL for a guard and two hits (a visitor's window,
 /// then the bot's, guarded by the bot's): one statement. The second hit reads the first's
@@ -2079,8 +2083,13 @@ async fn guarded_pair_on(
         .bind(second.1)
         .fetch_all(&mut *conn)
         .await?;
+    pair_outcome(&rows)
+}
+
+/// What a guarded pair's rows (each tagged with its `part`) say.
+fn pair_outcome(rows: &[AnyRow]) -> Result<RawHits, StoreError> {
     let mut parts: Vec<(i64, (i64, i64))> = Vec::with_capacity(rows.len());
-    for row in &rows {
+    for row in rows {
         parts.push((
             row.try_get("part")?,
             (row.try_get("window_start")?, row.try_get("hits")?),

@@ -102,6 +102,55 @@ impl HitJob {
         Ok(RawHits::Counted(counted))
     }
 
+    /// SQLite (the group commit): [`HitJob::run_on`], with a guarded pair of hits whose guard
+    /// is not the first window (a chat request: the bot's window guards the visitor's hit,
+    /// then the bot's) sent as one multi-statement query, so the writer's thread is asked
+    /// once instead of twice. The statements run in order in the batch's transaction and
+    /// decide as [`HitJob::run_on`] does: the guard's window if it is used up (nothing is
+    /// counted), else the first hit, and the second only if the first is not over its limit.
+    /// The guard is not the first window, so the first hit cannot change what it says.
+    pub(super) async fn run_sqlite(&self, conn: &mut AnyConnection) -> Result<RawHits, StoreError> {
+        let (Some(guard), [first, second]) = (&self.guard, self.hits.as_slice()) else {
+            return self.run_on(conn).await;
+        };
+        if guard.0 == first.0 {
+            return self.run_on(conn).await;
+        }
+        let upsert = |limit: &str, part: i64| {
+            HIT_UPSERT.replace("$4", limit).replace(
+                "RETURNING window_start, hits",
+                &format!("RETURNING CAST({part} AS BIGINT) AS part, window_start, hits"),
+            )
+        };
+        let used_up = "EXISTS (SELECT 1 FROM rate_windows g WHERE g.scope = $5
+                         AND g.window_start + g.window_secs > $2 AND g.hits >= $6)";
+        let sql = format!(
+            "SELECT CAST({PAIR_GUARD} AS BIGINT) AS part, window_start, hits FROM rate_windows g
+             WHERE g.scope = $5 AND g.window_start + g.window_secs > $2 AND g.hits >= $6;
+             INSERT INTO rate_windows AS w (scope, window_start, window_secs, hits)
+             SELECT $1, $2, $3, 1 WHERE NOT {used_up}
+             {first_upsert};
+             INSERT INTO rate_windows AS w (scope, window_start, window_secs, hits)
+             SELECT $7, $2, $3, 1 WHERE NOT {used_up}
+               AND (SELECT f.hits FROM rate_windows f WHERE f.scope = $1) <= $4
+             {second_upsert}",
+            first_upsert = upsert("$4", PAIR_FIRST),
+            second_upsert = upsert("$8", PAIR_SECOND),
+        );
+        let rows = sqlx::query(&sql)
+            .bind(first.0.as_str())
+            .bind(self.now)
+            .bind(self.window_secs)
+            .bind(first.1)
+            .bind(guard.0.as_str())
+            .bind(guard.1)
+            .bind(second.0.as_str())
+            .bind(second.1)
+            .fetch_all(&mut *conn)
+            .await?;
+        pair_outcome(&rows)
+    }
+
     /// The guard's window, used up (the first hit found it so, in this transaction).
     async fn guard_window(
         &self,
@@ -246,7 +295,7 @@ async fn attempt(store: &Store, jobs: &[Job]) -> Result<Vec<Done>, StoreError> {
     let mut done: Vec<Option<Done>> = jobs.iter().map(|_| None).collect();
     for (slot, job) in done.iter_mut().zip(jobs) {
         if let Job::Hit(hit, _) = job {
-            *slot = Some(Done::Hit(hit.run_on(&mut tx).await?));
+            *slot = Some(Done::Hit(hit.run_sqlite(&mut tx).await?));
         }
     }
     let exchanges: Vec<(usize, &ExchangeJob)> = jobs
@@ -275,13 +324,17 @@ async fn attempt(store: &Store, jobs: &[Job]) -> Result<Vec<Done>, StoreError> {
 /// other write uses it, so messages stay durable; one that cannot be reset is closed.
 async fn hits_unsynced(store: &Store, jobs: &[Job]) -> Result<Vec<Done>, StoreError> {
     let mut conn = store.inner.writer.acquire().await?;
-    conn.execute("PRAGMA synchronous = NORMAL").await?;
     let result = async {
-        let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
+        // One round trip to the connection's thread for both statements.
+        let mut tx = sqlx::Connection::begin_with(
+            &mut *conn,
+            "PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE",
+        )
+        .await?;
         let mut done = Vec::with_capacity(jobs.len());
         for job in jobs {
             if let Job::Hit(hit, _) = job {
-                done.push(Done::Hit(hit.run_on(&mut tx).await?));
+                done.push(Done::Hit(hit.run_sqlite(&mut tx).await?));
             }
         }
         tx.commit().await?;
