@@ -74,6 +74,10 @@ fn a_fence_followed_by_a_tab_does_not_close_the_code_block() {
     assert_streams_exactly("```- \n```\t\n\n| a | b |\n|---|:-:|\n", &[1]);
     assert_streams_exactly("```\ncode\n```\t\n\n- item\n", &[8]);
     assert_streams_exactly("```\ncode\n```  \n\n- item\n", &[3]);
+    assert_streams_exactly(
+        "```\n  ===<b>-->a\t<!--|*\n |=== \n```\t\n\nwords <b>  2) (===~~ |\\word| a | b |\n|---|:-:|\n\n\n- ",
+        &[8],
+    );
 }
 
 #[test]
