@@ -1214,7 +1214,11 @@ ${sizes.map((s) => `| \`${s.path}\` | ${s.raw.toLocaleString('en-US')} | ${s.gzi
 (gzip and brotli computed by this script; files already compressed show —.)
 ${problems.length || consoleProblems.length ? `\n## Problems during the run\n\n${[...problems, ...consoleProblems.slice(0, 20)].map((p) => `- ${p}`).join('\n')}\n` : ''}`;
 
-writeFileSync(join(root, 'BENCHMARKS.md'), md);
+// The server benchmark's section (bench/server.mjs, measured and written by hand) is kept.
+const SERVER_SECTION = '\n<!-- server benchmark: kept by bench/page.mjs -->';
+const previous = existsSync(join(root, 'BENCHMARKS.md')) ? readFileSync(join(root, 'BENCHMARKS.md'), 'utf8') : '';
+const kept = previous.includes(SERVER_SECTION) ? previous.slice(previous.indexOf(SERVER_SECTION)) : '';
+writeFileSync(join(root, 'BENCHMARKS.md'), md.trimEnd() + '\n' + kept);
 console.log(`## 1x\n\n${table(1)}\n\n## 4x\n\n${table(4)}\n\n${filesSeen()}\n`);
 if (VARIANTS.length > 1) console.log(`## before, 1x\n\n${table(1, 'before')}\n\n## before, 4x\n\n${table(4, 'before')}\n\n${comparison()}`);
 log(`wrote BENCHMARKS.md (${seconds} s)`);
