@@ -2072,7 +2072,23 @@ async fn guarded_pair_on(
         first_upsert = upsert("$4"),
         second_upsert = upsert("$8"),
     );
-    let rows = sqlx::query(&sql)
+    run_guarded_pair(conn, &sql, guard, first, second, window_secs, now).await
+}
+
+/// Runs a guarded pair's SQL (PostgreSQL's one statement or SQLite's three) and reads what
+/// it says. Both take the same parameters: `$1` the first scope, `$2` now, `$3` the window,
+/// `$4` the first limit, `$5` the guard's scope, `$6` its limit, `$7` the second scope and
+/// `$8` its limit.
+pub(crate) async fn run_guarded_pair(
+    conn: &mut AnyConnection,
+    sql: &str,
+    guard: &(String, i64),
+    first: &(String, i64),
+    second: &(String, i64),
+    window_secs: i64,
+    now: i64,
+) -> Result<RawHits, StoreError> {
+    let rows = sqlx::query(sql)
         .bind(first.0.as_str())
         .bind(now)
         .bind(window_secs)

@@ -137,18 +137,7 @@ impl HitJob {
             first_upsert = upsert("$4", PAIR_FIRST),
             second_upsert = upsert("$8", PAIR_SECOND),
         );
-        let rows = sqlx::query(&sql)
-            .bind(first.0.as_str())
-            .bind(self.now)
-            .bind(self.window_secs)
-            .bind(first.1)
-            .bind(guard.0.as_str())
-            .bind(guard.1)
-            .bind(second.0.as_str())
-            .bind(second.1)
-            .fetch_all(&mut *conn)
-            .await?;
-        pair_outcome(&rows)
+        run_guarded_pair(conn, &sql, guard, first, second, self.window_secs, self.now).await
     }
 
     /// The guard's window, used up (the first hit found it so, in this transaction).
