@@ -195,18 +195,18 @@ pub fn is_online() -> bool {
         .unwrap_or(true)
 }
 
-/// Calls `on_change(online)` whenever the browser goes offline or comes back.
-/// The listeners live as long as the page (a widget that is gone ignores them).
+/// Calls `on_change(online)` whenever the browser goes offline or comes back, until the
+/// current Leptos owner is cleaned up (the widget unmounts): the listeners go with it.
 pub fn watch_online(on_change: impl Fn(bool) + 'static) {
-    let Some(window) = web_sys::window() else {
+    if web_sys::window().is_none() {
         return;
-    };
+    }
     let on_change = std::rc::Rc::new(on_change);
     for (name, online) in [("online", true), ("offline", false)] {
         let on_change = on_change.clone();
-        let callback = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || on_change(online));
-        let _ = window.add_event_listener_with_callback(name, callback.as_ref().unchecked_ref());
-        callback.forget();
+        let listener =
+            leptos::prelude::window_event_listener_untyped(name, move |_| on_change(online));
+        leptos::prelude::on_cleanup(move || listener.remove());
     }
 }
 
@@ -343,12 +343,23 @@ pub fn watch_visual_viewport(on_change: impl Fn(f64, f64) + 'static) {
     };
     report();
     let report = std::rc::Rc::new(report);
+    let mut listeners = Vec::new();
     for name in ["resize", "scroll"] {
         let report = report.clone();
         let callback = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || report());
         let _ = viewport.add_event_listener_with_callback(name, callback.as_ref().unchecked_ref());
-        callback.forget();
+        listeners.push((name, callback));
     }
+    // Removed (and the closures freed) when the current Leptos owner is cleaned up. The
+    // wrapper only satisfies `on_cleanup`'s `Send`: the widget runs on one thread.
+    let listeners = send_wrapper::SendWrapper::new((viewport, listeners));
+    leptos::prelude::on_cleanup(move || {
+        let (viewport, listeners) = listeners.take();
+        for (name, callback) in listeners {
+            let _ = viewport
+                .remove_event_listener_with_callback(name, callback.as_ref().unchecked_ref());
+        }
+    });
 }
 
 /// Keeps Tab and Shift+Tab inside `container` (a modal dialog): from the last focusable
@@ -459,4 +470,62 @@ pub fn set_class_name(element: &web_sys::Element, class: &str) {
 /// Takes an element out of the page.
 pub fn remove(element: &web_sys::Element) {
     element.remove();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use leptos::prelude::Owner;
+    use std::cell::Cell;
+    use std::rc::Rc;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn dispatch(target: &web_sys::EventTarget, name: &str) {
+        let _ = target.dispatch_event(&web_sys::Event::new(name).unwrap());
+    }
+
+    #[wasm_bindgen_test]
+    fn the_online_watch_stops_when_its_owner_is_cleaned_up() {
+        let window = web_sys::window().unwrap();
+        let seen = Rc::new(Cell::new(0));
+        let owner = Owner::new();
+        owner.with(|| {
+            let seen = seen.clone();
+            watch_online(move |_| seen.set(seen.get() + 1));
+        });
+        dispatch(&window, "offline");
+        dispatch(&window, "online");
+        assert_eq!(seen.get(), 2, "both changes were reported");
+        owner.cleanup();
+        dispatch(&window, "offline");
+        assert_eq!(
+            seen.get(),
+            2,
+            "nothing is reported after the widget is gone"
+        );
+    }
+
+    #[wasm_bindgen_test]
+    fn the_visual_viewport_watch_stops_when_its_owner_is_cleaned_up() {
+        let Some(viewport) = web_sys::window().unwrap().visual_viewport() else {
+            return; // a browser without a visual viewport has nothing to watch
+        };
+        let seen = Rc::new(Cell::new(0));
+        let owner = Owner::new();
+        owner.with(|| {
+            let seen = seen.clone();
+            watch_visual_viewport(move |_, _| seen.set(seen.get() + 1));
+        });
+        assert_eq!(seen.get(), 1, "reported once at the start");
+        dispatch(&viewport, "resize");
+        assert_eq!(seen.get(), 2, "a resize is reported");
+        owner.cleanup();
+        dispatch(&viewport, "resize");
+        dispatch(&viewport, "scroll");
+        assert_eq!(
+            seen.get(),
+            2,
+            "nothing is reported after the widget is gone"
+        );
+    }
 }
