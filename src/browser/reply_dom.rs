@@ -7,6 +7,12 @@
 //! bubble itself when there is no shell) holds the committed parts (items, rows, lines, words:
 //! never touched again) followed by the live part, the only thing replaced on each frame. No
 //! element is added around them: the final DOM is exactly the whole render's.
+//!
+//! The bubble's direction is what `dir="auto"` would give (its text's first strong character,
+//! `ltr` while there is none), but set as an explicit `dir`: under a
+//! `dir="auto"` ancestor Chromium walks the ancestor's whole subtree for every node inserted,
+//! so a reply of 15,000 list items took seconds to draw. Text is only ever added after the
+//! first strong character, so once found the direction stays.
 
 use chat_widget_protocol::markdown::StreamOp;
 
@@ -27,13 +33,15 @@ pub struct ReplyDom {
     committed: u32,
     /// The live HTML drawn.
     live: String,
+    /// The bubble's `dir` is final: a committed part has a strong character.
+    direction_found: bool,
 }
 
 impl ReplyDom {
     /// Draws into `bubble`, from now on its content's only writer.
     pub fn new(bubble: &web_sys::Element) -> Self {
         bubble.set_inner_html("");
-        Self {
+        let mut drawn = Self {
             bubble: bubble.clone(),
             attempt: 0,
             applied: 0,
@@ -42,7 +50,10 @@ impl ReplyDom {
             slot: bubble.clone(),
             committed: 0,
             live: String::new(),
-        }
+            direction_found: false,
+        };
+        drawn.find_direction();
+        drawn
     }
 
     /// Brings the bubble in line with attempt `attempt` of a reply: `whole` when the reply's
@@ -52,15 +63,17 @@ impl ReplyDom {
     pub fn show(&mut self, attempt: u32, ops: &[StreamOp], live: &str, whole: Option<&str>) {
         if let Some(html) = whole {
             if !self.whole || self.attempt != attempt {
-                self.bubble.set_inner_html(html);
                 self.start_over(attempt);
+                self.bubble.set_inner_html(html);
                 self.whole = true;
+                self.find_direction();
             }
             return;
         }
         if self.whole || self.attempt != attempt || ops.len() < self.applied {
-            self.bubble.set_inner_html("");
             self.start_over(attempt);
+            self.bubble.set_inner_html("");
+            self.find_direction();
         }
         if self.applied == ops.len() && self.live == live {
             return;
@@ -74,6 +87,40 @@ impl ReplyDom {
             let _ = self.slot.insert_adjacent_html("beforeend", live);
         }
         live.clone_into(&mut self.live);
+        self.find_direction();
+    }
+
+    /// Sets the bubble's `dir` from its text's first strong character, for good once it is in
+    /// a committed part (the live part may still change: `&hel` becomes `…`). Until then it
+    /// follows the text shown; with no strong character it is `ltr`, as `dir="auto"` gives.
+    fn find_direction(&mut self) {
+        if self.direction_found {
+            return;
+        }
+        let text = self.bubble.text_content().unwrap_or_default();
+        let live = if self.whole { 0 } else { self.live_text_len() };
+        let committed = text.get(..text.len().saturating_sub(live)).unwrap_or("");
+        let (direction, found) = match unicode_bidi::get_base_direction_full(committed) {
+            unicode_bidi::Direction::Mixed => {
+                (unicode_bidi::get_base_direction_full(text.as_str()), false)
+            }
+            direction => (direction, true),
+        };
+        let dir = match direction {
+            unicode_bidi::Direction::Rtl => "rtl",
+            _ => "ltr",
+        };
+        let _ = self.bubble.set_attribute("dir", dir);
+        self.direction_found = found;
+    }
+
+    /// The length of the live part's text: the end of the bubble's text.
+    fn live_text_len(&self) -> usize {
+        let nodes = self.slot.child_nodes();
+        (self.committed..nodes.length())
+            .filter_map(|i| nodes.item(i)?.text_content())
+            .map(|text| text.len())
+            .sum()
     }
 
     fn start_over(&mut self, attempt: u32) {
@@ -84,6 +131,7 @@ impl ReplyDom {
         self.slot = self.bubble.clone();
         self.committed = 0;
         self.live.clear();
+        self.direction_found = false;
     }
 
     /// Removes the live part: the slot's nodes after the committed ones.
@@ -323,5 +371,106 @@ mod tests {
         drawn.show(2, &update.ops, &update.live, None);
         let text = bubble.text_content().unwrap_or_default();
         assert!(text.contains("Second try") && !text.contains("First") && !text.contains("cut"));
+    }
+
+    /// The computed `direction` of an element in the page.
+    fn direction(element: &web_sys::Element) -> String {
+        web_sys::window()
+            .unwrap()
+            .get_computed_style(element)
+            .unwrap()
+            .unwrap()
+            .get_property_value("direction")
+            .unwrap()
+    }
+
+    #[wasm_bindgen_test]
+    fn a_reply_reads_in_the_direction_dir_auto_would_give_it() {
+        let document = web_sys::window().unwrap().document().unwrap();
+        let body = document.body().unwrap();
+        for parent_dir in ["ltr", "rtl"] {
+            for text in [
+                "Order **ACM-123** ships today.",
+                "שלום, **world**",
+                "123, 456: مرحبا بك",
+                "&amp; &hellip; שלום and English",
+                "`x = 1` שלום",
+                "1. one\n2. שתיים\n",
+                "| # | שם |\n|---|---|\n| 1 | a |\n",
+                "42 + 7 = 49",
+                "",
+            ] {
+                let parent = div();
+                parent.set_attribute("dir", parent_dir).unwrap();
+                body.append_child(&parent).unwrap();
+                // What the browser's own `dir="auto"` gives the whole render...
+                let expected = div();
+                expected.set_attribute("dir", "auto").unwrap();
+                expected.set_inner_html(&render_markdown(text));
+                parent.append_child(&expected).unwrap();
+                // ... and the streamed bubble, frame by frame (a few bytes each).
+                let bubble = div();
+                parent.append_child(&bubble).unwrap();
+                let mut drawn = ReplyDom::new(&bubble);
+                let mut stream = MarkdownStream::new();
+                let mut ops = Vec::new();
+                let mut at = 0;
+                while at < text.len() {
+                    let mut end = (at + 3).min(text.len());
+                    while !text.is_char_boundary(end) {
+                        end += 1;
+                    }
+                    stream.push(&text[at..end]);
+                    at = end;
+                    let update = stream.update();
+                    ops.extend(update.ops);
+                    drawn.show(1, &ops, &update.live, None);
+                }
+                if let Some(last) = stream.finish() {
+                    ops.extend(last.ops);
+                    drawn.show(1, &ops, &last.live, None);
+                }
+                assert_eq!(bubble.text_content(), expected.text_content());
+                assert_eq!(
+                    direction(&bubble),
+                    direction(&expected),
+                    "{text:?} in a {parent_dir} widget"
+                );
+                assert_ne!(
+                    bubble.get_attribute("dir").as_deref(),
+                    Some("auto"),
+                    "an explicit direction, never `dir=auto` over a growing subtree"
+                );
+                // Drawn whole (a restored reply), it reads the same way.
+                let mut whole = ReplyDom::new(&bubble);
+                whole.show(1, &[], "", Some(&render_markdown(text)));
+                assert_eq!(direction(&bubble), direction(&expected), "{text:?} whole");
+                parent.remove();
+            }
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn another_attempt_finds_its_direction_again() {
+        let bubble = div();
+        let mut drawn = ReplyDom::new(&bubble);
+        let mut stream = MarkdownStream::new();
+        stream.push("English first");
+        let update = stream.update();
+        drawn.show(1, &update.ops, &update.live, None);
+        assert_eq!(bubble.get_attribute("dir").as_deref(), Some("ltr"));
+        let mut again = MarkdownStream::new();
+        again.push("123 ");
+        let update = again.update();
+        drawn.show(2, &update.ops, &update.live, None);
+        assert_eq!(
+            bubble.get_attribute("dir").as_deref(),
+            Some("ltr"),
+            "no strong character yet: left to right, as dir=auto gives"
+        );
+        again.push("שלום");
+        let update = again.update();
+        drawn.show(2, &update.ops, &update.live, None);
+        assert_eq!(bubble.get_attribute("dir").as_deref(), Some("rtl"));
     }
 }
