@@ -179,7 +179,9 @@ async function measure(request) {
       const check = () => {
         const replies = root.querySelectorAll('.cw-msg--bot:not(.cw-msg--greeting)');
         const reply = replies.length === 2 ? replies[1] : null;
-        if (reply && !reply.classList.contains('cw-msg--streaming')) {
+        // Complete, and its final HTML drawn (the end of a long reply that came in a burst
+        // is drawn over a few frames after it ended; the bubble is aria-busy until then).
+        if (reply && !reply.classList.contains('cw-msg--streaming') && reply.querySelector('.cw-bubble').getAttribute('aria-busy') !== 'true') {
           const domFinal = performance.now();
           const channel = new MessageChannel();
           channel.port1.onmessage = () => resolve({ paint: performance.now(), domFinal });

@@ -113,6 +113,10 @@ pub struct ReplyHtml {
     /// closed, as it looked while streaming), or whose parts cannot add up to the whole render
     /// ([`MarkdownStream::needs_full_render`]).
     pub whole: Option<String>,
+    /// This is the reply's final HTML: nothing more will be drawn. A view marks the reply busy
+    /// (`aria-busy`) until then; it can come a few frames after the reply ended, when the end
+    /// of a long reply arrived faster than a frame draws ([`BotReply`]).
+    pub settled: bool,
 }
 
 impl ReplyHtml {
@@ -129,6 +133,21 @@ impl ReplyHtml {
     }
 }
 
+/// How much of a reply's text one frame draws when more came since the last: at least this
+/// (or a sixteenth of the text drawn, when that is more). Text that comes faster waits for the
+/// next frames, so one frame's work stays short when a fast server sends a long reply in a
+/// burst (or the tab was hidden). While frames come back on time the share doubles, and it
+/// halves when they come late: cheap text (many short blocks) catches up in a few frames, an
+/// expensive block (a long table) in smaller steps. Each frame also lays out the whole block
+/// being written, so the least share grows with the reply and catching up stays linear.
+const FRAME_BYTES: usize = 6 * 1024;
+
+/// A frame that came back within this many milliseconds after the last was on time.
+const FRAME_ON_TIME_MS: f64 = 34.0;
+
+/// A frame that came back later than this was late.
+const FRAME_LATE_MS: f64 = 50.0;
+
 /// A bot reply, rendered as it streams in.
 #[derive(Debug, Clone, Copy)]
 pub struct BotReply {
@@ -141,6 +160,12 @@ pub struct BotReply {
     /// The visitor message it answers (for Retry).
     pub request: u64,
     markdown: StoredValue<MarkdownStream, LocalStorage>,
+    /// Text received but not drawn yet (more than a frame's share came at once).
+    pending: StoredValue<String>,
+    /// It ended complete while text was still pending: frames go on until it is all drawn.
+    draining: StoredValue<bool>,
+    /// While text is pending: how much the next frame draws, and when the last frame ran.
+    pace: StoredValue<Option<(usize, f64)>>,
     frame_pending: StoredValue<bool>,
     revision: RwSignal<u64>,
 }
@@ -153,16 +178,23 @@ impl BotReply {
             actions: RwSignal::new(Vec::new()),
             request,
             markdown: StoredValue::new_local(MarkdownStream::new()),
+            pending: StoredValue::new(String::new()),
+            draining: StoredValue::new(false),
+            pace: StoredValue::new(None),
             frame_pending: StoredValue::new(false),
             revision,
         }
     }
 
-    /// The reply's Markdown so far.
+    /// The reply's Markdown so far (drawn or not).
     pub fn source(&self) -> String {
-        self.markdown
+        let mut source = self
+            .markdown
             .try_with_value(|markdown| markdown.source().to_owned())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        self.pending
+            .try_with_value(|pending| source.push_str(pending));
+        source
     }
 
     /// Whether any text has been shown yet.
@@ -171,14 +203,58 @@ impl BotReply {
     }
 
     /// Appends text; the DOM catches up on the next animation frame, once per frame however
-    /// many chunks arrive in between.
+    /// many chunks arrive in between (and at most a frame's share of it: [`FRAME_BYTES`]).
     fn push(&self, text: &str) {
-        self.markdown.update_value(|markdown| markdown.push(text));
+        self.pending.update_value(|pending| pending.push_str(text));
+        self.next_frame();
+    }
+
+    fn next_frame(&self) {
         if !self.frame_pending.get_value() {
             self.frame_pending.set_value(true);
             let reply = *self;
             dom::next_frame(move || reply.flush());
         }
+    }
+
+    /// The least share of pending text a frame draws.
+    fn least_share(&self) -> usize {
+        let drawn = self.markdown.with_value(|markdown| markdown.source().len());
+        FRAME_BYTES.max(drawn / 16)
+    }
+
+    /// How much pending text this frame draws (see [`FRAME_BYTES`]).
+    fn frame_share(&self) -> usize {
+        let least = self.least_share();
+        let now = dom::now_ms();
+        let share = match self.pace.get_value() {
+            Some((share, last)) if now - last < FRAME_ON_TIME_MS => share.saturating_mul(2),
+            Some((share, last)) if now - last > FRAME_LATE_MS => share / 2,
+            Some((share, _)) => share,
+            None => least,
+        }
+        .max(least);
+        self.pace.set_value(Some((share, now)));
+        share
+    }
+
+    /// Hands up to `limit` bytes of the pending text to the Markdown stream; whether some is
+    /// left.
+    fn take_pending(&self, limit: usize) -> bool {
+        let taken = self.pending.try_update_value(|pending| {
+            let mut end = limit.min(pending.len());
+            while !pending.is_char_boundary(end) {
+                end += 1;
+            }
+            let rest = pending.split_off(end);
+            std::mem::replace(pending, rest)
+        });
+        if let Some(taken) = taken.filter(|taken| !taken.is_empty()) {
+            self.markdown.update_value(|markdown| markdown.push(&taken));
+        }
+        self.pending
+            .try_with_value(|pending| !pending.is_empty())
+            .unwrap_or(false)
     }
 
     /// The frame's update: what became final since the last one, and the live rest. The signal
@@ -188,8 +264,19 @@ impl BotReply {
             return; // the widget was unmounted before this frame
         }
         self.frame_pending.set_value(false);
-        if self.state.get_untracked() != ReplyState::Streaming {
+        let draining = self.draining.get_value();
+        if self.state.get_untracked() != ReplyState::Streaming && !draining {
             return; // it ended before this frame
+        }
+        if self.take_pending(self.frame_share()) {
+            self.next_frame();
+        } else {
+            self.pace.set_value(None);
+            if draining {
+                self.draining.set_value(false);
+                self.settle();
+                return;
+            }
         }
         let Some(update) = self.markdown.try_update_value(MarkdownStream::update) else {
             return;
@@ -205,9 +292,36 @@ impl BotReply {
     /// Ends the reply. A complete reply that was streamed gets its last update (the live rest
     /// rendered exactly as it stands), so the time from the last byte to the final paint stays
     /// short however long the reply; otherwise one render of the whole text gives its HTML.
+    /// When more than a frame's share of it is still pending, the frames go on drawing it
+    /// first; the reply's state and actions are set at once all the same.
     fn finish(&self, state: ReplyState, actions: Vec<SuggestedAction>) {
-        self.frame_pending.set_value(false);
         let complete = state == ReplyState::Complete;
+        let pending = self.pending.with_value(String::len);
+        if complete
+            && pending > self.least_share()
+            && !self.html.with_untracked(|html| html.whole.is_some())
+        {
+            self.draining.set_value(true);
+            self.next_frame();
+        } else {
+            self.take_pending(usize::MAX);
+            self.draining.set_value(false);
+            self.frame_pending.set_value(false);
+            self.settle_with(complete);
+        }
+        self.actions.set(actions);
+        self.state.set(state);
+        self.revision.update(|r| *r += 1);
+    }
+
+    /// The last drawing of a reply that ended complete.
+    fn settle(&self) {
+        self.settle_with(true);
+        self.revision.update(|r| *r += 1);
+    }
+
+    /// The reply's final HTML, all its text being in the Markdown stream.
+    fn settle_with(&self, complete: bool) {
         let streamed = self
             .html
             .with_untracked(|html| html.whole.is_none() && html.has_text());
@@ -219,7 +333,10 @@ impl BotReply {
             None
         };
         match last {
-            Some(update) => self.html.update(|html| html.extend(update)),
+            Some(update) => self.html.update(|html| {
+                html.extend(update);
+                html.settled = true;
+            }),
             None => {
                 let whole = self.markdown.with_value(|markdown| {
                     if complete {
@@ -232,17 +349,18 @@ impl BotReply {
                     html.ops = Vec::new();
                     html.live = String::new();
                     html.whole = Some(whole);
+                    html.settled = true;
                 });
             }
         }
-        self.actions.set(actions);
-        self.state.set(state);
-        self.revision.update(|r| *r += 1);
     }
 
     /// Clears it for another attempt.
     fn reset(&self) {
         self.markdown.set_value(MarkdownStream::new());
+        self.pending.set_value(String::new());
+        self.draining.set_value(false);
+        self.pace.set_value(None);
         self.html.update(|html| {
             *html = ReplyHtml {
                 attempt: html.attempt.wrapping_add(1),
@@ -1303,5 +1421,65 @@ mod tests {
         assert!(!chat.messages.is_disposed(), "the chat itself lives on");
         root.cleanup();
         assert!(chat.messages.is_disposed(), "unmounting frees the chat");
+    }
+
+    /// The HTML a reply's steps add up to so far.
+    fn drawn(reply: &BotReply) -> String {
+        reply.html.with_untracked(|html| {
+            if let Some(whole) = &html.whole {
+                return whole.clone();
+            }
+            let mut applied = chat_widget_protocol::markdown::AppliedHtml::default();
+            StreamUpdate {
+                ops: html.ops.clone(),
+                live: html.live.clone(),
+            }
+            .apply_to(&mut applied);
+            applied.html()
+        })
+    }
+
+    /// A long reply that arrives at once (a fast server, or a tab that was hidden) is drawn a
+    /// share per frame, so no frame holds the page for long; the reply counts as complete at
+    /// once, nothing of its text is lost, and it ends exactly as its whole render.
+    #[wasm_bindgen_test]
+    async fn a_long_reply_that_comes_at_once_is_drawn_over_frames_and_ends_whole() {
+        let root = Owner::new();
+        let chat = root.with(|| Chat::new(WidgetConfig::new("owners", "http://127.0.0.1:9")));
+        let id = chat.push_visitor("a long one".into(), None);
+        let reply = chat.push_reply(id);
+        let text: String = (0..4000)
+            .map(|i| format!("- item {i} with **bold** text\n"))
+            .collect();
+        let whole = render_markdown(&text);
+        reply.push(&text);
+        assert_eq!(reply.source(), text, "nothing waits outside the reply");
+        let mut waited = 0;
+        while !reply.has_text() && waited < 5_000 {
+            dom::sleep_ms(5).await;
+            waited += 5;
+        }
+        let first = drawn(&reply);
+        assert!(
+            !first.is_empty() && first.len() < whole.len() / 4,
+            "the first frame draws a share: {} of {} bytes",
+            first.len(),
+            whole.len()
+        );
+        reply.finish(ReplyState::Complete, Vec::new());
+        assert_eq!(reply.state.get_untracked(), ReplyState::Complete);
+        assert!(
+            !reply.html.with_untracked(|html| html.settled),
+            "still drawing"
+        );
+        assert_eq!(reply.source(), text);
+        let mut waited = 0;
+        while !reply.html.with_untracked(|html| html.settled) && waited < 10_000 {
+            dom::sleep_ms(20).await;
+            waited += 20;
+        }
+        assert!(reply.html.with_untracked(|html| html.settled), "it ends");
+        assert_eq!(drawn(&reply), whole, "exactly the whole render");
+        root.cleanup();
     }
 }

@@ -329,8 +329,13 @@ fn bot_row(chat: Chat, id: u64, at: f64, reply: BotReply) -> impl IntoView {
             data-cw-id=id
         >
             <span class="cw-sr-only">{t.bot_said}</span>
-            // Its `dir` is set by `ReplyDom` (the direction of its text).
-            <div class="cw-bubble cw-markdown" node_ref=bubble></div>
+            // Its `dir` is set by `ReplyDom` (the direction of its text). Busy until its final
+            // HTML is drawn.
+            <div
+                class="cw-bubble cw-markdown"
+                aria-busy=move || reply.html.with(|html| (!html.settled).then_some("true"))
+                node_ref=bubble
+            ></div>
             <Show when=move || !streaming()>{time(chat, at)}</Show>
             <Show when=move || ending.get() == Ending::Stopped>
                 <p class="cw-status cw-status--muted">{t.stopped}</p>
