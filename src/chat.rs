@@ -140,7 +140,7 @@ impl ReplyHtml {
 /// halves when they come late: cheap text (many short blocks) catches up in a few frames, an
 /// expensive block (a long table) in smaller steps. Each frame also lays out the whole block
 /// being written, so the least share grows with the reply and catching up stays linear.
-const FRAME_BYTES: usize = 6 * 1024;
+const FRAME_BYTES: usize = 16 * 1024;
 
 /// A frame that came back within this many milliseconds after the last was on time.
 const FRAME_ON_TIME_MS: f64 = 34.0;
@@ -1454,11 +1454,7 @@ mod tests {
         let whole = render_markdown(&text);
         reply.push(&text);
         assert_eq!(reply.source(), text, "nothing waits outside the reply");
-        let mut waited = 0;
-        while !reply.has_text() && waited < 5_000 {
-            dom::sleep_ms(5).await;
-            waited += 5;
-        }
+        reply.flush(); // a frame (the one `push` asked for comes later)
         let first = drawn(&reply);
         assert!(
             !first.is_empty() && first.len() < whole.len() / 4,
