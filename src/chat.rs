@@ -133,20 +133,23 @@ impl ReplyHtml {
     }
 }
 
-/// How much of a reply's text one frame draws when more came since the last: at least this
-/// (or a sixteenth of the text drawn, when that is more). Text that comes faster waits for the
-/// next frames, so one frame's work stays short when a fast server sends a long reply in a
-/// burst (or the tab was hidden). While frames come back on time the share doubles, and it
-/// halves when they come late: cheap text (many short blocks) catches up in a few frames, an
-/// expensive block (a long table) in smaller steps. Each frame also lays out the whole block
-/// being written, so the least share grows with the reply and catching up stays linear.
-const FRAME_BYTES: usize = 16 * 1024;
+/// How much of a reply's text one frame draws when more came since the last: this much at
+/// first; then as much as the last frame's work says fits in [`FRAME_TARGET_MS`] (at most twice
+/// the last share), and never less than [`FRAME_LEAST_BYTES`] or a sixteenth of the text drawn.
+/// Text that comes faster waits for the next frames, so one frame's work stays short when a
+/// fast server sends a long reply in a burst (or the tab was hidden). Each frame also lays out
+/// the whole block being written, so the least share grows with the reply and catching up
+/// stays linear.
+const FRAME_BYTES: usize = 8 * 1024;
 
-/// A frame that came back within this many milliseconds after the last was on time.
-const FRAME_ON_TIME_MS: f64 = 34.0;
+/// The least share of pending text a frame draws.
+const FRAME_LEAST_BYTES: usize = 4 * 1024;
 
-/// A frame that came back later than this was late.
-const FRAME_LATE_MS: f64 = 50.0;
+/// The work a frame aims at: under the 50 ms of a long task, with room for the browser's own.
+const FRAME_TARGET_MS: f64 = 30.0;
+
+/// One frame at 60 Hz: a frame that came back this long after the last did almost no work.
+const VSYNC_MS: f64 = 16.7;
 
 /// A bot reply, rendered as it streams in.
 #[derive(Debug, Clone, Copy)]
@@ -220,20 +223,22 @@ impl BotReply {
     /// The least share of pending text a frame draws.
     fn least_share(&self) -> usize {
         let drawn = self.markdown.with_value(|markdown| markdown.source().len());
-        FRAME_BYTES.max(drawn / 16)
+        FRAME_LEAST_BYTES.max(drawn / 16)
     }
 
-    /// How much pending text this frame draws (see [`FRAME_BYTES`]).
+    /// How much pending text this frame draws (see [`FRAME_BYTES`]). The last frame's work is
+    /// taken as the time since it beyond one vsync: other tasks in between count too, which
+    /// errs on the small side.
     fn frame_share(&self) -> usize {
-        let least = self.least_share();
         let now = dom::now_ms();
         let share = match self.pace.get_value() {
-            Some((share, last)) if now - last < FRAME_ON_TIME_MS => share.saturating_mul(2),
-            Some((share, last)) if now - last > FRAME_LATE_MS => share / 2,
-            Some((share, _)) => share,
-            None => least,
+            Some((share, last)) => {
+                let work = (now - last - VSYNC_MS).max(1.0);
+                ((share as f64 * FRAME_TARGET_MS / work) as usize).min(share.saturating_mul(2))
+            }
+            None => FRAME_BYTES,
         }
-        .max(least);
+        .max(self.least_share());
         self.pace.set_value(Some((share, now)));
         share
     }
@@ -298,7 +303,7 @@ impl BotReply {
         let complete = state == ReplyState::Complete;
         let pending = self.pending.with_value(String::len);
         if complete
-            && pending > self.least_share()
+            && pending > FRAME_BYTES.max(self.least_share())
             && !self.html.with_untracked(|html| html.whole.is_some())
         {
             self.draining.set_value(true);
