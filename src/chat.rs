@@ -165,8 +165,6 @@ pub struct BotReply {
     markdown: StoredValue<MarkdownStream, LocalStorage>,
     /// Text received but not drawn yet (more than a frame's share came at once).
     pending: StoredValue<String>,
-    /// It ended complete while text was still pending: frames go on until it is all drawn.
-    draining: StoredValue<bool>,
     /// While text is pending: how much the next frame draws, and when the last frame ran.
     pace: StoredValue<Option<(usize, f64)>>,
     frame_pending: StoredValue<bool>,
@@ -182,7 +180,6 @@ impl BotReply {
             request,
             markdown: StoredValue::new_local(MarkdownStream::new()),
             pending: StoredValue::new(String::new()),
-            draining: StoredValue::new(false),
             pace: StoredValue::new(None),
             frame_pending: StoredValue::new(false),
             revision,
@@ -246,20 +243,20 @@ impl BotReply {
     /// Hands up to `limit` bytes of the pending text to the Markdown stream; whether some is
     /// left.
     fn take_pending(&self, limit: usize) -> bool {
-        let taken = self.pending.try_update_value(|pending| {
+        let Some((taken, left)) = self.pending.try_update_value(|pending| {
             let mut end = limit.min(pending.len());
             while !pending.is_char_boundary(end) {
                 end += 1;
             }
             let rest = pending.split_off(end);
-            std::mem::replace(pending, rest)
-        });
-        if let Some(taken) = taken.filter(|taken| !taken.is_empty()) {
+            (std::mem::replace(pending, rest), !pending.is_empty())
+        }) else {
+            return false;
+        };
+        if !taken.is_empty() {
             self.markdown.update_value(|markdown| markdown.push(&taken));
         }
-        self.pending
-            .try_with_value(|pending| !pending.is_empty())
-            .unwrap_or(false)
+        left
     }
 
     /// The frame's update: what became final since the last one, and the live rest. The signal
@@ -269,17 +266,18 @@ impl BotReply {
             return; // the widget was unmounted before this frame
         }
         self.frame_pending.set_value(false);
-        let draining = self.draining.get_value();
-        if self.state.get_untracked() != ReplyState::Streaming && !draining {
+        // Ended but not settled: it ended complete with text still pending (`finish`).
+        let ended = self.state.get_untracked() != ReplyState::Streaming;
+        if ended && self.html.with_untracked(|html| html.settled) {
             return; // it ended before this frame
         }
         if self.take_pending(self.frame_share()) {
             self.next_frame();
         } else {
             self.pace.set_value(None);
-            if draining {
-                self.draining.set_value(false);
-                self.settle();
+            if ended {
+                self.settle_with(true);
+                self.revision.update(|r| *r += 1);
                 return;
             }
         }
@@ -306,22 +304,14 @@ impl BotReply {
             && pending > FRAME_BYTES.max(self.least_share())
             && !self.html.with_untracked(|html| html.whole.is_some())
         {
-            self.draining.set_value(true);
-            self.next_frame();
+            self.next_frame(); // the frames draw the rest, then settle it
         } else {
             self.take_pending(usize::MAX);
-            self.draining.set_value(false);
             self.frame_pending.set_value(false);
             self.settle_with(complete);
         }
         self.actions.set(actions);
         self.state.set(state);
-        self.revision.update(|r| *r += 1);
-    }
-
-    /// The last drawing of a reply that ended complete.
-    fn settle(&self) {
-        self.settle_with(true);
         self.revision.update(|r| *r += 1);
     }
 
@@ -364,7 +354,6 @@ impl BotReply {
     fn reset(&self) {
         self.markdown.set_value(MarkdownStream::new());
         self.pending.set_value(String::new());
-        self.draining.set_value(false);
         self.pace.set_value(None);
         self.html.update(|html| {
             *html = ReplyHtml {
