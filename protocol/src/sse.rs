@@ -64,19 +64,25 @@ impl SseParser {
             }
             self.started = true;
         }
-        for &byte in bytes {
-            match byte {
-                b'\n' if self.after_cr => self.after_cr = false,
-                b'\n' | b'\r' => {
-                    self.after_cr = byte == b'\r';
-                    let line = std::mem::take(&mut self.line);
-                    self.process_line(&line, &mut events);
-                }
-                _ => {
-                    self.after_cr = false;
-                    self.line.push(byte);
-                }
+        // A line at a time: up to its CR, LF or CRLF (a LF right after a CR ends nothing).
+        while let Some((&first, rest)) = bytes.split_first() {
+            if std::mem::take(&mut self.after_cr) && first == b'\n' {
+                bytes = rest;
+                continue;
             }
+            let Some(end) = bytes.iter().position(|&b| b == b'\n' || b == b'\r') else {
+                self.line.extend_from_slice(bytes);
+                break;
+            };
+            self.after_cr = bytes[end] == b'\r';
+            if self.line.is_empty() {
+                self.process_line(&bytes[..end], &mut events);
+            } else {
+                self.line.extend_from_slice(&bytes[..end]);
+                let line = std::mem::take(&mut self.line);
+                self.process_line(&line, &mut events);
+            }
+            bytes = &bytes[end + 1..];
         }
         events
     }
