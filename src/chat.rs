@@ -168,6 +168,8 @@ pub struct BotReply {
     /// While text is pending: how much the next frame draws, and when the last frame ran.
     pace: StoredValue<Option<(usize, f64)>>,
     frame_pending: StoredValue<bool>,
+    /// What to do in the frame after its final HTML is drawn ([`BotReply::after_drawn`]).
+    after_drawn: StoredValue<Option<Box<dyn FnOnce()>>, LocalStorage>,
     revision: RwSignal<u64>,
 }
 
@@ -182,6 +184,7 @@ impl BotReply {
             pending: StoredValue::new(String::new()),
             pace: StoredValue::new(None),
             frame_pending: StoredValue::new(false),
+            after_drawn: StoredValue::new_local(None),
             revision,
         }
     }
@@ -278,6 +281,7 @@ impl BotReply {
             if ended {
                 self.settle_with(true);
                 self.revision.update(|r| *r += 1);
+                self.run_after_drawn();
                 return;
             }
         }
@@ -313,6 +317,22 @@ impl BotReply {
         self.actions.set(actions);
         self.state.set(state);
         self.revision.update(|r| *r += 1);
+    }
+
+    /// Runs `f` in the frame after the reply's final HTML is drawn (the next frame if it is
+    /// already): work that follows a reply, such as its announcement to screen readers, does
+    /// not hold up the drawing of a long reply's last frames.
+    fn after_drawn(&self, f: impl FnOnce() + 'static) {
+        self.after_drawn.set_value(Some(Box::new(f)));
+        if self.html.with_untracked(|html| html.settled) {
+            self.run_after_drawn();
+        }
+    }
+
+    fn run_after_drawn(&self) {
+        if let Some(f) = self.after_drawn.try_update_value(Option::take).flatten() {
+            dom::next_frame(f);
+        }
     }
 
     /// The reply's final HTML, all its text being in the Markdown stream.
@@ -355,6 +375,7 @@ impl BotReply {
         self.markdown.set_value(MarkdownStream::new());
         self.pending.set_value(String::new());
         self.pace.set_value(None);
+        self.after_drawn.set_value(None);
         self.html.update(|html| {
             *html = ReplyHtml {
                 attempt: html.attempt.wrapping_add(1),
@@ -1280,7 +1301,6 @@ impl Chat {
             }
             match (result, reply) {
                 (Ok(wait), reply) => {
-                    this.announce(&built.text, None);
                     message.delivery.set(Delivery::Delivered);
                     message.attempts.set_value(0);
                     if let Some(seconds) = wait {
@@ -1288,6 +1308,7 @@ impl Chat {
                     }
                     let reply = reply.unwrap_or_else(|| this.push_reply(id));
                     reply.finish(ReplyState::Complete, built.suggested_actions);
+                    this.announce(reply, built.text.clone(), None);
                     this.save_transcript();
                     if previous_conversation.is_none() && !built.conversation_id.is_empty() {
                         this.emit(WidgetEvent::ConversationStarted {
@@ -1301,11 +1322,10 @@ impl Chat {
                     this.settle(Some(id), None);
                 }
                 (Err(_), reply) if stopped => {
-                    this.announce(&built.text, Some(this.strings().stopped));
                     message.delivery.set(Delivery::Delivered);
-                    reply
-                        .unwrap_or_else(|| this.push_reply(id))
-                        .finish(ReplyState::Stopped, Vec::new());
+                    let reply = reply.unwrap_or_else(|| this.push_reply(id));
+                    reply.finish(ReplyState::Stopped, Vec::new());
+                    this.announce(reply, built.text, Some(this.strings().stopped));
                     this.save_transcript();
                     this.settle(Some(id), None);
                 }
@@ -1320,9 +1340,9 @@ impl Chat {
                     } else {
                         error
                     };
-                    this.announce(&built.text, Some(this.strings().interrupted));
                     this.report(&error, &config);
                     reply.finish(ReplyState::Interrupted(error), Vec::new());
+                    this.announce(reply, built.text, Some(this.strings().interrupted));
                     this.settle(Some(id), None); // the message got through; its reply broke off
                 }
                 (Err(error), None) => {
@@ -1351,20 +1371,28 @@ impl Chat {
         });
     }
 
-    /// Queues a finished reply for screen readers, as plain text with the bot's prefix.
-    fn announce(&self, markdown: &str, note: Option<&str>) {
-        let text = chat_widget_protocol::markdown::plain_text(markdown);
-        if text.is_empty() && note.is_none() {
-            return;
-        }
-        let strings = self.strings();
-        let said = [
-            Some(strings.bot_said),
-            Some(text.as_str()).filter(|t| !t.is_empty()),
-            note,
-        ];
-        self.announcement
-            .set(said.into_iter().flatten().collect::<Vec<_>>().join(" "));
+    /// Queues a finished reply for screen readers, as plain text with the bot's prefix, once
+    /// its final HTML is drawn (unless the conversation was reset meanwhile).
+    fn announce(&self, reply: BotReply, markdown: String, note: Option<&'static str>) {
+        let this = *self;
+        let generation = self.generation.get_value();
+        reply.after_drawn(move || {
+            if this.generation.try_get_value() != Some(generation) {
+                return;
+            }
+            let text = chat_widget_protocol::markdown::plain_text(&markdown);
+            if text.is_empty() && note.is_none() {
+                return;
+            }
+            let said = [
+                Some(this.strings().bot_said),
+                Some(text.as_str()).filter(|t| !t.is_empty()),
+                note,
+            ];
+            let _ = this
+                .announcement
+                .try_set(said.into_iter().flatten().collect::<Vec<_>>().join(" "));
+        });
     }
 
     fn report(&self, error: &ApiError, config: &WidgetConfig) {
