@@ -11,7 +11,9 @@
 // long list, one long paragraph, one long code block, one long table) at 10 KB, 100 KB and
 // 1 MB, and reports last byte -> final DOM and the longest task: a block that never ends
 // must not be rendered whole again on every frame.
-// Usage: node bench/stream.mjs [runs per size, default 3] [--serve] [--shapes] [--dist=DIR]
+// With --burst the server writes each reply in one piece, as a proxy that buffers the stream
+// delivers it: the page gets the whole reply in one or two network chunks.
+// Usage: node bench/stream.mjs [runs per size, default 3] [--serve] [--shapes] [--burst] [--dist=DIR]
 //   (needs dist/ from scripts/build-widget.sh; --dist=DIR measures another build, e.g. a copy
 //   of the previous one, for a before/after comparison)
 import { createServer } from 'node:http';
@@ -27,6 +29,7 @@ const manifestPath = join(dist, 'manifest.json');
 const manifest = existsSync(manifestPath) ? JSON.parse(readFileSync(manifestPath, 'utf8')) : {};
 const runs = Number(process.argv.find((a) => /^\d+$/.test(a)) || 3);
 const sizes = [200, 2000, 20000];
+const burst = process.argv.includes('--burst');
 // The replies stream in the default (chatbots) dialect: its build is the one the page loads.
 const glue = manifest.builds?.chatbots?.glue;
 if (!existsSync(join(dist, 'chat-widget.js')) || !glue) {
@@ -113,6 +116,11 @@ const server = createServer((request, response) => {
       const tokens = words.length === 3 ? shapeTokens(words[1], Number(words[2])) : markdownTokens(Number(words[1]));
       response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
       response.write(sse('start', { conversationId: 'bench', messageId: 'm' }));
+      if (burst) {
+        const events = tokens.map((token) => sse('delta', { content: token })).join('');
+        response.end(events + sse('done', { conversationId: 'bench', messageId: 'm', response: tokens.join('') }));
+        return;
+      }
       let i = 0;
       // As fast as the server can: write every token, yielding to the event loop now and then
       // so the bytes leave in many network chunks rather than one.
@@ -225,7 +233,7 @@ async function measure(request) {
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const mb = (bytes) => (bytes / 1048576).toFixed(1);
 if (process.argv.includes('--shapes')) {
-  console.log(`Streaming benchmark, one-block replies: ${runs} runs per size, medians (max in brackets); Chromium headless, no throttling\n`);
+  console.log(`Streaming benchmark, one-block replies${burst ? ', each in one burst' : ''}: ${runs} runs per size, medians (max in brackets); Chromium headless, no throttling\n`);
   console.log('| shape | size | stream duration | last byte -> final DOM | longest task | total blocking time | long tasks |');
   console.log('|---|---:|---:|---:|---:|---:|---:|');
   // BENCH_SHAPES=list,table and BENCH_SIZES=10000,100000 pick a subset.
@@ -247,7 +255,7 @@ if (process.argv.includes('--shapes')) {
   server.close();
   process.exit(0);
 }
-console.log(`Streaming benchmark: ${runs} runs per size, medians (max in brackets); Chromium headless, no throttling\n`);
+console.log(`Streaming benchmark${burst ? ', each reply in one burst' : ''}: ${runs} runs per size, medians (max in brackets); Chromium headless, no throttling\n`);
 console.log('| tokens | stream duration | last byte -> final DOM | last byte -> final paint | longest task | total blocking time | long tasks | wasm memory | JS heap |');
 console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const tokens of sizes) {

@@ -1524,6 +1524,38 @@ async fn renders_at_most_once_per_frame_however_many_chunks_arrive() {
     stream_close(0);
 }
 
+/// A whole reply can come as one network chunk (a proxy that buffers the stream): it is read
+/// in slices, with the browser's turns between them, and every word arrives, in order, even
+/// where a slice ends inside an event or inside a character.
+#[wasm_bindgen_test]
+async fn a_reply_in_one_large_network_chunk_arrives_whole() {
+    stub_stream();
+    let visit = Visit::start(config("one-chunk")).await;
+    visit.open().await;
+    visit.send("all at once").await;
+    visit.until("the request", |_| stream_count() == 1).await;
+    let words: Vec<String> = (0..5000).map(|i| format!("wörd{i}")).collect();
+    let mut body = START.to_owned();
+    for word in &words {
+        body.push_str(&delta(&format!("{word} ")));
+    }
+    body.push_str(&done(&(words.join(" ") + " ")));
+    assert!(body.len() > 200_000, "several slices: {} bytes", body.len());
+    stream_send(0, &body);
+    stream_close(0);
+    visit
+        .until("the whole reply, drawn", |v| {
+            v.find(".cw-msg--streaming").is_none()
+                && v.find(".cw-bubble[aria-busy]").is_none()
+                && v.streaming_text().contains("wörd4999")
+        })
+        .await;
+    let text = visit.streaming_text();
+    let shown: Vec<&str> = text.split_whitespace().collect();
+    assert_eq!(shown.len(), words.len());
+    assert!(shown.iter().zip(&words).all(|(shown, word)| shown == word));
+}
+
 #[wasm_bindgen_test]
 async fn scrolled_up_visitors_are_not_dragged_down_and_get_a_new_messages_pill() {
     stub_stream();

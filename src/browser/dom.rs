@@ -132,6 +132,25 @@ pub fn scroll_position(element: &web_sys::Element) -> (i32, i32) {
 /// 50 ms that makes a long task).
 pub const TASK_BUDGET_MS: f64 = 8.0;
 
+/// Work done in steps that gives the browser its turn once a task has run for
+/// [`TASK_BUDGET_MS`].
+pub struct TaskBudget(f64);
+
+impl TaskBudget {
+    /// The task's time counts from now.
+    pub fn start() -> Self {
+        Self(now_ms())
+    }
+
+    /// Between two steps: yields to the browser if this task has had its time.
+    pub async fn pause(&mut self) {
+        if now_ms() - self.0 > TASK_BUDGET_MS {
+            yield_to_browser().await;
+            self.0 = now_ms();
+        }
+    }
+}
+
 /// Gives the browser a chance to paint and handle input, then resumes: `scheduler.yield()`
 /// where the browser has it (it resumes ahead of other queued work), else a zero timeout.
 pub async fn yield_to_browser() {

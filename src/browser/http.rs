@@ -71,7 +71,6 @@ impl Abort {
     }
 
     /// Whether it was aborted (by [`Abort::abort`] or by the deadline).
-    #[cfg_attr(not(feature = "chataibot"), allow(dead_code))]
     pub fn is_aborted(&self) -> bool {
         self.signal().is_some_and(|signal| signal.aborted())
     }
@@ -247,6 +246,10 @@ async fn send(request: Request) -> Result<Response, JsValue> {
         .map_err(|_| JsValue::from_str("fetch gave something that is not a Response"))
 }
 
+/// How much of a large body chunk is handed over at a time (a few hundred SSE events), so a
+/// reply that comes in one burst is read in tasks of about [`TASK_BUDGET_MS`](super::dom::TASK_BUDGET_MS).
+const CHUNK_SLICE_BYTES: usize = 16 * 1024;
+
 impl HttpResponse {
     /// Reads the whole body (chunk by chunk, so the deadline on silence sees it arrive).
     pub async fn bytes(self) -> Result<Vec<u8>, ApiError> {
@@ -277,13 +280,12 @@ impl HttpResponse {
         let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
         // When bytes arrive faster than they are handled, every read resolves at once and the
         // loop would never leave the current task: yield to the browser every few ms so it can
-        // paint and handle input (a long task would freeze the page).
-        let mut slice_started = js_sys::Date::now();
+        // paint and handle input (a long task would freeze the page). A large chunk (a burst
+        // from a buffering proxy: a whole reply can come as one) is handed over in slices,
+        // with the same yields between them.
+        let mut budget = super::dom::TaskBudget::start();
         loop {
-            if js_sys::Date::now() - slice_started > super::dom::TASK_BUDGET_MS {
-                super::dom::yield_to_browser().await;
-                slice_started = js_sys::Date::now();
-            }
+            budget.pause().await;
             let result = JsFuture::from(reader.read()).await?;
             self.abort.alive();
             let done = js_sys::Reflect::get(&result, &"done".into())
@@ -295,9 +297,19 @@ impl HttpResponse {
             }
             if let Ok(value) = js_sys::Reflect::get(&result, &"value".into()) {
                 if let Some(chunk) = value.dyn_ref::<js_sys::Uint8Array>() {
-                    if !on_chunk(&chunk.to_vec()) {
-                        let _ = reader.cancel();
-                        return Ok(());
+                    let chunk = chunk.to_vec();
+                    for (i, slice) in chunk.chunks(CHUNK_SLICE_BYTES).enumerate() {
+                        if i > 0 {
+                            budget.pause().await;
+                            // Stopped or timed out during the pause: the rest is not wanted.
+                            if self.abort.is_aborted() {
+                                return Err(JsValue::from_str("the request was aborted"));
+                            }
+                        }
+                        if !on_chunk(slice) {
+                            let _ = reader.cancel();
+                            return Ok(());
+                        }
                     }
                 }
             }
