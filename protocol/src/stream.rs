@@ -45,11 +45,6 @@ pub enum StreamEvent {
 /// Maps one SSE event onto the model; `None` for events that carry nothing for the reply
 /// (pings, unknown names, empty chunks).
 pub fn decode_event(event: &SseEvent) -> Option<StreamEvent> {
-    decode_token(event).unwrap_or_else(|| decode_any(event))
-}
-
-/// [`decode_event`] for any event.
-fn decode_any(event: &SseEvent) -> Option<StreamEvent> {
     let data = event.data.as_str();
     if data.trim() == "[DONE]" {
         return Some(StreamEvent::Done {
@@ -105,87 +100,23 @@ fn decode_any(event: &SseEvent) -> Option<StreamEvent> {
         {
             Some(StreamEvent::Error(stream_error(&json)))
         }
-        _ => chunk(|name| json.get(name))
+        _ => chunk(&json)
             .filter(|c| !c.is_empty())
             .map(StreamEvent::Delta),
     }
 }
 
-/// The fields of a token's JSON object that [`decode_event`] reads, taken in one pass: the
-/// others are skipped, and no map of them is built (this runs once per token).
-#[derive(Deserialize)]
-struct TokenFields<'a> {
-    #[serde(rename = "type", borrow, default)]
-    kind: Option<std::borrow::Cow<'a, str>>,
-    #[serde(default)]
-    success: Option<Value>,
-    #[serde(default)]
-    error: Option<Value>,
-    #[serde(default)]
-    choices: Option<Value>,
-    #[serde(default)]
-    content: Option<Value>,
-    #[serde(default)]
-    delta: Option<Value>,
-    #[serde(default)]
-    text: Option<Value>,
-    #[serde(default)]
-    token: Option<Value>,
-}
-
-impl TokenFields<'_> {
-    fn get(&self, name: &str) -> Option<&Value> {
-        match name {
-            "choices" => self.choices.as_ref(),
-            "content" => self.content.as_ref(),
-            "delta" => self.delta.as_ref(),
-            "text" => self.text.as_ref(),
-            "token" => self.token.as_ref(),
-            _ => None,
-        }
-    }
-}
-
-/// [`decode_event`] for the common case, a token in a JSON object, as [`decode_any`] decodes
-/// it. `None` for anything else (other kinds of event, an error, JSON it cannot take in one
-/// pass, such as a repeated field or a `type` that is not a string), left to [`decode_any`].
-fn decode_token(event: &SseEvent) -> Option<Option<StreamEvent>> {
-    if !event.data.trim_start().starts_with('{') {
-        return None;
-    }
-    let fields = serde_json::from_str::<TokenFields>(&event.data).ok()?;
-    let kind = match event.event.as_str() {
-        "message" => fields.kind.as_deref().unwrap_or("message"),
-        name => name,
-    };
-    let failed = fields.success.as_ref().and_then(Value::as_bool) == Some(false)
-        || fields.error.as_ref().is_some_and(Value::is_object);
-    if failed
-        || matches!(
-            kind,
-            "start" | "actions" | "done" | "end" | "complete" | "error"
-        )
-    {
-        return None;
-    }
-    Some(
-        chunk(|name| fields.get(name))
-            .filter(|c| !c.is_empty())
-            .map(StreamEvent::Delta),
-    )
-}
-
-/// The text chunk of a delta-like JSON object, in any of the accepted spellings; `get` reads
-/// one of its fields.
-fn chunk<'v>(get: impl Fn(&str) -> Option<&'v Value>) -> Option<String> {
-    let openai = get("choices")
+/// The text chunk of a delta-like JSON object, in any of the accepted spellings.
+fn chunk(json: &Value) -> Option<String> {
+    let openai = json
+        .get("choices")
         .and_then(|c| c.as_array()?.first())
         .and_then(|c| c.get("delta")?.get("content"));
     if let Some(content) = openai {
         return content.as_str().map(str::to_owned);
     }
     for field in ["content", "delta", "text", "token"] {
-        match get(field) {
+        match json.get(field) {
             Some(Value::String(text)) => return Some(text.clone()),
             Some(inner @ Value::Object(_)) => {
                 if let Some(Value::String(text)) =
@@ -521,60 +452,6 @@ mod tests {
             b"event: done\ndata: {\"conversationId\":\"c\",\"response\":\"Only at the end\"}\n\n",
         );
         assert_eq!(reply.text, "Only at the end");
-    }
-
-    /// The one-pass path for tokens decodes as the general one, or leaves the event to it.
-    #[test]
-    fn tokens_decode_in_one_pass_exactly_as_the_general_path_does() {
-        let data = [
-            r#"{"content":"a"}"#,
-            r#"{"content":"a \"quoted\" \u00e9"}"#,
-            r#"{"delta":"b","extra":{"nested":[1,2,{"x":null}]}}"#,
-            r#"{"text":"c","content":null}"#,
-            r#"{"token":{"text":"d"}}"#,
-            r#"{"token":{"content":"e"}}"#,
-            r#"{"content":""}"#,
-            r#"{"content":5,"text":"f"}"#,
-            r#"{"type":"delta","content":"g"}"#,
-            r#"{"type":"token","content":"h"}"#,
-            r#"{"type":7,"content":"i"}"#,
-            r#"{"type":"done","response":"j"}"#,
-            r#"{"type":"start","conversationId":"c"}"#,
-            r#"{"content":"k","content":"l"}"#,
-            r#"{"success":false,"error":"Nope","code":"SERVER_ERROR"}"#,
-            r#"{"success":true,"content":"m"}"#,
-            r#"{"error":{"message":"n"}}"#,
-            r#"{"error":"text only","content":"o"}"#,
-            r#"{"id":"x","choices":[{"index":0,"delta":{"content":"p"}}]}"#,
-            r#"{"id":"x","choices":[{"index":0,"delta":{"role":"assistant"}}]}"#,
-            r#"{"choices":[],"content":"q"}"#,
-            r#"{"choices":"not a list","content":"r"}"#,
-            r#" {"content":"s"} "#,
-            r#"{"content":"t""#,
-            r#"["content","u"]"#,
-            "[DONE]",
-            "plain text",
-            "",
-        ];
-        let names = [
-            "message", "delta", "token", "done", "error", "actions", "ping",
-        ];
-        let mut fast = 0;
-        for name in names {
-            for data in data {
-                let event = SseEvent {
-                    event: name.to_owned(),
-                    data: data.to_owned(),
-                    id: None,
-                    retry: None,
-                };
-                if let Some(decoded) = decode_token(&event) {
-                    fast += 1;
-                    assert_eq!(decoded, decode_any(&event), "event {name}: {data}");
-                }
-            }
-        }
-        assert!(fast >= 30, "most tokens take the one-pass path ({fast})");
     }
 
     #[test]
