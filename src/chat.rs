@@ -168,8 +168,6 @@ pub struct BotReply {
     /// While text is pending: how much the next frame draws, and when the last frame ran.
     pace: StoredValue<Option<(usize, f64)>>,
     frame_pending: StoredValue<bool>,
-    /// What to do in the frame after its final HTML is drawn ([`BotReply::after_drawn`]).
-    after_drawn: StoredValue<Option<Box<dyn FnOnce()>>, LocalStorage>,
     revision: RwSignal<u64>,
 }
 
@@ -184,7 +182,6 @@ impl BotReply {
             pending: StoredValue::new(String::new()),
             pace: StoredValue::new(None),
             frame_pending: StoredValue::new(false),
-            after_drawn: StoredValue::new_local(None),
             revision,
         }
     }
@@ -281,7 +278,6 @@ impl BotReply {
             if ended {
                 self.settle_with(true);
                 self.revision.update(|r| *r += 1);
-                self.run_after_drawn();
                 return;
             }
         }
@@ -317,22 +313,6 @@ impl BotReply {
         self.actions.set(actions);
         self.state.set(state);
         self.revision.update(|r| *r += 1);
-    }
-
-    /// Runs `f` in the frame after the reply's final HTML is drawn (the next frame if it is
-    /// already): work that follows a reply, such as its announcement to screen readers, does
-    /// not hold up the drawing of a long reply's last frames.
-    fn after_drawn(&self, f: impl FnOnce() + 'static) {
-        self.after_drawn.set_value(Some(Box::new(f)));
-        if self.html.with_untracked(|html| html.settled) {
-            self.run_after_drawn();
-        }
-    }
-
-    fn run_after_drawn(&self) {
-        if let Some(f) = self.after_drawn.try_update_value(Option::take).flatten() {
-            dom::next_frame(f);
-        }
     }
 
     /// The reply's final HTML, all its text being in the Markdown stream.
@@ -375,7 +355,6 @@ impl BotReply {
         self.markdown.set_value(MarkdownStream::new());
         self.pending.set_value(String::new());
         self.pace.set_value(None);
-        self.after_drawn.set_value(None);
         self.html.update(|html| {
             *html = ReplyHtml {
                 attempt: html.attempt.wrapping_add(1),
@@ -1308,7 +1287,7 @@ impl Chat {
                     }
                     let reply = reply.unwrap_or_else(|| this.push_reply(id));
                     reply.finish(ReplyState::Complete, built.suggested_actions);
-                    this.announce(reply, built.text.clone(), None);
+                    this.announce(reply, built.text.clone(), None, generation);
                     this.save_transcript();
                     if previous_conversation.is_none() && !built.conversation_id.is_empty() {
                         this.emit(WidgetEvent::ConversationStarted {
@@ -1325,7 +1304,7 @@ impl Chat {
                     message.delivery.set(Delivery::Delivered);
                     let reply = reply.unwrap_or_else(|| this.push_reply(id));
                     reply.finish(ReplyState::Stopped, Vec::new());
-                    this.announce(reply, built.text, Some(this.strings().stopped));
+                    this.announce(reply, built.text, Some(this.strings().stopped), generation);
                     this.save_transcript();
                     this.settle(Some(id), None);
                 }
@@ -1342,7 +1321,12 @@ impl Chat {
                     };
                     this.report(&error, &config);
                     reply.finish(ReplyState::Interrupted(error), Vec::new());
-                    this.announce(reply, built.text, Some(this.strings().interrupted));
+                    this.announce(
+                        reply,
+                        built.text,
+                        Some(this.strings().interrupted),
+                        generation,
+                    );
                     this.settle(Some(id), None); // the message got through; its reply broke off
                 }
                 (Err(error), None) => {
@@ -1371,14 +1355,24 @@ impl Chat {
         });
     }
 
-    /// Queues a finished reply for screen readers, as plain text with the bot's prefix, once
-    /// its final HTML is drawn (unless the conversation was reset meanwhile).
-    fn announce(&self, reply: BotReply, markdown: String, note: Option<&'static str>) {
+    /// Queues a finished reply for screen readers, as plain text with the bot's prefix, in a
+    /// frame after its final HTML is drawn: the plain text of a long reply takes a while, and
+    /// the drawing of its last frames does not wait for it. A reset since `generation` (the
+    /// conversation the reply belongs to) drops it.
+    fn announce(
+        &self,
+        reply: BotReply,
+        markdown: String,
+        note: Option<&'static str>,
+        generation: u64,
+    ) {
         let this = *self;
-        let generation = self.generation.get_value();
-        reply.after_drawn(move || {
+        dom::next_frame(move || {
             if this.generation.try_get_value() != Some(generation) {
                 return;
+            }
+            if reply.html.try_with_untracked(|html| html.settled) == Some(false) {
+                return this.announce(reply, markdown, note, generation); // still drawing
             }
             let text = chat_widget_protocol::markdown::plain_text(&markdown);
             if text.is_empty() && note.is_none() {

@@ -1526,9 +1526,10 @@ async fn renders_at_most_once_per_frame_however_many_chunks_arrive() {
 
 /// A whole reply can come as one network chunk (a proxy that buffers the stream): it is read
 /// in slices, with the browser's turns between them, and every word arrives, in order, even
-/// where a slice ends inside an event or inside a character.
+/// where a slice ends inside an event or inside a character. It is drawn over a few frames,
+/// busy meanwhile, and announced to screen readers once drawn.
 #[wasm_bindgen_test]
-async fn a_reply_in_one_large_network_chunk_arrives_whole() {
+async fn a_reply_in_one_large_network_chunk_arrives_whole_and_is_announced_once_drawn() {
     stub_stream();
     let visit = Visit::start(config("one-chunk")).await;
     visit.open().await;
@@ -1541,15 +1542,30 @@ async fn a_reply_in_one_large_network_chunk_arrives_whole() {
     }
     body.push_str(&done(&(words.join(" ") + " ")));
     assert!(body.len() > 200_000, "several slices: {} bytes", body.len());
+    let announcer = ".cw-messages-wrap [role=status][aria-live=polite]";
+    let announced_while_drawing = std::cell::Cell::new(false);
+    let seen_drawing = std::cell::Cell::new(false);
     stream_send(0, &body);
     stream_close(0);
     visit
-        .until("the whole reply, drawn", |v| {
-            v.find(".cw-msg--streaming").is_none()
-                && v.find(".cw-bubble[aria-busy]").is_none()
-                && v.streaming_text().contains("wörd4999")
+        .until("the whole reply, drawn and announced", |v| {
+            if v.find(".cw-bubble[aria-busy]").is_some() {
+                seen_drawing.set(true);
+                announced_while_drawing
+                    .set(announced_while_drawing.get() || v.text(announcer).contains("wörd"));
+                return false;
+            }
+            v.find(".cw-msg--streaming").is_none() && v.text(announcer).contains("wörd4999")
         })
         .await;
+    assert!(
+        seen_drawing.get(),
+        "a reply this long is drawn over several frames"
+    );
+    assert!(
+        !announced_while_drawing.get(),
+        "announced before it was drawn"
+    );
     let text = visit.streaming_text();
     let shown: Vec<&str> = text.split_whitespace().collect();
     assert_eq!(shown.len(), words.len());

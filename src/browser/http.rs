@@ -284,35 +284,33 @@ impl HttpResponse {
         // from a buffering proxy: a whole reply can come as one) is handed over in slices,
         // with the same yields between them.
         let mut budget = super::dom::TaskBudget::start();
+        let (mut chunk, mut at) = (Vec::new(), 0);
         loop {
             budget.pause().await;
-            let result = JsFuture::from(reader.read()).await?;
-            self.abort.alive();
-            let done = js_sys::Reflect::get(&result, &"done".into())
-                .ok()
-                .and_then(|d| d.as_bool())
-                .unwrap_or(true);
-            if done {
+            // Stopped or timed out during a pause: the rest of the chunk is not wanted, and the
+            // read fails.
+            if at == chunk.len() || self.abort.is_aborted() {
+                let result = JsFuture::from(reader.read()).await?;
+                self.abort.alive();
+                let done = js_sys::Reflect::get(&result, &"done".into())
+                    .ok()
+                    .and_then(|d| d.as_bool())
+                    .unwrap_or(true);
+                if done {
+                    return Ok(());
+                }
+                let value = js_sys::Reflect::get(&result, &"value".into()).unwrap_or_default();
+                let Some(bytes) = value.dyn_ref::<js_sys::Uint8Array>() else {
+                    continue;
+                };
+                (chunk, at) = (bytes.to_vec(), 0);
+            }
+            let end = chunk.len().min(at + CHUNK_SLICE_BYTES);
+            if !on_chunk(&chunk[at..end]) {
+                let _ = reader.cancel();
                 return Ok(());
             }
-            if let Ok(value) = js_sys::Reflect::get(&result, &"value".into()) {
-                if let Some(chunk) = value.dyn_ref::<js_sys::Uint8Array>() {
-                    let chunk = chunk.to_vec();
-                    for (i, slice) in chunk.chunks(CHUNK_SLICE_BYTES).enumerate() {
-                        if i > 0 {
-                            budget.pause().await;
-                            // Stopped or timed out during the pause: the rest is not wanted.
-                            if self.abort.is_aborted() {
-                                return Err(JsValue::from_str("the request was aborted"));
-                            }
-                        }
-                        if !on_chunk(slice) {
-                            let _ = reader.cancel();
-                            return Ok(());
-                        }
-                    }
-                }
-            }
+            at = end;
         }
     }
 
