@@ -167,6 +167,17 @@ impl Visit {
         panic!("timed out waiting for: {what}");
     }
 
+    /// A widget whose replies stream from `stub_stream`, open, with `message` sent and its
+    /// request on its way (stream 0).
+    async fn streaming(name: &str, message: &str) -> Self {
+        stub_stream();
+        let visit = Self::start(config(name)).await;
+        visit.open().await;
+        visit.send(message).await;
+        visit.until("the request", |_| stream_count() == 1).await;
+        visit
+    }
+
     async fn open(&self) {
         self.get(".cw-launcher").click();
         self.settle().await;
@@ -1091,11 +1102,7 @@ impl Visit {
 
 #[wasm_bindgen_test]
 async fn a_streamed_reply_appears_as_it_arrives_and_ends_with_quick_replies() {
-    stub_stream();
-    let visit = Visit::start(config("stream")).await;
-    visit.open().await;
-    visit.send("Where is my order?").await;
-    visit.until("the request", |_| stream_count() == 1).await;
+    let visit = Visit::streaming("stream", "Where is my order?").await;
     assert_eq!(
         request_field(0, "body.stream").as_bool(),
         Some(true),
@@ -1408,11 +1415,7 @@ async fn stop_keeps_the_partial_text_and_the_next_message_works_every_time() {
 
 #[wasm_bindgen_test]
 async fn a_broken_stream_keeps_the_text_and_retry_finishes_the_reply() {
-    stub_stream();
-    let visit = Visit::start(config("broken")).await;
-    visit.open().await;
-    visit.send("Tell me about returns").await;
-    visit.until("the request", |_| stream_count() == 1).await;
+    let visit = Visit::streaming("broken", "Tell me about returns").await;
     stream_send(0, START);
     stream_send(0, &delta("You have 30 days"));
     visit
@@ -1486,11 +1489,7 @@ async fn a_broken_stream_keeps_the_text_and_retry_finishes_the_reply() {
 
 #[wasm_bindgen_test]
 async fn renders_at_most_once_per_frame_however_many_chunks_arrive() {
-    stub_stream();
-    let visit = Visit::start(config("frames")).await;
-    visit.open().await;
-    visit.send("go").await;
-    visit.until("the request", |_| stream_count() == 1).await;
+    let visit = Visit::streaming("frames", "go").await;
     stream_send(0, START);
     stream_send(0, &delta("first "));
     visit
@@ -1530,11 +1529,7 @@ async fn renders_at_most_once_per_frame_however_many_chunks_arrive() {
 /// busy meanwhile, and announced to screen readers once drawn.
 #[wasm_bindgen_test]
 async fn a_reply_in_one_large_network_chunk_arrives_whole_and_is_announced_once_drawn() {
-    stub_stream();
-    let visit = Visit::start(config("one-chunk")).await;
-    visit.open().await;
-    visit.send("all at once").await;
-    visit.until("the request", |_| stream_count() == 1).await;
+    let visit = Visit::streaming("one-chunk", "all at once").await;
     let words: Vec<String> = (0..5000).map(|i| format!("wörd{i}")).collect();
     let mut body = START.to_owned();
     for word in &words {
@@ -1574,11 +1569,7 @@ async fn a_reply_in_one_large_network_chunk_arrives_whole_and_is_announced_once_
 
 #[wasm_bindgen_test]
 async fn scrolled_up_visitors_are_not_dragged_down_and_get_a_new_messages_pill() {
-    stub_stream();
-    let visit = Visit::start(config("pill")).await;
-    visit.open().await;
-    visit.send("long please").await;
-    visit.until("the request", |_| stream_count() == 1).await;
+    let visit = Visit::streaming("pill", "long please").await;
     stream_send(0, START);
     let long: String = (0..40)
         .map(|i| format!("Paragraph {i} with some text.\n\n"))
@@ -1826,11 +1817,7 @@ async fn a_page_sets_the_public_custom_properties_and_the_dark_theme_darkens() {
 
 #[wasm_bindgen_test]
 async fn unmounting_in_the_middle_of_a_reply_aborts_its_request() {
-    stub_stream();
-    let visit = Visit::start(config("unmount-stream")).await;
-    visit.open().await;
-    visit.send("hello").await;
-    visit.until("the request", |_| stream_count() == 1).await;
+    let visit = Visit::streaming("unmount-stream", "hello").await;
     stream_send(0, START);
     stream_send(0, &delta("Half an answer"));
     visit
@@ -1886,11 +1873,7 @@ async fn unmounting_in_the_middle_of_a_stream_aborts_the_request_without_an_erro
          window.addEventListener('error', (ev) => window.__cwErrors && window.__cwErrors.push(String(ev.message))); \
          window.addEventListener('unhandledrejection', (ev) => window.__cwErrors && window.__cwErrors.push(String(ev.reason)));",
     );
-    stub_stream();
-    let visit = Visit::start(config("unmount-stream")).await;
-    visit.open().await;
-    visit.send("Tell me a long story").await;
-    visit.until("the request", |_| stream_count() == 1).await;
+    let visit = Visit::streaming("unmount-stream", "Tell me a long story").await;
     stream_send(0, START);
     stream_send(0, &delta("Once upon a *time*"));
     visit
