@@ -16,6 +16,7 @@
 use chat_widget_protocol::dialect::Dialect;
 use chat_widget_protocol::stream::StreamEvent;
 use chat_widget_protocol::{ApiError, ErrorCode, OutgoingMessage, SuggestedAction};
+use leptos::prelude::StoredValue;
 
 use crate::browser::http::Abort;
 use crate::config::{Position, WidgetConfig};
@@ -38,6 +39,12 @@ pub struct Session<'a> {
     /// closed).
     #[allow(dead_code)] // read only by such a dialect
     pub visible: &'a dyn Fn() -> bool,
+    /// The message's id on the server, for a dialect that stores the visitor's message apart
+    /// from the reply (chataibot): it records the id once the message is stored, and an
+    /// attempt that finds one (Retry, or an automatic retry after the wait for the reply
+    /// failed) only waits for the reply instead of posting the message again. Empty until then.
+    #[allow(dead_code)] // read only by such a dialect
+    pub accepted: StoredValue<String>,
 }
 
 /// One message of the conversation so far, as a dialect that sends the history gets it:

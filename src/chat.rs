@@ -88,6 +88,10 @@ pub struct Message {
     pub auto_retry: RwSignal<Option<f64>>,
     /// Automatic attempts so far.
     attempts: StoredValue<u32>,
+    /// For visitor messages a server stores apart from their reply (chataibot): the message's
+    /// id there once an attempt got it stored, so that trying again only waits for the reply
+    /// instead of posting it twice ([`crate::api::Session::accepted`]). Empty until then.
+    accepted: StoredValue<String>,
     /// What this message's signals belong to: cleaned up (and so its signals freed) when the
     /// message leaves the conversation (reset, logout) and the view lets go of it.
     _owner: Owner,
@@ -1132,11 +1136,12 @@ impl Chat {
     fn push_visitor(&self, text: String, payload: Option<String>) -> u64 {
         let id = self.next_id();
         let owner = self.message_owner();
-        let (delivery, auto_retry, attempts) = owner.with(|| {
+        let (delivery, auto_retry, attempts, accepted) = owner.with(|| {
             (
                 RwSignal::new(Delivery::Sending),
                 RwSignal::new(None),
                 StoredValue::new(0),
+                StoredValue::new(String::new()),
             )
         });
         let message = Message {
@@ -1147,6 +1152,7 @@ impl Chat {
             delivery,
             auto_retry,
             attempts,
+            accepted,
             _owner: owner,
             reply: None,
             at: dom::now_ms(),
@@ -1158,12 +1164,13 @@ impl Chat {
 
     fn push_reply(&self, request: u64) -> BotReply {
         let owner = self.message_owner();
-        let (reply, delivery, auto_retry, attempts) = owner.with(|| {
+        let (reply, delivery, auto_retry, attempts, accepted) = owner.with(|| {
             (
                 BotReply::new(request, self.revision),
                 RwSignal::new(Delivery::Delivered),
                 RwSignal::new(None),
                 StoredValue::new(0),
+                StoredValue::new(String::new()),
             )
         });
         let message = Message {
@@ -1174,6 +1181,7 @@ impl Chat {
             delivery,
             auto_retry,
             attempts,
+            accepted,
             _owner: owner,
             reply: Some(reply),
             at: dom::now_ms(),
@@ -1249,6 +1257,7 @@ impl Chat {
                 history,
                 visitor_id,
                 visible: &visible,
+                accepted: message.accepted,
             };
             let result = crate::api::send(&session, &outgoing, &abort, |event| {
                 if !current() {
@@ -1277,6 +1286,12 @@ impl Chat {
             if !built.conversation_id.is_empty() {
                 this.store
                     .with_value(|store| store.set(&built.conversation_id));
+                // Started on the server even when its reply then failed: a retry continues it.
+                if previous_conversation.is_none() {
+                    this.emit(WidgetEvent::ConversationStarted {
+                        conversation_id: built.conversation_id.clone(),
+                    });
+                }
             }
             match (result, reply) {
                 (Ok(wait), reply) => {
@@ -1289,11 +1304,6 @@ impl Chat {
                     reply.finish(ReplyState::Complete, built.suggested_actions);
                     this.announce(reply, built.text.clone(), None, generation);
                     this.save_transcript();
-                    if previous_conversation.is_none() && !built.conversation_id.is_empty() {
-                        this.emit(WidgetEvent::ConversationStarted {
-                            conversation_id: built.conversation_id.clone(),
-                        });
-                    }
                     this.emit(WidgetEvent::MessageReceived {
                         text: built.text,
                         conversation_id: built.conversation_id,

@@ -2367,6 +2367,87 @@ async fn chataibot_starts_a_conversation_then_listens_for_the_bots_message() {
 }
 
 #[wasm_bindgen_test]
+async fn chataibot_tries_the_wait_for_the_reply_again_without_posting_the_message_twice() {
+    let started = r#"{ "ok": true, "conversation": { "id": "c_9" }, "message_id": "m_1" }"#;
+    let event = format!(
+        "event: message\nid: m_2\ndata: {}\n\n",
+        r#"{ "id": "m_2", "from": "BOT", "body": "It ships today." }"#
+    );
+    let posted = r#"{ "ok": true, "message_id": "m_3" }"#;
+    let path = "GET /api/v1/conversation/c_9/messages";
+    let stub = routes(&[
+        (
+            "POST /api/v1/conversations",
+            vec![(JSON, started.to_string())],
+        ),
+        (
+            path,
+            vec![
+                (JSON, r#"{ "ok": false, "error": "busy" }"#.to_string()),
+                ("text/event-stream", event),
+            ],
+        ),
+        (
+            "POST /api/v1/conversation/c_9/messages",
+            vec![(JSON, posted.to_string())],
+        ),
+    ]);
+    // The message is stored, then the wait for the bot's answer fails with a 503 (retried by
+    // itself after about a second).
+    let failing = js_sys::Reflect::get(
+        &js_sys::Reflect::get(&stub, &path.into()).unwrap(),
+        &0.into(),
+    )
+    .unwrap();
+    js_sys::Reflect::set(&failing, &"status".into(), &503.into()).unwrap();
+    stub_routes(stub);
+    let visit = Visit::start(dialect_config("retry-chatai", "chataibot")).await;
+    visit.open().await;
+    visit.send("Where is my order?").await;
+    visit
+        .until("the bot's answer after the retry", |v| {
+            v.bot_bubbles().len() == 1
+        })
+        .await;
+    assert!(visit.bot_bubbles()[0].contains("It ships today."));
+    let paths: Vec<String> = requests()
+        .iter()
+        .map(|r| {
+            let field = |name: &str| {
+                js_sys::Reflect::get(&r, &name.into())
+                    .unwrap()
+                    .as_string()
+                    .unwrap_or_default()
+            };
+            format!("{} {}", field("method"), field("path"))
+        })
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "POST /api/v1/conversations",
+            "GET /api/v1/conversation/c_9/messages?after=m_1",
+            "GET /api/v1/conversation/c_9/messages?after=m_1",
+        ],
+        "the message is posted once; the retry only waits for its answer again"
+    );
+    assert_eq!(
+        visit.all(".cw-msg--visitor").len(),
+        1,
+        "one visitor message on screen"
+    );
+    // The conversation the failed attempt started goes on.
+    visit.send("And the returns?").await;
+    visit
+        .until("the next message", |_| requests().length() >= 4)
+        .await;
+    assert_eq!(
+        request_field(3, "path").as_string().as_deref(),
+        Some("/api/v1/conversation/c_9/messages")
+    );
+}
+
+#[wasm_bindgen_test]
 async fn openai_sends_the_whole_history_and_a_reload_shows_it_again() {
     let completion = |text: &str| {
         let message = object().with("role", "assistant").with("content", text);

@@ -12,6 +12,7 @@ use crate::api::{ChatDialect, Earlier, Session};
 use crate::browser::dom;
 use crate::browser::http::{self, Abort, HttpResponse};
 use crate::config::WidgetConfig;
+use leptos::prelude::{GetValue, SetValue};
 
 /// The chataibot dialect.
 pub struct Chataibot;
@@ -27,8 +28,11 @@ impl ChatDialect for Chataibot {
     ) -> Result<Option<u64>, ApiError> {
         let config = session.config;
         let key = config.api_key.as_deref();
-        let (conversation_id, after, meta) = match &message.conversation_id {
-            None => {
+        let accepted = session.accepted.get_value();
+        let (conversation_id, after, wait) = match (&message.conversation_id, accepted.is_empty()) {
+            // An earlier attempt stored the message: only its reply is awaited.
+            (Some(id), false) => (id.clone(), Some(accepted), None),
+            (None, _) => {
                 let (timezone, referrer_url, browser_language) = dom::system_variables();
                 let params = chataibot::StartParams {
                     visitor_id: session.visitor_id.clone(),
@@ -47,17 +51,30 @@ impl ChatDialect for Chataibot {
                 let meta = response.meta.clone();
                 let started = chataibot::decode_start(&meta, &response.bytes().await?)?;
                 usable_id("conversation id", &started.conversation_id)?;
-                (started.conversation_id, started.message_id, meta)
+                (
+                    started.conversation_id,
+                    started.message_id,
+                    meta.exhausted_wait_s(),
+                )
             }
-            Some(id) => {
+            (Some(id), true) => {
                 let body = chataibot::encode_send(&message.message);
                 let path = chataibot::messages_path(usable_id("conversation id", id)?);
                 let response = http::post_json(&url(config, &path), &body, key, abort).await?;
                 let meta = response.meta.clone();
                 let message_id = chataibot::decode_send(&meta, &response.bytes().await?)?;
-                (id.clone(), Some(message_id), meta)
+                (id.clone(), Some(message_id), meta.exhausted_wait_s())
             }
         };
+        // Stored: the conversation is kept even if the wait for the reply fails, and a retry
+        // waits for the reply again without posting the message twice.
+        on_event(StreamEvent::Start {
+            conversation_id: Some(conversation_id.clone()),
+            message_id: None,
+        });
+        session
+            .accepted
+            .set_value(after.clone().unwrap_or_default());
         let reply = await_bot_message(session, &conversation_id, after.as_deref(), abort).await?;
         super::emit_whole(
             Reply {
@@ -66,7 +83,7 @@ impl ChatDialect for Chataibot {
             },
             &mut on_event,
         );
-        Ok(meta.exhausted_wait_s())
+        Ok(wait)
     }
 
     /// The stored conversation's messages, both senders (`GET /api/v1/conversation/{id}/messages`
