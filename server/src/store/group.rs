@@ -2,9 +2,11 @@
 //! bot's reply, with the credit, the monthly quota and the webhook events they cost) and, on
 //! SQLite, its rate-limit hit are queued here instead of each taking the write connection for
 //! a transaction of its own. One task at a time takes everything queued (up to [`MAX_BATCH`]
-//! jobs), stores it in one transaction with a few statements for the whole batch (multi-row
-//! inserts for the messages, one counter update per bot), commits, and only then
-//! answers each request: what a request was told is stored, is stored. Requests that arrive
+//! jobs): the rate-limit hits first, in one transaction that does not wait for the disk,
+//! answered at once; then the exchanges, in one transaction with a few statements for the
+//! whole batch (multi-row inserts for the messages, one counter update per bot), committed
+//! and flushed before each request is answered: what a request was told is stored, is
+//! stored. Requests that arrive
 //! while a batch commits form the next batch, so batches grow with the load and no timer
 //! waits for company.
 //!
@@ -250,7 +252,24 @@ async fn run(store: Store) {
     }
 }
 
+/// Stores a batch and answers its jobs. Rate-limit hits (queued on SQLite only) go first, in
+/// a transaction of their own that does not wait for the disk ([`hits_unsynced`]), and are
+/// answered before the exchanges' synced commit: a request's hit never waits for other
+/// requests' flush (the writer is one connection, so one transaction for both would make
+/// the hits share its wait). Hits and exchanges write different rows, so storing them apart
+/// changes nothing either decides.
 async fn execute(store: &Store, jobs: Vec<Job>) {
+    let (hits, exchanges): (Vec<Job>, Vec<Job>) = jobs
+        .into_iter()
+        .partition(|job| matches!(job, Job::Hit(..)));
+    for part in [hits, exchanges] {
+        if !part.is_empty() {
+            execute_part(store, part).await;
+        }
+    }
+}
+
+async fn execute_part(store: &Store, jobs: Vec<Job>) {
     match attempt(store, &jobs).await {
         Ok(results) => {
             for (job, done) in jobs.into_iter().zip(results) {
@@ -274,19 +293,9 @@ async fn execute(store: &Store, jobs: Vec<Job>) {
     }
 }
 
-/// Stores `jobs` in one transaction; the outcome of each, in order.
+/// Stores `jobs`, all hits or all exchanges ([`execute`]), in one transaction; the outcome of
+/// each, in order.
 async fn attempt(store: &Store, jobs: &[Job]) -> Result<Vec<Done>, StoreError> {
-    if store.inner.backend == Backend::Sqlite && jobs.iter().all(|job| matches!(job, Job::Hit(..)))
-    {
-        return hits_unsynced(store, jobs).await;
-    }
-    let mut tx = store.begin().await?;
-    let mut done: Vec<Option<Done>> = jobs.iter().map(|_| None).collect();
-    for (slot, job) in done.iter_mut().zip(jobs) {
-        if let Job::Hit(hit, _) = job {
-            *slot = Some(Done::Hit(hit.run_sqlite(&mut tx).await?));
-        }
-    }
     let exchanges: Vec<(usize, &ExchangeJob)> = jobs
         .iter()
         .enumerate()
@@ -295,10 +304,13 @@ async fn attempt(store: &Store, jobs: &[Job]) -> Result<Vec<Done>, StoreError> {
             Job::Hit(..) => None,
         })
         .collect();
-    if !exchanges.is_empty() {
-        for (i, outcome) in store_exchanges(store, &mut tx, &exchanges).await? {
-            done[i] = Some(Done::Exchange(outcome));
-        }
+    if exchanges.is_empty() {
+        return hits_unsynced(store, jobs).await;
+    }
+    let mut tx = store.begin().await?;
+    let mut done: Vec<Option<Done>> = jobs.iter().map(|_| None).collect();
+    for (i, outcome) in store_exchanges(store, &mut tx, &exchanges).await? {
+        done[i] = Some(Done::Exchange(outcome));
     }
     tx.commit().await?;
     Ok(done
