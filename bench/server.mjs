@@ -23,6 +23,8 @@
 // bot's and, where the server has one, each visitor's) and credits that never refuse. The
 // load generator is this one Node process: on a small machine
 // it competes with the server for the CPU, so compare rows of one run, not across machines.
+// A disk that flushes for real: run it under bench/slow-fsync.c (LD_PRELOAD; its header says
+// how), and the title says so.
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -63,6 +65,10 @@ for (const size of [0, seeded]) {
   }
 }
 if (!postgres) console.error('(no PostgreSQL: run under scripts/with-postgres.sh for its rows)');
+const slowFsync = /slow-fsync/.test(process.env.LD_PRELOAD || '');
+console.log(slowFsync
+  ? `# Chat throughput, every fsync/fdatasync slowed by ${Number(process.env.SLOW_FSYNC_US || 2000) / 1000} ms (bench/slow-fsync.c)`
+  : '# Chat throughput, on this machine\'s disk as it is');
 
 let databases = 0;
 const results = [];
