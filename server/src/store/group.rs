@@ -6,9 +6,8 @@
 //! answered at once; then the exchanges, in one transaction with a few statements for the
 //! whole batch (multi-row inserts for the messages, one counter update per bot), committed
 //! and flushed before each request is answered: what a request was told is stored, is
-//! stored. Requests that arrive
-//! while a batch commits form the next batch, so batches grow with the load and no timer
-//! waits for company.
+//! stored. Requests that arrive while a batch commits form the next batch, so batches grow
+//! with the load and no timer waits for company.
 //!
 //! A batch that fails as a whole (a database error) is retried one job per transaction, so
 //! one bad job fails alone. Within a batch, jobs are decided in the order they came: credits
