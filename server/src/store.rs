@@ -7,7 +7,8 @@
 //! noted):
 //! * **SQLite** in a data directory (the default, nothing to install): WAL with
 //!   `synchronous = FULL` (a commit is on disk before a request hears it is stored, as with
-//!   the rusqlite server; the group commit pays one flush per batch), one writer connection
+//!   the rusqlite server; the group commit commits its batches without waiting and answers
+//!   them after flushing the log itself, while the next batch commits: `store/flush.rs`), one writer connection
 //!   (write transactions begin `IMMEDIATE`, so they queue in the pool instead of failing on a
 //!   busy database) and a pool of read-only readers. `temp_store = MEMORY`: an upsert's
 //!   `RETURNING` rows go through a temporary table, which would otherwise be a file created
@@ -81,6 +82,7 @@ pub const JOB_LEASE_MS: i64 = 10_000;
 const QUESTION_KEY_BYTES: usize = 512;
 const MS_PER_DAY: i64 = 86_400_000;
 
+mod flush;
 mod group;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -572,7 +574,9 @@ struct Inner {
     /// This process's id in the `instances` table.
     instance: String,
     /// Exchanges (and SQLite's rate-limit hits) waiting for the next group commit.
-    queue: group::Queue,
+    queue: group::Queue<group::Job>,
+    /// SQLite: exchanges committed, waiting for the log's flush to be answered.
+    flush: flush::Flush,
 }
 
 impl fmt::Debug for Store {
@@ -732,6 +736,7 @@ impl Store {
                 path,
                 instance: format!("inst_{}", ids::random_hex(16)?),
                 queue: group::Queue::default(),
+                flush: flush::Flush::default(),
             }),
         })
     }
@@ -2214,7 +2219,12 @@ async fn charge<T>(
 }
 
 /// Adds `replies` to a bot's usage of the month starting at `month`.
-async fn add_usage(tx: &mut Tx, bot_id: &str, month: i64, replies: i64) -> Result<(), StoreError> {
+async fn add_usage(
+    conn: &mut AnyConnection,
+    bot_id: &str,
+    month: i64,
+    replies: i64,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO monthly_usage (bot_id, month, replies, pending) VALUES ($1, $2, $3, 0)
          ON CONFLICT (bot_id, month) DO UPDATE SET replies = monthly_usage.replies + $3",
@@ -2222,7 +2232,7 @@ async fn add_usage(tx: &mut Tx, bot_id: &str, month: i64, replies: i64) -> Resul
     .bind(bot_id)
     .bind(month)
     .bind(replies)
-    .execute(&mut **tx)
+    .execute(conn)
     .await?;
     Ok(())
 }
@@ -3159,6 +3169,36 @@ mod tests {
                 .expect("pragma");
             assert_eq!(synchronous, 2, "FULL");
         }
+    }
+
+    /// SQLite commits a batch of exchanges without waiting for the disk and answers it after
+    /// flushing the log itself (`store/flush.rs`): a log that cannot be flushed fails the
+    /// request instead of telling it the message is stored.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn sqlite_tells_an_exchange_it_is_stored_only_once_the_log_is_flushed() {
+        let dir = TempDir::new("flush");
+        let store = Store::open(&dir.0).await.expect("open");
+        let say = |text: &'static str| store.record_exchange(DEMO_BOT_ID, None, text, "a");
+        assert!(matches!(say("first").await, Ok(Outcome::Recorded(_))));
+        // The log's name now leads nowhere (SQLite goes on writing the file it has open).
+        let log = dir.0.join(format!("{DATABASE_FILE}-wal"));
+        let moved = dir.0.join("moved-wal");
+        std::fs::rename(&log, &moved).expect("move the log");
+        std::os::unix::fs::symlink(&log, &log).expect("a link to itself");
+        let refused = say("second").await;
+        assert!(
+            matches!(&refused, Err(StoreError::Io(path, _)) if *path == log),
+            "{refused:?}"
+        );
+        std::fs::remove_file(&log).expect("unlink");
+        std::fs::rename(&moved, &log).expect("put the log back");
+        assert!(matches!(say("third").await, Ok(Outcome::Recorded(_))));
+        let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(store.writer())
+            .await
+            .expect("pragma");
+        assert_eq!(synchronous, 2, "FULL for every other write");
     }
 
     #[tokio::test]

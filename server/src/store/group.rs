@@ -4,10 +4,12 @@
 //! a transaction of its own. One task at a time takes everything queued (up to [`MAX_BATCH`]
 //! jobs): the rate-limit hits first, in one transaction that does not wait for the disk,
 //! answered at once; then the exchanges, in one transaction with a few statements for the
-//! whole batch (multi-row inserts for the messages, one counter update per bot), committed
-//! and flushed before each request is answered: what a request was told is stored, is
-//! stored. Requests that arrive while a batch commits form the next batch, so batches grow
-//! with the load and no timer waits for company.
+//! whole batch (multi-row inserts for the messages, one counter update per bot), on disk
+//! before each request is answered: what a request was told is stored, is stored. (On
+//! PostgreSQL the commit waits for the flush; on SQLite the commit does not, and
+//! [`super::flush`] answers the batch after flushing the log, while this task commits the
+//! next one.) Requests that arrive while a batch commits form the next batch, so batches
+//! grow with the load and no timer waits for company.
 //!
 //! A batch that fails as a whole (a database error) is retried one job per transaction, so
 //! one bad job fails alone. Within a batch, jobs are decided in the order they came: credits
@@ -26,17 +28,68 @@ use super::*;
 /// well under both databases' limits).
 pub(super) const MAX_BATCH: usize = 64;
 
-/// The jobs waiting for the next batch.
-#[derive(Default)]
-pub(super) struct Queue {
-    state: Mutex<QueueState>,
+/// Items waiting for the task that takes them: jobs for the next batch here, answers for the
+/// next flush in [`super::flush`]. One task at a time takes them; a push that finds none
+/// running starts one.
+pub(super) struct Queue<T> {
+    state: Mutex<QueueState<T>>,
 }
 
-#[derive(Default)]
-struct QueueState {
-    jobs: Vec<Job>,
-    /// Whether a task is taking batches (then it will take what is queued).
+impl<T> Default for Queue<T> {
+    fn default() -> Self {
+        Self {
+            state: Mutex::new(QueueState {
+                items: Vec::new(),
+                running: false,
+            }),
+        }
+    }
+}
+
+struct QueueState<T> {
+    items: Vec<T>,
+    /// Whether a task is taking items (then it will take what is queued).
     running: bool,
+}
+
+impl<T> Queue<T> {
+    fn state(&self) -> std::sync::MutexGuard<'_, QueueState<T>> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queues `items`; `true` when no task is taking items, so the caller must start one
+    /// (it counts as running from now on).
+    pub(super) fn push(&self, items: impl IntoIterator<Item = T>) -> bool {
+        let mut state = self.state();
+        state.items.extend(items);
+        !std::mem::replace(&mut state.running, true)
+    }
+
+    /// Up to `max` of the queued items, oldest first; `None` when there are none, and then
+    /// the task taking them must end (it no longer counts as running).
+    pub(super) fn take(&self, max: usize) -> Option<Vec<T>> {
+        let mut state = self.state();
+        if state.items.is_empty() {
+            state.running = false;
+            return None;
+        }
+        let take = state.items.len().min(max);
+        Some(state.items.drain(..take).collect())
+    }
+}
+
+/// Marks a queue as not running when its task ends, however it ends. A task that did not
+/// finish (a panic, its runtime shutting down) fails what is still queued rather than leave
+/// it waiting: dropping an item drops its sender, so its request gets an error ([`gone`]),
+/// and the next push starts a new task.
+pub(super) struct Running<'a, T>(pub &'a Queue<T>);
+
+impl<T> Drop for Running<'_, T> {
+    fn drop(&mut self) {
+        let mut state = self.0.state();
+        state.running = false;
+        state.items.clear();
+    }
 }
 
 pub(super) enum Job {
@@ -158,13 +211,13 @@ impl HitJob {
     }
 }
 
-enum Done {
+pub(super) enum Done {
     Exchange(ExchangeOutcome),
     Hit(RawHits),
 }
 
 impl Job {
-    fn answer(self, result: Result<Done, StoreError>) {
+    pub(super) fn answer(self, result: Result<Done, StoreError>) {
         // A receiver that is gone belonged to a request that was dropped (its client left):
         // what it asked for is stored all the same.
         match (self, result) {
@@ -186,16 +239,7 @@ fn mixed_up() -> StoreError {
 
 /// Queues `job` and makes sure a task is taking batches.
 pub(super) fn push(store: &Store, job: Job) {
-    let mut state = store
-        .inner
-        .queue
-        .state
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    state.jobs.push(job);
-    if !state.running {
-        state.running = true;
-        drop(state);
+    if store.inner.queue.push([job]) {
         tokio::spawn(run(store.clone()));
     }
 }
@@ -206,95 +250,83 @@ pub(super) fn gone<T>(_: oneshot::error::RecvError) -> Result<T, StoreError> {
     Err(StoreError::Database(sqlx::Error::WorkerCrashed))
 }
 
-/// Marks the queue as not running when the task ends, however it ends. A task that did not
-/// finish (a panic, its runtime shutting down) fails what is still queued rather than leave
-/// it waiting: the next request starts a new task.
-struct Running {
-    store: Store,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let mut state = self
-            .store
-            .inner
-            .queue
-            .state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        state.running = false;
-        // Dropping the jobs drops their senders: their requests get an error.
-        state.jobs.clear();
-    }
-}
-
 async fn run(store: Store) {
-    let _running = Running {
-        store: store.clone(),
-    };
-    loop {
-        let batch: Vec<Job> = {
-            let mut state = store
-                .inner
-                .queue
-                .state
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            if state.jobs.is_empty() {
-                state.running = false;
-                return;
-            }
-            let take = state.jobs.len().min(MAX_BATCH);
-            state.jobs.drain(..take).collect()
-        };
+    let _running = Running(&store.inner.queue);
+    while let Some(batch) = store.inner.queue.take(MAX_BATCH) {
         execute(&store, batch).await;
     }
 }
 
 /// Stores a batch and answers its jobs. Rate-limit hits (queued on SQLite only) go first, in
-/// a transaction of their own that does not wait for the disk ([`hits_unsynced`]), and are
-/// answered before the exchanges' synced commit: a request's hit never waits for other
-/// requests' flush (the writer is one connection, so one transaction for both would make
-/// the hits share its wait). Hits and exchanges write different rows, so storing them apart
-/// changes nothing either decides.
+/// a transaction of their own, answered as soon as it commits: a request's hit never waits
+/// for other requests' messages (the writer is one connection, so one transaction for both
+/// would make the hits share the exchanges' wait). Hits and exchanges write different rows,
+/// so storing them apart changes nothing either decides. Then the exchanges, answered once
+/// their commit is on disk: on PostgreSQL when it returns, on SQLite after the flush that
+/// follows it ([`super::flush`]), while this task goes on with the next batch.
 async fn execute(store: &Store, jobs: Vec<Job>) {
     let (hits, exchanges): (Vec<Job>, Vec<Job>) = jobs
         .into_iter()
         .partition(|job| matches!(job, Job::Hit(..)));
-    for part in [hits, exchanges] {
-        if !part.is_empty() {
-            execute_part(store, part).await;
+    if !hits.is_empty() {
+        for (job, result) in execute_part(store, hits).await {
+            job.answer(result);
+        }
+    }
+    if !exchanges.is_empty() {
+        let answers = execute_part(store, exchanges).await;
+        match store.inner.backend {
+            Backend::Sqlite => super::flush::answer_after_flush(store, answers),
+            Backend::Postgres => {
+                for (job, result) in answers {
+                    job.answer(result);
+                }
+            }
         }
     }
 }
 
-async fn execute_part(store: &Store, jobs: Vec<Job>) {
+/// The jobs with what each gets: the batch's outcomes, or when the batch fails as a whole,
+/// each job's own attempt.
+async fn execute_part(store: &Store, jobs: Vec<Job>) -> Vec<(Job, Result<Done, StoreError>)> {
     match attempt(store, &jobs).await {
-        Ok(results) => {
-            for (job, done) in jobs.into_iter().zip(results) {
-                job.answer(Ok(done));
-            }
-        }
-        Err(err) if jobs.len() == 1 => {
-            if let Some(job) = jobs.into_iter().next() {
-                job.answer(Err(err));
-            }
-        }
+        Ok(results) => jobs.into_iter().zip(results.into_iter().map(Ok)).collect(),
+        Err(err) if jobs.len() == 1 => jobs.into_iter().zip([Err(err)]).collect(),
         Err(err) => {
             tracing::warn!(jobs = jobs.len(), error = %err, "a batch failed; storing its jobs one by one");
+            let mut answers = Vec::with_capacity(jobs.len());
             for job in jobs {
                 let result = attempt(store, std::slice::from_ref(&job))
                     .await
                     .map(|mut done| done.remove(0));
-                job.answer(result);
+                answers.push((job, result));
             }
+            answers
         }
     }
 }
 
 /// Stores `jobs`, all hits or all exchanges ([`execute`]), in one transaction; the outcome of
-/// each, in order.
+/// each, in order. On SQLite the transaction commits without waiting for the disk
+/// ([`unsynced`]): the flush comes after, for the exchanges.
 async fn attempt(store: &Store, jobs: &[Job]) -> Result<Vec<Done>, StoreError> {
+    match store.inner.backend {
+        Backend::Sqlite => unsynced(store, jobs).await,
+        Backend::Postgres => {
+            let mut tx = store.begin().await?;
+            let done = run_jobs(store, &mut tx, jobs).await?;
+            tx.commit().await?;
+            Ok(done)
+        }
+    }
+}
+
+/// `jobs` (all hits or all exchanges) on `conn`, a transaction.
+async fn run_jobs(
+    store: &Store,
+    conn: &mut AnyConnection,
+    jobs: &[Job],
+) -> Result<Vec<Done>, StoreError> {
     let exchanges: Vec<(usize, &ExchangeJob)> = jobs
         .iter()
         .enumerate()
@@ -304,25 +336,31 @@ async fn attempt(store: &Store, jobs: &[Job]) -> Result<Vec<Done>, StoreError> {
         })
         .collect();
     if exchanges.is_empty() {
-        return hits_unsynced(store, jobs).await;
+        let mut done = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            if let Job::Hit(hit, _) = job {
+                done.push(Done::Hit(hit.run_sqlite(conn).await?));
+            }
+        }
+        return Ok(done);
     }
-    let mut tx = store.begin().await?;
     let mut done: Vec<Option<Done>> = jobs.iter().map(|_| None).collect();
-    for (i, outcome) in store_exchanges(store, &mut tx, &exchanges).await? {
+    for (i, outcome) in store_exchanges(store, conn, &exchanges).await? {
         done[i] = Some(Done::Exchange(outcome));
     }
-    tx.commit().await?;
     Ok(done
         .into_iter()
         .map(|done| done.unwrap_or(Done::Exchange(Outcome::NoCredits)))
         .collect())
 }
 
-/// SQLite: a batch of rate-limit hits only commits without waiting for the disk, as
-/// PostgreSQL's counters pool does (a window lost in a power cut is harmless, and the next
-/// synced commit writes it too). The connection is back to `synchronous = FULL` before any
-/// other write uses it, so messages stay durable; one that cannot be reset is closed.
-async fn hits_unsynced(store: &Store, jobs: &[Job]) -> Result<Vec<Done>, StoreError> {
+/// SQLite: `jobs` in a transaction that commits with `synchronous = NORMAL`, so the commit
+/// appends to the write-ahead log and returns without waiting for the disk. For hits that
+/// is all they need (as PostgreSQL's counters pool: a window lost in a power cut is
+/// harmless); exchanges are answered only after [`super::flush`] has flushed the log. The
+/// connection is back to `synchronous = FULL` before any other write uses it, so every
+/// other write stays durable by itself; one that cannot be reset is closed.
+async fn unsynced(store: &Store, jobs: &[Job]) -> Result<Vec<Done>, StoreError> {
     let mut conn = store.inner.writer.acquire().await?;
     let result = async {
         // One round trip to the connection's thread for both statements.
@@ -331,12 +369,7 @@ async fn hits_unsynced(store: &Store, jobs: &[Job]) -> Result<Vec<Done>, StoreEr
             "PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE",
         )
         .await?;
-        let mut done = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            if let Job::Hit(hit, _) = job {
-                done.push(Done::Hit(hit.run_sqlite(&mut tx).await?));
-            }
-        }
+        let done = run_jobs(store, &mut tx, jobs).await?;
         tx.commit().await?;
         Ok(done)
     }
@@ -406,7 +439,7 @@ fn value_rows(width: usize, rows: usize) -> String {
 /// counters, the new conversations, all messages and the webhook events.
 async fn store_exchanges(
     store: &Store,
-    tx: &mut Tx,
+    tx: &mut AnyConnection,
     exchanges: &[(usize, &ExchangeJob)],
 ) -> Result<Vec<(usize, ExchangeOutcome)>, StoreError> {
     let now = now_ms();
@@ -429,7 +462,7 @@ async fn store_exchanges(
     let rows = listed
         .iter()
         .fold(sqlx::query(&sql), |query, id| query.bind(*id))
-        .fetch_all(&mut **tx)
+        .fetch_all(&mut *tx)
         .await?;
     let mut limits: HashMap<String, Limits> = HashMap::new();
     let mut hooked: HashSet<String> = HashSet::new();
@@ -457,7 +490,7 @@ async fn store_exchanges(
             // The committed count, locked until this batch commits.
             bot.credits = sqlx::query_scalar("SELECT credits FROM bots WHERE id = $1 FOR UPDATE")
                 .bind(*id)
-                .fetch_one(&mut **tx)
+                .fetch_one(&mut *tx)
                 .await?;
         }
         if bot.quota.is_some() {
@@ -472,7 +505,7 @@ async fn store_exchanges(
             })
             .bind(*id)
             .bind(month)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(&mut *tx)
             .await?;
             let usage = match locked {
                 Some(usage) => usage,
@@ -485,7 +518,7 @@ async fn store_exchanges(
                     )
                     .bind(*id)
                     .bind(month)
-                    .fetch_one(&mut **tx)
+                    .fetch_one(&mut *tx)
                     .await?
                 }
             };
@@ -536,7 +569,7 @@ async fn store_exchanges(
             sqlx::query("UPDATE bots SET credits = credits - $2 WHERE id = $1")
                 .bind(*id)
                 .bind(bot.spent)
-                .execute(&mut **tx)
+                .execute(&mut *tx)
                 .await?;
         }
         if bot.admitted > 0 {
@@ -562,7 +595,7 @@ async fn store_exchanges(
         let rows = requested
             .iter()
             .fold(query, |query, id| query.bind(*id))
-            .fetch_all(&mut **tx)
+            .fetch_all(&mut *tx)
             .await?;
         for row in &rows {
             owners.insert(row.try_get("id")?, row.try_get("bot_id")?);
@@ -612,7 +645,7 @@ async fn store_exchanges(
                     .bind(s.job.bot_id.as_str())
                     .bind(now)
             })
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
     }
 
@@ -662,7 +695,7 @@ async fn store_exchanges(
                         .bind(None::<&str>)
                         .bind(Some(0_i64))
                 });
-        query.execute(&mut **tx).await?;
+        query.execute(&mut *tx).await?;
     }
 
     // The webhook events, in this transaction, for the bots that have endpoints.
