@@ -82,6 +82,9 @@ pub struct Earlier {
     pub at: Option<f64>,
     /// The quick replies under it (given for the last message only).
     pub actions: Vec<SuggestedAction>,
+    /// The server's id of the visitor's last message when its answer has not come yet, in a
+    /// dialect whose answers arrive apart (chataibot): the widget waits for it.
+    pub awaiting: Option<String>,
 }
 
 /// One dialect, as the widget speaks it. Implemented by one type per dialect in

@@ -548,6 +548,7 @@ impl Chat {
                     payload: entry.payload,
                     at: entry.at.map(|at| at as f64),
                     actions,
+                    awaiting: None,
                 };
                 self.push_restored(earlier);
             }
@@ -567,6 +568,8 @@ impl Chat {
                 for earlier in history {
                     this.push_restored(earlier);
                 }
+                // A message sent before the reload whose answer is still to come.
+                this.resume();
             }
             Ok(_) => {}
             Err(error) => {
@@ -602,12 +605,19 @@ impl Chat {
     }
 
     /// Shows a message from an earlier visit (delivered, or a complete reply), with its time
-    /// when known and its quick replies (given for the last message only).
+    /// when known and its quick replies (given for the last message only). A visitor message
+    /// whose answer is still to come waits, as stored, for [`Chat::resume`] to await it.
     fn push_restored(&self, earlier: Earlier) {
         if earlier.from_visitor {
             let id = self.push_visitor(earlier.text, earlier.payload);
             if let Some(message) = self.find(id) {
-                message.delivery.set(Delivery::Delivered);
+                message.delivery.set(match earlier.awaiting {
+                    Some(accepted) => {
+                        message.accepted.set_value(accepted);
+                        Delivery::Waiting
+                    }
+                    None => Delivery::Delivered,
+                });
             }
         } else {
             let reply = self.push_reply(RESTORED);

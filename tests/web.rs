@@ -3747,6 +3747,48 @@ async fn jelytech_reads_history_only_for_an_id_that_is_one_path_segment() {
     assert_eq!(stored("chat-widget:ids-jely:conversation"), None);
 }
 
+/// A visitor sends a message and goes to another page of the site before the bot answers:
+/// the restored conversation ends with that message, and the widget waits for its answer
+/// (after that message, never posting it again) instead of leaving it unanswered until the
+/// next reload.
+#[wasm_bindgen_test]
+async fn chataibot_waits_after_a_reload_for_the_answer_to_a_message_sent_before_it() {
+    let history = r#"{ "ok": true, "messages": [
+        { "id": "m1", "from": "VISITOR", "body": "Where is my order?" } ] }"#;
+    let answer = format!(
+        "event: message\nid: m2\ndata: {}\n\n",
+        r#"{ "id": "m2", "from": "BOT", "body": "It ships **today**." }"#
+    );
+    stub_routes(routes(&[(
+        "GET /api/v1/conversation/c_7/messages",
+        vec![(JSON, history.to_string()), ("text/event-stream", answer)],
+    )]));
+    let config = dialect_config("await-chatai", "chataibot");
+    let _ = eval_js("localStorage.setItem('chat-widget:await-chatai:conversation', 'c_7')");
+    let visit = Visit::start(config).await;
+    visit
+        .until("the answer to the message sent before the reload", |v| {
+            v.bot_bubbles().len() == 1
+        })
+        .await;
+    assert_eq!(
+        paths(),
+        [
+            "/api/v1/conversation/c_7/messages",
+            "/api/v1/conversation/c_7/messages?after=m1"
+        ],
+        "the history, then the answer after the visitor's message; nothing posted"
+    );
+    visit.settle().await;
+    assert!(
+        visit.find(".cw-badge").is_some(),
+        "an answer that came while the panel was closed is unread"
+    );
+    visit.open().await;
+    assert!(visit.bot_bubbles()[0].contains("<strong>today</strong>"));
+    assert_eq!(visit.all(".cw-msg--visitor").len(), 1);
+}
+
 #[wasm_bindgen_test]
 async fn chataibot_never_builds_a_path_from_an_id_that_is_not_one_segment() {
     // A start reply whose conversation id is `..`: polling it would hit another endpoint.

@@ -110,6 +110,9 @@ impl ChatDialect for Chataibot {
             .enumerate()
             .map(|(index, message)| Earlier {
                 from_visitor: message.from == chataibot::Sender::Visitor,
+                // Sent before a reload, and its answer still to come: the widget waits for it.
+                awaiting: (index + 1 == last && message.from == chataibot::Sender::Visitor)
+                    .then_some(message.id),
                 text: message.body,
                 payload: None,
                 at: message

@@ -60,6 +60,7 @@ impl ChatDialect for Jelytech {
                 payload: None,
                 at: message.timestamp.as_deref().and_then(dom::parse_date_ms),
                 actions: Vec::new(),
+                awaiting: None,
             })
             .collect())
     }
