@@ -1277,6 +1277,8 @@ impl Chat {
                     // Signals are set only when something changes: this runs once per chunk.
                     let reply = reply.get_or_insert_with(|| {
                         message.delivery.set(Delivery::Delivered);
+                        #[cfg(any(feature = "chatbots", feature = "jombot", feature = "openai"))]
+                        this.save_transcript(); // now: the page may go before the reply ends
                         this.push_reply(id)
                     });
                     reply.push(&text);

@@ -1487,6 +1487,27 @@ async fn a_broken_stream_keeps_the_text_and_retry_finishes_the_reply() {
     assert!(visit.bot_bubbles()[1].contains("Exchanges are"));
 }
 
+/// A visitor asks, the reply begins, and they follow a link before it ends: the next page
+/// still shows their question (the transcript keeps it from the reply's first words).
+#[wasm_bindgen_test]
+async fn a_question_whose_reply_has_begun_is_kept_for_the_next_page() {
+    let visit = Visit::streaming("keep-asked", "Where is my order?").await;
+    assert_eq!(stored("chat-widget:keep-asked:transcript"), None);
+    stream_send(0, START);
+    stream_send(0, &delta("Let me look"));
+    visit
+        .until("the reply's first words", |v| {
+            v.streaming_text().contains("Let me look")
+        })
+        .await;
+    let kept = stored("chat-widget:keep-asked:transcript").unwrap_or_default();
+    assert!(kept.contains("Where is my order?"), "{kept}");
+    assert!(
+        !kept.contains("Let me look"),
+        "a reply still on its way is not kept as if it were whole: {kept}"
+    );
+}
+
 #[wasm_bindgen_test]
 async fn renders_at_most_once_per_frame_however_many_chunks_arrive() {
     let visit = Visit::streaming("frames", "go").await;
