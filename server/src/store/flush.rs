@@ -48,9 +48,9 @@ pub(super) fn answer_after_flush(store: &Store, answers: Vec<Answer>) {
 
 async fn run(store: Store) {
     let flush = &store.inner.flush;
-    let _running = Running(&flush.queue);
+    let mut running = Running::new(&flush.queue);
     let log = store.path().map(log_path);
-    while let Some(answers) = flush.queue.take(usize::MAX) {
+    while let Some(answers) = running.take(usize::MAX) {
         let failed = match log.clone() {
             Some(log) => {
                 let known = *flush.log.lock().unwrap_or_else(PoisonError::into_inner);

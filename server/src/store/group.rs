@@ -67,7 +67,7 @@ impl<T> Queue<T> {
 
     /// Up to `max` of the queued items, oldest first; `None` when there are none, and then
     /// the task taking them must end (it no longer counts as running).
-    pub(super) fn take(&self, max: usize) -> Option<Vec<T>> {
+    fn take(&self, max: usize) -> Option<Vec<T>> {
         let mut state = self.state();
         if state.items.is_empty() {
             state.running = false;
@@ -78,17 +78,40 @@ impl<T> Queue<T> {
     }
 }
 
-/// Marks a queue as not running when its task ends, however it ends. A task that did not
-/// finish (a panic, its runtime shutting down) fails what is still queued rather than leave
-/// it waiting: dropping an item drops its sender, so its request gets an error ([`gone`]),
-/// and the next push starts a new task.
-pub(super) struct Running<'a, T>(pub &'a Queue<T>);
+/// The task taking a queue's items ([`Running::take`]). A task that did not finish (a panic,
+/// its runtime shutting down) marks the queue as not running when it is dropped and fails
+/// what is still queued rather than leave it waiting: dropping an item drops its sender, so
+/// its request gets an error ([`gone`]), and the next push starts a new task. A task that
+/// found the queue empty has already handed it over: by then a push may have started the
+/// next task, whose items are not this one's to drop.
+pub(super) struct Running<'a, T> {
+    queue: &'a Queue<T>,
+    finished: bool,
+}
+
+impl<'a, T> Running<'a, T> {
+    pub(super) fn new(queue: &'a Queue<T>) -> Self {
+        Self {
+            queue,
+            finished: false,
+        }
+    }
+
+    /// [`Queue::take`]; after `None` the task must end.
+    pub(super) fn take(&mut self, max: usize) -> Option<Vec<T>> {
+        let taken = self.queue.take(max);
+        self.finished = taken.is_none();
+        taken
+    }
+}
 
 impl<T> Drop for Running<'_, T> {
     fn drop(&mut self) {
-        let mut state = self.0.state();
-        state.running = false;
-        state.items.clear();
+        if !self.finished {
+            let mut state = self.queue.state();
+            state.running = false;
+            state.items.clear();
+        }
     }
 }
 
@@ -251,8 +274,8 @@ pub(super) fn gone<T>(_: oneshot::error::RecvError) -> Result<T, StoreError> {
 }
 
 async fn run(store: Store) {
-    let _running = Running(&store.inner.queue);
-    while let Some(batch) = store.inner.queue.take(MAX_BATCH) {
+    let mut running = Running::new(&store.inner.queue);
+    while let Some(batch) = running.take(MAX_BATCH) {
         execute(&store, batch).await;
     }
 }
@@ -740,6 +763,35 @@ async fn store_exchanges(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_task_that_found_its_queue_empty_leaves_the_next_tasks_items_alone() {
+        let queue = Queue::default();
+        assert!(queue.push([1]), "the first push starts a task");
+        let mut first = Running::new(&queue);
+        assert_eq!(first.take(8), Some(vec![1]));
+        assert!(!queue.push([2]), "a task is running: it takes this too");
+        assert_eq!(first.take(8), Some(vec![2]));
+        assert_eq!(first.take(8), None);
+        // Between the empty queue and the end of the first task, a push starts the next.
+        assert!(queue.push([3]));
+        drop(first);
+        let mut next = Running::new(&queue);
+        assert_eq!(
+            next.take(8),
+            Some(vec![3]),
+            "not dropped by the task before"
+        );
+        assert!(!queue.push([4]), "still running");
+        assert_eq!(next.take(8), Some(vec![4]));
+
+        // A task that stops before the queue is empty (a panic, a shutdown) fails what is
+        // queued and lets the next push start a new task.
+        assert!(!queue.push([5]));
+        drop(next);
+        assert!(queue.push([6]));
+        assert_eq!(Running::new(&queue).take(8), Some(vec![6]));
+    }
 
     #[test]
     fn batches_of_any_size_use_a_few_statement_texts() {
