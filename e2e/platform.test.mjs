@@ -218,3 +218,37 @@ test('a visitor who closes the page while the AI model writes aborts its request
   await waitFor(async () => (await upstream.log()).aborted === aborted + 1, 'the fake upstream to see the request aborted');
   assert.equal((await upstream.log()).completed, completed, 'the model did not finish the reply');
 });
+
+test('a chataibot visitor who goes to another page before the AI model has answered finds the answer there', async (t) => {
+  const bot = server.createBot('chronicler', '--name', 'Chronicler', '--upstream-url', upstream.url, '--upstream-model', 'slow');
+  const page = await newPage(browser);
+  t.after(() => page.context().close());
+  const query = new URLSearchParams({ DIALECT: 'chataibot', BOT: bot.id, KEY: bot.key, EXTRA: '' });
+  await page.goto(`${pages.url}/pages/dialect.html?${query}`);
+  await openChat(page);
+  const asked = (await upstream.log()).requests.length;
+  const api = recordApi(page, /^\/api\//);
+
+  // The model ("slow") takes 20 s; the visitor moves on after it is asked.
+  const question = 'Tell me the whole saga';
+  await type(page, question);
+  await waitFor(async () => (await upstream.log()).requests.length === asked + 1, 'the model to be asked');
+  assert.equal(api.filter((r) => r.method === 'POST').length, 1, 'the question posted');
+  await page.reload();
+
+  // The next page shows the question from the server, waits for its answer, and posts nothing.
+  await openChat(page);
+  await page.locator('.cw-msg--visitor').filter({ hasText: question }).waitFor();
+  const answer = finishedReplies(page).filter({ hasText: 'w199' });
+  await answer.waitFor({ timeout: 40_000 });
+  assert.ok((await answer.innerText()).startsWith('w0 w1 w2'), 'the whole answer');
+  assert.equal(await page.locator('.cw-msg--visitor').count(), 1, 'the question once');
+  assert.equal(api.filter((r) => r.method === 'POST').length, 1, 'nothing posted again');
+  assert.ok(
+    api.some((r) => r.method === 'GET' && r.query.get('after')),
+    `the answer awaited after the question: ${api.map((r) => `${r.method} ${r.path}?${r.query}`).join(', ')}`,
+  );
+  assert.equal((await upstream.log()).requests.length, asked + 1, 'the model was asked once');
+  await page.screenshot({ path: join(artifacts, 'platform-chataibot-answer-after-reload.png') });
+  assert.deepEqual(page.consoleErrors, []);
+});

@@ -3,7 +3,7 @@
 //! signals; only this module writes them.
 
 use chat_widget_protocol::markdown::{render_markdown, MarkdownStream, StreamOp, StreamUpdate};
-use chat_widget_protocol::stream::ReplyBuilder;
+use chat_widget_protocol::stream::{ReplyBuilder, StreamEvent};
 use chat_widget_protocol::{ApiError, ErrorCode, OutgoingMessage, SuggestedAction};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -1272,6 +1272,15 @@ impl Chat {
             let result = crate::api::send(&session, &outgoing, &abort, |event| {
                 if !current() {
                     return;
+                }
+                // Kept at once: the page may go while the reply is awaited (a chataibot
+                // answer, or a long stream), and the next page finds the conversation.
+                if let StreamEvent::Start {
+                    conversation_id: Some(id),
+                    ..
+                } = &event
+                {
+                    this.store.with_value(|store| store.set(id));
                 }
                 if let Ok(Some(text)) = builder.apply(event) {
                     // Signals are set only when something changes: this runs once per chunk.
