@@ -73,7 +73,7 @@ async fn run(store: Store) {
         for (job, result) in answers {
             let result = match (&failed, result) {
                 (Some(err), Ok(_)) => Err(StoreError::Io(
-                    store.path().map(log_path).unwrap_or_default(),
+                    log.clone().unwrap_or_default(),
                     io::Error::new(err.kind(), err.to_string()),
                 )),
                 (_, result) => result,
