@@ -452,6 +452,10 @@ pub struct Chat {
     /// widget keeps where the server keeps none ([`Chat::save_transcript`]).
     visitor: StoredValue<Rc<Slot>, LocalStorage>,
     transcript: StoredValue<Rc<Slot>, LocalStorage>,
+    /// The visitor's messages the server does not have yet ([`Chat::save_unsent`]), and the
+    /// text in the composer ([`Chat::keep_draft`]), for the next page.
+    unsent: StoredValue<Rc<Slot>, LocalStorage>,
+    draft: StoredValue<Rc<Slot>, LocalStorage>,
 }
 
 impl Chat {
@@ -496,6 +500,8 @@ impl Chat {
             locale,
             visitor: StoredValue::new_local(Rc::new(Slot::new(&config.bot_id, "visitor"))),
             transcript: StoredValue::new_local(Rc::new(Slot::new(&config.bot_id, "transcript"))),
+            unsent: StoredValue::new_local(Rc::new(Slot::new(&config.bot_id, "unsent"))),
+            draft: StoredValue::new_local(Rc::new(Slot::new(&config.bot_id, "draft"))),
         };
         // Unmounting (the owner's cleanup) cancels the request on its way.
         let in_flight = chat.in_flight;
@@ -529,12 +535,17 @@ impl Chat {
                 }
             });
         }
+        let kept = |slot: StoredValue<Rc<Slot>, LocalStorage>, decode: fn(&str) -> Vec<Entry>| {
+            slot.with_value(|slot| slot.get())
+                .map(|text| decode(&text))
+                .unwrap_or_default()
+        };
+        // The visitor's messages that did not reach the server, after what it has: failed,
+        // with Retry (one that was on its way may have arrived, so none goes by itself).
+        let unsent = kept(self.unsent, transcript::decode_unsent);
+        let held = unsent.len();
         if keeps_transcript(&config) {
-            let entries = self
-                .transcript
-                .with_value(|slot| slot.get())
-                .map(|text| transcript::decode(&text))
-                .unwrap_or_default();
+            let entries = kept(self.transcript, transcript::decode);
             let last = entries.len();
             for (index, entry) in entries.into_iter().enumerate() {
                 let actions = if index + 1 == last {
@@ -552,6 +563,25 @@ impl Chat {
                 };
                 self.push_restored(earlier);
             }
+        }
+        for entry in unsent {
+            let id = self.next_id.get_value();
+            self.push_restored(Earlier {
+                from_visitor: true,
+                text: entry.text,
+                payload: entry.payload,
+                at: entry.at.map(|at| at as f64),
+                actions: Vec::new(),
+                awaiting: None,
+            });
+            if let Some(message) = self.find(id) {
+                message.delivery.set(Delivery::Failed(ApiError::new(
+                    ErrorCode::Other("NOT_SENT".to_owned()),
+                    "not sent before the page changed",
+                )));
+            }
+        }
+        if keeps_transcript(&config) {
             return;
         }
         let Some(conversation) = self.store.with_value(|store| store.get()) else {
@@ -563,11 +593,24 @@ impl Chat {
             // may have written before it arrived: then the list is theirs.
             Ok(history)
                 if this.generation.try_get_value() == Some(generation)
-                    && this.messages.try_with_untracked(Vec::is_empty) == Some(true) =>
+                    && this.messages.try_with_untracked(Vec::len) == Some(held) =>
             {
+                let last_asked = history
+                    .iter()
+                    .rev()
+                    .find(|earlier| earlier.from_visitor)
+                    .map(|earlier| earlier.text.clone());
                 for earlier in history {
                     this.push_restored(earlier);
                 }
+                // The unsent messages go after the history; the one that was on its way when
+                // the last page went, if the server has it after all, shows once.
+                this.messages.update(|messages| {
+                    let mut unsent: Vec<Message> = messages.drain(..held).collect();
+                    unsent.retain(|m| Some(&m.text) != last_asked.as_ref());
+                    messages.append(&mut unsent);
+                });
+                this.save_unsent();
                 // A message sent before the reload whose answer is still to come.
                 this.resume();
             }
@@ -710,6 +753,46 @@ impl Chat {
         });
         self.transcript
             .with_value(|slot| slot.set(&transcript::encode(&entries)));
+    }
+
+    /// Keeps the visitor's messages that the server does not have yet (waiting their turn, on
+    /// their way, failed) in `localStorage`, so that another page shows them again
+    /// ([`Chat::restore`]) instead of losing what the visitor wrote.
+    fn save_unsent(&self) {
+        let entries: Vec<Entry> = self.messages.with_untracked(|messages| {
+            messages
+                .iter()
+                .filter(|m| {
+                    m.role == Role::Visitor
+                        && m.delivery.get_untracked() != Delivery::Delivered
+                        && m.accepted.with_value(String::is_empty)
+                })
+                .map(|m| Entry {
+                    from: Author::Visitor,
+                    text: m.text.clone(),
+                    payload: m.payload.clone(),
+                    at: Some(m.at.max(0.0) as u64),
+                    actions: Vec::new(),
+                })
+                .collect()
+        });
+        self.unsent.with_value(|slot| match entries.is_empty() {
+            true => slot.clear(),
+            false => slot.set(&transcript::encode_unsent(&entries)),
+        });
+    }
+
+    /// The draft the visitor left in the composer on an earlier page, if any.
+    pub fn saved_draft(&self) -> Option<String> {
+        self.draft.with_value(|slot| slot.get())
+    }
+
+    /// Keeps the composer's text for the next page (blank: forgets it).
+    pub fn keep_draft(&self, text: &str) {
+        self.draft.with_value(|slot| match text.trim().is_empty() {
+            true => slot.clear(),
+            false => slot.set(text),
+        });
     }
 
     /// The visitor-facing strings, in the widget's language.
@@ -887,6 +970,7 @@ impl Chat {
         });
         self.store.with_value(|store| store.clear());
         self.transcript.with_value(|slot| slot.clear());
+        self.unsent.with_value(|slot| slot.clear());
         // The old messages' owners are freed as the last holder lets go: here, or (for a
         // message still drawn) when the view removes its row.
         let gone = self.messages.try_update(std::mem::take);
@@ -988,6 +1072,7 @@ impl Chat {
         }
         // Messages go in order: this one after any that wait already.
         self.resume();
+        self.save_unsent();
         Some(id)
     }
 
@@ -1037,6 +1122,7 @@ impl Chat {
             text: action.text.clone(),
         });
         self.deliver(id, None);
+        self.save_unsent();
     }
 
     /// Sends a failed visitor message again (now, or in its turn when a reply is arriving or
@@ -1281,13 +1367,16 @@ impl Chat {
                 } = &event
                 {
                     this.store.with_value(|store| store.set(id));
+                    this.save_unsent(); // the server has the message (chataibot's `accepted`)
                 }
                 if let Ok(Some(text)) = builder.apply(event) {
                     // Signals are set only when something changes: this runs once per chunk.
                     let reply = reply.get_or_insert_with(|| {
                         message.delivery.set(Delivery::Delivered);
+                        // Now: the page may go before the reply ends.
+                        this.save_unsent();
                         #[cfg(any(feature = "chatbots", feature = "jombot", feature = "openai"))]
-                        this.save_transcript(); // now: the page may go before the reply ends
+                        this.save_transcript();
                         this.push_reply(id)
                     });
                     reply.push(&text);
@@ -1383,6 +1472,7 @@ impl Chat {
             this.busy.set(false);
             this.revision.update(|r| *r += 1);
             this.resume();
+            this.save_unsent();
         });
     }
 

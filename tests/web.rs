@@ -1508,6 +1508,154 @@ async fn a_question_whose_reply_has_begun_is_kept_for_the_next_page() {
     );
 }
 
+/// The same bot on the next page: what the last page kept is there (unlike [`config`], which
+/// starts from a clean slate).
+fn next_page(bot: &str) -> WidgetConfig {
+    WidgetConfig::new(bot, "https://api.example.test/")
+        .api_key("pk_test_1")
+        .bot_name("Acme")
+}
+
+/// A message the server refused, then the visitor follows a link: the next page shows it,
+/// failed, with Retry, and Retry sends it. Nothing goes out by itself.
+#[wasm_bindgen_test]
+async fn a_message_that_was_not_sent_is_there_on_the_next_page_with_retry() {
+    stub_fetch(answers(vec![response(
+        400,
+        r#"{"success":false,"error":"Invalid request","code":"INVALID_REQUEST"}"#,
+    )]));
+    let visit = Visit::start(config("unsent")).await;
+    visit.open().await;
+    visit.send("Please call me back on Monday").await;
+    visit
+        .until("the failure", |v| v.find(".cw-msg--failed").is_some())
+        .await;
+    let kept = stored("chat-widget:unsent:unsent").unwrap_or_default();
+    assert!(kept.contains("Please call me back on Monday"), "{kept}");
+    drop(visit);
+
+    stub_fetch(answers(vec![reply(
+        "We will call you on **Monday**.",
+        "conv_u",
+    )]));
+    let visit = Visit::start(next_page("unsent")).await;
+    visit.open().await;
+    assert_eq!(visit.all(".cw-msg--visitor").len(), 1);
+    assert!(visit
+        .text(".cw-msg--failed")
+        .contains("Please call me back on Monday"));
+    assert!(
+        visit.text(".cw-alert").contains("couldn't be sent"),
+        "{}",
+        visit.text(".cw-alert")
+    );
+    visit.settle().await;
+    assert_eq!(
+        requests().length(),
+        0,
+        "nothing is sent without the visitor"
+    );
+
+    visit.get(".cw-msg--failed .cw-retry").click();
+    visit
+        .until("the reply", |v| v.bot_bubbles().len() == 1)
+        .await;
+    assert_eq!(
+        request_field(0, "body.message").as_string().as_deref(),
+        Some("Please call me back on Monday")
+    );
+    assert!(visit.bot_bubbles()[0].contains("<strong>Monday</strong>"));
+    assert!(visit.find(".cw-msg--failed").is_none());
+    assert_eq!(
+        stored("chat-widget:unsent:unsent"),
+        None,
+        "delivered: no longer kept as unsent"
+    );
+    drop(visit);
+
+    // And the page after that shows the conversation once, delivered.
+    let visit = Visit::start(next_page("unsent")).await;
+    visit.open().await;
+    assert_eq!(visit.all(".cw-msg--visitor").len(), 1);
+    assert!(visit.find(".cw-msg--failed").is_none());
+    assert_eq!(visit.bot_bubbles().len(), 1);
+}
+
+/// Half a message in the composer, then another page: the composer there has it. Sent, it is
+/// no longer kept; a logout forgets it.
+#[wasm_bindgen_test]
+async fn a_half_typed_message_waits_in_the_composer_on_the_next_page() {
+    stub_fetch(answers(vec![reply("Sure.", "conv_d")]));
+    let visit = Visit::start(config("draft")).await;
+    visit.open().await;
+    visit.type_text("I would like to change the delivery address of");
+    visit.settle().await;
+    drop(visit);
+
+    let visit = Visit::start(next_page("draft")).await;
+    visit.open().await;
+    let input: HtmlTextAreaElement = visit.get(".cw-input").unchecked_into();
+    assert_eq!(
+        input.value(),
+        "I would like to change the delivery address of"
+    );
+    visit
+        .send("I would like to change the delivery address of order 42")
+        .await;
+    visit
+        .until("the reply", |v| v.bot_bubbles().len() == 1)
+        .await;
+    assert_eq!(input.value(), "");
+    assert_eq!(stored("chat-widget:draft:draft"), None);
+    drop(visit);
+
+    let visit = Visit::start(next_page("draft")).await;
+    visit.open().await;
+    let input: HtmlTextAreaElement = visit.get(".cw-input").unchecked_into();
+    assert_eq!(input.value(), "", "a sent message is not a draft any more");
+}
+
+/// A jelytech visitor whose message was on its way when they left: the server may have it
+/// (then the history shows it once) or not (then it comes back failed, after the history).
+#[wasm_bindgen_test]
+async fn unsent_messages_come_after_the_restored_history_and_show_once() {
+    let history = r#"{ "success": true, "conversationId": "conv_x", "messages": [
+        { "id": "m1", "role": "user", "content": "Where is my order?", "timestamp": "2025-01-10T14:30:00Z" },
+        { "id": "m2", "role": "assistant", "content": "It left on **Monday**.", "timestamp": "2025-01-10T14:30:05Z" } ] }"#;
+    stub_routes(routes(&[(
+        "GET /v1/chat/history/conv_x",
+        vec![(JSON, history.to_string())],
+    )]));
+    let config = dialect_config("jely-unsent", "jelytech");
+    let _ = eval_js(
+        r#"localStorage.setItem('chat-widget:jely-unsent:conversation', 'conv_x');
+        localStorage.setItem('chat-widget:jely-unsent:unsent', JSON.stringify([["Where is my order?", null, 1736519400000], ["And my refund?", null, 1736519460000]]))"#,
+    );
+    let visit = Visit::start(config).await;
+    visit
+        .until("the history", |v| v.bot_bubbles().len() == 1)
+        .await;
+    visit.open().await;
+    let visitor: Vec<String> = visit
+        .all(".cw-msg--visitor .cw-bubble")
+        .iter()
+        .map(|e| e.text_content().unwrap_or_default())
+        .collect();
+    assert_eq!(visitor, vec!["Where is my order?", "And my refund?"]);
+    let rows: Vec<String> = visit
+        .all(".cw-msg:not(.cw-msg--greeting)")
+        .iter()
+        .map(|e| e.class_name())
+        .collect();
+    assert!(rows[2].contains("cw-msg--failed"), "{rows:?}");
+    assert!(!rows[0].contains("cw-msg--failed"), "{rows:?}");
+    let kept = stored("chat-widget:jely-unsent:unsent").unwrap_or_default();
+    assert!(
+        kept.contains("And my refund?") && !kept.contains("Where is my order?"),
+        "{kept}"
+    );
+}
+
 #[wasm_bindgen_test]
 async fn renders_at_most_once_per_frame_however_many_chunks_arrive() {
     let visit = Visit::streaming("frames", "go").await;

@@ -141,6 +141,40 @@ pub fn decode(text: &str) -> Vec<Entry> {
     entries[entries.len().saturating_sub(MAX_MESSAGES)..].to_vec()
 }
 
+/// The visitor's messages that the server does not have yet (waiting, on their way, failed),
+/// as the widget keeps them for the next page: `[[text, payload or null, at or null], …]`.
+/// Kept apart from the transcript (every dialect has unsent messages, only some keep a
+/// transcript) and in the plainer shape, which costs the smallest build (about 2.6 KB of
+/// brotli less than [`encode`]'s objects in a chataibot build).
+pub fn encode_unsent(entries: &[Entry]) -> String {
+    let list: Vec<_> = entries
+        .iter()
+        .map(|entry| (&entry.text, &entry.payload, entry.at))
+        .collect();
+    crate::dialect::to_json(&list)
+}
+
+/// The visitor's messages in [`encode_unsent`]'s text; an item that does not read is skipped.
+pub fn decode_unsent(text: &str) -> Vec<Entry> {
+    let Ok(Value::Array(items)) = serde_json::from_str(text) else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|item| {
+            let field = |index| item.get(index);
+            Some(Entry {
+                from: Author::Visitor,
+                text: field(0)?.as_str()?.to_owned(),
+                payload: field(1).and_then(Value::as_str).map(str::to_owned),
+                at: field(2).and_then(Value::as_u64),
+                actions: Vec::new(),
+            })
+        })
+        .take(MAX_MESSAGES)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,6 +301,26 @@ mod tests {
                 entries[1].actions.len()
             ),
             ("also kept", None, None, 0)
+        );
+    }
+
+    #[test]
+    fn unsent_messages_come_back_with_their_payload_and_time_and_garbage_is_skipped() {
+        let mut chosen = visitor("Yes please", 1_733_300_000_000);
+        chosen.payload = Some("confirm_order".into());
+        let kept = [visitor("Call me \"back\"\n", 5), chosen];
+        let text = encode_unsent(&kept);
+        assert_eq!(decode_unsent(&text), kept);
+        for garbage in ["", "garbage", "{}", "[1,2", "\"text\""] {
+            assert_eq!(decode_unsent(garbage), vec![], "{garbage:?}");
+        }
+        let mixed = r#"[["kept",null,7],[3],"text",["no time",12,"x"],[]]"#;
+        let read = decode_unsent(mixed);
+        assert_eq!(
+            read.iter()
+                .map(|e| (e.text.as_str(), e.payload.as_deref(), e.at))
+                .collect::<Vec<_>>(),
+            [("kept", None, Some(7)), ("no time", None, None)]
         );
     }
 }

@@ -253,12 +253,20 @@ pub fn panel(
         });
         true
     });
-    // After a logout the next visitor does not find the previous one's draft.
+    // The draft outlives the page: the composer of the next page (or reload) starts with it.
+    // After a logout the next visitor does not find the previous one's.
     super::effect(move |seen: Option<u32>| {
         let forgotten = chat.forgotten.get();
-        if seen.is_some_and(|seen| seen != forgotten) {
-            draft.set(String::new());
+        match seen {
+            None => {
+                if let Some(saved) = chat.saved_draft() {
+                    draft.set(saved);
+                }
+            }
+            Some(seen) if seen != forgotten => draft.set(String::new()),
+            Some(_) => {}
         }
+        draft.with(|text| chat.keep_draft(text));
         forgotten
     });
     view

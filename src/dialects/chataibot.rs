@@ -67,14 +67,15 @@ impl ChatDialect for Chataibot {
             }
         };
         // Stored: the conversation is kept even if the wait for the reply fails, and a retry
-        // waits for the reply again without posting the message twice.
+        // waits for the reply again without posting the message twice (accepted first: the
+        // start's handler no longer keeps the message as unsent).
+        session
+            .accepted
+            .set_value(after.clone().unwrap_or_default());
         on_event(StreamEvent::Start {
             conversation_id: Some(conversation_id.clone()),
             message_id: None,
         });
-        session
-            .accepted
-            .set_value(after.clone().unwrap_or_default());
         let reply = await_bot_message(session, &conversation_id, after.as_deref(), abort).await?;
         super::emit_whole(
             Reply {
