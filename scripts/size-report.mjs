@@ -30,7 +30,10 @@ import { minifyCss } from './bundle-css.mjs';
 // sources move (panic locations carry them; 3 comment lines at the top of src/chat.rs took
 // chataibot from 277,388 to 277,318 B), so the last few hundred bytes under the budget are
 // noise, not headroom.
-export const BUDGET = { loader: 6 * 1024, widget: Math.round(269_356 * 1.03) };
+// Raised once since, by 2,000 B and not by a new 3 %: keeping what a visitor wrote across pages
+// (the messages the server does not have yet, and the composer's draft) cost chataibot 1,736 B
+// (277,419 -> 279,155 B), more than was left under the budget. The other builds stayed under it.
+export const BUDGET = { loader: 6 * 1024, widget: Math.round(269_356 * 1.03) + 2_000 };
 export const GOAL = { widget: 150 * 1024 };
 
 export function sizes(bytes) {
