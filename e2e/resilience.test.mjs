@@ -1,8 +1,9 @@
 // A bad network and a misbehaving server, as the visitor sees them: a reply that goes silent
 // or never starts, a stream cut in the middle of an event, the connection lost while a reply
-// streams in, a page that broke customElements.define, and a page that sends many messages on
-// the visitor's behalf. The silent and cut streams come from a small fake API in this file
-// (the reference server never misbehaves); everything else runs against the real server.
+// streams in, a page that broke customElements.define, a page that sends many messages on the
+// visitor's behalf, and a message that could not be sent when the visitor moves to another
+// page. The silent and cut streams come from a small fake API in this file (the reference
+// server never misbehaves); everything else runs against the real server.
 // Screenshots of each failure go to e2e/artifacts/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -279,3 +280,45 @@ test('chataibot on a shared computer: after logout() the next visitor starts cle
   assert.notEqual(second.received.conversation.id, conversationA, 'a conversation of their own');
   assert.deepEqual(page.consoleErrors, []);
 });
+
+for (const dialect of ['chatbots', 'chataibot']) {
+  test(`${dialect}: a message that could not reach the server, and a half-typed one, are there after a reload`, async (t) => {
+    const bot = { id: server.bot, key: server.key };
+    const page = await newPage(browser);
+    t.after(() => page.context().close());
+    const api = recordApi(page, /^\/api\/v1\//);
+    await page.goto(pageFor(dialect, bot));
+    await openChat(page);
+
+    // The chat service cannot be reached: the message fails (and keeps failing its retries).
+    const unreachable = (route) => route.abort('connectionrefused');
+    await page.route(`${server.url}/**`, unreachable);
+    await type(page, 'Can you call me back tomorrow?');
+    const failed = page.locator('.cw-msg--failed').filter({ hasText: 'Can you call me back tomorrow?' });
+    await failed.waitFor();
+    await page.locator('.cw-input').fill('And one more thing about my');
+    await page.waitForTimeout(200);
+
+    // The visitor goes to another page of the site (here: the same page again).
+    await page.unroute(`${server.url}/**`, unreachable);
+    await page.reload();
+    await openChat(page);
+    await failed.locator('.cw-retry').waitFor();
+    assert.equal(await page.locator('.cw-msg--visitor').count(), 1);
+    assert.equal(await page.locator('.cw-input').inputValue(), 'And one more thing about my', 'the draft is back');
+    assert.match(await page.locator('.cw-alert').innerText(), /couldn't be sent/);
+    const posts = () => api.filter((call) => call.method === 'POST').length;
+    const tried = posts(); // the attempts that could not get through
+    await page.waitForTimeout(500);
+    await page.screenshot({ path: join(artifacts, `unsent-after-reload-${dialect}.png`) });
+    assert.equal(posts(), tried, 'nothing goes out without the visitor');
+
+    await failed.locator('.cw-retry').click();
+    await botReplies(page).first().waitFor();
+    await page.locator('.cw-msg--failed').waitFor({ state: 'detached' });
+    assert.equal(posts(), tried + 1, 'sent once');
+    assert.equal(await page.locator('.cw-msg--visitor').count(), 1, 'shown once');
+    assert.equal(await page.locator('.cw-input').inputValue(), 'And one more thing about my', 'the draft stays in the input');
+    assert.deepEqual(page.consoleErrors.filter((e) => !/ERR_CONNECTION_REFUSED|Failed to load resource/.test(e)), []);
+  });
+}

@@ -517,8 +517,9 @@ impl Chat {
     /// own look where the dialect's server has one (for what the page did not set), and the
     /// conversation. Where the dialect's server keeps the conversation it is read from there
     /// ([`crate::api::restore_history`]); otherwise from the transcript this widget keeps in `localStorage`
-    /// ([`chat_widget_protocol::transcript`]). Runs once when the widget mounts, before the
-    /// visitor opens the panel.
+    /// ([`chat_widget_protocol::transcript`]). After it come the visitor's messages that an
+    /// earlier page could not get to the server ([`Chat::save_unsent`]), failed, with Retry.
+    /// Runs once when the widget mounts, before the visitor opens the panel.
     pub fn restore(&self) {
         let config = self.config.get_value();
         let this = *self;

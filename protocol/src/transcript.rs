@@ -8,6 +8,9 @@
 //! last bot message. [`encode`] keeps the newest messages that fit in [`MAX_MESSAGES`] and
 //! [`MAX_BYTES`]. [`decode`] skips what it cannot read, and also reads the `[{"role",
 //! "content"}]` turns that earlier versions kept for openai.
+//!
+//! [`encode_unsent`] and [`decode_unsent`] keep, in every dialect, the visitor's messages that
+//! have not reached the server yet, for the next page to show with Retry.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
