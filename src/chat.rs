@@ -149,6 +149,11 @@ const FRAME_BYTES: usize = 8 * 1024;
 /// The least share of pending text a frame draws.
 const FRAME_LEAST_BYTES: usize = 4 * 1024;
 
+/// What a reply that has ended draws at once, without waiting for frames: a short reply that
+/// came in one burst (2,000 tokens are about 10 KB) is drawn whole in one task of well under
+/// 50 ms, where a first share of [`FRAME_BYTES`] would add two frames after its last byte.
+const LAST_FRAME_BYTES: usize = 16 * 1024;
+
 /// The work a frame aims at: under the 50 ms of a long task, with room for the browser's own.
 const FRAME_TARGET_MS: f64 = 30.0;
 
@@ -299,13 +304,13 @@ impl BotReply {
     /// Ends the reply. A complete reply that was streamed gets its last update (the live rest
     /// rendered exactly as it stands), so the time from the last byte to the final paint stays
     /// short however long the reply; otherwise one render of the whole text gives its HTML.
-    /// When more than a frame's share of it is still pending, the frames go on drawing it
+    /// When more than [`LAST_FRAME_BYTES`] of it is still pending, the frames go on drawing it
     /// first; the reply's state and actions are set at once all the same.
     fn finish(&self, state: ReplyState, actions: Vec<SuggestedAction>) {
         let complete = state == ReplyState::Complete;
         let pending = self.pending.with_value(String::len);
         if complete
-            && pending > FRAME_BYTES.max(self.least_share())
+            && pending > LAST_FRAME_BYTES.max(self.least_share())
             && !self.html.with_untracked(|html| html.whole.is_some())
         {
             self.next_frame(); // the frames draw the rest, then settle it
