@@ -1582,7 +1582,7 @@ async fn a_message_that_was_not_sent_is_there_on_the_next_page_with_retry() {
 }
 
 /// Half a message in the composer, then another page: the composer there has it. Sent, it is
-/// no longer kept; a logout forgets it.
+/// no longer kept (and a logout forgets it: see the logout test, whose draft is kept first).
 #[wasm_bindgen_test]
 async fn a_half_typed_message_waits_in_the_composer_on_the_next_page() {
     stub_fetch(answers(vec![reply("Sure.", "conv_d")]));
