@@ -995,54 +995,51 @@ impl Store {
         if bot_in(&mut tx, id).await?.is_none() {
             return Err(StoreError::UnknownBot(id.to_owned()));
         }
-        if let Some(credits) = update.credits {
-            let credits = credits.map(|c| i64::try_from(c).unwrap_or(i64::MAX));
-            sqlx::query("UPDATE bots SET credits = $2 WHERE id = $1")
-                .bind(id)
-                .bind(credits)
-                .execute(&mut *tx)
-                .await?;
-        }
-        if let Some(limit) = update.rate_limit_per_minute {
-            sqlx::query("UPDATE bots SET rate_limit_per_minute = $2 WHERE id = $1")
-                .bind(id)
-                .bind(i64::from(limit))
-                .execute(&mut *tx)
-                .await?;
-        }
-        if let Some(limit) = update.visitor_rate_limit {
-            sqlx::query("UPDATE bots SET visitor_rate_limit = $2 WHERE id = $1")
-                .bind(id)
-                .bind(i64::from(limit))
-                .execute(&mut *tx)
-                .await?;
-        }
-        if let Some(stream) = update.stream_default {
-            sqlx::query("UPDATE bots SET stream_default = $2 WHERE id = $1")
-                .bind(id)
-                .bind(i64::from(stream))
-                .execute(&mut *tx)
-                .await?;
+        // The numbers (an absent limit is NULL: unlimited), each set only when it is given.
+        let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let numbers = [
+            ("bots", "credits", update.credits.map(|c| c.map(count))),
+            (
+                "bots",
+                "monthly_quota",
+                update.monthly_quota.map(|q| q.map(count)),
+            ),
+            (
+                "bots",
+                "rate_limit_per_minute",
+                update.rate_limit_per_minute.map(|l| Some(l.into())),
+            ),
+            (
+                "bots",
+                "visitor_rate_limit",
+                update.visitor_rate_limit.map(|l| Some(l.into())),
+            ),
+            (
+                "bots",
+                "stream_default",
+                update.stream_default.map(|s| Some(s.into())),
+            ),
+            (
+                "api_keys",
+                "active",
+                update.keys_active.map(|a| Some(a.into())),
+            ),
+        ];
+        for (table, column, value) in numbers {
+            let Some(value) = value else { continue };
+            let owner = if table == "bots" { "id" } else { "bot_id" };
+            sqlx::query(&format!(
+                "UPDATE {table} SET {column} = $2 WHERE {owner} = $1"
+            ))
+            .bind(id)
+            .bind(value)
+            .execute(&mut *tx)
+            .await?;
         }
         if let Some(origins) = &update.allowed_origins {
             sqlx::query("UPDATE api_keys SET allowed_origins = $2 WHERE bot_id = $1")
                 .bind(id)
                 .bind(origins.to_string())
-                .execute(&mut *tx)
-                .await?;
-        }
-        if let Some(quota) = update.monthly_quota {
-            let quota = quota.map(|q| i64::try_from(q).unwrap_or(i64::MAX));
-            sqlx::query("UPDATE bots SET monthly_quota = $2 WHERE id = $1")
-                .bind(id)
-                .bind(quota)
-                .execute(&mut *tx)
-                .await?;
-        }
-        if let Some(active) = update.keys_active {
-            sqlx::query("UPDATE api_keys SET active = $2 WHERE bot_id = $1")
-                .bind(id)
-                .bind(i64::from(active))
                 .execute(&mut *tx)
                 .await?;
         }
