@@ -571,8 +571,7 @@ impl Chat {
             }
         }
         for entry in unsent {
-            let id = self.next_id.get_value();
-            self.push_restored(Earlier {
+            let message = self.push_restored(Earlier {
                 from_visitor: true,
                 text: entry.text,
                 payload: entry.payload,
@@ -580,7 +579,7 @@ impl Chat {
                 actions: Vec::new(),
                 awaiting: None,
             });
-            if let Some(message) = self.find(id) {
+            if let Some(message) = message {
                 message.delivery.set(Delivery::Failed(ApiError::new(
                     ErrorCode::Other("NOT_SENT".to_owned()),
                     "not sent before the page changed",
@@ -653,13 +652,15 @@ impl Chat {
         });
     }
 
-    /// Shows a message from an earlier visit (delivered, or a complete reply), with its time
-    /// when known and its quick replies (given for the last message only). A visitor message
+    /// Shows a message from an earlier visit (delivered, or a complete reply), with its time when
+    /// known and its quick replies (last message only); returns a visitor's. A visitor message
     /// whose answer is still to come waits, as stored, for [`Chat::resume`] to await it.
-    fn push_restored(&self, earlier: Earlier) {
+    fn push_restored(&self, earlier: Earlier) -> Option<Message> {
+        let mut visitor = None;
         if earlier.from_visitor {
             let id = self.push_visitor(earlier.text, earlier.payload);
-            if let Some(message) = self.find(id) {
+            visitor = self.find(id);
+            if let Some(message) = &visitor {
                 message.delivery.set(match earlier.awaiting {
                     Some(accepted) => {
                         message.accepted.set_value(accepted);
@@ -682,6 +683,7 @@ impl Chat {
                 }
             });
         }
+        visitor
     }
 
     /// The conversation so far, for a dialect that sends it with each message, leaving out
