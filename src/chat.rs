@@ -144,10 +144,10 @@ impl ReplyHtml {
 /// fast server sends a long reply in a burst (or the tab was hidden). Each frame also lays out
 /// the whole block being written, so the least share grows with the reply and catching up
 /// stays linear.
-const FRAME_BYTES: usize = 8 * 1024;
+const FRAME_BYTES: usize = 2 * 1024;
 
 /// The least share of pending text a frame draws.
-const FRAME_LEAST_BYTES: usize = 4 * 1024;
+const FRAME_LEAST_BYTES: usize = 2 * 1024;
 
 /// What a reply that has ended draws at once, without waiting for frames: a short reply that
 /// came in one burst (2,000 tokens are about 10 KB) is drawn whole in one task of well under
@@ -174,10 +174,21 @@ pub struct BotReply {
     markdown: StoredValue<MarkdownStream, LocalStorage>,
     /// Text received but not drawn yet (more than a frame's share came at once).
     pending: StoredValue<String>,
-    /// While text is pending: how much the next frame draws, and when the last frame ran.
-    pace: StoredValue<Option<(usize, f64)>>,
+    /// The last frame that drew some of it.
+    pace: StoredValue<Option<Pace>>,
     frame_pending: StoredValue<bool>,
     revision: RwSignal<u64>,
+}
+
+/// A frame that drew some of a reply's pending text ([`BotReply::frame_share`]).
+#[derive(Debug, Clone, Copy)]
+struct Pace {
+    /// How much it could draw.
+    share: usize,
+    /// When it started.
+    at: f64,
+    /// Whether text was left for the next frame.
+    limited: bool,
 }
 
 impl BotReply {
@@ -232,21 +243,38 @@ impl BotReply {
         FRAME_LEAST_BYTES.max(drawn / 16)
     }
 
-    /// How much pending text this frame draws (see [`FRAME_BYTES`]). The last frame's work is
-    /// taken as the time since it beyond one vsync: other tasks in between count too, which
-    /// errs on the small side.
-    fn frame_share(&self) -> usize {
-        let now = dom::now_ms();
-        let share = match self.pace.get_value() {
-            Some((share, last)) => {
-                let work = (now - last - VSYNC_MS).max(1.0);
-                ((share as f64 * FRAME_TARGET_MS / work) as usize).min(share.saturating_mul(2))
+    /// How much pending text the frame starting `now` draws (see [`FRAME_BYTES`]). The last
+    /// frame's work is measured from the start of its callback to the start of the first task
+    /// after it, once the browser has laid out and painted it ([`dom::measure_frame`]); when the
+    /// next frame comes first, the time since the last one beyond one vsync stands in for it.
+    /// A frame that drew all there was says nothing about a larger share.
+    fn frame_share(&self, now: f64) -> usize {
+        match self.pace.get_value() {
+            Some(last) => {
+                let work = dom::frame_work(last.at)
+                    .unwrap_or(now - last.at - VSYNC_MS)
+                    .max(1.0);
+                let grown = if last.limited {
+                    last.share.saturating_mul(2)
+                } else {
+                    last.share
+                };
+                ((last.share as f64 * FRAME_TARGET_MS / work) as usize).min(grown)
             }
             None => FRAME_BYTES,
         }
-        .max(self.least_share());
-        self.pace.set_value(Some((share, now)));
-        share
+        .max(self.least_share())
+    }
+
+    /// Draws this frame's share of the pending text, and measures the frame's work; whether
+    /// some is left.
+    fn draw_share(&self) -> bool {
+        let at = dom::now_ms();
+        let share = self.frame_share(at);
+        let limited = self.take_pending(share);
+        self.pace.set_value(Some(Pace { share, at, limited }));
+        dom::measure_frame(at);
+        limited
     }
 
     /// Hands up to `limit` bytes of the pending text to the Markdown stream; whether some is
@@ -280,15 +308,12 @@ impl BotReply {
         if ended && self.html.with_untracked(|html| html.settled) {
             return; // it ended before this frame
         }
-        if self.take_pending(self.frame_share()) {
+        if self.draw_share() {
             self.next_frame();
-        } else {
-            self.pace.set_value(None);
-            if ended {
-                self.settle_with(true);
-                self.revision.update(|r| *r += 1);
-                return;
-            }
+        } else if ended {
+            self.settle_with(true);
+            self.revision.update(|r| *r += 1);
+            return;
         }
         let Some(update) = self.markdown.try_update_value(MarkdownStream::update) else {
             return;
@@ -1485,8 +1510,8 @@ impl Chat {
     }
 
     /// Queues a finished reply for screen readers, as plain text with the bot's prefix, in a
-    /// frame after its final HTML is drawn: the plain text of a long reply takes a while, and
-    /// the drawing of its last frames does not wait for it. A reset since `generation` (the
+    /// task after the frame that drew its final HTML: the plain text of a long reply takes a
+    /// while, and the drawing of its last frames does not wait for it. A reset since `generation` (the
     /// conversation the reply belongs to) drops it.
     fn announce(
         &self,
@@ -1497,24 +1522,27 @@ impl Chat {
     ) {
         let this = *self;
         dom::next_frame(move || {
-            if this.generation.try_get_value() != Some(generation) {
-                return;
-            }
             if reply.html.try_with_untracked(|html| html.settled) == Some(false) {
                 return this.announce(reply, markdown, note, generation); // still drawing
             }
-            let text = chat_widget_protocol::markdown::plain_text(&markdown);
-            if text.is_empty() && note.is_none() {
-                return;
-            }
-            let said = [
-                Some(this.strings().bot_said),
-                Some(text.as_str()).filter(|t| !t.is_empty()),
-                note,
-            ];
-            let _ = this
-                .announcement
-                .try_set(said.into_iter().flatten().collect::<Vec<_>>().join(" "));
+            // In a task of its own after that frame: the text of a long reply takes a while
+            // to lay out, even off screen.
+            dom::after_ms(0, move || {
+                let text = chat_widget_protocol::markdown::plain_text(&markdown);
+                if this.generation.try_get_value() != Some(generation)
+                    || (text.is_empty() && note.is_none())
+                {
+                    return;
+                }
+                let said = [
+                    Some(this.strings().bot_said),
+                    Some(text.as_str()).filter(|t| !t.is_empty()),
+                    note,
+                ];
+                let _ = this
+                    .announcement
+                    .try_set(said.into_iter().flatten().collect::<Vec<_>>().join(" "));
+            });
         });
     }
 

@@ -142,36 +142,66 @@ impl TaskBudget {
         Self(now_ms())
     }
 
-    /// Between two steps: yields to the browser if this task has had its time.
+    /// Between two steps: yields to the browser if this task has had its time. Each step
+    /// after a frame is the first task after it ([`task_started`]).
     pub async fn pause(&mut self) {
+        task_started();
         if now_ms() - self.0 > TASK_BUDGET_MS {
             yield_to_browser().await;
+            task_started();
             self.0 = now_ms();
         }
     }
 }
 
-/// Gives the browser a chance to paint and handle input, then resumes: `scheduler.yield()`
-/// where the browser has it (it resumes ahead of other queued work), else a zero timeout.
+/// Gives the browser a chance to paint and handle input, then resumes in a task of ordinary
+/// priority, so a frame that is due is drawn first: `scheduler.postTask` where the browser has
+/// it, else a zero timeout. (`scheduler.yield()` resumes ahead of the frame, and a reply read
+/// faster than it is drawn would have no frame drawn for a long while.)
 pub async fn yield_to_browser() {
     let Some(window) = web_sys::window() else {
         return;
     };
     let scheduler = js_sys::Reflect::get(&window, &"scheduler".into()).unwrap_or_default();
-    let yield_fn = js_sys::Reflect::get(&scheduler, &"yield".into()).unwrap_or_default();
-    let promise = match yield_fn.dyn_ref::<js_sys::Function>() {
-        Some(function) => function
-            .call0(&scheduler)
-            .ok()
-            .and_then(|p| p.dyn_into::<js_sys::Promise>().ok()),
-        None => None,
-    };
-    let promise = promise.unwrap_or_else(|| {
-        js_sys::Promise::new(&mut |resolve, _| {
+    let post = js_sys::Reflect::get(&scheduler, &"postTask".into()).unwrap_or_default();
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let posted = post
+            .dyn_ref::<js_sys::Function>()
+            .is_some_and(|post| post.call1(&scheduler, &resolve).is_ok());
+        if !posted {
             let _ = window.set_timeout_with_callback(&resolve);
-        })
+        }
     });
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+thread_local! {
+    /// The frame being measured ([`measure_frame`]): when it started, and when the first task
+    /// after it did.
+    static FRAME: std::cell::Cell<(f64, Option<f64>)> = const { std::cell::Cell::new((0.0, None)) };
+}
+
+/// Measures the work of the animation frame being drawn, which started at `at`: it lasts
+/// until the first task after it starts, once the browser has laid out and painted it. That
+/// task is a zero timeout, or the read loop's next step when it comes first ([`task_started`]).
+pub fn measure_frame(at: f64) {
+    FRAME.set((at, None));
+    after_ms(0, task_started);
+}
+
+/// How long the frame that started at `at` took, once measured ([`measure_frame`]).
+pub fn frame_work(at: f64) -> Option<f64> {
+    match FRAME.get() {
+        (started, Some(end)) if started == at => Some(end - at),
+        _ => None,
+    }
+}
+
+/// Marks the start of a task (called only at one): the end of the frame being measured.
+pub fn task_started() {
+    if let (at, None) = FRAME.get() {
+        FRAME.set((at, Some(now_ms())));
+    }
 }
 
 /// Dispatches `chat-widget:<name>` with a JSON `detail` on the element hosting `node`'s shadow
