@@ -142,37 +142,33 @@ impl TaskBudget {
         Self(now_ms())
     }
 
-    /// Between two steps: yields to the browser if this task has had its time. Each step
-    /// after a frame is the first task after it ([`task_started`]).
+    /// Between two steps: yields to the browser if this task has had its time, and resumes in
+    /// a task of ordinary priority, so a frame that is due is drawn first: `scheduler.postTask`
+    /// where the browser has it, else a zero timeout. (`scheduler.yield()` would resume ahead of
+    /// the frame: a reply read faster than it is drawn had no frame drawn for a long while.)
+    /// Each step after a frame is the first task after it ([`task_started`]).
     pub async fn pause(&mut self) {
         task_started();
-        if now_ms() - self.0 > TASK_BUDGET_MS {
-            yield_to_browser().await;
-            task_started();
-            self.0 = now_ms();
+        if now_ms() - self.0 <= TASK_BUDGET_MS {
+            return;
         }
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        let scheduler = js_sys::Reflect::get(&window, &"scheduler".into()).unwrap_or_default();
+        let post = js_sys::Reflect::get(&scheduler, &"postTask".into()).unwrap_or_default();
+        let turn = js_sys::Promise::new(&mut |resolve, _| {
+            let posted = post
+                .dyn_ref::<js_sys::Function>()
+                .is_some_and(|post| post.call1(&scheduler, &resolve).is_ok());
+            if !posted {
+                let _ = window.set_timeout_with_callback(&resolve);
+            }
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(turn).await;
+        task_started();
+        self.0 = now_ms();
     }
-}
-
-/// Gives the browser a chance to paint and handle input, then resumes in a task of ordinary
-/// priority, so a frame that is due is drawn first: `scheduler.postTask` where the browser has
-/// it, else a zero timeout. (`scheduler.yield()` resumes ahead of the frame, and a reply read
-/// faster than it is drawn would have no frame drawn for a long while.)
-pub async fn yield_to_browser() {
-    let Some(window) = web_sys::window() else {
-        return;
-    };
-    let scheduler = js_sys::Reflect::get(&window, &"scheduler".into()).unwrap_or_default();
-    let post = js_sys::Reflect::get(&scheduler, &"postTask".into()).unwrap_or_default();
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        let posted = post
-            .dyn_ref::<js_sys::Function>()
-            .is_some_and(|post| post.call1(&scheduler, &resolve).is_ok());
-        if !posted {
-            let _ = window.set_timeout_with_callback(&resolve);
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
 thread_local! {

@@ -291,7 +291,6 @@ impl HttpResponse {
             // read fails.
             if at == chunk.len() || self.abort.is_aborted() {
                 let result = JsFuture::from(reader.read()).await?;
-                super::dom::task_started();
                 self.abort.alive();
                 let done = js_sys::Reflect::get(&result, &"done".into())
                     .ok()
