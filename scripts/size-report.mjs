@@ -33,7 +33,11 @@ import { minifyCss } from './bundle-css.mjs';
 // Raised once since, by 2,000 B and not by a new 3 %: keeping what a visitor wrote across pages
 // (the messages the server does not have yet, and the composer's draft) cost chataibot 1,736 B
 // (277,419 -> 279,155 B), more than was left under the budget. The other builds stayed under it.
-export const BUDGET = { loader: 6 * 1024, widget: Math.round(269_356 * 1.03) + 2_000 };
+// And by 500 B more for that noise: the frame pacing of a streamed reply (measured frame work,
+// the read loop's yield at ordinary priority, commits 51ed493 and a7d60c5) left chataibot's raw
+// wasm 183 B smaller (878,172 -> 877,989 B; twiggy diff of the named builds: -4 B of code) but
+// its brotli 432 B larger (279,231 -> 279,663 B), which was over the budget.
+export const BUDGET = { loader: 6 * 1024, widget: Math.round(269_356 * 1.03) + 2_500 };
 export const GOAL = { widget: 150 * 1024 };
 
 export function sizes(bytes) {
