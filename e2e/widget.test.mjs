@@ -176,6 +176,8 @@ test('a streamed reply is written out word by word, can be stopped, and offers q
   await page.locator('.cw-status--muted').filter({ hasText: 'Stopped' }).waitFor();
   const partial = await botReplies(page).nth(2).innerText();
   assert.ok(partial.length > 0, 'the partial text stays');
+  // Cut inside "**30 days**", it shows what the Markdown would have become, not asterisks.
+  assert.ok(!partial.includes('*'), `no raw Markdown markers in ${JSON.stringify(partial)}`);
   await sendMessage(page, 'Thanks!');
   assert.match(await finishedReply(page, 4), /welcome/i);
   await page.screenshot({ path: join(artifacts, 'streaming-stop-quick-replies.png') });

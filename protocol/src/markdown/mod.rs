@@ -82,6 +82,9 @@ pub fn heal_unfinished_inline(text: &str) -> std::borrow::Cow<'_, str> {
     if in_fence || text.ends_with('\n') {
         return std::borrow::Cow::Borrowed(text);
     }
+    // Spaces at the end of a paragraph render as nothing, but a closer after one does not
+    // close: "**30 " is healed as "**30**", not "**30 **".
+    let text = text.trim_end_matches([' ', '\t']);
     // "word **" or "- *": a marker has just started; render without it for now.
     let stripped = text.trim_end_matches(['*', '_', '[']);
     let body = if stripped.len() < text.len() && stripped.ends_with(char::is_whitespace) {
@@ -418,6 +421,14 @@ mod tests {
             heal_unfinished_inline("about to be bold **"),
             "about to be bold"
         );
+        // A chunk that ends between two words inside the marker.
+        assert_eq!(heal_unfinished_inline("You have **30 "), "You have **30**");
+        assert_eq!(heal_unfinished_inline("an ~~old \t"), "an ~~old~~");
+        assert_eq!(
+            heal_unfinished_inline("about to be bold ** "),
+            "about to be bold"
+        );
+        assert_eq!(heal_unfinished_inline("Run `cargo "), "Run `cargo`");
         assert_eq!(
             heal_unfinished_inline("```\nlet a = **b"),
             "```\nlet a = **b",
@@ -435,6 +446,15 @@ mod tests {
             stream.tail_html()
         );
         assert!(!stream.tail_html().contains("**"));
+        stream.push(" ");
+        assert!(
+            stream.tail_html().contains("<strong>30</strong>")
+                && !stream.tail_html().contains("**"),
+            "{}",
+            stream.tail_html()
+        );
+        // Stopped there, the reply shows what it would have become.
+        assert!(stream.partial_html().contains("<strong>30</strong>"));
     }
 
     #[test]
