@@ -62,8 +62,8 @@ pub fn plain_text(markdown: &str) -> String {
 }
 
 /// Closes the inline markers an unfinished text has left open (`**`, `~~`, a code span), and
-/// drops a trailing lone `*`, `_` or `[` that is about to become something else. Text inside
-/// a fenced code block is left alone (an open fence already renders as code).
+/// drops trailing spaces and a trailing lone `*`, `_` or `[` that is about to become something
+/// else. Text inside a fenced code block is left alone (an open fence already renders as code).
 pub fn heal_unfinished_inline(text: &str) -> std::borrow::Cow<'_, str> {
     let mut in_fence = false;
     let mut paragraph_start = 0;
