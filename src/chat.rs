@@ -1511,7 +1511,7 @@ impl Chat {
 
     /// Queues a finished reply for screen readers, as plain text with the bot's prefix, in a
     /// task after the frame that drew its final HTML: the plain text of a long reply takes a
-    /// while, and the drawing of its last frames does not wait for it. A reset since `generation` (the
+    /// while, and its last frames do not wait for it. A reset since `generation` (the
     /// conversation the reply belongs to) drops it.
     fn announce(
         &self,
@@ -1522,6 +1522,10 @@ impl Chat {
     ) {
         let this = *self;
         dom::next_frame(move || {
+            let current = move || this.generation.try_get_value() == Some(generation);
+            if !current() {
+                return;
+            }
             if reply.html.try_with_untracked(|html| html.settled) == Some(false) {
                 return this.announce(reply, markdown, note, generation); // still drawing
             }
@@ -1529,9 +1533,7 @@ impl Chat {
             // to lay out, even off screen.
             dom::after_ms(0, move || {
                 let text = chat_widget_protocol::markdown::plain_text(&markdown);
-                if this.generation.try_get_value() != Some(generation)
-                    || (text.is_empty() && note.is_none())
-                {
+                if !current() || (text.is_empty() && note.is_none()) {
                     return;
                 }
                 let said = [
