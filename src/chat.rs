@@ -151,7 +151,7 @@ const FRAME_LEAST_BYTES: usize = 2 * 1024;
 
 /// What a reply that has ended draws at once, without waiting for frames: a short reply that
 /// came in one burst (2,000 tokens are about 10 KB) is drawn whole in one task of well under
-/// 50 ms, where a first share of [`FRAME_BYTES`] would add two frames after its last byte.
+/// 50 ms, where shares of [`FRAME_BYTES`] and up would add frames after its last byte.
 const LAST_FRAME_BYTES: usize = 16 * 1024;
 
 /// The work a frame aims at: under the 50 ms of a long task, with room for the browser's own.
