@@ -50,6 +50,9 @@ pub enum AppError {
     /// 403: a publishable key on an endpoint that needs the bot's secret key or the admin token
     /// (analytics, training documents, webhooks).
     SecretKeyRequired,
+    /// 403 `ADMIN_TOKEN_REQUIRED`: a secret key asked for something only the server's admin
+    /// token may do (the text says what).
+    AdminTokenOnly(String),
     /// 413: the body is over the endpoint's limit.
     PayloadTooLarge,
     /// 413 `INVALID_REQUEST`: an uploaded training document is over the size limit; the text
@@ -96,6 +99,7 @@ impl AppError {
             Self::UpstreamBusy { .. } => ErrorCode::RateLimitExceeded,
             Self::PayloadTooLarge => ErrorCode::Other(PAYLOAD_TOO_LARGE.to_owned()),
             Self::SecretKeyRequired => ErrorCode::Other(SECRET_KEY_REQUIRED.to_owned()),
+            Self::AdminTokenOnly(_) => ErrorCode::Other(ADMIN_TOKEN_REQUIRED.to_owned()),
             Self::Http(status) if status.is_server_error() => ErrorCode::Server,
             Self::Http(status) => ErrorCode::Other(http_code(*status)),
         }
@@ -110,7 +114,7 @@ impl AppError {
                 return StatusCode::PAYLOAD_TOO_LARGE
             }
             Self::DocumentNotFound | Self::WebhookNotFound => return StatusCode::NOT_FOUND,
-            Self::SecretKeyRequired => return StatusCode::FORBIDDEN,
+            Self::SecretKeyRequired | Self::AdminTokenOnly(_) => return StatusCode::FORBIDDEN,
             Self::Http(status) => return *status,
             Self::UpstreamTimeout => return StatusCode::GATEWAY_TIMEOUT,
             Self::UpstreamFailed(_) => return StatusCode::BAD_GATEWAY,
@@ -139,7 +143,9 @@ impl AppError {
             Self::RateLimited { .. } => {
                 "Rate limit exceeded. Please wait before sending another message.".to_owned()
             }
-            Self::InvalidRequest(text) | Self::UploadTooLarge(text) => text.clone(),
+            Self::InvalidRequest(text)
+            | Self::UploadTooLarge(text)
+            | Self::AdminTokenOnly(text) => text.clone(),
             Self::DocumentNotFound => "Document not found".to_owned(),
             Self::WebhookNotFound => "Webhook not found".to_owned(),
             Self::Internal(_) => "Internal server error. Please try again later.".to_owned(),
@@ -241,6 +247,9 @@ pub const DOCUMENT_NOT_FOUND: &str = "DOCUMENT_NOT_FOUND";
 
 /// Our code for a publishable key where a secret key is needed (403).
 pub const SECRET_KEY_REQUIRED: &str = "SECRET_KEY_REQUIRED";
+
+/// Our code for a secret key asking for what only the admin token may do (403).
+pub const ADMIN_TOKEN_REQUIRED: &str = "ADMIN_TOKEN_REQUIRED";
 
 /// Our code for a body over the limit (413).
 pub const PAYLOAD_TOO_LARGE: &str = "PAYLOAD_TOO_LARGE";

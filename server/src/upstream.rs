@@ -230,6 +230,10 @@ pub async fn endpoint(
                 ))
             })?;
             let settings = from_json(&value).map_err(AppError::InvalidRequest)?;
+            if !access::is_admin(&state, &headers) {
+                let current = self::settings(&state.store, &bot_id).await?;
+                secret_key_may_set(current.as_ref(), &settings)?;
+            }
             set_settings(&state.store, &bot_id, Some(&settings)).await?;
         } else if method == axum::http::Method::DELETE {
             set_settings(&state.store, &bot_id, None).await?;
@@ -244,6 +248,29 @@ pub async fn endpoint(
         rate_limit,
         result,
     )
+}
+
+/// Whether a bot's secret key may replace `current` with `new`. `apiKeyEnv` names a variable
+/// of the serving process's environment, whose value is sent as the bearer key to the URL:
+/// only the server's admin token may choose which variable goes to which URL (else a bot owner
+/// could have any variable of the server, another bot's upstream key or a database password,
+/// sent to a server of theirs). A secret key may set a URL without a key variable, and change
+/// the model, prompt and sampling of settings whose URL and key variable it keeps.
+fn secret_key_may_set(current: Option<&Settings>, new: &Settings) -> Result<(), AppError> {
+    let Some(name) = &new.key_env else {
+        return Ok(());
+    };
+    let kept = current.is_some_and(|current| {
+        current.key_env.as_deref() == Some(name.as_str()) && current.url == new.url
+    });
+    if kept {
+        return Ok(());
+    }
+    Err(AppError::AdminTokenOnly(
+        "Only the server's admin token may set \"apiKeyEnv\" or change the URL its key is sent \
+         to; with a secret key, leave \"apiKeyEnv\" out or keep both as they are"
+            .to_owned(),
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------

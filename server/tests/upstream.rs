@@ -739,7 +739,20 @@ async fn the_settings_endpoint_takes_the_secret_key_or_the_admin_token_never_a_p
         .expect("read")
         .is_none());
 
-    // The bot's secret key sets them; they are answered with the key's variable by name.
+    // The admin token names the key's variable (a secret key may not: see
+    // `a_secret_key_cannot_send_the_servers_environment_to_a_url_of_its_choice`); the bot's
+    // secret key changes the rest. They are answered with the key's variable by name.
+    let named = server
+        .call_as(
+            ADMIN,
+            Method::PUT,
+            "/v1/bots/demo/upstream",
+            Some(settings.clone()),
+        )
+        .await;
+    assert_eq!(named.status, StatusCode::OK, "{}", named.body);
+    let mut settings = settings;
+    settings["systemPrompt"] = json!("Be very brief.");
     let put = server
         .call_as(
             &secret,
@@ -752,6 +765,7 @@ async fn the_settings_endpoint_takes_the_secret_key_or_the_admin_token_never_a_p
     assert_eq!(put.json()["upstream"]["model"], "echo");
     assert_eq!(put.json()["upstream"]["apiKeyEnv"], KEY_ENV);
     assert_eq!(put.json()["upstream"]["maxTokens"], 100);
+    assert_eq!(put.json()["upstream"]["systemPrompt"], "Be very brief.");
     assert!(!put.body.contains(KEY));
     let reply = server
         .chat(json!({"message": "Are you a model?", "stream": false}))
@@ -797,6 +811,77 @@ async fn the_settings_endpoint_takes_the_secret_key_or_the_admin_token_never_a_p
     assert!(reply.json()["data"]["response"]
         .as_str()
         .is_some_and(|r| r.contains("working days")));
+}
+
+/// `apiKeyEnv` names a variable of the server's environment whose value goes to the URL as the
+/// bearer key: a bot owner with a secret key must not choose which variable goes where, or a
+/// PUT with its own URL and `"apiKeyEnv": "DATABASE_PASSWORD"` (or another bot's upstream key)
+/// hands the server's secrets to the owner's server with the next chat message.
+#[tokio::test]
+async fn a_secret_key_cannot_send_the_servers_environment_to_a_url_of_its_choice() {
+    const OPERATOR_ENV: &str = "CHAT_TEST_OPERATOR_ONLY_SECRET";
+    const OPERATOR_SECRET: &str = "operator-only-secret-9876543210";
+    std::env::set_var(OPERATOR_ENV, OPERATOR_SECRET);
+    let server = Server::with_model("echo").await;
+    upstream::set_settings(&server.state.store, DEMO_BOT_ID, None)
+        .await
+        .expect("no upstream yet");
+    let secret = server
+        .state
+        .store
+        .create_secret_key(DEMO_BOT_ID)
+        .await
+        .expect("a secret key");
+    // The fake stands for the bot owner's own server.
+    let attack = json!({"url": server.fake.url(), "model": "echo", "apiKeyEnv": OPERATOR_ENV});
+    let put = server
+        .call_as(&secret, Method::PUT, "/v1/bots/demo/upstream", Some(attack))
+        .await;
+    assert_eq!(put.status, StatusCode::FORBIDDEN, "{}", put.body);
+    assert_eq!(put.json()["error"]["code"], "ADMIN_TOKEN_REQUIRED");
+    assert!(upstream::settings(&server.state.store, DEMO_BOT_ID)
+        .await
+        .expect("read")
+        .is_none());
+
+    // Settings the admin made with a key: a secret key cannot send that key elsewhere either.
+    let admin = json!({"url": server.fake.url(), "model": "echo", "apiKeyEnv": KEY_ENV});
+    let put = server
+        .call_as(ADMIN, Method::PUT, "/v1/bots/demo/upstream", Some(admin))
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+    for attack in [
+        json!({"url": server.fake.url(), "model": "echo", "apiKeyEnv": OPERATOR_ENV}),
+        json!({"url": "http://127.0.0.1:9/v1", "model": "echo", "apiKeyEnv": KEY_ENV}),
+    ] {
+        let put = server
+            .call_as(&secret, Method::PUT, "/v1/bots/demo/upstream", Some(attack))
+            .await;
+        assert_eq!(put.status, StatusCode::FORBIDDEN, "{}", put.body);
+        assert_eq!(put.json()["error"]["code"], "ADMIN_TOKEN_REQUIRED");
+    }
+    let kept = upstream::settings(&server.state.store, DEMO_BOT_ID)
+        .await
+        .expect("read")
+        .expect("kept");
+    assert_eq!(kept.key_env.as_deref(), Some(KEY_ENV));
+    assert_eq!(kept.url, server.fake.url());
+
+    // The chat sends only the variable the admin chose.
+    let reply = server
+        .chat(json!({"message": "Who gets the key?", "stream": false}))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let log = server.fake.log().await;
+    assert!(!log.to_string().contains(OPERATOR_SECRET), "{log}");
+
+    // A secret key still sets a URL of its own without a key variable.
+    let own = json!({"url": server.fake.url(), "model": "echo"});
+    let put = server
+        .call_as(&secret, Method::PUT, "/v1/bots/demo/upstream", Some(own))
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+    assert_eq!(put.json()["upstream"]["apiKeyEnv"], Value::Null);
 }
 
 /// A chataibot answer whose model keeps failing is tried a few times, then the visitor gets an
