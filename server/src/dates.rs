@@ -93,7 +93,12 @@ pub fn parse_iso8601(text: &str) -> Option<Instant> {
         (clock, 0)
     } else if let Some(at) = time.rfind(['+', '-']) {
         let (h, m) = time[at + 1..].split_once(':')?;
-        let minutes = digits::<i64>(h)? * 60 + digits::<i64>(m)?;
+        let (h, m): (i64, i64) = (digits(h)?, digits(m)?);
+        // Real offsets are within a day (and a bigger one would overflow the sums below).
+        if h > 23 || m > 59 {
+            return None;
+        }
+        let minutes = h * 60 + m;
         let sign = if time[at..].starts_with('-') { -1 } else { 1 };
         (&time[..at], sign * minutes * 60_000)
     } else {

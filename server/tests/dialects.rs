@@ -732,6 +732,19 @@ async fn the_bot_owner_reads_analytics_computed_from_the_conversations() {
         jelytech::analytics_path(DEMO_BOT_ID, Some("last week"), None, &[]),
         jelytech::analytics_path(DEMO_BOT_ID, None, None, &["mood"]),
         jelytech::analytics_path(DEMO_BOT_ID, Some("2025-02-01"), Some("2025-01-01"), &[]),
+        // An offset no zone has, large enough to overflow the milliseconds.
+        jelytech::analytics_path(
+            DEMO_BOT_ID,
+            Some("2025-01-10T00:00:00+99999999999999999:00"),
+            None,
+            &[],
+        ),
+        jelytech::analytics_path(
+            DEMO_BOT_ID,
+            None,
+            Some("2025-01-10T00:00-00:9999999999999"),
+            &[],
+        ),
     ] {
         let refused = server.send_get(&secret, &path).await;
         assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{path}");
