@@ -9,6 +9,7 @@
 //! section is cut at paragraph ends into passages of at most [`MAX_PASSAGE_CHARS`].
 
 use std::fmt;
+use std::time::Duration;
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -138,23 +139,121 @@ pub fn passages(kind: Kind, bytes: &[u8], title: &str) -> Result<Vec<Passage>, U
     Ok(passages)
 }
 
-#[cfg(feature = "pdf")]
+/// The argument that makes the binary extract a PDF's text, from stdin to stdout
+/// ([`pdf_text_here`]), for a serving process that isolates extraction
+/// ([`extract_pdfs_with`]).
+pub const EXTRACT_PDF_ARG: &str = "__extract-pdf";
+
+/// How long an isolated extraction may take.
+pub const PDF_EXTRACTION_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The most text an isolated extraction may give (a small PDF of compressed streams can
+/// inflate to far more).
+pub const MAX_PDF_TEXT_BYTES: usize = 32 * 1024 * 1024;
+
+static PDF_EXTRACTOR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
+/// Extracts PDF text in a child process from now on: `program` run with [`EXTRACT_PDF_ARG`]
+/// (the binary sets itself). The extractor panics on some broken files and recurses without
+/// end on others (a page that is its own parent): in a child that kills the child, and the
+/// upload is refused as corrupt; in this process a stack overflow, or any panic under the
+/// release profile's `panic = "abort"`, would take the whole server down. Without it (the
+/// library in tests) extraction runs in this process.
+pub fn extract_pdfs_with(program: std::path::PathBuf) {
+    let _ = PDF_EXTRACTOR.set(program);
+}
+
 fn pdf_text(bytes: &[u8]) -> Result<String, Unreadable> {
     if !bytes.starts_with(b"%PDF-") {
         return Err(Unreadable("The file is not a PDF document".to_owned()));
     }
-    let corrupt = || Unreadable("The PDF file is corrupt or unreadable".to_owned());
-    // The extractor panics on some broken files: that is a corrupt upload, not a crash.
-    std::panic::catch_unwind(|| pdf_extract::extract_text_from_mem(bytes))
-        .map_err(|_| corrupt())?
-        .map_err(|_| corrupt())
+    match PDF_EXTRACTOR.get() {
+        Some(program) => pdf_text_in_child(program, bytes),
+        None => pdf_text_here(bytes),
+    }
 }
 
+fn corrupt_pdf() -> Unreadable {
+    Unreadable("The PDF file is corrupt or unreadable".to_owned())
+}
+
+/// A PDF's text, extracted in this process.
+#[cfg(feature = "pdf")]
+pub fn pdf_text_here(bytes: &[u8]) -> Result<String, Unreadable> {
+    // The extractor panics on some broken files: that is a corrupt upload, not a crash.
+    std::panic::catch_unwind(|| pdf_extract::extract_text_from_mem(bytes))
+        .map_err(|_| corrupt_pdf())?
+        .map_err(|_| corrupt_pdf())
+}
+
+/// A PDF's text, extracted in this process.
 #[cfg(not(feature = "pdf"))]
-fn pdf_text(_: &[u8]) -> Result<String, Unreadable> {
+pub fn pdf_text_here(_: &[u8]) -> Result<String, Unreadable> {
     Err(Unreadable(
         "This server was built without PDF support (the `pdf` feature)".to_owned(),
     ))
+}
+
+/// A PDF's text from `program` run with [`EXTRACT_PDF_ARG`]: the file on its stdin, the text
+/// on its stdout, success as its exit status; killed after [`PDF_EXTRACTION_TIMEOUT`] or past
+/// [`MAX_PDF_TEXT_BYTES`] of text. Blocking: call it off the async threads.
+fn pdf_text_in_child(program: &std::path::Path, bytes: &[u8]) -> Result<String, Unreadable> {
+    use std::io::{Read, Write};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(program)
+        .arg(EXTRACT_PDF_ARG)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|err| {
+            tracing::error!(error = %err, "cannot start the PDF extractor");
+            Unreadable("PDF text extraction is not available right now".to_owned())
+        })?;
+    let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(corrupt_pdf());
+    };
+    let input = bytes.to_vec();
+    // A child that stops reading must not block us: the file goes in from a thread of its own.
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let reader = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        let limit = u64::try_from(MAX_PDF_TEXT_BYTES).unwrap_or(u64::MAX) + 1;
+        let _ = stdout.take(limit).read_to_end(&mut text);
+        text
+    });
+    let mut deadline = std::time::Instant::now() + PDF_EXTRACTION_TIMEOUT;
+    let mut output_ended = false;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if std::time::Instant::now() < deadline => {
+                if !output_ended && reader.is_finished() {
+                    // Its output ended (or passed the limit): a moment to exit, no more.
+                    output_ended = true;
+                    deadline = deadline.min(std::time::Instant::now() + Duration::from_secs(1));
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Ok(None) | Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+        }
+    };
+    let _ = writer.join();
+    let text = reader.join().unwrap_or_default();
+    match status {
+        Some(status) if status.success() && text.len() <= MAX_PDF_TEXT_BYTES => {
+            String::from_utf8(text).map_err(|_| corrupt_pdf())
+        }
+        _ => Err(corrupt_pdf()),
+    }
 }
 
 /// A Markdown text's passages: its sections ([`faq::sections`]), long ones cut up.

@@ -9,9 +9,17 @@ use std::time::Duration;
 use chat_widget_server::cli::{self, BotCommand, BotTarget, Command, ServeOptions, WebhookAction};
 use chat_widget_server::serve::{self as connections, ConnectionLimits};
 use chat_widget_server::store::{Bot, StoreOptions, DEMO_BOT_ID};
-use chat_widget_server::{app, AppState, Store};
+use chat_widget_server::{app, documents, AppState, Store};
 
 fn main() -> ExitCode {
+    if std::env::args().nth(1).as_deref() == Some(documents::EXTRACT_PDF_ARG) {
+        return extract_pdf();
+    }
+    // PDFs are read in a child process: a file the extractor crashes on kills only the child.
+    match std::env::current_exe() {
+        Ok(program) => documents::extract_pdfs_with(program),
+        Err(err) => eprintln!("chat-widget-server: PDFs are read in this process ({err})"),
+    }
     let command = cli::parse(std::env::args().skip(1));
     let log_format = match &command {
         Ok(Command::Serve(options)) => options.log_format,
@@ -33,6 +41,23 @@ fn main() -> ExitCode {
             tracing::error!("chat-widget-server: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The PDF extractor's child process ([`documents::EXTRACT_PDF_ARG`]): a PDF on stdin, its
+/// text on stdout.
+fn extract_pdf() -> ExitCode {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    if std::io::stdin().read_to_end(&mut bytes).is_err() {
+        return ExitCode::FAILURE;
+    }
+    match documents::pdf_text_here(&bytes) {
+        Ok(text) => match std::io::stdout().write_all(text.as_bytes()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(_) => ExitCode::FAILURE,
+        },
+        Err(_) => ExitCode::FAILURE,
     }
 }
 

@@ -424,3 +424,75 @@ fn help_and_bad_arguments() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("unknown option --port"));
 }
+
+/// A small valid PDF whose one page is its own parent: `pdf-extract` looks up the page's
+/// inherited resources through `/Parent` without end, overflowing its stack, which aborts the
+/// process it runs in whatever the panic strategy.
+fn self_parented_pdf() -> String {
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 3 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+        "<< /Length 35 >>\nstream\nBT /F1 12 Tf 72 712 Td (Hi) Tj ET\nendstream",
+    ];
+    let mut pdf = "%PDF-1.4\n".to_owned();
+    let mut offsets = Vec::new();
+    for (n, object) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.push_str(&format!("{} 0 obj\n{object}\nendobj\n", n + 1));
+    }
+    let xref = pdf.len();
+    pdf.push_str(&format!(
+        "xref\n0 {}\n0000000000 65535 f \n",
+        objects.len() + 1
+    ));
+    for offset in offsets {
+        pdf.push_str(&format!("{offset:010} 00000 n \n"));
+    }
+    pdf.push_str(&format!(
+        "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+        objects.len() + 1
+    ));
+    pdf
+}
+
+#[test]
+fn a_pdf_that_crashes_the_extractor_is_refused_and_the_server_keeps_serving() {
+    let dir = TempDir::new("pdf-crash");
+    let server = start_with(&dir.0, &["--admin-token", "pdf-admin-token"]);
+    let boundary = "chatwidgetboundary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"loop.pdf\"\r\n\
+         Content-Type: application/pdf\r\n\r\n{}\r\n--{boundary}--\r\n",
+        self_parented_pdf()
+    );
+    let content_type = format!("multipart/form-data; boundary={boundary}");
+    let (status, reply) = http(
+        &server.addr,
+        "POST",
+        "/v1/bots/demo/train",
+        &[
+            ("Authorization", "Bearer pdf-admin-token"),
+            ("Content-Type", &content_type),
+        ],
+        &body,
+    );
+    assert_eq!(status, 400, "{reply}");
+    assert!(reply.contains("corrupt"), "{reply}");
+    // Still serving.
+    assert_eq!(
+        http(&server.addr, "GET", "/healthz", &[], ""),
+        (200, "ok".to_owned())
+    );
+    let (status, reply) = say(&server, "where is my order");
+    assert_eq!(status, 200, "{reply}");
+
+    // The admin command refuses it the same way (and says why) rather than crashing.
+    let file = dir.0.join("loop.pdf");
+    std::fs::write(&file, self_parented_pdf()).expect("write the PDF");
+    let data = dir.0.to_string_lossy().into_owned();
+    let file = file.to_string_lossy().into_owned();
+    let (ok, _, stderr) = admin(&["--data-dir", &data, "--bot", "demo", "--train", &file]);
+    assert!(!ok);
+    assert!(stderr.contains("corrupt"), "{stderr}");
+}
