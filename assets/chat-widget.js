@@ -27,6 +27,10 @@
   var fallbackApiUrl = new URL(script.src).origin;
   var started = Date.now();
   var METHODS = ['open', 'close', 'toggle', 'send', 'reset', 'identify', 'logout', 'setContext'];
+  // The settings (src/config.rs reads them, preload is the loader's): a change to one of these
+  // attributes after the widget started restarts it with the new settings (`restart`).
+  var SETTINGS = ('bot-id api-url api-key position primary-color greeting greeting-delay bot-name avatar-url ' +
+    'launcher-icon theme offset-x offset-y z-index stream reply-timeout dialect user-id modal preload locale lang language').split(' ');
   // Calls that show the widget, so it must be loaded for them.
   var WAKING = { open: 1, toggle: 1, send: 1 };
   // Event names: ours ("message-received"), with or without the "chat-widget:" prefix, and
@@ -300,10 +304,13 @@
   /** Gives `host` the widget API. Until the widget is mounted, calls are queued. */
   function equip(host) {
     if (host.__chatWidget) return host.__chatWidget;
-    var state = { widget: null, queue: [], listeners: [], settings: null, loading: false, openWhenReady: false };
+    var state = { widget: null, queue: [], listeners: [], settings: null, loading: false, openWhenReady: false, kept: {} };
     host.__chatWidget = state;
     METHODS.forEach(function (method) {
       host[method] = function () {
+        // Who the visitor is and the page's context outlive a restart; logout forgets them.
+        if (method === 'identify' || method === 'setContext') state.kept[method] = arguments;
+        if (method === 'logout') state.kept = {};
         if (state.widget) return state.widget[method].apply(state.widget, arguments);
         var call = [method, arguments];
         state.queue.push(call);
@@ -391,9 +398,12 @@
     var state = equip(host);
     if (state.widget || state.loading || !state.settings) return;
     state.loading = true;
-    loadModule(dialect(state.settings))
+    var name = dialect(state.settings);
+    loadModule(name)
       .then(function (module) {
         state.loading = false;
+        // The settings changed to another dialect while this one loaded.
+        if (name !== dialect(state.settings)) return activate(host);
         state.module = module;
         mountLoaded(host);
       })
@@ -446,6 +456,32 @@
     }
   }
 
+  /** Starts `host`'s widget again with the settings `read()` gives, once however many
+   * attributes changed, when they differ from the ones it runs with. A reply on its way is
+   * waited for first. The conversation and the draft come back from storage as after a
+   * reload, the panel stays open if it was, and what identify() and setContext() attached is
+   * attached again. */
+  function restart(host, read) {
+    var state = equip(host);
+    if (!state.settings || state.restarting) return;
+    state.restarting = true;
+    setTimeout(function attempt() {
+      if (state.widget && state.widget.isBusy()) return setTimeout(attempt, 250);
+      state.restarting = false;
+      var s = read();
+      if (!host.isConnected || JSON.stringify(s) === JSON.stringify(state.settings)) return;
+      var loaded = !!state.widget;
+      if (loaded && state.widget.isOpen()) state.openWhenReady = true;
+      unmount(host);
+      if (host.shadowRoot) host.shadowRoot.replaceChildren();
+      state.module = null;
+      var kept = state.kept;
+      Object.keys(kept).forEach(function (method) { state.queue.unshift([method, kept[method]]); });
+      prepare(host, s);
+      if (loaded) activate(host);
+    }, 0);
+  }
+
   // The <chat-widget> element: attributes mirror the data-* settings (bot-id, api-url, ...).
   // A page whose customElements.define throws (patched, or a polyfill) still gets the script
   // tag's widget, which needs no custom element.
@@ -454,17 +490,27 @@
   } catch (error) {
     console.warn('chat-widget: <chat-widget> is not available on this page (' + describe(error) + '); the script tag works without it');
   }
+  function elementSettings(element) {
+    var entries = [];
+    for (var i = 0; i < element.attributes.length; i++) entries.push([element.attributes[i].name, element.attributes[i].value]);
+    return readSettings(entries);
+  }
   function defineElement() {
     window.customElements.define(
       'chat-widget',
       class extends HTMLElement {
+        static get observedAttributes() {
+          return SETTINGS;
+        }
         connectedCallback() {
           var state = equip(this);
           if (state.widget) return;
-          var entries = [];
-          for (var i = 0; i < this.attributes.length; i++) entries.push([this.attributes[i].name, this.attributes[i].value]);
           // Put back after removal, it is drawn again and loads (from cache) when needed.
-          prepare(this, readSettings(entries));
+          prepare(this, elementSettings(this));
+        }
+        attributeChangedCallback() {
+          var host = this;
+          restart(host, function () { return elementSettings(host); });
         }
         disconnectedCallback() {
           var host = this;
@@ -479,7 +525,10 @@
 
   // The script tag's own widget, when it names a bot.
   var scriptHost = null;
-  var settings = readSettings(Object.keys(script.dataset).map(function (key) { return [key, script.dataset[key]]; }));
+  function scriptSettings() {
+    return readSettings(Object.keys(script.dataset).map(function (key) { return [key, script.dataset[key]]; }));
+  }
+  var settings = scriptSettings();
   function startScriptWidget() {
     scriptHost = document.createElement('div');
     scriptHost.setAttribute('data-chat-widget', settings['bot-id']);
@@ -487,6 +536,13 @@
     document.body.appendChild(scriptHost);
     flushGlobal();
     prepare(scriptHost, settings);
+    // The tag's data-* settings can change later too (a single-page app that signs a user in).
+    if (window.MutationObserver) {
+      new MutationObserver(function () { restart(scriptHost, scriptSettings); }).observe(script, {
+        attributes: true,
+        attributeFilter: SETTINGS.map(function (name) { return 'data-' + name; })
+      });
+    }
   }
 
   // window.ChatWidget drives the script tag's widget, or else the page's first <chat-widget>.

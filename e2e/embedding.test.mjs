@@ -193,6 +193,57 @@ test('two <chat-widget> elements for two bots keep separate state and storage', 
   assert.deepEqual(page.consoleErrors, []);
 });
 
+test('changing a <chat-widget> attribute restarts it with the new settings, keeping the conversation, the draft and the identity', async (t) => {
+  const page = await newPage(browser);
+  t.after(() => page.context().close());
+  const chat = recordChat(page);
+  await page.goto(`${pages.url}/pages/elements.html`);
+  const support = '#support';
+  await page.locator(`${support} .cw-launcher`).waitFor();
+  await page.evaluate(() => {
+    const element = document.getElementById('support');
+    element.identify({ userId: 'user_42' });
+    element.send('Where is my order?');
+  });
+  await page.locator(`${support} .cw-msg--streaming`).waitFor();
+  await page.locator(`${support} .cw-input`).fill('half-typed');
+  const colour = () => page.locator(`${support} .cw-launcher`).evaluate((el) => getComputedStyle(el).backgroundColor);
+  const before = await colour();
+  assert.equal(await page.locator(`${support} .cw-root`).evaluate((el) => el.classList.contains('cw-root--dark')), true);
+
+  // Two attributes changed in one go, while the reply streams in: one restart, with both,
+  // once the reply is complete (it is not cut off).
+  await page.evaluate(() => {
+    const element = document.getElementById('support');
+    element.setAttribute('theme', 'light');
+    element.setAttribute('primary-color', '#b45309');
+  });
+  await waitFor(async () => (await page.locator(`${support} .cw-root--light`).count()) === 1, 'the light theme');
+  await waitFor(async () => (await colour()) !== before, 'the new colour on the launcher');
+  await page.locator(`${support} .cw-panel`).waitFor();
+  assert.match(await page.locator(`${support} .cw-msg--visitor`).first().innerText(), /Where is my order/);
+  assert.equal(await page.locator(`${support} .cw-msg--bot:not(.cw-msg--greeting)`).count(), 1, 'the reply is still there');
+  assert.equal(await page.locator(`${support} .cw-status`).count(), 0, 'and it was not cut off');
+  assert.equal(chat.length, 1, 'nothing was sent twice');
+  assert.equal(await page.locator(`${support} .cw-input`).inputValue(), 'half-typed', 'the draft is kept');
+
+  // Another bot: the next message goes to it, still with the visitor's identity.
+  await page.evaluate(({ id, key }) => {
+    const element = document.getElementById('support');
+    element.setAttribute('api-key', key);
+    element.setAttribute('bot-id', id);
+  }, bot2);
+  await waitFor(async () => (await page.locator(`${support} .cw-msg--visitor`).count()) === 0, 'the other bot\'s (empty) conversation');
+  await page.evaluate(() => document.getElementById('support').send('Do you have gift cards?'));
+  await finishedReplies(page, 1, support);
+  const last = chat[chat.length - 1];
+  assert.match(last.url, /\/chatbots\/sales\//);
+  assert.equal(last.status, 200);
+  assert.equal(last.sent.metadata?.userId, 'user_42');
+  await page.screenshot({ path: join(artifacts, 'attribute-change.png') });
+  assert.deepEqual(page.consoleErrors, []);
+});
+
 test('a React app renders <chat-widget> and hears its events', async (t) => {
   const page = await newPage(browser);
   t.after(() => page.context().close());
@@ -336,5 +387,11 @@ test('in Hebrew the widget reads right to left, and switching data-locale switch
     assert.equal(await launcher.getAttribute('aria-label'), label, next);
     assert.equal(await page.locator('.cw-root').getAttribute('lang'), next);
   }
+  // A single-page app switches the language on the tag itself, without a reload.
+  await page.evaluate(() => { document.querySelector('script[data-bot-id]').dataset.locale = 'fr'; });
+  await waitFor(async () => (await launcher.getAttribute('aria-label')) === 'Ouvrir le chat', 'the launcher in French');
+  await launcher.click();
+  await page.locator('.cw-panel').waitFor();
+  assert.equal(await page.locator('.cw-root').getAttribute('lang'), 'fr');
   assert.deepEqual(page.consoleErrors, []);
 });

@@ -131,7 +131,7 @@ export function recordChat(page) {
   page.on('response', async (response) => {
     const request = response.request();
     if (request.method() !== 'POST' || !request.url().includes('/api/v1/chatbots/')) return;
-    const exchange = { sent: request.postDataJSON(), status: response.status(), received: null };
+    const exchange = { url: request.url(), sent: request.postDataJSON(), status: response.status(), received: null };
     exchanges.push(exchange);
     try {
       const text = await response.text();

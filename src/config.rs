@@ -366,6 +366,8 @@ impl WidgetConfig {
     {
         let mut config = Self::default().api_url(fallback_api_url);
         let mut warnings = Vec::new();
+        // A new setting also goes in the loader's SETTINGS (assets/chat-widget.js), which
+        // restarts a widget when one changes.
         for (name, value) in settings {
             let (name, value) = (normalize_setting_name(name.as_ref()), value.as_ref());
             match name.as_str() {
@@ -555,6 +557,35 @@ mod tests {
     use super::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    /// The loader restarts a widget when one of its `SETTINGS` attributes changes: each name
+    /// there is a setting this reads (`preload` is the loader's own), and a name that is not
+    /// one does nothing.
+    #[test]
+    fn the_loader_watches_the_settings_this_reads() {
+        let loader = include_str!("../assets/chat-widget.js");
+        let list = loader
+            .split("var SETTINGS = (")
+            .nth(1)
+            .and_then(|rest| rest.split(").split(").next())
+            .expect("the loader's SETTINGS list");
+        let names: Vec<&str> = list
+            .split('\'')
+            .skip(1)
+            .step_by(2)
+            .flat_map(str::split_whitespace)
+            .collect();
+        assert!(names.len() > 20, "{names:?}");
+        let read = |name: &str| {
+            WidgetConfig::from_settings([("bot-id", "b"), (name, "9x")], "https://x.test").unwrap()
+        };
+        let unchanged = read("bot-id-typo");
+        assert!(unchanged.1.is_empty());
+        for name in names.into_iter().filter(|name| *name != "preload") {
+            let (config, warnings) = read(name);
+            assert!(config != unchanged.0 || !warnings.is_empty(), "{name}");
+        }
+    }
 
     #[test]
     fn reads_every_script_tag_setting_in_any_spelling() {

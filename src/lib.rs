@@ -81,6 +81,13 @@ impl MountedWidget {
         self.controls.open.try_get_untracked().unwrap_or(false)
     }
 
+    /// Whether a message is on its way or its reply is arriving (the loader waits for it to
+    /// settle before it restarts the widget with changed settings).
+    #[wasm_bindgen(js_name = isBusy)]
+    pub fn is_busy(&self) -> bool {
+        self.controls.chat.busy.try_get_untracked().unwrap_or(false)
+    }
+
     /// Sends `text` as the visitor (and opens the panel so they see it). While a reply is
     /// arriving, a countdown runs or the browser is offline, it waits its turn: messages go out
     /// in order. Returns a Promise of `{ delivered: true }` once the server took it, or
