@@ -531,14 +531,17 @@
   var settings = scriptSettings();
   function startScriptWidget() {
     scriptHost = document.createElement('div');
-    scriptHost.setAttribute('data-chat-widget', settings['bot-id']);
+    scriptHost.setAttribute('data-chat-widget', String(settings['bot-id']).trim());
     equip(scriptHost);
     document.body.appendChild(scriptHost);
     flushGlobal();
     prepare(scriptHost, settings);
     // The tag's data-* settings can change later too (a single-page app that signs a user in).
     if (window.MutationObserver) {
-      new MutationObserver(function () { restart(scriptHost, scriptSettings); }).observe(script, {
+      new MutationObserver(function () {
+        scriptHost.setAttribute('data-chat-widget', String(scriptSettings()['bot-id'] || '').trim());
+        restart(scriptHost, scriptSettings);
+      }).observe(script, {
         attributes: true,
         attributeFilter: SETTINGS.map(function (name) { return 'data-' + name; })
       });
@@ -567,9 +570,21 @@
       return method === 'on' || method === 'off' ? api : promised(call);
     };
   });
-  window.ChatWidget = api;
+  // The script on a page twice (a theme and a tag manager both add it): the first one's
+  // window.ChatWidget stays, and a second tag for the same bot draws no second launcher.
+  var earlier = window.ChatWidget && window.ChatWidget.loader === 'chat-widget';
+  if (!earlier) window.ChatWidget = api;
+  api.loader = 'chat-widget';
 
   function start() {
+    var bot = String(settings['bot-id'] || '').trim();
+    var hosts = document.querySelectorAll('[data-chat-widget]');
+    for (var i = 0; bot && i < hosts.length; i++) {
+      if (hosts[i].getAttribute('data-chat-widget') === bot) {
+        console.warn('chat-widget: a second chat-widget.js tag for bot "' + bot + '" is ignored (the page already has one)');
+        return;
+      }
+    }
     if (settings['bot-id']) startScriptWidget();
     else if (globalQueue.length) setTimeout(flushGlobal, 0);
   }

@@ -244,6 +244,25 @@ test('changing a <chat-widget> attribute restarts it with the new settings, keep
   assert.deepEqual(page.consoleErrors, []);
 });
 
+test('the script tag pasted twice gives one widget, which window.ChatWidget drives', async (t) => {
+  const page = await newPage(browser);
+  t.after(() => page.context().close());
+  const chat = recordChat(page);
+  const warnings = [];
+  page.on('console', (message) => message.type() === 'warning' && warnings.push(message.text()));
+  await page.goto(`${pages.url}/pages/twice.html`);
+  await page.locator('.cw-launcher').waitFor();
+  await page.waitForLoadState('load');
+  await page.waitForTimeout(300);
+  assert.equal(await page.locator('.cw-launcher').count(), 1, 'one launcher');
+  assert.ok(warnings.some((text) => /second chat-widget\.js tag/.test(text)), warnings.join('\n'));
+  await page.evaluate(() => window.ChatWidget.send('Where is my order?'));
+  await finishedReplies(page, 1);
+  assert.equal(await page.locator('.cw-msg--visitor').count(), 1);
+  assert.equal(chat.length, 1, 'sent once');
+  assert.deepEqual(page.consoleErrors, []);
+});
+
 test('a React app renders <chat-widget> and hears its events', async (t) => {
   const page = await newPage(browser);
   t.after(() => page.context().close());
