@@ -88,6 +88,22 @@ test('on a 390x844 phone the panel fills the screen too', async (t) => {
   await page.screenshot({ path: join(artifacts, 'phone-390x844.png') });
 });
 
+test('on a phone held sideways (844x390) the panel fills the screen and is modal too', async (t) => {
+  const page = await newPage(browser, phone(844, 390));
+  t.after(() => page.context().close());
+  await page.goto(server.url + '/');
+  await page.locator('.cw-launcher').tap();
+  const panel = page.locator('.cw-panel');
+  await panel.waitFor();
+  assert.deepEqual(await panel.boundingBox(), { x: 0, y: 0, width: 844, height: 390 }, 'the header is on screen');
+  assert.equal(await panel.getAttribute('aria-modal'), 'true');
+  await page.locator('.cw-input').fill('Can I return shoes?');
+  await page.locator('.cw-input').press('Enter');
+  await page.locator('.cw-actions').waitFor();
+  assert.ok((await page.locator('.cw-input').boundingBox()).y + 40 <= 390, 'the input on screen');
+  await page.screenshot({ path: join(artifacts, 'phone-844x390.png') });
+});
+
 test('on a desktop the panel is not modal: Tab can leave it for the page', async (t) => {
   const page = await newPage(browser);
   t.after(() => page.context().close());

@@ -316,9 +316,10 @@ pub fn media_matches(query: &str) -> bool {
         .is_some_and(|m| m.matches())
 }
 
-/// Phones: the open panel covers the screen and is modal.
+/// Phones, upright or sideways: the open panel covers the screen and is modal (widget.css has
+/// the same query).
 pub fn is_small_screen() -> bool {
-    media_matches("(max-width: 480px)")
+    media_matches("(max-width: 480px), (max-height: 480px)")
 }
 
 /// Touch screens: no autofocus (it would pop the on-screen keyboard up uninvited).
