@@ -106,28 +106,26 @@ pub struct Passage {
 }
 
 /// The passages of an uploaded file, or why it has none. CPU-bound (a PDF can take a while):
-/// call it off the async threads. A PDF the extractor panics on is reported as corrupt.
+/// call it off the async threads. HTML and PDF text is extracted in a child process when the
+/// binary set one up ([`extract_in_child_processes`]); a file the extractor fails on, crashes
+/// on or takes too long with is reported as unreadable.
 pub fn passages(kind: Kind, bytes: &[u8], title: &str) -> Result<Vec<Passage>, Unreadable> {
     if bytes.is_empty() {
         return Err(Unreadable("The file is empty".to_owned()));
     }
     let text = match kind {
-        Kind::Markdown | Kind::Text | Kind::Html => {
-            let text = std::str::from_utf8(bytes).map_err(|err| {
-                Unreadable(format!(
-                    "The file is not UTF-8 text (invalid byte at offset {})",
-                    err.valid_up_to()
-                ))
-            })?;
-            let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        Kind::Markdown | Kind::Text => utf8_text(bytes)?.to_owned(),
+        Kind::Html | Kind::Pdf => {
             if kind == Kind::Html {
-                html2text::from_read(text.as_bytes(), 120)
-                    .map_err(|err| Unreadable(format!("The HTML file cannot be read: {err}")))?
-            } else {
-                text.to_owned()
+                utf8_text(bytes)?;
+            } else if !bytes.starts_with(b"%PDF-") {
+                return Err(Unreadable("The file is not a PDF document".to_owned()));
+            }
+            match EXTRACTOR.get() {
+                Some((program, timeout)) => text_in_child(program, *timeout, kind, bytes)?,
+                None => extracted_text(kind, bytes)?,
             }
         }
-        Kind::Pdf => pdf_text(bytes)?,
     };
     let passages = match kind {
         Kind::Markdown | Kind::Html => markdown_passages(&text, title),
@@ -139,81 +137,123 @@ pub fn passages(kind: Kind, bytes: &[u8], title: &str) -> Result<Vec<Passage>, U
     Ok(passages)
 }
 
-/// The argument that makes the binary extract a PDF's text, from stdin to stdout
-/// ([`pdf_text_here`]), for a serving process that isolates extraction
-/// ([`extract_pdfs_with`]).
-pub const EXTRACT_PDF_ARG: &str = "__extract-pdf";
+/// A text file's text, without a byte order mark.
+fn utf8_text(bytes: &[u8]) -> Result<&str, Unreadable> {
+    let text = std::str::from_utf8(bytes).map_err(|err| {
+        Unreadable(format!(
+            "The file is not UTF-8 text (invalid byte at offset {})",
+            err.valid_up_to()
+        ))
+    })?;
+    Ok(text.strip_prefix('\u{feff}').unwrap_or(text))
+}
 
-/// How long an isolated extraction may take.
-pub const PDF_EXTRACTION_TIMEOUT: Duration = Duration::from_secs(60);
+/// The argument that makes the binary extract an HTML or PDF file's text
+/// ([`extracted_text`]): `__extract-text html|pdf`, the file on stdin, the text on stdout
+/// (exit status 0), or why not (exit status [`EXTRACT_REFUSED`]).
+pub const EXTRACT_ARG: &str = "__extract-text";
+
+/// The extractor's exit status for a file it cannot read; its stdout says why.
+pub const EXTRACT_REFUSED: u8 = 3;
+
+/// How long an isolated extraction may take in the binary.
+pub const EXTRACTION_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The most text an isolated extraction may give (a small PDF of compressed streams can
 /// inflate to far more).
-pub const MAX_PDF_TEXT_BYTES: usize = 32 * 1024 * 1024;
+pub const MAX_EXTRACTED_TEXT_BYTES: usize = 32 * 1024 * 1024;
 
-static PDF_EXTRACTOR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+static EXTRACTOR: std::sync::OnceLock<(std::path::PathBuf, Duration)> = std::sync::OnceLock::new();
 
-/// Extracts PDF text in a child process from now on: `program` run with [`EXTRACT_PDF_ARG`]
-/// (the binary sets itself). The extractor panics on some broken files and recurses without
-/// end on others (a page that is its own parent): in a child that kills the child, and the
-/// upload is refused as corrupt; in this process a stack overflow, or any panic under the
-/// release profile's `panic = "abort"`, would take the whole server down. Without it (the
-/// library in tests) extraction runs in this process.
-pub fn extract_pdfs_with(program: std::path::PathBuf) {
-    let _ = PDF_EXTRACTOR.set(program);
+/// Extracts HTML and PDF text in a child process from now on: `program` run with
+/// [`EXTRACT_ARG`] (the binary sets itself, with [`EXTRACTION_TIMEOUT`]), each killed after
+/// `timeout`. The extractors misbehave on hostile files: the
+/// PDF one panics on some and recurses without end on others (a page that is its own parent),
+/// and the HTML one takes time quadratic in the nesting depth (200 KB of nested `<div>`s takes
+/// it most of a minute, a 10 MiB upload hours). In a child, that kills the child or is killed
+/// after the timeout, and the upload is refused; in this process a stack overflow,
+/// or any panic under the release profile's `panic = "abort"`, would take the whole server
+/// down, and a runaway extraction would hold a core for hours. Without it (the library in
+/// tests) extraction runs in this process.
+pub fn extract_in_child_processes(program: std::path::PathBuf, timeout: Duration) {
+    let _ = EXTRACTOR.set((program, timeout));
 }
 
-fn pdf_text(bytes: &[u8]) -> Result<String, Unreadable> {
-    if !bytes.starts_with(b"%PDF-") {
-        return Err(Unreadable("The file is not a PDF document".to_owned()));
-    }
-    match PDF_EXTRACTOR.get() {
-        Some(program) => pdf_text_in_child(program, bytes),
-        None => pdf_text_here(bytes),
+/// The kind's name on the extractor's command line.
+fn extractor_kind(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Pdf => "pdf",
+        _ => "html",
     }
 }
 
-fn corrupt_pdf() -> Unreadable {
-    Unreadable("The PDF file is corrupt or unreadable".to_owned())
+/// What the extractor child process does with `html` or `pdf` ([`EXTRACT_ARG`]).
+pub fn extract_named(kind: &str, bytes: &[u8]) -> Result<String, Unreadable> {
+    match kind {
+        "pdf" => extracted_text(Kind::Pdf, bytes),
+        "html" => extracted_text(Kind::Html, bytes),
+        _ => Err(Unreadable(format!("No extractor for {kind:?}"))),
+    }
+}
+
+/// An HTML or PDF file's text, extracted in this process.
+pub fn extracted_text(kind: Kind, bytes: &[u8]) -> Result<String, Unreadable> {
+    match kind {
+        Kind::Pdf => pdf_text_here(bytes),
+        _ => html2text::from_read(utf8_text(bytes)?.as_bytes(), 120)
+            .map_err(|err| Unreadable(format!("The HTML file cannot be read: {err}"))),
+    }
+}
+
+fn unreadable(kind: Kind) -> Unreadable {
+    match kind {
+        Kind::Pdf => Unreadable("The PDF file is corrupt or unreadable".to_owned()),
+        _ => Unreadable("The HTML file cannot be read (it broke or took too long)".to_owned()),
+    }
 }
 
 /// A PDF's text, extracted in this process.
 #[cfg(feature = "pdf")]
-pub fn pdf_text_here(bytes: &[u8]) -> Result<String, Unreadable> {
+fn pdf_text_here(bytes: &[u8]) -> Result<String, Unreadable> {
     // The extractor panics on some broken files: that is a corrupt upload, not a crash.
     std::panic::catch_unwind(|| pdf_extract::extract_text_from_mem(bytes))
-        .map_err(|_| corrupt_pdf())?
-        .map_err(|_| corrupt_pdf())
+        .map_err(|_| unreadable(Kind::Pdf))?
+        .map_err(|_| unreadable(Kind::Pdf))
 }
 
 /// A PDF's text, extracted in this process.
 #[cfg(not(feature = "pdf"))]
-pub fn pdf_text_here(_: &[u8]) -> Result<String, Unreadable> {
+fn pdf_text_here(_: &[u8]) -> Result<String, Unreadable> {
     Err(Unreadable(
         "This server was built without PDF support (the `pdf` feature)".to_owned(),
     ))
 }
 
-/// A PDF's text from `program` run with [`EXTRACT_PDF_ARG`]: the file on its stdin, the text
-/// on its stdout, success as its exit status; killed after [`PDF_EXTRACTION_TIMEOUT`] or past
-/// [`MAX_PDF_TEXT_BYTES`] of text. Blocking: call it off the async threads.
-fn pdf_text_in_child(program: &std::path::Path, bytes: &[u8]) -> Result<String, Unreadable> {
+/// A file's text from `program` run with [`EXTRACT_ARG`]: the file on its stdin, the text on
+/// its stdout; killed after `timeout` or past [`MAX_EXTRACTED_TEXT_BYTES`] of text.
+/// Blocking: call it off the async threads.
+fn text_in_child(
+    program: &std::path::Path,
+    timeout: Duration,
+    kind: Kind,
+    bytes: &[u8],
+) -> Result<String, Unreadable> {
     use std::io::{Read, Write};
     use std::process::{Command, Stdio};
     let mut child = Command::new(program)
-        .arg(EXTRACT_PDF_ARG)
+        .args([EXTRACT_ARG, extractor_kind(kind)])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .map_err(|err| {
-            tracing::error!(error = %err, "cannot start the PDF extractor");
-            Unreadable("PDF text extraction is not available right now".to_owned())
+            tracing::error!(error = %err, "cannot start the text extractor");
+            Unreadable("Text extraction is not available right now".to_owned())
         })?;
     let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
         let _ = child.kill();
         let _ = child.wait();
-        return Err(corrupt_pdf());
+        return Err(unreadable(kind));
     };
     let input = bytes.to_vec();
     // A child that stops reading must not block us: the file goes in from a thread of its own.
@@ -222,11 +262,11 @@ fn pdf_text_in_child(program: &std::path::Path, bytes: &[u8]) -> Result<String, 
     });
     let reader = std::thread::spawn(move || {
         let mut text = Vec::new();
-        let limit = u64::try_from(MAX_PDF_TEXT_BYTES).unwrap_or(u64::MAX) + 1;
+        let limit = u64::try_from(MAX_EXTRACTED_TEXT_BYTES).unwrap_or(u64::MAX) + 1;
         let _ = stdout.take(limit).read_to_end(&mut text);
         text
     });
-    let mut deadline = std::time::Instant::now() + PDF_EXTRACTION_TIMEOUT;
+    let mut deadline = std::time::Instant::now() + timeout;
     let mut output_ended = false;
     let status = loop {
         match child.try_wait() {
@@ -248,11 +288,17 @@ fn pdf_text_in_child(program: &std::path::Path, bytes: &[u8]) -> Result<String, 
     };
     let _ = writer.join();
     let text = reader.join().unwrap_or_default();
-    match status {
-        Some(status) if status.success() && text.len() <= MAX_PDF_TEXT_BYTES => {
-            String::from_utf8(text).map_err(|_| corrupt_pdf())
+    let Some(status) = status.filter(|_| text.len() <= MAX_EXTRACTED_TEXT_BYTES) else {
+        return Err(unreadable(kind));
+    };
+    let text = String::from_utf8(text).map_err(|_| unreadable(kind))?;
+    match status.code() {
+        Some(0) => Ok(text),
+        // The extractor's own words about the file.
+        Some(code) if code == i32::from(EXTRACT_REFUSED) && !text.is_empty() => {
+            Err(Unreadable(text.chars().take(500).collect()))
         }
-        _ => Err(corrupt_pdf()),
+        _ => Err(unreadable(kind)),
     }
 }
 

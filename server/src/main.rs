@@ -12,13 +12,16 @@ use chat_widget_server::store::{Bot, StoreOptions, DEMO_BOT_ID};
 use chat_widget_server::{app, documents, AppState, Store};
 
 fn main() -> ExitCode {
-    if std::env::args().nth(1).as_deref() == Some(documents::EXTRACT_PDF_ARG) {
-        return extract_pdf();
+    if std::env::args().nth(1).as_deref() == Some(documents::EXTRACT_ARG) {
+        return extract_text(&std::env::args().nth(2).unwrap_or_default());
     }
-    // PDFs are read in a child process: a file the extractor crashes on kills only the child.
+    // HTML and PDF files are read in a child process: a file the extractor crashes on, or
+    // runs away with, costs only the child.
     match std::env::current_exe() {
-        Ok(program) => documents::extract_pdfs_with(program),
-        Err(err) => eprintln!("chat-widget-server: PDFs are read in this process ({err})"),
+        Ok(program) => {
+            documents::extract_in_child_processes(program, documents::EXTRACTION_TIMEOUT)
+        }
+        Err(err) => eprintln!("chat-widget-server: documents are read in this process ({err})"),
     }
     let command = cli::parse(std::env::args().skip(1));
     let log_format = match &command {
@@ -44,19 +47,20 @@ fn main() -> ExitCode {
     }
 }
 
-/// The PDF extractor's child process ([`documents::EXTRACT_PDF_ARG`]): a PDF on stdin, its
-/// text on stdout.
-fn extract_pdf() -> ExitCode {
+/// The text extractor's child process ([`documents::EXTRACT_ARG`]): an HTML or PDF file on
+/// stdin, its text on stdout, or why not with the status [`documents::EXTRACT_REFUSED`].
+fn extract_text(kind: &str) -> ExitCode {
     use std::io::Read;
     let mut bytes = Vec::new();
     if std::io::stdin().read_to_end(&mut bytes).is_err() {
         return ExitCode::FAILURE;
     }
-    match documents::pdf_text_here(&bytes) {
-        Ok(text) => match std::io::stdout().write_all(text.as_bytes()) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(_) => ExitCode::FAILURE,
-        },
+    let (text, status) = match documents::extract_named(kind, &bytes) {
+        Ok(text) => (text, ExitCode::SUCCESS),
+        Err(why) => (why.0, ExitCode::from(documents::EXTRACT_REFUSED)),
+    };
+    match std::io::stdout().write_all(text.as_bytes()) {
+        Ok(()) => status,
         Err(_) => ExitCode::FAILURE,
     }
 }

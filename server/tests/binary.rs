@@ -496,3 +496,32 @@ fn a_pdf_that_crashes_the_extractor_is_refused_and_the_server_keeps_serving() {
     assert!(!ok);
     assert!(stderr.contains("corrupt"), "{stderr}");
 }
+
+/// HTML nested thousands deep takes the extractor time quadratic in the depth (a 10 MiB
+/// upload of `<div>`s would hold a core for hours): in its child process it is cut off at the
+/// timeout and refused, while ordinary HTML still reads.
+#[test]
+fn html_that_would_run_the_extractor_for_hours_is_cut_off_and_refused() {
+    use chat_widget_server::documents::{self, Kind};
+    documents::extract_in_child_processes(BINARY.into(), Duration::from_secs(2));
+    let nested = format!("{}hi{}", "<div>".repeat(40_000), "</div>".repeat(40_000));
+    let started = Instant::now();
+    let refused = documents::passages(Kind::Html, nested.as_bytes(), "Deep");
+    assert!(refused.is_err(), "{:?}", refused.map(|p| p.len()));
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    let read = documents::passages(
+        Kind::Html,
+        b"<h1>Returns</h1><p>Within 30 days.</p><script>x()</script>",
+        "Shop",
+    )
+    .map_err(|why| why.0)
+    .expect("ordinary HTML reads");
+    assert!(read.iter().any(|p| p.body.contains("Within 30 days")));
+    assert!(!read.iter().any(|p| p.body.contains("x()")));
+    let not_utf8 = documents::passages(Kind::Html, b"caf\xe9", "Shop").map_err(|why| why.0);
+    assert!(not_utf8.is_err_and(|why| why.contains("not UTF-8")));
+}
