@@ -319,7 +319,7 @@ pub fn media_matches(query: &str) -> bool {
 /// Phones, upright or sideways: the open panel covers the screen and is modal (widget.css has
 /// the same query).
 pub fn is_small_screen() -> bool {
-    media_matches("(max-width: 480px), (max-height: 480px)")
+    media_matches("(max-width: 480px), (max-height: 430px)")
 }
 
 /// Touch screens: no autofocus (it would pop the on-screen keyboard up uninvited).
