@@ -127,6 +127,36 @@ test('under a strict Content-Security-Policy the widget works with zero violatio
   assert.deepEqual(page.consoleErrors, []);
 });
 
+test('on a page that enforces Trusted Types, replies are drawn through the widget\'s policy, with zero violations', async (t) => {
+  const page = await newPage(browser);
+  t.after(() => page.context().close());
+  await page.addInitScript(() => {
+    window.__violations = [];
+    document.addEventListener('securitypolicyviolation', (e) => window.__violations.push(`${e.violatedDirective}: ${e.blockedURI}`));
+  });
+  const response = await page.goto(`${pages.url}/pages/csp-trusted-types.html`);
+  assert.match(response.headers()['content-security-policy'], /require-trusted-types-for 'script'; trusted-types chat-widget/);
+  await openAndChat(page);
+  const reply = page.locator('.cw-msg--bot .cw-bubble').last();
+  assert.match(await reply.innerText(), /return/i);
+  assert.ok((await reply.locator('strong, li').count()) > 0, 'formatted, not plain text');
+  // A restart (a changed setting) empties the shadow root without HTML either.
+  await page.evaluate(() => { document.querySelector('script[data-bot-id]').dataset.theme = 'dark'; });
+  await waitFor(async () => (await page.locator('.cw-root--dark .cw-panel').count()) === 1, 'the widget, dark and open');
+  assert.ok((await page.locator('.cw-msg--bot .cw-bubble').last().locator('strong, li').count()) > 0, 'the reply drawn again');
+  assert.deepEqual(await page.evaluate(() => window.__violations), []);
+  assert.deepEqual(page.consoleErrors, []);
+
+  // A page whose policy list leaves the widget's out: the reply's words, and a console error
+  // that names the fix.
+  const other = await newPage(browser);
+  t.after(() => other.context().close());
+  await other.goto(`${pages.url}/pages/csp-trusted-types.html?POLICY=other`);
+  await openAndChat(other);
+  assert.match(await other.locator('.cw-msg--bot .cw-bubble').last().innerText(), /return/i);
+  assert.ok(other.consoleErrors.some((text) => /add chat-widget to the trusted-types directive/.test(text)), other.consoleErrors.join('\n'));
+});
+
 test('the JavaScript API queues calls made before the widget is ready and reports events', async (t) => {
   const page = await newPage(browser);
   t.after(() => page.context().close());

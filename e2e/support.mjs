@@ -246,7 +246,8 @@ const contentTypes = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascr
 /**
  * Serves the example pages in e2e/pages, the built Leptos example under /leptos-app/ (placeholders {{API}}, {{BOT}}, {{KEY}}, ... filled
  * in from `values`, or from the page's query string, which wins), the widget build under /widget/ (so pages can self-host it, as a strict CSP needs),
- * and React's UMD files under /vendor/. csp*.html is served with the strict CSP header.
+ * and React's UMD files under /vendor/. csp*.html is served with the strict CSP header, and
+ * csp-trusted-types.html also with Trusted Types enforced.
  */
 export async function startPageServer(values) {
   const { readFileSync, existsSync } = await import('node:fs');
@@ -274,6 +275,10 @@ export async function startPageServer(values) {
     if (extname(file) === '.html') {
       body = fill(body.toString(), Object.fromEntries(requestUrl.searchParams));
       if (path.startsWith('/pages/csp')) headers['content-security-policy'] = strictCsp(values.API);
+      // Trusted Types enforced, allowing the policy named by ?POLICY= (the widget's by default).
+      if (path.startsWith('/pages/csp-trusted-types')) {
+        headers['content-security-policy'] += `; require-trusted-types-for 'script'; trusted-types ${requestUrl.searchParams.get('POLICY') || 'chat-widget'}`;
+      }
     }
     response.writeHead(200, headers).end(body);
   });

@@ -18,6 +18,71 @@ pub fn console_warn(message: &str) {
     web_sys::console::warn_1(&message.into());
 }
 
+/// Inserts HTML the widget wrote as `insertAdjacentHTML` does; whether the page let it in.
+/// Where the browser has Trusted Types, the HTML goes through the widget's own policy,
+/// `chat-widget`, which passes it as it is: it is the Markdown renderer's, safe by its rules
+/// (ARCHITECTURE.md). So a page that enforces Trusted Types takes it, as long as its CSP allows
+/// that policy name (the console says so once when it does not).
+pub fn insert_html(element: &web_sys::Element, position: &str, html: &str) -> bool {
+    TRUSTED_HTML.with(|policy| match policy {
+        Some(create) => create
+            .call1(&wasm_bindgen::JsValue::NULL, &html.into())
+            .is_ok_and(|html| {
+                let element: &TrustedTarget = element.unchecked_ref();
+                element.insert_adjacent(position, &html).is_ok()
+            }),
+        None => element.insert_adjacent_html(position, html).is_ok(),
+    })
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// An element, given `TrustedHTML`.
+    type TrustedTarget;
+
+    /// `insertAdjacentHTML` with a `TrustedHTML`.
+    #[wasm_bindgen(method, catch, js_name = insertAdjacentHTML)]
+    fn insert_adjacent(
+        this: &TrustedTarget,
+        position: &str,
+        html: &wasm_bindgen::JsValue,
+    ) -> Result<(), wasm_bindgen::JsValue>;
+}
+
+thread_local! {
+    /// The `chat-widget` Trusted Types policy's `createHTML`, bound to it, where the browser
+    /// has Trusted Types and the page allows the policy.
+    static TRUSTED_HTML: Option<js_sys::Function> = trusted_html_policy();
+}
+
+fn trusted_html_policy() -> Option<js_sys::Function> {
+    let global = js_sys::global();
+    let get = |target: &wasm_bindgen::JsValue, key: &str| {
+        js_sys::Reflect::get(target, &key.into())
+            .ok()
+            .filter(|value| !value.is_undefined())
+    };
+    let factory = get(&global, "trustedTypes")?;
+    let rules = js_sys::Object::new();
+    // `String` gives back the string it is given: no code is compiled (the strict CSP
+    // forbids it).
+    js_sys::Reflect::set(&rules, &"createHTML".into(), &get(&global, "String")?).ok()?;
+    let create: js_sys::Function = get(&factory, "createPolicy")?.dyn_into().ok()?;
+    let policy = create
+        .call2(&factory, &"chat-widget".into(), &rules)
+        .map_err(|_| {
+            console_error(
+                "chat-widget: add chat-widget to the trusted-types directive of this page's \
+                 Content-Security-Policy",
+            )
+        })
+        .ok()?;
+    get(&policy, "createHTML")?
+        .dyn_into::<js_sys::Function>()
+        .ok()
+        .map(|create| create.bind0(&policy))
+}
+
 /// Moves keyboard focus to an element, if it is still in the document.
 pub fn focus(element: &web_sys::HtmlElement) {
     let _ = element.focus();

@@ -60,7 +60,7 @@ impl Shadow {
 /// Empties `host`'s shadow root (an unmounted widget leaves nothing behind).
 pub fn clear_shadow(host: &HostElement) {
     if let Some(shadow) = host.shadow_root() {
-        shadow.set_inner_html("");
+        shadow.set_text_content(None);
     }
 }
 

@@ -16,6 +16,8 @@
 
 use chat_widget_protocol::markdown::StreamOp;
 
+use super::dom::insert_html;
+
 /// What a reply's bubble shows, and how to bring it up to date ([`ReplyDom::show`]).
 pub struct ReplyDom {
     bubble: web_sys::Element,
@@ -35,12 +37,15 @@ pub struct ReplyDom {
     live: String,
     /// The bubble's `dir` is final: a committed part has a strong character.
     direction_found: bool,
+    /// The page refused the HTML (its Trusted Types policy): the bubble is left to its owner,
+    /// which shows the reply as text ([`ReplyDom::refused`]).
+    refused: bool,
 }
 
 impl ReplyDom {
     /// Draws into `bubble`, from now on its content's only writer.
     pub fn new(bubble: &web_sys::Element) -> Self {
-        bubble.set_inner_html("");
+        bubble.set_text_content(None);
         let mut drawn = Self {
             bubble: bubble.clone(),
             attempt: 0,
@@ -51,6 +56,7 @@ impl ReplyDom {
             committed: 0,
             live: String::new(),
             direction_found: false,
+            refused: false,
         };
         drawn.find_direction();
         drawn
@@ -61,10 +67,14 @@ impl ReplyDom {
     /// are) and the live HTML at the end of the open block. Nothing is touched when nothing
     /// changed.
     pub fn show(&mut self, attempt: u32, ops: &[StreamOp], live: &str, whole: Option<&str>) {
+        if self.refused {
+            return;
+        }
         if let Some(html) = whole {
             if !self.whole || self.attempt != attempt {
                 self.start_over(attempt);
-                self.bubble.set_inner_html(html);
+                self.bubble.set_text_content(None);
+                self.insert(&self.bubble.clone(), "beforeend", html);
                 self.whole = true;
                 self.find_direction();
             }
@@ -72,7 +82,7 @@ impl ReplyDom {
         }
         if self.whole || self.attempt != attempt || ops.len() < self.applied {
             self.start_over(attempt);
-            self.bubble.set_inner_html("");
+            self.bubble.set_text_content(None);
             self.find_direction();
         }
         if self.applied == ops.len() && self.live == live {
@@ -84,10 +94,21 @@ impl ReplyDom {
         }
         self.applied = ops.len();
         if !live.is_empty() {
-            let _ = self.slot.insert_adjacent_html("beforeend", live);
+            self.insert(&self.slot.clone(), "beforeend", live);
         }
         live.clone_into(&mut self.live);
         self.find_direction();
+    }
+
+    /// Whether the page refused the reply's HTML (a Trusted Types policy that does not allow
+    /// the widget's): its owner then shows the reply as text.
+    pub fn refused(&self) -> bool {
+        self.refused
+    }
+
+    /// Inserts HTML into `element` ([`insert_html`]), noting a refusal.
+    fn insert(&mut self, element: &web_sys::Element, position: &str, html: &str) {
+        self.refused |= !insert_html(element, position, html);
     }
 
     /// Sets the bubble's `dir` from its text's first strong character, for good once it is in
@@ -147,21 +168,23 @@ impl ReplyDom {
                 Some(tail) => {
                     let before = count(&self.bubble);
                     if let Some(tail) = wasm_bindgen::JsCast::dyn_ref::<web_sys::Element>(&tail) {
-                        let _ = tail.insert_adjacent_html("beforebegin", html);
+                        self.insert(tail, "beforebegin", html);
                     }
                     self.blocks += count(&self.bubble) - before;
                 }
                 None => {
-                    let _ = self.bubble.insert_adjacent_html("beforeend", html);
+                    self.insert(&self.bubble.clone(), "beforeend", html);
                     self.blocks = count(&self.bubble);
                     self.committed = self.blocks;
                 }
             },
             StreamOp::Shell { open, close } => {
                 remove_after(&self.bubble, self.blocks);
-                let _ = self
-                    .bubble
-                    .insert_adjacent_html("beforeend", &[open.as_str(), close].concat());
+                self.insert(
+                    &self.bubble.clone(),
+                    "beforeend",
+                    &[open.as_str(), close].concat(),
+                );
                 // The slot is where `open` and `close` meet: the deepest last element.
                 let mut slot = self.bubble.clone();
                 if count(&self.bubble) > self.blocks {
@@ -173,7 +196,7 @@ impl ReplyDom {
                 self.committed = count(&self.slot);
             }
             StreamOp::Append(html) => {
-                let _ = self.slot.insert_adjacent_html("beforeend", html);
+                self.insert(&self.slot.clone(), "beforeend", html);
                 self.committed = count(&self.slot);
             }
             StreamOp::Seal => {

@@ -2,7 +2,7 @@
 //! dots. A `role="log"` region that follows new text as it streams in, unless the visitor has
 //! scrolled up to read; then a "New messages" pill offers the way back down.
 
-use chat_widget_protocol::markdown::allowed_url;
+use chat_widget_protocol::markdown::{allowed_url, plain_text};
 use chat_widget_protocol::{ActionKind, SuggestedAction};
 use leptos::either::Either;
 use leptos::html::Div;
@@ -320,6 +320,10 @@ fn bot_row(chat: Chat, id: u64, at: f64, reply: BotReply) -> impl IntoView {
         reply.html.with(|html| {
             drawn.show(html.attempt, &html.ops, &html.live, html.whole.as_deref());
         });
+        if drawn.refused() {
+            // A page whose Trusted Types policy refuses the widget's HTML: the words, at least.
+            element.set_text_content(Some(&plain_text(&reply.source())));
+        }
     });
     view! {
         <div
