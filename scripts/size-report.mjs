@@ -38,7 +38,12 @@ import { minifyCss } from './bundle-css.mjs';
 // wasm 183 B smaller (878,172 -> 877,989 B; twiggy diff of the named builds: -4 B of code) but
 // its brotli 432 B larger (279,231 -> 279,663 B), which was over the budget. (Two more lines
 // in src/chat.rs then gave 279,410 B: the same noise, the other way.)
-export const BUDGET = { loader: 6 * 1024, widget: Math.round(269_356 * 1.03) + 2_500 };
+// And by 1,000 B for two fixes a site owner needs (chataibot 279,410 -> 280,362 B): replies on
+// pages that enforce Trusted Types (the chat-widget policy, and the reply as text where the
+// page refuses it: about +290 B) and `isBusy()`, with which the loader waits for a reply
+// before it restarts a widget whose settings changed (about +50 B), plus the landscape
+// phone's full-screen panel.
+export const BUDGET = { loader: 6 * 1024, widget: Math.round(269_356 * 1.03) + 3_500 };
 export const GOAL = { widget: 150 * 1024 };
 
 export function sizes(bytes) {
