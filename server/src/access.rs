@@ -234,7 +234,7 @@ pub async fn admit_owner(
     caller: &Caller,
     bot_id: &str,
 ) -> (RateLimitStatus, Result<Bot, AppError>) {
-    if is_admin(state, headers) {
+    if admin_admitted(state, headers, caller).await {
         let scope = rate_limit::bot_scope(bot_id);
         return match state.store.bot(bot_id).await {
             Ok(Some(bot)) => (
@@ -319,8 +319,21 @@ fn credential(token: Option<&str>, found: &Admission) -> Option<Credential> {
     }
 }
 
+/// Whether the request carries the server's admin token and comes from an address that has
+/// not used up its budget of wrong keys ([`KEY_FAILURES_PER_WINDOW`]). From an address over
+/// it even the right token is not taken (the request goes on as a key, which [`admit`]
+/// refuses with 429): otherwise a guesser past the budget would still learn which guess was
+/// right, from a 200 among the 429s.
+pub async fn admin_admitted(state: &AppState, headers: &HeaderMap, caller: &Caller) -> bool {
+    if !is_admin(state, headers) {
+        return false;
+    }
+    let tried = peek_status(state, &ip_scope(caller), KEY_FAILURES_PER_WINDOW).await;
+    tried.remaining > 0
+}
+
 /// Whether the request carries the server's admin token (never, when the server has none).
-/// Compared in constant time.
+/// Compared in constant time. Use [`admin_admitted`] where the answer reaches the client.
 pub fn is_admin(state: &AppState, headers: &HeaderMap) -> bool {
     match (state.admin_token(), bearer(headers)) {
         (Some(expected), Some(given)) => {

@@ -36,9 +36,7 @@ use chat_widget_protocol::dialect::jelytech::{
 };
 use chat_widget_protocol::dialect::Dialect;
 
-use crate::access::{
-    self, admit, check_message, is_admin, query_param, respond, BotChoice, Counting,
-};
+use crate::access::{self, admit, check_message, query_param, respond, BotChoice, Counting};
 use crate::error::AppError;
 use crate::paging::{self, PageRequest};
 use crate::rate_limit::{self, Decision, RateLimitStatus};
@@ -199,9 +197,24 @@ fn history_message(message: StoredMessage) -> HistoryMessage {
 pub async fn create_bot(
     State(state): State<AppState>,
     headers: HeaderMap,
+    caller: crate::caller::Caller,
     body: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Response {
-    if !is_admin(&state, &headers) {
+    if !access::admin_admitted(&state, &headers, &caller).await {
+        // A wrong (or missing) token counts against the address like a wrong key, so the
+        // admin token cannot be guessed here at the network's speed.
+        let failures = crate::caller::ip_scope(&caller);
+        if let Ok(Decision::Limited {
+            status,
+            retry_after_s,
+        }) = access::check_rate(&state, &failures, access::KEY_FAILURES_PER_WINDOW).await
+        {
+            return respond(
+                Dialect::Jelytech,
+                status,
+                Err(AppError::RateLimited { retry_after_s }),
+            );
+        }
         let rate_limit = access::peek_status(&state, ADMIN_BUCKET, DEFAULT_RATE_LIMIT).await;
         return respond(
             Dialect::Jelytech,
@@ -369,7 +382,7 @@ async fn bot_for_read(
     caller: &crate::caller::Caller,
     bot_id: &str,
 ) -> (RateLimitStatus, Result<Bot, AppError>) {
-    if is_admin(state, headers) {
+    if access::admin_admitted(state, headers, caller).await {
         return admin_read(state, bot_id).await;
     }
     let (rate_limit, admitted) = admit(

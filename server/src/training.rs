@@ -24,7 +24,7 @@ use axum::Json;
 use chat_widget_protocol::dialect::Dialect;
 use serde::{Deserialize, Serialize};
 
-use crate::access::{self, is_admin, respond};
+use crate::access::{self, respond};
 use crate::caller::Caller;
 use crate::documents::{self, Document, Kind, NewDocument, MAX_TITLE_CHARS};
 use crate::error::AppError;
@@ -110,7 +110,7 @@ pub(crate) async fn authorise(
     caller: &Caller,
     bot_id: &str,
 ) -> (RateLimitStatus, Result<(), AppError>) {
-    let bucket = if is_admin(state, headers) {
+    let bucket = if access::admin_admitted(state, headers, caller).await {
         ADMIN_BUCKET.to_owned()
     } else {
         let (status, owner) = access::admit_owner(state, headers, caller, bot_id).await;

@@ -15,6 +15,7 @@ use chat_widget_protocol::dialect::{chataibot, chatbots, jelytech, jombot, opena
 use chat_widget_protocol::sse::{SseEvent, SseParser};
 use chat_widget_protocol::stream::{decode_event, ReplyBuilder};
 use chat_widget_protocol::{ActionKind, ApiError, ErrorCode, OutgoingMessage, ResponseMeta};
+use chat_widget_server::access::KEY_FAILURES_PER_WINDOW;
 use chat_widget_server::store::{AllowedOrigins, BotUpdate, Role, DEMO_BOT_ID};
 use chat_widget_server::{app, AppState};
 use http_body_util::BodyExt;
@@ -501,6 +502,61 @@ async fn history_shows_only_the_keys_own_conversations_and_partial_replies_are_m
         .iter()
         .all(|m| m.id != pending.reply_message_id));
     assert_eq!(history.json()["messages"][1]["partial"], json!(true));
+}
+
+/// Guessing the admin token costs the address its budget of wrong keys, as guessing a key
+/// does; past the budget even the right token is refused with 429, so the answers never tell
+/// a guesser which guess was right.
+#[tokio::test]
+async fn guessing_the_admin_token_uses_up_the_addresss_budget_of_wrong_keys() {
+    let server = TestServer::start().await;
+    let seed = json!({"name": "Guessed"});
+    for n in 0..KEY_FAILURES_PER_WINDOW {
+        let guess = format!("guess-{n}");
+        let refused = server
+            .send(post(jelytech::BOTS_PATH, Some(&guess), &seed))
+            .await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "guess {n}");
+    }
+    let refused = server
+        .send(post(jelytech::BOTS_PATH, Some("one-more-guess"), &seed))
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        refused.text()
+    );
+    assert_eq!(
+        refused.json()["error"]["code"],
+        json!("RATE_LIMIT_EXCEEDED")
+    );
+
+    // The right token from this address now gets the same answer as a wrong one, everywhere.
+    let created = server
+        .send(post(jelytech::BOTS_PATH, Some(ADMIN_TOKEN), &seed))
+        .await;
+    assert_eq!(
+        created.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        created.text()
+    );
+    for path in [
+        jelytech::bot_path(DEMO_BOT_ID),
+        jelytech::analytics_path(DEMO_BOT_ID, None, None, &[]),
+        "/v1/bots/demo/documents".to_owned(),
+        "/v1/bots/demo/webhooks".to_owned(),
+        "/v1/bots/demo/upstream".to_owned(),
+    ] {
+        let read = server.send(get(&path, Some(ADMIN_TOKEN))).await;
+        assert_eq!(
+            read.status,
+            StatusCode::TOO_MANY_REQUESTS,
+            "{path}: {}",
+            read.text()
+        );
+    }
 }
 
 #[tokio::test]
