@@ -115,7 +115,7 @@ pub struct AppState {
     webhook_retry_ms: i64,
     conversation_idle: Duration,
     retention: Option<(u32, Duration)>,
-    webhook_client: reqwest::Client,
+    webhook_clients: webhooks::Clients,
     upstream_client: reqwest::Client,
     upstream_timeout: Duration,
     deliveries: Arc<chataibot::Deliveries>,
@@ -159,7 +159,7 @@ impl AppState {
             webhook_retry_ms: webhooks::FIRST_RETRY_DELAY_MS,
             conversation_idle: webhooks::DEFAULT_CONVERSATION_IDLE,
             retention: None,
-            webhook_client: webhooks::client(),
+            webhook_clients: webhooks::Clients::default(),
             upstream_client: upstream::client(),
             upstream_timeout: upstream::DEFAULT_TIMEOUT,
             deliveries: Arc::new(chataibot::Deliveries::default()),
@@ -321,7 +321,13 @@ impl AppState {
     /// webhook deliveries that are due (what [`maintain`] does every second).
     pub async fn deliver_webhooks(&self) -> Result<usize, StoreError> {
         webhooks::end_idle_conversations(&self.store, self.conversation_idle, 100).await?;
-        webhooks::deliver_due(&self.store, &self.webhook_client, 32, self.webhook_retry_ms).await
+        webhooks::deliver_due(
+            &self.store,
+            &self.webhook_clients,
+            32,
+            self.webhook_retry_ms,
+        )
+        .await
     }
 
     /// The signal that a chataibot answer was stored.

@@ -302,7 +302,7 @@ async fn webhook_admin(store: &Store, bot_id: &str, action: &WebhookAction) -> R
                     chat_widget_server::ids::random_hex(32).map_err(|err| err.to_string())?
                 ),
             };
-            let hook = webhooks::add(store, bot_id, url, events, &secret)
+            let hook = webhooks::add(store, bot_id, url, events, &secret, false)
                 .await
                 .map_err(|err| err.to_string())?;
             println!(

@@ -139,19 +139,21 @@ pub fn validate(url: &str, events: &[String]) -> Result<(), Invalid> {
     Ok(())
 }
 
-/// Registers an endpoint (already [`validate`]d).
+/// Registers an endpoint (already [`validate`]d). `public_only`: it is posted to public
+/// addresses only ([`is_public`]), as for endpoints a bot's secret key registers.
 pub async fn add(
     store: &Store,
     bot_id: &str,
     url: &str,
     events: &[String],
     secret: &str,
+    public_only: bool,
 ) -> Result<Webhook, StoreError> {
     let id = format!("wh_{}", ids::random_hex(24)?);
     let mut tx = store.begin().await?;
     let row = sqlx::query(
-        "INSERT INTO webhooks (id, bot_id, url, events, secret, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, bot_id, url, events, created_at",
+        "INSERT INTO webhooks (id, bot_id, url, events, secret, created_at, public_only)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, bot_id, url, events, created_at",
     )
     .bind(&id)
     .bind(bot_id)
@@ -159,6 +161,7 @@ pub async fn add(
     .bind(format!(",{},", events.join(",")))
     .bind(secret)
     .bind(now_ms())
+    .bind(i64::from(public_only))
     .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -540,13 +543,32 @@ struct Due {
     attempts: i64,
     url: String,
     secret: String,
+    public_only: bool,
+}
+
+/// The HTTP clients deliveries are posted with: any address, or public ones only.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    /// For endpoints the operator registered (the admin token, the `bot` command).
+    pub anywhere: reqwest::Client,
+    /// For endpoints a bot's secret key registered ([`public_client`]).
+    pub public_only: reqwest::Client,
+}
+
+impl Default for Clients {
+    fn default() -> Self {
+        Self {
+            anywhere: client(),
+            public_only: public_client(),
+        }
+    }
 }
 
 /// Claims the due deliveries (at most `limit`) and posts each, concurrently; returns how many
 /// were tried. `base_ms` is the first retry delay ([`FIRST_RETRY_DELAY_MS`] in production).
 pub async fn deliver_due(
     store: &Store,
-    client: &reqwest::Client,
+    clients: &Clients,
     limit: u32,
     base_ms: i64,
 ) -> Result<usize, StoreError> {
@@ -572,7 +594,7 @@ pub async fn deliver_due(
     let mut due = Vec::with_capacity(claimed.len());
     for seq in claimed {
         let row = sqlx::query(
-            "SELECT d.seq, d.event, d.body, d.attempts, w.url, w.secret
+            "SELECT d.seq, d.event, d.body, d.attempts, w.url, w.secret, w.public_only
              FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id WHERE d.seq = $1",
         )
         .bind(seq)
@@ -586,12 +608,17 @@ pub async fn deliver_due(
                 attempts: row.try_get("attempts")?,
                 url: row.try_get("url")?,
                 secret: row.try_get("secret")?,
+                public_only: row.try_get::<i64, _>("public_only")? != 0,
             });
         }
     }
     let tried = due.len();
     let posts = due.into_iter().map(|due| async move {
-        let outcome = post(client, &due).await;
+        let outcome = if due.public_only {
+            post_public(&clients.public_only, &due).await
+        } else {
+            post(&clients.anywhere, &due).await
+        };
         if let Err(err) = record(store, &due, outcome, base_ms).await {
             tracing::error!(delivery = due.seq, error = %err, "cannot record a webhook delivery");
         }
@@ -626,9 +653,105 @@ async fn post(client: &reqwest::Client, due: &Due) -> Result<u16, (Option<u16>, 
     }
 }
 
+/// What a public-only endpoint is told about an address it may not reach.
+const NOT_PUBLIC: &str = "the receiver's address is not public";
+
+/// [`post`] to a public address only: an address in the URL itself is checked here (the
+/// client's resolver never sees it), a name by [`public_client`]'s resolver.
+async fn post_public(client: &reqwest::Client, due: &Due) -> Result<u16, (Option<u16>, String)> {
+    let literal = reqwest::Url::parse(&due.url).ok().and_then(|url| {
+        let host = url.host_str()?;
+        let host = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
+        host.parse::<std::net::IpAddr>().ok()
+    });
+    if literal.is_some_and(|ip| !is_public(ip)) {
+        return Err((None, NOT_PUBLIC.to_owned()));
+    }
+    post(client, due).await
+}
+
+/// Whether an address is on the public internet: not loopback, private (RFC 1918, IPv6
+/// unique local), link-local (cloud metadata services live there), shared (RFC 6598),
+/// unspecified, multicast, broadcast, documentation or reserved; IPv4-mapped and
+/// IPv4-compatible IPv6 addresses are judged as their IPv4 address.
+pub fn is_public(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || v4.is_multicast()
+                || a == 0
+                || a >= 240
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 192 && b == 0 && v4.octets()[2] == 0)
+                || (a == 198 && (18..20).contains(&b)))
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            // ::a.b.c.d (deprecated IPv4-compatible) and the NAT64 prefix 64:ff9b::/96.
+            if v6.segments()[..6] == [0; 6] || v6.segments()[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                let [.., c, d] = v6.segments();
+                let v4 = std::net::Ipv4Addr::from((u32::from(c) << 16) | u32::from(d));
+                return !v6.is_unspecified() && !v6.is_loopback() && is_public(IpAddr::V4(v4));
+            }
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || (first & 0xffc0) == 0xfec0
+                || (first == 0x2001 && v6.segments()[1] == 0x0db8))
+        }
+    }
+}
+
+/// A resolver that answers a name's public addresses only ([`is_public`]), and an error when
+/// it has none: a name that points at the server's own network reaches nothing.
+#[derive(Debug, Default)]
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let found = tokio::net::lookup_host((host.as_str(), 0)).await?;
+            let public: Vec<std::net::SocketAddr> =
+                found.filter(|addr| is_public(addr.ip())).collect();
+            if public.is_empty() {
+                return Err(NOT_PUBLIC.into());
+            }
+            let addrs: reqwest::dns::Addrs = Box::new(public.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
 /// A client error's kind, never its URL (it could hold a token).
 fn describe(err: &reqwest::Error) -> String {
-    if err.is_timeout() {
+    if std::error::Error::source(err).is_some_and(|source| {
+        let mut source = Some(source);
+        while let Some(err) = source {
+            if err.to_string() == NOT_PUBLIC {
+                return true;
+            }
+            source = err.source();
+        }
+        false
+    }) {
+        NOT_PUBLIC.to_owned()
+    } else if err.is_timeout() {
         "the receiver did not answer in time".to_owned()
     } else if err.is_connect() {
         "cannot connect to the receiver".to_owned()
@@ -688,6 +811,19 @@ async fn record(
     Ok(())
 }
 
+/// The client for endpoints a bot's secret key registered: as [`client`], but every name is
+/// resolved to its public addresses only ([`is_public`]) and redirects are not followed (a
+/// redirect could name an address the resolver never sees).
+pub fn public_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .connect_timeout(Duration::from_secs(5))
+        .redirect(reqwest::redirect::Policy::none())
+        .dns_resolver(std::sync::Arc::new(PublicOnly))
+        .build()
+        .unwrap_or_else(|_| reqwest::Client::new())
+}
+
 /// The HTTP client webhooks are posted with (HTTP/1, https with rustls, no proxy from the environment).
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
@@ -731,6 +867,42 @@ mod tests {
             (24 * 3_600_000..40 * 3_600_000).contains(&longest),
             "{longest} ms"
         );
+    }
+
+    #[test]
+    fn only_addresses_on_the_public_internet_are_public() {
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "0.1.2.3",
+            "255.255.255.255",
+            "240.0.0.1",
+            "224.0.0.1",
+            "192.0.0.8",
+            "198.18.0.1",
+            "::1",
+            "::",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.169.254",
+            "::10.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "2001:db8::1",
+            "ff02::1",
+        ] {
+            let ip: std::net::IpAddr = private.parse().expect(private);
+            assert!(!is_public(ip), "{private}");
+        }
+        for public in ["8.8.8.8", "1.1.1.1", "2606:4700::1111", "::ffff:8.8.8.8"] {
+            let ip: std::net::IpAddr = public.parse().expect(public);
+            assert!(is_public(ip), "{public}");
+        }
     }
 
     #[test]
@@ -788,12 +960,16 @@ pub async fn create(
             Some(secret) => secret,
             None => format!("whsec_{}", ids::random_hex(32).map_err(StoreError::from)?),
         };
+        // The operator's network is not a bot owner's to reach: what a secret key registers
+        // is posted to public addresses only.
+        let public_only = !crate::access::admin_admitted(&state, &headers, &caller).await;
         let webhook = add(
             &state.store,
             &bot_id,
             &request.url,
             &request.events,
             &secret,
+            public_only,
         )
         .await?;
         tracing::info!(bot = %bot_id, webhook = %webhook.id, "webhook registered");

@@ -523,3 +523,76 @@ async fn a_receiver_that_takes_its_time_never_delays_a_chat_reply() {
     .await;
     worker.abort();
 }
+
+/// A bot owner's secret key may not turn the server into a client of its own network: what
+/// it registers is posted to public addresses only (here, a receiver on loopback named by
+/// address, by a name that resolves there, and by an address in another notation, gets
+/// nothing, and the delivery log says why), while the operator's endpoints reach anywhere.
+#[tokio::test]
+async fn a_secret_keys_webhooks_never_reach_the_servers_own_network() {
+    let dir = TempDir::new("webhooks-ssrf");
+    let state = state(dir.path()).await;
+    let secret = state
+        .store
+        .create_secret_key(DEMO_BOT_ID)
+        .await
+        .expect("a secret key");
+    let (url, received) = receiver("127.0.0.1:0", 0).await;
+    let port = url
+        .trim_start_matches("http://127.0.0.1:")
+        .split('/')
+        .next()
+        .expect("port")
+        .to_owned();
+    let path = url.splitn(4, '/').nth(3).unwrap_or("").to_owned();
+    let mut ids = Vec::new();
+    for target in [
+        url.clone(),
+        format!("http://localhost:{port}/{path}"),
+        format!("http://2130706433:{port}/{path}"),
+        format!("http://[::ffff:127.0.0.1]:{port}/{path}"),
+    ] {
+        let (status, body) = send(
+            &state,
+            Request::builder()
+                .method(Method::POST)
+                .uri("/v1/bots/demo/webhooks")
+                .header(header::AUTHORIZATION, format!("Bearer {secret}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(
+                    json!({ "url": target, "events": ["message.received"], "secret": SECRET })
+                        .to_string(),
+                ))
+                .expect("request"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        ids.push(body["webhook"]["id"].as_str().expect("id").to_owned());
+    }
+    // The same receiver registered by the operator: its event arrives, the others' never do.
+    register(&state, &url, &["message.received"]).await;
+    chat(&state, "where is my order").await;
+    deliver_until(&state, &received, 1).await;
+    for _ in 0..5 {
+        state.deliver_webhooks().await.expect("deliver");
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    assert_eq!(received.lock().expect("log").len(), 1);
+    for id in ids {
+        let (_, log) = send(
+            &state,
+            Request::builder()
+                .uri(format!("/v1/bots/demo/webhooks/{id}/deliveries"))
+                .header(header::AUTHORIZATION, format!("Bearer {secret}"))
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+        let delivery = &log["deliveries"][0];
+        assert_ne!(delivery["status"], "delivered", "{log}");
+        assert_eq!(
+            delivery["lastError"], "the receiver's address is not public",
+            "{log}"
+        );
+    }
+}
