@@ -117,6 +117,7 @@ pub struct AppState {
     retention: Option<(u32, Duration)>,
     webhook_clients: webhooks::Clients,
     upstream_client: reqwest::Client,
+    public_upstream_client: reqwest::Client,
     upstream_timeout: Duration,
     deliveries: Arc<chataibot::Deliveries>,
 }
@@ -161,6 +162,7 @@ impl AppState {
             retention: None,
             webhook_clients: webhooks::Clients::default(),
             upstream_client: upstream::client(),
+            public_upstream_client: upstream::public_client(),
             upstream_timeout: upstream::DEFAULT_TIMEOUT,
             deliveries: Arc::new(chataibot::Deliveries::default()),
         }
@@ -220,6 +222,16 @@ impl AppState {
     /// The HTTP client of AI upstream requests.
     pub fn upstream_client(&self) -> &reqwest::Client {
         &self.upstream_client
+    }
+
+    /// The HTTP client for an upstream's settings: public addresses only when a bot's secret
+    /// key chose its URL ([`upstream::Settings::public_only`]).
+    pub fn upstream_client_for(&self, settings: &upstream::Settings) -> &reqwest::Client {
+        if settings.public_only {
+            &self.public_upstream_client
+        } else {
+            &self.upstream_client
+        }
     }
 
     /// The pause between two deltas of a streamed reply.

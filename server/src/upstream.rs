@@ -64,6 +64,9 @@ pub struct Settings {
     pub max_tokens: Option<u32>,
     /// The environment variable that holds the secret key (none: no `Authorization`).
     pub key_env: Option<String>,
+    /// Asked at public addresses only ([`crate::webhooks::is_public`]): settings whose URL a
+    /// bot's secret key chose.
+    pub public_only: bool,
 }
 
 // `check` refuses a temperature that is not a number, so equality is an equivalence.
@@ -77,6 +80,7 @@ impl std::fmt::Debug for Settings {
             .field("temperature", &self.temperature)
             .field("max_tokens", &self.max_tokens)
             .field("key_env", &self.key_env)
+            .field("public_only", &self.public_only)
             .finish_non_exhaustive()
     }
 }
@@ -91,6 +95,7 @@ impl Settings {
             temperature: None,
             max_tokens: None,
             key_env: None,
+            public_only: false,
         }
     }
 
@@ -229,10 +234,16 @@ pub async fn endpoint(
                     "The request body must be a JSON object like {{\"url\": \"http://127.0.0.1:11434/v1\", \"model\": \"llama3.1\"}} ({err})"
                 ))
             })?;
-            let settings = from_json(&value).map_err(AppError::InvalidRequest)?;
+            let mut settings = from_json(&value).map_err(AppError::InvalidRequest)?;
             if !access::is_admin(&state, &headers) {
                 let current = self::settings(&state.store, &bot_id).await?;
                 secret_key_may_set(current.as_ref(), &settings)?;
+                // The operator's network is not a bot owner's to reach: a URL a secret key
+                // chooses is asked at public addresses only (the operator's own URL, kept as
+                // it is, keeps its reach).
+                settings.public_only = current.is_none_or(|current| {
+                    current.public_only || current.url != settings.url
+                });
             }
             set_settings(&state.store, &bot_id, Some(&settings)).await?;
         } else if method == axum::http::Method::DELETE {
@@ -279,7 +290,7 @@ fn secret_key_may_set(current: Option<&Settings>, new: &Settings) -> Result<(), 
 /// The bot's upstream, if it has one.
 pub async fn settings(store: &Store, bot_id: &str) -> Result<Option<Settings>, StoreError> {
     let row = sqlx::query(
-        "SELECT url, model, system_prompt, temperature, max_tokens, key_env
+        "SELECT url, model, system_prompt, temperature, max_tokens, key_env, public_only
          FROM bot_upstreams WHERE bot_id = $1",
     )
     .bind(bot_id)
@@ -296,6 +307,7 @@ pub async fn settings(store: &Store, bot_id: &str) -> Result<Option<Settings>, S
         temperature: row.try_get("temperature")?,
         max_tokens: max_tokens.and_then(|n| u32::try_from(n).ok()),
         key_env: row.try_get("key_env")?,
+        public_only: row.try_get::<i64, _>("public_only")? != 0,
     }))
 }
 
@@ -313,8 +325,9 @@ pub async fn set_settings(
     if let Some(s) = settings {
         sqlx::query(
             "INSERT INTO bot_upstreams
-                 (bot_id, url, model, system_prompt, temperature, max_tokens, key_env)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                 (bot_id, url, model, system_prompt, temperature, max_tokens, key_env,
+                  public_only)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(bot_id)
         .bind(&s.url)
@@ -323,6 +336,7 @@ pub async fn set_settings(
         .bind(s.temperature)
         .bind(s.max_tokens.map(i64::from))
         .bind(s.key_env.as_deref())
+        .bind(i64::from(s.public_only))
         .execute(&mut *tx)
         .await?;
     }
@@ -494,6 +508,12 @@ pub async fn open(
     messages: &[Turn],
     timeout: Duration,
 ) -> Result<Deltas, UpstreamError> {
+    // An address in the URL never reaches the public-only client's resolver.
+    if settings.public_only && crate::webhooks::url_names_a_private_address(&settings.url) {
+        return Err(UpstreamError::Failed(
+            "the upstream's address is not public".to_owned(),
+        ));
+    }
     let mut request = client
         .post(settings.endpoint())
         .header(reqwest::header::ACCEPT, "text/event-stream")
@@ -847,7 +867,7 @@ pub async fn reply_to_stored(
     let system = system_message(&state.store, bot, settings, question).await?;
     let conversation = stored_turns(&state.store, conversation_id).await?;
     let messages = messages(system, conversation);
-    let client = state.upstream_client();
+    let client = state.upstream_client_for(settings);
     let mut deltas = open(client, settings, &messages, state.upstream_timeout()).await?;
     let mut text = String::new();
     while let Some(piece) = deltas.next().await? {
@@ -872,7 +892,7 @@ async fn start(
     };
     let messages = messages(system, conversation);
     open(
-        state.upstream_client(),
+        state.upstream_client_for(settings),
         settings,
         &messages,
         state.upstream_timeout(),
@@ -889,6 +909,16 @@ pub fn client() -> reqwest::Client {
         .connect_timeout(Duration::from_secs(10))
         .build()
         .unwrap_or_else(|_| reqwest::Client::new())
+}
+
+/// The client for settings a bot's secret key chose the URL of: as [`client`], public
+/// addresses only ([`crate::webhooks::public_only`]).
+pub fn public_client() -> reqwest::Client {
+    crate::webhooks::public_only(
+        reqwest::Client::builder().connect_timeout(Duration::from_secs(10)),
+    )
+    .build()
+    .unwrap_or_else(|_| reqwest::Client::new())
 }
 
 /// The conversation a client sent (the openai dialect), as turns: its system turns are left

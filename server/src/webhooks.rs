@@ -659,15 +659,7 @@ const NOT_PUBLIC: &str = "the receiver's address is not public";
 /// [`post`] to a public address only: an address in the URL itself is checked here (the
 /// client's resolver never sees it), a name by [`public_client`]'s resolver.
 async fn post_public(client: &reqwest::Client, due: &Due) -> Result<u16, (Option<u16>, String)> {
-    let literal = reqwest::Url::parse(&due.url).ok().and_then(|url| {
-        let host = url.host_str()?;
-        let host = host
-            .strip_prefix('[')
-            .and_then(|h| h.strip_suffix(']'))
-            .unwrap_or(host);
-        host.parse::<std::net::IpAddr>().ok()
-    });
-    if literal.is_some_and(|ip| !is_public(ip)) {
+    if url_names_a_private_address(&due.url) {
         return Err((None, NOT_PUBLIC.to_owned()));
     }
     post(client, due).await
@@ -740,16 +732,7 @@ impl reqwest::dns::Resolve for PublicOnly {
 
 /// A client error's kind, never its URL (it could hold a token).
 fn describe(err: &reqwest::Error) -> String {
-    if std::error::Error::source(err).is_some_and(|source| {
-        let mut source = Some(source);
-        while let Some(err) = source {
-            if err.to_string() == NOT_PUBLIC {
-                return true;
-            }
-            source = err.source();
-        }
-        false
-    }) {
+    if is_not_public(err) {
         NOT_PUBLIC.to_owned()
     } else if err.is_timeout() {
         "the receiver did not answer in time".to_owned()
@@ -815,13 +798,45 @@ async fn record(
 /// resolved to its public addresses only ([`is_public`]) and redirects are not followed (a
 /// redirect could name an address the resolver never sees).
 pub fn public_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .connect_timeout(Duration::from_secs(5))
-        .redirect(reqwest::redirect::Policy::none())
-        .dns_resolver(std::sync::Arc::new(PublicOnly))
+    public_only(reqwest::Client::builder().connect_timeout(Duration::from_secs(5)))
         .build()
         .unwrap_or_else(|_| reqwest::Client::new())
+}
+
+/// A client builder that reaches public addresses only: names resolved to their public
+/// addresses ([`is_public`]), no redirects, no proxy. An address written in the URL itself
+/// never reaches the resolver: check it with [`url_names_a_private_address`].
+pub fn public_only(builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
+    builder
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .dns_resolver(std::sync::Arc::new(PublicOnly))
+}
+
+/// Whether a URL's host is an address (in any notation the URL parser reads) that is not
+/// public.
+pub fn url_names_a_private_address(url: &str) -> bool {
+    let literal = reqwest::Url::parse(url).ok().and_then(|url| {
+        let host = url.host_str()?;
+        let host = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
+        host.parse::<std::net::IpAddr>().ok()
+    });
+    literal.is_some_and(|ip| !is_public(ip))
+}
+
+/// Whether a client error is [`PublicOnly`]'s refusal.
+pub fn is_not_public(err: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(err);
+    while let Some(err) = source {
+        if err.to_string() == NOT_PUBLIC {
+            return true;
+        }
+        source = err.source();
+    }
+    false
 }
 
 /// The HTTP client webhooks are posted with (HTTP/1, https with rustls, no proxy from the environment).

@@ -884,6 +884,81 @@ async fn a_secret_key_cannot_send_the_servers_environment_to_a_url_of_its_choice
     assert_eq!(put.json()["upstream"]["apiKeyEnv"], Value::Null);
 }
 
+/// A URL a secret key chooses for the bot's AI model is asked at public addresses only: the
+/// server never posts a visitor's chat into its own network for a bot owner (a model on
+/// loopback, named by address or by a name that resolves there, gets nothing, and the
+/// visitor gets the 502 of an unreachable model), while the operator's settings reach it.
+#[tokio::test]
+async fn a_secret_key_cannot_aim_the_bots_model_at_the_servers_own_network() {
+    let server = Server::with_model("echo").await;
+    upstream::set_settings(&server.state.store, DEMO_BOT_ID, None)
+        .await
+        .expect("no upstream yet");
+    let secret = server
+        .state
+        .store
+        .create_secret_key(DEMO_BOT_ID)
+        .await
+        .expect("a secret key");
+    let port = server.fake.port;
+    let before = server.fake.log().await["requests"]
+        .as_array()
+        .map_or(0, Vec::len);
+    for url in [
+        server.fake.url(),
+        format!("http://localhost:{port}/v1"),
+        format!("http://2130706433:{port}/v1"),
+    ] {
+        let put = server
+            .call_as(
+                &secret,
+                Method::PUT,
+                "/v1/bots/demo/upstream",
+                Some(json!({"url": url, "model": "echo"})),
+            )
+            .await;
+        assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+        let reply = server
+            .chat(json!({"message": "Who is inside?", "stream": false}))
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_GATEWAY,
+            "{url}: {}",
+            reply.body
+        );
+    }
+    let after = server.fake.log().await["requests"]
+        .as_array()
+        .map_or(0, Vec::len);
+    assert_eq!(after, before, "nothing reached the model on loopback");
+
+    // The operator's settings reach it, and a secret key that keeps their URL keeps that.
+    let put = server
+        .call_as(
+            ADMIN,
+            Method::PUT,
+            "/v1/bots/demo/upstream",
+            Some(json!({"url": server.fake.url(), "model": "echo"})),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+    let put = server
+        .call_as(
+            &secret,
+            Method::PUT,
+            "/v1/bots/demo/upstream",
+            Some(json!({"url": server.fake.url(), "model": "echo", "systemPrompt": "Brief."})),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+    let reply = server
+        .chat(json!({"message": "Who is inside?", "stream": false}))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.json()["data"]["response"], "You said: Who is inside?");
+}
+
 /// A chataibot answer whose model keeps failing is tried a few times, then the visitor gets an
 /// apology (never silence), which costs no credit.
 #[tokio::test]
