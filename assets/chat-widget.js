@@ -180,6 +180,10 @@
       img.src = value;
       img.alt = '';
       img.width = img.height = 34;
+      // A picture that does not load gives way to the chat icon, as in the widget.
+      img.addEventListener('error', function () {
+        img.replaceWith(svgIcon('cw-icon cw-icon--chat', ICONS.chat, 28));
+      });
       return img;
     }
     return svgIcon('cw-icon cw-icon--chat', ICONS.chat, 28);

@@ -410,6 +410,32 @@ test("the auto theme follows the visitor's system, and the launcher icon and ava
   await page.screenshot({ path: join(artifacts, 'auto-theme-light.png') });
 });
 
+test('a launcher picture or an avatar that does not load gives way to the chat icon and the initial', async (t) => {
+  const page = await newPage(browser);
+  t.after(() => page.context().close());
+  await page.route('**/pages/plain.html', async (route) => {
+    const response = await route.fetch();
+    const body = (await response.text()).replace(
+      'data-greeting-delay="off"',
+      `data-greeting-delay="off" data-launcher-icon="${pages.url}/pages/missing-icon.png" data-avatar-url="${pages.url}/pages/missing-avatar.png"`,
+    );
+    route.fulfill({ response, body });
+  });
+  await page.goto(`${pages.url}/pages/plain.html`);
+  const chatIcon = page.locator('.cw-launcher svg.cw-icon--chat');
+  await waitFor(async () => (await chatIcon.count()) === 1 && (await chatIcon.isVisible()), "the loader's launcher: the chat icon");
+  assert.match(await chatIcon.locator('path').getAttribute('d'), /^M12 3C6\.5/);
+  await page.locator('.cw-launcher').click();
+  await page.locator('.cw-panel').waitFor();
+  const initial = page.locator('.cw-header .cw-avatar');
+  await waitFor(async () => (await initial.count()) === 1 && (await initial.isVisible()), 'the initial instead of the picture');
+  assert.equal(await initial.innerText(), 'A', 'of Acme Assistant');
+  await page.screenshot({ path: join(artifacts, 'missing-pictures.png') });
+  await page.keyboard.press('Escape');
+  await waitFor(async () => (await chatIcon.count()) === 1 && (await chatIcon.isVisible()), "the widget's launcher: the chat icon");
+  assert.equal(await page.locator('img.cw-icon--image, img.cw-avatar').count(), 0, 'no broken picture');
+});
+
 test('in Hebrew the widget reads right to left, and switching data-locale switches its language', async (t) => {
   // A page served for real (not fulfilled by a route: Chromium treats such a document as
   // public and refuses its requests to a loopback API).

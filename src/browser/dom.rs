@@ -83,6 +83,30 @@ fn trusted_html_policy() -> Option<js_sys::Function> {
         .map(|create| create.bind0(&policy))
 }
 
+/// Takes the avatar or launcher picture inside `container` out of the document when it fails
+/// to load (a wrong or unreachable URL), so the stylesheet shows what it covered (a picture in
+/// a reply stays, showing its alt text). One
+/// listener, in the capture phase (`error` does not bubble), kept by the current Leptos owner:
+/// the container goes with it.
+pub fn drop_broken_pictures(container: &web_sys::Element) {
+    let callback =
+        wasm_bindgen::closure::Closure::<dyn Fn(web_sys::Event)>::new(|event: web_sys::Event| {
+            let target = event
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok());
+            let ours = |t: &web_sys::Element| t.matches(".cw-avatar--image, .cw-icon--image");
+            if let Some(picture) = target.filter(|t| ours(t).unwrap_or(false)) {
+                picture.remove();
+            }
+        });
+    let _ = container.add_event_listener_with_callback_and_bool(
+        "error",
+        callback.as_ref().unchecked_ref(),
+        true,
+    );
+    leptos::prelude::StoredValue::new_local(callback);
+}
+
 /// Moves keyboard focus to an element, if it is still in the document.
 pub fn focus(element: &web_sys::HtmlElement) {
     let _ = element.focus();

@@ -105,20 +105,24 @@ pub fn Launcher(
     }
 }
 
-/// The launcher's picture.
+/// The chat bubble icon.
+const CHAT: &str = "M12 3C6.5 3 2 6.9 2 11.7c0 2.3 1 4.4 2.8 6L4 21.5a.5.5 0 0 0 .7.6l4.4-2.1c.9.2 1.9.4 2.9.4 5.5 0 10-3.9 10-8.7S17.5 3 12 3Zm-4.5 10a1.3 1.3 0 1 1 0-2.6 1.3 1.3 0 0 1 0 2.6Zm4.5 0a1.3 1.3 0 1 1 0-2.6 1.3 1.3 0 0 1 0 2.6Zm4.5 0a1.3 1.3 0 1 1 0-2.6 1.3 1.3 0 0 1 0 2.6Z";
+
+/// The launcher's picture. An image comes with the chat icon after it, which the stylesheet
+/// hides until the image fails to load and is taken out (`dom::drop_broken_pictures`).
 fn glyph(icon: LauncherIcon) -> impl IntoView {
-    let path = match icon {
-        LauncherIcon::Image(url) => {
-            return view! {
-                <img class="cw-icon cw-icon--chat cw-icon--image" src=url alt="" width="34" height="34"/>
-            }
-            .into_any();
-        }
-        LauncherIcon::Chat => "M12 3C6.5 3 2 6.9 2 11.7c0 2.3 1 4.4 2.8 6L4 21.5a.5.5 0 0 0 .7.6l4.4-2.1c.9.2 1.9.4 2.9.4 5.5 0 10-3.9 10-8.7S17.5 3 12 3Zm-4.5 10a1.3 1.3 0 1 1 0-2.6 1.3 1.3 0 0 1 0 2.6Zm4.5 0a1.3 1.3 0 1 1 0-2.6 1.3 1.3 0 0 1 0 2.6Zm4.5 0a1.3 1.3 0 1 1 0-2.6 1.3 1.3 0 0 1 0 2.6Z",
-        LauncherIcon::Help => "M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20Zm1 17h-2v-2h2v2Zm2.1-7.7-.9.9c-.7.7-1.2 1.3-1.2 2.8h-2v-.5c0-1.1.5-2.1 1.2-2.8l1.2-1.3c.4-.3.6-.8.6-1.4a2 2 0 0 0-4 0H8a4 4 0 0 1 8 0c0 .9-.4 1.7-.9 2.3Z",
-        LauncherIcon::Message => "M20 4H4a2 2 0 0 0-2 2v12a2 2 0 0 0 2 2h16a2 2 0 0 0 2-2V6a2 2 0 0 0-2-2Zm0 4-8 5-8-5V6l8 5 8-5v2Z",
+    let (image, path) = match icon {
+        LauncherIcon::Image(url) => (Some(url), CHAT),
+        LauncherIcon::Chat => (None, CHAT),
+        LauncherIcon::Help => (None, "M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20Zm1 17h-2v-2h2v2Zm2.1-7.7-.9.9c-.7.7-1.2 1.3-1.2 2.8h-2v-.5c0-1.1.5-2.1 1.2-2.8l1.2-1.3c.4-.3.6-.8.6-1.4a2 2 0 0 0-4 0H8a4 4 0 0 1 8 0c0 .9-.4 1.7-.9 2.3Z"),
+        LauncherIcon::Message => (None, "M20 4H4a2 2 0 0 0-2 2v12a2 2 0 0 0 2 2h16a2 2 0 0 0 2-2V6a2 2 0 0 0-2-2Zm0 4-8 5-8-5V6l8 5 8-5v2Z"),
     };
-    icon::svg(path, 28, "cw-icon cw-icon--chat").into_any()
+    view! {
+        {image.map(|url| view! {
+            <img class="cw-icon cw-icon--chat cw-icon--image" src=url alt="" width="34" height="34"/>
+        })}
+        {icon::svg(path, 28, "cw-icon cw-icon--chat")}
+    }
 }
 
 /// The greeting bubble next to the closed launcher: clicking it opens the chat; its × button

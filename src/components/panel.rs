@@ -33,15 +33,13 @@ pub fn panel(
             }
         });
     };
-    let avatar = match &config.avatar_url {
-        Some(url) => view! {
-            <img class="cw-avatar cw-avatar--image" src=url.clone() alt="" width="34" height="34"/>
-        }
-        .into_any(),
-        None => view! {
-            <span class="cw-avatar" aria-hidden="true">{initial(&config.bot_name)}</span>
-        }
-        .into_any(),
+    // A picture comes with the name's initial after it, which the stylesheet hides until the
+    // picture fails to load and is taken out (`dom::drop_broken_pictures`).
+    let avatar = view! {
+        {config.avatar_url.clone().map(|url| view! {
+            <img class="cw-avatar cw-avatar--image" src=url alt="" width="34" height="34"/>
+        })}
+        <span class="cw-avatar" aria-hidden="true">{initial(&config.bot_name)}</span>
     };
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
         let key = ev.key();
