@@ -97,6 +97,21 @@ struct Server {
 }
 
 impl Server {
+    /// A fresh server whose demo bot has no upstream yet, and a secret key for it.
+    async fn without_upstream() -> (Self, String) {
+        let server = Self::with_model("echo").await;
+        upstream::set_settings(&server.state.store, DEMO_BOT_ID, None)
+            .await
+            .expect("no upstream yet");
+        let secret = server
+            .state
+            .store
+            .create_secret_key(DEMO_BOT_ID)
+            .await
+            .expect("a secret key");
+        (server, secret)
+    }
+
     /// A fresh server whose demo bot asks the fake for `model`.
     async fn with_model(model: &str) -> Self {
         std::env::set_var(KEY_ENV, KEY);
@@ -686,16 +701,7 @@ async fn model_failures_become_each_dialects_error_and_keep_the_visitors_message
 
 #[tokio::test]
 async fn the_settings_endpoint_takes_the_secret_key_or_the_admin_token_never_a_publishable_key() {
-    let server = Server::with_model("echo").await;
-    upstream::set_settings(&server.state.store, DEMO_BOT_ID, None)
-        .await
-        .expect("no upstream yet");
-    let secret = server
-        .state
-        .store
-        .create_secret_key(DEMO_BOT_ID)
-        .await
-        .expect("a secret key");
+    let (server, secret) = Server::without_upstream().await;
     let settings = json!({"url": server.fake.url(), "model": "echo",
                           "systemPrompt": "Be brief.", "temperature": 0.2,
                           "maxTokens": 100, "apiKeyEnv": KEY_ENV});
@@ -822,16 +828,7 @@ async fn a_secret_key_cannot_send_the_servers_environment_to_a_url_of_its_choice
     const OPERATOR_ENV: &str = "CHAT_TEST_OPERATOR_ONLY_SECRET";
     const OPERATOR_SECRET: &str = "operator-only-secret-9876543210";
     std::env::set_var(OPERATOR_ENV, OPERATOR_SECRET);
-    let server = Server::with_model("echo").await;
-    upstream::set_settings(&server.state.store, DEMO_BOT_ID, None)
-        .await
-        .expect("no upstream yet");
-    let secret = server
-        .state
-        .store
-        .create_secret_key(DEMO_BOT_ID)
-        .await
-        .expect("a secret key");
+    let (server, secret) = Server::without_upstream().await;
     // The fake stands for the bot owner's own server.
     let attack = json!({"url": server.fake.url(), "model": "echo", "apiKeyEnv": OPERATOR_ENV});
     let put = server
@@ -890,16 +887,7 @@ async fn a_secret_key_cannot_send_the_servers_environment_to_a_url_of_its_choice
 /// visitor gets the 502 of an unreachable model), while the operator's settings reach it.
 #[tokio::test]
 async fn a_secret_key_cannot_aim_the_bots_model_at_the_servers_own_network() {
-    let server = Server::with_model("echo").await;
-    upstream::set_settings(&server.state.store, DEMO_BOT_ID, None)
-        .await
-        .expect("no upstream yet");
-    let secret = server
-        .state
-        .store
-        .create_secret_key(DEMO_BOT_ID)
-        .await
-        .expect("a secret key");
+    let (server, secret) = Server::without_upstream().await;
     let port = server.fake.port;
     let before = server.fake.log().await["requests"]
         .as_array()
