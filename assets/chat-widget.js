@@ -552,10 +552,11 @@
     }
   }
 
-  // window.ChatWidget drives the script tag's widget, or else the page's first <chat-widget>.
+  // window.ChatWidget drives the script tag's widget, or else the page's first widget (another
+  // tag's, or a <chat-widget>).
   var globalQueue = [];
   function defaultHost() {
-    return scriptHost || document.querySelector('chat-widget');
+    return scriptHost || document.querySelector('[data-chat-widget], chat-widget');
   }
   function flushGlobal() {
     var host = defaultHost();
@@ -580,16 +581,20 @@
   if (!earlier) window.ChatWidget = api;
   api.loader = 'chat-widget';
 
-  function start() {
-    var bot = String(settings['bot-id'] || '').trim();
+  /** Whether another tag on the page drew a widget for this tag's bot already. */
+  function twin() {
+    var bot = String(settings['bot-id']).trim();
     var hosts = document.querySelectorAll('[data-chat-widget]');
-    for (var i = 0; bot && i < hosts.length; i++) {
+    for (var i = 0; i < hosts.length; i++) {
       if (hosts[i].getAttribute('data-chat-widget') === bot) {
         console.warn('chat-widget: a second chat-widget.js tag for bot "' + bot + '" is ignored (the page already has one)');
-        return;
+        return true;
       }
     }
-    if (settings['bot-id']) startScriptWidget();
+    return false;
+  }
+  function start() {
+    if (settings['bot-id'] && !twin()) startScriptWidget();
     else if (globalQueue.length) setTimeout(flushGlobal, 0);
   }
   if (document.body) start();

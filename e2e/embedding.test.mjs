@@ -286,9 +286,11 @@ test('the script tag pasted twice gives one widget, which window.ChatWidget driv
   await page.waitForTimeout(300);
   assert.equal(await page.locator('.cw-launcher').count(), 1, 'one launcher');
   assert.ok(warnings.some((text) => /second chat-widget\.js tag/.test(text)), warnings.join('\n'));
-  await page.evaluate(() => window.ChatWidget.send('Where is my order?'));
+  // Not awaited here: with no widget behind it, the Promise would never settle.
+  await page.evaluate(() => { window.__sent = window.ChatWidget.send('Where is my order?'); });
   await finishedReplies(page, 1);
   assert.equal(await page.locator('.cw-msg--visitor').count(), 1);
+  assert.deepEqual(await page.evaluate(() => window.__sent), { delivered: true });
   assert.equal(chat.length, 1, 'sent once');
   assert.deepEqual(page.consoleErrors, []);
 });
