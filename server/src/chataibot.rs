@@ -27,7 +27,7 @@
 //! `CONVERSATION_NOT_FOUND`. Errors are `{"ok":false,"error":{"code","message",
 //! "retry_after"?}}`. The poll and the stream are reads: not counted against the rate limit.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -67,6 +67,11 @@ pub const DEFAULT_LISTEN_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// process may have written them).
 const RECHECK_INTERVAL: Duration = Duration::from_secs(1);
 
+/// The listening streams one client address may hold open at once on one instance. Each asks
+/// the database once a second while it waits, so without a cap one address could open
+/// thousands; a visitor holds one per open chat.
+pub const MAX_LISTENERS_PER_ADDRESS: u32 = 64;
+
 // ---------------------------------------------------------------------------------------------
 // Answers on their way.
 
@@ -77,6 +82,8 @@ const RECHECK_INTERVAL: Duration = Duration::from_secs(1);
 pub struct Deliveries {
     arrived: watch::Sender<u64>,
     closing: AtomicBool,
+    /// The listening streams open per client address ([`MAX_LISTENERS_PER_ADDRESS`]).
+    listening: std::sync::Mutex<HashMap<String, u32>>,
 }
 
 impl Default for Deliveries {
@@ -84,6 +91,27 @@ impl Default for Deliveries {
         Self {
             arrived: watch::channel(0).0,
             closing: AtomicBool::new(false),
+            listening: std::sync::Mutex::default(),
+        }
+    }
+}
+
+/// One listening stream of a client address, counted until it is dropped (the stream ended or
+/// the client went away).
+#[derive(Debug)]
+pub struct ListeningSlot {
+    deliveries: Arc<Deliveries>,
+    address: String,
+}
+
+impl Drop for ListeningSlot {
+    fn drop(&mut self) {
+        let mut listening = self.deliveries.listening_counts();
+        if let Some(count) = listening.get_mut(&self.address) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                listening.remove(&self.address);
+            }
         }
     }
 }
@@ -103,6 +131,28 @@ impl Deliveries {
     /// Whether [`Deliveries::close`] was called.
     pub fn is_closing(&self) -> bool {
         self.closing.load(Ordering::SeqCst)
+    }
+
+    /// A slot for one more listening stream from `address`, unless it holds
+    /// [`MAX_LISTENERS_PER_ADDRESS`] already.
+    pub fn listening_slot(self: &Arc<Self>, address: &str) -> Option<ListeningSlot> {
+        let mut listening = self.listening_counts();
+        let count = listening.entry(address.to_owned()).or_insert(0);
+        if *count >= MAX_LISTENERS_PER_ADDRESS {
+            return None;
+        }
+        *count += 1;
+        Some(ListeningSlot {
+            deliveries: Arc::clone(self),
+            address: address.to_owned(),
+        })
+    }
+
+    fn listening_counts(&self) -> std::sync::MutexGuard<'_, HashMap<String, u32>> {
+        // The map stays consistent whatever panicked while it was held.
+        self.listening
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// A receiver that sees a change after every stored answer.
@@ -256,7 +306,11 @@ pub async fn messages(
                 Cursor::After(after) => Some(after),
                 Cursor::Latest | Cursor::Before(_) => None,
             };
-            return Ok(listen_response(&state, conversation_id, after));
+            let slot = state
+                .deliveries()
+                .listening_slot(&caller.ip)
+                .ok_or(AppError::RateLimited { retry_after_s: 5 })?;
+            return Ok(listen_response(&state, conversation_id, after, slot));
         }
         let page = state
             .store
@@ -509,9 +563,15 @@ fn chat_message(message: StoredMessage) -> ChatMessage {
 // ---------------------------------------------------------------------------------------------
 // The listening form.
 
-fn listen_response(state: &AppState, conversation_id: String, after: Option<String>) -> Response {
+fn listen_response(
+    state: &AppState,
+    conversation_id: String,
+    after: Option<String>,
+    slot: ListeningSlot,
+) -> Response {
     let idle = state.listen_idle_timeout();
     let listener = Listener {
+        _slot: slot,
         store: state.store.clone(),
         arrived: state.deliveries().subscribe(),
         deliveries: Arc::clone(state.deliveries()),
@@ -537,6 +597,8 @@ fn listen_response(state: &AppState, conversation_id: String, after: Option<Stri
 
 /// One client listening to a conversation.
 struct Listener {
+    /// Counted against its address while it lives.
+    _slot: ListeningSlot,
     store: Store,
     arrived: watch::Receiver<u64>,
     deliveries: Arc<Deliveries>,

@@ -1056,6 +1056,43 @@ async fn a_stopping_server_ends_the_listening_streams() {
     );
 }
 
+/// One address holds at most `MAX_LISTENERS_PER_ADDRESS` listening streams at once (each asks
+/// the database every second): the next is refused with 429 until one of them ends.
+#[tokio::test]
+async fn one_address_cannot_hold_open_more_than_its_share_of_listening_streams() {
+    let server = TestServer::start().await;
+    let started = server
+        .post(chataibot::START_PATH, chataibot_start("hi"))
+        .await;
+    let id = chataibot::decode_start(&started.meta(), &started.body)
+        .expect("decodes")
+        .conversation_id;
+    let listen = || {
+        let request = Request::builder()
+            .uri(chataibot::poll_path(&id, None))
+            .header(header::AUTHORIZATION, format!("Bearer {}", server.key))
+            .header(header::ACCEPT, "text/event-stream")
+            .body(Body::empty())
+            .expect("request");
+        app(server.state.clone()).oneshot(request)
+    };
+    let mut open = Vec::new();
+    for _ in 0..chat_widget_server::chataibot::MAX_LISTENERS_PER_ADDRESS {
+        let response = listen().await.expect("infallible");
+        assert_eq!(response.status(), StatusCode::OK);
+        open.push(response);
+    }
+    let refused = listen().await.expect("infallible");
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers().contains_key(header::RETRY_AFTER));
+    // The conversation can still be read, not listened to.
+    let page = server.get(&chataibot::poll_path(&id, None)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    // A stream that ends (its client went away) frees its place.
+    drop(open.pop());
+    assert_eq!(listen().await.expect("infallible").status(), StatusCode::OK);
+}
+
 #[tokio::test]
 async fn chataibot_conversations_belong_to_their_bot() {
     let server = TestServer::start().await;
