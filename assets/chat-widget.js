@@ -509,8 +509,11 @@
         connectedCallback() {
           var state = equip(this);
           if (state.widget) return;
-          // Put back after removal, it is drawn again and loads (from cache) when needed.
-          prepare(this, elementSettings(this));
+          // Put back after removal, it is drawn again and loads (from cache) when needed; a
+          // launcher kept from before is drawn anew if its attributes changed meanwhile.
+          var s = elementSettings(this);
+          if (state.settings && JSON.stringify(s) !== JSON.stringify(state.settings)) this.shadowRoot.replaceChildren();
+          prepare(this, s);
         }
         attributeChangedCallback() {
           var host = this;

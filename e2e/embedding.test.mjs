@@ -274,6 +274,29 @@ test('changing a <chat-widget> attribute restarts it with the new settings, keep
   assert.deepEqual(page.consoleErrors, []);
 });
 
+test('a <chat-widget> changed while out of the page comes back with its new settings, and print leaves the floating widget out', async (t) => {
+  const page = await newPage(browser);
+  t.after(() => page.context().close());
+  await page.goto(`${pages.url}/pages/elements.html`);
+  const launcher = page.locator('#sales .cw-launcher');
+  await launcher.waitFor();
+  const colour = () => launcher.evaluate((el) => getComputedStyle(el).backgroundColor);
+  const before = await colour();
+  await page.evaluate(() => {
+    const element = document.getElementById('sales');
+    element.remove();
+    element.setAttribute('primary-color', '#b45309');
+    document.body.append(element);
+  });
+  await waitFor(async () => (await launcher.count()) === 1 && (await colour()) !== before, 'the launcher in the new colour');
+
+  await page.emulateMedia({ media: 'print' });
+  assert.equal(await page.locator('.cw-launcher:visible').count(), 0, 'no launcher on paper');
+  await page.emulateMedia({ media: 'screen' });
+  assert.equal(await page.locator('.cw-launcher:visible').count(), 2);
+  assert.deepEqual(page.consoleErrors, []);
+});
+
 test('the script tag pasted twice gives one widget, which window.ChatWidget drives', async (t) => {
   const page = await newPage(browser);
   t.after(() => page.context().close());
@@ -358,6 +381,9 @@ test('the Leptos example help page shows <ChatPanel> inline, bound to the page\'
   await page.goto(`${pages.url}/leptos-app/?page=help&api=${encodeURIComponent(server.url)}&key=${server.key}`);
   const panel = page.locator('.cw-panel');
   await panel.waitFor();
+  await page.emulateMedia({ media: 'print' });
+  assert.ok(await panel.isVisible(), 'an inline panel is part of the page, and prints');
+  await page.emulateMedia({ media: 'screen' });
   assert.equal(await page.locator('.cw-launcher').count(), 0, 'inline: no launcher');
   assert.equal(await panel.getAttribute('role'), 'region', 'in the page, not a dialog');
   const box = await panel.boundingBox();
