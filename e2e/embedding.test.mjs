@@ -297,6 +297,34 @@ test('a <chat-widget> changed while out of the page comes back with its new sett
   assert.deepEqual(page.consoleErrors, []);
 });
 
+test("a page's keyboard shortcuts do not take the characters a visitor types in the chat", async (t) => {
+  const page = await newPage(browser);
+  t.after(() => page.context().close());
+  // A documentation site's shortcuts: "/" and "s" focus its search, unless typed in a field.
+  await page.addInitScript(() => {
+    window.__shortcuts = 0;
+    document.addEventListener('keydown', (event) => {
+      const target = event.target;
+      const typing = target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement || target.isContentEditable;
+      if ((event.key === '/' || event.key === 's') && !typing) {
+        event.preventDefault();
+        window.__shortcuts += 1;
+      }
+    });
+  });
+  await page.goto(`${pages.url}/pages/plain.html`);
+  await page.locator('.cw-launcher').click();
+  await page.locator('.cw-input').click();
+  await page.keyboard.type('see https://example.com/docs/s');
+  assert.equal(await page.locator('.cw-input').inputValue(), 'see https://example.com/docs/s');
+  assert.equal(await page.evaluate(() => window.__shortcuts), 0);
+  // On the page itself the shortcut still works.
+  await page.locator('h1').click();
+  await page.keyboard.press('/');
+  assert.equal(await page.evaluate(() => window.__shortcuts), 1);
+  assert.deepEqual(page.consoleErrors, []);
+});
+
 test('the script tag pasted twice gives one widget, which window.ChatWidget drives', async (t) => {
   const page = await newPage(browser);
   t.after(() => page.context().close());

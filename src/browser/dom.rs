@@ -85,25 +85,52 @@ fn trusted_html_policy() -> Option<js_sys::Function> {
 
 /// Takes the avatar or launcher picture inside `container` out of the document when it fails
 /// to load (a wrong or unreachable URL), so the stylesheet shows what it covered (a picture in
-/// a reply stays, showing its alt text). One
-/// listener, in the capture phase (`error` does not bubble), kept by the current Leptos owner:
-/// the container goes with it.
+/// a reply stays, showing its alt text). In the capture phase: `error` does not bubble.
 pub fn drop_broken_pictures(container: &web_sys::Element) {
-    let callback =
-        wasm_bindgen::closure::Closure::<dyn Fn(web_sys::Event)>::new(|event: web_sys::Event| {
-            let target = event
-                .target()
-                .and_then(|t| t.dyn_into::<web_sys::Element>().ok());
-            let ours = |t: &web_sys::Element| t.matches(".cw-avatar--image, .cw-icon--image");
-            if let Some(picture) = target.filter(|t| ours(t).unwrap_or(false)) {
-                picture.remove();
-            }
-        });
-    let _ = container.add_event_listener_with_callback_and_bool(
-        "error",
-        callback.as_ref().unchecked_ref(),
-        true,
+    listen(container, &["error"], true, |event| {
+        let target = event
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok());
+        let ours = |t: &web_sys::Element| t.matches(".cw-avatar--image, .cw-icon--image");
+        if let Some(picture) = target.filter(|t| ours(t).unwrap_or(false)) {
+            picture.remove();
+        }
+    });
+}
+
+/// Keeps key presses inside `container` from reaching the page's own shortcuts. A page that
+/// focuses its search on "/" or "s" (documentation sites do) took those characters from the
+/// composer: a key event leaves the shadow root retargeted to its host, which is no text
+/// field, so the page's handler took it for a key pressed on the page. The widget's own
+/// handlers are on elements inside, so they have run by then.
+pub fn keep_keys_inside(container: &web_sys::Element) {
+    listen(
+        container,
+        &["keydown", "keypress", "keyup"],
+        false,
+        |event| {
+            event.stop_propagation();
+        },
     );
+}
+
+/// Calls `handler` for the events named `names` on `container` (in the capture phase when
+/// `capture`), for as long as the current Leptos owner keeps the closure (the container goes
+/// with it).
+fn listen(
+    container: &web_sys::Element,
+    names: &[&str],
+    capture: bool,
+    handler: impl Fn(web_sys::Event) + 'static,
+) {
+    let callback = wasm_bindgen::closure::Closure::<dyn Fn(web_sys::Event)>::new(handler);
+    for name in names {
+        let _ = container.add_event_listener_with_callback_and_bool(
+            name,
+            callback.as_ref().unchecked_ref(),
+            capture,
+        );
+    }
     leptos::prelude::StoredValue::new_local(callback);
 }
 
