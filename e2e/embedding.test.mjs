@@ -297,10 +297,11 @@ test('a <chat-widget> changed while out of the page comes back with its new sett
   assert.deepEqual(page.consoleErrors, []);
 });
 
-test("a page's keyboard shortcuts do not take the characters a visitor types in the chat", async (t) => {
+test("a page's keyboard shortcuts and scroll-jacking do not reach into the chat", async (t) => {
   const page = await newPage(browser);
   t.after(() => page.context().close());
   // A documentation site's shortcuts: "/" and "s" focus its search, unless typed in a field.
+  // And a full-page slider's wheel handler, which cancels every wheel turn.
   await page.addInitScript(() => {
     window.__shortcuts = 0;
     document.addEventListener('keydown', (event) => {
@@ -311,6 +312,7 @@ test("a page's keyboard shortcuts do not take the characters a visitor types in 
         window.__shortcuts += 1;
       }
     });
+    window.addEventListener('wheel', (event) => event.preventDefault(), { passive: false });
   });
   await page.goto(`${pages.url}/pages/plain.html`);
   await page.locator('.cw-launcher').click();
@@ -322,6 +324,23 @@ test("a page's keyboard shortcuts do not take the characters a visitor types in 
   await page.locator('h1').click();
   await page.keyboard.press('/');
   assert.equal(await page.evaluate(() => window.__shortcuts), 1);
+
+  // A conversation longer than the list: the wheel scrolls it.
+  await page.locator('.cw-input').fill('Show me what Markdown looks like');
+  await page.locator('.cw-input').press('Enter');
+  await finishedReplies(page, 1);
+  await page.locator('.cw-input').fill('What are your shipping options?');
+  await page.locator('.cw-input').press('Enter');
+  await finishedReplies(page, 2);
+  const list = page.locator('.cw-messages');
+  const scrollTop = () => list.evaluate((el) => el.scrollTop);
+  assert.ok(await list.evaluate((el) => el.scrollHeight > el.clientHeight + 200), 'the list overflows');
+  await waitFor(async () => (await list.evaluate((el) => el.scrollHeight - el.clientHeight - el.scrollTop)) < 2, 'at the bottom');
+  const bottom = await scrollTop();
+  const box = await list.boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.wheel(0, -300);
+  await waitFor(async () => (await scrollTop()) < bottom - 100, 'the list scrolled up');
   assert.deepEqual(page.consoleErrors, []);
 });
 

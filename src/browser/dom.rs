@@ -98,25 +98,23 @@ pub fn drop_broken_pictures(container: &web_sys::Element) {
     });
 }
 
-/// Keeps key presses inside `container` from reaching the page's own shortcuts. A page that
-/// focuses its search on "/" or "s" (documentation sites do) took those characters from the
-/// composer: a key event leaves the shadow root retargeted to its host, which is no text
-/// field, so the page's handler took it for a key pressed on the page. The widget's own
-/// handlers are on elements inside, so they have run by then.
-pub fn keep_keys_inside(container: &web_sys::Element) {
-    listen(
-        container,
-        &["keydown", "keypress", "keyup"],
-        false,
-        |event| {
-            event.stop_propagation();
-        },
-    );
+/// Keeps key presses, wheel turns and touch moves inside `container` from reaching the page's
+/// own handlers, which would take them as made on the page: an event leaves the shadow root
+/// retargeted to its host, which is no text field and no scrolling list.
+/// - A page that focuses its search on "/" or "s" (documentation sites do) took those
+///   characters from the composer.
+/// - A page that scroll-jacks (`preventDefault()` on every wheel or touch move, as full-page
+///   sliders do) kept the message list from scrolling.
+///
+/// The widget's own handlers are on elements inside, so they have run by then.
+pub fn keep_events_inside(container: &web_sys::Element) {
+    let names = ["keydown", "keypress", "keyup", "wheel", "touchmove"];
+    listen(container, &names, false, |event| event.stop_propagation());
 }
 
 /// Calls `handler` for the events named `names` on `container` (in the capture phase when
-/// `capture`), for as long as the current Leptos owner keeps the closure (the container goes
-/// with it).
+/// `capture`; passive: it never cancels one), for as long as the current Leptos owner keeps
+/// the closure (the container goes with it).
 fn listen(
     container: &web_sys::Element,
     names: &[&str],
@@ -124,11 +122,14 @@ fn listen(
     handler: impl Fn(web_sys::Event) + 'static,
 ) {
     let callback = wasm_bindgen::closure::Closure::<dyn Fn(web_sys::Event)>::new(handler);
+    let options = web_sys::AddEventListenerOptions::new();
+    options.set_capture(capture);
+    options.set_passive(true);
     for name in names {
-        let _ = container.add_event_listener_with_callback_and_bool(
+        let _ = container.add_event_listener_with_callback_and_add_event_listener_options(
             name,
             callback.as_ref().unchecked_ref(),
-            capture,
+            &options,
         );
     }
     leptos::prelude::StoredValue::new_local(callback);

@@ -129,7 +129,7 @@ pub fn widget_view(shadow: &Shadow, config: &WidgetConfig, controls: Controls, i
         .unwrap_or_else(|| wasm_bindgen::throw_str("chat-widget: no root"));
     styles::install_for(&root);
     dom::drop_broken_pictures(&root);
-    dom::keep_keys_inside(&root);
+    dom::keep_events_inside(&root);
     let (offset_x, offset_y, z_index) = (config.offset_x, config.offset_y, config.z_index);
     // Theme colours and placement go in through the CSSOM (allowed by a strict CSP, unlike a
     // `style` attribute). The colour can change once, when a bot configuration arrives.
