@@ -297,9 +297,10 @@ test('a <chat-widget> changed while out of the page comes back with its new sett
   assert.deepEqual(page.consoleErrors, []);
 });
 
-test("a page's keyboard shortcuts and scroll-jacking do not reach into the chat", async (t) => {
+test("a page's keyboard shortcuts, scroll-jacking and clipboard bans do not reach into the chat", async (t) => {
   const page = await newPage(browser);
   t.after(() => page.context().close());
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: pages.url });
   // A documentation site's shortcuts: "/" and "s" focus its search, unless typed in a field.
   // And a full-page slider's wheel handler, which cancels every wheel turn.
   await page.addInitScript(() => {
@@ -313,6 +314,8 @@ test("a page's keyboard shortcuts and scroll-jacking do not reach into the chat"
       }
     });
     window.addEventListener('wheel', (event) => event.preventDefault(), { passive: false });
+    // And a page that forbids pasting and copying.
+    for (const name of ['paste', 'copy']) document.addEventListener(name, (event) => event.preventDefault());
   });
   await page.goto(`${pages.url}/pages/plain.html`);
   await page.locator('.cw-launcher').click();
@@ -320,6 +323,9 @@ test("a page's keyboard shortcuts and scroll-jacking do not reach into the chat"
   await page.keyboard.type('see https://example.com/docs/s');
   assert.equal(await page.locator('.cw-input').inputValue(), 'see https://example.com/docs/s');
   assert.equal(await page.evaluate(() => window.__shortcuts), 0);
+  await page.evaluate(() => navigator.clipboard.writeText(' ACM-123456'));
+  await page.keyboard.press('Control+V');
+  assert.equal(await page.locator('.cw-input').inputValue(), 'see https://example.com/docs/s ACM-123456', 'pasted');
   // On the page itself the shortcut still works.
   await page.locator('h1').click();
   await page.keyboard.press('/');

@@ -98,17 +98,31 @@ pub fn drop_broken_pictures(container: &web_sys::Element) {
     });
 }
 
-/// Keeps key presses, wheel turns and touch moves inside `container` from reaching the page's
-/// own handlers, which would take them as made on the page: an event leaves the shadow root
-/// retargeted to its host, which is no text field and no scrolling list.
+/// Keeps what a visitor does inside `container` (keys, wheel, touch moves, the clipboard,
+/// selecting, the context menu) from reaching the page's own handlers, which would take it as
+/// done on the page: an event leaves the shadow root retargeted to its host, which is no text
+/// field and no scrolling list.
 /// - A page that focuses its search on "/" or "s" (documentation sites do) took those
 ///   characters from the composer.
 /// - A page that scroll-jacks (`preventDefault()` on every wheel or touch move, as full-page
 ///   sliders do) kept the message list from scrolling.
+/// - A page that forbids pasting, copying or selecting its text forbade it in the chat too:
+///   no pasting an order number in, no copying an answer out.
 ///
 /// The widget's own handlers are on elements inside, so they have run by then.
 pub fn keep_events_inside(container: &web_sys::Element) {
-    let names = ["keydown", "keypress", "keyup", "wheel", "touchmove"];
+    let names = [
+        "keydown",
+        "keypress",
+        "keyup",
+        "wheel",
+        "touchmove",
+        "paste",
+        "copy",
+        "cut",
+        "selectstart",
+        "contextmenu",
+    ];
     listen(container, &names, false, |event| event.stop_propagation());
 }
 
