@@ -543,6 +543,15 @@
     document.body.appendChild(scriptHost);
     flushGlobal();
     prepare(scriptHost, settings);
+    // A page that swaps its whole <body> (Turbo and other single-page navigations) would take
+    // the widget away with the old one: it moves to the new body, conversation and all. (One
+    // that the page itself takes out of the body stays out.)
+    if (window.MutationObserver) {
+      new MutationObserver(function () {
+        var old = scriptHost.parentNode;
+        if (!scriptHost.isConnected && old && !old.isConnected && document.body) document.body.appendChild(scriptHost);
+      }).observe(document.documentElement, { childList: true });
+    }
     // The tag's data-* settings can change later too (a single-page app that signs a user in).
     if (window.MutationObserver) {
       new MutationObserver(function () {

@@ -350,6 +350,32 @@ test("a page's keyboard shortcuts, scroll-jacking and clipboard bans do not reac
   assert.deepEqual(page.consoleErrors, []);
 });
 
+test('a page that swaps its whole body (Turbo) keeps the widget, with its conversation and open panel', async (t) => {
+  const page = await newPage(browser);
+  t.after(() => page.context().close());
+  await page.goto(`${pages.url}/pages/plain.html`);
+  await page.locator('.cw-launcher').click();
+  await page.locator('.cw-input').fill('Where is my order?');
+  await page.locator('.cw-input').press('Enter');
+  await page.locator('.cw-msg--streaming').waitFor();
+  // Turbo Drive's navigation: the new page's <body> replaces the old one.
+  await page.evaluate(() => {
+    const next = document.createElement('body');
+    next.innerHTML = '<h1>Another page</h1>';
+    document.body.replaceWith(next);
+  });
+  await finishedReplies(page, 1);
+  assert.equal(await page.locator('h1').innerText(), 'Another page');
+  assert.equal(await page.locator('[data-chat-widget]').count(), 1);
+  assert.ok(await page.locator('.cw-panel').isVisible(), 'the panel is still open');
+  assert.equal(await page.locator('.cw-status').count(), 0, 'the reply was not cut off');
+  // A widget the page takes out itself stays out.
+  await page.evaluate(() => document.querySelector('[data-chat-widget]').remove());
+  await page.waitForTimeout(100);
+  assert.equal(await page.locator('[data-chat-widget]').count(), 0);
+  assert.deepEqual(page.consoleErrors, []);
+});
+
 test('the script tag pasted twice gives one widget, which window.ChatWidget drives', async (t) => {
   const page = await newPage(browser);
   t.after(() => page.context().close());
