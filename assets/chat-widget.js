@@ -540,18 +540,13 @@
     scriptHost = document.createElement('div');
     scriptHost.setAttribute('data-chat-widget', String(settings['bot-id']).trim());
     equip(scriptHost);
-    document.body.appendChild(scriptHost);
+    // After the <body>, not in it: a body with a transform, filter or `contain` (set for smooth
+    // scrolling, page transitions or a dark mode) would hold the widget's fixed launcher and
+    // panel at its own bottom instead of the window's, and a page that swaps its whole body
+    // (Turbo and other single-page navigations) would take the widget away with it.
+    document.documentElement.appendChild(scriptHost);
     flushGlobal();
     prepare(scriptHost, settings);
-    // A page that swaps its whole <body> (Turbo and other single-page navigations) would take
-    // the widget away with the old one: it moves to the new body, conversation and all. (One
-    // that the page itself takes out of the body stays out.)
-    if (window.MutationObserver) {
-      new MutationObserver(function () {
-        var old = scriptHost.parentNode;
-        if (!scriptHost.isConnected && old && !old.isConnected && document.body) document.body.appendChild(scriptHost);
-      }).observe(document.documentElement, { childList: true });
-    }
     // The tag's data-* settings can change later too (a single-page app that signs a user in).
     if (window.MutationObserver) {
       new MutationObserver(function () {
