@@ -37,6 +37,26 @@ struct TestServer {
 }
 
 impl TestServer {
+    /// A chataibot conversation started with "hi": its id.
+    async fn chataibot_conversation(&self) -> String {
+        let started = self
+            .post(chataibot::START_PATH, chataibot_start("hi"))
+            .await;
+        chataibot::decode_start(&started.meta(), &started.body)
+            .expect("decodes")
+            .conversation_id
+    }
+
+    /// A request for the listening form of conversation `id`, with the page's key.
+    fn listen_request(&self, id: &str) -> Request<Body> {
+        Request::builder()
+            .uri(chataibot::poll_path(id, None))
+            .header(header::AUTHORIZATION, format!("Bearer {}", self.key))
+            .header(header::ACCEPT, "text/event-stream")
+            .body(Body::empty())
+            .expect("request")
+    }
+
     async fn start() -> Self {
         let dir = TempDir::new("dialects");
         let state = support::state(
@@ -1010,12 +1030,7 @@ async fn the_chataibot_listening_form_delivers_the_answer_as_it_arrives() {
 #[tokio::test]
 async fn a_stopping_server_ends_the_listening_streams() {
     let server = TestServer::start().await;
-    let started = server
-        .post(chataibot::START_PATH, chataibot_start("hi"))
-        .await;
-    let id = chataibot::decode_start(&started.meta(), &started.body)
-        .expect("decodes")
-        .conversation_id;
+    let id = server.chataibot_conversation().await;
     // The answer is stored first (a background task does it): the stream has two messages to
     // send, however slow the machine, whenever the stop comes.
     tokio::time::timeout(Duration::from_secs(30), async {
@@ -1033,12 +1048,7 @@ async fn a_stopping_server_ends_the_listening_streams() {
         .state
         .clone()
         .with_listen_idle_timeout(Duration::from_secs(3600));
-    let request = Request::builder()
-        .uri(chataibot::poll_path(&id, None))
-        .header(header::AUTHORIZATION, format!("Bearer {}", server.key))
-        .header(header::ACCEPT, "text/event-stream")
-        .body(Body::empty())
-        .expect("request");
+    let request = server.listen_request(&id);
     let deliveries = std::sync::Arc::clone(server.state.deliveries());
     tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -1061,21 +1071,8 @@ async fn a_stopping_server_ends_the_listening_streams() {
 #[tokio::test]
 async fn one_address_cannot_hold_open_more_than_its_share_of_listening_streams() {
     let server = TestServer::start().await;
-    let started = server
-        .post(chataibot::START_PATH, chataibot_start("hi"))
-        .await;
-    let id = chataibot::decode_start(&started.meta(), &started.body)
-        .expect("decodes")
-        .conversation_id;
-    let listen = || {
-        let request = Request::builder()
-            .uri(chataibot::poll_path(&id, None))
-            .header(header::AUTHORIZATION, format!("Bearer {}", server.key))
-            .header(header::ACCEPT, "text/event-stream")
-            .body(Body::empty())
-            .expect("request");
-        app(server.state.clone()).oneshot(request)
-    };
+    let id = server.chataibot_conversation().await;
+    let listen = || app(server.state.clone()).oneshot(server.listen_request(&id));
     let mut open = Vec::new();
     for _ in 0..chat_widget_server::chataibot::MAX_LISTENERS_PER_ADDRESS {
         let response = listen().await.expect("infallible");
@@ -1096,12 +1093,7 @@ async fn one_address_cannot_hold_open_more_than_its_share_of_listening_streams()
 #[tokio::test]
 async fn chataibot_conversations_belong_to_their_bot() {
     let server = TestServer::start().await;
-    let started = server
-        .post(chataibot::START_PATH, chataibot_start("hi"))
-        .await;
-    let id = chataibot::decode_start(&started.meta(), &started.body)
-        .expect("decodes")
-        .conversation_id;
+    let id = server.chataibot_conversation().await;
     let (_, other) = server
         .state
         .store
