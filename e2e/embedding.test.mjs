@@ -380,6 +380,21 @@ test('a page that swaps its whole body (Turbo) or transforms it keeps the widget
   assert.deepEqual(page.consoleErrors, []);
 });
 
+test('on a page without a doctype (quirks mode) a reply with a table is laid out as on any page', async (t) => {
+  const page = await newPage(browser);
+  t.after(() => page.context().close());
+  await page.goto(`${pages.url}/pages/quirks.html`);
+  assert.equal(await page.evaluate(() => document.compatMode), 'BackCompat');
+  await page.locator('.cw-launcher').click();
+  await page.locator('.cw-input').fill('What are your shipping options?');
+  await page.locator('.cw-input').press('Enter');
+  const reply = (await finishedReplies(page, 1)).first();
+  const lineHeight = (selector) => reply.locator(selector).first().evaluate((el) => parseFloat(getComputedStyle(el).lineHeight));
+  const [cell, paragraph] = [await lineHeight('td'), await lineHeight('p')];
+  assert.ok(Number.isFinite(cell) && Math.abs(cell - paragraph * 0.93) < 1, `a cell's line height follows the text's: ${cell} against ${paragraph}`);
+  assert.deepEqual(page.consoleErrors, []);
+});
+
 test('the script tag pasted twice gives one widget, which window.ChatWidget drives', async (t) => {
   const page = await newPage(browser);
   t.after(() => page.context().close());
