@@ -142,3 +142,84 @@ for (const { dialect, keeps, actions } of dialects) {
     assert.deepEqual(page.consoleErrors, []);
   });
 }
+
+// Two tabs of the same site share what is kept: neither overwrites what the other kept, and
+// each shows the same conversation without a reload. Before, the tab that saved last wrote
+// its own list over the other's, so a reload lost the other tab's messages; and a logout in
+// one tab left the previous visitor's conversation in the other, which wrote it back.
+for (const dialect of ['chatbots', 'openai']) {
+  test(`${dialect}: two tabs of the same site keep and show each other's messages; a Reset or logout in one reaches the other`, async (t) => {
+    const bot = server.createBot(`tabs-${dialect}`, '--name', 'Acme');
+    const first = await newPage(browser);
+    t.after(() => first.context().close());
+    const second = await first.context().newPage();
+    second.consoleErrors = [];
+    second.on('pageerror', (error) => second.consoleErrors.push(`uncaught: ${error.message}`));
+    for (const page of [first, second]) {
+      await page.goto(pageFor(dialect, bot));
+      await openChat(page);
+    }
+    const texts = async (page) => (await conversation(page)).map((m) => m.html.replace(/<[^>]+>/g, '').trim().slice(0, 24));
+    const same = async (what, count) => {
+      await waitFor(async () => (await texts(second)).length === count && (await texts(first)).length === count, `${what}: ${count} messages in both tabs`).catch(async (error) => {
+        throw new Error(`${error.message}: ${JSON.stringify([await texts(first), await texts(second)])}`);
+      });
+      assert.deepEqual(await texts(second), await texts(first), `${what}: the same conversation in both tabs`);
+    };
+
+    await ask(first, 'Where is my order?');
+    await same('a message in the first tab', 2);
+
+    // The first tab's next reply is held back while the second tab asks and is answered: both
+    // save the conversation at the end, and neither loses the other's exchange.
+    let release;
+    const held = new Promise((resolve) => { release = resolve; });
+    const sent = [];
+    await first.route((url) => url.href.startsWith(server.url), async (route) => {
+      if (route.request().method() !== 'POST') return route.continue();
+      sent.push(route.request().postData());
+      const response = await route.fetch();
+      await held;
+      await route.fulfill({ response });
+    });
+    const input = first.locator('.cw-input');
+    await input.fill('What about shipping?');
+    await input.press('Enter');
+    await ask(second, 'Can I pay by card?');
+    release();
+    await same('both tabs asked at once', 6);
+    const both = await texts(first);
+    assert.ok(both.some((t) => t.startsWith('Can I pay by card?')) && both.some((t) => t.startsWith('What about shipping?')), JSON.stringify(both));
+    for (const page of [first, second]) {
+      await page.reload();
+      await openChat(page);
+      await waitFor(async () => (await texts(page)).length === 6, 'the six messages after a reload');
+      assert.deepEqual(await texts(page), both, 'a reload shows what both tabs said');
+    }
+    if (dialect === 'openai') {
+      // The model is sent what the other tab said too.
+      await ask(first, 'Thanks');
+      const body = JSON.parse(sent.at(-1));
+      const said = body.messages.map((m) => m.content);
+      assert.ok(said.includes('Can I pay by card?'), `the history sent has the other tab's message: ${JSON.stringify(said)}`);
+      await same('one more', 8);
+    }
+    await first.unroute(() => true);
+
+    // "New conversation" in one tab starts the other over too.
+    await second.evaluate(() => window.ChatWidget.reset());
+    await waitFor(async () => (await texts(first)).length === 0, 'the first tab starts over');
+    await ask(first, 'Hello again');
+    await same('the new conversation', 2);
+
+    // logout() in one tab: the other forgets the previous visitor and does not write them back.
+    await first.evaluate(() => window.ChatWidget.logout());
+    await waitFor(async () => (await texts(second)).length === 0, 'the second tab forgets too');
+    await ask(second, 'I am someone else');
+    await first.reload();
+    await openChat(first);
+    await waitFor(async () => (await texts(first)).length === 2, 'the new visitor\'s conversation');
+    assert.ok(!(await texts(first)).some((t) => t.startsWith('Hello again')), 'nothing of the previous visitor');
+    assert.deepEqual([...first.consoleErrors, ...second.consoleErrors], []);
+  });
+}

@@ -486,6 +486,9 @@ pub struct Chat {
     /// text in the composer ([`Chat::keep_draft`]), for the next page.
     unsent: StoredValue<Rc<Slot>, LocalStorage>,
     draft: StoredValue<Rc<Slot>, LocalStorage>,
+    /// Another tab of the same site changed the kept conversation: this one shows it again
+    /// from storage once nothing is on its way ([`Chat::catch_up`]).
+    stale: StoredValue<bool>,
 }
 
 impl Chat {
@@ -532,6 +535,7 @@ impl Chat {
             transcript: StoredValue::new_local(Rc::new(Slot::new(&config.bot_id, "transcript"))),
             unsent: StoredValue::new_local(Rc::new(Slot::new(&config.bot_id, "unsent"))),
             draft: StoredValue::new_local(Rc::new(Slot::new(&config.bot_id, "draft"))),
+            stale: StoredValue::new(false),
         };
         // Unmounting (the owner's cleanup) cancels the request on its way.
         let in_flight = chat.in_flight;
@@ -555,7 +559,6 @@ impl Chat {
         let this = *self;
         let explicit = config.explicit;
         if !(explicit.greeting && explicit.primary_color && explicit.position) {
-            let config = config.clone();
             spawn_local(async move {
                 match crate::api::bot_look(&config).await {
                     Ok(Some(bot)) => this.apply_bot_look(bot),
@@ -566,6 +569,14 @@ impl Chat {
                 }
             });
         }
+        self.restore_conversation();
+    }
+
+    /// The conversation part of [`Chat::restore`]: at mount, and when another tab changed it
+    /// ([`Chat::catch_up`]).
+    fn restore_conversation(&self) {
+        let config = self.config.get_value();
+        let this = *self;
         let kept = |slot: StoredValue<Rc<Slot>, LocalStorage>, decode: fn(&str) -> Vec<Entry>| {
             slot.with_value(|slot| slot.get())
                 .map(|text| decode(&text))
@@ -745,7 +756,9 @@ impl Chat {
     /// delivered messages and finished replies, the newest 100 or 200 KB
     /// ([`transcript::encode`]), with the quick replies under the last one.
     fn save_transcript(&self) {
-        if !self.config.with_value(keeps_transcript) {
+        // The dialect read out first: the test folds to a constant in a build without such a
+        // dialect, and the transcript's code goes.
+        if !crate::api::keeps_transcript(self.config.with_value(|config| config.dialect)) {
             return;
         }
         let entries: Vec<Entry> = self.messages.with_untracked(|messages| {
@@ -784,8 +797,36 @@ impl Chat {
                 })
                 .collect()
         });
-        self.transcript
-            .with_value(|slot| slot.set(&transcript::encode(&entries)));
+        // Never removed when empty: another tab takes a removed transcript as a Reset.
+        let encode: fn(&[Entry]) -> Option<String> = |entries| Some(transcript::encode(entries));
+        self.keep(self.transcript, &entries, encode, transcript::decode);
+    }
+
+    /// Writes `ours` (this page's list) to `slot`, as `encode` has it (`None` removes it). Where another tab of the
+    /// same site wrote the slot since this page last read or wrote it, what is written is that
+    /// tab's list with this page's changes since applied ([`transcript::merge`]), and the slot
+    /// remembers this page's own list as what it last saw, so that each later write merges
+    /// too until this page shows the merged list ([`Chat::catch_up`]).
+    fn keep(
+        &self,
+        slot: StoredValue<Rc<Slot>, LocalStorage>,
+        ours: &[Entry],
+        encode: fn(&[Entry]) -> Option<String>,
+        decode: fn(&str) -> Vec<Entry>,
+    ) {
+        let write = |slot: &Slot, entries: &[Entry]| match encode(entries) {
+            None => slot.clear(),
+            Some(text) => slot.set(&text),
+        };
+        slot.with_value(|slot| match slot.elsewhere() {
+            None => write(slot, ours),
+            Some((seen, now)) => {
+                self.stale.set_value(true);
+                let read = |text: Option<String>| text.map(|t| decode(&t)).unwrap_or_default();
+                write(slot, &transcript::merge(&read(seen), ours, &read(now)));
+                slot.remember_as(encode(ours));
+            }
+        });
     }
 
     /// Keeps the visitor's messages that the server does not have yet (waiting their turn, on
@@ -809,10 +850,9 @@ impl Chat {
                 })
                 .collect()
         });
-        self.unsent.with_value(|slot| match entries.is_empty() {
-            true => slot.clear(),
-            false => slot.set(&transcript::encode_unsent(&entries)),
-        });
+        let encode: fn(&[Entry]) -> Option<String> =
+            |entries| (!entries.is_empty()).then(|| transcript::encode_unsent(entries));
+        self.keep(self.unsent, &entries, encode, transcript::decode_unsent);
     }
 
     /// The draft the visitor left in the composer on an earlier page, if any.
@@ -994,22 +1034,90 @@ impl Chat {
     /// Starts over: stops a reply on its way, clears the messages and forgets the stored
     /// conversation; the next message starts a new one.
     pub fn reset(&self) {
-        self.settle_all("the conversation was reset before it went out");
+        self.start_over("the conversation was reset before it went out");
+        self.store.with_value(|store| store.clear());
+        self.transcript.with_value(|slot| slot.clear());
+        self.unsent.with_value(|slot| slot.clear());
+    }
+
+    /// [`Chat::reset`] on this page only, leaving storage alone: another tab started over
+    /// (and may have written its new conversation since).
+    fn start_over(&self, why: &str) {
+        self.settle_all(why);
         self.generation.update_value(|g| *g += 1);
         self.in_flight.update_value(|in_flight| {
             if let Some(in_flight) = in_flight.take() {
                 in_flight.abort.abort();
             }
         });
-        self.store.with_value(|store| store.clear());
-        self.transcript.with_value(|slot| slot.clear());
-        self.unsent.with_value(|slot| slot.clear());
+        self.forget_memory();
+        self.stale.set_value(false);
         // The old messages' owners are freed as the last holder lets go: here, or (for a
         // message still drawn) when the view removes its row.
         let gone = self.messages.try_update(std::mem::take);
         drop(gone);
         self.announcement.set(String::new());
         self.busy.set(false);
+        self.revision.update(|r| *r += 1);
+    }
+
+    /// Drops what this page holds of the kept conversation, so it is read from storage again.
+    fn forget_memory(&self) {
+        self.store.with_value(|store| store.forget_memory());
+        for slot in [self.transcript, self.unsent] {
+            slot.with_value(|slot| slot.forget_memory());
+        }
+    }
+
+    /// Follows what other tabs of the same site do with this bot's conversation, so that no
+    /// tab overwrites what another kept, and each shows the same conversation: one that
+    /// starts over (Reset, logout) starts this one over; one that adds messages has this one
+    /// show them ([`Chat::catch_up`]). A message this page sends meanwhile is merged in
+    /// ([`Chat::merged`]).
+    pub fn follow_other_tabs(&self) {
+        let this = *self;
+        let bot_id = self.config.with_value(|config| config.bot_id.clone());
+        storage::watch_other_tabs(&bot_id, move |name, removed| {
+            if this.messages.is_disposed() {
+                return;
+            }
+            match (name, removed) {
+                ("conversation" | "transcript", true) => {
+                    this.start_over("the conversation was reset in another tab")
+                }
+                ("visitor", true) => this.visitor.with_value(|slot| slot.forget_memory()),
+                ("conversation" | "transcript", false) | ("unsent", _) => {
+                    this.stale.set_value(true);
+                    this.catch_up();
+                }
+                _ => {}
+            }
+        });
+    }
+
+    /// Shows the conversation again from storage, which another tab changed, once nothing of
+    /// this page is on its way or waits its turn (a message's state would be lost).
+    fn catch_up(&self) {
+        let quiet = !self.busy.get_untracked()
+            && self.settled.with_value(Vec::is_empty)
+            && self.messages.with_untracked(|messages| {
+                messages.iter().all(|m| {
+                    m.auto_retry.get_untracked().is_none()
+                        && !matches!(
+                            m.delivery.get_untracked(),
+                            Delivery::Waiting | Delivery::Sending
+                        )
+                })
+            });
+        if !quiet || !self.stale.get_value() {
+            return;
+        }
+        self.stale.set_value(false);
+        self.generation.update_value(|g| *g += 1);
+        self.forget_memory();
+        let gone = self.messages.try_update(std::mem::take);
+        drop(gone);
+        self.restore_conversation();
         self.revision.update(|r| *r += 1);
     }
 
@@ -1506,6 +1614,7 @@ impl Chat {
             this.revision.update(|r| *r += 1);
             this.resume();
             this.save_unsent();
+            this.catch_up();
         });
     }
 

@@ -160,6 +160,7 @@ pub fn use_chat(options: impl Into<UseChatOptions>) -> UseChatReturn {
     let chat = Chat::new(config);
     chat.watch_connection();
     chat.restore();
+    chat.follow_other_tabs();
     UseChatReturn {
         messages: Signal::derive(move || chat.messages.try_get().unwrap_or_default()),
         status: Signal::derive(move || status(chat)),

@@ -178,6 +178,37 @@ pub fn decode_unsent(text: &str) -> Vec<Entry> {
         .collect()
 }
 
+/// What to keep when another tab of the same site changed the stored list since this one
+/// last read or wrote it (`base`): `theirs` (what storage holds now) with this tab's own
+/// changes since `base` applied, its removals taken out and its additions after. Two tabs
+/// that each add messages keep both; a message one tab delivered leaves the other's unsent.
+/// Entries are matched by who wrote them and their text and payload, as many times as they
+/// occur (the time may be missing from an old entry and filled in since). Only the newest
+/// [`MAX_MESSAGES`] of `ours` count, as only those were kept.
+pub fn merge(base: &[Entry], ours: &[Entry], theirs: &[Entry]) -> Vec<Entry> {
+    let ours = &ours[ours.len().saturating_sub(MAX_MESSAGES)..];
+    let mut kept = without(theirs, &without(base, ours));
+    kept.extend(without(ours, base));
+    kept
+}
+
+/// `list` less one occurrence of each entry of `taken`.
+fn without(list: &[Entry], taken: &[Entry]) -> Vec<Entry> {
+    let mut used = vec![false; taken.len()];
+    list.iter()
+        .filter(|entry| {
+            let found = taken.iter().enumerate().position(|(index, other)| {
+                !used[index]
+                    && other.from == entry.from
+                    && other.text == entry.text
+                    && other.payload == entry.payload
+            });
+            found.map(|index| used[index] = true).is_none()
+        })
+        .cloned()
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -325,5 +356,39 @@ mod tests {
                 .collect::<Vec<_>>(),
             [("kept", None, Some(7)), ("no time", None, None)]
         );
+    }
+
+    fn texts(entries: &[Entry]) -> Vec<&str> {
+        entries.iter().map(|e| e.text.as_str()).collect()
+    }
+
+    #[test]
+    fn two_tabs_that_both_add_messages_keep_both() {
+        let base = [visitor("hi", 1), bot("hello", 2)];
+        // This tab asked one more; the other asked its own meanwhile.
+        let ours = [&base[..], &[visitor("from A", 3), bot("answer A", 4)]].concat();
+        let theirs = [&base[..], &[visitor("from B", 5), bot("answer B", 6)]].concat();
+        assert_eq!(
+            texts(&merge(&base, &ours, &theirs)),
+            ["hi", "hello", "from B", "answer B", "from A", "answer A"]
+        );
+        // The same words asked in both tabs are two messages, not one.
+        let ours = [&base[..], &[visitor("hi", 7)]].concat();
+        let theirs = [&base[..], &[visitor("hi", 8)]].concat();
+        assert_eq!(
+            texts(&merge(&base, &ours, &theirs)),
+            ["hi", "hello", "hi", "hi"]
+        );
+    }
+
+    #[test]
+    fn a_message_delivered_in_one_tab_leaves_the_unsent_list_of_the_other() {
+        let base = [visitor("order 1", 1), visitor("order 2", 2)];
+        // The other tab delivered "order 1" and had "later" fail; this tab delivered "order 2".
+        let theirs = [visitor("order 2", 2), visitor("later", 3)];
+        let ours = [visitor("order 1", 1), visitor("mine", 4)];
+        assert_eq!(texts(&merge(&base, &ours, &theirs)), ["later", "mine"]);
+        // The other tab started over (its list is empty): only what this tab added since.
+        assert_eq!(texts(&merge(&base, &ours, &[])), ["mine"]);
     }
 }

@@ -3,6 +3,8 @@
 
 use std::cell::RefCell;
 
+use wasm_bindgen::JsCast;
+
 /// The conversation id of one bot, in `localStorage` under `chat-widget:<bot id>:conversation`.
 ///
 /// Every storage failure is swallowed: the visitor never sees it, the widget keeps the id in
@@ -43,6 +45,12 @@ impl ConversationStore {
         if let Some(storage) = local_storage() {
             let _ = storage.remove_item(&self.key);
         }
+    }
+
+    /// Forgets what this page holds, so the next [`ConversationStore::get`] reads storage
+    /// (which another tab changed).
+    pub fn forget_memory(&self) {
+        self.memory.replace(None);
     }
 
     /// Remembers a conversation id; one that cannot be a URL path segment (`..`, empty,
@@ -99,9 +107,13 @@ impl Flag {
 
 /// A value the widget keeps for one bot under `chat-widget:<bot id>:<name>` (a visitor id, a
 /// transcript). Reading garbage or failing to write is silent: memory carries on.
+///
+/// It also knows what storage held when this page last read or wrote it, so that what
+/// another tab of the same site wrote since is merged, not overwritten ([`Slot::elsewhere`]).
 pub struct Slot {
     key: String,
     memory: RefCell<Option<String>>,
+    seen: RefCell<Option<String>>,
 }
 
 impl Slot {
@@ -110,6 +122,7 @@ impl Slot {
         Self {
             key: format!("chat-widget:{bot_id}:{name}"),
             memory: RefCell::new(None),
+            seen: RefCell::new(None),
         }
     }
 
@@ -118,23 +131,69 @@ impl Slot {
         if let Some(value) = self.memory.borrow().clone() {
             return Some(value);
         }
-        local_storage()?.get_item(&self.key).ok().flatten()
+        let value = local_storage()?.get_item(&self.key).ok().flatten();
+        self.memory.replace(value.clone());
+        self.seen.replace(value.clone());
+        value
     }
 
     /// Stores `value`. Where storage refuses it (full), the older value there is removed, so
     /// the next page never shows something out of date; memory has the new one.
     pub fn set(&self, value: &str) {
-        *self.memory.borrow_mut() = Some(value.to_owned());
-        write(&self.key, value);
+        self.memory.replace(Some(value.to_owned()));
+        self.seen
+            .replace(write(&self.key, value).then(|| value.to_owned()));
     }
 
     /// Forgets it.
     pub fn clear(&self) {
-        *self.memory.borrow_mut() = None;
+        self.forget_memory();
         if let Some(storage) = local_storage() {
             let _ = storage.remove_item(&self.key);
         }
     }
+
+    /// Forgets what this page holds, so the next [`Slot::get`] reads storage (which another
+    /// tab changed).
+    pub fn forget_memory(&self) {
+        self.memory.replace(None);
+        self.seen.replace(None);
+    }
+
+    /// Takes `view` as what this page last saw in storage (after writing a merge of another
+    /// tab's list and this page's, which this page does not show yet).
+    pub fn remember_as(&self, view: Option<String>) {
+        self.seen.replace(view);
+    }
+
+    /// Where another tab wrote or removed the value since this page last read or wrote it:
+    /// what this page saw then and what storage holds now.
+    pub fn elsewhere(&self) -> Option<(Option<String>, Option<String>)> {
+        let now = local_storage()?.get_item(&self.key).ok()?;
+        let seen = self.seen.borrow().clone();
+        (now != seen).then_some((seen, now))
+    }
+}
+
+/// Calls `on_change(name, removed)` when another tab of the same site changes what is kept
+/// for one bot (`chat-widget:<bot id>:<name>` in `localStorage`), until the current Leptos
+/// owner is cleaned up (the widget unmounts).
+pub fn watch_other_tabs(bot_id: &str, on_change: impl Fn(&str, bool) + 'static) {
+    if web_sys::window().is_none() {
+        return;
+    }
+    let prefix = format!("chat-widget:{bot_id}:");
+    let listener = leptos::prelude::window_event_listener_untyped("storage", move |event| {
+        let event: web_sys::StorageEvent = event.unchecked_into();
+        if let Some(name) = event
+            .key()
+            .as_deref()
+            .and_then(|key| key.strip_prefix(&prefix))
+        {
+            on_change(name, event.new_value().is_none());
+        }
+    });
+    leptos::prelude::on_cleanup(move || listener.remove());
 }
 
 /// The visitor's stable id for one bot (chataibot's `user_external_id`): made once, kept.
@@ -167,12 +226,16 @@ pub fn forget_bot(bot_id: &str) {
 }
 
 /// Writes `value` under `key`; where that fails (storage full), removes what was there.
-fn write(key: &str, value: &str) {
-    if let Some(storage) = local_storage() {
-        if storage.set_item(key, value).is_err() {
-            let _ = storage.remove_item(key);
-        }
+/// Returns whether it was written.
+fn write(key: &str, value: &str) -> bool {
+    let Some(storage) = local_storage() else {
+        return false;
+    };
+    let written = storage.set_item(key, value).is_ok();
+    if !written {
+        let _ = storage.remove_item(key);
     }
+    written
 }
 
 /// `localStorage`, or `None` where reading it throws (blocked) or there is none.
