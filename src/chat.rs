@@ -467,6 +467,9 @@ pub struct Chat {
     pub look: RwSignal<Look>,
     /// Bumped when focus should go back to the composer (the quick reply that had it is gone).
     pub focus_composer: RwSignal<u32>,
+    /// A message the server refused as invalid, taken back out of the list to be changed
+    /// ([`Chat::edit`]): the composer takes its text.
+    pub edited: RwSignal<Option<String>>,
     /// What screen readers should hear next: a reply, once, when it has ended (never each
     /// chunk as it streams in).
     pub announcement: RwSignal<String>,
@@ -530,6 +533,7 @@ impl Chat {
             forgotten: RwSignal::new(0),
             announcement: RwSignal::new(String::new()),
             focus_composer: RwSignal::new(0),
+            edited: RwSignal::new(None),
             locale,
             visitor: StoredValue::new_local(Rc::new(Slot::new(&config.bot_id, "visitor"))),
             transcript: StoredValue::new_local(Rc::new(Slot::new(&config.bot_id, "transcript"))),
@@ -1277,6 +1281,22 @@ impl Chat {
             message.delivery.set(Delivery::Waiting);
             self.resume();
         }
+    }
+
+    /// Takes a failed visitor message out of the conversation (and out of what is kept as
+    /// unsent) and hands its text to the composer ([`Chat::edited`]) to be changed: what a
+    /// message the server refused as invalid (too long, say) offers instead of a Retry that
+    /// would be refused again.
+    pub fn edit(&self, id: u64) {
+        let Some(message) = self.find(id) else { return };
+        if !matches!(message.delivery.get_untracked(), Delivery::Failed(_)) {
+            return;
+        }
+        self.messages
+            .update(|messages| messages.retain(|m| m.id != id));
+        self.save_unsent();
+        self.edited.set(Some(message.text.clone()));
+        self.revision.update(|r| *r += 1);
     }
 
     /// After a network failure or a 5xx, tries again by itself: 1, 2, 4, 8 s (with jitter,

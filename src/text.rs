@@ -99,6 +99,9 @@ pub struct Strings {
     pub not_sent: &'static str,
     /// The button that sends a failed message again.
     pub retry: &'static str,
+    /// The button that takes a message the server refused as invalid (too long, say) back
+    /// into the input, to change it.
+    pub edit: &'static str,
     /// The panel's accessible name, `{name}` is the bot's name.
     pub chat_with: &'static str,
     /// Screen-reader prefix of a visitor's message.
@@ -252,6 +255,7 @@ pub const EN: Strings = Strings {
     typing: "Typing…",
     not_sent: "Not sent.",
     retry: "Retry",
+    edit: "Edit",
     chat_with: "Chat with {name}",
     you_said: "You:",
     bot_said: "Bot:",
@@ -300,6 +304,7 @@ pub const ES: Strings = Strings {
     typing: "Escribiendo…",
     not_sent: "No enviado.",
     retry: "Reintentar",
+    edit: "Editar",
     chat_with: "Chat con {name}",
     you_said: "Tú:",
     bot_said: "Bot:",
@@ -348,6 +353,7 @@ pub const DE: Strings = Strings {
     typing: "Schreibt…",
     not_sent: "Nicht gesendet.",
     retry: "Erneut versuchen",
+    edit: "Bearbeiten",
     chat_with: "Chat mit {name}",
     you_said: "Sie:",
     bot_said: "Bot:",
@@ -396,6 +402,7 @@ pub const FR: Strings = Strings {
     typing: "En train d’écrire…",
     not_sent: "Non envoyé.",
     retry: "Réessayer",
+    edit: "Modifier",
     chat_with: "Discuter avec {name}",
     you_said: "Vous :",
     bot_said: "Bot :",
@@ -444,6 +451,7 @@ pub const AR: Strings = Strings {
     typing: "يكتب الآن…",
     not_sent: "لم تُرسَل.",
     retry: "إعادة المحاولة",
+    edit: "تعديل",
     chat_with: "محادثة مع {name}",
     you_said: "أنت:",
     bot_said: "المساعد:",
@@ -492,6 +500,7 @@ pub const HE: Strings = Strings {
     typing: "מקליד…",
     not_sent: "לא נשלחה.",
     retry: "ניסיון חוזר",
+    edit: "עריכה",
     chat_with: "צ׳אט עם {name}",
     you_said: "אתם:",
     bot_said: "הבוט:",

@@ -1581,6 +1581,56 @@ async fn a_message_that_was_not_sent_is_there_on_the_next_page_with_retry() {
     assert_eq!(visit.bot_bubbles().len(), 1);
 }
 
+/// A message the server refuses as invalid (too long, say) would be refused again: instead of
+/// Retry it offers Edit, which takes it out of the conversation and puts its text back in the
+/// input, before what the visitor had started meanwhile, with focus there. Changed, it goes.
+#[wasm_bindgen_test]
+async fn a_message_refused_as_invalid_goes_back_into_the_input_to_be_changed() {
+    stub_fetch(answers(vec![
+        response(
+            400,
+            r#"{"success":false,"error":"The message is too long","code":"INVALID_REQUEST"}"#,
+        ),
+        reply("Got it.", "conv_e"),
+    ]));
+    let visit = Visit::start(config("edit")).await;
+    visit.open().await;
+    visit.send("A very long question").await;
+    visit
+        .until("the refusal", |v| v.find(".cw-msg--failed").is_some())
+        .await;
+    let button = visit.get(".cw-msg--failed .cw-retry");
+    assert_eq!(button.text_content().unwrap_or_default(), "Edit");
+    assert!(stored("chat-widget:edit:unsent").is_some());
+    visit.type_text("and more");
+    button.click();
+    visit.settle().await;
+    assert!(
+        visit.find(".cw-msg--visitor").is_none(),
+        "taken out of the conversation"
+    );
+    assert_eq!(
+        stored("chat-widget:edit:unsent"),
+        None,
+        "no longer kept as unsent"
+    );
+    let input: HtmlTextAreaElement = visit.get(".cw-input").unchecked_into();
+    assert_eq!(input.value(), "A very long question\nand more");
+    assert_eq!(visit.focused_class(), "cw-input");
+    assert_eq!(requests().length(), 1, "nothing sent again by itself");
+
+    visit.type_text("A short question");
+    visit.press(".cw-input", "Enter", false);
+    visit
+        .until("the reply", |v| v.bot_bubbles().len() == 1)
+        .await;
+    assert_eq!(
+        request_field(1, "body.message").as_string().as_deref(),
+        Some("A short question")
+    );
+    assert_eq!(visit.all(".cw-msg--visitor").len(), 1);
+}
+
 /// Half a message in the composer, then another page: the composer there has it. Sent, it is
 /// no longer kept (and a logout forgets it: see the logout test, whose draft is kept first).
 #[wasm_bindgen_test]

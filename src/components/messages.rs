@@ -3,7 +3,7 @@
 //! scrolled up to read; then a "New messages" pill offers the way back down.
 
 use chat_widget_protocol::markdown::{allowed_url, plain_text};
-use chat_widget_protocol::{ActionKind, SuggestedAction};
+use chat_widget_protocol::{ActionKind, ErrorCode, SuggestedAction};
 use leptos::either::Either;
 use leptos::html::Div;
 use leptos::prelude::*;
@@ -233,6 +233,9 @@ fn visitor_row(chat: Chat, message: &Message) -> impl IntoView {
     let t = chat.strings();
     let (id, delivery, auto_retry) = (message.id, message.delivery, message.auto_retry);
     let failed = move || delivery.with(|d| matches!(d, Delivery::Failed(_)));
+    let refused = move || {
+        delivery.with(|d| matches!(d, Delivery::Failed(e) if e.code == ErrorCode::InvalidRequest))
+    };
     // Offline, it waits for the connection; online, for its turn (a reply on its way, a
     // used-up rate-limit window).
     let waiting = move || {
@@ -262,14 +265,19 @@ fn visitor_row(chat: Chat, message: &Message) -> impl IntoView {
                 <p class="cw-status">
                     <span>{t.not_sent}</span>
                     <span>{retrying_in}</span>
+                    // Refused as invalid, it would be refused again: Edit takes it back
+                    // into the input instead.
                     <button
                         type="button"
                         class="cw-retry"
                         data-cw="retry"
-                        disabled=move || !chat.can_send()
-                        on:click=move |_| chat.retry(id)
+                        disabled=move || !refused() && !chat.can_send()
+                        on:click=move |_| match refused() {
+                            true => chat.edit(id),
+                            false => chat.retry(id),
+                        }
                     >
-                        {t.retry}
+                        {move || if refused() { t.edit } else { t.retry }}
                     </button>
                 </p>
             </Show>

@@ -251,6 +251,17 @@ pub fn panel(
         });
         true
     });
+    // A refused message taken back to be changed goes into the input, before what is there.
+    super::effect(move |_: Option<()>| {
+        if let Some(text) = chat.edited.get() {
+            chat.edited.set(None);
+            draft.update(|draft| match draft.trim().is_empty() {
+                true => *draft = text,
+                false => *draft = format!("{text}\n{draft}"),
+            });
+            focus_input();
+        }
+    });
     // The draft outlives the page: the composer of the next page (or reload) starts with it.
     // After a logout the next visitor does not find the previous one's.
     super::effect(move |seen: Option<u32>| {
