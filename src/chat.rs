@@ -806,11 +806,12 @@ impl Chat {
         self.keep(self.transcript, &entries, encode, transcript::decode);
     }
 
-    /// Writes `ours` (this page's list) to `slot`, as `encode` has it (`None` removes it). Where another tab of the
-    /// same site wrote the slot since this page last read or wrote it, what is written is that
-    /// tab's list with this page's changes since applied ([`transcript::merge`]), and the slot
-    /// remembers this page's own list as what it last saw, so that each later write merges
-    /// too until this page shows the merged list ([`Chat::catch_up`]).
+    /// Writes `ours` (this page's list) to `slot`, as `encode` has it (`None` removes it).
+    /// Where another tab of the same site wrote the slot since this page last read or wrote
+    /// it, what is written is that tab's list with this page's changes since applied
+    /// ([`transcript::merge`]), and the slot remembers this page's own list as what it last
+    /// saw, so that each later write merges too until this page shows the merged list
+    /// ([`Chat::catch_up`]).
     fn keep(
         &self,
         slot: StoredValue<Rc<Slot>, LocalStorage>,
