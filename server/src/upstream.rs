@@ -48,6 +48,18 @@ pub const PASSAGES: u32 = 3;
 /// The longest system prompt accepted, in characters.
 pub const MAX_SYSTEM_PROMPT_CHARS: usize = 8_000;
 
+/// The most tokens one reply is counted for, whatever the upstream reports. Far more than any
+/// request of ours (a context of a few thousand tokens) and a long answer need, and far from
+/// the 64-bit counters' limit: a broken or hostile upstream that reports `u64::MAX` tokens costs
+/// its bot this many. Taken as reported, such a number overflowed the month's counter in SQL:
+/// SQLite made it a float that no longer read as a count (every later quota read failed) and
+/// zeroed the credits, and PostgreSQL refused the update, so nothing was counted.
+pub const MAX_REPORTED_TOKENS: u64 = 1_000_000;
+
+/// Where the month's usage counter stops ([`charge_usage`]): half the 64-bit range, so adding a
+/// reply to it, or the pending answers in the quota check, never overflows either.
+const USAGE_CEILING: i64 = i64::MAX / 2;
+
 /// A bot's upstream.
 #[derive(Clone, PartialEq)]
 pub struct Settings {
@@ -345,9 +357,12 @@ pub async fn set_settings(
 }
 
 /// Counts a reply's real usage: the credit and quota unit already spent for it plus
-/// `tokens - 1` more (credits stop at 0; the reply is already given).
+/// `tokens - 1` more (credits stop at 0; the reply is already given). `tokens` counts as at
+/// most [`MAX_REPORTED_TOKENS`], and the month's counter stops at a ceiling far below the
+/// 64-bit limit, so no report, however large or repeated, overflows a sum here or in SQL.
 pub async fn charge_usage(store: &Store, bot_id: &str, tokens: u64) -> Result<(), StoreError> {
-    let extra = i64::try_from(tokens.saturating_sub(1)).unwrap_or(i64::MAX);
+    // At most MAX_REPORTED_TOKENS - 1: the conversion cannot fail.
+    let extra = i64::try_from(tokens.clamp(1, MAX_REPORTED_TOKENS) - 1).unwrap_or(0);
     if extra == 0 {
         return Ok(());
     }
@@ -360,12 +375,17 @@ pub async fn charge_usage(store: &Store, bot_id: &str, tokens: u64) -> Result<()
     .bind(extra)
     .execute(&mut *tx)
     .await?;
-    sqlx::query("UPDATE monthly_usage SET replies = replies + $3 WHERE bot_id = $1 AND month = $2")
-        .bind(bot_id)
-        .bind(crate::dates::month_start_ms(crate::store::now_ms()))
-        .bind(extra)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE monthly_usage
+         SET replies = CASE WHEN replies > $4 - $3 THEN $4 ELSE replies + $3 END
+         WHERE bot_id = $1 AND month = $2",
+    )
+    .bind(bot_id)
+    .bind(crate::dates::month_start_ms(crate::store::now_ms()))
+    .bind(extra)
+    .bind(USAGE_CEILING)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -635,7 +655,8 @@ impl Deltas {
         }
     }
 
-    /// The tokens the upstream reported for the request and reply, if it did.
+    /// The tokens the upstream reported for the request and reply, if it did, at most
+    /// [`MAX_REPORTED_TOKENS`] (what is charged, and what the openai dialect answers).
     pub fn usage(&self) -> Option<u64> {
         self.usage
     }
@@ -700,7 +721,7 @@ impl Deltas {
             .and_then(|u| u.get("total_tokens"))
             .and_then(Value::as_u64)
         {
-            self.usage = Some(total);
+            self.usage = Some(total.min(MAX_REPORTED_TOKENS));
         }
     }
 

@@ -475,6 +475,92 @@ async fn replies_stream_from_the_model_in_every_dialect_with_the_conversation_an
     }
 }
 
+/// A broken or hostile model may report any number of tokens (u64::MAX, i64::MAX and one past
+/// it): each reply is counted at most [`upstream::MAX_REPORTED_TOKENS`], so nothing overflows
+/// or wraps, the counters stay readable numbers on both databases, and the bot goes on
+/// answering within its credits and quota.
+#[tokio::test]
+async fn a_model_that_reports_absurd_usage_is_counted_a_sane_amount_and_the_bot_goes_on_answering()
+{
+    let cap = upstream::MAX_REPORTED_TOKENS;
+    let server = Server::with_model(&format!("usage:{}", u64::MAX)).await;
+    server
+        .state
+        .store
+        .update_bot(
+            DEMO_BOT_ID,
+            &BotUpdate {
+                credits: Some(Some(5 * cap)),
+                monthly_quota: Some(Some(10 * cap)),
+                ..BotUpdate::default()
+            },
+        )
+        .await
+        .expect("limits");
+    let used = || async {
+        let used = server.state.store.replies_this_month(DEMO_BOT_ID).await;
+        used.expect("the month's usage reads as a number")
+    };
+
+    // Streamed: counted once the stream has ended.
+    let streamed = server.chat(json!({"message": "Hi", "stream": true})).await;
+    assert_eq!(streamed.status, StatusCode::OK, "{}", streamed.body);
+    assert_eq!(streamed.streamed_text(), "You said: Hi");
+    eventually("u64::MAX tokens cost the cap", || async {
+        server.credits().await == Some(4 * cap)
+    })
+    .await;
+    assert_eq!(used().await, cap);
+
+    // Collected (JSON): i64::MAX, the largest the databases hold, and one past it.
+    let i64_max = u64::try_from(i64::MAX).expect("fits");
+    for (n, reported) in [i64_max, i64_max + 1].into_iter().enumerate() {
+        server.use_model(&format!("usage:{reported}")).await;
+        let reply = server
+            .chat(json!({"message": "Again", "stream": false}))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{reported}: {}", reply.body);
+        assert_eq!(reply.json()["data"]["response"], "You said: Again");
+        let left = (3 - n as u64) * cap;
+        eventually("the cap is spent again", || async {
+            server.credits().await == Some(left)
+        })
+        .await;
+        assert_eq!(used().await, (2 + n as u64) * cap);
+    }
+
+    // The openai dialect answers the usage it counted, not the model's number.
+    server.use_model(&format!("usage:{}", u64::MAX)).await;
+    let plain = server
+        .post(
+            "/v1/chat/completions",
+            json!({"model": "demo", "messages": [{"role": "user", "content": "Sum?"}]}),
+        )
+        .await;
+    assert_eq!(plain.status, StatusCode::OK, "{}", plain.body);
+    assert_eq!(plain.json()["usage"]["total_tokens"], cap);
+    eventually("the cap is spent a fourth time", || async {
+        server.credits().await == Some(cap)
+    })
+    .await;
+    assert_eq!(used().await, 4 * cap);
+
+    // The bot still answers, an honest model's usage counts as before, and the owner's
+    // analytics still read.
+    server.use_model("echo").await;
+    let honest = server
+        .chat(json!({"message": "Still there?", "stream": false}))
+        .await;
+    assert_eq!(honest.status, StatusCode::OK, "{}", honest.body);
+    assert_eq!(honest.json()["data"]["response"], "You said: Still there?");
+    assert_eq!(server.credits().await, Some(cap - 42));
+    assert_eq!(used().await, 4 * cap + 42);
+    let analytics = server
+        .call_as(ADMIN, Method::GET, "/v1/bots/demo/analytics", None)
+        .await;
+    assert_eq!(analytics.status, StatusCode::OK, "{}", analytics.body);
+}
+
 #[tokio::test]
 async fn stop_and_hang_up_abort_the_upstream_request_and_keep_the_partial_reply() {
     let server = Server::with_model("slow").await;

@@ -14,6 +14,8 @@
 //   hang       never answers at all
 //   malformed  one delta, then a data: line that is not JSON
 //   drop       two deltas, then the connection is destroyed without [DONE]
+//   usage:N    as echo, but reports N tokens (its digits sent as they are, so numbers past
+//              what a JSON double holds exactly, like 18446744073709551615, arrive intact)
 // GET /log answers {"requests":[{"model","authorization","body"}],"aborted":N,"completed":N}.
 // The port is the first argument (0 or none: any free port); the first stdout line is
 // "listening <port>".
@@ -49,7 +51,7 @@ function startStream(req, res) {
   };
 }
 
-async function streamWords(req, res, words, delayMs) {
+async function streamWords(req, res, words, delayMs, totalTokens = "42") {
   const done = startStream(req, res);
   send(res, { ...chunk(null), choices: [{ index: 0, delta: { role: "assistant" }, finish_reason: null }] });
   for (const word of words) {
@@ -59,7 +61,10 @@ async function streamWords(req, res, words, delayMs) {
   }
   if (res.destroyed) return;
   send(res, { ...chunk(null), choices: [{ index: 0, delta: {}, finish_reason: "stop" }] });
-  send(res, { id: "chatcmpl-fake", object: "chat.completion.chunk", choices: [], usage: { prompt_tokens: 30, completion_tokens: 12, total_tokens: 42 } });
+  const usage = totalTokens === "42"
+    ? `{"prompt_tokens":30,"completion_tokens":12,"total_tokens":42}`
+    : `{"prompt_tokens":${totalTokens},"completion_tokens":${totalTokens},"total_tokens":${totalTokens}}`;
+  send(res, `{"id":"chatcmpl-fake","object":"chat.completion.chunk","choices":[],"usage":${usage}}`);
   send(res, "[DONE]");
   done();
   res.end();
@@ -138,9 +143,12 @@ const server = http.createServer((req, res) => {
         setTimeout(() => res.socket.destroy(), 50);
         return;
       }
-      default:
+      default: {
+        const reported = /^usage:(\d+)$/.exec(body.model ?? "");
+        if (reported) return streamWords(req, res, pieces(`You said: ${question}`), 5, reported[1]);
         res.writeHead(404, { "content-type": "application/json" });
         res.end(JSON.stringify({ error: { message: `no model ${body.model}` } }));
+      }
     }
   });
 });
