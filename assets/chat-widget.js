@@ -189,10 +189,23 @@
     return svgIcon('cw-icon cw-icon--chat', ICONS.chat, 28);
   }
 
+  /** A page without a viewport meta tag is laid out 980 px wide and shown zoomed out on a
+   * phone, which would shrink the widget to a third. `--cw-zoom` (widget CSS `zoom`) scales it
+   * back to the size it has on a phone-ready page: the layout viewport's width over the
+   * screen's visible width, which pinch-zooming leaves alone. Where they match it is unset. */
+  function fitZoom(host) {
+    var view = window.visualViewport;
+    var zoom = view ? innerWidth / (view.width * view.scale) : 1;
+    if (zoom > 1.1) host.style.setProperty('--cw-zoom', zoom.toFixed(3));
+    else host.style.removeProperty('--cw-zoom');
+  }
+
   /** Draws the launcher into `host`'s shadow root, looking exactly as the widget will. */
   function drawLauncher(host, s) {
     var shadow = host.shadowRoot || host.attachShadow({ mode: 'open' });
     if (shadow.firstChild) return;
+    fitZoom(host);
+    addEventListener('resize', function () { fitZoom(host); });
     adoptStyles(shadow);
     var lang = locale(s);
     var rtl = lang === 'ar' || lang === 'he';

@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startServer, launchBrowser, newPage, waitFor, artifacts } from './support.mjs';
+import { startServer, startPageServer, launchBrowser, newPage, waitFor, artifacts } from './support.mjs';
 
 let server;
 let browser;
@@ -118,4 +118,43 @@ test('on a desktop the panel is not modal: Tab can leave it for the page', async
     left = await page.evaluate(() => !document.activeElement?.hasAttribute('data-chat-widget'));
   }
   assert.ok(left, 'focus reached the page');
+});
+
+// An older site without a viewport meta tag is laid out 980 px wide and shown zoomed out on a
+// phone: the widget used to shrink with it to a third of its size (5 px text, 24 px launcher),
+// with the small floating panel instead of the full-screen one. It is now scaled back up.
+test('on a phone, a page without a viewport meta tag (shown zoomed out) gets the widget at its phone size', async (t) => {
+  const pages = await startPageServer({ API: server.url, BOT: server.bot, KEY: server.key });
+  t.after(() => pages.stop());
+  for (const [width, height] of [[390, 844], [844, 390]]) {
+    const page = await newPage(browser, phone(width, height));
+    t.after(() => page.context().close());
+    await page.goto(`${pages.url}/pages/plain.html`);
+    const [scale, layout] = await page.evaluate(() => [visualViewport.scale, [innerWidth, innerHeight]]);
+    assert.ok(scale < 0.9 && layout[0] === 980, `the page is laid out 980 px wide and shown zoomed out (${layout}, ${scale})`);
+    // Sizes on screen: the page's pixels times its scale.
+    const launcher = await page.locator('.cw-launcher').boundingBox();
+    assert.ok(Math.abs(launcher.width * scale - 60) <= 1, `a 60 px launcher on screen at ${width}x${height}: ${launcher.width * scale}`);
+    assert.ok(Math.abs((layout[0] - launcher.x - launcher.width) * scale - 20) <= 1, 'in its corner, 20 px in');
+    await page.locator('.cw-launcher').tap();
+    const panel = page.locator('.cw-panel');
+    await panel.waitFor();
+    const box = await panel.boundingBox();
+    // (The height within a pixel: the visual viewport's, floored, divided by the zoom and back.)
+    assert.ok(box.x === 0 && box.y === 0 && Math.round(box.width) === layout[0] && Math.abs(box.height - layout[1]) <= 1.5, `the whole screen: ${JSON.stringify(box)}`);
+    assert.equal(await panel.getAttribute('aria-modal'), 'true');
+    await page.locator('.cw-input').fill('Can I return shoes?');
+    await page.locator('.cw-input').press('Enter');
+    await page.locator('.cw-actions').waitFor();
+    const input = await page.locator('.cw-input').boundingBox();
+    assert.ok(input.y + input.height <= layout[1], 'the input on screen');
+    const text = await page.locator('.cw-msg--visitor .cw-bubble').evaluate((bubble) => {
+      const range = document.createRange();
+      range.selectNodeContents(bubble);
+      return range.getBoundingClientRect().height;
+    });
+    assert.ok(text * scale >= 16, `a line of (15 px) text is ${text * scale} px high on screen`);
+    await page.screenshot({ path: join(artifacts, `phone-no-viewport-meta-${width}x${height}.png`) });
+    assert.deepEqual(page.consoleErrors, []);
+  }
 });

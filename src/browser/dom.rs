@@ -447,10 +447,13 @@ pub fn media_matches(query: &str) -> bool {
         .is_some_and(|m| m.matches())
 }
 
-/// Phones, upright or sideways: the open panel covers the screen and is modal (widget.css has
-/// the same query).
+/// Phones, upright or sideways, also where a page without a viewport meta tag is laid out
+/// wider than the phone (the device's size): the open panel covers the screen and is modal
+/// (widget.css has the same query).
 pub fn is_small_screen() -> bool {
-    media_matches("(max-width: 480px), (max-height: 430px)")
+    media_matches(
+        "(max-width: 480px), (max-height: 430px), (max-device-width: 480px), (max-device-height: 430px)",
+    )
 }
 
 /// Touch screens: no autofocus (it would pop the on-screen keyboard up uninvited).
