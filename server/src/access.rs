@@ -333,19 +333,29 @@ pub async fn admin_admitted(state: &AppState, headers: &HeaderMap, caller: &Call
 }
 
 /// Whether the request carries the server's admin token (never, when the server has none).
-/// Compared in constant time. Use [`admin_admitted`] where the answer reaches the client.
+/// Use [`admin_admitted`] where the answer reaches the client.
+///
+/// The SHA-256 of the request's token is compared with the one kept of the admin token
+/// ([`TokenDigest`], whose `==` is constant-time): the time taken depends on neither how much
+/// of a guess is right nor the admin token's length. (Comparing the texts answered a guess of
+/// another length at once, which told a guesser the token's length.) Secret keys need no such
+/// care: the database is asked for a key's SHA-256 ([`crate::ids::secret_key_hash`]), which a
+/// guesser cannot steer towards a stored one; publishable keys are public.
 pub fn is_admin(state: &AppState, headers: &HeaderMap) -> bool {
-    match (state.admin_token(), bearer(headers)) {
-        (Some(expected), Some(given)) => {
-            expected.len() == given.len()
-                && expected
-                    .bytes()
-                    .zip(given.bytes())
-                    .fold(0u8, |diff, (a, b)| diff | (a ^ b))
-                    == 0
-        }
+    match (state.admin_token_digest(), bearer(headers)) {
+        (Some(expected), Some(given)) => *expected == token_digest(given),
         _ => false,
     }
+}
+
+/// A token's SHA-256 that compares in constant time: the digest crate's `CtOutput`, whose `==`
+/// is the `subtle` crate's constant-time equality (both already under `sha2` and `hmac`).
+pub type TokenDigest = hmac::digest::CtOutput<sha2::Sha256>;
+
+/// The [`TokenDigest`] of `token`.
+pub fn token_digest(token: &str) -> TokenDigest {
+    use sha2::Digest;
+    TokenDigest::new(sha2::Sha256::digest(token.as_bytes()))
 }
 
 /// A visitor's text the bot can answer: something in it, not too long. `field` names it in

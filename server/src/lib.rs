@@ -110,7 +110,7 @@ pub struct AppState {
     listen_idle_timeout: Duration,
     request_timeout: Duration,
     trust_forwarded_for: bool,
-    admin_token: Option<Arc<str>>,
+    admin_token: Option<access::TokenDigest>,
     max_upload_bytes: usize,
     webhook_retry_ms: i64,
     conversation_idle: Duration,
@@ -286,15 +286,18 @@ impl AppState {
     }
 
     /// The same state with an admin token, which `POST /v1/bots` requires (without one, bots
-    /// are created with the `bot` admin command only). An empty token counts as none.
+    /// are created with the `bot` admin command only). An empty token counts as none. Only its
+    /// SHA-256 is kept, which requests' tokens are compared with ([`access::is_admin`]).
     pub fn with_admin_token(mut self, token: Option<String>) -> Self {
-        self.admin_token = token.filter(|t| !t.is_empty()).map(Arc::from);
+        self.admin_token = token
+            .filter(|t| !t.is_empty())
+            .map(|t| access::token_digest(&t));
         self
     }
 
-    /// The admin token, if the server has one.
-    pub fn admin_token(&self) -> Option<&str> {
-        self.admin_token.as_deref()
+    /// The SHA-256 of the admin token, if the server has one.
+    pub(crate) fn admin_token_digest(&self) -> Option<&access::TokenDigest> {
+        self.admin_token.as_ref()
     }
 
     /// The same state with another size limit for training documents (bytes of the file).

@@ -579,6 +579,66 @@ async fn guessing_the_admin_token_uses_up_the_addresss_budget_of_wrong_keys() {
     }
 }
 
+/// The admin token is taken only whole: a guess that is a prefix of it, runs past its end,
+/// differs in one character or in case, or has nothing to do with it (shorter, longer) is a
+/// wrong key wherever the token works, and each one costs the address a guess of its budget.
+/// (That the comparison takes the same time for all of them is not something a test on a
+/// shared machine can tell; `access::is_admin` compares digests with a constant-time `==`.)
+#[tokio::test]
+async fn the_admin_token_is_taken_only_whole_and_a_wrong_one_of_any_length_costs_a_guess() {
+    let server = TestServer::start().await;
+    let seed = json!({"name": "Whole token"});
+    let created = server
+        .send(post(jelytech::BOTS_PATH, Some(ADMIN_TOKEN), &seed))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    let documents = "/v1/bots/demo/documents";
+    assert_eq!(
+        server.send(get(documents, Some(ADMIN_TOKEN))).await.status,
+        StatusCode::OK
+    );
+
+    let last = ADMIN_TOKEN.len() - 1;
+    let wrong = [
+        ADMIN_TOKEN[..last].to_owned(),
+        ADMIN_TOKEN[..1].to_owned(),
+        format!("{ADMIN_TOKEN}x"),
+        format!("{ADMIN_TOKEN}{ADMIN_TOKEN}"),
+        format!("{}X", &ADMIN_TOKEN[..last]),
+        ADMIN_TOKEN.to_ascii_uppercase(),
+        "a".repeat(4000),
+    ];
+    for (n, guess) in wrong.iter().enumerate() {
+        let refused = if n % 2 == 0 {
+            server
+                .send(post(jelytech::BOTS_PATH, Some(guess), &seed))
+                .await
+        } else {
+            server.send(get(documents, Some(guess))).await
+        };
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "guess {n}");
+        assert_eq!(refused.json()["error"]["code"], json!("INVALID_API_KEY"));
+    }
+
+    // Each of them was counted: the budget's rest, and then no more.
+    let counted = u32::try_from(wrong.len()).expect("a few");
+    for n in counted..KEY_FAILURES_PER_WINDOW {
+        let refused = server
+            .send(get(documents, Some(&format!("guess-{n}"))))
+            .await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "guess {n}");
+    }
+    let over = server
+        .send(post(jelytech::BOTS_PATH, Some(ADMIN_TOKEN), &seed))
+        .await;
+    assert_eq!(
+        over.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        over.text()
+    );
+}
+
 #[tokio::test]
 async fn an_operator_creates_a_bot_over_http_and_the_widget_reads_its_launcher_settings() {
     let server = TestServer::start().await;
