@@ -372,7 +372,30 @@ impl WidgetConfig {
             let (name, value) = (normalize_setting_name(name.as_ref()), value.as_ref());
             match name.as_str() {
                 "bot-id" => config.bot_id = value.trim().to_owned(),
-                "api-url" => config = config.api_url(value),
+                "api-url" => {
+                    let url = value.trim();
+                    let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+                    match scheme.as_deref() {
+                        Some("http" | "https") => config = config.api_url(url),
+                        // A path on the page's own site (a proxy), or `//host`.
+                        None if url.is_empty() || url.starts_with('/') => {
+                            config = config.api_url(url)
+                        }
+                        // `chat.example.com`: a browser would take it as a path on the page's
+                        // own site.
+                        None => {
+                            let full = format!("https://{url}");
+                            warnings.push(warning("data-api-url", value, "a full URL", &full));
+                            config = config.api_url(full);
+                        }
+                        Some(_) => warnings.push(warning(
+                            "data-api-url",
+                            value,
+                            "an http(s) URL",
+                            "the script's own site",
+                        )),
+                    }
+                }
                 "api-key" => config = config.api_key(value.trim()),
                 "greeting" => config = config.greeting(value),
                 "bot-name" => config = config.bot_name(value),
@@ -584,6 +607,36 @@ mod tests {
         for name in names.into_iter().filter(|name| *name != "preload") {
             let (config, warnings) = read(name);
             assert!(config != unchanged.0 || !warnings.is_empty(), "{name}");
+        }
+    }
+
+    /// A site owner who writes the API's host without `https://` would send every request to
+    /// a path on their own site; another scheme cannot be fetched. Both are said in the console.
+    #[test]
+    fn an_api_url_without_its_scheme_is_completed_and_another_scheme_refused() {
+        let read = |url: &str| {
+            let (config, warnings) = WidgetConfig::from_settings(
+                [("bot-id", "b"), ("api-url", url)],
+                "https://cdn.test",
+            )
+            .unwrap();
+            (config.api_url, warnings.len())
+        };
+        assert_eq!(
+            read("chat.example.com/"),
+            ("https://chat.example.com".into(), 1)
+        );
+        assert_eq!(
+            read("ftp://chat.example.com"),
+            ("https://cdn.test".into(), 1)
+        );
+        for kept in [
+            "HTTPS://chat.example.com",
+            "http://localhost:8080",
+            "/chat-api",
+            "//chat.example.com",
+        ] {
+            assert_eq!(read(kept), (kept.to_owned(), 0), "{kept}");
         }
     }
 

@@ -215,6 +215,7 @@ impl Strings {
             ErrorCode::InvalidApiKey | ErrorCode::OriginNotAllowed | ErrorCode::BotNotFound => {
                 self.error_unavailable.to_owned()
             }
+            _ if error.is_misdirected() => self.error_unavailable.to_owned(),
             ErrorCode::InsufficientCredits | ErrorCode::QuotaExceeded => {
                 self.error_usage_limit.to_owned()
             }
@@ -557,6 +558,10 @@ pub fn owner_diagnostic(error: &ApiError, bot_id: &str, api_url: &str) -> Option
             error.code.as_str()
         ),
         ErrorCode::InvalidRequest => format!("the API refused the request as invalid: {}", error.message),
+        _ if error.is_misdirected() => format!(
+            "no chat API answered at {api_url} (HTTP {}). Check data-api-url (the API server's address, like https://chat.example.com, without an endpoint's path) and data-dialect",
+            error.http_status.unwrap_or_default()
+        ),
         _ => return None,
     };
     Some(format!(
@@ -570,6 +575,44 @@ mod tests {
     use super::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    /// A `data-api-url` with a path too many, or pointing at a web server that is not the chat
+    /// API: the visitor is told the chat is unavailable (a retry would not mend it) and the
+    /// site owner which settings to check. A 404 about something the API knows (a bot, a
+    /// conversation) is not that.
+    #[test]
+    fn a_request_that_reached_no_chat_api_names_the_settings_to_check() {
+        let error = |code: &str, status| ApiError {
+            http_status: Some(status),
+            ..ApiError::new(ErrorCode::from_wire(code), "No endpoint at this path")
+        };
+        for (code, status) in [
+            ("NOT_FOUND", 404),
+            ("METHOD_NOT_ALLOWED", 405),
+            ("SERVER_ERROR", 501),
+        ] {
+            let error = error(code, status);
+            assert_eq!(EN.visitor_error(&error), EN.error_unavailable, "{code}");
+            let said = owner_diagnostic(&error, "demo", "https://x.test/api/v1").unwrap();
+            assert!(
+                said.contains("data-api-url") && said.contains("https://x.test/api/v1"),
+                "{said}"
+            );
+        }
+        for (code, status) in [
+            ("CONVERSATION_NOT_FOUND", 404),
+            ("SERVER_ERROR", 500),
+            ("CHATBOT_NOT_FOUND", 404),
+        ] {
+            let said = owner_diagnostic(&error(code, status), "demo", "https://x.test")
+                .unwrap_or_default();
+            assert!(!said.contains("no chat API answered"), "{code}: {said}");
+        }
+        assert_ne!(
+            EN.visitor_error(&error("SERVER_ERROR", 500)),
+            EN.error_unavailable
+        );
+    }
 
     #[test]
     fn the_language_follows_the_page_or_the_browser() {

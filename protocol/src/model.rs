@@ -196,6 +196,19 @@ impl ApiError {
     pub fn is_timeout(&self) -> bool {
         matches!(&self.code, ErrorCode::Other(code) if code == Self::REPLY_TIMEOUT)
     }
+
+    /// Whether the request reached no chat API: a 404 that is not about a bot or a
+    /// conversation the API knows of (`NOT_FOUND`, a web server's page), a 405 or a 501. That
+    /// is a wrong `data-api-url` (a path too many, another site) or `data-dialect`, which no
+    /// retry mends.
+    pub fn is_misdirected(&self) -> bool {
+        let named = match &self.code {
+            ErrorCode::BotNotFound => true,
+            ErrorCode::Other(code) => code.ends_with("_NOT_FOUND"),
+            _ => false,
+        };
+        matches!(self.http_status, Some(404 | 405 | 501)) && !named
+    }
 }
 
 impl std::fmt::Display for ApiError {
