@@ -16,8 +16,8 @@ USAGE:
                      [--stream-delay-ms 25] [--reply-delay-ms 300] [--admin-token TOKEN]
                      [--rate-window-s 60] [--header-timeout-s 20] [--request-timeout-s 30]
                      [--max-connections N] [--log-format text|json] [--trust-forwarded-for]
-                     [--max-upload-bytes 10485760] [--conversation-idle-s 1800]
-                     [--upstream-timeout-s 20]
+                     [--max-upload-bytes 10485760] [--max-extractions N]
+                     [--conversation-idle-s 1800] [--upstream-timeout-s 20]
                      [--retain-days N] [--retention-interval-s 3600]
       Serves the API, the demo page at / and the built widget at /widget/ (from --dist-dir;
       a file's .br/.gz sibling when the browser accepts it; content-hashed names are cached
@@ -30,8 +30,12 @@ USAGE:
       POST /v1/bots (jelytech) creates bots only with --admin-token as the bearer key. The
       training-document endpoints (/v1/bots/ID/train, /v1/bots/ID/documents, taking files of
       at most --max-upload-bytes, default 10 MiB), webhooks and analytics take the bot's
-      secret key or --admin-token, never a publishable key. A conversation without a
-      message for --conversation-idle-s seconds has ended (its conversation.ended webhook).
+      secret key or --admin-token, never a publishable key. The text of at most
+      --max-extractions HTML or PDF uploads is extracted at once (default: one per CPU); an
+      upload that finds them all busy waits up to 10 seconds (at most half of
+      --request-timeout-s), then gets 503 with Retry-After.
+      A conversation without a message for --conversation-idle-s seconds has ended (its
+      conversation.ended webhook).
       A bot's AI upstream (bot --upstream-url) that stays silent --upstream-timeout-s seconds,
       before its reply starts or between two chunks, fails the reply with 504.
       A bot's --rate-limit counts requests per window of --rate-window-s seconds (default 60).
@@ -157,6 +161,9 @@ pub struct ServeOptions {
     pub trust_forwarded_for: bool,
     /// `--max-upload-bytes`: the largest training document accepted (at least 1).
     pub max_upload_bytes: usize,
+    /// `--max-extractions`: HTML or PDF texts extracted at once; `None` for one per CPU
+    /// ([`crate::documents::default_max_extractions`]).
+    pub max_extractions: Option<usize>,
     /// `--conversation-idle-s`: a conversation without a message this long has ended.
     pub conversation_idle_s: u64,
     /// `--upstream-timeout-s`: how long an AI upstream may stay silent.
@@ -186,6 +193,7 @@ impl Default for ServeOptions {
             log_format: LogFormat::Text,
             trust_forwarded_for: false,
             max_upload_bytes: crate::documents::DEFAULT_MAX_UPLOAD_BYTES,
+            max_extractions: None,
             conversation_idle_s: crate::webhooks::DEFAULT_CONVERSATION_IDLE.as_secs(),
             upstream_timeout_s: crate::upstream::DEFAULT_TIMEOUT.as_secs(),
             retain_days: None,
@@ -303,6 +311,7 @@ fn parse_serve(args: &[String]) -> Result<Command, CliError> {
             "--request-timeout-s" => options.request_timeout_s = positive(&flag, &value)?,
             "--max-connections" => options.max_connections = Some(positive(&flag, &value)?),
             "--max-upload-bytes" => options.max_upload_bytes = positive(&flag, &value)?,
+            "--max-extractions" => options.max_extractions = Some(positive(&flag, &value)?),
             "--conversation-idle-s" => options.conversation_idle_s = positive(&flag, &value)?,
             "--upstream-timeout-s" => options.upstream_timeout_s = positive(&flag, &value)?,
             "--retain-days" => options.retain_days = Some(positive(&flag, &value)?),
@@ -574,6 +583,7 @@ mod tests {
             log_format: LogFormat::Json,
             trust_forwarded_for: true,
             max_upload_bytes: 5000,
+            max_extractions: Some(3),
             conversation_idle_s: 60,
             upstream_timeout_s: 5,
             retain_days: Some(30),
@@ -585,7 +595,8 @@ mod tests {
                  --reply-delay-ms 20 --admin-token s3cret --rate-window-s 3 \
                  --header-timeout-s 2 --request-timeout-s 4 --max-connections 100 --log-format json \
                  --trust-forwarded-for --database-url postgres://chat@db:5432/chat --db-connections 8 \
-                 --max-upload-bytes 5000 --conversation-idle-s 60 --upstream-timeout-s 5 \
+                 --max-upload-bytes 5000 --max-extractions 3 --conversation-idle-s 60 \
+                 --upstream-timeout-s 5 \
                  --retain-days 30 --retention-interval-s 5"
             ),
             Ok(Command::Serve(expected))
@@ -604,6 +615,8 @@ mod tests {
         assert!(parse_line("--request-timeout-s 0").is_err());
         assert!(parse_line("--max-connections 0").is_err());
         assert!(parse_line("--max-upload-bytes 0").is_err());
+        assert!(parse_line("--max-extractions 0").is_err());
+        assert_eq!(ServeOptions::default().max_extractions, None);
         assert_eq!(ServeOptions::default().max_upload_bytes, 10 * 1024 * 1024);
         assert!(parse_line("--log-format xml").is_err());
         assert!(matches!(

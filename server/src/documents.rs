@@ -71,6 +71,15 @@ impl Kind {
         })
     }
 
+    /// Whether its text is extracted (HTML, PDF): by an extractor that may take a core for
+    /// up to [`EXTRACTION_TIMEOUT`], in a child process in the binary, so an upload of it
+    /// waits for one of the server's few extraction slots
+    /// ([`crate::AppState::with_max_extractions`]). Markdown and plain text are read as they
+    /// are.
+    pub fn is_extracted(self) -> bool {
+        matches!(self, Self::Html | Self::Pdf)
+    }
+
     /// The name stored and shown (`markdown`, `text`, `html`, `pdf`).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -159,6 +168,17 @@ pub const EXTRACT_REFUSED: u8 = 3;
 /// How long an isolated extraction may take in the binary.
 pub const EXTRACTION_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How long an HTML or PDF upload waits for an extraction slot when all are taken, unless the
+/// server says otherwise ([`crate::AppState::with_extraction_wait`]); then it is refused with
+/// 503 and `Retry-After`.
+pub const EXTRACTION_WAIT: Duration = Duration::from_secs(10);
+
+/// Extractions at once unless the server says otherwise (`--max-extractions`): one per CPU
+/// (the extractors are CPU-bound), 2 when the number of CPUs is unknown.
+pub fn default_max_extractions() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+}
+
 /// The most text an isolated extraction may give (a small PDF of compressed streams can
 /// inflate to far more).
 pub const MAX_EXTRACTED_TEXT_BYTES: usize = 32 * 1024 * 1024;
@@ -175,6 +195,11 @@ static EXTRACTOR: std::sync::OnceLock<(std::path::PathBuf, Duration)> = std::syn
 /// or any panic under the release profile's `panic = "abort"`, would take the whole server
 /// down, and a runaway extraction would hold a core for hours. Without it (the library in
 /// tests) extraction runs in this process.
+///
+/// Either way the uploads take turns: the training endpoint extracts only as many files at once
+/// as the server has extraction slots ([`crate::AppState::with_max_extractions`], one per CPU
+/// by default), so clients with secret keys, or many bots' owners, cannot start hundreds of
+/// children at once and exhaust the machine.
 pub fn extract_in_child_processes(program: std::path::PathBuf, timeout: Duration) {
     let _ = EXTRACTOR.set((program, timeout));
 }

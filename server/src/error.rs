@@ -2,8 +2,8 @@
 //! asked ([`AppError::into_dialect_response`]); `IntoResponse` is the chatbots dialect's
 //! `{"success":false,"error":"<text>","code":"<CODE>","retryAfter"?}` with the vendor
 //! document's texts. Every body is encoded with the protocol crate's own error types, and the
-//! HTTP status comes from its [`ErrorCode`] (a 429 also carries `Retry-After`), so the server
-//! and the widget's decoders cannot drift.
+//! HTTP status comes from its [`ErrorCode`] (a 429, or the 503 of busy text extractors, also
+//! carries `Retry-After`), so the server and the widget's decoders cannot drift.
 
 use axum::extract::rejection::JsonRejection;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -72,6 +72,12 @@ pub enum AppError {
         /// Seconds to wait, as the upstream said.
         retry_after_s: Option<u64>,
     },
+    /// 503 with `Retry-After`: every text extraction slot stayed taken for as long as a
+    /// training upload may wait for one ([`crate::AppState::with_max_extractions`]).
+    ExtractorsBusy {
+        /// Seconds to wait before sending the upload again (also sent as `Retry-After`).
+        retry_after_s: u64,
+    },
     /// The bot's AI upstream stayed silent too long (504).
     UpstreamTimeout,
     /// The bot's AI upstream failed: unreachable, a 5xx or other refusal, a malformed or cut
@@ -93,9 +99,10 @@ impl AppError {
             Self::InvalidRequest(_) | Self::UploadTooLarge(_) => ErrorCode::InvalidRequest,
             Self::DocumentNotFound => ErrorCode::Other(DOCUMENT_NOT_FOUND.to_owned()),
             Self::WebhookNotFound => ErrorCode::Other("WEBHOOK_NOT_FOUND".to_owned()),
-            Self::Internal(_) | Self::UpstreamTimeout | Self::UpstreamFailed(_) => {
-                ErrorCode::Server
-            }
+            Self::Internal(_)
+            | Self::UpstreamTimeout
+            | Self::UpstreamFailed(_)
+            | Self::ExtractorsBusy { .. } => ErrorCode::Server,
             Self::UpstreamBusy { .. } => ErrorCode::RateLimitExceeded,
             Self::PayloadTooLarge => ErrorCode::Other(PAYLOAD_TOO_LARGE.to_owned()),
             Self::SecretKeyRequired => ErrorCode::Other(SECRET_KEY_REQUIRED.to_owned()),
@@ -118,6 +125,7 @@ impl AppError {
             Self::Http(status) => return *status,
             Self::UpstreamTimeout => return StatusCode::GATEWAY_TIMEOUT,
             Self::UpstreamFailed(_) => return StatusCode::BAD_GATEWAY,
+            Self::ExtractorsBusy { .. } => return StatusCode::SERVICE_UNAVAILABLE,
             _ => {}
         }
         StatusCode::from_u16(self.code().http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
@@ -163,6 +171,10 @@ impl AppError {
             Self::UpstreamFailed(_) => {
                 "The AI model could not answer. Please try again.".to_owned()
             }
+            Self::ExtractorsBusy { retry_after_s } => format!(
+                "Too many documents are being read right now; send this one again in \
+                 {retry_after_s} seconds"
+            ),
         }
     }
 
@@ -171,10 +183,12 @@ impl AppError {
         ErrorBody::new(&self.code(), self.message(), self.retry_after())
     }
 
-    /// Seconds to wait, for a 429.
+    /// Seconds to wait, for a 429 or a 503.
     pub fn retry_after(&self) -> Option<u64> {
         match self {
-            Self::RateLimited { retry_after_s } => Some(*retry_after_s),
+            Self::RateLimited { retry_after_s } | Self::ExtractorsBusy { retry_after_s } => {
+                Some(*retry_after_s)
+            }
             Self::UpstreamBusy { retry_after_s } => *retry_after_s,
             _ => None,
         }
@@ -203,7 +217,7 @@ impl AppError {
     }
 
     /// The error answered in `dialect`'s own shape, with its status (and `Retry-After` on a
-    /// 429). The chatbots dialect's is exactly `IntoResponse`'s.
+    /// 429 or 503). The chatbots dialect's is exactly `IntoResponse`'s.
     pub fn into_dialect_response(self, dialect: Dialect) -> Response {
         match &self {
             Self::Internal(detail) => tracing::error!(detail = %detail, "internal error"),
@@ -394,6 +408,11 @@ mod tests {
             assert_eq!(error.body().code, code);
         }
         assert_eq!(AppError::PayloadTooLarge.status().as_u16(), 413);
+        let busy = AppError::ExtractorsBusy { retry_after_s: 10 };
+        assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(busy.body().code, "SERVER_ERROR");
+        let response = busy.into_dialect_response(Dialect::Jelytech);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "10");
         assert!(!AppError::Internal("disk full".into())
             .message()
             .contains("disk"));

@@ -120,6 +120,8 @@ pub struct AppState {
     public_upstream_client: reqwest::Client,
     upstream_timeout: Duration,
     deliveries: Arc<chataibot::Deliveries>,
+    extractions: Arc<tokio::sync::Semaphore>,
+    extraction_wait: Duration,
 }
 
 impl std::fmt::Debug for AppState {
@@ -165,6 +167,10 @@ impl AppState {
             public_upstream_client: upstream::public_client(),
             upstream_timeout: upstream::DEFAULT_TIMEOUT,
             deliveries: Arc::new(chataibot::Deliveries::default()),
+            extractions: Arc::new(tokio::sync::Semaphore::new(
+                documents::default_max_extractions().clamp(1, tokio::sync::Semaphore::MAX_PERMITS),
+            )),
+            extraction_wait: documents::EXTRACTION_WAIT,
         }
     }
 
@@ -309,6 +315,39 @@ impl AppState {
     /// The largest training document accepted, in bytes.
     pub fn max_upload_bytes(&self) -> usize {
         self.max_upload_bytes
+    }
+
+    /// The same state extracting the text of at most `slots` HTML or PDF uploads at once (at
+    /// least 1; `--max-extractions`, by default [`documents::default_max_extractions`]). Each
+    /// extraction is CPU-bound and, in the binary, a child process that may run up to
+    /// [`documents::EXTRACTION_TIMEOUT`]: without a limit, clients with secret keys could start
+    /// hundreds of them at once. The slots are this process's (they guard this machine's
+    /// cores, nothing instances must agree on), shared by the state's clones; an extraction
+    /// holds its slot until it has ended, even when its client has gone.
+    pub fn with_max_extractions(mut self, slots: usize) -> Self {
+        let slots = slots.clamp(1, tokio::sync::Semaphore::MAX_PERMITS);
+        self.extractions = Arc::new(tokio::sync::Semaphore::new(slots));
+        self
+    }
+
+    /// The same state with another longest wait for an extraction slot (by default
+    /// [`documents::EXTRACTION_WAIT`]); an upload that gets none in time is refused with 503
+    /// and `Retry-After`.
+    pub fn with_extraction_wait(mut self, wait: Duration) -> Self {
+        self.extraction_wait = wait;
+        self
+    }
+
+    /// The extraction slots ([`AppState::with_max_extractions`]); a test takes them to stand
+    /// for extractions under way.
+    pub fn extraction_slots(&self) -> &Arc<tokio::sync::Semaphore> {
+        &self.extractions
+    }
+
+    /// How long an upload waits for an extraction slot: the wait set, at most half the
+    /// request timeout, so that the client hears the 503 rather than the timeout's 408.
+    pub fn extraction_wait(&self) -> Duration {
+        self.extraction_wait.min(self.request_timeout / 2)
     }
 
     /// The same state with another first webhook retry delay (tests shorten it; each next

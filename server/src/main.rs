@@ -133,6 +133,11 @@ fn serve(options: ServeOptions) -> Result<(), String> {
             .with_reply_delay(Duration::from_millis(options.reply_delay_ms))
             .with_admin_token(options.admin_token)
             .with_max_upload_bytes(options.max_upload_bytes)
+            .with_max_extractions(
+                options
+                    .max_extractions
+                    .unwrap_or_else(documents::default_max_extractions),
+            )
             .with_conversation_idle(Duration::from_secs(options.conversation_idle_s))
             .with_upstream_timeout(Duration::from_secs(options.upstream_timeout_s))
             .with_retention(

@@ -14,6 +14,11 @@
 //! publishable key (403 `SECRET_KEY_REQUIRED`: a page's key must not change what the bot says). Bad uploads are 400 `INVALID_REQUEST` (no `file` field,
 //! an unsupported type, an empty file, text that is not UTF-8, a corrupt PDF, bad metadata) or
 //! 413 `INVALID_REQUEST` (over `--max-upload-bytes`); nothing is stored then.
+//!
+//! HTML and PDF text is extracted a few files at a time (`--max-extractions`, one per CPU by
+//! default: [`AppState::with_max_extractions`]). An upload that finds every slot taken waits
+//! for one, at most [`AppState::extraction_wait`] (10 seconds by default), then gets 503
+//! `SERVER_ERROR` with `Retry-After`, and nothing is stored.
 
 use axum::extract::multipart::{MultipartError, MultipartRejection};
 use axum::extract::rejection::PathRejection;
@@ -192,11 +197,20 @@ pub async fn train(
         let bytes = file.bytes;
         let size = bytes.len();
         let passage_title = title.clone();
-        let passages =
-            tokio::task::spawn_blocking(move || documents::passages(kind, &bytes, &passage_title))
-                .await
-                .map_err(|err| AppError::Internal(format!("extracting a document: {err}")))?
-                .map_err(|why| AppError::InvalidRequest(why.0))?;
+        let slot = if kind.is_extracted() {
+            Some(extraction_slot(&state, &bot_id).await?)
+        } else {
+            None
+        };
+        let passages = tokio::task::spawn_blocking(move || {
+            // Held by the extraction itself: a client that leaves (or the request timeout)
+            // drops this handler, not the extraction, which keeps its slot until it ends.
+            let _slot = slot;
+            documents::passages(kind, &bytes, &passage_title)
+        })
+        .await
+        .map_err(|err| AppError::Internal(format!("extracting a document: {err}")))?
+        .map_err(|why| AppError::InvalidRequest(why.0))?;
         let new = NewDocument {
             bot_id: &bot_id,
             title: &title,
@@ -221,6 +235,31 @@ pub async fn train(
     }
     .await;
     respond(Dialect::Jelytech, rate_limit, result)
+}
+
+/// One of the server's text extraction slots ([`AppState::with_max_extractions`]), waited for
+/// at most [`AppState::extraction_wait`]; after that 503 with `Retry-After`, rather than a
+/// request that hangs behind extractions that may each run a minute.
+async fn extraction_slot(
+    state: &AppState,
+    bot_id: &str,
+) -> Result<tokio::sync::OwnedSemaphorePermit, AppError> {
+    let wait = state.extraction_wait();
+    let slots = std::sync::Arc::clone(state.extraction_slots());
+    match tokio::time::timeout(wait, slots.acquire_owned()).await {
+        Ok(Ok(slot)) => Ok(slot),
+        Ok(Err(closed)) => Err(AppError::Internal(format!("extraction slots: {closed}"))),
+        Err(_) => {
+            tracing::warn!(
+                bot = %bot_id,
+                waited_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                "every text extraction slot is taken; upload refused"
+            );
+            Err(AppError::ExtractorsBusy {
+                retry_after_s: wait.as_secs().max(1),
+            })
+        }
+    }
 }
 
 /// `GET /v1/bots/{botId}/documents`.

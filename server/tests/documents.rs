@@ -7,7 +7,10 @@ mod support;
 use support::TempDir;
 
 use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use chat_widget_protocol::ActionKind;
 use chat_widget_server::faq::{self, Answer, AnswerKind, Faq, TOPICS};
 use chat_widget_server::store::DEMO_BOT_ID;
@@ -64,33 +67,12 @@ impl TestServer {
     }
 
     async fn send(&self, request: Request<Body>) -> (StatusCode, Value) {
-        let response = app(self.state.clone())
-            .oneshot(request)
-            .await
-            .expect("infallible");
-        let status = response.status();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        let (status, _, body) = send_to(&self.state, request).await;
         (status, body)
     }
 
     async fn train_as(&self, bearer: &str, bot: &str, parts: &[Part<'_>]) -> (StatusCode, Value) {
-        let request = Request::builder()
-            .method(Method::POST)
-            .uri(format!("/v1/bots/{bot}/train"))
-            .header(header::AUTHORIZATION, format!("Bearer {bearer}"))
-            .header(
-                header::CONTENT_TYPE,
-                format!("multipart/form-data; boundary={BOUNDARY}"),
-            )
-            .body(Body::from(multipart(parts)))
-            .expect("request");
-        self.send(request).await
+        self.send(train_request(bearer, bot, parts)).await
     }
 
     async fn train(&self, parts: &[Part<'_>]) -> (StatusCode, Value) {
@@ -141,6 +123,38 @@ impl TestServer {
         assert_eq!(status, StatusCode::OK, "{body}");
         body
     }
+}
+
+/// Sends a request to a server with this state: the status, headers and JSON body.
+async fn send_to(state: &AppState, request: Request<Body>) -> (StatusCode, HeaderMap, Value) {
+    let response = app(state.clone())
+        .oneshot(request)
+        .await
+        .expect("infallible");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, headers, body)
+}
+
+/// `POST /v1/bots/{bot}/train` with these form parts.
+fn train_request(bearer: &str, bot: &str, parts: &[Part<'_>]) -> Request<Body> {
+    Request::builder()
+        .method(Method::POST)
+        .uri(format!("/v1/bots/{bot}/train"))
+        .header(header::AUTHORIZATION, format!("Bearer {bearer}"))
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(Body::from(multipart(parts)))
+        .expect("request")
 }
 
 fn multipart(parts: &[Part<'_>]) -> Vec<u8> {
@@ -414,6 +428,101 @@ async fn text_and_html_uploads_are_searched_and_html_scripts_are_dropped() {
         AnswerKind::Fallback,
         "the script's text is not learnt"
     );
+}
+
+/// HTML and PDF text is extracted a few files at a time (`--max-extractions`): an upload that
+/// finds every slot taken waits for one and then succeeds, and one that gets none in time is
+/// refused with 503 and `Retry-After` in the JelyTech shape, storing nothing. Meanwhile the
+/// server answers everything else, and Markdown, which needs no extraction, is learnt at once.
+#[tokio::test]
+async fn html_uploads_past_the_extraction_limit_wait_their_turn_or_get_503_and_the_rest_goes_on() {
+    let mut server = TestServer::start().await;
+    server.state = server
+        .state
+        .clone()
+        .with_max_extractions(1)
+        .with_extraction_wait(Duration::from_secs(20));
+    let page = |title: &str| {
+        format!("<html><body><h1>{title}</h1><p>Opening hours are nine to five.</p></body></html>")
+    };
+    let (first, second) = (page("Opening hours"), page("Holiday hours"));
+    let upload = |html: &str| {
+        train_request(
+            ADMIN,
+            DEMO_BOT_ID,
+            &[(
+                "file",
+                Some("hours.html"),
+                Some("text/html"),
+                html.as_bytes(),
+            )],
+        )
+    };
+
+    // The one slot is taken, as by a long extraction under way.
+    let slots = Arc::clone(server.state.extraction_slots());
+    let busy = Arc::clone(&slots).acquire_owned().await.expect("the slot");
+    let waiting = tokio::spawn({
+        let (state, request) = (server.state.clone(), upload(&first));
+        async move { send_to(&state, request).await }
+    });
+    // Everything else is answered meanwhile.
+    assert_eq!(
+        server.chat("How long does shipping take?").await["success"],
+        true
+    );
+    let before = server.documents().await.len();
+    let (status, body) = server
+        .train(&[(
+            "file",
+            Some("returns.md"),
+            Some("text/markdown"),
+            RETURNS_MD.as_bytes(),
+        )])
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "Markdown takes no slot: {body}"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!waiting.is_finished(), "the HTML upload waits for the slot");
+    drop(busy);
+    let (status, _, body) = waiting.await.expect("the waiting upload");
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["document"]["type"], "html");
+
+    // An upload that gets no slot within its wait is refused, and learns nothing.
+    let busy = Arc::clone(&slots).acquire_owned().await.expect("the slot");
+    let impatient = server
+        .state
+        .clone()
+        .with_extraction_wait(Duration::from_millis(300));
+    let asked = Instant::now();
+    let (status, headers, body) = send_to(&impatient, upload(&second)).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(
+        asked.elapsed() >= Duration::from_millis(300),
+        "it waited first"
+    );
+    assert_eq!(headers[header::RETRY_AFTER], "1");
+    assert_eq!(body["success"], false);
+    assert_eq!(body["error"]["code"], "SERVER_ERROR");
+    assert_eq!(body["error"]["statusCode"], 503);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|text| text.contains("send this one again")),
+        "{body}"
+    );
+    assert_eq!(server.documents().await.len(), before + 2, "nothing stored");
+    assert_ne!(server.kind("Holiday hours").await, entry("Holiday hours"));
+
+    // Once the slot is free, the same upload is learnt.
+    drop(busy);
+    let (status, _, body) = send_to(&impatient, upload(&second)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(server.kind("Holiday hours").await, entry("Holiday hours"));
 }
 
 #[tokio::test]
