@@ -558,6 +558,14 @@
     // panel at its own bottom instead of the window's, and a page that swaps its whole body
     // (Turbo and other single-page navigations) would take the widget away with it.
     document.documentElement.appendChild(scriptHost);
+    // A framework that renders the whole document (React's hydrateRoot(document) after a
+    // mismatch) puts a new <html> in place of the one the widget was in: the widget follows,
+    // as it was (a host taken out of <html> on purpose stays out).
+    if (window.MutationObserver) {
+      new MutationObserver(function () {
+        if (!scriptHost.isConnected && document.documentElement) document.documentElement.appendChild(scriptHost);
+      }).observe(document, { childList: true });
+    }
     flushGlobal();
     prepare(scriptHost, settings);
     // The tag's data-* settings can change later too (a single-page app that signs a user in).

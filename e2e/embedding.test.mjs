@@ -427,6 +427,26 @@ test('a React app renders <chat-widget> and hears its events', async (t) => {
   assert.deepEqual(page.consoleErrors, []);
 });
 
+// Next.js's App Router renders and hydrates the whole document. The script tag's widget sits in
+// <html>, where React 18 did not render it: the hydration mismatch makes React render the
+// document again, with a new <html>, and the widget used to be gone with the old one.
+test('a React app that hydrates the whole document keeps the script tag\'s widget', async (t) => {
+  const page = await newPage(browser);
+  t.after(() => page.context().close());
+  await page.goto(`${pages.url}/pages/react-document.html`);
+  await waitFor(() => page.evaluate(() => window.hydration?.done && window.hydration.errors.length > 0), 'the hydration mismatch React recovers from');
+  await waitFor(() => page.evaluate(() => window.hydration.html !== document.documentElement), 'React rendered a new <html>');
+  await page.locator('#count').click();
+  assert.equal(await page.locator('#count').innerText(), 'Clicked 1', 'the app works');
+  await page.locator('.cw-launcher').click();
+  await page.locator('.cw-input').fill('Can I return shoes?');
+  await page.locator('.cw-input').press('Enter');
+  await page.locator('.cw-msg--bot:not(.cw-msg--greeting):not(.cw-msg--streaming)').waitFor();
+  assert.equal(await page.locator('[data-chat-widget]').count(), 1, 'one widget');
+  // (While React swaps the <head>, Chromium asks for /favicon.ico, which this page server lacks.)
+  assert.deepEqual(page.consoleErrors.filter((e) => !e.includes('/favicon.ico')), []);
+});
+
 test('the greeting bubble appears, can be dismissed for good, and unread replies show a badge', async (t) => {
   const page = await newPage(browser);
   t.after(() => page.context().close());
