@@ -18,7 +18,6 @@ use chat_widget_protocol::{ActionKind, ApiError, ErrorCode, OutgoingMessage, Res
 use chat_widget_server::access::KEY_FAILURES_PER_WINDOW;
 use chat_widget_server::store::{AllowedOrigins, BotUpdate, Role, DEMO_BOT_ID};
 use chat_widget_server::{app, AppState};
-use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
@@ -114,19 +113,7 @@ impl TestServer {
 
 /// Sends a request to a server with this state and reads the whole response.
 async fn send_to(state: &AppState, request: Request<Body>) -> Answer {
-    let response = app(state.clone())
-        .oneshot(request)
-        .await
-        .expect("infallible");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes()
-        .to_vec();
+    let (status, headers, body) = support::send_to(state, request).await;
     Answer {
         status,
         headers,

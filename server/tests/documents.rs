@@ -14,10 +14,8 @@ use std::time::{Duration, Instant};
 use chat_widget_protocol::ActionKind;
 use chat_widget_server::faq::{self, Answer, AnswerKind, Faq, TOPICS};
 use chat_widget_server::store::DEMO_BOT_ID;
-use chat_widget_server::{app, AppState};
-use http_body_util::BodyExt;
+use chat_widget_server::AppState;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
 const ADMIN: &str = "test-admin-token";
 const BOUNDARY: &str = "----chat-widget-test-boundary";
@@ -127,20 +125,12 @@ impl TestServer {
 
 /// Sends a request to a server with this state: the status, headers and JSON body.
 async fn send_to(state: &AppState, request: Request<Body>) -> (StatusCode, HeaderMap, Value) {
-    let response = app(state.clone())
-        .oneshot(request)
-        .await
-        .expect("infallible");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    (status, headers, body)
+    let (status, headers, bytes) = support::send_to(state, request).await;
+    (
+        status,
+        headers,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 /// `POST /v1/bots/{bot}/train` with these form parts.
