@@ -205,7 +205,11 @@
     var shadow = host.shadowRoot || host.attachShadow({ mode: 'open' });
     if (shadow.firstChild) return;
     fitZoom(host);
-    addEventListener('resize', function () { fitZoom(host); });
+    // Once per element: a restart draws the launcher again.
+    if (!host.__cwZoom) {
+      host.__cwZoom = true;
+      addEventListener('resize', function () { fitZoom(host); });
+    }
     adoptStyles(shadow);
     var lang = locale(s);
     var rtl = lang === 'ar' || lang === 'he';
