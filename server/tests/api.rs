@@ -15,10 +15,8 @@ use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use chat_widget_protocol::dialect::chatbots::{chat_path, decode_response};
 use chat_widget_protocol::{ActionKind, ResponseMeta};
 use chat_widget_server::store::{AllowedOrigins, BotUpdate, Role, DEMO_BOT_ID};
-use chat_widget_server::{app, AppState};
-use http_body_util::BodyExt;
+use chat_widget_server::AppState;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
 // ---------------------------------------------------------------------------------------------
 // Test harness: a server on a fresh data directory, requests, and what comes back.
@@ -66,19 +64,7 @@ impl TestServer {
     }
 
     async fn send(&self, request: Request<Body>) -> Reply {
-        let response = app(self.state.clone())
-            .oneshot(request)
-            .await
-            .expect("infallible");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes()
-            .to_vec();
+        let (status, headers, body) = support::send_to(&self.state, request).await;
         Reply {
             status,
             headers,

@@ -192,19 +192,8 @@ impl Server {
         path: &str,
         body: Option<Value>,
     ) -> Reply {
-        let response = app(self.state.clone())
-            .oneshot(self.request_as(bearer, method, path, body))
-            .await
-            .expect("infallible");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes()
-            .to_vec();
+        let request = self.request_as(bearer, method, path, body);
+        let (status, headers, body) = support::send_to(&self.state, request).await;
         Reply {
             status,
             retry_after: headers
