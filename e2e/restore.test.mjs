@@ -222,4 +222,68 @@ for (const dialect of ['chatbots', 'openai']) {
     assert.ok(!(await texts(first)).some((t) => t.startsWith('Hello again')), 'nothing of the previous visitor');
     assert.deepEqual([...first.consoleErrors, ...second.consoleErrors], []);
   });
+
+  // A message on its way in one tab shows in the other as being sent from there, without a
+  // Retry that would send it twice; once that tab is done, both show the answer. Before, the
+  // other tab showed it failed ("Not sent") with Retry while it was still on its way.
+  test(`${dialect}: a message on its way in one tab is shown as such in the other, without Retry`, async (t) => {
+    const bot = server.createBot(`going-${dialect}`, '--name', 'Acme');
+    const first = await newPage(browser);
+    t.after(() => first.context().close());
+    const second = await first.context().newPage();
+    second.consoleErrors = [];
+    second.on('pageerror', (error) => second.consoleErrors.push(`uncaught: ${error.message}`));
+    for (const page of [first, second]) {
+      await page.goto(pageFor(dialect, bot));
+      await openChat(page);
+    }
+    const posts = { first: 0, second: 0 };
+    await second.route((url) => url.href.startsWith(server.url), (route) => {
+      if (route.request().method() === 'POST') posts.second++;
+      return route.continue();
+    });
+    let release;
+    const hold = async () => {
+      const held = new Promise((resolve) => { release = resolve; });
+      await first.route((url) => url.href.startsWith(server.url), async (route) => {
+        if (route.request().method() !== 'POST') return route.continue();
+        posts.first++;
+        const response = await route.fetch();
+        await held;
+        await route.fulfill({ response }).catch(() => {}); // the page may be gone
+      });
+    };
+    const row = (page, text) => page.locator('.cw-msg--visitor', { hasText: text });
+    await hold();
+    const input = first.locator('.cw-input');
+    await input.fill('What about shipping?');
+    await input.press('Enter');
+    const going = row(second, 'What about shipping?');
+    await going.locator('.cw-status', { hasText: 'Sending from another tab' }).waitFor();
+    assert.equal(await going.locator('.cw-retry').count(), 0, 'no Retry for a message the other tab is sending');
+    assert.ok(await going.evaluate((el) => el.classList.contains('cw-msg--sending')));
+    release();
+    await first.unroute(() => true);
+    await finishedReplies(first).first().waitFor();
+    await finishedReplies(second).first().waitFor();
+    assert.equal(await going.locator('.cw-status').count(), 0, 'delivered in both tabs');
+    assert.deepEqual(posts, { first: 1, second: 0 }, 'sent once, by the tab it was written in');
+
+    // The tab that was sending goes away before the answer: the other tab no longer waits for
+    // it. Both dialects keep the conversation in the page, which never got the answer: as
+    // after a reload, the message shows failed, and Retry sends it, once.
+    await hold();
+    await input.fill('And returns?');
+    await input.press('Enter');
+    const left = row(second, 'And returns?');
+    await left.locator('.cw-status', { hasText: 'Sending from another tab' }).waitFor();
+    await first.goto('about:blank');
+    release();
+    await left.locator('.cw-retry').click();
+    await finishedReplies(second).nth(1).waitFor();
+    assert.equal(posts.second, 1, 'Retry sent it once');
+    assert.equal(await left.locator('.cw-status').count(), 0);
+    assert.equal(await row(second, 'And returns?').count(), 1, 'the message shows once');
+    assert.deepEqual([...first.consoleErrors, ...second.consoleErrors], []);
+  });
 }

@@ -51,6 +51,9 @@ pub enum Delivery {
     Waiting,
     /// Sent, no reply yet.
     Sending,
+    /// Being sent by another tab of the same site, which shows how it goes: this tab offers
+    /// no Retry (it would send it twice) and shows the outcome once that tab is done.
+    InAnotherTab,
     /// The server answered.
     Delivered,
     /// It did not get through; the visitor is told why and can retry.
@@ -159,6 +162,12 @@ const FRAME_TARGET_MS: f64 = 30.0;
 
 /// One frame at 60 Hz: a frame that came back this long after the last did almost no work.
 const VSYNC_MS: f64 = 16.7;
+
+/// How long a message written this long ago that another tab was sending is shown as on its
+/// way there ([`Delivery::InAnotherTab`]) when this page reads it. A tab that went away says
+/// so (`pagehide`); one that crashed cannot, and after this its messages are shown failed, with
+/// Retry.
+const IN_ANOTHER_TAB_MS: f64 = 120_000.0;
 
 /// A bot reply, rendered as it streams in.
 #[derive(Debug, Clone, Copy)]
@@ -492,6 +501,9 @@ pub struct Chat {
     /// Another tab of the same site changed the kept conversation: this one shows it again
     /// from storage once nothing is on its way ([`Chat::catch_up`]).
     stale: StoredValue<bool>,
+    /// The page is going away: what it was sending is no longer on its way
+    /// ([`Chat::save_unsent`]).
+    leaving: StoredValue<bool>,
 }
 
 impl Chat {
@@ -540,6 +552,7 @@ impl Chat {
             unsent: StoredValue::new_local(Rc::new(Slot::new(&config.bot_id, "unsent"))),
             draft: StoredValue::new_local(Rc::new(Slot::new(&config.bot_id, "draft"))),
             stale: StoredValue::new(false),
+            leaving: StoredValue::new(false),
         };
         // Unmounting (the owner's cleanup) cancels the request on its way.
         let in_flight = chat.in_flight;
@@ -587,7 +600,8 @@ impl Chat {
                 .unwrap_or_default()
         };
         // The visitor's messages that did not reach the server, after what it has: failed,
-        // with Retry (one that was on its way may have arrived, so none goes by itself).
+        // with Retry (one that was on its way may have arrived, so none goes by itself),
+        // except those another tab is sending now.
         let unsent = kept(self.unsent, transcript::decode_unsent);
         let held = unsent.len();
         if keeps_transcript(&config) {
@@ -610,7 +624,12 @@ impl Chat {
                 self.push_restored(earlier);
             }
         }
+        let now = dom::now_ms();
         for entry in unsent {
+            let elsewhere = entry.on_its_way
+                && entry
+                    .at
+                    .is_some_and(|at| now - (at as f64) < IN_ANOTHER_TAB_MS);
             let message = self.push_restored(Earlier {
                 from_visitor: true,
                 text: entry.text,
@@ -620,10 +639,13 @@ impl Chat {
                 awaiting: None,
             });
             if let Some(message) = message {
-                message.delivery.set(Delivery::Failed(ApiError::new(
-                    ErrorCode::Other("NOT_SENT".to_owned()),
-                    "not sent before the page changed",
-                )));
+                message.delivery.set(match elsewhere {
+                    true => Delivery::InAnotherTab,
+                    false => Delivery::Failed(ApiError::new(
+                        ErrorCode::Other("NOT_SENT".to_owned()),
+                        "not sent before the page changed",
+                    )),
+                });
             }
         }
         if keeps_transcript(&config) {
@@ -773,6 +795,7 @@ impl Chat {
                 payload,
                 at: Some(m.at.max(0.0) as u64),
                 actions: Vec::new(),
+                on_its_way: false,
             };
             messages
                 .iter()
@@ -838,6 +861,7 @@ impl Chat {
     /// their way, failed) in `localStorage`, so that another page shows them again
     /// ([`Chat::restore`]) instead of losing what the visitor wrote.
     fn save_unsent(&self) {
+        let leaving = self.leaving.get_value();
         let entries: Vec<Entry> = self.messages.with_untracked(|messages| {
             messages
                 .iter()
@@ -852,6 +876,11 @@ impl Chat {
                     payload: m.payload.clone(),
                     at: Some(m.at.max(0.0) as u64),
                     actions: Vec::new(),
+                    on_its_way: match m.delivery.get_untracked() {
+                        Delivery::InAnotherTab => true,
+                        Delivery::Waiting | Delivery::Sending => !leaving,
+                        _ => !leaving && m.auto_retry.get_untracked().is_some(),
+                    },
                 })
                 .collect()
         });
@@ -1097,6 +1126,15 @@ impl Chat {
                 }
                 _ => {}
             }
+        });
+        // What a page that goes away was sending is no longer on its way: other tabs offer
+        // its Retry (and when it comes back from the back-forward cache, it is again).
+        dom::watch_page_shown(move |shown| {
+            if this.messages.is_disposed() {
+                return;
+            }
+            this.leaving.set_value(!shown);
+            this.save_unsent();
         });
     }
 

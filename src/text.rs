@@ -130,6 +130,8 @@ pub struct Strings {
     pub waiting_for_connection: &'static str,
     /// A message that waits its turn: a reply is still arriving, or the rate-limit window is used up.
     pub waiting_to_send: &'static str,
+    /// A message another tab of the same site is sending.
+    pub sending_in_another_tab: &'static str,
     /// The header button that starts over.
     pub new_conversation: &'static str,
     /// The question before starting over.
@@ -271,6 +273,7 @@ pub const EN: Strings = Strings {
     offline: "You're offline. Messages will be sent when the connection is back.",
     waiting_for_connection: "Waiting for the connection…",
     waiting_to_send: "Waiting to be sent…",
+    sending_in_another_tab: "Sending from another tab…",
     new_conversation: "Start a new conversation",
     confirm_new_conversation: "Start a new conversation? The messages here will be cleared.",
     start_over: "Start over",
@@ -320,6 +323,7 @@ pub const ES: Strings = Strings {
     offline: "Estás sin conexión. Los mensajes se enviarán cuando vuelva la conexión.",
     waiting_for_connection: "Esperando la conexión…",
     waiting_to_send: "Esperando para enviarse…",
+    sending_in_another_tab: "Enviándose desde otra pestaña…",
     new_conversation: "Empezar una conversación nueva",
     confirm_new_conversation: "¿Empezar una conversación nueva? Se borrarán los mensajes de aquí.",
     start_over: "Empezar de nuevo",
@@ -369,6 +373,7 @@ pub const DE: Strings = Strings {
     offline: "Sie sind offline. Nachrichten werden gesendet, sobald die Verbindung wieder steht.",
     waiting_for_connection: "Warte auf die Verbindung…",
     waiting_to_send: "Wartet auf das Senden…",
+    sending_in_another_tab: "Wird in einem anderen Tab gesendet…",
     new_conversation: "Neues Gespräch beginnen",
     confirm_new_conversation: "Ein neues Gespräch beginnen? Die Nachrichten hier werden gelöscht.",
     start_over: "Neu beginnen",
@@ -418,6 +423,7 @@ pub const FR: Strings = Strings {
     offline: "Vous êtes hors ligne. Les messages partiront dès le retour de la connexion.",
     waiting_for_connection: "En attente de la connexion…",
     waiting_to_send: "En attente d’envoi…",
+    sending_in_another_tab: "Envoi depuis un autre onglet…",
     new_conversation: "Commencer une nouvelle conversation",
     confirm_new_conversation: "Commencer une nouvelle conversation ? Les messages affichés ici seront effacés.",
     start_over: "Recommencer",
@@ -467,6 +473,7 @@ pub const AR: Strings = Strings {
     offline: "أنت غير متصل بالإنترنت. ستُرسَل الرسائل عند عودة الاتصال.",
     waiting_for_connection: "في انتظار الاتصال…",
     waiting_to_send: "في انتظار الإرسال…",
+    sending_in_another_tab: "يُرسَل من علامة تبويب أخرى…",
     new_conversation: "بدء محادثة جديدة",
     confirm_new_conversation: "هل تريد بدء محادثة جديدة؟ ستُحذف الرسائل الظاهرة هنا.",
     start_over: "البدء من جديد",
@@ -516,6 +523,7 @@ pub const HE: Strings = Strings {
     offline: "אין חיבור לאינטרנט. ההודעות יישלחו כשהחיבור יחזור.",
     waiting_for_connection: "ממתין לחיבור…",
     waiting_to_send: "ממתין לשליחה…",
+    sending_in_another_tab: "נשלח מכרטיסייה אחרת…",
     new_conversation: "התחלת שיחה חדשה",
     confirm_new_conversation: "להתחיל שיחה חדשה? ההודעות כאן יימחקו.",
     start_over: "להתחיל מחדש",

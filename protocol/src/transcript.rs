@@ -45,6 +45,10 @@ pub struct Entry {
     pub at: Option<u64>,
     /// The quick replies under it (kept for the last message only).
     pub actions: Vec<SuggestedAction>,
+    /// An unsent message that a page still open is sending (on its way, waiting its turn or
+    /// for the connection): another tab shows it as such, without a Retry that would send it
+    /// twice. Kept in the unsent list only ([`encode_unsent`]); false in a transcript.
+    pub on_its_way: bool,
 }
 
 /// One kept message as it is written.
@@ -111,6 +115,7 @@ impl Entry {
                 .filter(|at| at.is_finite() && *at >= 0.0)
                 .map(|at| at as u64),
             actions: read.actions,
+            on_its_way: false,
         })
     }
 }
@@ -145,14 +150,15 @@ pub fn decode(text: &str) -> Vec<Entry> {
 }
 
 /// The visitor's messages that the server does not have yet (waiting, on their way, failed),
-/// as the widget keeps them for the next page: `[[text, payload or null, at or null], …]`.
+/// as the widget keeps them for the next page: `[[text, payload or null, at or null,
+/// on its way], …]`.
 /// Kept apart from the transcript (every dialect has unsent messages, only some keep a
 /// transcript) and in the plainer shape, which costs the smallest build (about 2.6 KB of
 /// brotli less than [`encode`]'s objects in a chataibot build).
 pub fn encode_unsent(entries: &[Entry]) -> String {
     let list: Vec<_> = entries
         .iter()
-        .map(|entry| (&entry.text, &entry.payload, entry.at))
+        .map(|entry| (&entry.text, &entry.payload, entry.at, entry.on_its_way))
         .collect();
     crate::dialect::to_json(&list)
 }
@@ -172,6 +178,7 @@ pub fn decode_unsent(text: &str) -> Vec<Entry> {
                 payload: field(1).and_then(Value::as_str).map(str::to_owned),
                 at: field(2).and_then(Value::as_u64),
                 actions: Vec::new(),
+                on_its_way: field(3).and_then(Value::as_bool).unwrap_or(false),
             })
         })
         .take(MAX_MESSAGES)
@@ -221,6 +228,7 @@ mod tests {
             payload: None,
             at: Some(at),
             actions: Vec::new(),
+            on_its_way: false,
         }
     }
 
@@ -231,6 +239,7 @@ mod tests {
             payload: None,
             at: Some(at),
             actions: Vec::new(),
+            on_its_way: false,
         }
     }
 
@@ -342,19 +351,26 @@ mod tests {
     fn unsent_messages_come_back_with_their_payload_and_time_and_garbage_is_skipped() {
         let mut chosen = visitor("Yes please", 1_733_300_000_000);
         chosen.payload = Some("confirm_order".into());
+        chosen.on_its_way = true;
         let kept = [visitor("Call me \"back\"\n", 5), chosen];
         let text = encode_unsent(&kept);
         assert_eq!(decode_unsent(&text), kept);
         for garbage in ["", "garbage", "{}", "[1,2", "\"text\""] {
             assert_eq!(decode_unsent(garbage), vec![], "{garbage:?}");
         }
-        let mixed = r#"[["kept",null,7],[3],"text",["no time",12,"x"],[]]"#;
+        // An earlier version's three fields read as not on its way.
+        let mixed =
+            r#"[["kept",null,7],[3],"text",["no time",12,"x","yes"],[],["going",null,8,true]]"#;
         let read = decode_unsent(mixed);
         assert_eq!(
             read.iter()
-                .map(|e| (e.text.as_str(), e.payload.as_deref(), e.at))
+                .map(|e| (e.text.as_str(), e.payload.as_deref(), e.at, e.on_its_way))
                 .collect::<Vec<_>>(),
-            [("kept", None, Some(7)), ("no time", None, None)]
+            [
+                ("kept", None, Some(7), false),
+                ("no time", None, None, false),
+                ("going", None, Some(8), true)
+            ]
         );
     }
 

@@ -386,6 +386,22 @@ pub fn watch_online(on_change: impl Fn(bool) + 'static) {
     }
 }
 
+/// Calls `on_change(false)` when the page goes away (closed, reloaded, navigated from:
+/// `pagehide`) and `on_change(true)` when it comes back from the back-forward cache
+/// (`pageshow`), until the current Leptos owner is cleaned up.
+pub fn watch_page_shown(on_change: impl Fn(bool) + 'static) {
+    if web_sys::window().is_none() {
+        return;
+    }
+    let on_change = std::rc::Rc::new(on_change);
+    for (name, shown) in [("pageshow", true), ("pagehide", false)] {
+        let on_change = on_change.clone();
+        let listener =
+            leptos::prelude::window_event_listener_untyped(name, move |_| on_change(shown));
+        leptos::prelude::on_cleanup(move || listener.remove());
+    }
+}
+
 /// Milliseconds since the epoch.
 pub fn now_ms() -> f64 {
     js_sys::Date::now()

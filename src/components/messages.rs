@@ -254,7 +254,10 @@ fn visitor_row(chat: Chat, message: &Message) -> impl IntoView {
         <div
             class="cw-msg cw-msg--visitor"
             class=("cw-msg--failed", failed)
-            class=("cw-msg--sending", move || delivery.with(|d| *d == Delivery::Sending))
+            class=(
+                "cw-msg--sending",
+                move || delivery.with(|d| matches!(d, Delivery::Sending | Delivery::InAnotherTab)),
+            )
             data-cw-id=id
         >
             <span class="cw-sr-only">{format!("{} ", t.you_said)}</span>
@@ -283,6 +286,9 @@ fn visitor_row(chat: Chat, message: &Message) -> impl IntoView {
             </Show>
             <Show when=move || delivery.with(|d| *d == Delivery::Waiting)>
                 <p class="cw-status cw-status--muted">{waiting}</p>
+            </Show>
+            <Show when=move || delivery.with(|d| *d == Delivery::InAnotherTab)>
+                <p class="cw-status cw-status--muted">{t.sending_in_another_tab}</p>
             </Show>
         </div>
     }
