@@ -141,10 +141,13 @@ impl RateLimiter {
             retry_after_s: status.reset_unix.saturating_sub(now).max(1),
         };
         let hits = store
-            .hit_rate_windows(Some(bot), &[visitor, bot], self.window_secs, now)
+            .hit_rate_windows(&[bot], &[visitor, bot], self.window_secs, now)
             .await?;
         Ok(match hits {
-            RateHits::Full(start, hits) => limited(self.status(bot.1, start, hits)),
+            RateHits::Full {
+                window: (start, hits),
+                ..
+            } => limited(self.status(bot.1, start, hits)),
             RateHits::Counted(counted) => {
                 let mut allowed: Option<RateLimitStatus> = None;
                 for ((_, limit), (start, hits)) in [visitor, bot].into_iter().zip(counted) {

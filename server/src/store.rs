@@ -534,8 +534,15 @@ pub struct Admission {
 /// The outcome of [`Store::hit_rate_windows`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RateHits {
-    /// The guard window is used up (its start and count): nothing was counted.
-    Full(u64, u32),
+    /// A guard window is used up: nothing was counted. `guard` is its index among the guards
+    /// (of those used up, the one that ends last, so waiting for it is enough; the first of
+    /// them on a tie), `window` its start and count.
+    Full {
+        /// The index of the used-up guard.
+        guard: usize,
+        /// Its window: start and count.
+        window: (u64, u32),
+    },
     /// The windows counted, in order (start, count after the hit): all of them, or up to and
     /// including the first whose count went over its limit (the request is refused).
     Counted(Vec<(u64, u32)>),
@@ -1802,33 +1809,40 @@ impl Store {
         now: u64,
     ) -> Result<(u64, u32), StoreError> {
         match self
-            .hit_rate_windows(None, &[(scope, limit)], window_secs, now)
+            .hit_rate_windows(&[], &[(scope, limit)], window_secs, now)
             .await?
         {
             RateHits::Counted(counted) => counted.first().copied().ok_or_else(no_window),
-            RateHits::Full(start, hits) => Ok((start, hits)),
+            RateHits::Full { window, .. } => Ok(window),
         }
     }
 
     /// Counts a request against each of `hits`' windows in order, as
     /// [`Store::hit_rate_window`] does, stopping after the first that refuses it; but nothing
-    /// at all when the `guard` window is used up already. One store call: on PostgreSQL one
-    /// statement, on SQLite one job of the next group commit.
+    /// at all when one of the `guards`' windows is used up already (a guard may be one of the
+    /// hits too: it is read before anything is counted). One store call: on PostgreSQL one
+    /// statement, on SQLite one job of the next group commit (one query to the writer).
     pub async fn hit_rate_windows(
         &self,
-        guard: Option<(&str, u32)>,
+        guards: &[(&str, u32)],
         hits: &[(&str, u32)],
         window_secs: u64,
         now: u64,
     ) -> Result<RateHits, StoreError> {
+        if hits.is_empty() {
+            return Ok(RateHits::Counted(Vec::new()));
+        }
         let now = i64::try_from(now).unwrap_or(i64::MAX / 2);
         let window_secs = i64::try_from(window_secs).unwrap_or(i64::MAX / 4);
-        let job = group::HitJob {
-            guard: guard.map(|(scope, limit)| (scope.to_owned(), i64::from(limit))),
-            hits: hits
+        let owned = |windows: &[(&str, u32)]| -> Vec<(String, i64)> {
+            windows
                 .iter()
                 .map(|(scope, limit)| ((*scope).to_owned(), i64::from(*limit)))
-                .collect(),
+                .collect()
+        };
+        let job = group::HitJob {
+            guards: owned(guards),
+            hits: owned(hits),
             window_secs,
             now,
         };
@@ -1842,20 +1856,7 @@ impl Store {
             // PostgreSQL: on the counters pool (no WAL flush waited for).
             Backend::Postgres => {
                 let mut conn = self.inner.counters.acquire().await?;
-                match (&job.guard, job.hits.as_slice()) {
-                    (None, [(scope, limit)]) => RawHits::Counted(vec![
-                        hit_rate_window_on(&mut conn, scope, *limit, window_secs, now).await?,
-                    ]),
-                    (Some(guard), [first, second]) => {
-                        guarded_pair_on(&mut conn, guard, first, second, window_secs, now).await?
-                    }
-                    _ => {
-                        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-                        let raw = job.run_on(&mut tx).await?;
-                        tx.commit().await?;
-                        raw
-                    }
-                }
+                job.run_on(&mut conn, Backend::Postgres).await?
             }
         };
         let convert = |(start, hits): (i64, i64)| {
@@ -1865,10 +1866,10 @@ impl Store {
             )
         };
         Ok(match raw {
-            RawHits::Full(window) => {
-                let (start, hits) = convert(window);
-                RateHits::Full(start, hits)
-            }
+            RawHits::Full(guard, window) => RateHits::Full {
+                guard,
+                window: convert(window),
+            },
             RawHits::Counted(counted) => {
                 RateHits::Counted(counted.into_iter().map(convert).collect())
             }
@@ -1885,25 +1886,28 @@ impl Store {
         Ok(self.peek_rate_windows(&[scope], now).await?.remove(0))
     }
 
-    /// [`Store::peek_rate_window`] for one or two scopes in one statement (in their order).
+    /// [`Store::peek_rate_window`] for a few scopes in one statement (in their order).
     pub async fn peek_rate_windows(
         &self,
         scopes: &[&str],
         now: u64,
     ) -> Result<Vec<Option<(u64, u32)>>, StoreError> {
+        if scopes.is_empty() {
+            return Ok(Vec::new());
+        }
         let now = i64::try_from(now).unwrap_or(i64::MAX / 2);
-        let first = scopes.first().copied().unwrap_or("");
-        let second = scopes.get(1).copied().unwrap_or(first);
-        let rows = sqlx::query(
+        let list: Vec<String> = (2..scopes.len() + 2).map(|n| format!("${n}")).collect();
+        let sql = format!(
             "SELECT scope, window_start, hits FROM rate_windows
-             WHERE scope IN ($1, $2) AND window_start + window_secs > $3",
-        )
-        .bind(first)
-        .bind(second)
-        .bind(now)
+             WHERE scope IN ({}) AND window_start + window_secs > $1",
+            list.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(now);
+        for scope in scopes {
+            query = query.bind(*scope);
+        }
         // A reader sees every committed hit (SQLite's writer may be busy with a group commit).
-        .fetch_all(&self.inner.reader)
-        .await?;
+        let rows = query.fetch_all(&self.inner.reader).await?;
         let mut found = Vec::with_capacity(rows.len());
         for row in &rows {
             found.push((
@@ -2004,124 +2008,148 @@ impl Store {
     }
 }
 
-/// [`Store::hit_rate_window`]'s statement on `conn`: (window start, count after the hit).
-async fn hit_rate_window_on(
-    conn: &mut AnyConnection,
-    scope: &str,
-    limit: i64,
-    window_secs: i64,
-    now: i64,
-) -> Result<(i64, i64), StoreError> {
-    let sql = format!(
-        "INSERT INTO rate_windows AS w (scope, window_start, window_secs, hits)
-         VALUES ($1, $2, $3, 1) {HIT_UPSERT}"
-    );
-    let row = sqlx::query(&sql)
-        .bind(scope)
-        .bind(now)
-        .bind(window_secs)
-        .bind(limit)
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok((row.try_get("window_start")?, row.try_get("hits")?))
-}
-
-/// The statement of a rate-limit hit: insert the window, or count in it (a new window when
-/// it ended; no more counting once it is over `$4`). `w` is the stored window.
-pub(crate) const HIT_UPSERT: &str = "ON CONFLICT (scope) DO UPDATE SET
-         hits = CASE
-             WHEN w.window_start + w.window_secs <= $2 THEN 1
-             WHEN w.hits > $4 THEN w.hits
-             ELSE w.hits + 1 END,
-         window_start = CASE
-             WHEN w.window_start + w.window_secs <= $2 THEN $2
-             ELSE w.window_start END,
-         window_secs = $3
-     RETURNING window_start, hits";
-
-/// The windows a guarded pair of hits returns, by part.
-pub(crate) const PAIR_GUARD: i64 = 0;
-pub(crate) const PAIR_FIRST: i64 = 1;
-pub(crate) const PAIR_SECOND: i64 = 2;
-
-/// [`Store::hit_rate_windows`] on PostgreSQL for a guard and two hits (a visitor's window,
-/// then the bot's, guarded by the bot's): one statement. The second hit reads the first's
-/// outcome, so both windows are locked in the same order by every request.
-async fn guarded_pair_on(
-    conn: &mut AnyConnection,
-    guard: &(String, i64),
-    first: &(String, i64),
-    second: &(String, i64),
-    window_secs: i64,
-    now: i64,
-) -> Result<RawHits, StoreError> {
-    let upsert = |limit: &str| HIT_UPSERT.replace("$4", limit);
-    let sql = format!(
-        "WITH guard AS (
-             SELECT window_start, hits FROM rate_windows
-             WHERE scope = $5 AND window_start + window_secs > $2 AND hits >= $6),
-         first_hit AS (
-             INSERT INTO rate_windows AS w (scope, window_start, window_secs, hits)
-             SELECT $1, $2, $3, 1 WHERE NOT EXISTS (SELECT 1 FROM guard)
-             {first_upsert}),
-         second_hit AS (
-             INSERT INTO rate_windows AS w (scope, window_start, window_secs, hits)
-             SELECT $7, $2, $3, 1 FROM first_hit WHERE first_hit.hits <= $4
-             {second_upsert})
-         SELECT CAST({PAIR_GUARD} AS BIGINT) AS part, window_start, hits FROM guard
-         UNION ALL SELECT CAST({PAIR_FIRST} AS BIGINT), window_start, hits FROM first_hit
-         UNION ALL SELECT CAST({PAIR_SECOND} AS BIGINT), window_start, hits FROM second_hit",
-        first_upsert = upsert("$4"),
-        second_upsert = upsert("$8"),
-    );
-    run_guarded_pair(conn, &sql, guard, first, second, window_secs, now).await
-}
-
-/// Runs a guarded pair's SQL (PostgreSQL's one statement or SQLite's three) and reads what
-/// it says. Both take the same parameters: `$1` the first scope, `$2` now, `$3` the window,
-/// `$4` the first limit, `$5` the guard's scope, `$6` its limit, `$7` the second scope and
-/// `$8` its limit.
-pub(crate) async fn run_guarded_pair(
-    conn: &mut AnyConnection,
-    sql: &str,
-    guard: &(String, i64),
-    first: &(String, i64),
-    second: &(String, i64),
-    window_secs: i64,
-    now: i64,
-) -> Result<RawHits, StoreError> {
-    let rows = sqlx::query(sql)
-        .bind(first.0.as_str())
-        .bind(now)
-        .bind(window_secs)
-        .bind(first.1)
-        .bind(guard.0.as_str())
-        .bind(guard.1)
-        .bind(second.0.as_str())
-        .bind(second.1)
-        .fetch_all(&mut *conn)
-        .await?;
-    pair_outcome(&rows)
-}
-
-/// What a guarded pair's rows (each tagged with its `part`) say.
-fn pair_outcome(rows: &[AnyRow]) -> Result<RawHits, StoreError> {
-    let mut parts: Vec<(i64, (i64, i64))> = Vec::with_capacity(rows.len());
-    for row in rows {
-        parts.push((
-            row.try_get("part")?,
-            (row.try_get("window_start")?, row.try_get("hits")?),
-        ));
-    }
-    if let Some((_, window)) = parts.iter().find(|(part, _)| *part == PAIR_GUARD) {
-        return Ok(RawHits::Full(*window));
-    }
-    let mut counted = Vec::with_capacity(2);
-    for want in [PAIR_FIRST, PAIR_SECOND] {
-        if let Some((_, window)) = parts.iter().find(|(part, _)| *part == want) {
-            counted.push(*window);
+/// The SQL of [`Store::hit_rate_windows`] for `guards` guard windows and `hits` hits (at
+/// least one), as `backend` runs it. Its parameters ([`group::HitJob::run_on`] binds them):
+/// `$1` now, `$2` the window's length, then each guard's scope and limit, then each hit's.
+/// It returns a row per used-up guard (`part` -1 for the first guard, -2 for the second, …)
+/// and a row per window counted (`part` 0 for the first hit, …): the window's start and its
+/// count after the hit.
+///
+/// Each hit is an upsert ([`hit_upsert`]). The first runs only if no guard's window is used
+/// up, as read before anything is counted; each later one only if the one before it ran and
+/// did not go over its limit. So every request takes its windows' locks in the same order
+/// (its hits'), and two requests cannot deadlock on them.
+/// * PostgreSQL: one statement, each hit a data-modifying CTE that reads the row of the one
+///   before it.
+/// * SQLite: one query of several statements (one round trip to the writer's thread), run in
+///   order in the group commit's transaction: the used-up guards, then the hits. A hit knows
+///   the one before it ran from `changes()`, the rows written by the last INSERT to finish
+///   (one for an upsert that ran, none for one that was skipped).
+pub(crate) fn rate_hits_sql(backend: Backend, guards: usize, hits: usize) -> String {
+    let params = |n: usize| (format!("${}", 3 + 2 * n), format!("${}", 4 + 2 * n));
+    let hit = |k: usize| params(guards + k);
+    let used_up = (0..guards)
+        .map(|i| {
+            let (scope, limit) = params(i);
+            format!(
+                "SELECT CAST({part} AS BIGINT) AS part, window_start, hits FROM rate_windows
+                 WHERE scope = {scope} AND window_start + window_secs > $1 AND hits >= {limit}",
+                part = guard_part(i),
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    let insert = |k: usize, condition: &str| {
+        let (scope, limit) = hit(k);
+        format!(
+            "INSERT INTO rate_windows AS w (scope, window_start, window_secs, hits)
+             SELECT {scope}, $1, $2, 1 {condition}
+             {upsert}",
+            upsert = hit_upsert(&limit, k),
+        )
+    };
+    let first_condition = |guard_rows: &str| {
+        if guards == 0 {
+            "WHERE true".to_owned()
+        } else {
+            format!("WHERE NOT EXISTS ({guard_rows})")
+        }
+    };
+    match backend {
+        Backend::Postgres => {
+            let mut ctes = Vec::with_capacity(hits + 1);
+            let mut rows = Vec::with_capacity(hits + 1);
+            if guards > 0 {
+                ctes.push(format!("guard AS ({used_up})"));
+                rows.push("SELECT part, window_start, hits FROM guard".to_owned());
+            }
+            for k in 0..hits {
+                let condition = match k.checked_sub(1) {
+                    None => first_condition("SELECT 1 FROM guard"),
+                    Some(before) => {
+                        let (_, limit) = hit(before);
+                        format!("FROM hit_{before} WHERE hit_{before}.hits <= {limit}")
+                    }
+                };
+                ctes.push(format!("hit_{k} AS ({})", insert(k, &condition)));
+                rows.push(format!("SELECT part, window_start, hits FROM hit_{k}"));
+            }
+            format!("WITH {} {}", ctes.join(", "), rows.join(" UNION ALL "))
+        }
+        Backend::Sqlite => {
+            let mut statements = Vec::with_capacity(hits + 1);
+            if guards > 0 {
+                statements.push(used_up.clone());
+            }
+            for k in 0..hits {
+                let condition = match k.checked_sub(1) {
+                    None => first_condition(&used_up),
+                    Some(before) => {
+                        let (scope, limit) = hit(before);
+                        format!(
+                            "WHERE changes() = 1 AND
+                               (SELECT f.hits FROM rate_windows f WHERE f.scope = {scope}) <= {limit}"
+                        )
+                    }
+                };
+                statements.push(insert(k, &condition));
+            }
+            statements.join(";\n")
         }
     }
+}
+
+/// The `part` of guard `i`'s row in [`rate_hits_sql`]'s answer (hits have theirs from 0 on).
+fn guard_part(i: usize) -> i64 {
+    -1 - i64::try_from(i).unwrap_or(i64::MAX / 2)
+}
+
+/// The upsert of a rate-limit hit, `part` of [`rate_hits_sql`]'s answer: insert the window,
+/// or count in it (a new window when it ended at `$1`, now; no more counting once it is over
+/// `limit`). `w` is the stored window, `$2` the window's length.
+fn hit_upsert(limit: &str, part: usize) -> String {
+    format!(
+        "ON CONFLICT (scope) DO UPDATE SET
+             hits = CASE
+                 WHEN w.window_start + w.window_secs <= $1 THEN 1
+                 WHEN w.hits > {limit} THEN w.hits
+                 ELSE w.hits + 1 END,
+             window_start = CASE
+                 WHEN w.window_start + w.window_secs <= $1 THEN $1
+                 ELSE w.window_start END,
+             window_secs = $2
+         RETURNING CAST({part} AS BIGINT) AS part, window_start, hits"
+    )
+}
+
+/// What [`rate_hits_sql`]'s rows (each tagged with its `part`) say, for `hits` hits.
+pub(crate) fn hits_outcome(rows: &[AnyRow], hits: usize) -> Result<RawHits, StoreError> {
+    let mut full: Option<(usize, (i64, i64))> = None;
+    let mut counted: Vec<Option<(i64, i64)>> = vec![None; hits];
+    for row in rows {
+        let part: i64 = row.try_get("part")?;
+        let window: (i64, i64) = (row.try_get("window_start")?, row.try_get("hits")?);
+        if part < 0 {
+            let guard = usize::try_from(-1 - part).unwrap_or(usize::MAX);
+            // The used-up guard that ends last (all windows have the same length); the first
+            // of them on a tie.
+            let later = match full {
+                None => true,
+                Some((other, (start, _))) => {
+                    window.0 > start || (window.0 == start && guard < other)
+                }
+            };
+            if later {
+                full = Some((guard, window));
+            }
+        } else if let Some(slot) = usize::try_from(part).ok().and_then(|k| counted.get_mut(k)) {
+            *slot = Some(window);
+        }
+    }
+    if let Some((guard, window)) = full {
+        return Ok(RawHits::Full(guard, window));
+    }
+    let counted: Vec<(i64, i64)> = counted.into_iter().map_while(|window| window).collect();
     if counted.is_empty() {
         return Err(no_window());
     }
@@ -2133,9 +2161,9 @@ fn no_window() -> StoreError {
 }
 
 /// [`Store::hit_rate_windows`]'s outcome as stored (unix seconds and counts as the database
-/// has them).
+/// has them): a used-up guard (its index and window), or the windows counted.
 pub(crate) enum RawHits {
-    Full((i64, i64)),
+    Full(usize, (i64, i64)),
     Counted(Vec<(i64, i64)>),
 }
 
@@ -3114,7 +3142,7 @@ mod tests {
             let store = store.clone();
             async move {
                 store
-                    .hit_rate_windows(Some(("bot:b", 3)), &[(visitor, 2), ("bot:b", 3)], 60, now)
+                    .hit_rate_windows(&[("bot:b", 3)], &[(visitor, 2), ("bot:b", 3)], 60, now)
                     .await
                     .expect("hits")
             }
@@ -3145,7 +3173,13 @@ mod tests {
             pair("visitor:2", 104).await,
             RateHits::Counted(vec![(104, 1), (100, 3)])
         );
-        assert_eq!(pair("visitor:3", 105).await, RateHits::Full(100, 3));
+        assert_eq!(
+            pair("visitor:3", 105).await,
+            RateHits::Full {
+                guard: 0,
+                window: (100, 3)
+            }
+        );
         assert_eq!(
             store
                 .peek_rate_window("visitor:3", 105)
@@ -3166,6 +3200,140 @@ mod tests {
                 .expect("pragma");
             assert_eq!(synchronous, 2, "FULL");
         }
+    }
+
+    #[tokio::test]
+    async fn three_windows_count_in_one_call_and_a_used_up_guard_counts_nothing() {
+        let dir = TempDir::new("rate-three");
+        let store = test_store(&dir.0).await;
+        // A visitor (2), its address (3) and the bot (5); the address and the bot guard.
+        let hit = |visitor: &'static str, address: &'static str, now: u64| {
+            let store = store.clone();
+            async move {
+                store
+                    .hit_rate_windows(
+                        &[(address, 3), ("bot:b", 5)],
+                        &[(visitor, 2), (address, 3), ("bot:b", 5)],
+                        60,
+                        now,
+                    )
+                    .await
+                    .expect("hits")
+            }
+        };
+        let peek = |now: u64| {
+            let store = store.clone();
+            async move {
+                store
+                    .peek_rate_windows(&["visitor:1", "visitor:2", "address:a", "bot:b"], now)
+                    .await
+                    .expect("peek")
+            }
+        };
+        assert_eq!(
+            hit("visitor:1", "address:a", 100).await,
+            RateHits::Counted(vec![(100, 1), (100, 1), (100, 1)])
+        );
+        assert_eq!(
+            hit("visitor:1", "address:a", 101).await,
+            RateHits::Counted(vec![(100, 2), (100, 2), (100, 2)])
+        );
+        // The visitor's window refuses: neither its address's nor the bot's is counted.
+        assert_eq!(
+            hit("visitor:1", "address:a", 102).await,
+            RateHits::Counted(vec![(100, 3)])
+        );
+        assert_eq!(
+            peek(102).await,
+            vec![Some((100, 3)), None, Some((100, 2)), Some((100, 2))]
+        );
+        // Another id at the same address takes the address's last request.
+        assert_eq!(
+            hit("visitor:2", "address:a", 103).await,
+            RateHits::Counted(vec![(103, 1), (100, 3), (100, 3)])
+        );
+        // The address is used up: nothing is counted, not even a window for a new id, and not
+        // the next hits of a visitor that still has room (the statements after a skipped one
+        // are skipped too).
+        let address_full = RateHits::Full {
+            guard: 0,
+            window: (100, 3),
+        };
+        assert_eq!(hit("visitor:3", "address:a", 104).await, address_full);
+        assert_eq!(hit("visitor:2", "address:a", 105).await, address_full);
+        assert_eq!(
+            peek(105).await,
+            vec![
+                Some((100, 3)),
+                Some((103, 1)),
+                Some((100, 3)),
+                Some((100, 3))
+            ]
+        );
+        assert_eq!(
+            store
+                .peek_rate_window("visitor:3", 105)
+                .await
+                .expect("peek"),
+            None
+        );
+        // Elsewhere the bot still has room, until it is used up too.
+        for (n, (visitor, address)) in [("visitor:4", "address:b"), ("visitor:5", "address:c")]
+            .into_iter()
+            .enumerate()
+        {
+            assert_eq!(
+                hit(visitor, address, 106).await,
+                RateHits::Counted(vec![(106, 1), (106, 1), (100, 4 + n as u32)])
+            );
+        }
+        assert_eq!(
+            hit("visitor:6", "address:d", 107).await,
+            RateHits::Full {
+                guard: 1,
+                window: (100, 5)
+            }
+        );
+        assert_eq!(
+            store
+                .peek_rate_window("address:d", 107)
+                .await
+                .expect("peek"),
+            None
+        );
+        // Both used up: the one that ends last is reported; the first of them on a tie.
+        for (scope, now) in [("bot:z", 200), ("address:x", 200), ("address:y", 230)] {
+            store.hit_rate_window(scope, 1, 60, now).await.expect("hit");
+        }
+        let used_up = |guards: [(&'static str, u32); 2]| {
+            let store = store.clone();
+            async move {
+                store
+                    .hit_rate_windows(&guards, &[("visitor:9", 1), guards[0], guards[1]], 60, 231)
+                    .await
+                    .expect("hits")
+            }
+        };
+        for (guards, expected) in [
+            ([("address:y", 1), ("bot:z", 1)], (0, (230, 1))),
+            ([("bot:z", 1), ("address:y", 1)], (1, (230, 1))),
+            ([("address:x", 1), ("bot:z", 1)], (0, (200, 1))),
+            ([("bot:z", 1), ("address:x", 1)], (0, (200, 1))),
+        ] {
+            let (guard, window) = expected;
+            assert_eq!(
+                used_up(guards).await,
+                RateHits::Full { guard, window },
+                "{guards:?}"
+            );
+        }
+        assert_eq!(
+            store
+                .peek_rate_window("visitor:9", 231)
+                .await
+                .expect("peek"),
+            None
+        );
     }
 
     /// SQLite commits a batch of exchanges without waiting for the disk and answers it after

@@ -132,8 +132,8 @@ pub(super) struct ExchangeJob {
 
 /// Rate-limit hits ([`Store::hit_rate_windows`]; on SQLite through the group commit).
 pub(super) struct HitJob {
-    /// A window that, used up, refuses the request before anything is counted.
-    pub guard: Option<(String, i64)>,
+    /// Windows that, any of them used up, refuse the request before anything is counted.
+    pub guards: Vec<(String, i64)>,
     /// The windows to count in, in order, with their limits.
     pub hits: Vec<(String, i64)>,
     pub window_secs: i64,
@@ -141,96 +141,20 @@ pub(super) struct HitJob {
 }
 
 impl HitJob {
-    /// The hits, one statement each, on `conn` (a transaction).
-    pub(super) async fn run_on(&self, conn: &mut AnyConnection) -> Result<RawHits, StoreError> {
-        let mut counted = Vec::with_capacity(self.hits.len());
-        for (n, (scope, limit)) in self.hits.iter().enumerate() {
-            let window = match (&self.guard, n) {
-                // The first hit only if the guard's window is not used up (one statement).
-                (Some((guard, guard_limit)), 0) => {
-                    let sql = format!(
-                        "INSERT INTO rate_windows AS w (scope, window_start, window_secs, hits)
-                         SELECT $1, $2, $3, 1 WHERE NOT EXISTS (
-                             SELECT 1 FROM rate_windows g WHERE g.scope = $5
-                               AND g.window_start + g.window_secs > $2 AND g.hits >= $6)
-                         {HIT_UPSERT}"
-                    );
-                    let row = sqlx::query(&sql)
-                        .bind(scope.as_str())
-                        .bind(self.now)
-                        .bind(self.window_secs)
-                        .bind(*limit)
-                        .bind(guard.as_str())
-                        .bind(*guard_limit)
-                        .fetch_optional(&mut *conn)
-                        .await?;
-                    match row {
-                        Some(row) => (row.try_get("window_start")?, row.try_get("hits")?),
-                        None => return self.guard_window(conn, guard).await,
-                    }
-                }
-                _ => hit_rate_window_on(conn, scope, *limit, self.window_secs, self.now).await?,
-            };
-            counted.push(window);
-            if window.1 > *limit {
-                break;
-            }
-        }
-        Ok(RawHits::Counted(counted))
-    }
-
-    /// SQLite (the group commit): [`HitJob::run_on`], with a guarded pair of hits whose guard
-    /// is not the first window (a chat request: the bot's window guards the visitor's hit,
-    /// then the bot's) sent as one multi-statement query, so the writer's thread is asked
-    /// once instead of twice. The statements run in order in the batch's transaction and
-    /// decide as [`HitJob::run_on`] does: the guard's window if it is used up (nothing is
-    /// counted), else the first hit, and the second only if the first is not over its limit.
-    /// The guard is not the first window, so the first hit cannot change what it says.
-    pub(super) async fn run_sqlite(&self, conn: &mut AnyConnection) -> Result<RawHits, StoreError> {
-        let (Some(guard), [first, second]) = (&self.guard, self.hits.as_slice()) else {
-            return self.run_on(conn).await;
-        };
-        if guard.0 == first.0 {
-            return self.run_on(conn).await;
-        }
-        let upsert = |limit: &str, part: i64| {
-            HIT_UPSERT.replace("$4", limit).replace(
-                "RETURNING window_start, hits",
-                &format!("RETURNING CAST({part} AS BIGINT) AS part, window_start, hits"),
-            )
-        };
-        let used_up = "EXISTS (SELECT 1 FROM rate_windows g WHERE g.scope = $5
-                         AND g.window_start + g.window_secs > $2 AND g.hits >= $6)";
-        let sql = format!(
-            "SELECT CAST({PAIR_GUARD} AS BIGINT) AS part, window_start, hits FROM rate_windows g
-             WHERE g.scope = $5 AND g.window_start + g.window_secs > $2 AND g.hits >= $6;
-             INSERT INTO rate_windows AS w (scope, window_start, window_secs, hits)
-             SELECT $1, $2, $3, 1 WHERE NOT {used_up}
-             {first_upsert};
-             INSERT INTO rate_windows AS w (scope, window_start, window_secs, hits)
-             SELECT $7, $2, $3, 1 WHERE NOT {used_up}
-               AND (SELECT f.hits FROM rate_windows f WHERE f.scope = $1) <= $4
-             {second_upsert}",
-            first_upsert = upsert("$4", PAIR_FIRST),
-            second_upsert = upsert("$8", PAIR_SECOND),
-        );
-        run_guarded_pair(conn, &sql, guard, first, second, self.window_secs, self.now).await
-    }
-
-    /// The guard's window, used up (the first hit found it so, in this transaction).
-    async fn guard_window(
+    /// The hits on `conn` as one query ([`rate_hits_sql`]): on SQLite in the group commit's
+    /// transaction, on PostgreSQL one statement of its own.
+    pub(super) async fn run_on(
         &self,
         conn: &mut AnyConnection,
-        guard: &str,
+        backend: Backend,
     ) -> Result<RawHits, StoreError> {
-        let row = sqlx::query("SELECT window_start, hits FROM rate_windows WHERE scope = $1")
-            .bind(guard)
-            .fetch_one(&mut *conn)
-            .await?;
-        Ok(RawHits::Full((
-            row.try_get("window_start")?,
-            row.try_get("hits")?,
-        )))
+        let sql = rate_hits_sql(backend, self.guards.len(), self.hits.len());
+        let mut query = sqlx::query(&sql).bind(self.now).bind(self.window_secs);
+        for (scope, limit) in self.guards.iter().chain(&self.hits) {
+            query = query.bind(scope.as_str()).bind(*limit);
+        }
+        let rows = query.fetch_all(&mut *conn).await?;
+        hits_outcome(&rows, self.hits.len())
     }
 }
 
@@ -362,7 +286,7 @@ async fn run_jobs(
         let mut done = Vec::with_capacity(jobs.len());
         for job in jobs {
             if let Job::Hit(hit, _) = job {
-                done.push(Done::Hit(hit.run_sqlite(conn).await?));
+                done.push(Done::Hit(hit.run_on(conn, Backend::Sqlite).await?));
             }
         }
         return Ok(done);
