@@ -48,7 +48,11 @@ import { minifyCss } from './bundle-css.mjs';
 // each other's Reset and logout (the storage event, the three-way merge: about +630 B in
 // chataibot, +1,500 B in chatbots, which keeps a transcript), and Edit for a message the
 // server refused as invalid, which puts its text back into the input (about +1,200 B).
-export const BUDGET = { loader: 6 * 1024, widget: Math.round(269_356 * 1.03) + 5_000 };
+// And by 1,000 B for a message on its way in another tab of the same site, shown as such
+// instead of failed with a Retry that would send it twice (the unsent list's mark, the
+// pagehide/pageshow listeners and the status in six languages: chataibot 282,098 ->
+// 282,701 B, chatbots 272,272 -> 273,141 B), which was over the budget by 264 B.
+export const BUDGET = { loader: 6 * 1024, widget: Math.round(269_356 * 1.03) + 6_000 };
 export const GOAL = { widget: 150 * 1024 };
 
 export function sizes(bytes) {
