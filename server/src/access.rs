@@ -1,11 +1,12 @@
 //! Who may call, the same for every dialect: the address's budget of wrong keys, the
 //! `Authorization: Bearer` key (an active publishable key, or a secret key), the bot it
 //! belongs to, the page's `Origin` (one a publishable key allows), and the rate limits of
-//! the visitor and of the bot, checked in that order by [`admit`]; [`admit_owner`] for the
-//! endpoints only a secret key or the admin token may use. Also what every chat endpoint
-//! does after that: check the visitor's text ([`check_message`]) and store an exchange while
-//! spending a credit and counting the monthly quota ([`record_exchange`]), and the answer
-//! with its `X-RateLimit-*` headers in the dialect's own shape ([`respond`]).
+//! the visitor, of its address and of the bot, checked in that order by [`admit`];
+//! [`admit_owner`] for the endpoints only a secret key or the admin token may use. Also what
+//! every chat endpoint does after that: check the visitor's text ([`check_message`]) and
+//! store an exchange while spending a credit and counting the monthly quota
+//! ([`record_exchange`]), and the answer with its `X-RateLimit-*` headers in the dialect's
+//! own shape ([`respond`]).
 //!
 //! Counting: requests that may make the bot answer (every POST) use up the rate limit; reads
 //! (history, polls, a bot's settings) are not counted and never refused for the limit, but
@@ -16,7 +17,7 @@ use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use chat_widget_protocol::dialect::Dialect;
 
-use crate::caller::{ip_scope, visitor_scope, Caller};
+use crate::caller::{address_scope, ip_scope, visitor_scope, Caller};
 use crate::error::{AppError, MAX_MESSAGE_CHARS};
 use crate::rate_limit::{self, Decision, RateLimitStatus};
 use crate::store::{Admission, Bot, ExchangeOutcome, RecordedExchange, DEFAULT_RATE_LIMIT};
@@ -99,7 +100,9 @@ pub struct Credential {
 }
 
 /// Checks the address's wrong-key budget, the key, the bot, the origin and (when counting)
-/// the visitor's and the bot's rate limits. Returns the `X-RateLimit-*` status to send
+/// the rate limits of the visitor, of its address (with this key:
+/// [`rate_limit::address_limit`]) and of the bot ([`rate_limit::RateLimiter::check_windows`];
+/// a peek reports the tightest of the three too). Returns the `X-RateLimit-*` status to send
 /// whatever the outcome: a refusal before the request is counted reports the window without
 /// using it up. `visitor_id` is the conversation or visitor id the request carries, if any.
 pub async fn admit(
@@ -176,16 +179,21 @@ pub async fn admit(
             return (peek(scope, bot.rate_limit_per_minute).await, Err(refused));
         }
     }
-    let windows = (
+    let address = address_scope(&credential.token, caller);
+    let address_limit =
+        rate_limit::address_limit(bot.visitor_rate_limit, bot.rate_limit_per_minute);
+    // The narrowest first: rate_limit::RateLimiter::check_windows counts them in this order.
+    let windows = [
         (visitor.as_str(), bot.visitor_rate_limit),
+        (address.as_str(), address_limit),
         (scope.as_str(), bot.rate_limit_per_minute),
-    );
+    ];
     let status = match counting {
         Counting::Peek => {
             let now = state.now_unix();
             match state
                 .limiter
-                .peek_both(&state.store, windows.0, windows.1, now)
+                .peek_windows(&state.store, &windows, now)
                 .await
             {
                 Ok(status) => status,
@@ -200,7 +208,7 @@ pub async fn admit(
             let now = state.now_unix();
             match state
                 .limiter
-                .check_visitor_and_bot(&state.store, windows.0, windows.1, now)
+                .check_windows(&state.store, &windows, now)
                 .await
             {
                 Ok(Decision::Allowed(status)) => status,

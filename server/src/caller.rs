@@ -1,5 +1,5 @@
 //! Who is calling, for the rate limits: the client's IP address ([`Caller`], an extractor) and
-//! the scopes the limits count in ([`visitor_scope`], [`ip_scope`]).
+//! the scopes the limits count in ([`visitor_scope`], [`address_scope`], [`ip_scope`]).
 //!
 //! * The IP is the TCP peer's. Behind a reverse proxy (`--trust-forwarded-for`), it is the
 //!   last address in `X-Forwarded-For`, the one the proxy itself appended; earlier entries
@@ -8,6 +8,8 @@
 //! * A visitor is the key, plus the conversation or visitor id where the dialect has one, plus
 //!   the IP. Its scope is a fixed-length hash of the three, so a made-up id of any length
 //!   costs one short row, and the key itself is never stored in a scope.
+//! * An address is the key plus the IP, whatever ids its requests carry (every visitor a
+//!   client there claims to be counts in it): a hash of the two, likewise.
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
@@ -83,14 +85,26 @@ fn counted_as(ip: IpAddr) -> String {
 /// The rate-limit scope of a visitor: `visitor:` and 32 hex digits of a SHA-256 of the key,
 /// the conversation or visitor id (if any) and the caller's address.
 pub fn visitor_scope(key: &str, visitor_id: Option<&str>, caller: &Caller) -> String {
+    hashed_scope("visitor", &[key, visitor_id.unwrap_or(""), &caller.ip])
+}
+
+/// The rate-limit scope of the caller's address for a key: `address:` and 32 hex digits of a
+/// SHA-256 of the key and the caller's address.
+pub fn address_scope(key: &str, caller: &Caller) -> String {
+    hashed_scope("address", &[key, &caller.ip])
+}
+
+/// `kind:` and 32 hex digits of a SHA-256 of `parts`, each after its length (so no part can
+/// pass for the end of the one before it).
+fn hashed_scope(kind: &str, parts: &[&str]) -> String {
     let mut hash = Sha256::new();
-    for part in [key, visitor_id.unwrap_or(""), &caller.ip] {
+    for part in parts {
         hash.update((part.len() as u64).to_be_bytes());
         hash.update(part.as_bytes());
     }
     let digest = hash.finalize();
     let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("visitor:{hex}")
+    format!("{kind}:{hex}")
 }
 
 /// The rate-limit scope of failed key attempts from the caller's address.
@@ -176,5 +190,24 @@ mod tests {
         let long = "x".repeat(100_000);
         assert_eq!(visitor_scope(&long, Some(&long), &here).len(), scope.len());
         assert_eq!(ip_scope(&here), "keyfail:192.0.2.1");
+    }
+
+    #[test]
+    fn an_address_is_the_key_and_the_address_whatever_the_id() {
+        let here = Caller {
+            ip: "192.0.2.1".into(),
+        };
+        let there = Caller {
+            ip: "192.0.2.2".into(),
+        };
+        let scope = address_scope("pk_live_1", &here);
+        assert!(scope.starts_with("address:"), "{scope}");
+        assert_eq!(scope.len(), "address:".len() + 32);
+        assert!(!scope.contains("pk_live") && !scope.contains("192.0.2"));
+        assert_eq!(scope, address_scope("pk_live_1", &here));
+        assert_ne!(scope, address_scope("pk_live_2", &here));
+        assert_ne!(scope, address_scope("pk_live_1", &there));
+        // Not the scope of any of its visitors, not even one without an id.
+        assert_ne!(scope[8..], visitor_scope("pk_live_1", None, &here)[8..]);
     }
 }

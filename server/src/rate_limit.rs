@@ -1,10 +1,11 @@
 //! Rate limits: fixed windows (60 seconds unless the server is started with
 //! `--rate-window-s`; a window starts with the first request after the previous one ended)
-//! counted in the database per scope string (`bot:<id>` today; `visitor:<hash>`, `ip:<addr>`
-//! fit the same table), so every instance sharing the database counts in the same window;
-//! and the `X-RateLimit-*` headers describing one. The limit itself is a bot setting read
-//! from storage on every request, so changing it takes effect at once. Ended windows are
-//! deleted in bounded batches ([`RateLimiter::prune`]), whatever scopes clients make up.
+//! counted in the database per scope string (`bot:<id>`, `visitor:<hash>`,
+//! `address:<hash>`, `keyfail:<addr>`, …), so every instance sharing the database counts in
+//! the same window; and the `X-RateLimit-*` headers describing one. The limits themselves are
+//! bot settings read from storage on every request, so changing one takes effect at once (an
+//! address's is derived from them: [`address_limit`]). Ended windows are deleted in bounded
+//! batches ([`RateLimiter::prune`]), whatever scopes clients make up.
 
 use axum::http::HeaderValue;
 use axum::response::{IntoResponseParts, ResponseParts};
@@ -54,6 +55,26 @@ pub enum Decision {
 /// The scope of a bot's own limit.
 pub fn bot_scope(bot_id: &str) -> String {
     format!("bot:{bot_id}")
+}
+
+/// How many visitors' worth of requests one client address may send a bot per window (with
+/// one key), whatever conversation or visitor ids it sends them with: [`address_limit`].
+///
+/// Visitor ids come from the client, so without a limit per address one client inventing a
+/// new id per request would get a fresh visitor's budget each time and could spend the whole
+/// bot's (and the operator's AI-model money), leaving every real visitor with 429 until the
+/// window ends. Ten visitors' worth, because one address is often many people: an office,
+/// a school or a mobile carrier's NAT, several tabs each in its own conversation.
+pub const VISITORS_PER_ADDRESS: u32 = 10;
+
+/// The requests one address may send a bot per window: [`VISITORS_PER_ADDRESS`] times the
+/// bot's visitor limit, at most the bot's own limit, and never less than the visitor limit
+/// (one visitor always fits). Derived from the bot's two settings, so nothing stores it.
+pub fn address_limit(visitor_limit: u32, bot_limit: u32) -> u32 {
+    visitor_limit
+        .saturating_mul(VISITORS_PER_ADDRESS)
+        .min(bot_limit)
+        .max(visitor_limit)
 }
 
 /// Counts requests per scope in windows of a fixed length, in the database.
@@ -125,41 +146,58 @@ impl RateLimiter {
         })
     }
 
-    /// Counts a request against the visitor's window and then the bot's, in one store call:
-    /// nothing when the bot's window is used up already (so a bot's visitor windows number at
-    /// most its own limit per window, whatever ids clients invent), and not the bot's when
-    /// the visitor's refuses. Allowed: the tighter of the two statuses.
-    pub async fn check_visitor_and_bot(
+    /// Counts a request against its `windows`, the narrowest first (a visitor's, its
+    /// address's, the bot's), in one store call. Every window but the first guards: nothing is
+    /// counted while one of them is used up already, so a narrower window is only made while
+    /// the wider ones have room. Otherwise each is counted in order up to the first that
+    /// refuses: a narrower window's refusal spends none of the wider ones'. So whatever ids
+    /// and addresses clients use, a new window is made only with a request the bot's own
+    /// window counts: a bot's visitors and addresses hold at most about twice its limit in
+    /// windows. A window whose limit is 0 refuses before anything is counted (a window made
+    /// per made-up id that refuses at once would be bounded by nothing). Refused: the window
+    /// that refused; allowed: the tightest ([`tightest`]).
+    pub async fn check_windows(
         &self,
         store: &Store,
-        visitor: (&str, u32),
-        bot: (&str, u32),
+        windows: &[(&str, u32)],
         now: u64,
     ) -> Result<Decision, StoreError> {
         let limited = |status: RateLimitStatus| Decision::Limited {
             status,
             retry_after_s: status.reset_unix.saturating_sub(now).max(1),
         };
+        if windows.iter().any(|(_, limit)| *limit == 0) {
+            return Ok(limited(self.status(0, now, 0)));
+        }
+        let guards = windows.get(1..).unwrap_or_default();
         let hits = store
-            .hit_rate_windows(&[bot], &[visitor, bot], self.window_secs, now)
+            .hit_rate_windows(guards, windows, self.window_secs, now)
             .await?;
         Ok(match hits {
             RateHits::Full {
+                guard,
                 window: (start, hits),
-                ..
-            } => limited(self.status(bot.1, start, hits)),
+            } => {
+                let limit = guards.get(guard).map_or(0, |(_, limit)| *limit);
+                limited(self.status(limit, start, hits))
+            }
             RateHits::Counted(counted) => {
-                let mut allowed: Option<RateLimitStatus> = None;
-                for ((_, limit), (start, hits)) in [visitor, bot].into_iter().zip(counted) {
-                    let status = self.status(limit, start, hits);
-                    if hits > limit {
-                        return Ok(limited(status));
-                    }
-                    allowed = Some(allowed.map_or(status, |other| tighter(other, status)));
+                let counted: Vec<(RateLimitStatus, bool)> = windows
+                    .iter()
+                    .zip(counted)
+                    .map(|((_, limit), (start, hits))| {
+                        (self.status(*limit, start, hits), hits > *limit)
+                    })
+                    .collect();
+                if let Some((refused, _)) = counted.iter().find(|(_, over)| *over) {
+                    return Ok(limited(*refused));
                 }
-                match allowed {
+                match tightest(counted.into_iter().map(|(status, _)| status)) {
                     Some(status) => Decision::Allowed(status),
-                    None => limited(self.status(bot.1, now, bot.1)),
+                    None => {
+                        let limit = windows.last().map_or(0, |(_, limit)| *limit);
+                        limited(self.status(limit, now, limit))
+                    }
                 }
             }
         })
@@ -176,19 +214,21 @@ impl RateLimiter {
         Ok(self.window_status(limit, store.peek_rate_window(scope, now).await?, now))
     }
 
-    /// The tighter of the statuses of two scopes at `now`, without counting (one read).
-    pub async fn peek_both(
+    /// The tightest of the statuses of `windows` (scopes and their limits) at `now`, without
+    /// counting (one read); a fresh window of no requests when `windows` is empty.
+    pub async fn peek_windows(
         &self,
         store: &Store,
-        first: (&str, u32),
-        second: (&str, u32),
+        windows: &[(&str, u32)],
         now: u64,
     ) -> Result<RateLimitStatus, StoreError> {
-        let windows = store.peek_rate_windows(&[first.0, second.0], now).await?;
-        Ok(tighter(
-            self.window_status(first.1, windows.first().copied().flatten(), now),
-            self.window_status(second.1, windows.get(1).copied().flatten(), now),
-        ))
+        let scopes: Vec<&str> = windows.iter().map(|(scope, _)| *scope).collect();
+        let found = store.peek_rate_windows(&scopes, now).await?;
+        let statuses = windows
+            .iter()
+            .zip(found)
+            .map(|((_, limit), window)| self.window_status(*limit, window, now));
+        Ok(tightest(statuses).unwrap_or_else(|| self.status(0, now, 0)))
     }
 
     /// Deletes up to `batch` windows that have ended by `now`; returns how many.
@@ -204,5 +244,39 @@ pub fn tighter(a: RateLimitStatus, b: RateLimitStatus) -> RateLimitStatus {
         b
     } else {
         a
+    }
+}
+
+/// Of some windows, the one the caller is closest to the end of ([`tighter`]); `None` for none.
+pub fn tightest(statuses: impl IntoIterator<Item = RateLimitStatus>) -> Option<RateLimitStatus> {
+    statuses.into_iter().reduce(tighter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_gets_ten_visitors_worth_within_the_bots_limit() {
+        assert_eq!(VISITORS_PER_ADDRESS, 10);
+        assert_eq!(address_limit(30, 600), 300, "the defaults");
+        assert_eq!(address_limit(2, 100), 20);
+        assert_eq!(address_limit(30, 100), 100, "never above the bot's");
+        assert_eq!(address_limit(200, 100), 200, "never under a visitor's");
+        assert_eq!(address_limit(u32::MAX, u32::MAX), u32::MAX);
+        assert_eq!(address_limit(0, 600), 0);
+    }
+
+    #[test]
+    fn the_tightest_window_has_the_fewest_requests_left_then_the_smallest_limit() {
+        let status = |limit, remaining| RateLimitStatus {
+            limit,
+            remaining,
+            reset_unix: 60,
+        };
+        let windows = [status(30, 29), status(300, 1), status(600, 1)];
+        assert_eq!(tightest(windows), Some(status(300, 1)));
+        assert_eq!(tightest([status(2, 1), status(20, 1)]), Some(status(2, 1)));
+        assert_eq!(tightest([]), None);
     }
 }

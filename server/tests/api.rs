@@ -14,6 +14,8 @@ use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use chat_widget_protocol::dialect::chatbots::{chat_path, decode_response};
 use chat_widget_protocol::{ActionKind, ResponseMeta};
+use chat_widget_server::caller::{address_scope, visitor_scope, Caller};
+use chat_widget_server::rate_limit::bot_scope;
 use chat_widget_server::store::{AllowedOrigins, BotUpdate, Role, DEMO_BOT_ID};
 use chat_widget_server::AppState;
 use serde_json::{json, Value};
@@ -695,6 +697,185 @@ async fn a_server_with_a_short_rate_window_lets_the_visitor_send_again_seconds_l
     let again = server.say("hi", json!({})).await;
     assert_eq!(again.status, StatusCode::OK, "the window of 3 s is over");
     assert_eq!(again.rate_limit(), (1, 0, T0 + 6));
+}
+
+/// The demo bot's state behind a reverse proxy (`--trust-forwarded-for`): [`say_from`]
+/// names the client's address.
+async fn behind_a_proxy(visitor_rate_limit: u32, rate_limit: u32) -> TestServer {
+    let mut server = TestServer::start().await;
+    server.state = server.state.clone().with_trust_forwarded_for(true);
+    server
+        .update_demo(BotUpdate {
+            visitor_rate_limit: Some(visitor_rate_limit),
+            rate_limit_per_minute: Some(rate_limit),
+            ..Default::default()
+        })
+        .await;
+    server
+}
+
+/// "hi" to the demo bot in `conversation` (made up or not) from `address`, as the proxy's
+/// `X-Forwarded-For` entry says.
+async fn say_from(server: &TestServer, address: &str, conversation: &str) -> Reply {
+    let body = json!({ "message": "hi", "stream": false, "conversationId": conversation });
+    server
+        .send(
+            chat(DEMO_BOT_ID, Some(&server.key))
+                .header("x-forwarded-for", address)
+                .body(Body::from(body.to_string()))
+                .expect("request"),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn one_address_inventing_a_conversation_per_request_is_refused_after_its_address_limit() {
+    // Visitors 2 each, the bot 100: an address may send ten visitors' worth, 20.
+    let server = behind_a_proxy(2, 100).await;
+    let attacker = "203.0.113.7";
+    let mut allowed = Vec::new();
+    let mut conversations = Vec::new();
+    let refused = loop {
+        let made_up = format!("conv_made_up_{}", allowed.len());
+        let reply = say_from(&server, attacker, &made_up).await;
+        if reply.status == StatusCode::TOO_MANY_REQUESTS {
+            break reply;
+        }
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+        allowed.push(reply.rate_limit());
+        let conversation = reply.json()["data"]["conversationId"]
+            .as_str()
+            .map(str::to_owned);
+        conversations.push(conversation.expect("a conversation"));
+        assert!(allowed.len() <= 20, "never refused: {allowed:?}");
+    };
+    assert_eq!(allowed.len(), 20, "{allowed:?}");
+    // Each made-up id is a fresh visitor with one of its two left, until the address's last.
+    assert!(
+        allowed[..19]
+            .iter()
+            .all(|status| *status == (2, 1, T0 + 60)),
+        "{allowed:?}"
+    );
+    assert_eq!(allowed[19], (20, 0, T0 + 60));
+    // The 429 says which window refused, and when it ends.
+    assert_eq!(refused.rate_limit(), (20, 0, T0 + 60));
+    assert_eq!(refused.header("retry-after"), Some("60"));
+    assert_eq!(refused.json()["code"], "RATE_LIMIT_EXCEEDED");
+
+    // Whatever id it sends next, even one of its visitors' with room left, until the window
+    // ends.
+    server.advance(20);
+    for conversation in ["conv_made_up_again", "conv_made_up_0"] {
+        let again = say_from(&server, attacker, conversation).await;
+        assert_eq!(
+            again.status,
+            StatusCode::TOO_MANY_REQUESTS,
+            "{}",
+            again.text()
+        );
+        assert_eq!(again.header("retry-after"), Some("40"));
+    }
+    // Reads from there report the address's window too (tighter than the visitor's).
+    let history = server
+        .send(get_with(
+            &format!("/v1/chat/history/{}", conversations[0]),
+            &[
+                (header::AUTHORIZATION, &format!("Bearer {}", server.key)),
+                (header::HeaderName::from_static("x-forwarded-for"), attacker),
+            ],
+        ))
+        .await;
+    assert_eq!(history.status, StatusCode::OK, "{}", history.text());
+    assert_eq!(history.rate_limit(), (20, 0, T0 + 60));
+
+    // The bot's window still has room: only what the address was allowed was counted in it,
+    // and the refused ids got no window of their own.
+    let now = T0 + 20;
+    let store = &server.state.store;
+    let bot = store
+        .peek_rate_window(&bot_scope(DEMO_BOT_ID), now)
+        .await
+        .expect("peek");
+    assert_eq!(bot, Some((T0, 20)));
+    let caller = Caller {
+        ip: attacker.to_owned(),
+    };
+    let never_let_in = visitor_scope(&server.key, Some("conv_made_up_again"), &caller);
+    assert_eq!(
+        store
+            .peek_rate_window(&never_let_in, now)
+            .await
+            .expect("peek"),
+        None
+    );
+    // A new window lets it in again.
+    server.advance(40);
+    let later = say_from(&server, attacker, "conv_made_up_later").await;
+    assert_eq!(later.status, StatusCode::OK, "{}", later.text());
+}
+
+#[tokio::test]
+async fn a_visitor_elsewhere_still_chats_while_one_address_sends_the_bots_whole_budget() {
+    // Visitors 2 each, the bot 30, an address 20.
+    let server = behind_a_proxy(2, 30).await;
+    let mut statuses = Vec::new();
+    for i in 0..30 {
+        let reply = say_from(&server, "203.0.113.7", &format!("conv_made_up_{i}")).await;
+        statuses.push(reply.status.as_u16());
+    }
+
+    // Someone else, at another address, in the same window: not refused.
+    server.advance(5);
+    let first = say_from(&server, "198.51.100.2", "conv_real").await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text());
+    assert_eq!(first.rate_limit(), (2, 1, T0 + 65), "its own window");
+    let conversation = first.json()["data"]["conversationId"]
+        .as_str()
+        .expect("a conversation")
+        .to_owned();
+    let second = say_from(&server, "198.51.100.2", &conversation).await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.text());
+    // The first address got its 20; the rest of the bot's 30 was not spent on it.
+    let count = |status| statuses.iter().filter(|s| **s == status).count();
+    assert_eq!((count(200), count(429)), (20, 10), "{statuses:?}");
+    // Of the bot's 30, the 20 the first address got and these two were spent.
+    let bot = server
+        .state
+        .store
+        .peek_rate_window(&bot_scope(DEMO_BOT_ID), T0 + 5)
+        .await
+        .expect("peek");
+    assert_eq!(bot, Some((T0, 22)));
+}
+
+#[tokio::test]
+async fn a_visitor_limit_of_0_refuses_everyone_without_storing_a_window_per_made_up_id() {
+    let server = behind_a_proxy(0, 100).await;
+    for i in 0..3 {
+        let refused = say_from(&server, "203.0.113.7", &format!("conv_made_up_{i}")).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::TOO_MANY_REQUESTS,
+            "{}",
+            refused.text()
+        );
+        assert_eq!(refused.rate_limit(), (0, 0, T0 + 60));
+    }
+    let caller = Caller {
+        ip: "203.0.113.7".to_owned(),
+    };
+    let store = &server.state.store;
+    for scope in [
+        visitor_scope(&server.key, Some("conv_made_up_0"), &caller),
+        address_scope(&server.key, &caller),
+        bot_scope(DEMO_BOT_ID),
+    ] {
+        assert_eq!(
+            store.peek_rate_window(&scope, T0).await.expect("peek"),
+            None
+        );
+    }
 }
 
 #[tokio::test]

@@ -987,7 +987,7 @@ fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
 }
 
 #[test]
-fn invented_visitor_ids_cost_at_most_the_bots_limit_in_stored_windows_and_ended_ones_go() {
+fn invented_ids_and_addresses_cost_at_most_twice_the_bots_limit_in_windows_and_ended_ones_go() {
     let dir = TempDir::new("invented");
     let data = dir.0.join("data");
     let server = start(&dir.0, &["--trust-forwarded-for", "--rate-window-s", "10"]);
@@ -1009,10 +1009,13 @@ fn invented_visitor_ids_cost_at_most_the_bots_limit_in_stored_windows_and_ended_
         let reply = say_as(&server, &server.key, &ip, Some(&format!("made-up-{i}")));
         statuses.push(reply.status);
         if i % 50 == 49 {
-            // A window per visitor the bot let in, and no more: at most the bot's limit in
-            // each of the current and the just-ended window, plus the bot's own.
+            // A window per visitor and one per address the bot let in, and no more: twice the
+            // bot's limit in each of the current and the just-ended window, plus the bot's own.
             let stored = windows();
-            assert!(stored <= 2 * 20 + 2, "{stored} windows after {i} requests");
+            assert!(
+                stored <= 2 * (2 * 20) + 2,
+                "{stored} windows after {i} requests"
+            );
         }
     }
     assert!(
