@@ -38,7 +38,9 @@ USAGE:
       conversation.ended webhook).
       A bot's AI upstream (bot --upstream-url) that stays silent --upstream-timeout-s seconds,
       before its reply starts or between two chunks, fails the reply with 504.
-      A bot's --rate-limit counts requests per window of --rate-window-s seconds (default 60).
+      A bot's --rate-limit counts requests per window of --rate-window-s seconds (default 60),
+      and so do its --visitor-rate-limit and the limit of each client address (ten visitors'
+      worth, at most --rate-limit).
       A connection must send each request's headers within --header-timeout-s seconds of
       opening or of its previous response (so an idle keep-alive connection is closed then);
       a request's body must have arrived, and its answer begun, within --request-timeout-s
