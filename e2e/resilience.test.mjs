@@ -143,6 +143,41 @@ for (const dialect of ['chatbots', 'openai']) {
     assert.equal(await page.locator('.cw-msg--visitor').count(), 2, 'nothing duplicated');
   });
 
+  // Many pages wrap fetch (analytics, error trackers) and some wrappers pass the request on
+  // without its AbortSignal: aborting then does not end the request. The widget must not
+  // wait on it: a silent reply is still given up, and Stop still stops.
+  test(`${dialect}: on a page whose fetch wrapper drops the abort signal, a silent reply is given up and Stop stops`, async (t) => {
+    const page = await newPage(browser);
+    t.after(() => page.context().close());
+    await page.addInitScript(() => {
+      const realFetch = window.fetch;
+      window.fetch = async (input, init) => {
+        if (!(input instanceof Request)) return realFetch(input, init && { ...init, signal: undefined });
+        const body = input.method === 'GET' || input.method === 'HEAD' ? undefined : await input.clone().text();
+        return realFetch(input.url, { method: input.method, headers: input.headers, body });
+      };
+    });
+    await page.goto(pageFor(dialect, { id: 'unabortable', key: 'pk_fake' }, 'data-reply-timeout="2"', fake.url));
+    await openChat(page);
+
+    await type(page, 'Please stall');
+    await botReplies(page).first().filter({ hasText: 'The first half of the answer' }).waitFor();
+    await page.locator('.cw-msg--bot .cw-retry').waitFor();
+    assert.equal(await page.locator('.cw-stop').count(), 0, 'the send button is back');
+
+    await type(page, 'Please hang');
+    await page.locator('.cw-msg--failed').filter({ hasText: 'Please hang' }).locator('.cw-retry').waitFor();
+    assert.equal(await page.locator('.cw-typing').count(), 0, 'no endless typing');
+
+    // Stop, while the reply is silent: it stops at once, and the next message goes.
+    await type(page, 'Another stall please');
+    await botReplies(page).nth(1).filter({ hasText: 'The first half of the answer' }).waitFor();
+    await page.locator('.cw-stop').click();
+    await page.locator('.cw-stop').waitFor({ state: 'detached', timeout: 1000 });
+    await type(page, 'Thanks');
+    await botReplies(page).nth(2).filter({ hasText: 'and the second half.' }).waitFor();
+  });
+
   test(`${dialect}: a stream cut in the middle of an event shows no wire text`, async (t) => {
     const page = await newPage(browser);
     t.after(() => page.context().close());

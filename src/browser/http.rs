@@ -11,7 +11,7 @@
 //! `Response`; with `panic = "abort"` that would kill the widget, where it must show a network
 //! error and keep the visitor's message.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use chat_widget_protocol::{ApiError, ResponseMeta};
@@ -39,6 +39,9 @@ struct AbortState {
     /// A timer is pending (one at a time; it re-arms itself for the time left).
     scheduled: Cell<bool>,
     timed_out: Cell<bool>,
+    /// Rejects when the signal fires ([`Abort::race`]); made at the first race, so that its
+    /// rejection is always handled.
+    aborted: RefCell<Option<js_sys::Promise>>,
 }
 
 impl Abort {
@@ -60,6 +63,7 @@ impl Abort {
             last_activity: Cell::new(0.0),
             scheduled: Cell::new(false),
             timed_out: Cell::new(false),
+            aborted: RefCell::new(None),
         }))
     }
 
@@ -85,6 +89,33 @@ impl Abort {
             .controller
             .as_ref()
             .map(web_sys::AbortController::signal)
+    }
+
+    /// Waits for `promise`, or fails as soon as this is aborted, whichever comes first. A page's
+    /// own `fetch` wrapper may pass the request on without its signal: aborting would then end
+    /// neither the request nor the reading of its body, and a silent reply or a Stop would
+    /// leave the widget waiting for good.
+    fn race(&self, promise: js_sys::Promise) -> JsFuture {
+        let Some(signal) = self.signal() else {
+            return JsFuture::from(promise);
+        };
+        let aborted = self
+            .0
+            .aborted
+            .borrow_mut()
+            .get_or_insert_with(|| {
+                js_sys::Promise::new(&mut |_, reject| {
+                    if signal.aborted() {
+                        let _ = reject.call1(&JsValue::NULL, &JsValue::from_str("aborted"));
+                    } else {
+                        let _ = signal.add_event_listener_with_callback("abort", &reject);
+                    }
+                })
+            })
+            .clone();
+        JsFuture::from(js_sys::Promise::race(&js_sys::Array::of2(
+            &promise, &aborted,
+        )))
     }
 
     /// Something arrived (or a request starts): the silence is counted from now.
@@ -214,7 +245,7 @@ async fn fetch(
     let request = request
         .map_err(|err| ApiError::network(format!("could not build the request to {url}: {err}")))?;
     abort.alive();
-    let response = send(request).await.map_err(|err| {
+    let response = send(request, abort).await.map_err(|err| {
         abort.rest();
         abort.failure(ApiError::network(format!(
             "request to {url} failed: {}",
@@ -236,10 +267,11 @@ async fn fetch(
 
 /// `fetch(request)`, where a rejection of any kind (or a result that is not a `Response`, from
 /// a page's own `fetch` wrapper) is an error rather than a panic (see the module doc).
-async fn send(request: Request) -> Result<Response, JsValue> {
+async fn send(request: Request, abort: &Abort) -> Result<Response, JsValue> {
     let request: web_sys::Request = request.into();
     let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
-    JsFuture::from(window.fetch_with_request(&request))
+    abort
+        .race(window.fetch_with_request(&request))
         .await?
         .dyn_into::<web_sys::Response>()
         .map(Response::from)
@@ -290,7 +322,13 @@ impl HttpResponse {
             // Stopped or timed out during a pause: the rest of the chunk is not wanted, and the
             // read fails.
             if at == chunk.len() || self.abort.is_aborted() {
-                let result = JsFuture::from(reader.read()).await?;
+                let result = match self.abort.race(reader.read()).await {
+                    Ok(result) => result,
+                    Err(err) => {
+                        let _ = reader.cancel();
+                        return Err(err);
+                    }
+                };
                 self.abort.alive();
                 let done = js_sys::Reflect::get(&result, &"done".into())
                     .ok()
