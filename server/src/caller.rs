@@ -54,8 +54,40 @@ impl FromRequestParts<AppState> for Caller {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(peer)| *peer);
-        Ok(Self::of(&parts.headers, peer, state.trusts_forwarded_for()))
+        let trusted = state.trusts_forwarded_for();
+        if !trusted {
+            warn_of_an_untrusted_proxy(&parts.headers, peer);
+        }
+        Ok(Self::of(&parts.headers, peer, trusted))
     }
+}
+
+/// Says once, in the log, that the server seems to run behind a reverse proxy it was not told
+/// to trust: a request from a loopback or private address carries `X-Forwarded-For`. Every
+/// client then counts as the proxy's one address, and the address's rate limit
+/// ([`crate::rate_limit::address_limit`]) becomes the whole bot's. (Only a warning: a client
+/// can send the header itself.)
+fn warn_of_an_untrusted_proxy(headers: &HeaderMap, peer: Option<SocketAddr>) {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    if looks_forwarded(headers, peer) {
+        WARNED.call_once(|| {
+            tracing::warn!(
+                proxy = %peer.map_or_else(String::new, |peer| peer.ip().to_string()),
+                "requests come through a proxy (X-Forwarded-For) that --trust-forwarded-for does \
+                 not trust: every client counts as the proxy's one address for the rate limits"
+            );
+        });
+    }
+}
+
+/// Whether a request seems to come through a reverse proxy: from a loopback or private
+/// address, with `X-Forwarded-For`.
+fn looks_forwarded(headers: &HeaderMap, peer: Option<SocketAddr>) -> bool {
+    let nearby = peer.is_some_and(|peer| match peer.ip() {
+        IpAddr::V4(v4) => v4.is_loopback() || v4.is_private(),
+        IpAddr::V6(v6) => v6.is_loopback() || v6.is_unique_local(),
+    });
+    nearby && headers.contains_key(FORWARDED_FOR)
 }
 
 /// The last valid address of the last `X-Forwarded-For` header.
@@ -190,6 +222,18 @@ mod tests {
         let long = "x".repeat(100_000);
         assert_eq!(visitor_scope(&long, Some(&long), &here).len(), scope.len());
         assert_eq!(ip_scope(&here), "keyfail:192.0.2.1");
+    }
+
+    #[test]
+    fn a_request_through_a_nearby_proxy_is_told_from_a_client_that_sends_the_header() {
+        let through = forwarded(&["203.0.113.9"]);
+        assert!(looks_forwarded(&through, peer("127.0.0.1:4000")));
+        assert!(looks_forwarded(&through, peer("10.0.0.2:4000")));
+        assert!(looks_forwarded(&through, peer("[fd00::2]:4000")));
+        // A client on the internet that sends the header itself, or a proxy that adds none.
+        assert!(!looks_forwarded(&through, peer("198.51.100.7:4000")));
+        assert!(!looks_forwarded(&HeaderMap::new(), peer("127.0.0.1:4000")));
+        assert!(!looks_forwarded(&through, None));
     }
 
     #[test]
