@@ -162,7 +162,8 @@
   function svgIcon(className, path, size) {
     var svg = document.createElementNS(SVG, 'svg');
     var attrs = { class: className, viewBox: '0 0 24 24', width: size, height: size, 'aria-hidden': 'true', focusable: 'false' };
-    for (var name in attrs) svg.setAttribute(name, attrs[name]);
+    // Own keys only (here and below): old libraries add enumerable members to Object.prototype.
+    Object.keys(attrs).forEach(function (name) { svg.setAttribute(name, attrs[name]); });
     var shape = document.createElementNS(SVG, 'path');
     shape.setAttribute('fill', 'currentColor');
     shape.setAttribute('d', path);
@@ -229,7 +230,7 @@
       vars['--cw-offset-' + axis] = (px >= 0 && px <= 400 ? px : 20) + 'px';
     });
     if (/^\s*-?\d+\s*$/.test(s['z-index'] || '')) vars['--cw-z-index'] = String(parseInt(s['z-index'], 10));
-    for (var name in vars) root.style.setProperty(name, vars[name]);
+    Object.keys(vars).forEach(function (name) { root.style.setProperty(name, vars[name]); });
 
     var button = document.createElement('button');
     button.type = 'button';
@@ -446,7 +447,7 @@
     var module = state.module;
     if (!module || state.held || state.widget || !host.isConnected) return;
     var settings = {};
-    for (var key in state.settings) settings[key] = state.settings[key];
+    Object.keys(state.settings).forEach(function (key) { settings[key] = state.settings[key]; });
     // The greeting bubble is timed from page load, not from when the widget arrived.
     var due = greetingDueInMs(settings);
     if (due !== null) settings['greeting-delay'] = String(Math.ceil(due / 1000));

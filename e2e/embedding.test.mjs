@@ -97,6 +97,25 @@ test('on a hostile page the widget looks exactly as on a plain page and stays on
   assert.deepEqual(hostile.consoleErrors, []);
 });
 
+// Old libraries (Prototype, MooTools and their plugins) add enumerable members to the built-in
+// prototypes, some with names no attribute may have. The loader and the widget must not trip
+// over them: the launcher is drawn, and a visitor chats as anywhere else.
+test('on a page whose old libraries add to Object.prototype and Array.prototype, the widget works', async (t) => {
+  const page = await newPage(browser);
+  t.after(() => page.context().close());
+  await page.addInitScript(() => {
+    Object.prototype.$family = function () { return 'object'; };
+    Object.prototype['each item'] = 1;
+    Array.prototype.each = function (f) { for (let i = 0; i < this.length; i++) f(this[i]); };
+    Array.prototype['$ map'] = 2;
+  });
+  await page.goto(`${pages.url}/pages/plain.html`);
+  await openAndChat(page);
+  assert.match(await page.locator('.cw-msg--bot .cw-bubble').last().innerText(), /return/i);
+  assert.equal(await page.locator('.cw-root').getAttribute('each item'), null, 'nothing of them on the widget');
+  assert.deepEqual(page.consoleErrors, []);
+});
+
 test('a site owner who sets a z-index can put their own overlay above the widget', async (t) => {
   const page = await newPage(browser);
   t.after(() => page.context().close());
