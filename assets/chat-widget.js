@@ -610,8 +610,12 @@
   });
   // The script on a page twice (a theme and a tag manager both add it): the first one's
   // window.ChatWidget stays, and a second tag for the same bot draws no second launcher.
-  var earlier = window.ChatWidget && window.ChatWidget.loader === 'chat-widget';
-  if (!earlier) window.ChatWidget = api;
+  // Another product's own `ChatWidget` global is left alone (the host elements have the same
+  // methods); an element with id="ChatWidget" (window's named access) is no such global.
+  var taken = Object.prototype.hasOwnProperty.call(window, 'ChatWidget');
+  var earlier = taken && window.ChatWidget && window.ChatWidget.loader === 'chat-widget';
+  if (!taken) window.ChatWidget = api;
+  else if (!earlier) console.warn('chat-widget: window.ChatWidget is another script\'s and is left alone; the widget\'s element ([data-chat-widget]) has the same methods');
   api.loader = 'chat-widget';
 
   /** Whether another tag on the page drew a widget for this tag's bot already. */

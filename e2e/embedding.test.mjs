@@ -116,6 +116,38 @@ test('on a page whose old libraries add to Object.prototype and Array.prototype,
   assert.deepEqual(page.consoleErrors, []);
 });
 
+// "ChatWidget" is a common name: another product's global of that name is left alone (the
+// widget's element has the same methods), where an element with that id is not a global.
+test('another script\'s window.ChatWidget is left alone; the widget works through its element', async (t) => {
+  const page = await newPage(browser);
+  t.after(() => page.context().close());
+  const warnings = [];
+  page.on('console', (message) => message.type() === 'warning' && warnings.push(message.text()));
+  await page.addInitScript(() => {
+    window.ChatWidget = { vendor: 'another chat product', open() { window.__otherOpened = true; } };
+  });
+  await page.goto(`${pages.url}/pages/plain.html`);
+  await page.locator('.cw-launcher').waitFor();
+  assert.equal(await page.evaluate(() => window.ChatWidget.vendor), 'another chat product');
+  assert.ok(warnings.some((w) => /window\.ChatWidget is another script's/.test(w)), JSON.stringify(warnings));
+  await page.evaluate(() => document.querySelector('[data-chat-widget]').open());
+  await page.locator('.cw-panel').waitFor();
+  assert.equal(await page.evaluate(() => window.__otherOpened), undefined);
+  assert.deepEqual(page.consoleErrors, []);
+
+  const named = await newPage(browser);
+  t.after(() => named.context().close());
+  await named.route('**/pages/plain.html', async (route) => {
+    const response = await route.fetch();
+    route.fulfill({ response, body: (await response.text()).replace('<body>', '<body><div id="ChatWidget"></div>') });
+  });
+  await named.goto(`${pages.url}/pages/plain.html`);
+  await named.locator('.cw-launcher').waitFor();
+  assert.equal(await named.evaluate(() => window.ChatWidget.loader), 'chat-widget');
+  await named.evaluate(() => window.ChatWidget.open());
+  await named.locator('.cw-panel').waitFor();
+});
+
 test('a site owner who sets a z-index can put their own overlay above the widget', async (t) => {
   const page = await newPage(browser);
   t.after(() => page.context().close());
