@@ -325,7 +325,7 @@ impl HttpResponse {
                 let result = match self.abort.race(reader.read()).await {
                     Ok(result) => result,
                     Err(err) => {
-                        let _ = reader.cancel();
+                        cancel(&reader);
                         return Err(err);
                     }
                 };
@@ -345,7 +345,7 @@ impl HttpResponse {
             }
             let end = chunk.len().min(at + CHUNK_SLICE_BYTES);
             if !on_chunk(&chunk[at..end]) {
-                let _ = reader.cancel();
+                cancel(&reader);
                 return Ok(());
             }
             at = end;
@@ -359,6 +359,15 @@ impl HttpResponse {
             describe(err)
         ))
     }
+}
+
+/// Cancels the rest of a body. Awaited in the background, so that its rejection (the stream
+/// broke or was aborted meanwhile) is handled rather than reported as uncaught.
+fn cancel(reader: &web_sys::ReadableStreamDefaultReader) {
+    let cancelled = JsFuture::from(reader.cancel());
+    wasm_bindgen_futures::spawn_local(async move {
+        let _ = cancelled.await;
+    });
 }
 
 /// A JS exception as text for a console message.
