@@ -1103,16 +1103,22 @@ impl Chat {
         }
     }
 
-    /// Follows what other tabs of the same site do with this bot's conversation, so that no
-    /// tab overwrites what another kept, and each shows the same conversation: one that
+    /// Follows what other tabs of the same site (and other chats of this page) do with this
+    /// bot's conversation, so that no tab overwrites what another kept, and each shows the
+    /// same conversation: one that
     /// starts over (Reset, logout) starts this one over; one that adds messages has this one
     /// show them ([`Chat::catch_up`]). A message this page sends meanwhile is merged in
     /// ([`Chat::merged`]).
     pub fn follow_other_tabs(&self) {
         let this = *self;
         let bot_id = self.config.with_value(|config| config.bot_id.clone());
-        storage::watch_other_tabs(&bot_id, move |name, removed| {
+        storage::watch_other_tabs(&bot_id, move |name, removed, this_page| {
             if this.messages.is_disposed() {
+                return;
+            }
+            // Another chat of this page for the same bot (a floating widget and an inline
+            // panel) is followed like another tab; this one's own writes are no news to it.
+            if this_page && !this.is_news(name) {
                 return;
             }
             match (name, removed) {
@@ -1136,6 +1142,20 @@ impl Chat {
             this.leaving.set_value(!shown);
             this.save_unsent();
         });
+    }
+
+    /// Whether what storage holds under `name` is not what this chat last read or wrote.
+    fn is_news(&self, name: &str) -> bool {
+        let differs = |slot: StoredValue<Rc<Slot>, LocalStorage>| {
+            slot.with_value(|slot| slot.elsewhere().is_some())
+        };
+        match name {
+            "conversation" => self.store.with_value(|store| store.is_news()),
+            "transcript" => differs(self.transcript),
+            "unsent" => differs(self.unsent),
+            "visitor" => differs(self.visitor),
+            _ => false,
+        }
     }
 
     /// Shows the conversation again from storage, which another tab changed, once nothing of

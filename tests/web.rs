@@ -3638,6 +3638,50 @@ async fn chataibot_shows_the_conversation_again_from_the_server_with_its_times()
     assert_eq!(paths()[2], "/api/v1/conversation/c_9/messages?after=m5");
 }
 
+/// Two chats for the same bot on one page (a site-wide floating widget and an inline panel
+/// on the help page) show one conversation: what the visitor writes in one shows in the
+/// other, and a new conversation in one starts the other over. Before, the other one showed
+/// none of it until the next page.
+#[wasm_bindgen_test]
+async fn two_chats_for_the_same_bot_on_one_page_show_one_conversation() {
+    stub_fetch(answers(vec![reply("It ships today.", "conv_twin")]));
+    let floating = Visit::start(config("twin")).await;
+    let inline = Visit::start(next_page("twin")).await;
+    floating.open().await;
+    inline.open().await;
+    floating.send("Where is my order?").await;
+    floating
+        .until("the reply", |v| v.bot_bubbles().len() == 1)
+        .await;
+    inline
+        .until("the exchange in the other chat", |v| {
+            v.all(".cw-msg--visitor").len() == 1 && v.bot_bubbles().len() == 1
+        })
+        .await;
+    assert!(inline.bot_bubbles()[0].contains("It ships today."));
+    assert!(inline
+        .text(".cw-msg--visitor")
+        .contains("Where is my order?"));
+
+    // The other way round, and nothing doubled.
+    inline.send("Thanks").await;
+    floating
+        .until("the second exchange in the first chat", |v| {
+            v.all(".cw-msg--visitor").len() == 2 && v.bot_bubbles().len() == 2
+        })
+        .await;
+    inline.settle().await;
+    assert_eq!(inline.all(".cw-msg--visitor").len(), 2);
+    assert_eq!(inline.bot_bubbles().len(), 2);
+
+    floating._widget.reset();
+    inline
+        .until("the other chat starts over", |v| {
+            v.all(".cw-msg--visitor").is_empty() && v.bot_bubbles().is_empty()
+        })
+        .await;
+}
+
 #[wasm_bindgen_test]
 async fn a_new_conversation_and_logout_erase_the_kept_transcript() {
     let key = "chat-widget:erase:transcript";

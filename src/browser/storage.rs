@@ -1,7 +1,8 @@
 //! Remembering the conversation across reloads, in `localStorage`, and carrying on in memory
 //! when storage is blocked (privacy modes, sandboxed iframes), full, or holds garbage.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 use wasm_bindgen::JsCast;
 
@@ -42,9 +43,14 @@ impl ConversationStore {
     /// Forgets the conversation (the next message starts a new one).
     pub fn clear(&self) {
         *self.memory.borrow_mut() = None;
-        if let Some(storage) = local_storage() {
-            let _ = storage.remove_item(&self.key);
-        }
+        remove(&self.key);
+    }
+
+    /// Whether storage holds another conversation than the one this page has (another chat
+    /// of this page changed it).
+    pub fn is_news(&self) -> bool {
+        let stored = local_storage().and_then(|storage| storage.get_item(&self.key).ok().flatten());
+        stored != *self.memory.borrow()
     }
 
     /// Forgets what this page holds, so the next [`ConversationStore::get`] reads storage
@@ -148,9 +154,7 @@ impl Slot {
     /// Forgets it.
     pub fn clear(&self) {
         self.forget_memory();
-        if let Some(storage) = local_storage() {
-            let _ = storage.remove_item(&self.key);
-        }
+        remove(&self.key);
     }
 
     /// Forgets what this page holds, so the next [`Slot::get`] reads storage (which another
@@ -175,14 +179,37 @@ impl Slot {
     }
 }
 
-/// Calls `on_change(name, removed)` when another tab of the same site changes what is kept
-/// for one bot (`chat-widget:<bot id>:<name>` in `localStorage`), until the current Leptos
-/// owner is cleaned up (the widget unmounts).
-pub fn watch_other_tabs(bot_id: &str, on_change: impl Fn(&str, bool) + 'static) {
+/// What to call when a bot's kept value changes elsewhere: `(name, removed, this_page)`.
+type OnChange = Rc<dyn Fn(&str, bool, bool)>;
+
+thread_local! {
+    /// The chats of this page that follow their bot's storage ([`watch_other_tabs`]), with
+    /// their key prefix: the `storage` event reaches only the other pages of the site.
+    static FOLLOWERS: RefCell<Vec<(u64, String, OnChange)>> = const { RefCell::new(Vec::new()) };
+    static FOLLOWER_IDS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Calls `on_change(name, removed, this_page)` when another tab of the same site changes what
+/// is kept for `bot_id` (the `storage` event: `this_page` false), or another chat of this page
+/// for the same bot does (after the task that wrote it: `this_page` true; the writer hears its
+/// own writes too, and tells them apart by what it last saw), until the current Leptos owner
+/// is cleaned up. `name` is the key's last part (`transcript`, `conversation`, …); `removed`
+/// says whether it was removed.
+pub fn watch_other_tabs(bot_id: &str, on_change: impl Fn(&str, bool, bool) + 'static) {
     if web_sys::window().is_none() {
         return;
     }
     let prefix = format!("chat-widget:{bot_id}:");
+    let on_change: OnChange = Rc::new(on_change);
+    let id = FOLLOWER_IDS.with(|ids| {
+        ids.set(ids.get() + 1);
+        ids.get()
+    });
+    FOLLOWERS.with(|followers| {
+        followers
+            .borrow_mut()
+            .push((id, prefix.clone(), on_change.clone()))
+    });
     let listener = leptos::prelude::window_event_listener_untyped("storage", move |event| {
         let event: web_sys::StorageEvent = event.unchecked_into();
         if let Some(name) = event
@@ -190,10 +217,35 @@ pub fn watch_other_tabs(bot_id: &str, on_change: impl Fn(&str, bool) + 'static) 
             .as_deref()
             .and_then(|key| key.strip_prefix(&prefix))
         {
-            on_change(name, event.new_value().is_none());
+            on_change(name, event.new_value().is_none(), false);
         }
     });
-    leptos::prelude::on_cleanup(move || listener.remove());
+    leptos::prelude::on_cleanup(move || {
+        listener.remove();
+        let _ = FOLLOWERS.try_with(|followers| followers.borrow_mut().retain(|f| f.0 != id));
+    });
+}
+
+/// Tells the chats of this page that follow `key`'s bot that it changed, after the current
+/// task (as the `storage` event comes to other pages).
+fn tell_this_page(key: &str, removed: bool) {
+    let told: Vec<(usize, OnChange)> = FOLLOWERS.with(|followers| {
+        followers
+            .borrow()
+            .iter()
+            .filter(|(_, prefix, _)| key.starts_with(prefix.as_str()))
+            .map(|(_, prefix, on_change)| (prefix.len(), on_change.clone()))
+            .collect()
+    });
+    if told.is_empty() {
+        return;
+    }
+    let key = key.to_owned();
+    super::dom::after_ms(0, move || {
+        for (prefix, on_change) in told {
+            on_change(&key[prefix..], removed, true);
+        }
+    });
 }
 
 /// The visitor's stable id for one bot (chataibot's `user_external_id`): made once, kept.
@@ -221,19 +273,36 @@ pub fn forget_bot(bot_id: &str) {
         .filter(|key| key.starts_with(&prefix))
         .collect();
     for key in keys {
-        let _ = storage.remove_item(&key);
+        remove(&key);
+    }
+}
+
+/// Removes `key`, telling this page's other chats when there was something to remove.
+fn remove(key: &str) {
+    let Some(storage) = local_storage() else {
+        return;
+    };
+    if storage.get_item(key).ok().flatten().is_some() {
+        let _ = storage.remove_item(key);
+        tell_this_page(key, true);
     }
 }
 
 /// Writes `value` under `key`; where that fails (storage full), removes what was there.
 /// Returns whether it was written.
+/// This page's other chats are told when it changed.
 fn write(key: &str, value: &str) -> bool {
     let Some(storage) = local_storage() else {
         return false;
     };
+    if storage.get_item(key).ok().flatten().as_deref() == Some(value) {
+        return true;
+    }
     let written = storage.set_item(key, value).is_ok();
-    if !written {
-        let _ = storage.remove_item(key);
+    if written {
+        tell_this_page(key, false);
+    } else {
+        remove(key);
     }
     written
 }
