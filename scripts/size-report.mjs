@@ -52,7 +52,12 @@ import { minifyCss } from './bundle-css.mjs';
 // instead of failed with a Retry that would send it twice (the unsent list's mark, the
 // pagehide/pageshow listeners and the status in six languages: chataibot 282,098 ->
 // 282,701 B, chatbots 272,272 -> 273,141 B), which was over the budget by 264 B.
-export const BUDGET = { loader: 6 * 1024, widget: Math.round(269_356 * 1.03) + 6_000 };
+// And by 1,000 B for two chats for the same bot on one page (a floating <ChatWidget> and an
+// inline <ChatPanel>) that follow each other as two tabs do (storage's page-local followers,
+// told after each write that changed a value), and a request that ends when it is aborted
+// whatever the page's fetch wrapper does with the signal: chataibot 282,701 -> 284,112 B
+// (the followers about +1,300 B, the abort race and the background cancel about +100 B).
+export const BUDGET = { loader: 6 * 1024, widget: Math.round(269_356 * 1.03) + 7_000 };
 export const GOAL = { widget: 150 * 1024 };
 
 export function sizes(bytes) {

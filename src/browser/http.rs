@@ -157,6 +157,15 @@ impl Abort {
         });
     }
 
+    /// What went wrong, for a console message: `aborted` when it was (the rejection may be
+    /// [`Abort::race`]'s, which says nothing), else the error's message.
+    fn describe(&self, err: &JsValue) -> String {
+        match self.is_aborted() {
+            true => "aborted".to_owned(),
+            false => describe(err),
+        }
+    }
+
     /// The error for a request that failed: the deadline's, if it fired.
     fn failure(&self, otherwise: ApiError) -> ApiError {
         if self.timed_out() {
@@ -249,7 +258,7 @@ async fn fetch(
         abort.rest();
         abort.failure(ApiError::network(format!(
             "request to {url} failed: {}",
-            describe(&err)
+            abort.describe(&err)
         )))
     })?;
     abort.alive();
@@ -356,7 +365,7 @@ impl HttpResponse {
         ApiError::network(format!(
             "the reply from {} broke off: {}",
             self.url,
-            describe(err)
+            self.abort.describe(err)
         ))
     }
 }
