@@ -147,18 +147,24 @@ for (const { dialect, keeps, actions } of dialects) {
 // each shows the same conversation without a reload. Before, the tab that saved last wrote
 // its own list over the other's, so a reload lost the other tab's messages; and a logout in
 // one tab left the previous visitor's conversation in the other, which wrote it back.
+/** Two tabs of one browser on `bot`'s page, each with the chat open. */
+async function twoTabs(t, dialect, bot) {
+  const first = await newPage(browser);
+  t.after(() => first.context().close());
+  const second = await first.context().newPage();
+  second.consoleErrors = [];
+  second.on('pageerror', (error) => second.consoleErrors.push(`uncaught: ${error.message}`));
+  for (const page of [first, second]) {
+    await page.goto(pageFor(dialect, bot));
+    await openChat(page);
+  }
+  return [first, second];
+}
+
 for (const dialect of ['chatbots', 'openai']) {
   test(`${dialect}: two tabs of the same site keep and show each other's messages; a Reset or logout in one reaches the other`, async (t) => {
     const bot = server.createBot(`tabs-${dialect}`, '--name', 'Acme');
-    const first = await newPage(browser);
-    t.after(() => first.context().close());
-    const second = await first.context().newPage();
-    second.consoleErrors = [];
-    second.on('pageerror', (error) => second.consoleErrors.push(`uncaught: ${error.message}`));
-    for (const page of [first, second]) {
-      await page.goto(pageFor(dialect, bot));
-      await openChat(page);
-    }
+    const [first, second] = await twoTabs(t, dialect, bot);
     const texts = async (page) => (await conversation(page)).map((m) => m.html.replace(/<[^>]+>/g, '').trim().slice(0, 24));
     const same = async (what, count) => {
       await waitFor(async () => (await texts(second)).length === count && (await texts(first)).length === count, `${what}: ${count} messages in both tabs`).catch(async (error) => {
@@ -228,15 +234,7 @@ for (const dialect of ['chatbots', 'openai']) {
   // other tab showed it failed ("Not sent") with Retry while it was still on its way.
   test(`${dialect}: a message on its way in one tab is shown as such in the other, without Retry`, async (t) => {
     const bot = server.createBot(`going-${dialect}`, '--name', 'Acme');
-    const first = await newPage(browser);
-    t.after(() => first.context().close());
-    const second = await first.context().newPage();
-    second.consoleErrors = [];
-    second.on('pageerror', (error) => second.consoleErrors.push(`uncaught: ${error.message}`));
-    for (const page of [first, second]) {
-      await page.goto(pageFor(dialect, bot));
-      await openChat(page);
-    }
+    const [first, second] = await twoTabs(t, dialect, bot);
     const posts = { first: 0, second: 0 };
     await second.route((url) => url.href.startsWith(server.url), (route) => {
       if (route.request().method() === 'POST') posts.second++;

@@ -374,30 +374,27 @@ pub fn is_online() -> bool {
 /// Calls `on_change(online)` whenever the browser goes offline or comes back, until the
 /// current Leptos owner is cleaned up (the widget unmounts): the listeners go with it.
 pub fn watch_online(on_change: impl Fn(bool) + 'static) {
-    if web_sys::window().is_none() {
-        return;
-    }
-    let on_change = std::rc::Rc::new(on_change);
-    for (name, online) in [("online", true), ("offline", false)] {
-        let on_change = on_change.clone();
-        let listener =
-            leptos::prelude::window_event_listener_untyped(name, move |_| on_change(online));
-        leptos::prelude::on_cleanup(move || listener.remove());
-    }
+    watch_either([("online", true), ("offline", false)], on_change);
 }
 
 /// Calls `on_change(false)` when the page goes away (closed, reloaded, navigated from:
 /// `pagehide`) and `on_change(true)` when it comes back from the back-forward cache
 /// (`pageshow`), until the current Leptos owner is cleaned up.
 pub fn watch_page_shown(on_change: impl Fn(bool) + 'static) {
+    watch_either([("pageshow", true), ("pagehide", false)], on_change);
+}
+
+/// Calls `on_change(value)` on each of two window events, each with its value, until the
+/// current Leptos owner is cleaned up.
+fn watch_either(events: [(&'static str, bool); 2], on_change: impl Fn(bool) + 'static) {
     if web_sys::window().is_none() {
         return;
     }
     let on_change = std::rc::Rc::new(on_change);
-    for (name, shown) in [("pageshow", true), ("pagehide", false)] {
+    for (name, value) in events {
         let on_change = on_change.clone();
         let listener =
-            leptos::prelude::window_event_listener_untyped(name, move |_| on_change(shown));
+            leptos::prelude::window_event_listener_untyped(name, move |_| on_change(value));
         leptos::prelude::on_cleanup(move || listener.remove());
     }
 }
