@@ -57,7 +57,9 @@ import { minifyCss } from './bundle-css.mjs';
 // told after each write that changed a value), and a request that ends when it is aborted
 // whatever the page's fetch wrapper does with the signal: chataibot 282,701 -> 284,112 B
 // (the followers about +1,300 B, the abort race and the background cancel about +100 B).
-export const BUDGET = { loader: 6 * 1024, widget: Math.round(269_356 * 1.03) + 7_000 };
+// And by 500 B for the noise above: CI's build at 4279228 gave chataibot 284,227 B, 210 B
+// under the budget, less than the ~300 B that moving source lines alone can add.
+export const BUDGET = { loader: 6 * 1024, widget: Math.round(269_356 * 1.03) + 7_500 };
 export const GOAL = { widget: 150 * 1024 };
 
 export function sizes(bytes) {
