@@ -173,7 +173,8 @@ for (const dialect of ['chatbots', 'openai']) {
     await type(page, 'Another stall please');
     await botReplies(page).nth(1).filter({ hasText: 'The first half of the answer' }).waitFor();
     await page.locator('.cw-stop').click();
-    await page.locator('.cw-stop').waitFor({ state: 'detached', timeout: 1000 });
+    // Within the 2 s silence deadline: Stop itself ended it.
+    await page.locator('.cw-stop').waitFor({ state: 'detached', timeout: 1500 });
     await type(page, 'Thanks');
     await botReplies(page).nth(2).filter({ hasText: 'and the second half.' }).waitFor();
   });
