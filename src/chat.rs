@@ -1105,10 +1105,9 @@ impl Chat {
 
     /// Follows what other tabs of the same site (and other chats of this page) do with this
     /// bot's conversation, so that no tab overwrites what another kept, and each shows the
-    /// same conversation: one that
-    /// starts over (Reset, logout) starts this one over; one that adds messages has this one
-    /// show them ([`Chat::catch_up`]). A message this page sends meanwhile is merged in
-    /// ([`Chat::merged`]).
+    /// same conversation: one that starts over (Reset, logout) starts this one over; one
+    /// that adds messages has this one show them ([`Chat::catch_up`]). A message this page
+    /// sends meanwhile is merged in ([`Chat::keep`]).
     pub fn follow_other_tabs(&self) {
         let this = *self;
         let bot_id = self.config.with_value(|config| config.bot_id.clone());
