@@ -62,18 +62,20 @@ impl TestServer {
         }
     }
 
+    /// The request that posts exactly this JSON body to the demo bot with the demo key.
+    fn post_request(&self, body: Value) -> Request<Body> {
+        Request::builder()
+            .method(Method::POST)
+            .uri(chat_path(DEMO_BOT_ID))
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::AUTHORIZATION, format!("Bearer {}", self.key))
+            .body(Body::from(body.to_string()))
+            .expect("request")
+    }
+
     /// Posts exactly this JSON body to the demo bot with the demo key; the body is not read.
     async fn post(&self, body: Value) -> Response<Body> {
-        self.request(
-            Request::builder()
-                .method(Method::POST)
-                .uri(chat_path(DEMO_BOT_ID))
-                .header(header::CONTENT_TYPE, "application/json")
-                .header(header::AUTHORIZATION, format!("Bearer {}", self.key))
-                .body(Body::from(body.to_string()))
-                .expect("request"),
-        )
-        .await
+        self.request(self.post_request(body)).await
     }
 
     async fn request(&self, request: Request<Body>) -> Response<Body> {
@@ -83,9 +85,19 @@ impl TestServer {
             .expect("infallible")
     }
 
+    /// Sends `request` and reads the response to the end.
+    async fn answer(&self, request: Request<Body>) -> Answer {
+        let (status, headers, body) = support::send_to(&self.state, request).await;
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
     /// Posts `body` and reads the response to the end.
     async fn send(&self, body: Value) -> Answer {
-        Answer::read(self.post(body).await).await
+        self.answer(self.post_request(body)).await
     }
 
     /// Asks for a streamed reply to `message` (plus `extra` fields).
@@ -132,23 +144,6 @@ struct Answer {
 }
 
 impl Answer {
-    async fn read(response: Response<Body>) -> Self {
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes()
-            .to_vec();
-        Self {
-            status,
-            headers,
-            body,
-        }
-    }
-
     fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
@@ -431,7 +426,7 @@ async fn a_streamed_page_on_another_origin_can_read_the_stream_and_its_headers()
         .header(header::ORIGIN, "https://shop.example")
         .body(Body::from(r#"{"message":"hi","stream":true}"#))
         .expect("request");
-    let answer = Answer::read(server.request(request).await).await;
+    let answer = server.answer(request).await;
     assert!(answer.is_event_stream());
     assert_eq!(
         answer.header("access-control-allow-origin"),
@@ -490,20 +485,17 @@ async fn the_bots_default_decides_when_the_request_does_not_say() {
         .await
         .expect("create");
     assert!(!bot.stream_default);
-    let other = Answer::read(
-        server
-            .request(
-                Request::builder()
-                    .method(Method::POST)
-                    .uri(chat_path("other"))
-                    .header(header::CONTENT_TYPE, "application/json")
-                    .header(header::AUTHORIZATION, format!("Bearer {}", key.key))
-                    .body(Body::from(r#"{"message":"hi"}"#))
-                    .expect("request"),
-            )
-            .await,
-    )
-    .await;
+    let other = server
+        .answer(
+            Request::builder()
+                .method(Method::POST)
+                .uri(chat_path("other"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::AUTHORIZATION, format!("Bearer {}", key.key))
+                .body(Body::from(r#"{"message":"hi"}"#))
+                .expect("request"),
+        )
+        .await;
     assert!(other.is_json());
 }
 
@@ -563,14 +555,11 @@ async fn errors_before_the_stream_are_json_with_their_status() {
     };
     let ask = r#"{"message":"hi","stream":true}"#;
 
-    let bad_key = Answer::read(
-        server
-            .request(streamed("pk_live_nope", DEMO_BOT_ID, ask))
-            .await,
-    )
-    .await;
+    let bad_key = server
+        .answer(streamed("pk_live_nope", DEMO_BOT_ID, ask))
+        .await;
     assert_json_error(&bad_key, 401, "INVALID_API_KEY");
-    let no_bot = Answer::read(server.request(streamed(&server.key, "nope", ask)).await).await;
+    let no_bot = server.answer(streamed(&server.key, "nope", ask)).await;
     assert_json_error(&no_bot, 404, "CHATBOT_NOT_FOUND");
     let empty = server.send(json!({ "message": " ", "stream": true })).await;
     assert_json_error(&empty, 400, "INVALID_REQUEST");

@@ -15,12 +15,10 @@ use std::time::Duration;
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use chat_widget_server::store::DEMO_BOT_ID;
-use chat_widget_server::{app, AppState};
+use chat_widget_server::AppState;
 use hmac::{Hmac, Mac};
-use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use sha2::Sha256;
-use tower::ServiceExt;
 
 const ADMIN: &str = "test-admin-token";
 const SECRET: &str = "whsec_0123456789abcdef";
@@ -64,17 +62,7 @@ async fn state(dir: &Path) -> AppState {
 }
 
 async fn send(state: &AppState, request: Request<Body>) -> (StatusCode, Value) {
-    let response = app(state.clone())
-        .oneshot(request)
-        .await
-        .expect("infallible");
-    let status = response.status();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
+    let (status, _, bytes) = support::send_to(state, request).await;
     (
         status,
         serde_json::from_slice(&bytes).unwrap_or(Value::Null),
