@@ -166,7 +166,7 @@ const VSYNC_MS: f64 = 16.7;
 /// How long a message written this long ago that another tab was sending is shown as on its
 /// way there ([`Delivery::InAnotherTab`]) when this page reads it. A tab that went away says
 /// so (`pagehide`); one that crashed cannot, and after this its messages are shown failed, with
-/// Retry.
+/// Retry: at once when read later, and when the time comes when read earlier.
 const IN_ANOTHER_TAB_MS: f64 = 120_000.0;
 
 /// A bot reply, rendered as it streams in.
@@ -625,11 +625,18 @@ impl Chat {
             }
         }
         let now = dom::now_ms();
+        let not_sent = || {
+            Delivery::Failed(ApiError::new(
+                ErrorCode::Other("NOT_SENT".to_owned()),
+                "not sent before the page changed",
+            ))
+        };
         for entry in unsent {
-            let elsewhere = entry.on_its_way
-                && entry
-                    .at
-                    .is_some_and(|at| now - (at as f64) < IN_ANOTHER_TAB_MS);
+            // How long the other tab still has before this one takes it for gone.
+            let left = entry
+                .at
+                .map(|at| IN_ANOTHER_TAB_MS - (now - at as f64))
+                .filter(|left| entry.on_its_way && *left > 0.0);
             let message = self.push_restored(Earlier {
                 from_visitor: true,
                 text: entry.text,
@@ -638,15 +645,20 @@ impl Chat {
                 actions: Vec::new(),
                 awaiting: None,
             });
-            if let Some(message) = message {
-                message.delivery.set(match elsewhere {
-                    true => Delivery::InAnotherTab,
-                    false => Delivery::Failed(ApiError::new(
-                        ErrorCode::Other("NOT_SENT".to_owned()),
-                        "not sent before the page changed",
-                    )),
-                });
-            }
+            let Some(message) = message else { continue };
+            let Some(left) = left else {
+                message.delivery.set(not_sent());
+                continue;
+            };
+            message.delivery.set(Delivery::InAnotherTab);
+            // Still on its way there when the bound runs out: the same as reading it then
+            // (a tab that finishes or goes away changes storage, and this list is read again).
+            let delivery = message.delivery;
+            dom::after_ms(left.ceil() as u32, move || {
+                if delivery.try_get_untracked() == Some(Delivery::InAnotherTab) {
+                    delivery.set(not_sent());
+                }
+            });
         }
         if keeps_transcript(&config) {
             return;

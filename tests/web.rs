@@ -1581,6 +1581,54 @@ async fn a_message_that_was_not_sent_is_there_on_the_next_page_with_retry() {
     assert_eq!(visit.bot_bubbles().len(), 1);
 }
 
+/// Another tab was sending a message when this page read it, and then neither finished nor
+/// went away (it crashed): at the bound, the message is shown failed with Retry here, as a
+/// page reading it then would show it, instead of "Sending from another tab…" for good.
+#[wasm_bindgen_test]
+async fn a_message_another_tab_never_finished_sending_turns_failed_with_retry() {
+    stub_fetch(answers(vec![reply("We will call you.", "conv_g")]));
+    let _ = config("gone-tab");
+    let _ = eval_js(
+        r#"localStorage.setItem('chat-widget:gone-tab:unsent',
+            JSON.stringify([["Please call me back", null, Date.now() - 119000, true]]))"#,
+    );
+    let visit = Visit::start(next_page("gone-tab")).await;
+    visit.open().await;
+    assert!(
+        visit
+            .text(".cw-msg--visitor")
+            .contains("Sending from another tab"),
+        "{}",
+        visit.text(".cw-msg--visitor")
+    );
+    assert!(
+        visit.find(".cw-retry").is_none(),
+        "no Retry while it is on its way there"
+    );
+    visit
+        .until("the bound", |v| {
+            v.find(".cw-msg--failed .cw-retry").is_some()
+        })
+        .await;
+    assert!(!visit
+        .text(".cw-msg--visitor")
+        .contains("Sending from another tab"));
+    assert_eq!(
+        requests().length(),
+        0,
+        "nothing is sent without the visitor"
+    );
+
+    visit.get(".cw-msg--failed .cw-retry").click();
+    visit
+        .until("the reply", |v| v.bot_bubbles().len() == 1)
+        .await;
+    assert_eq!(
+        request_field(0, "body.message").as_string().as_deref(),
+        Some("Please call me back")
+    );
+}
+
 /// A message the server refuses as invalid (too long, say) would be refused again: instead of
 /// Retry it offers Edit, which takes it out of the conversation and puts its text back in the
 /// input, before what the visitor had started meanwhile, with focus there. Changed, it goes.
