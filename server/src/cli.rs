@@ -24,7 +24,8 @@ USAGE:
       for a year, chat-widget.js and the rest for 5 minutes).
       The database is DATA_DIR/chat.sqlite3, or the PostgreSQL database at --database-url
       (several instances may share it; --db-connections sizes each one's pool). The schema is
-      migrated, and the demo bot and its key are created, on first start.
+      migrated, and the demo bot and its key are created, on first start. A PostgreSQL server
+      that does not answer yet is waited for up to 60 seconds (the log says why at once).
       Streamed replies send a word every --stream-delay-ms milliseconds (0: as fast as possible).
       Chataibot answers are delivered --reply-delay-ms milliseconds after the visitor's message.
       POST /v1/bots (jelytech) creates bots only with --admin-token as the bearer key. The

@@ -73,6 +73,11 @@ pub const DEFAULT_VISITOR_RATE_LIMIT: u32 = 30;
 const SQLITE_READERS: u32 = 4;
 /// Connections for analytics reads (both backends), apart from the chat requests' readers.
 const ANALYTICS_CONNECTIONS: u32 = 2;
+
+/// How long a query waits for a free connection, and the server's start for a database that
+/// does not answer yet.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// The PostgreSQL pool's size, unless [`StoreOptions::max_connections`] says otherwise.
 pub const DEFAULT_PG_CONNECTIONS: u32 = 16;
 /// How long a claimed chataibot job is its instance's before another may claim it.
@@ -105,6 +110,8 @@ pub enum StoreError {
     UnknownBot(String),
     /// A bot with this id exists already.
     BotExists(String),
+    /// The PostgreSQL server at this (redacted) URL did not answer in time.
+    Unreachable(String),
     /// A bot id that could not be part of a URL path.
     InvalidBotId(String),
 }
@@ -116,6 +123,11 @@ impl fmt::Display for StoreError {
                 write!(f, "cannot use the data directory {}: {err}", path.display())
             }
             Self::Database(err) => write!(f, "database error: {err}"),
+            Self::Unreachable(url) => write!(
+                f,
+                "PostgreSQL at {url} did not answer within {} s",
+                ACQUIRE_TIMEOUT.as_secs()
+            ),
             Self::Migrate(err) => write!(f, "cannot migrate the database: {err}"),
             Self::UnsupportedUrl(url) => write!(
                 f,
@@ -611,7 +623,7 @@ impl Store {
         let writer = AnyPoolOptions::new()
             .max_connections(1)
             .min_connections(1)
-            .acquire_timeout(Duration::from_secs(60))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             // A local file: no ping round trip before each use.
             .test_before_acquire(false)
             .after_connect(|conn, _| {
@@ -633,7 +645,7 @@ impl Store {
         let readers = |size: u32| {
             AnyPoolOptions::new()
                 .max_connections(size)
-                .acquire_timeout(Duration::from_secs(60))
+                .acquire_timeout(ACQUIRE_TIMEOUT)
                 .test_before_acquire(false)
                 .after_connect(|conn, _| {
                     Box::pin(async move {
@@ -672,18 +684,34 @@ impl Store {
             return Err(StoreError::UnsupportedUrl(redact(url)));
         }
         let connect: AnyConnectOptions = url.parse()?;
+        // A database that is not up yet (started after the server, or restarting) is waited
+        // for, up to the pool's acquire timeout; the operator reads at once what is wrong
+        // instead of a minute of silence. Errors no wait mends (a refused password) end here.
+        match <sqlx::AnyConnection as sqlx::Connection>::connect_with(&connect).await {
+            Ok(connection) => drop(connection),
+            Err(sqlx::Error::Io(error)) => tracing::warn!(
+                "PostgreSQL at {} does not answer ({error}); waiting up to {} s for it",
+                redact(url),
+                ACQUIRE_TIMEOUT.as_secs()
+            ),
+            Err(error) => return Err(error.into()),
+        }
         let pool = AnyPoolOptions::new()
             .max_connections(options.max_connections.unwrap_or(DEFAULT_PG_CONNECTIONS))
-            .acquire_timeout(Duration::from_secs(60))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             // No ping round trip before each use: a connection the server dropped fails one
             // query and is replaced.
             .test_before_acquire(false)
             .connect_with(connect)
-            .await?;
+            .await
+            .map_err(|error| match error {
+                sqlx::Error::PoolTimedOut => StoreError::Unreachable(redact(url)),
+                error => error.into(),
+            })?;
         POSTGRES_MIGRATIONS.run(&pool).await?;
         let counters = AnyPoolOptions::new()
             .max_connections(4)
-            .acquire_timeout(Duration::from_secs(60))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .test_before_acquire(false)
             .after_connect(|conn, _| {
                 Box::pin(async move {
@@ -695,7 +723,7 @@ impl Store {
             .await?;
         let analytics = AnyPoolOptions::new()
             .max_connections(ANALYTICS_CONNECTIONS)
-            .acquire_timeout(Duration::from_secs(60))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .test_before_acquire(false)
             .connect_lazy_with(url.parse()?);
         let store = Self::with_pools(

@@ -425,6 +425,38 @@ fn help_and_bad_arguments() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("unknown option --port"));
 }
 
+/// An operator whose PostgreSQL is down (or on another port) reads at once where the server
+/// looked and why it got no answer, without the password, while it waits for the database.
+#[test]
+fn a_database_that_does_not_answer_is_named_at_once_with_the_reason() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let mut child = Command::new(BINARY)
+        .args(["--addr", "127.0.0.1:0", "--database-url"])
+        .arg(format!("postgres://chat:s3cret@127.0.0.1:{port}/chat"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the server");
+    let stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let line = stderr
+        .lines()
+        .map_while(Result::ok)
+        .find(|line| line.contains("does not answer"));
+    let _ = child.kill();
+    let _ = child.wait();
+    let line = line.expect("a line saying the database does not answer");
+    assert!(
+        line.contains(&format!("postgres://chat:***@127.0.0.1:{port}/chat"))
+            && line.contains("refused")
+            && line.contains("waiting up to 60 s"),
+        "{line}"
+    );
+    assert!(!line.contains("s3cret"), "{line}");
+}
+
 /// A small valid PDF whose one page is its own parent: `pdf-extract` looks up the page's
 /// inherited resources through `/Parent` without end, overflowing its stack, which aborts the
 /// process it runs in whatever the panic strategy.
