@@ -245,6 +245,50 @@ test('the JavaScript API queues calls made before the widget is ready and report
   assert.deepEqual(page.consoleErrors, []);
 });
 
+test('the JavaScript API answers a wrong argument with a clear console message and keeps working', async (t) => {
+  const page = await newPage(browser);
+  t.after(() => page.context().close());
+  const chat = recordChat(page);
+  const warnings = [];
+  page.on('console', (message) => message.type() === 'warning' && warnings.push(message.text()));
+  await page.goto(`${pages.url}/pages/api.html`);
+  await finishedReplies(page, 1);
+
+  // send() takes a string: anything else is refused in its Promise, and the widget lives on.
+  for (const wrong of [42, { text: 'hi' }, null]) {
+    const outcome = await page.evaluate((value) => ChatWidget.send(value), wrong);
+    assert.equal(outcome.delivered, false, JSON.stringify(wrong));
+    assert.equal(outcome.error.code, 'INVALID_REQUEST');
+    assert.match(outcome.error.message, /takes the message's text, a string/);
+  }
+  assert.equal(await page.locator('.cw-msg--visitor').count(), 1, 'nothing was added to the conversation');
+
+  // identify() takes an object; a numeric user id is the site's id all the same.
+  const thrown = await page.evaluate(() => {
+    try { ChatWidget.identify('user_42'); } catch (error) { return String(error); }
+  });
+  assert.match(thrown, /identify takes an object/);
+  await page.evaluate(() => ChatWidget.identify({ userId: 42, name: 'Ada' }));
+
+  // on() with a misspelt event or without a function says so instead of failing later.
+  await page.evaluate(() => {
+    ChatWidget.on('mesage-received', () => {});
+    ChatWidget.on('message-received');
+  });
+  assert.ok(warnings.some((w) => /there is no event "mesage-received"; the events are ready, open, close, message-sent, message-received/.test(w)), warnings.join('\n'));
+
+  await page.evaluate(() => ChatWidget.send('And my refund?'));
+  await finishedReplies(page, 2);
+  assert.equal(chat[1].sent.message, 'And my refund?');
+  assert.equal(chat[1].sent.metadata.userId, '42');
+  assert.equal(chat[1].sent.metadata.name, 'Ada');
+  const errors = page.consoleErrors.map((e) => e.replace(/ \(.*\)$/, ''));
+  assert.deepEqual(errors, [
+    ...Array(3).fill("chat-widget: send() takes the message's text, a string"),
+    'chat-widget: on("message-received", listener) takes a function',
+  ]);
+});
+
 test('two <chat-widget> elements for two bots keep separate state and storage', async (t) => {
   const page = await newPage(browser);
   t.after(() => page.context().close());

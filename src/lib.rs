@@ -91,28 +91,15 @@ impl MountedWidget {
     /// Sends `text` as the visitor (and opens the panel so they see it). While a reply is
     /// arriving, a countdown runs or the browser is offline, it waits its turn: messages go out
     /// in order. Returns a Promise of `{ delivered: true }` once the server took it, or
-    /// `{ delivered: false, error: { code, message } }` when it is given up (blank text, failed
-    /// with no automatic retry left, reset, logout, unmount). It never rejects.
-    pub fn send(&self, text: &str) -> js_sys::Promise {
-        let chat = self.controls.chat;
-        let id = if chat.messages.is_disposed() {
-            None
-        } else {
-            self.open();
-            chat.send_queued(text)
-        };
-        js_sys::Promise::new(&mut |resolve, _reject| {
-            let outcome = move |error: Option<chat_widget_protocol::ApiError>| {
-                let _ = resolve.call1(&JsValue::NULL, &send_outcome(error.as_ref()));
-            };
-            match id {
-                Some(id) => chat.when_settled(id, outcome),
-                None => outcome(Some(chat_widget_protocol::ApiError::new(
-                    chat_widget_protocol::ErrorCode::InvalidRequest,
-                    "nothing to send (blank text, or the widget is gone)",
-                ))),
-            }
-        })
+    /// `{ delivered: false, error: { code, message } }` when it is given up (blank text or not
+    /// a string, failed with no automatic retry left, reset, logout, unmount). It never
+    /// rejects. (From Rust: [`MountedWidget::send`].)
+    #[wasm_bindgen(js_name = send)]
+    pub fn send_value(&self, text: &JsValue) -> js_sys::Promise {
+        match text.as_string() {
+            Some(text) => self.send(&text),
+            None => self.settle_send(Err("send() takes the message's text, a string")),
+        }
     }
 
     /// Starts a new conversation: clears the messages and forgets the stored conversation.
@@ -122,18 +109,28 @@ impl MountedWidget {
         }
     }
 
-    /// Attaches who the visitor is: `{ userId, name, email }` (all optional), sent as metadata.
-    pub fn identify(&self, identity: &JsValue) {
+    /// Attaches who the visitor is: `{ userId, name, email }` (all optional; a number is
+    /// taken as its text), sent as metadata. `null` forgets who they are.
+    pub fn identify(&self, identity: &JsValue) -> Result<(), JsValue> {
+        if !(identity.is_object() || identity.is_null() || identity.is_undefined()) {
+            return Err(JsValue::from_str(
+                "chat-widget: identify takes an object, { userId, name, email }",
+            ));
+        }
         let field = |name: &str| {
-            js_sys::Reflect::get(identity, &name.into())
-                .ok()
-                .and_then(|v| v.as_string())
+            let value = js_sys::Reflect::get(identity, &name.into()).ok()?;
+            value.as_string().or_else(|| {
+                value.as_f64().filter(|n| n.is_finite())?;
+                let text = js_sys::Number::from(value).to_string_with_radix(10);
+                text.ok().map(String::from)
+            })
         };
         if !self.controls.chat.messages.is_disposed() {
             self.controls
                 .chat
                 .identify(field("userId"), field("name"), field("email"));
         }
+        Ok(())
     }
 
     /// Forgets the conversation, the visitor's identity and everything stored for this bot.
@@ -172,6 +169,40 @@ impl MountedWidget {
         }
         self.mount.take();
         browser::mount::clear_shadow(&self.host);
+    }
+}
+
+impl MountedWidget {
+    /// Sends `text` as the visitor, as the page's `send()` does: see [`MountedWidget::send_value`].
+    pub fn send(&self, text: &str) -> js_sys::Promise {
+        let chat = self.controls.chat;
+        if chat.messages.is_disposed() {
+            return self.settle_send(Err("the widget is gone"));
+        }
+        self.open();
+        let id = chat.send_queued(text);
+        self.settle_send(id.ok_or("nothing to send: the text is blank"))
+    }
+
+    /// The Promise of a `send()`: settled when message `id` is, or at once with why it was
+    /// not sent (also said in the console, for the site owner).
+    fn settle_send(&self, id: Result<u64, &'static str>) -> js_sys::Promise {
+        let chat = self.controls.chat;
+        if let Err(why) = id {
+            browser::dom::console_error(&format!("chat-widget: {why}"));
+        }
+        js_sys::Promise::new(&mut |resolve, _reject| {
+            let outcome = move |error: Option<chat_widget_protocol::ApiError>| {
+                let _ = resolve.call1(&JsValue::NULL, &send_outcome(error.as_ref()));
+            };
+            match id {
+                Ok(id) => chat.when_settled(id, outcome),
+                Err(why) => outcome(Some(chat_widget_protocol::ApiError::new(
+                    chat_widget_protocol::ErrorCode::InvalidRequest,
+                    why,
+                ))),
+            }
+        })
     }
 }
 

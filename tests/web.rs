@@ -1966,7 +1966,8 @@ async fn the_widget_tells_the_page_what_happens_through_dom_events() {
     visit._widget.open();
     visit
         ._widget
-        .identify(&eval_js("({ userId: 'u1', name: 'Ada' })"));
+        .identify(&eval_js("({ userId: 'u1', name: 'Ada' })"))
+        .unwrap();
     visit
         ._widget
         .set_context(&eval_js("({ plan: 'pro' })"))
@@ -3231,9 +3232,11 @@ async fn logout_leaves_nothing_of_the_previous_visitor_in_the_widget_storage_or_
         let bot = format!("logout-{dialect}");
         let visit = Visit::start(dialect_config(&bot, dialect)).await;
         let widget = &visit._widget;
-        widget.identify(&eval_js(
-            "({ userId: 'alpha_user', name: 'Alpha Person', email: 'alpha@example.test' })",
-        ));
+        widget
+            .identify(&eval_js(
+                "({ userId: 'alpha_user', name: 'Alpha Person', email: 'alpha@example.test' })",
+            ))
+            .unwrap();
         widget
             .set_context(&eval_js("({ plan: 'alpha-plan' })"))
             .unwrap();
