@@ -410,7 +410,7 @@ impl BotReply {
 }
 
 /// The widget's look: the page's settings, and where the page set none, the bot's own from the
-/// server where the dialect has one ([`BotLook`]): the greeting, the brand colour and the corner.
+/// server where the dialect has one (`BotLook`): the greeting, the brand colour and the corner.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Look {
     /// Shown as the bot's first message and in the greeting bubble.
@@ -567,9 +567,9 @@ impl Chat {
     /// Brings back what a reload (or another page of the same site) should show: the bot's
     /// own look where the dialect's server has one (for what the page did not set), and the
     /// conversation. Where the dialect's server keeps the conversation it is read from there
-    /// ([`crate::api::restore_history`]); otherwise from the transcript this widget keeps in `localStorage`
+    /// (`crate::api::restore_history`); otherwise from the transcript this widget keeps in `localStorage`
     /// ([`chat_widget_protocol::transcript`]). After it come the visitor's messages that an
-    /// earlier page could not get to the server ([`Chat::save_unsent`]), failed, with Retry.
+    /// earlier page could not get to the server (`Chat::save_unsent`), failed, with Retry.
     /// Runs once when the widget mounts, before the visitor opens the panel.
     pub fn restore(&self) {
         let config = self.config.get_value();
@@ -1118,8 +1118,8 @@ impl Chat {
     /// Follows what other tabs of the same site (and other chats of this page) do with this
     /// bot's conversation, so that no tab overwrites what another kept, and each shows the
     /// same conversation: one that starts over (Reset, logout) starts this one over; one
-    /// that adds messages has this one show them ([`Chat::catch_up`]). A message this page
-    /// sends meanwhile is merged in ([`Chat::keep`]).
+    /// that adds messages has this one show them (`Chat::catch_up`). A message this page
+    /// sends meanwhile is merged in (`Chat::keep`).
     pub fn follow_other_tabs(&self) {
         let this = *self;
         let bot_id = self.config.with_value(|config| config.bot_id.clone());

@@ -2307,7 +2307,7 @@ async fn refund(tx: &mut Tx, bot_id: &str, created_at: i64) -> Result<(), StoreE
     Ok(())
 }
 
-/// The text `topQuestions` compares: trimmed, lower-cased, at most [`QUESTION_KEY_BYTES`].
+/// The text `topQuestions` compares: trimmed, lower-cased, at most `QUESTION_KEY_BYTES`.
 pub fn question_key(text: &str) -> String {
     let mut key = text.trim().to_lowercase();
     if key.len() > QUESTION_KEY_BYTES {

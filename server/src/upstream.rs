@@ -16,7 +16,7 @@
 //! The dialects plug in at two seams: the SSE stream reads [`Deltas`] in place of the
 //! documents brain's word pieces ([`crate::sse`]), and the JSON dialects collect them
 //! ([`answer_collected`]). Either way the visitor's message is stored first (so a failure
-//! loses nothing and Retry works), and the reply is stored by [`crate::sse::ReplyWriter`]:
+//! loses nothing and Retry works), and the reply is stored by `crate::sse::ReplyWriter`:
 //! complete, or, when the visitor stops or leaves (which drops the upstream request, closing
 //! its connection), as the part received, marked incomplete.
 
@@ -800,7 +800,7 @@ pub struct Collected {
     pub usage: Option<u64>,
 }
 
-/// [`begin`], then the reply collected as it arrives and stored complete. If the upstream
+/// `begin`, then the reply collected as it arrives and stored complete. If the upstream
 /// breaks mid-way, or the visitor leaves (which drops the request and so the upstream's
 /// connection), the part received is stored, marked incomplete.
 pub async fn answer_collected(

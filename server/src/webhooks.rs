@@ -827,7 +827,7 @@ pub fn url_names_a_private_address(url: &str) -> bool {
     literal.is_some_and(|ip| !is_public(ip))
 }
 
-/// Whether a client error is [`PublicOnly`]'s refusal.
+/// Whether a client error is `PublicOnly`'s refusal.
 pub fn is_not_public(err: &reqwest::Error) -> bool {
     let mut source = std::error::Error::source(err);
     while let Some(err) = source {

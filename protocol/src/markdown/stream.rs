@@ -129,7 +129,7 @@ enum OpenKind {
 /// Renders a reply that is still arriving, without re-rendering all of it on every frame.
 ///
 /// [`MarkdownStream::update`] (each frame) and [`MarkdownStream::finish`] (at the end) hand out
-/// [`StreamUpdate`]s; see the [module docs](self). The older block-level API
+/// [`StreamUpdate`]s; see the docs of `markdown/stream.rs`. The older block-level API
 /// ([`MarkdownStream::take_committed_html`] and [`MarkdownStream::tail_html`]) still works;
 /// use one or the other for a stream, not both.
 #[derive(Debug, Clone, Default)]
