@@ -58,6 +58,16 @@
     ar: 'فتح المحادثة',
     he: 'פתיחת הצ׳אט'
   };
+  // Said next to the launcher when the widget could not be fetched after the visitor pressed
+  // it (offline, a flaky network, a blocked file).
+  var NOT_LOADED = {
+    en: 'The chat could not load. Try again.',
+    es: 'No se pudo cargar el chat. Inténtalo de nuevo.',
+    de: 'Der Chat konnte nicht geladen werden. Bitte erneut versuchen.',
+    fr: 'Le chat n’a pas pu se charger. Réessayez.',
+    ar: 'تعذّر تحميل المحادثة. أعد المحاولة.',
+    he: 'לא ניתן לטעון את הצ׳אט. נסו שוב.'
+  };
   var SVG = 'http://www.w3.org/2000/svg';
   var ICONS = {
     chat: 'M12 3C6.5 3 2 6.9 2 11.7c0 2.3 1 4.4 2.8 6L4 21.5a.5.5 0 0 0 .7.6l4.4-2.1c.9.2 1.9.4 2.9.4 5.5 0 10-3.9 10-8.7S17.5 3 12 3Zm-4.5 10a1.3 1.3 0 1 1 0-2.6 1.3 1.3 0 0 1 0 2.6Zm4.5 0a1.3 1.3 0 1 1 0-2.6 1.3 1.3 0 0 1 0 2.6Zm4.5 0a1.3 1.3 0 1 1 0-2.6 1.3 1.3 0 0 1 0 2.6Z',
@@ -257,11 +267,18 @@
     button.addEventListener('pointerenter', wake);
     button.addEventListener('focus', wake);
     button.addEventListener('touchstart', wake, { passive: true });
-    button.addEventListener('click', function () {
+    var press = function () {
       var state = equip(host);
       state.openWhenReady = true;
       button.setAttribute('aria-busy', 'true');
+      var notice = root.querySelector('.cw-load-failed');
+      if (notice) root.removeChild(notice);
       activate(host);
+    };
+    button.addEventListener('click', press);
+    // A press that could not load it is tried again when the connection comes back.
+    addEventListener('online', function () {
+      if (root.querySelector('.cw-load-failed')) press();
     });
     // A press (pointer, or the space bar, which clicks on release) that is under way when the
     // widget arrives holds the swap until it ends: replacing the button between press and
@@ -449,9 +466,21 @@
   }
 
   function couldNotStart(host, error) {
-    var button = host.shadowRoot && host.shadowRoot.querySelector('[data-cw-placeholder] .cw-launcher');
+    var state = equip(host);
+    var root = host.shadowRoot && host.shadowRoot.querySelector('[data-cw-placeholder]');
+    var button = root && root.querySelector('.cw-launcher');
     if (button) button.removeAttribute('aria-busy');
     console.error('chat-widget: could not start (' + describe(error) + ')');
+    // The visitor pressed the launcher and nothing opens: tell them, beside it, and wait for
+    // their next press (or the connection) instead of opening the panel later by surprise.
+    if (button && state.openWhenReady && !root.querySelector('.cw-load-failed')) {
+      state.openWhenReady = false;
+      var notice = document.createElement('p');
+      notice.className = 'cw-load-failed';
+      notice.setAttribute('role', 'alert');
+      notice.textContent = NOT_LOADED[root.lang] || NOT_LOADED.en;
+      root.appendChild(notice);
+    }
   }
 
   /** Mounts the loaded widget over the drawn launcher, unless a press on it is under way. */

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import { startServer, startHostPage, launchBrowser, newPage, waitFor, distDir } from './support.mjs';
+import { startServer, startHostPage, launchBrowser, newPage, waitFor, distDir, artifacts } from './support.mjs';
 
 let server;
 let browser;
@@ -300,6 +300,45 @@ test('a build asked to speak a dialect it lacks says so and draws nothing', asyn
   assert.match(outcome.error || '', /does not speak the jombot dialect/, JSON.stringify(outcome));
   assert.equal(outcome.drawn, 0, 'nothing drawn');
   await page.context().close();
+});
+
+test('a launcher press that cannot load the widget says so beside it; a press or the connection coming back opens it', async () => {
+  const page = await newPage(browser);
+  const core = /\/core\/chat-widget\.[0-9a-f]+\.(wasm|js)$/;
+  await page.route(core, (route) => route.abort('internetdisconnected'));
+  await page.goto(await hostPage());
+  await launcher(page).click();
+  const notice = page.locator('[data-chat-widget] .cw-load-failed');
+  await notice.waitFor();
+  assert.equal(await notice.getAttribute('role'), 'alert', 'read out at once');
+  assert.match(await notice.textContent(), /could not load\. Try again/);
+  assert.equal(await launcher(page).getAttribute('aria-busy'), null, 'no longer busy');
+  const [box, button] = [await notice.boundingBox(), await launcher(page).boundingBox()];
+  assert.ok(box.y + box.height <= button.y && box.x + box.width <= 1280 && box.x >= 0, 'above the launcher, on screen');
+  await page.screenshot({ path: join(artifacts, 'load-failed.png') });
+
+  // Back online by itself, nothing opens; the visitor's next press does, and the notice goes.
+  await page.unroute(core);
+  await page.waitForTimeout(300);
+  assert.equal(await mounted(page).count(), 0, 'no surprise panel');
+  await launcher(page).click();
+  await page.locator('[data-chat-widget] .cw-panel').waitFor();
+  assert.equal(await page.locator('[data-chat-widget] .cw-load-failed').count(), 0);
+  await page.context().close();
+
+  // A visitor who pressed it while offline gets the panel when the connection is back.
+  const offline = await newPage(browser);
+  await offline.route(core, (route) => route.abort('internetdisconnected'));
+  await offline.goto(await hostPage('data-locale="de"'));
+  await launcher(offline).click();
+  const notiz = offline.locator('[data-chat-widget] .cw-load-failed');
+  await notiz.waitFor();
+  assert.match(await notiz.textContent(), /konnte nicht geladen werden/);
+  await offline.context().setOffline(true);
+  await offline.unroute(core);
+  await offline.context().setOffline(false);
+  await offline.locator('[data-chat-widget] .cw-panel').waitFor();
+  await offline.context().close();
 });
 
 test('the widget still starts when the server sends the wasm with the wrong MIME type', async () => {
