@@ -5,14 +5,80 @@
 
 use chat_widget_protocol::markdown::checks::{assert_balanced, assert_inert};
 use chat_widget_protocol::markdown::{allowed_url, render_markdown, IMAGE_SCHEMES, LINK_SCHEMES};
+use linkify::{LinkFinder, LinkKind};
 use proptest::prelude::*;
+use pulldown_cmark::utils::TextMergeStream;
 use pulldown_cmark::{html, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
+
+/// `events` with the addresses in their text made links (not inside a link, an image's alt
+/// text or a code block), as GitHub's Markdown does; `linked` says whether one was.
+fn linkified<'a>(events: impl Iterator<Item = Event<'a>>, linked: &mut bool) -> Vec<Event<'a>> {
+    let mut finder = LinkFinder::new();
+    finder.url_must_have_scheme(true);
+    let (mut links, mut images, mut code) = (0usize, 0usize, false);
+    let mut out = Vec::new();
+    for event in events {
+        match &event {
+            Event::Start(Tag::Link { .. }) => links += 1,
+            Event::End(TagEnd::Link) => links -= 1,
+            Event::Start(Tag::Image { .. }) => images += 1,
+            Event::End(TagEnd::Image) => images -= 1,
+            Event::Start(Tag::CodeBlock(_)) => code = true,
+            Event::End(TagEnd::CodeBlock) => code = false,
+            Event::Text(text) if links == 0 && images == 0 && !code => {
+                for span in finder.spans(text) {
+                    let link_type = match span.kind() {
+                        Some(LinkKind::Url)
+                            if allowed_url(span.as_str(), &LINK_SCHEMES).is_some() =>
+                        {
+                            LinkType::Autolink
+                        }
+                        Some(LinkKind::Email) => LinkType::Email,
+                        _ => {
+                            out.push(Event::Text(CowStr::from(span.as_str().to_owned())));
+                            continue;
+                        }
+                    };
+                    *linked = true;
+                    out.push(Event::Start(Tag::Link {
+                        link_type,
+                        dest_url: CowStr::from(span.as_str().to_owned()),
+                        title: CowStr::from(""),
+                        id: CowStr::from(""),
+                    }));
+                    out.push(Event::Text(CowStr::from(span.as_str().to_owned())));
+                    out.push(Event::End(TagEnd::Link));
+                }
+                continue;
+            }
+            _ => {}
+        }
+        out.push(event);
+    }
+    out
+}
 
 /// pulldown-cmark's HTML for `markdown` with the safety rules applied, and the rules that fired.
 fn expected(markdown: &str) -> (String, Vec<&'static str>) {
     let mut rules = Vec::new();
     let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
-    let events: Vec<Event> = Parser::new_ext(markdown, options).collect();
+    // Raw HTML is shown as text, in one piece with the text around it.
+    let mut raw = false;
+    let parsed = Parser::new_ext(markdown, options).map(|event| match event {
+        Event::Html(text) | Event::InlineHtml(text) => {
+            raw = true;
+            Event::Text(text)
+        }
+        event => event,
+    });
+    let mut linked = false;
+    let events = linkified(TextMergeStream::new(parsed), &mut linked);
+    if raw {
+        rules.push("raw HTML is text");
+    }
+    if linked {
+        rules.push("a web or email address in text is a link");
+    }
     let mut kept: Vec<Event> = Vec::with_capacity(events.len());
     // For each open link: whether it is kept. For each open quote, list or item: whether its
     // tags are kept.
@@ -34,10 +100,6 @@ fn expected(markdown: &str) -> (String, Vec<&'static str>) {
                     }
                 }
                 kept.push(Event::End(TagEnd::Paragraph));
-            }
-            Event::Html(text) | Event::InlineHtml(text) => {
-                rules.push("raw HTML is text");
-                kept.push(Event::Text(text));
             }
             Event::Start(Tag::Link {
                 link_type,
@@ -198,6 +260,8 @@ fn hand_picked_markdown_matches_pulldown_cmark() {
         "[![img](https://x.test/i.png)](javascript:x) ![alt [inner](https://x.test)](data:x)",
         "[x](&#106;avascript:alert(1)) [y](< https://x.test/a b>)",
         "a\0b\r\nc",
+        "Bare https://x.test/a_b?c=1&d=2. and (https://x.test/(x)) a@b.test <b>https://x.test</b> `https://c.test`",
+        "[see https://x.test](https://y.test) ![https://x.test](https://i.test/p.png) ftp://f.test",
         &format!("{} deep", ">".repeat(40)),
         &format!("{}item", "- ".repeat(40)),
         "1. a\n\n   b\n2. c\n",

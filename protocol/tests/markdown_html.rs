@@ -311,7 +311,39 @@ fn reference_labels_ignore_case_and_runs_of_whitespace() {
 fn links_do_not_nest() {
     assert_eq!(
         render("[a [b](https://b.test) c](https://a.test)"),
-        format!("<p>[a <a href=\"https://b.test\" {LINK}>b</a> c](https://a.test)</p>\n")
+        format!(
+            "<p>[a <a href=\"https://b.test\" {LINK}>b</a> c](<a href=\"https://a.test\" {LINK}>https://a.test</a>)</p>\n"
+        ),
+        "the outer link is text, where its address is a link of its own"
+    );
+}
+
+#[test]
+fn bare_web_and_email_addresses_are_links() {
+    assert_eq!(
+        render("Track it at https://acme.test/track?id=4_2&x=1, or write to help@acme.test."),
+        format!(
+            "<p>Track it at <a href=\"https://acme.test/track?id=4_2&amp;x=1\" {LINK}>https://acme.test/track?id=4_2&amp;x=1</a>, \
+             or write to <a href=\"mailto:help@acme.test\" {LINK}>help@acme.test</a>.</p>\n"
+        ),
+        "found whole across the parser's pieces (`_`, `&`), without the sentence's punctuation"
+    );
+    assert_eq!(
+        render("(see https://x.test/a_(b)) `https://x.test/code` [text](https://y.test) ftp://z.test javascript://x.test"),
+        format!(
+            "<p>(see <a href=\"https://x.test/a_(b)\" {LINK}>https://x.test/a_(b)</a>) <code>https://x.test/code</code> \
+             <a href=\"https://y.test\" {LINK}>text</a> ftp://z.test javascript://x.test</p>\n"
+        ),
+        "balanced parentheses kept; not in code or a link's text; other schemes stay text"
+    );
+    assert_eq!(
+        render("```\nhttps://x.test\n```\n\n| site |\n|---|\n| https://x.test |\n\n# https://h.test"),
+        format!(
+            "<pre><code>https://x.test\n</code></pre>\n<table><thead><tr><th>site</th></tr></thead><tbody>\n\
+             <tr><td><a href=\"https://x.test\" {LINK}>https://x.test</a></td></tr>\n</tbody></table>\n\
+             <h1><a href=\"https://h.test\" {LINK}>https://h.test</a></h1>\n"
+        ),
+        "in cells and headings, not in code blocks"
     );
 }
 
@@ -334,7 +366,7 @@ fn images_have_plain_alt_text_and_a_title() {
     );
     assert_eq!(
         render("![x](https://x.test/a b.png) ![y](<https://x.test/é [1].png>)"),
-        "<p>![x](https://x.test/a b.png) <img src=\"https://x.test/%C3%A9%20%5B1%5D.png\" alt=\"y\" /></p>\n",
+        format!("<p>![x](<a href=\"https://x.test/a\" {LINK}>https://x.test/a</a> b.png) <img src=\"https://x.test/%C3%A9%20%5B1%5D.png\" alt=\"y\" /></p>\n"),
         "a space ends a destination; unusual characters are percent-encoded"
     );
 }

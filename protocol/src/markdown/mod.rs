@@ -8,6 +8,9 @@
 //! * Links survive only with an `http:`, `https:` or `mailto:` URL, and open in a new tab with
 //!   `rel="noopener noreferrer"`; any other link keeps its text and loses its anchor.
 //! * Images survive only with an `http:` or `https:` URL; others are dropped, alt text and all.
+//! * A bare web address (`http:` or `https:`) or email address in text becomes a link, found
+//!   by the `linkify` crate, as GitHub's Markdown does; not in code, nor in a link's text or
+//!   an image's alt text. (Bots write bare URLs; a visitor expects to follow them.)
 //! * The scheme is checked after entity references and backslash escapes are decoded (by
 //!   pulldown-cmark), so `&#106;avascript:` is seen as `javascript:`.
 //! * Table columns are aligned with classes (`cw-align-left`, `-center`, `-right`), never a

@@ -10,6 +10,8 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
+use linkify::{LinkFinder, LinkKind};
+use pulldown_cmark::utils::TextMergeWithOffset;
 use pulldown_cmark::{Alignment, CodeBlockKind, Event, LinkType, Options, Parser, Tag, TagEnd};
 use pulldown_cmark_escape::{escape_href, escape_html, escape_html_body_text};
 
@@ -142,6 +144,8 @@ struct Writer {
     end_newline: bool,
     /// For each open link: whether its anchor was written.
     anchors: Vec<bool>,
+    /// Inside a code block (its text is never linked).
+    in_code: bool,
     /// For each open quote, list or item: whether it is an item, and whether its tags are
     /// written (see [`MAX_DEPTH`]).
     containers: Vec<(bool, bool)>,
@@ -161,6 +165,7 @@ impl Writer {
             plain,
             end_newline: true,
             anchors: Vec::new(),
+            in_code: false,
             containers: Vec::new(),
             alignments: Vec::new(),
             cell: 0,
@@ -206,6 +211,36 @@ impl Writer {
         }
     }
 
+    /// Text of a paragraph, heading or cell: the web addresses and email addresses in it
+    /// become links, as GitHub's Markdown does (bots write bare URLs), under the same rules as
+    /// written links (http, https and mailto only, target and rel). Not inside a link or code.
+    fn prose(&mut self, text: &str) {
+        if self.plain || self.in_code || !self.anchors.is_empty() {
+            return self.text(text);
+        }
+        let mut finder = LinkFinder::new();
+        finder.url_must_have_scheme(true);
+        for span in finder.spans(text) {
+            let href = match span.kind() {
+                Some(LinkKind::Url) => allowed_url(span.as_str(), &LINK_SCHEMES),
+                Some(LinkKind::Email) => Some(span.as_str().trim()),
+                _ => None,
+            };
+            let Some(href) = href else {
+                self.text(span.as_str());
+                continue;
+            };
+            self.write(match span.kind() {
+                Some(LinkKind::Email) => "<a href=\"mailto:",
+                _ => "<a href=\"",
+            });
+            let _ = escape_href(&mut self.out, href);
+            self.write("\" target=\"_blank\" rel=\"noopener noreferrer\">");
+            self.text(span.as_str());
+            self.write("</a>");
+        }
+    }
+
     fn attribute(&mut self, name: &str, value: &str) {
         self.write(name);
         if !self.plain {
@@ -220,7 +255,16 @@ impl Writer {
     }
 
     fn run(&mut self, markdown: &str, marked: bool) {
-        let mut events = Parser::new_ext(markdown, options()).into_offset_iter();
+        // Raw HTML, block or inline, is shown as text (an HTML block is a paragraph). Text comes
+        // in one piece, so that an address is found whole (the parser splits text at
+        // characters such as `_` and `&`).
+        let parsed = Parser::new_ext(markdown, options()).into_offset_iter().map(
+            |(event, range)| match event {
+                Event::Html(html) | Event::InlineHtml(html) => (Event::Text(html), range),
+                event => (event, range),
+            },
+        );
+        let mut events = TextMergeWithOffset::new(parsed);
         while let Some((event, range)) = events.next() {
             let top = marked && self.depth == 0 && matches!(event, Event::Start(_) | Event::Rule);
             if top {
@@ -292,14 +336,12 @@ impl Writer {
                         }
                     }
                 }
-                Event::Text(text) => self.text(&text),
+                Event::Text(text) => self.prose(&text),
                 Event::Code(code) => {
                     self.write("<code>");
                     self.text(&code);
                     self.write("</code>");
                 }
-                // Raw HTML, block or inline, is shown as text (an HTML block is a paragraph).
-                Event::Html(html) | Event::InlineHtml(html) => self.text(&html),
                 Event::SoftBreak => {
                     self.end("\n");
                 }
@@ -338,6 +380,7 @@ impl Writer {
                 }
             }
             Tag::CodeBlock(kind) => {
+                self.in_code = true;
                 self.block("<pre><code");
                 if let CodeBlockKind::Fenced(info) = kind {
                     let language = info.split(' ').next().unwrap_or("");
@@ -490,7 +533,10 @@ impl Writer {
                 self.write(">\n");
             }
             TagEnd::BlockQuote(_) if shown => self.end("</blockquote>\n"),
-            TagEnd::CodeBlock => self.end("</code></pre>\n"),
+            TagEnd::CodeBlock => {
+                self.in_code = false;
+                self.end("</code></pre>\n");
+            }
             TagEnd::List(ordered) if shown => self.end(if ordered { "</ol>\n" } else { "</ul>\n" }),
             TagEnd::Item if shown => self.end("</li>\n"),
             TagEnd::Table => self.end("</tbody></table>\n"),
