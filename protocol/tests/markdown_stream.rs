@@ -301,6 +301,10 @@ const PIECES: &[&str] = &[
     "[id]: https://x.test\n",
     "\t",
     "\r\n",
+    // Bare addresses, which become links.
+    "https://a.test/x_y",
+    "a@b.test",
+    ".",
 ];
 
 fn markdown() -> impl Strategy<Value = String> {
