@@ -44,11 +44,6 @@
     'widget.closed': 'close',
     'widget.ready': 'ready'
   };
-  // The widget's events (src/events.rs), by their DOM names.
-  var EVENTS = {};
-  'ready open close message-sent message-received conversation-started error'.split(' ').forEach(function (name) {
-    EVENTS['chat-widget:' + name] = 1;
-  });
   // The launcher's name in each language of the widget (src/text.rs `open_chat`).
   var OPEN_CHAT = {
     en: 'Open chat',
@@ -366,10 +361,6 @@
       if (typeof listener !== 'function') {
         console.error('chat-widget: on(' + JSON.stringify(String(name)) + ', listener) takes a function');
         return host;
-      }
-      if (!EVENTS[eventName(name)]) {
-        console.warn('chat-widget: there is no event ' + JSON.stringify(String(name)) +
-          '; the events are ' + Object.keys(EVENTS).join(', ').replace(/chat-widget:/g, ''));
       }
       var wrapped = function (event) { listener(event.detail, event); };
       state.listeners.push([name, listener, wrapped]);
