@@ -271,9 +271,12 @@
       activate(host);
     };
     button.addEventListener('click', press);
-    // A press that could not load it is tried again when the connection comes back.
+    // A press that could not load it is tried again when the connection comes back (a moment
+    // after the browser says so: the network is not always usable at once).
     addEventListener('online', function () {
-      if (root.querySelector('.cw-load-failed')) press();
+      setTimeout(function () {
+        if (root.querySelector('.cw-load-failed')) press();
+      }, 500);
     });
     // A press (pointer, or the space bar, which clicks on release) that is under way when the
     // widget arrives holds the swap until it ends: replacing the button between press and

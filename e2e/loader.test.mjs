@@ -335,6 +335,7 @@ test('a launcher press that cannot load the widget says so beside it; a press or
   await notiz.waitFor();
   assert.match(await notiz.textContent(), /konnte nicht geladen werden/);
   await offline.context().setOffline(true);
+  await offline.waitForFunction(() => !navigator.onLine);
   await offline.unroute(core);
   await offline.context().setOffline(false);
   await offline.locator('[data-chat-widget] .cw-panel').waitFor();
