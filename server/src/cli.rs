@@ -67,6 +67,7 @@ SETTINGS:
   --new-secret-key            make a secret key (sk_live_...) for the bot and print it once
   --rate-limit N              requests per rate window, all visitors together (default 600)
   --origins \"https://a.test,https://b.test\"|*   page origins the bot's keys work from
+                              (scheme://host[:port], no path; checked when given)
   --stream-default true|false streamed replies when a request does not say
   --key-active true|false     deactivated keys answer 401 INVALID_API_KEY
 
@@ -378,7 +379,7 @@ fn parse_bot(args: &[String]) -> Result<Command, CliError> {
             "--rate-limit" => update.rate_limit_per_minute = Some(number(&flag, &value)?),
             "--visitor-rate-limit" => update.visitor_rate_limit = Some(number(&flag, &value)?),
             "--new-secret-key" => new_secret_key = boolean(&flag, &value)?,
-            "--origins" => update.allowed_origins = Some(AllowedOrigins::parse(&value)),
+            "--origins" => update.allowed_origins = Some(origins(&flag, &value)?),
             "--stream-default" => update.stream_default = Some(boolean(&flag, &value)?),
             "--key-active" => update.keys_active = Some(boolean(&flag, &value)?),
             "--webhook-add" => hook_url = Some(value),
@@ -549,6 +550,35 @@ fn positive<T: std::str::FromStr + PartialEq + From<u8>>(
     Ok(number)
 }
 
+/// `*`, or page origins as a browser sends them in `Origin` (`https://shop.test`, the default
+/// port left out, the host lower-cased and punycoded). A URL with a path is refused rather
+/// than cut: no `Origin` has one, so the operator is told which origin to write.
+fn origins(flag: &str, value: &str) -> Result<AllowedOrigins, CliError> {
+    if value.trim() == "*" {
+        return Ok(AllowedOrigins::Any);
+    }
+    let mut list = Vec::new();
+    for written in value.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+        let refuse = |why: String| CliError(format!("{flag}: {written:?} {why}"));
+        let url = match url::Url::parse(written) {
+            Ok(url) => url,
+            Err(url::ParseError::RelativeUrlWithoutBase) => {
+                return Err(refuse(format!("needs its scheme: https://{written}")))
+            }
+            Err(err) => return Err(refuse(format!("is not an origin ({err})"))),
+        };
+        let origin = url.origin().ascii_serialization();
+        if !matches!(url.scheme(), "http" | "https") || !url.has_host() {
+            return Err(refuse("is not an http or https origin".to_owned()));
+        }
+        if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+            return Err(refuse(format!("has a path; its origin is {origin}")));
+        }
+        list.push(origin);
+    }
+    Ok(AllowedOrigins::List(list))
+}
+
 fn boolean(flag: &str, value: &str) -> Result<bool, CliError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "true" | "yes" | "on" | "1" => Ok(true),
@@ -697,6 +727,37 @@ mod tests {
         assert_eq!(unlimited.update.credits, Some(None));
         assert_eq!(unlimited.update.monthly_quota, Some(None));
         assert_eq!(unlimited.update.allowed_origins, Some(AllowedOrigins::Any));
+        // Origins as a browser sends them; what can never match one is refused, saying why.
+        let origins = |list: &str| {
+            parse(["bot", "--bot", "demo", "--origins", list].map(str::to_owned)).map(|command| {
+                let Command::Bot(bot) = command else {
+                    panic!("expected a bot command")
+                };
+                bot.update.allowed_origins
+            })
+        };
+        assert_eq!(
+            origins(" HTTPS://Shop.TEST:443/ , http://localhost:8080,https://bücher.test"),
+            Ok(Some(AllowedOrigins::List(vec![
+                "https://shop.test".into(),
+                "http://localhost:8080".into(),
+                "https://xn--bcher-kva.test".into(),
+            ])))
+        );
+        for (written, said) in [
+            ("shop.test", "needs its scheme: https://shop.test"),
+            (
+                "https://shop.test/help",
+                "has a path; its origin is https://shop.test",
+            ),
+            (
+                "https://a.test,ftp://b.test",
+                "is not an http or https origin",
+            ),
+        ] {
+            let error = origins(written).expect_err(written).0;
+            assert!(error.contains(said), "{written}: {error}");
+        }
         assert_eq!(unlimited.data_dir, PathBuf::from("./data"));
     }
 
