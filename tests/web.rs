@@ -183,6 +183,15 @@ impl Visit {
         self.settle().await;
     }
 
+    /// Presses Retry on the failed message, waits for the bot's reply, and returns the text
+    /// the (first) request carried.
+    async fn retry_until_reply(&self) -> Option<String> {
+        self.get(".cw-msg--failed .cw-retry").click();
+        self.until("the reply", |v| v.bot_bubbles().len() == 1)
+            .await;
+        request_field(0, "body.message").as_string()
+    }
+
     async fn close_panel(&self) {
         if self
             .get(".cw-launcher")
@@ -1556,12 +1565,8 @@ async fn a_message_that_was_not_sent_is_there_on_the_next_page_with_retry() {
         "nothing is sent without the visitor"
     );
 
-    visit.get(".cw-msg--failed .cw-retry").click();
-    visit
-        .until("the reply", |v| v.bot_bubbles().len() == 1)
-        .await;
     assert_eq!(
-        request_field(0, "body.message").as_string().as_deref(),
+        visit.retry_until_reply().await.as_deref(),
         Some("Please call me back on Monday")
     );
     assert!(visit.bot_bubbles()[0].contains("<strong>Monday</strong>"));
@@ -1619,12 +1624,8 @@ async fn a_message_another_tab_never_finished_sending_turns_failed_with_retry() 
         "nothing is sent without the visitor"
     );
 
-    visit.get(".cw-msg--failed .cw-retry").click();
-    visit
-        .until("the reply", |v| v.bot_bubbles().len() == 1)
-        .await;
     assert_eq!(
-        request_field(0, "body.message").as_string().as_deref(),
+        visit.retry_until_reply().await.as_deref(),
         Some("Please call me back")
     );
 }
