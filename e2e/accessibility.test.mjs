@@ -135,6 +135,41 @@ test('a keyboard-only visitor reaches the chat, picks a quick reply and gets bac
   await waitFor(async () => /cw-launcher/.test(await focused()), 'focus back on the launcher');
 });
 
+test('in forced colours (a Windows contrast theme) the launcher, the panel and the bubbles keep visible edges', async (t) => {
+  // Forced colours paint every background in the theme's one background colour and drop
+  // shadows: what only a background or a shadow marked disappears into the page.
+  const page = await newPage(browser, { forcedColors: 'active', colorScheme: 'dark' });
+  t.after(() => page.context().close());
+  await page.goto(`${pages.url}/pages/plain.html`);
+  await page.locator('.cw-launcher').click();
+  await send(page, 'Hello');
+  await finished(page).first().waitFor();
+  await page.waitForTimeout(400);
+  const decoder = await page.context().newPage();
+  const parts = {
+    launcher: '.cw-launcher',
+    panel: '.cw-panel',
+    'the visitor\'s message': '.cw-msg--visitor .cw-bubble',
+    'the reply': '.cw-msg--bot:not(.cw-msg--greeting) .cw-bubble',
+  };
+  for (const [what, selector] of Object.entries(parts)) {
+    const box = await page.locator(selector).last().boundingBox();
+    // A row of pixels across the left edge, halfway down: 3 px outside to 2 px inside.
+    const x = Math.round(box.x);
+    const png = await page.screenshot({ clip: { x: x - 3, y: Math.round(box.y + box.height / 2), width: 6, height: 1 } });
+    const levels = await decoder.evaluate(async (base64) => {
+      const bitmap = await createImageBitmap(await (await fetch(`data:image/png;base64,${base64}`)).blob());
+      const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+      const context = canvas.getContext('2d');
+      context.drawImage(bitmap, 0, 0);
+      const data = context.getImageData(0, 0, bitmap.width, 1).data;
+      return Array.from({ length: bitmap.width }, (_, i) => (data[4 * i] + data[4 * i + 1] + data[4 * i + 2]) / 3);
+    }, png.toString('base64'));
+    // Without an edge the six are one colour: the theme's background.
+    assert.ok(Math.max(...levels) - Math.min(...levels) > 80, `${what}: its edge is drawn (pixels across it: ${levels.map(Math.round).join(', ')})`);
+  }
+});
+
 test('with reduced motion asked for, nothing animates', async (t) => {
   const page = await newPage(browser, { reducedMotion: 'reduce' });
   t.after(() => page.context().close());
