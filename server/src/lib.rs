@@ -407,14 +407,16 @@ pub const INSTANCE_STALE_AFTER: Duration = Duration::from_secs(10);
 
 /// The background work of a serving process, every [`MAINTENANCE_INTERVAL`] until the server
 /// stops ([`chataibot::Deliveries::close`]): its heartbeat; marking the replies that dead
-/// instances were streaming as interrupted; claiming and answering the chataibot jobs that
-/// are due and that nobody holds (a crashed instance's, or a missed timer's); and deleting
+/// instances were streaming as interrupted; claiming and answering (in a task of their own)
+/// the chataibot jobs that are due and that nobody holds (a crashed instance's, or a missed
+/// timer's); posting due webhooks (in a task of their own too); and deleting
 /// ended rate-limit windows, in bounded batches; with `--retain-days`, deleting old
 /// conversations ([`retention`]). Errors are logged and retried.
 pub async fn maintain(state: AppState) {
     let mut tick = tokio::time::interval(MAINTENANCE_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut next_retention = tokio::time::Instant::now();
+    let mut answering: Option<tokio::task::JoinHandle<()>> = None;
     loop {
         tick.tick().await;
         if state.deliveries().is_closing() {
@@ -447,19 +449,11 @@ pub async fn maintain(state: AppState) {
         if let Err(err) = state.store.sweep_interrupted(INSTANCE_STALE_AFTER).await {
             tracing::error!(error = %err, "cannot mark interrupted replies");
         }
-        loop {
-            match state.store.claim_due_jobs(16).await {
-                Ok(jobs) if jobs.is_empty() => break,
-                Ok(jobs) => {
-                    for job in jobs {
-                        chataibot::deliver(&state, job).await;
-                    }
-                }
-                Err(err) => {
-                    tracing::error!(error = %err, "cannot claim due answers");
-                    break;
-                }
-            }
+        // Answered in a task of their own, one such task at a time: a model can write for a
+        // minute, and the heartbeat must not wait for it, or the other instances would take
+        // this one for dead and mark the replies it is streaming as interrupted.
+        if answering.as_ref().is_none_or(|task| task.is_finished()) {
+            answering = Some(tokio::spawn(answer_due_jobs(state.clone())));
         }
         // Posted in a task of their own: a slow receiver never holds up the rest.
         let webhooks = state.clone();
@@ -482,6 +476,24 @@ pub async fn maintain(state: AppState) {
                     tracing::error!(error = %err, "cannot prune rate-limit windows");
                     break;
                 }
+            }
+        }
+    }
+}
+
+/// Claims the chataibot answers that are due and that nobody holds, and answers them, a batch
+/// at a time, the batch's concurrently (each renews its claim while its model writes).
+async fn answer_due_jobs(state: AppState) {
+    loop {
+        match state.store.claim_due_jobs(16).await {
+            Ok(jobs) if jobs.is_empty() => break,
+            Ok(jobs) => {
+                let answers = jobs.into_iter().map(|job| chataibot::deliver(&state, job));
+                futures_util::future::join_all(answers).await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot claim due answers");
+                break;
             }
         }
     }

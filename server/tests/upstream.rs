@@ -1079,6 +1079,46 @@ async fn a_chataibot_answer_whose_model_keeps_failing_ends_in_an_apology_and_cos
     assert_eq!(later, asked);
 }
 
+/// An instance answering a crashed one's chataibot question with a model that writes for a
+/// while keeps its heartbeat: the other instances do not take it for dead, so the reply it is
+/// streaming meanwhile is not marked interrupted (its visitor would find it cut off).
+#[tokio::test]
+async fn an_instance_answering_a_slow_model_for_another_still_counts_as_alive() {
+    let server = Server::with_model("slow").await;
+    // This instance's streamed reply, under way.
+    server
+        .state
+        .store
+        .begin_streamed_exchange(DEMO_BOT_ID, None, "Tell me everything")
+        .await
+        .expect("a streamed reply begins");
+    // A question whose timer died with its instance: only the maintenance loop answers it.
+    server
+        .state
+        .store
+        .record_visitor_message(DEMO_BOT_ID, None, "Are you there?", Duration::ZERO)
+        .await
+        .expect("a question waits for its answer");
+    tokio::spawn(chat_widget_server::maintain(server.state.clone()));
+    eventually("the model is asked", || async {
+        server.fake.log().await["requests"]
+            .as_array()
+            .is_some_and(|requests| !requests.is_empty())
+    })
+    .await;
+    // The model writes for 20 s; 5 s into it, another instance looks for dead ones.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let peer = support::store(&server._dir.path().join("data")).await;
+    let swept = peer
+        .sweep_interrupted(Duration::from_secs(3))
+        .await
+        .expect("sweep");
+    assert_eq!(
+        swept, 0,
+        "the streaming reply was taken for a dead instance's"
+    );
+}
+
 /// A JSON reply is one HTTP answer: a model still writing at `--request-timeout-s` is cut
 /// off with 408, and the visitor's message and what the model had written stay stored.
 #[tokio::test]
