@@ -124,11 +124,17 @@ fn is_success(meta: &ResponseMeta) -> bool {
 }
 
 /// A body as JSON. A body that is not JSON is named from a failure status (a proxy's HTML
-/// page) or, with a success status, is a malformed reply.
+/// page) or, with a success status, is a malformed reply; a web page then most likely means
+/// the API address is the site's own (a site owner's usual slip), and the error says so.
 fn parse_json(meta: &ResponseMeta, body: &[u8]) -> Result<Value, ApiError> {
     match serde_json::from_slice(body) {
         Ok(value) => Ok(value),
         Err(_) if !is_success(meta) => Err(error_from_status(meta, "with a body that is not JSON")),
+        Err(_) if body.trim_ascii_start().starts_with(b"<") => Err(ApiError::malformed(
+            meta.status,
+            "reply is a web page, not JSON: is the API address (data-api-url) the chat API's?"
+                .to_owned(),
+        )),
         Err(err) => Err(ApiError::malformed(
             meta.status,
             format!("reply is not JSON: {err}"),
@@ -353,6 +359,25 @@ mod tests {
         assert_eq!(Dialect::parse("Open-AI"), Some(Dialect::Openai));
         assert_eq!(Dialect::parse(""), None);
         assert!("pollybot".parse::<Dialect>().is_err());
+    }
+
+    #[test]
+    fn a_web_page_for_a_reply_points_at_the_api_address() {
+        let meta = test_support::meta(200);
+        for page in [
+            &b"<!doctype html><html><body>Our shop</body></html>"[..],
+            b"\n  <html>",
+        ] {
+            let err = parse_json(&meta, page).unwrap_err();
+            assert_eq!(err.code, ErrorCode::MalformedResponse);
+            assert!(err.message.contains("data-api-url"), "{}", err.message);
+        }
+        let err = parse_json(&meta, b"{\"response\": ").unwrap_err();
+        assert!(
+            err.message.starts_with("reply is not JSON: "),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
