@@ -1,36 +1,28 @@
-//! Minifies the stylesheets compiled into the widget (`src/browser/styles.rs`) into `OUT_DIR`:
-//! the same rules as `scripts/bundle-css.mjs` uses for the loader's copy (comments and needless
-//! whitespace go; enough for our own CSS, which has no strings with significant spaces).
+//! Minifies the stylesheets compiled into the widget (`src/browser/styles.rs`) into `OUT_DIR`,
+//! with lightningcss (as `scripts/bundle.mjs` does for the loader's copy, with its npm build).
+//! A stylesheet it cannot parse fails the build, naming the file and the place.
 
 use std::{env, fs, path::Path};
 
-fn minify(css: &str) -> String {
-    // Comments out.
-    let mut text = String::with_capacity(css.len());
-    let mut rest = css;
-    while let Some(start) = rest.find("/*") {
-        text.push_str(&rest[..start]);
-        rest = rest[start + 2..]
-            .find("*/")
-            .map_or("", |end| &rest[start + 2 + end + 2..]);
-    }
-    text.push_str(rest);
-    // Whitespace runs become one space, then go entirely around `{};,>` and after `:`.
-    let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let mut out = String::with_capacity(collapsed.len());
-    let chars: Vec<char> = collapsed.chars().collect();
-    for (i, &c) in chars.iter().enumerate() {
-        let tight = |c: char| matches!(c, '{' | '}' | ';' | ',' | '>');
-        if c == ' ' {
-            let before = out.chars().last();
-            let after = chars.get(i + 1).copied();
-            if before.is_some_and(|b| tight(b) || b == ':') || after.is_some_and(tight) {
-                continue;
-            }
-        }
-        out.push(c);
-    }
-    out.replace(";}", "}")
+use lightningcss::stylesheet::{MinifyOptions, ParserOptions, PrinterOptions, StyleSheet};
+
+fn minify(name: &str, css: &str) -> String {
+    let options = ParserOptions {
+        filename: name.to_owned(),
+        ..ParserOptions::default()
+    };
+    let mut sheet = StyleSheet::parse(css, options)
+        .unwrap_or_else(|err| panic!("assets/{name}: {err} at {:?}", err.loc));
+    sheet
+        .minify(MinifyOptions::default())
+        .unwrap_or_else(|err| panic!("assets/{name}: {err}"));
+    sheet
+        .to_css(PrinterOptions {
+            minify: true,
+            ..PrinterOptions::default()
+        })
+        .unwrap_or_else(|err| panic!("assets/{name}: {err}"))
+        .code
 }
 
 fn main() {
@@ -39,6 +31,6 @@ fn main() {
         let source = Path::new("assets").join(name);
         println!("cargo:rerun-if-changed={}", source.display());
         let css = fs::read_to_string(&source).expect("stylesheet");
-        fs::write(Path::new(&out).join(name), minify(&css)).expect("minified stylesheet");
+        fs::write(Path::new(&out).join(name), minify(name, &css)).expect("minified stylesheet");
     }
 }

@@ -1,11 +1,9 @@
-/** The stylesheet without comments and needless whitespace (enough for our own CSS: no
- * strings with significant runs of spaces, no `>` inside values). */
-export function minifyCss(css) {
-  return css
-    .replace(/\/\*[\s\S]*?\*\//g, '')
-    .replace(/\s+/g, ' ')
-    .replace(/\s*([{};,>])\s*/g, '$1')
-    .replace(/:\s+/g, ':')
-    .replace(/;}/g, '}')
-    .trim();
+import { transform } from 'lightningcss';
+
+/** The stylesheet as the loader carries it: minified by lightningcss (the npm build of the
+ * library build.rs uses for the stylesheets compiled into the widget). A stylesheet it cannot
+ * parse stops the bundle, naming the place. */
+export function minifyCss(css, filename = 'launcher.css') {
+  const { code } = transform({ filename, code: Buffer.from(css), minify: true });
+  return code.toString();
 }

@@ -42,9 +42,9 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   apt-get install -y -qq postgresql >/dev/null
 fi
 
-if ! [ -x node_modules/.bin/wasm-opt ] || ! [ -d node_modules/playwright-core ] || ! [ -d node_modules/pngjs ] || ! [ -d node_modules/axe-core ] || ! [ -d node_modules/terser ] \
+if ! [ -x node_modules/.bin/wasm-opt ] || ! [ -d node_modules/playwright-core ] || ! [ -d node_modules/pngjs ] || ! [ -d node_modules/axe-core ] || ! [ -d node_modules/terser ] || ! [ -d node_modules/lightningcss ] \
    || [ package.json -nt node_modules/.install-stamp ]; then
-  say "installing npm packages (binaryen's wasm-opt, playwright-core, terser, ...)"
+  say "installing npm packages (binaryen's wasm-opt, playwright-core, terser, lightningcss, ...)"
   npm ci --no-audit --no-fund --loglevel=error
   touch node_modules/.install-stamp
 fi
