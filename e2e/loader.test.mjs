@@ -162,6 +162,17 @@ test('hovering the launcher loads the widget; a click before it is ready opens t
   await launcher(page).click();
   assert.equal(await placeholder(page).count(), 1, 'still the loader’s launcher');
   assert.equal(await launcher(page).getAttribute('aria-busy'), 'true', 'the launcher says it is busy');
+  // And shows it (a slow network can take seconds): its icon pulses.
+  const opacities = await launcher(page).evaluate(async (button) => {
+    const icon = button.querySelector('.cw-icon--chat');
+    const seen = [];
+    for (let i = 0; i < 15; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      seen.push(Number(getComputedStyle(icon).opacity));
+    }
+    return seen;
+  });
+  assert.ok(Math.min(...opacities) < 0.8, `the icon pulses while it loads: ${opacities.join(', ')}`);
   release();
   const input = page.locator('[data-chat-widget] .cw-input');
   await input.waitFor();
