@@ -1,4 +1,4 @@
-//! The command line, parsed by hand: serving (the default) and the `bot` admin command.
+//! The command line, read with clap: serving (the default) and the `bot` admin command.
 //! Pure: this module reads arguments and nothing else; `main.rs` acts on the result.
 
 use std::fmt;
@@ -109,7 +109,7 @@ pub const DEFAULT_HEADER_TIMEOUT_S: u64 = 20;
 pub const DEFAULT_REQUEST_TIMEOUT_S: u64 = 30;
 
 /// How log lines are written (on stderr).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum LogFormat {
     /// One human-readable line per event.
     #[default]
@@ -271,7 +271,8 @@ impl fmt::Display for CliError {
 
 impl std::error::Error for CliError {}
 
-/// Parses the arguments after the program name. `--flag value` and `--flag=value` both work.
+/// Parses the arguments after the program name (with clap: `--flag value` and `--flag=value`
+/// both work, a flag given twice keeps the last value). `--help` prints [`USAGE`].
 pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, CliError> {
     let args: Vec<String> = args.into_iter().collect();
     if args.iter().any(|arg| arg == "--help" || arg == "-h")
@@ -280,141 +281,213 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, CliError
         return Ok(Command::Help);
     }
     match args.split_first() {
-        Some((first, rest)) if first == "bot" => parse_bot(rest),
-        _ => parse_serve(&args),
+        Some((first, rest)) if first == "bot" => parse_bot(read::<BotArgs>(rest)?),
+        _ => Ok(Command::Serve(read::<ServeArgs>(&args)?.into())),
     }
 }
 
-fn parse_serve(args: &[String]) -> Result<Command, CliError> {
-    let mut options = ServeOptions::default();
-    for (flag, value) in flags(args)? {
-        match flag.as_str() {
-            "--addr" => options.addr = value,
-            "--data-dir" => options.data_dir = value.into(),
-            "--database-url" => options.database_url = database_url(&value)?,
-            "--db-connections" => match number(&flag, &value)? {
-                0 => return Err(CliError("--db-connections needs at least 1".to_owned())),
-                n => options.db_connections = Some(n),
-            },
-            "--dist-dir" => options.dist_dir = value.into(),
-            "--stream-delay-ms" => options.stream_delay_ms = number(&flag, &value)?,
-            "--reply-delay-ms" => options.reply_delay_ms = number(&flag, &value)?,
-            "--admin-token" if value.trim().is_empty() => {
-                return Err(CliError("--admin-token needs a non-empty token".to_owned()))
-            }
-            "--admin-token" => options.admin_token = Some(value),
-            "--rate-window-s" => match number(&flag, &value)? {
-                0 => {
-                    return Err(CliError(
-                        "--rate-window-s needs at least 1 second".to_owned(),
-                    ))
-                }
-                secs => options.rate_window_s = secs,
-            },
-            "--header-timeout-s" => options.header_timeout_s = positive(&flag, &value)?,
-            "--request-timeout-s" => options.request_timeout_s = positive(&flag, &value)?,
-            "--max-connections" => options.max_connections = Some(positive(&flag, &value)?),
-            "--max-upload-bytes" => options.max_upload_bytes = positive(&flag, &value)?,
-            "--max-extractions" => options.max_extractions = Some(positive(&flag, &value)?),
-            "--conversation-idle-s" => options.conversation_idle_s = positive(&flag, &value)?,
-            "--upstream-timeout-s" => options.upstream_timeout_s = positive(&flag, &value)?,
-            "--retain-days" => options.retain_days = Some(positive(&flag, &value)?),
-            "--retention-interval-s" => {
-                options.retention_interval_s = positive(&flag, &value)?;
-            }
-            "--trust-forwarded-for" => options.trust_forwarded_for = boolean(&flag, &value)?,
-            "--log-format" => {
-                options.log_format = match value.trim() {
-                    "text" => LogFormat::Text,
-                    "json" => LogFormat::Json,
-                    _ => {
-                        return Err(CliError(format!(
-                            "--log-format needs text or json, not {value:?}"
-                        )))
-                    }
-                }
-            }
-            _ => return Err(CliError(format!("unknown option {flag}"))),
-        }
-    }
-    Ok(Command::Serve(options))
+/// The arguments as `T`, or clap's reason on one line (without its `error: ` and its tip).
+fn read<T: clap::Parser>(args: &[String]) -> Result<T, CliError> {
+    T::try_parse_from(args).map_err(|err| {
+        let text = err.to_string();
+        let lines: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty() && !line.starts_with("For more information"))
+            .collect();
+        CliError(lines.join(" ").trim_start_matches("error: ").to_owned())
+    })
 }
 
-fn parse_bot(args: &[String]) -> Result<Command, CliError> {
-    let mut new_secret_key = false;
-    let mut data_dir = PathBuf::from(DEFAULT_DATA_DIR);
-    let mut database = None;
-    let (mut existing, mut create, mut name) = (None, None, None);
-    let mut update = BotUpdate::default();
-    let (mut hook_url, mut hook_events, mut hook_secret) = (None, None, None);
-    let (mut hook_delete, mut hook_list) = (None, false);
-    let mut train = None;
-    let mut upstream_url: Option<String> = None;
-    let mut upstream = crate::upstream::Settings::new("", "");
-    let mut upstream_parts = false;
-    for (flag, value) in flags(args)? {
-        if flag.starts_with("--upstream-") && flag != "--upstream-url" {
-            upstream_parts = true;
-        }
-        match flag.as_str() {
-            "--data-dir" => data_dir = value.into(),
-            "--database-url" => database = database_url(&value)?,
-            "--bot" => existing = Some(value),
-            "--create" => create = Some(value),
-            "--name" => name = Some(value),
-            "--credits" => {
-                update.credits = Some(if value.eq_ignore_ascii_case("unlimited") {
-                    None
-                } else {
-                    Some(number(&flag, &value)?)
-                })
-            }
-            "--quota" => {
-                update.monthly_quota = Some(if value.eq_ignore_ascii_case("unlimited") {
-                    None
-                } else {
-                    Some(number(&flag, &value)?)
-                })
-            }
-            "--rate-limit" => update.rate_limit_per_minute = Some(number(&flag, &value)?),
-            "--visitor-rate-limit" => update.visitor_rate_limit = Some(number(&flag, &value)?),
-            "--new-secret-key" => new_secret_key = boolean(&flag, &value)?,
-            "--origins" => update.allowed_origins = Some(origins(&flag, &value)?),
-            "--stream-default" => update.stream_default = Some(boolean(&flag, &value)?),
-            "--key-active" => update.keys_active = Some(boolean(&flag, &value)?),
-            "--webhook-add" => hook_url = Some(value),
-            "--events" => {
-                hook_events = Some(
-                    value
-                        .split(',')
-                        .map(str::trim)
-                        .filter(|e| !e.is_empty())
-                        .map(str::to_owned)
-                        .collect::<Vec<_>>(),
-                )
-            }
-            "--webhook-secret" => hook_secret = Some(value),
-            "--webhook-delete" => hook_delete = Some(value),
-            "--webhooks" => hook_list = boolean(&flag, &value)?,
-            "--train" => train = Some(PathBuf::from(value)),
-            "--upstream-url" => upstream_url = Some(value),
-            "--upstream-model" => upstream.model = value,
-            "--upstream-system-prompt" => upstream.system_prompt = value,
-            "--upstream-temperature" => upstream.temperature = Some(number(&flag, &value)?),
-            "--upstream-max-tokens" => upstream.max_tokens = Some(number(&flag, &value)?),
-            "--upstream-key-env" => upstream.key_env = Some(value),
-            _ => {
-                return Err(CliError(format!(
-                    "unknown option {flag} for the bot command"
-                )))
-            }
+/// The serving options as clap reads them ([`ServeOptions`] documents each).
+#[derive(clap::Parser, Debug)]
+#[command(
+    no_binary_name = true,
+    disable_help_flag = true,
+    args_override_self = true
+)]
+struct ServeArgs {
+    #[arg(long, default_value = DEFAULT_ADDR)]
+    addr: String,
+    #[arg(long, default_value = DEFAULT_DATA_DIR)]
+    data_dir: PathBuf,
+    #[arg(long, value_parser = database_url)]
+    database_url: Option<String>,
+    #[arg(long, value_parser = at_least_one::<u32>)]
+    db_connections: Option<u32>,
+    #[arg(long, default_value = DEFAULT_DIST_DIR)]
+    dist_dir: PathBuf,
+    #[arg(long, default_value_t = DEFAULT_STREAM_DELAY_MS)]
+    stream_delay_ms: u64,
+    #[arg(long, default_value_t = DEFAULT_REPLY_DELAY_MS)]
+    reply_delay_ms: u64,
+    #[arg(long, value_parser = clap::builder::NonEmptyStringValueParser::new())]
+    admin_token: Option<String>,
+    #[arg(long, default_value_t = DEFAULT_RATE_WINDOW_S, value_parser = at_least_one::<u64>)]
+    rate_window_s: u64,
+    #[arg(long, default_value_t = DEFAULT_HEADER_TIMEOUT_S, value_parser = at_least_one::<u64>)]
+    header_timeout_s: u64,
+    #[arg(long, default_value_t = DEFAULT_REQUEST_TIMEOUT_S, value_parser = at_least_one::<u64>)]
+    request_timeout_s: u64,
+    #[arg(long, value_parser = at_least_one::<usize>)]
+    max_connections: Option<usize>,
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", default_value = "false",
+          value_parser = clap::builder::BoolishValueParser::new())]
+    trust_forwarded_for: bool,
+    #[arg(long, default_value_t = crate::documents::DEFAULT_MAX_UPLOAD_BYTES,
+          value_parser = at_least_one::<usize>)]
+    max_upload_bytes: usize,
+    #[arg(long, value_parser = at_least_one::<usize>)]
+    max_extractions: Option<usize>,
+    #[arg(long, default_value_t = crate::webhooks::DEFAULT_CONVERSATION_IDLE.as_secs(),
+          value_parser = at_least_one::<u64>)]
+    conversation_idle_s: u64,
+    #[arg(long, default_value_t = crate::upstream::DEFAULT_TIMEOUT.as_secs(),
+          value_parser = at_least_one::<u64>)]
+    upstream_timeout_s: u64,
+    #[arg(long, value_parser = at_least_one::<u32>)]
+    retain_days: Option<u32>,
+    #[arg(long, default_value_t = crate::retention::DEFAULT_INTERVAL.as_secs(),
+          value_parser = at_least_one::<u64>)]
+    retention_interval_s: u64,
+}
+
+impl From<ServeArgs> for ServeOptions {
+    fn from(args: ServeArgs) -> Self {
+        Self {
+            addr: args.addr,
+            data_dir: args.data_dir,
+            database_url: args.database_url,
+            db_connections: args.db_connections,
+            dist_dir: args.dist_dir,
+            stream_delay_ms: args.stream_delay_ms,
+            reply_delay_ms: args.reply_delay_ms,
+            admin_token: args.admin_token,
+            rate_window_s: args.rate_window_s,
+            header_timeout_s: args.header_timeout_s,
+            request_timeout_s: args.request_timeout_s,
+            max_connections: args.max_connections,
+            log_format: args.log_format,
+            trust_forwarded_for: args.trust_forwarded_for,
+            max_upload_bytes: args.max_upload_bytes,
+            max_extractions: args.max_extractions,
+            conversation_idle_s: args.conversation_idle_s,
+            upstream_timeout_s: args.upstream_timeout_s,
+            retain_days: args.retain_days,
+            retention_interval_s: args.retention_interval_s,
         }
     }
-    let target = match (existing, create) {
-        (Some(id), None) if name.is_none() => BotTarget::Existing(id),
+}
+
+/// The `bot` command's options as clap reads them ([`USAGE`] documents each).
+#[derive(clap::Parser, Debug)]
+#[command(
+    no_binary_name = true,
+    disable_help_flag = true,
+    args_override_self = true
+)]
+struct BotArgs {
+    #[arg(long, default_value = DEFAULT_DATA_DIR)]
+    data_dir: PathBuf,
+    #[arg(long, value_parser = database_url)]
+    database_url: Option<String>,
+    #[arg(long)]
+    bot: Option<String>,
+    #[arg(long)]
+    create: Option<String>,
+    #[arg(long)]
+    name: Option<String>,
+    #[arg(long, value_parser = limit)]
+    credits: Option<Limit>,
+    #[arg(long, value_parser = limit)]
+    quota: Option<Limit>,
+    #[arg(long)]
+    rate_limit: Option<u32>,
+    #[arg(long)]
+    visitor_rate_limit: Option<u32>,
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", default_value = "false",
+          value_parser = clap::builder::BoolishValueParser::new())]
+    new_secret_key: bool,
+    #[arg(long, value_parser = origins)]
+    origins: Option<AllowedOrigins>,
+    #[arg(long, value_parser = clap::builder::BoolishValueParser::new())]
+    stream_default: Option<bool>,
+    #[arg(long, value_parser = clap::builder::BoolishValueParser::new())]
+    key_active: Option<bool>,
+    #[arg(long)]
+    webhook_add: Option<String>,
+    #[arg(long, value_parser = events)]
+    events: Option<Events>,
+    #[arg(long)]
+    webhook_secret: Option<String>,
+    #[arg(long)]
+    webhook_delete: Option<String>,
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", default_value = "false",
+          value_parser = clap::builder::BoolishValueParser::new())]
+    webhooks: bool,
+    #[arg(long)]
+    train: Option<PathBuf>,
+    #[arg(long)]
+    upstream_url: Option<String>,
+    #[arg(long)]
+    upstream_model: Option<String>,
+    #[arg(long)]
+    upstream_system_prompt: Option<String>,
+    #[arg(long)]
+    upstream_temperature: Option<f64>,
+    #[arg(long)]
+    upstream_max_tokens: Option<u32>,
+    #[arg(long)]
+    upstream_key_env: Option<String>,
+}
+
+/// `N` or `unlimited` (`None`).
+#[derive(Debug, Clone, Copy)]
+struct Limit(Option<u64>);
+
+fn limit(value: &str) -> Result<Limit, String> {
+    if value.trim().eq_ignore_ascii_case("unlimited") {
+        return Ok(Limit(None));
+    }
+    let n = value
+        .trim()
+        .parse()
+        .map_err(|_| "needs a whole number or unlimited".to_owned())?;
+    Ok(Limit(Some(n)))
+}
+
+/// `--events a,b`: the names, blanks left out.
+#[derive(Debug, Clone)]
+struct Events(Vec<String>);
+
+fn events(value: &str) -> Result<Events, String> {
+    Ok(Events(
+        value
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    ))
+}
+
+fn parse_bot(args: BotArgs) -> Result<Command, CliError> {
+    let update = BotUpdate {
+        credits: args.credits.map(|l| l.0),
+        monthly_quota: args.quota.map(|l| l.0),
+        rate_limit_per_minute: args.rate_limit,
+        visitor_rate_limit: args.visitor_rate_limit,
+        allowed_origins: args.origins,
+        stream_default: args.stream_default,
+        keys_active: args.key_active,
+    };
+    let target = match (args.bot, args.create) {
+        (Some(id), None) if args.name.is_none() => BotTarget::Existing(id),
         (Some(_), None) => return Err(CliError("--name only goes with --create".to_owned())),
         (None, Some(id)) => BotTarget::Create {
-            name: name.unwrap_or_else(|| id.clone()),
+            name: args.name.unwrap_or_else(|| id.clone()),
             id,
         },
         (Some(_), Some(_)) => {
@@ -428,7 +501,9 @@ fn parse_bot(args: &[String]) -> Result<Command, CliError> {
             ))
         }
     };
-    let webhook = match (hook_url, hook_delete, hook_list) {
+    let hook_events = args.events.map(|e| e.0);
+    let hook_secret = args.webhook_secret;
+    let webhook = match (args.webhook_add, args.webhook_delete, args.webhooks) {
         (Some(url), None, false) => {
             let events = hook_events.unwrap_or_default();
             crate::webhooks::validate(&url, &events).map_err(|e| CliError(e.0))?;
@@ -460,7 +535,12 @@ fn parse_bot(args: &[String]) -> Result<Command, CliError> {
             ))
         }
     };
-    let upstream = match upstream_url {
+    let upstream_parts = args.upstream_model.is_some()
+        || args.upstream_system_prompt.is_some()
+        || args.upstream_temperature.is_some()
+        || args.upstream_max_tokens.is_some()
+        || args.upstream_key_env.is_some();
+    let upstream = match args.upstream_url {
         Some(url) if url.eq_ignore_ascii_case("none") => {
             if upstream_parts {
                 return Err(CliError(
@@ -471,7 +551,13 @@ fn parse_bot(args: &[String]) -> Result<Command, CliError> {
             Some(None)
         }
         Some(url) => {
-            upstream.url = url;
+            let upstream = crate::upstream::Settings {
+                system_prompt: args.upstream_system_prompt.unwrap_or_default(),
+                temperature: args.upstream_temperature,
+                max_tokens: args.upstream_max_tokens,
+                key_env: args.upstream_key_env,
+                ..crate::upstream::Settings::new(&url, &args.upstream_model.unwrap_or_default())
+            };
             upstream.check().map_err(CliError)?;
             Some(Some(upstream))
         }
@@ -483,83 +569,45 @@ fn parse_bot(args: &[String]) -> Result<Command, CliError> {
         None => None,
     };
     Ok(Command::Bot(BotCommand {
-        data_dir,
-        database_url: database,
+        data_dir: args.data_dir,
+        database_url: args.database_url,
         target,
         update,
         webhook,
-        train,
+        train: args.train,
         upstream,
-        new_secret_key,
+        new_secret_key: args.new_secret_key,
     }))
 }
 
-/// Flags that stand alone (`--flag` means `--flag=true`).
-const SWITCHES: &[&str] = &["--trust-forwarded-for", "--webhooks", "--new-secret-key"];
+/// A whole number of at least 1.
+fn at_least_one<T: std::str::FromStr + PartialEq + From<u8>>(value: &str) -> Result<T, String> {
+    match value.trim().parse() {
+        Ok(n) if n != T::from(0) => Ok(n),
+        _ => Err("needs a whole number of at least 1".to_owned()),
+    }
+}
 
 /// A `--database-url` this server can use (PostgreSQL).
-fn database_url(value: &str) -> Result<Option<String>, CliError> {
+fn database_url(value: &str) -> Result<String, String> {
     let value = value.trim();
     if value.starts_with("postgres://") || value.starts_with("postgresql://") {
-        Ok(Some(value.to_owned()))
+        Ok(value.to_owned())
     } else {
-        Err(CliError(
-            "--database-url needs postgres://user@host:port/database (SQLite is --data-dir)"
-                .to_owned(),
-        ))
+        Err("needs postgres://user@host:port/database (SQLite is --data-dir)".to_owned())
     }
-}
-
-/// Pairs each `--flag` with its value.
-fn flags(args: &[String]) -> Result<Vec<(String, String)>, CliError> {
-    let mut out = Vec::new();
-    let mut iter = args.iter();
-    while let Some(arg) = iter.next() {
-        if !arg.starts_with("--") {
-            return Err(CliError(format!("unexpected argument {arg:?}")));
-        }
-        match arg.split_once('=') {
-            Some((flag, value)) => out.push((flag.to_owned(), value.to_owned())),
-            None if SWITCHES.contains(&arg.as_str()) => out.push((arg.clone(), "true".to_owned())),
-            None => {
-                let value = iter
-                    .next()
-                    .ok_or_else(|| CliError(format!("{arg} needs a value")))?;
-                out.push((arg.clone(), value.clone()));
-            }
-        }
-    }
-    Ok(out)
-}
-
-fn number<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, CliError> {
-    value
-        .trim()
-        .parse()
-        .map_err(|_| CliError(format!("{flag} needs a whole number, not {value:?}")))
-}
-
-fn positive<T: std::str::FromStr + PartialEq + From<u8>>(
-    flag: &str,
-    value: &str,
-) -> Result<T, CliError> {
-    let number = number(flag, value)?;
-    if number == T::from(0) {
-        return Err(CliError(format!("{flag} needs at least 1")));
-    }
-    Ok(number)
 }
 
 /// `*`, or page origins as a browser sends them in `Origin` (`https://shop.test`, the default
 /// port left out, the host lower-cased and punycoded). A URL with a path is refused rather
 /// than cut: no `Origin` has one, so the operator is told which origin to write.
-fn origins(flag: &str, value: &str) -> Result<AllowedOrigins, CliError> {
+fn origins(value: &str) -> Result<AllowedOrigins, String> {
     if value.trim() == "*" {
         return Ok(AllowedOrigins::Any);
     }
     let mut list = Vec::new();
     for written in value.split(',').map(str::trim).filter(|o| !o.is_empty()) {
-        let refuse = |why: String| CliError(format!("{flag}: {written:?} {why}"));
+        let refuse = |why: String| format!("{written:?} {why}");
         let url = match url::Url::parse(written) {
             Ok(url) => url,
             Err(url::ParseError::RelativeUrlWithoutBase) => {
@@ -577,16 +625,6 @@ fn origins(flag: &str, value: &str) -> Result<AllowedOrigins, CliError> {
         list.push(origin);
     }
     Ok(AllowedOrigins::List(list))
-}
-
-fn boolean(flag: &str, value: &str) -> Result<bool, CliError> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "true" | "yes" | "on" | "1" => Ok(true),
-        "false" | "no" | "off" | "0" => Ok(false),
-        _ => Err(CliError(format!(
-            "{flag} needs true or false, not {value:?}"
-        ))),
-    }
 }
 
 #[cfg(test)]

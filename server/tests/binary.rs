@@ -422,7 +422,7 @@ fn help_and_bad_arguments() {
         .output()
         .expect("run");
     assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("unknown option --port"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unexpected argument '--port'"));
 }
 
 /// An operator whose PostgreSQL is down (or on another port) reads at once where the server
