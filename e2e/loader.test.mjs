@@ -185,6 +185,23 @@ test('hovering the launcher loads the widget; a click before it is ready opens t
   await page.context().close();
 });
 
+test('with reduced motion asked for, a launcher waiting for the widget is dimmed, not pulsing', async () => {
+  const page = await newPage(browser, { reducedMotion: 'reduce' });
+  const release = await holdWasm(page);
+  await page.goto(await hostPage());
+  await launcher(page).click();
+  const icon = await launcher(page).evaluate(async (button) => {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const chat = button.querySelector('.cw-icon--chat');
+    return { opacity: getComputedStyle(chat).opacity, animations: chat.getAnimations().length };
+  });
+  assert.deepEqual(icon, { opacity: '0.6', animations: 0 });
+  release();
+  await page.locator('[data-chat-widget] .cw-input').waitFor();
+  assert.deepEqual(page.consoleErrors, []);
+  await page.context().close();
+});
+
 // The visitor presses the launcher, the widget arrives, then they let go: the click must not
 // be lost between the loader's button and the widget's.
 for (const [name, press, letGo] of [
