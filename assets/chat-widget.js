@@ -19,8 +19,8 @@
   }
   // Filled in by scripts/bundle.mjs.
   var CSS = '__CW_CSS__';
-  // The widget is built once per dialect, { dialect: [glue, wasm] }, the default first: a page
-  // downloads only the code of the API it talks to.
+  // The widget is built once per dialect, { dialect: hash }, the default first (its files are
+  // core/chat-widget.<hash>.js and .wasm): a page downloads only the code of the API it talks to.
   var BUILDS = '__CW_BUILDS__';
   // Files sit next to this script, wherever it is hosted.
   var base = new URL('.', script.src).href;
@@ -315,8 +315,9 @@
       // The wasm download starts at once, beside the JS glue; instantiateStreaming compiles it
       // while it arrives (the glue falls back to a plain instantiate when a server sends the
       // wrong MIME type).
-      var wasm = fetch(base + BUILDS[name][1], { credentials: 'omit' });
-      modules[name] = import(base + BUILDS[name][0])
+      var file = base + 'core/chat-widget.' + BUILDS[name];
+      var wasm = fetch(file + '.wasm', { credentials: 'omit' });
+      modules[name] = import(file + '.js')
         .then(function (module) {
           return module.default({ module_or_path: wasm }).then(function () { return module; });
         })

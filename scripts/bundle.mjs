@@ -28,12 +28,16 @@ if (!dist || !buildsDir || dialects.length === 0) {
 }
 const core = join(dist, 'core');
 
-function hashed(file, extension) {
-  const bytes = readFileSync(join(core, file));
-  const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 12);
-  const name = `chat-widget.${hash}.${extension}`;
-  renameSync(join(core, file), join(core, name));
-  return `core/${name}`;
+/** Names a build's glue and wasm after one hash of both (`core/chat-widget.<hash>.js` and
+ * `.wasm`): either changing renames both, and the loader carries one hash per build, not two
+ * (random hex is what brotli cannot shrink in it). Returns the hash. */
+function hashed() {
+  const files = [['chat-widget.js', 'js'], ['chat-widget_bg.wasm', 'wasm']];
+  const digest = createHash('sha256');
+  for (const [file] of files) digest.update(readFileSync(join(core, file)));
+  const hash = digest.digest('hex').slice(0, 12);
+  for (const [file, extension] of files) renameSync(join(core, file), join(core, `chat-widget.${hash}.${extension}`));
+  return hash;
 }
 
 /**
@@ -98,7 +102,7 @@ for (const dialect of dialects) {
   const glueSource = shortNames(join(core, 'chat-widget_bg.wasm'), readFileSync(join(from, 'chat-widget.js'), 'utf8'));
   const glueMinified = await minify(glueSource, { module: true, compress: { passes: 2 }, mangle: true, format: { comments: false } });
   writeFileSync(join(core, 'chat-widget.js'), glueMinified.code);
-  builds[dialect] = [hashed('chat-widget.js', 'js'), hashed('chat-widget_bg.wasm', 'wasm')];
+  builds[dialect] = hashed();
 }
 const css = minifyCss(readFileSync(join(root, 'assets', 'launcher.css'), 'utf8'));
 
@@ -117,7 +121,7 @@ writeFileSync(join(dist, 'chat-widget.js'), minified.code);
 const manifest = {
   loader: 'chat-widget.js',
   css: css.length,
-  builds: Object.fromEntries(Object.entries(builds).map(([dialect, [glue, wasm]]) => [dialect, { glue, wasm }])),
+  builds: Object.fromEntries(Object.entries(builds).map(([dialect, hash]) => [dialect, { glue: `core/chat-widget.${hash}.js`, wasm: `core/chat-widget.${hash}.wasm` }])),
 };
 writeFileSync(join(dist, 'manifest.json'), JSON.stringify(manifest, null, 2));
 
@@ -126,4 +130,4 @@ for (const path of walk(dist)) {
   writeFileSync(`${path}.br`, brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }));
   writeFileSync(`${path}.gz`, gzipSync(bytes, { level: 9 }));
 }
-console.log(`bundle: dist/chat-widget.js (stylesheet ${css.length} bytes) -> ${dialects.map((d) => `${d}: ${builds[d][1]}`).join(', ')}`);
+console.log(`bundle: dist/chat-widget.js (stylesheet ${css.length} bytes) -> ${dialects.map((d) => `${d}: core/chat-widget.${builds[d]}.wasm`).join(', ')}`);
