@@ -230,15 +230,26 @@ impl Writer {
                 self.text(span.as_str());
                 continue;
             };
-            self.write(match span.kind() {
-                Some(LinkKind::Email) => "<a href=\"mailto:",
-                _ => "<a href=\"",
-            });
-            let _ = escape_href(&mut self.out, href);
-            self.write("\" target=\"_blank\" rel=\"noopener noreferrer\">");
+            self.open_anchor(span.kind() == Some(&LinkKind::Email), href, "");
             self.text(span.as_str());
             self.write("</a>");
         }
+    }
+
+    /// `<a href=…>` for an allowed link (`mailto:` put in front of an email address), with its
+    /// title if any, opening in a new tab without the opener.
+    fn open_anchor(&mut self, email: bool, href: &str, title: &str) {
+        self.write(if email {
+            "<a href=\"mailto:"
+        } else {
+            "<a href=\""
+        });
+        let _ = escape_href(&mut self.out, href);
+        self.write("\"");
+        if !title.is_empty() {
+            self.attribute(" title=\"", title);
+        }
+        self.write(" target=\"_blank\" rel=\"noopener noreferrer\">");
     }
 
     fn attribute(&mut self, name: &str, value: &str) {
@@ -448,17 +459,7 @@ impl Writer {
                 let shown =
                     !self.plain && (email || allowed_url(&dest_url, &LINK_SCHEMES).is_some());
                 if shown {
-                    self.write(if email {
-                        "<a href=\"mailto:"
-                    } else {
-                        "<a href=\""
-                    });
-                    let _ = escape_href(&mut self.out, dest_url.trim());
-                    self.write("\"");
-                    if !title.is_empty() {
-                        self.attribute(" title=\"", &title);
-                    }
-                    self.write(" target=\"_blank\" rel=\"noopener noreferrer\">");
+                    self.open_anchor(email, dest_url.trim(), &title);
                 }
                 self.anchors.push(shown);
             }
