@@ -129,80 +129,90 @@ pub enum Command {
     Help,
 }
 
-/// Options of the server.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Options of the server, as clap reads them (the defaults are in the attributes).
+#[derive(Debug, Clone, PartialEq, Eq, clap::Parser)]
+#[command(
+    no_binary_name = true,
+    disable_help_flag = true,
+    args_override_self = true
+)]
 pub struct ServeOptions {
     /// `--addr`: where to listen (port 0 picks a free port; the printed line says which).
+    #[arg(long, default_value = DEFAULT_ADDR)]
     pub addr: String,
     /// `--data-dir`: where `chat.sqlite3` lives.
+    #[arg(long, default_value = DEFAULT_DATA_DIR)]
     pub data_dir: PathBuf,
     /// `--database-url`: a PostgreSQL database instead of the data directory.
+    #[arg(long, value_parser = database_url)]
     pub database_url: Option<String>,
     /// `--db-connections`: the PostgreSQL pool's size.
+    #[arg(long, value_parser = at_least_one::<u32>)]
     pub db_connections: Option<u32>,
     /// `--dist-dir`: the built widget, served under `/widget/`.
+    #[arg(long, default_value = DEFAULT_DIST_DIR)]
     pub dist_dir: PathBuf,
     /// `--stream-delay-ms`: the pause between two deltas of a streamed reply.
+    #[arg(long, default_value_t = DEFAULT_STREAM_DELAY_MS)]
     pub stream_delay_ms: u64,
     /// `--reply-delay-ms`: how long after the visitor's message a chataibot answer arrives.
+    #[arg(long, default_value_t = DEFAULT_REPLY_DELAY_MS)]
     pub reply_delay_ms: u64,
     /// `--admin-token`: the bearer token that may create bots over HTTP (`POST /v1/bots`).
+    #[arg(long, value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub admin_token: Option<String>,
     /// `--rate-window-s`: how long a bot's rate-limit window lasts, in seconds (at least 1).
+    #[arg(long, default_value_t = DEFAULT_RATE_WINDOW_S, value_parser = at_least_one::<u64>)]
     pub rate_window_s: u64,
     /// `--header-timeout-s`: the time to send a request's headers, from the connection's
     /// opening or the end of its previous response (at least 1).
+    #[arg(long, default_value_t = DEFAULT_HEADER_TIMEOUT_S, value_parser = at_least_one::<u64>)]
     pub header_timeout_s: u64,
     /// `--request-timeout-s`: the time from a request's headers to its answer's, reading the
     /// body included (at least 1).
+    #[arg(long, default_value_t = DEFAULT_REQUEST_TIMEOUT_S, value_parser = at_least_one::<u64>)]
     pub request_timeout_s: u64,
     /// `--max-connections`: connections open at once; `None` for the default under the
     /// open-files limit ([`crate::serve::default_max_connections`]).
+    #[arg(long, value_parser = at_least_one::<usize>)]
     pub max_connections: Option<usize>,
     /// `--log-format`.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
     /// `--trust-forwarded-for`: the client's address comes from `X-Forwarded-For`.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", default_value = "false",
+          value_parser = clap::builder::BoolishValueParser::new())]
     pub trust_forwarded_for: bool,
     /// `--max-upload-bytes`: the largest training document accepted (at least 1).
+    #[arg(long, default_value_t = crate::documents::DEFAULT_MAX_UPLOAD_BYTES,
+          value_parser = at_least_one::<usize>)]
     pub max_upload_bytes: usize,
     /// `--max-extractions`: HTML or PDF texts extracted at once; `None` for one per CPU
     /// ([`crate::documents::default_max_extractions`]).
+    #[arg(long, value_parser = at_least_one::<usize>)]
     pub max_extractions: Option<usize>,
     /// `--conversation-idle-s`: a conversation without a message this long has ended.
+    #[arg(long, default_value_t = crate::webhooks::DEFAULT_CONVERSATION_IDLE.as_secs(),
+          value_parser = at_least_one::<u64>)]
     pub conversation_idle_s: u64,
     /// `--upstream-timeout-s`: how long an AI upstream may stay silent.
+    #[arg(long, default_value_t = crate::upstream::DEFAULT_TIMEOUT.as_secs(),
+          value_parser = at_least_one::<u64>)]
     pub upstream_timeout_s: u64,
     /// `--retain-days`: delete conversations with no message for this many days (`None`:
     /// keep everything).
+    #[arg(long, value_parser = at_least_one::<u32>)]
     pub retain_days: Option<u32>,
     /// `--retention-interval-s`: how often to look for them (at least 1).
+    #[arg(long, default_value_t = crate::retention::DEFAULT_INTERVAL.as_secs(),
+          value_parser = at_least_one::<u64>)]
     pub retention_interval_s: u64,
 }
 
 impl Default for ServeOptions {
+    /// What no flag gives.
     fn default() -> Self {
-        Self {
-            addr: DEFAULT_ADDR.to_owned(),
-            data_dir: DEFAULT_DATA_DIR.into(),
-            database_url: None,
-            db_connections: None,
-            dist_dir: DEFAULT_DIST_DIR.into(),
-            stream_delay_ms: DEFAULT_STREAM_DELAY_MS,
-            reply_delay_ms: DEFAULT_REPLY_DELAY_MS,
-            admin_token: None,
-            rate_window_s: DEFAULT_RATE_WINDOW_S,
-            header_timeout_s: DEFAULT_HEADER_TIMEOUT_S,
-            request_timeout_s: DEFAULT_REQUEST_TIMEOUT_S,
-            max_connections: None,
-            log_format: LogFormat::Text,
-            trust_forwarded_for: false,
-            max_upload_bytes: crate::documents::DEFAULT_MAX_UPLOAD_BYTES,
-            max_extractions: None,
-            conversation_idle_s: crate::webhooks::DEFAULT_CONVERSATION_IDLE.as_secs(),
-            upstream_timeout_s: crate::upstream::DEFAULT_TIMEOUT.as_secs(),
-            retain_days: None,
-            retention_interval_s: crate::retention::DEFAULT_INTERVAL.as_secs(),
-        }
+        <Self as clap::Parser>::try_parse_from(Vec::<String>::new()).expect("the defaults parse")
     }
 }
 
@@ -282,7 +292,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, CliError
     }
     match args.split_first() {
         Some((first, rest)) if first == "bot" => parse_bot(read::<BotArgs>(rest)?),
-        _ => Ok(Command::Serve(read::<ServeArgs>(&args)?.into())),
+        _ => Ok(Command::Serve(read::<ServeOptions>(&args)?)),
     }
 }
 
@@ -297,88 +307,6 @@ fn read<T: clap::Parser>(args: &[String]) -> Result<T, CliError> {
             .collect();
         CliError(lines.join(" ").trim_start_matches("error: ").to_owned())
     })
-}
-
-/// The serving options as clap reads them ([`ServeOptions`] documents each).
-#[derive(clap::Parser, Debug)]
-#[command(
-    no_binary_name = true,
-    disable_help_flag = true,
-    args_override_self = true
-)]
-struct ServeArgs {
-    #[arg(long, default_value = DEFAULT_ADDR)]
-    addr: String,
-    #[arg(long, default_value = DEFAULT_DATA_DIR)]
-    data_dir: PathBuf,
-    #[arg(long, value_parser = database_url)]
-    database_url: Option<String>,
-    #[arg(long, value_parser = at_least_one::<u32>)]
-    db_connections: Option<u32>,
-    #[arg(long, default_value = DEFAULT_DIST_DIR)]
-    dist_dir: PathBuf,
-    #[arg(long, default_value_t = DEFAULT_STREAM_DELAY_MS)]
-    stream_delay_ms: u64,
-    #[arg(long, default_value_t = DEFAULT_REPLY_DELAY_MS)]
-    reply_delay_ms: u64,
-    #[arg(long, value_parser = clap::builder::NonEmptyStringValueParser::new())]
-    admin_token: Option<String>,
-    #[arg(long, default_value_t = DEFAULT_RATE_WINDOW_S, value_parser = at_least_one::<u64>)]
-    rate_window_s: u64,
-    #[arg(long, default_value_t = DEFAULT_HEADER_TIMEOUT_S, value_parser = at_least_one::<u64>)]
-    header_timeout_s: u64,
-    #[arg(long, default_value_t = DEFAULT_REQUEST_TIMEOUT_S, value_parser = at_least_one::<u64>)]
-    request_timeout_s: u64,
-    #[arg(long, value_parser = at_least_one::<usize>)]
-    max_connections: Option<usize>,
-    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
-    log_format: LogFormat,
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", default_value = "false",
-          value_parser = clap::builder::BoolishValueParser::new())]
-    trust_forwarded_for: bool,
-    #[arg(long, default_value_t = crate::documents::DEFAULT_MAX_UPLOAD_BYTES,
-          value_parser = at_least_one::<usize>)]
-    max_upload_bytes: usize,
-    #[arg(long, value_parser = at_least_one::<usize>)]
-    max_extractions: Option<usize>,
-    #[arg(long, default_value_t = crate::webhooks::DEFAULT_CONVERSATION_IDLE.as_secs(),
-          value_parser = at_least_one::<u64>)]
-    conversation_idle_s: u64,
-    #[arg(long, default_value_t = crate::upstream::DEFAULT_TIMEOUT.as_secs(),
-          value_parser = at_least_one::<u64>)]
-    upstream_timeout_s: u64,
-    #[arg(long, value_parser = at_least_one::<u32>)]
-    retain_days: Option<u32>,
-    #[arg(long, default_value_t = crate::retention::DEFAULT_INTERVAL.as_secs(),
-          value_parser = at_least_one::<u64>)]
-    retention_interval_s: u64,
-}
-
-impl From<ServeArgs> for ServeOptions {
-    fn from(args: ServeArgs) -> Self {
-        Self {
-            addr: args.addr,
-            data_dir: args.data_dir,
-            database_url: args.database_url,
-            db_connections: args.db_connections,
-            dist_dir: args.dist_dir,
-            stream_delay_ms: args.stream_delay_ms,
-            reply_delay_ms: args.reply_delay_ms,
-            admin_token: args.admin_token,
-            rate_window_s: args.rate_window_s,
-            header_timeout_s: args.header_timeout_s,
-            request_timeout_s: args.request_timeout_s,
-            max_connections: args.max_connections,
-            log_format: args.log_format,
-            trust_forwarded_for: args.trust_forwarded_for,
-            max_upload_bytes: args.max_upload_bytes,
-            max_extractions: args.max_extractions,
-            conversation_idle_s: args.conversation_idle_s,
-            upstream_timeout_s: args.upstream_timeout_s,
-            retain_days: args.retain_days,
-            retention_interval_s: args.retention_interval_s,
-        }
-    }
 }
 
 /// The `bot` command's options as clap reads them ([`USAGE`] documents each).
