@@ -15,6 +15,8 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 scripts/setup.sh
 export PATH="$PWD/node_modules/.bin:$PATH"
 export CARGO_TERM_COLOR=never
+# One full run gains nothing from incremental caches, and they would double target/'s size.
+export CARGO_INCREMENTAL=0
 # The browser suite waits out real countdowns and back-offs; give the runner room (default 20 s).
 export WASM_BINDGEN_TEST_TIMEOUT=300
 # The property tests (protocol/tests/*.rs with proptest!) draw new random cases on every plain
