@@ -56,6 +56,17 @@ pub const MAX_SYSTEM_PROMPT_CHARS: usize = 8_000;
 /// zeroed the credits, and PostgreSQL refused the update, so nothing was counted.
 pub const MAX_REPORTED_TOKENS: u64 = 1_000_000;
 
+/// The longest reply text taken from an upstream, in bytes (about 64,000 tokens: far more than
+/// a chat answer). A model caught in a loop, or an upstream that never ends its answer, is cut
+/// here: the text up to the limit is sent and stored, marked incomplete, and the upstream's
+/// connection is closed, instead of a reply that grows for as long as the upstream writes.
+pub const MAX_REPLY_BYTES: usize = 256 * 1024;
+
+/// The most bytes read from an upstream for one reply, its stream's framing included (a
+/// token's chunk is about 150 bytes of JSON). Bounds what an upstream that sends no line end
+/// or no end of its JSON can make the server hold.
+pub const MAX_UPSTREAM_BYTES: usize = 16 * 1024 * 1024;
+
 /// Where the month's usage counter stops ([`charge_usage`]): half the 64-bit range, so adding a
 /// reply to it, or the pending answers in the quota check, never overflows either.
 const USAGE_CEILING: i64 = i64::MAX / 2;
@@ -586,6 +597,9 @@ pub async fn open(
         finish_reason: false,
         json,
         timeout,
+        received: 0,
+        text_bytes: 0,
+        too_long: false,
     })
 }
 
@@ -601,6 +615,13 @@ pub struct Deltas {
     /// The upstream ignored `stream` and answered one `chat.completion` JSON object.
     json: bool,
     timeout: Duration,
+    /// Bytes read from the upstream so far (at most [`MAX_UPSTREAM_BYTES`]).
+    received: usize,
+    /// Bytes of reply text taken so far (at most [`MAX_REPLY_BYTES`]).
+    text_bytes: usize,
+    /// The text reached [`MAX_REPLY_BYTES`]: once what was taken is handed over, the reply
+    /// fails as cut.
+    too_long: bool,
 }
 
 impl std::fmt::Debug for Deltas {
@@ -617,6 +638,12 @@ impl Deltas {
         loop {
             if let Some(piece) = self.pending.pop_front() {
                 return Ok(Some(piece));
+            }
+            if self.too_long {
+                return Err(UpstreamError::Failed(format!(
+                    "the upstream's reply passed {} KiB and was cut there",
+                    MAX_REPLY_BYTES / 1024
+                )));
             }
             if self.finished {
                 return Ok(None);
@@ -636,6 +663,7 @@ impl Deltas {
             };
             match chunk {
                 Some(bytes) => {
+                    self.count_received(bytes.len())?;
                     for event in self.parser.feed(&bytes) {
                         self.event(&event.data)?;
                     }
@@ -705,13 +733,44 @@ impl Deltas {
                 .and_then(Value::as_str)
                 .filter(|t| !t.is_empty())
             {
-                self.pending.push_back(text.to_owned());
+                self.take_text(text);
             }
             if choice.get("finish_reason").is_some_and(|r| !r.is_null()) {
                 self.finish_reason = true;
             }
         }
         self.read_usage(value);
+        Ok(())
+    }
+
+    /// Takes a piece of reply text, as much of it as [`MAX_REPLY_BYTES`] leaves room for.
+    fn take_text(&mut self, text: &str) {
+        if self.too_long {
+            return;
+        }
+        let room = MAX_REPLY_BYTES - self.text_bytes;
+        let mut end = text.len().min(room);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        if end < text.len() {
+            self.too_long = true;
+        }
+        if end > 0 {
+            self.text_bytes += end;
+            self.pending.push_back(text[..end].to_owned());
+        }
+    }
+
+    /// Counts bytes read from the upstream; past [`MAX_UPSTREAM_BYTES`] the reply fails.
+    fn count_received(&mut self, len: usize) -> Result<(), UpstreamError> {
+        self.received += len;
+        if self.received > MAX_UPSTREAM_BYTES {
+            return Err(UpstreamError::Failed(format!(
+                "the upstream sent more than {} MiB for one reply",
+                MAX_UPSTREAM_BYTES / (1024 * 1024)
+            )));
+        }
         Ok(())
     }
 
@@ -737,7 +796,10 @@ impl Deltas {
                         err.without_url()
                     )))
                 }
-                Ok(Ok(Some(bytes))) => body.extend_from_slice(&bytes),
+                Ok(Ok(Some(bytes))) => {
+                    self.count_received(bytes.len())?;
+                    body.extend_from_slice(&bytes);
+                }
                 Ok(Ok(None)) => break,
             }
         }

@@ -1151,3 +1151,69 @@ async fn a_json_reply_still_written_at_the_request_timeout_is_cut_and_kept() {
     })
     .await;
 }
+
+/// A model caught in a loop, or an upstream whose answer never ends, is cut off: the visitor
+/// gets the first `MAX_REPLY_BYTES` of text and then an error, that text is stored marked
+/// incomplete, and the upstream's connection is closed instead of read for as long as it
+/// writes. An answer whose JSON never ends is given up at `MAX_UPSTREAM_BYTES`.
+#[tokio::test]
+async fn a_reply_that_never_ends_is_cut_at_the_limit_and_the_upstream_hung_up_on() {
+    let server = Server::with_model("endless").await;
+    let reply = server
+        .chat(json!({"message": "Loop forever", "stream": true}))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let events = reply.events();
+    assert_eq!(events.last().map(|e| e.0.as_str()), Some("error"));
+    let text = reply.streamed_text();
+    assert_eq!(text.len(), upstream::MAX_REPLY_BYTES);
+    assert!(text.starts_with("again and again again"), "{}", &text[..40]);
+    let conversation = serde_json::from_str::<Value>(&events[0].1).expect("start")
+        ["conversationId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    eventually("the cut reply is stored, incomplete", || async {
+        let messages = server.messages(&conversation).await;
+        messages.len() == 2
+            && messages[0].content == "Loop forever"
+            && !messages[1].complete
+            && messages[1].content.len() == upstream::MAX_REPLY_BYTES
+    })
+    .await;
+    eventually("the fake sees the first stream closed", || async {
+        server.fake.aborted().await == 1
+    })
+    .await;
+
+    // A JSON dialect collects the reply before answering: the same cut is its error.
+    let json_reply = server
+        .post(
+            "/v1/chat/send",
+            json!({"message": "Loop in JSON", "botId": "demo"}),
+        )
+        .await;
+    assert_eq!(
+        json_reply.status,
+        StatusCode::BAD_GATEWAY,
+        "{}",
+        json_reply.body
+    );
+    eventually("the fake sees the second stream closed", || async {
+        server.fake.aborted().await == 2
+    })
+    .await;
+
+    server.use_model("endless-json").await;
+    let reply = server
+        .chat(json!({"message": "Endless JSON", "stream": false}))
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_GATEWAY, "{}", reply.body);
+    assert_eq!(reply.json()["code"], "SERVER_ERROR");
+    eventually("the fake sees the JSON answer closed", || async {
+        server.fake.aborted().await == 3
+    })
+    .await;
+    let log = server.fake.log().await;
+    assert_eq!(log["completed"], 0);
+}

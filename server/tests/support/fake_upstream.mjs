@@ -14,6 +14,8 @@
 //   hang       never answers at all
 //   malformed  one delta, then a data: line that is not JSON
 //   drop       two deltas, then the connection is destroyed without [DONE]
+//   endless    streams the same words for as long as the client reads (a model in a loop)
+//   endless-json  answers application/json whose reply text never ends
 //   usage:N    as echo, but reports N tokens (its digits sent as they are, so numbers past
 //              what a JSON double holds exactly, like 18446744073709551615, arrive intact)
 // GET /log answers {"requests":[{"model","authorization","body"}],"aborted":N,"completed":N}.
@@ -68,6 +70,15 @@ async function streamWords(req, res, words, delayMs, totalTokens = "42") {
   send(res, "[DONE]");
   done();
   res.end();
+}
+
+/** Writes `text` again and again, as fast as the client reads, until it hangs up. */
+function pump(res, text) {
+  const more = () => {
+    while (!res.destroyed && res.write(text)) {}
+    if (!res.destroyed) res.once("drain", more);
+  };
+  more();
 }
 
 function pieces(text) {
@@ -141,6 +152,18 @@ const server = http.createServer((req, res) => {
         send(res, chunk("Half "));
         send(res, chunk("a reply "));
         setTimeout(() => res.socket.destroy(), 50);
+        return;
+      }
+      case "endless": {
+        startStream(req, res);
+        pump(res, `data: ${JSON.stringify(chunk("again and again "))}\n\n`);
+        return;
+      }
+      case "endless-json": {
+        res.on("close", () => (log.aborted += 1));
+        res.writeHead(200, { "content-type": "application/json" });
+        res.write('{"id":"chatcmpl-fake","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"');
+        pump(res, "again and again ".repeat(4096));
         return;
       }
       default: {
