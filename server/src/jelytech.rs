@@ -36,11 +36,12 @@ use chat_widget_protocol::dialect::jelytech::{
 };
 use chat_widget_protocol::dialect::Dialect;
 
-use crate::access::{self, admit, check_message, query_param, respond, BotChoice, Counting};
+use crate::access::{self, admit, query_param, respond, BotChoice, Counting};
 use crate::error::AppError;
 use crate::paging::{self, PageRequest};
 use crate::rate_limit::{self, Decision, RateLimitStatus};
 use crate::store::{self, Bot, NewBot, StoredMessage, DEFAULT_RATE_LIMIT};
+use crate::upstream::{self, SendFields};
 use crate::{dates, ids, AppState};
 
 /// The rate-limit window that bot creation is counted in (no bot id can contain a space).
@@ -56,52 +57,27 @@ pub async fn send(
     caller: crate::caller::Caller,
     body: Result<Json<SendRequest>, JsonRejection>,
 ) -> Response {
-    let bot_id = access::bot_named_in(&body, |request| &request.bot_id);
-    let choice = BotChoice::from_body(bot_id.as_deref());
-    let visitor = body.as_ref().ok().and_then(|Json(request)| {
-        request
-            .user_id
-            .clone()
-            .or_else(|| request.conversation_id.clone())
-    });
-    let (rate_limit, admitted) = admit(
-        &state,
-        &headers,
-        &caller,
-        choice,
-        Counting::Count,
-        visitor.as_deref(),
-    )
-    .await;
-    let result = async {
-        let admitted = admitted?;
-        let Json(request) = body?;
-        if bot_id.is_none() {
-            return Err(AppError::InvalidRequest(
-                "The \"botId\" field must name a bot".to_owned(),
-            ));
-        }
-        check_message(&request.message, "message")?;
-        let bot = admitted.bot;
-        let conversation_id = access::conversation_id(request.conversation_id);
-        let (answer, recorded) = crate::upstream::answer_or_faq(
-            &state,
-            &bot,
-            conversation_id.as_deref(),
-            &request.message,
-        )
-        .await?;
-        let reply = SendReply {
+    let (rate_limit, sent) =
+        upstream::answer_send(&state, &headers, &caller, body, "botId", |request| {
+            SendFields {
+                bot_id: &request.bot_id,
+                user_id: request.user_id.as_deref(),
+                conversation_id: request.conversation_id.as_deref(),
+                message: &request.message,
+            }
+        })
+        .await;
+    let result = sent.map(|sent| {
+        Json(SendReply {
             success: true,
-            response: answer.text,
-            conversation_id: recorded.conversation_id,
-            message_id: Some(recorded.reply_message_id),
-            timestamp: Some(dates::iso8601(recorded.created_at)),
-            suggested_actions: answer.suggested_actions,
-        };
-        Ok(Json(reply).into_response())
-    }
-    .await;
+            response: sent.answer.text,
+            conversation_id: sent.recorded.conversation_id,
+            message_id: Some(sent.recorded.reply_message_id),
+            timestamp: Some(dates::iso8601(sent.recorded.created_at)),
+            suggested_actions: sent.answer.suggested_actions,
+        })
+        .into_response()
+    });
     respond(Dialect::Jelytech, rate_limit, result)
 }
 

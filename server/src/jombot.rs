@@ -14,8 +14,8 @@ use axum::Json;
 use chat_widget_protocol::dialect::jombot::{ChatReply, ChatRequest};
 use chat_widget_protocol::dialect::Dialect;
 
-use crate::access::{self, admit, check_message, respond, BotChoice, Counting};
-use crate::error::AppError;
+use crate::access::respond;
+use crate::upstream::{self, SendFields, Sent};
 use crate::{dates, AppState};
 
 /// The handler. A body too broken to name a bot is refused with 400 after the key's checks.
@@ -25,41 +25,23 @@ pub async fn message(
     caller: crate::caller::Caller,
     body: Result<Json<ChatRequest>, JsonRejection>,
 ) -> Response {
-    let bot_id = access::bot_named_in(&body, |request| &request.bot_id);
-    let choice = BotChoice::from_body(bot_id.as_deref());
-    let visitor = body.as_ref().ok().and_then(|Json(request)| {
-        request
-            .user_id
-            .clone()
-            .or_else(|| request.conversation_id.clone())
-    });
-    let (rate_limit, admitted) = admit(
-        &state,
-        &headers,
-        &caller,
-        choice,
-        Counting::Count,
-        visitor.as_deref(),
-    )
-    .await;
+    let (rate_limit, sent) =
+        upstream::answer_send(&state, &headers, &caller, body, "bot_id", |request| {
+            SendFields {
+                bot_id: &request.bot_id,
+                user_id: request.user_id.as_deref(),
+                conversation_id: request.conversation_id.as_deref(),
+                message: &request.message,
+            }
+        })
+        .await;
     let result = async {
-        let admitted = admitted?;
-        let Json(request) = body?;
-        if bot_id.is_none() {
-            return Err(AppError::InvalidRequest(
-                "The \"bot_id\" field must name a bot".to_owned(),
-            ));
-        }
-        check_message(&request.message, "message")?;
-        let bot = admitted.bot;
-        let conversation_id = access::conversation_id(request.conversation_id);
-        let (answer, recorded) = crate::upstream::answer_or_faq(
-            &state,
-            &bot,
-            conversation_id.as_deref(),
-            &request.message,
-        )
-        .await?;
+        let Sent {
+            request,
+            bot,
+            answer,
+            recorded,
+        } = sent?;
         if let Some(user_id) = request.user_id.as_deref() {
             crate::webhooks::visitor_seen(
                 &state.store,

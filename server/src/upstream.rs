@@ -938,6 +938,88 @@ pub async fn answer_or_faq(
     Ok((answer, recorded))
 }
 
+/// What the send body of a JSON dialect without a stream (jombot, jelytech) says.
+pub struct SendFields<'a> {
+    /// The bot it names (blank or missing: none).
+    pub bot_id: &'a str,
+    /// The visitor's own id, if the site gives one.
+    pub user_id: Option<&'a str>,
+    /// The conversation to go on with (blank: a new one).
+    pub conversation_id: Option<&'a str>,
+    /// The visitor's message.
+    pub message: &'a str,
+}
+
+/// A send of [`answer_send`], answered and stored.
+pub struct Sent<R> {
+    /// The body as it came.
+    pub request: R,
+    /// The bot that answered.
+    pub bot: Bot,
+    /// Its reply.
+    pub answer: JsonAnswer,
+    /// The exchange as stored.
+    pub recorded: RecordedExchange,
+}
+
+/// A send of a JSON dialect without a stream (jombot, jelytech), up to the reply's shape: the
+/// bot the body names is admitted and counted (the visitor is the body's user, else its
+/// conversation), the body and its message are checked (a body too broken to name a bot is
+/// refused with 400, after the key's checks; `bot_field` is the name it has there), and the
+/// bot answers ([`answer_or_faq`]).
+pub async fn answer_send<R>(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    caller: &crate::caller::Caller,
+    body: Result<axum::Json<R>, axum::extract::rejection::JsonRejection>,
+    bot_field: &str,
+    fields: impl Fn(&R) -> SendFields<'_>,
+) -> (
+    crate::rate_limit::RateLimitStatus,
+    Result<Sent<R>, AppError>,
+) {
+    let bot_id = access::bot_named_in(&body, |request| fields(request).bot_id);
+    let visitor = body.as_ref().ok().and_then(|axum::Json(request)| {
+        let fields = fields(request);
+        fields.user_id.or(fields.conversation_id).map(str::to_owned)
+    });
+    let (rate_limit, admitted) = access::admit(
+        state,
+        headers,
+        caller,
+        access::BotChoice::from_body(bot_id.as_deref()),
+        access::Counting::Count,
+        visitor.as_deref(),
+    )
+    .await;
+    let result = async {
+        let bot = admitted?.bot;
+        let axum::Json(request) = body?;
+        if bot_id.is_none() {
+            return Err(AppError::InvalidRequest(format!(
+                "The \"{bot_field}\" field must name a bot"
+            )));
+        }
+        let SendFields {
+            conversation_id,
+            message,
+            ..
+        } = fields(&request);
+        access::check_message(message, "message")?;
+        let conversation_id = access::conversation_id(conversation_id.map(str::to_owned));
+        let (answer, recorded) =
+            answer_or_faq(state, &bot, conversation_id.as_deref(), message).await?;
+        Ok(Sent {
+            request,
+            bot,
+            answer,
+            recorded,
+        })
+    }
+    .await;
+    (rate_limit, result)
+}
+
 /// The upstream's whole reply to a stored conversation whose last message is `question` (the
 /// chataibot dialect, whose answers are delivered apart), and the tokens it reported.
 pub async fn reply_to_stored(
