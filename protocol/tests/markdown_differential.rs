@@ -3,7 +3,7 @@
 //! pulldown-cmark's events before `push_html` and to its output after, and names each rule
 //! that fired, so a failure says which rule (if any) was involved.
 
-use chat_widget_protocol::markdown::checks::{assert_balanced, assert_inert};
+use chat_widget_protocol::markdown::checks::{assert_balanced, assert_inert, PIECES};
 use chat_widget_protocol::markdown::{allowed_url, render_markdown, IMAGE_SCHEMES, LINK_SCHEMES};
 use linkify::{LinkFinder, LinkKind};
 use proptest::prelude::*;
@@ -285,77 +285,6 @@ fn the_rules_that_fire_are_named() {
         "{rules:?}"
     );
 }
-
-/// Pieces that mean something to Markdown (or to a browser), plus plain and multibyte text.
-const PIECES: &[&str] = &[
-    "*",
-    "**",
-    "_",
-    "__",
-    "`",
-    "```",
-    "~",
-    "~~",
-    "[",
-    "]",
-    "(",
-    ")",
-    "<",
-    ">",
-    "> ",
-    "!",
-    "![",
-    "#",
-    "# ",
-    "-",
-    "- ",
-    "1. ",
-    "2) ",
-    "|",
-    "| a | b |\n|---|:-:|\n",
-    "|---|",
-    "&",
-    "&amp;",
-    "&#106;",
-    "&hellip;",
-    "&nbsp;",
-    "\\",
-    "\"",
-    "'",
-    ":",
-    "javascript:",
-    "https://x.test",
-    "mailto:a@b.c",
-    "data:",
-    "<a href=\"",
-    "<script>",
-    "<div>",
-    "<!--",
-    "-->",
-    "<https://x.test>",
-    "<a@b.c>",
-    "[id]: ",
-    "](https://x.test)",
-    "](javascript:x)",
-    "\n",
-    "\n",
-    "\n\n",
-    " ",
-    "  ",
-    "    ",
-    "\t",
-    "a",
-    "b",
-    "word",
-    "é",
-    "日本",
-    "🙂",
-    "\u{a0}",
-    "\r\n",
-    "\0",
-    "===",
-    "---",
-];
 
 fn markdown() -> impl Strategy<Value = String> {
     prop::collection::vec(prop::sample::select(PIECES), 0..60).prop_map(|pieces| pieces.concat())

@@ -2,75 +2,11 @@
 //! the renderer panic, and what it writes stays inert and balanced. Pathological nesting
 //! renders without deep recursion.
 
-use chat_widget_protocol::markdown::checks::{assert_balanced, assert_inert};
+use chat_widget_protocol::markdown::checks::{
+    assert_balanced, assert_inert, pathological_inputs, PIECES,
+};
 use chat_widget_protocol::markdown::{plain_text, render_markdown, MarkdownStream};
 use proptest::prelude::*;
-
-/// Pieces that mean something to Markdown (or to a browser), plus plain and multibyte text.
-const PIECES: &[&str] = &[
-    "*",
-    "**",
-    "_",
-    "__",
-    "`",
-    "```",
-    "~",
-    "~~",
-    "[",
-    "]",
-    "(",
-    ")",
-    "<",
-    ">",
-    "> ",
-    "!",
-    "![",
-    "#",
-    "# ",
-    "-",
-    "- ",
-    "1. ",
-    "2) ",
-    "|",
-    "| a | b |\n|---|:-:|\n",
-    "|---|",
-    "&",
-    "&amp;",
-    "&#106;",
-    "&#x0;",
-    "&copy;",
-    "\\",
-    "\"",
-    "'",
-    ":",
-    "javascript:",
-    "https://x.test",
-    "mailto:a@b.c",
-    "data:",
-    "<a href=\"",
-    "<script>",
-    "<!--",
-    "-->",
-    "<https://x.test>",
-    "<a@b.c>",
-    "[id]: ",
-    "\n",
-    "\n",
-    "\n\n",
-    " ",
-    "  ",
-    "    ",
-    "\t",
-    "a",
-    "b",
-    "word",
-    "é",
-    "日本",
-    "🙂",
-    "\u{a0}",
-    "\r\n",
-    "\0",
-];
 
 fn markdown() -> impl Strategy<Value = String> {
     prop::collection::vec(prop::sample::select(PIECES), 0..60).prop_map(|pieces| pieces.concat())
@@ -126,34 +62,7 @@ fn render_on_a_small_stack(text: String) -> String {
 
 #[test]
 fn pathological_input_renders_without_deep_recursion() {
-    let n = 50_000;
-    let inputs = [
-        "[".repeat(n),
-        "]".repeat(n),
-        "*".repeat(n),
-        "a".to_owned() + &"*".repeat(n),
-        "*a ".repeat(n / 3),
-        "**a* ".repeat(n / 5),
-        "_a_ ".repeat(n / 4),
-        "`".repeat(n),
-        "a` ``".repeat(n / 5),
-        ">".repeat(n),
-        "> ".repeat(n),
-        "- ".repeat(n / 2) + "item",
-        (0..n / 10).map(|i| " ".repeat(i % 200) + "- a\n").collect(),
-        (0..n / 10).map(|i| ">".repeat(i % 100) + " a\n").collect(),
-        "![".repeat(n / 2),
-        "[a](".repeat(n / 4),
-        "[a](x \"".repeat(n / 6),
-        "[".repeat(n / 2) + &"[a](https://x.test)".repeat(n / 40),
-        "[a](".to_owned() + &"(".repeat(n),
-        "<!--".repeat(n / 4),
-        "<a b=\"".repeat(n / 6),
-        "&".repeat(n),
-        "~a ".repeat(n / 3),
-        "|".repeat(n) + "\n" + &"|-".repeat(n / 2),
-        "\\".repeat(n),
-    ];
+    let inputs = pathological_inputs(50_000);
     for text in inputs {
         let start = text.chars().take(12).collect::<String>();
         let html = render_on_a_small_stack(text);
