@@ -36,7 +36,12 @@ step "reference server tests against PostgreSQL (throw-away cluster)"
 scripts/with-postgres.sh cargo test -p chat-widget-server
 
 step "browser tests: widget in headless Chromium (wasm-bindgen-test)"
-cargo test --target wasm32-unknown-unknown -p chat-widget --lib --tests
+# ChromeDriver leaves each run's browser profile in the temporary folder (20 to 100 MB, most
+# of it the cached test module): it goes into a folder of its own, removed afterwards.
+browser_tmp=$(mktemp -d)
+trap 'rm -rf "$browser_tmp"' EXIT
+TMPDIR="$browser_tmp" cargo test --target wasm32-unknown-unknown -p chat-widget --lib --tests
+rm -rf "$browser_tmp"
 
 step "the Leptos components render on the server, and their doc examples compile (native)"
 cargo test -p chat-widget --no-default-features --features ssr,leptos,chatbots --test ssr
