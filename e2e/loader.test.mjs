@@ -330,6 +330,21 @@ test('a build asked to speak a dialect it lacks says so and draws nothing', asyn
   await page.context().close();
 });
 
+test('in forced colours the notice that the widget could not load keeps a visible edge', async () => {
+  // Forced colours paint backgrounds in the theme's one colour and drop shadows: a notice
+  // marked only by those would be text floating on the page.
+  const page = await newPage(browser, { forcedColors: 'active', colorScheme: 'dark' });
+  await page.route(/\/core\/chat-widget\.[0-9a-f]+\.(wasm|js)$/, (route) => route.abort('internetdisconnected'));
+  await page.goto(await hostPage());
+  await launcher(page).click();
+  const box = await page.locator('[data-chat-widget] .cw-load-failed').boundingBox();
+  // A row of pixels across its left edge, halfway down: 3 px outside to 2 px inside.
+  const row = PNG.sync.read(await page.screenshot({ clip: { x: Math.round(box.x) - 3, y: Math.round(box.y + box.height / 2), width: 6, height: 1 } }));
+  const levels = Array.from({ length: row.width }, (_, i) => (row.data[4 * i] + row.data[4 * i + 1] + row.data[4 * i + 2]) / 3);
+  assert.ok(Math.max(...levels) - Math.min(...levels) > 80, `its edge is drawn (pixels across it: ${levels.map(Math.round).join(', ')})`);
+  await page.context().close();
+});
+
 test('a launcher press that cannot load the widget says so beside it; a press or the connection coming back opens it', async () => {
   const page = await newPage(browser);
   const core = /\/core\/chat-widget\.[0-9a-f]+\.(wasm|js)$/;
