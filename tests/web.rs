@@ -54,8 +54,11 @@ export function stub_stream() {
     const request = input instanceof Request ? input : new Request(input, init);
     const body = await request.text();
     window.__cwRequests.push({ url: request.url, auth: request.headers.get('authorization'), body: JSON.parse(body) });
-    const entry = { aborted: false };
-    const stream = new ReadableStream({ start(controller) { entry.controller = controller; } });
+    const entry = { aborted: false, cancelled: false };
+    const stream = new ReadableStream({
+      start(controller) { entry.controller = controller; },
+      cancel() { entry.cancelled = true; },
+    });
     request.signal.addEventListener('abort', () => {
       entry.aborted = true;
       try { entry.controller.error(new DOMException('The user aborted a request.', 'AbortError')); } catch (e) {}
@@ -69,6 +72,7 @@ export function stream_send(index, text) { window.__cwStreams[index].controller.
 export function stream_close(index) { window.__cwStreams[index].controller.close(); }
 export function stream_fail(index) { window.__cwStreams[index].controller.error(new TypeError('network error')); }
 export function stream_aborted(index) { return window.__cwStreams[index].aborted; }
+export function stream_cancelled(index) { return window.__cwStreams[index].cancelled; }
 export function count_renders(element) {
   const counter = { mutations: 0, frames: 0, running: true };
   new MutationObserver((records) => { counter.mutations += records.length; }).observe(element, { childList: true, subtree: true, characterData: true });
@@ -89,6 +93,7 @@ extern "C" {
     fn stream_close(index: u32);
     fn stream_fail(index: u32);
     fn stream_aborted(index: u32) -> bool;
+    fn stream_cancelled(index: u32) -> bool;
     fn count_renders(element: &Element);
     fn stop_counting() -> js_sys::Array;
     fn eval_js(code: &str) -> JsValue;
@@ -1795,6 +1800,72 @@ async fn renders_at_most_once_per_frame_however_many_chunks_arrive() {
 /// in slices, with the browser's turns between them, and every word arrives, in order, even
 /// where a slice ends inside an event or inside a character. It is drawn over a few frames,
 /// busy meanwhile, and announced to screen readers once drawn.
+/// An API that never ends its reply (a model in a loop, a hostile server) would grow one
+/// bubble, and the work of drawing it, until the page froze: the reply is cut at
+/// `MAX_REPLY_BYTES`, the text up to the cut stays with "interrupted" and Retry, the rest of
+/// the stream is let go, and the visitor can write again.
+#[wasm_bindgen_test]
+async fn a_reply_that_never_ends_is_cut_at_the_limit_and_its_stream_let_go() {
+    use chat_widget_protocol::MAX_REPLY_BYTES;
+    let visit = Visit::streaming("endless", "Loop forever").await;
+    stream_send(0, START);
+    // 16 KiB of text an event, 20 of them: more than the limit.
+    let piece = delta(&"again and again ".repeat(1024));
+    for _ in 0..20 {
+        stream_send(0, &piece);
+    }
+    visit
+        .until("the reply, cut and interrupted", |v| {
+            v.find(".cw-alert").is_some()
+                && v.find(".cw-bubble[aria-busy]").is_none()
+                && v.streaming_text().len() > MAX_REPLY_BYTES - 16
+        })
+        .await;
+    let text = visit.streaming_text();
+    assert!(text.len() <= MAX_REPLY_BYTES, "{} bytes shown", text.len());
+    assert!(text.starts_with("again and again again"));
+    assert!(stream_cancelled(0), "the rest of the stream is not read");
+    assert!(visit
+        .text(".cw-msg--bot .cw-status")
+        .contains("interrupted"));
+    assert!(visit.find(".cw-msg--bot .cw-retry").is_some());
+    assert!(
+        visit.find(".cw-msg--failed").is_none(),
+        "the message was delivered"
+    );
+
+    visit.send("A short one now").await;
+    visit
+        .until("the next request", |_| stream_count() == 2)
+        .await;
+    stream_send(1, START);
+    stream_send(1, &delta("Short."));
+    stream_send(1, &done("Short."));
+    stream_close(1);
+    visit
+        .until("the next reply", |v| {
+            v.bot_bubbles().last().is_some_and(|b| b.contains("Short."))
+        })
+        .await;
+
+    // A stream whose line never ends is given up after 32 MiB: the message can be retried.
+    visit.send("And now?").await;
+    visit
+        .until("the third request", |_| stream_count() == 3)
+        .await;
+    let line = "x".repeat(1 << 20);
+    stream_send(2, ": ");
+    for _ in 0..33 {
+        stream_send(2, &line);
+    }
+    visit
+        .until("the message, not sent", |v| {
+            v.find(".cw-msg--failed .cw-retry").is_some()
+        })
+        .await;
+    assert!(stream_cancelled(2), "the rest of the stream is not read");
+}
+
 #[wasm_bindgen_test]
 async fn a_reply_in_one_large_network_chunk_arrives_whole_and_is_announced_once_drawn() {
     let visit = Visit::streaming("one-chunk", "all at once").await;

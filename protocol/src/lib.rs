@@ -22,5 +22,5 @@ pub mod transcript;
 
 pub use model::{
     ActionKind, ApiError, ErrorCode, OutgoingMessage, RateLimit, Reply, ResponseMeta,
-    SuggestedAction,
+    SuggestedAction, MAX_REPLY_BYTES,
 };

@@ -18,6 +18,13 @@ pub struct OutgoingMessage {
     pub metadata: Option<Value>,
 }
 
+/// The longest reply text the widget takes from a stream and the reference server takes from a
+/// model, in bytes (about 64,000 tokens: far more than a chat answer). Beyond it a reply is
+/// cut off and ends as broken, the text up to the cut kept: an API or a model that never ends
+/// its answer would otherwise grow one bubble, and the work of drawing it, for as long as it
+/// writes.
+pub const MAX_REPLY_BYTES: usize = 256 * 1024;
+
 /// A complete bot reply, whatever dialect it came from.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Reply {

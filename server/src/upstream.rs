@@ -56,11 +56,10 @@ pub const MAX_SYSTEM_PROMPT_CHARS: usize = 8_000;
 /// zeroed the credits, and PostgreSQL refused the update, so nothing was counted.
 pub const MAX_REPORTED_TOKENS: u64 = 1_000_000;
 
-/// The longest reply text taken from an upstream, in bytes (about 64,000 tokens: far more than
-/// a chat answer). A model caught in a loop, or an upstream that never ends its answer, is cut
-/// here: the text up to the limit is sent and stored, marked incomplete, and the upstream's
-/// connection is closed, instead of a reply that grows for as long as the upstream writes.
-pub const MAX_REPLY_BYTES: usize = 256 * 1024;
+/// The longest reply text taken from an upstream, in bytes: the widget's own limit. A model
+/// caught in a loop, or an upstream that never ends its answer, is cut there: the text up to
+/// the limit is sent and stored, marked incomplete, and the upstream's connection is closed.
+pub use chat_widget_protocol::MAX_REPLY_BYTES;
 
 /// The most bytes read from an upstream for one reply, its stream's framing included (a
 /// token's chunk is about 150 bytes of JSON). Bounds what an upstream that sends no line end

@@ -287,6 +287,11 @@ async fn send(request: Request, abort: &Abort) -> Result<Response, JsValue> {
         .map_err(|_| JsValue::from_str("fetch gave something that is not a Response"))
 }
 
+/// The most bytes read of one response body. A reply's text has its own, lower limit
+/// ([`chat_widget_protocol::MAX_REPLY_BYTES`]); this one bounds what a server that never ends
+/// its body, or never ends a line of its stream, can make the widget hold.
+const MAX_BODY_BYTES: usize = 32 << 20;
+
 /// How much of a large body chunk is handed over at a time (a few hundred SSE events), so a
 /// reply that comes in one burst is read in tasks of about [`TASK_BUDGET_MS`](super::dom::TASK_BUDGET_MS).
 const CHUNK_SLICE_BYTES: usize = 16 * 1024;
@@ -307,9 +312,25 @@ impl HttpResponse {
     /// whether to go on reading (`false` cancels the rest of the body).
     /// Ends with `Ok` when the server closed the body or reading was stopped, `Err` when the
     /// connection broke, the request was aborted, or nothing arrived before the deadline.
+    /// A body longer than [`MAX_BODY_BYTES`] is cut off there, and fails as malformed.
     pub async fn stream(self, mut on_chunk: impl FnMut(&[u8]) -> bool) -> Result<(), ApiError> {
-        let result = self.read(&mut on_chunk).await;
+        let mut left = MAX_BODY_BYTES;
+        let result = self
+            .read(&mut |chunk| {
+                left = left.saturating_sub(chunk.len());
+                left > 0 && on_chunk(chunk)
+            })
+            .await;
         self.abort.rest();
+        if left == 0 {
+            return Err(ApiError::malformed(
+                self.meta.status,
+                format!(
+                    "the reply from {} passed 32 MiB and was cut there",
+                    self.url
+                ),
+            ));
+        }
         result.map_err(|err| self.abort.failure(self.broke_off(&err)))
     }
 

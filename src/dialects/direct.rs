@@ -2,7 +2,7 @@
 //! then read the answer, streamed (SSE) or whole (JSON).
 
 use chat_widget_protocol::stream::{ReplyStream, StreamEvent};
-use chat_widget_protocol::{ApiError, ErrorCode, Reply, ResponseMeta};
+use chat_widget_protocol::{ApiError, ErrorCode, Reply, ResponseMeta, MAX_REPLY_BYTES};
 
 use crate::browser::http::{self, Abort};
 use crate::config::WidgetConfig;
@@ -23,10 +23,11 @@ pub(crate) async fn send_direct(
     if (200..300).contains(&meta.status) && meta.is_event_stream() {
         let mut stream = ReplyStream::new();
         let mut outcome = StreamOutcome::default();
+        // Read until the stream ends, or it has failed (nothing after counts).
         let read = response
             .stream(|chunk| {
                 outcome.absorb(stream.feed(chunk), &mut on_event);
-                true
+                outcome.failure.is_none()
             })
             .await;
         // A stream that broke leaves its half-received event unfinished: it is dropped.
@@ -46,6 +47,8 @@ pub(crate) async fn send_direct(
 struct StreamOutcome {
     started: bool,
     text: bool,
+    /// Bytes of reply text passed on (at most [`MAX_REPLY_BYTES`]).
+    text_bytes: usize,
     done: bool,
     failure: Option<ApiError>,
 }
@@ -62,7 +65,25 @@ impl StreamOutcome {
                     return;
                 }
                 StreamEvent::Start { .. } => self.started = true,
-                StreamEvent::Delta(_) => self.text = true,
+                StreamEvent::Delta(ref text) => {
+                    self.text = true;
+                    let room = MAX_REPLY_BYTES - self.text_bytes;
+                    if text.len() > room {
+                        // Cut at the limit: the text up to it is shown, the reply ends broken.
+                        let mut end = room;
+                        while !text.is_char_boundary(end) {
+                            end -= 1;
+                        }
+                        on_event(StreamEvent::Delta(text[..end].to_owned()));
+                        const _: () = assert!(MAX_REPLY_BYTES == 256 << 10, "said below");
+                        self.failure = Some(ApiError::new(
+                            ErrorCode::MalformedResponse,
+                            "the reply passed 256 KiB and was cut there",
+                        ));
+                        return;
+                    }
+                    self.text_bytes += text.len();
+                }
                 StreamEvent::Done { ref full_text, .. } => {
                     self.done = true;
                     self.text |= full_text.is_some();
